@@ -1,0 +1,222 @@
+//! Subcommands and their flags (getopts), the usage text and the exit codes.
+//! Only `run` turns an error into a log line and a number.
+
+use crate::config::{Config, ConfigError};
+use crate::{logging, serve};
+use getopts::Options;
+
+/// Everything worked.
+pub const EXIT_OK: u8 = 0;
+/// A runtime failure (socket, database, host command).
+pub const EXIT_FAILURE: u8 = 1;
+/// A usage or configuration error: fix the command line or the environment.
+pub const EXIT_USAGE: u8 = 2;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+const USAGE: &str = "\
+Usage: podup <command> [options]
+
+Commands:
+  serve [--listen ADDR] [--idle-exit SECS]
+                 answer HTTP requests: on the sockets systemd hands over
+                 (podup.socket, Accept=no or Accept=yes), else on ADDR
+                 (default 127.0.0.1:8777; 'unix:/path' for a Unix socket)
+  version        print the version
+  help           print this help
+
+Options for every command:
+  -v, --verbose  more log output (repeat for more); PODUP_LOG_LEVEL sets the base
+  -h, --help     print this help
+
+Configuration comes from PODUP_* environment variables; env/podup.env.example
+lists every one with its default.
+
+Exit codes:
+  0  ok
+  1  runtime failure
+  2  usage or configuration error
+";
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Serve(ServeArgs),
+    Version,
+    Help,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct ServeArgs {
+    pub listen: Option<String>,
+    pub idle_exit_secs: Option<u64>,
+    pub verbose: usize,
+}
+
+/// A command line that could not be understood; `Display` is the sentence to print.
+#[derive(Debug, PartialEq)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn common_options() -> Options {
+    let mut o = Options::new();
+    o.optflagmulti("v", "verbose", "more log output");
+    o.optflag("h", "help", "print help");
+    o
+}
+
+/// Parses `args` (without the program name): the subcommand first, then its flags.
+pub fn parse(args: &[String]) -> Result<Command, UsageError> {
+    let Some((sub, rest)) = args.split_first() else {
+        return Err(UsageError("missing command".into()));
+    };
+    match sub.as_str() {
+        "help" | "--help" | "-h" => Ok(Command::Help),
+        "version" | "--version" | "-V" => {
+            let m = parse_opts(common_options(), rest, sub)?;
+            Ok(if m.opt_present("h") {
+                Command::Help
+            } else {
+                Command::Version
+            })
+        }
+        "serve" => {
+            let mut o = common_options();
+            o.optopt(
+                "",
+                "listen",
+                "address to bind without socket activation",
+                "ADDR",
+            );
+            o.optopt("", "idle-exit", "exit after SECS without a request", "SECS");
+            let m = parse_opts(o, rest, sub)?;
+            if m.opt_present("h") {
+                return Ok(Command::Help);
+            }
+            let idle_exit_secs = match m.opt_str("idle-exit") {
+                None => None,
+                Some(v) => Some(v.parse::<u64>().map_err(|_| {
+                    UsageError(format!(
+                        "--idle-exit: expected a whole number of seconds, got '{v}'"
+                    ))
+                })?),
+            };
+            Ok(Command::Serve(ServeArgs {
+                listen: m.opt_str("listen"),
+                idle_exit_secs,
+                verbose: m.opt_count("v"),
+            }))
+        }
+        other => Err(UsageError(format!("unknown command '{other}'"))),
+    }
+}
+
+fn parse_opts(o: Options, rest: &[String], sub: &str) -> Result<getopts::Matches, UsageError> {
+    let m = o
+        .parse(rest)
+        .map_err(|e| UsageError(format!("{sub}: {e}")))?;
+    if let Some(extra) = m.free.first() {
+        return Err(UsageError(format!("{sub}: unexpected argument '{extra}'")));
+    }
+    Ok(m)
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run(args: Vec<String>) -> u8 {
+    let command = match parse(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("podup: {e}\n\n{USAGE}");
+            return EXIT_USAGE;
+        }
+    };
+    match command {
+        Command::Help => {
+            print!("{USAGE}");
+            EXIT_OK
+        }
+        Command::Version => {
+            println!("podup {VERSION}");
+            EXIT_OK
+        }
+        Command::Serve(args) => {
+            let config = match load_config() {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            logging::init(config.log_level, args.verbose);
+            config.warn_unknown();
+            match serve::run(config, &args) {
+                Ok(()) => EXIT_OK,
+                Err(e) => {
+                    log::error!(error_kind = e.kind(); "{e}");
+                    EXIT_FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn load_config() -> Result<Config, u8> {
+    Config::from_env().map_err(|e: ConfigError| {
+        eprintln!("podup: {e}");
+        EXIT_USAGE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn serve_flags_are_parsed() {
+        let c = parse(&args("serve --listen 127.0.0.1:9 --idle-exit 5 -vv")).unwrap();
+        assert_eq!(
+            c,
+            Command::Serve(ServeArgs {
+                listen: Some("127.0.0.1:9".into()),
+                idle_exit_secs: Some(5),
+                verbose: 2
+            })
+        );
+    }
+
+    #[test]
+    fn help_spellings() {
+        for a in ["help", "--help", "-h", "serve --help", "version -h"] {
+            assert_eq!(parse(&args(a)).unwrap(), Command::Help, "{a}");
+        }
+    }
+
+    #[test]
+    fn bad_command_lines_name_the_problem() {
+        assert_eq!(parse(&[]).unwrap_err().0, "missing command");
+        assert_eq!(
+            parse(&args("frobnicate")).unwrap_err().0,
+            "unknown command 'frobnicate'"
+        );
+        assert!(
+            parse(&args("serve --bogus"))
+                .unwrap_err()
+                .0
+                .contains("bogus")
+        );
+        assert_eq!(
+            parse(&args("serve --idle-exit ten")).unwrap_err().0,
+            "--idle-exit: expected a whole number of seconds, got 'ten'"
+        );
+        assert_eq!(
+            parse(&args("version extra")).unwrap_err().0,
+            "version: unexpected argument 'extra'"
+        );
+    }
+}

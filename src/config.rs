@@ -1,0 +1,435 @@
+//! Every `PODUP_*` variable and credential, read once at start and validated in one
+//! place. Errors name the variable and the bad value; nothing reads the environment
+//! after this. `env/podup.env.example` documents each variable.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_IDLE_EXIT_SECS: u64 = 30;
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_WORKERS: usize = 4;
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8777";
+/// Name of the state database inside the state directory.
+pub const DB_FILE_NAME: &str = "podup.db";
+
+/// Every variable podup reads, with its default and one sentence; the env example
+/// and `podup help` are checked against this list by a test.
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    (
+        "PODUP_STATE_DIR",
+        "$STATE_DIRECTORY, else /var/lib/podup (root) or $XDG_STATE_HOME/podup",
+        "Directory that holds the state database podup.db.",
+    ),
+    (
+        "PODUP_IDLE_EXIT_SECS",
+        "30",
+        "With socket activation (Accept=no), exit after this many seconds without a request; 0 never exits.",
+    ),
+    (
+        "PODUP_MAX_BODY_BYTES",
+        "1048576",
+        "Largest request body accepted; a larger declared length is refused with 413 before reading.",
+    ),
+    (
+        "PODUP_REQUEST_TIMEOUT_MS",
+        "10000",
+        "Deadline for receiving a whole request; a slower client is cut off with 408.",
+    ),
+    (
+        "PODUP_WORKERS",
+        "4",
+        "Threads that handle complete requests (1 to 64).",
+    ),
+    (
+        "PODUP_LOG_LEVEL",
+        "info",
+        "error, warn, info, debug or trace; each -v on the command line raises it one step.",
+    ),
+    (
+        "PODUP_GITHUB_SECRET",
+        "unset",
+        "GitHub webhook secret(s), one per line (several while rotating); also PODUP_GITHUB_SECRET_FILE or the credential github-secret.",
+    ),
+];
+
+/// A secret value: never printed by `Debug`.
+#[derive(Clone, PartialEq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub state_dir: PathBuf,
+    /// Which variable (or default) chose `state_dir`, for error messages.
+    pub state_dir_source: &'static str,
+    pub idle_exit_secs: u64,
+    pub max_body_bytes: u64,
+    pub request_timeout_ms: u64,
+    pub workers: usize,
+    pub log_level: log::LevelFilter,
+    pub github_secrets: Vec<Secret>,
+    /// `PODUP_*` variables that were set but mean nothing to podup (typos).
+    pub unknown_variables: Vec<String>,
+}
+
+/// A variable with a value podup cannot use.
+#[derive(Debug, PartialEq)]
+pub struct ConfigError {
+    pub variable: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err(variable: &str, message: String) -> ConfigError {
+    ConfigError {
+        variable: variable.to_string(),
+        message,
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let vars: BTreeMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        Config::from_lookup(|name| vars.get(name).cloned(), euid, vars.keys())
+    }
+
+    /// Builds the configuration from a variable lookup (tests pass a map).
+    pub fn from_lookup<'a>(
+        lookup: impl Fn(&str) -> Option<String>,
+        euid: u32,
+        names: impl Iterator<Item = &'a String>,
+    ) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let (state_dir, state_dir_source) = state_dir(&get, euid)?;
+        let idle_exit_secs = whole(
+            &get,
+            "PODUP_IDLE_EXIT_SECS",
+            DEFAULT_IDLE_EXIT_SECS,
+            "a whole number of seconds",
+        )?;
+        let max_body_bytes = whole(
+            &get,
+            "PODUP_MAX_BODY_BYTES",
+            DEFAULT_MAX_BODY_BYTES,
+            "a whole number of bytes",
+        )?;
+        let request_timeout_ms = whole(
+            &get,
+            "PODUP_REQUEST_TIMEOUT_MS",
+            DEFAULT_REQUEST_TIMEOUT_MS,
+            "a whole number of milliseconds",
+        )?;
+        if request_timeout_ms == 0 {
+            return Err(err(
+                "PODUP_REQUEST_TIMEOUT_MS",
+                "must be at least 1 millisecond, got '0'".into(),
+            ));
+        }
+        let workers = whole(
+            &get,
+            "PODUP_WORKERS",
+            DEFAULT_WORKERS as u64,
+            "a whole number of threads",
+        )?;
+        if !(1..=64).contains(&workers) {
+            return Err(err(
+                "PODUP_WORKERS",
+                format!("expected 1 to 64 threads, got '{workers}'"),
+            ));
+        }
+        let log_level = match get("PODUP_LOG_LEVEL") {
+            None => log::LevelFilter::Info,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "error" => log::LevelFilter::Error,
+                "warn" => log::LevelFilter::Warn,
+                "info" => log::LevelFilter::Info,
+                "debug" => log::LevelFilter::Debug,
+                "trace" => log::LevelFilter::Trace,
+                _ => {
+                    return Err(err(
+                        "PODUP_LOG_LEVEL",
+                        format!("expected error, warn, info, debug or trace, got '{v}'"),
+                    ));
+                }
+            },
+        };
+        let github_secrets = secrets(&get, "PODUP_GITHUB_SECRET", "github-secret")?;
+        let known: Vec<String> = VARIABLES
+            .iter()
+            .flat_map(|(n, _, _)| [n.to_string(), format!("{n}_FILE")])
+            .collect();
+        let unknown_variables = names
+            .filter(|n| n.starts_with("PODUP_") && !known.contains(n))
+            .cloned()
+            .collect();
+        Ok(Config {
+            state_dir,
+            state_dir_source,
+            idle_exit_secs,
+            max_body_bytes,
+            request_timeout_ms,
+            workers: workers as usize,
+            log_level,
+            github_secrets,
+            unknown_variables,
+        })
+    }
+
+    /// Path of the state database.
+    pub fn db_path(&self) -> PathBuf {
+        self.state_dir.join(DB_FILE_NAME)
+    }
+
+    /// Logs a warning for each `PODUP_*` variable podup does not know.
+    pub fn warn_unknown(&self) {
+        for name in &self.unknown_variables {
+            log::warn!("ignoring unknown variable '{name}' (see env/podup.env.example)");
+        }
+    }
+}
+
+fn whole(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    what: &str,
+) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| err(name, format!("expected {what}, got '{v}'"))),
+    }
+}
+
+fn state_dir(
+    get: &impl Fn(&str) -> Option<String>,
+    euid: u32,
+) -> Result<(PathBuf, &'static str), ConfigError> {
+    let absolute = |name: &str, v: &str| {
+        let p = PathBuf::from(v);
+        if p.is_absolute() {
+            Ok(p)
+        } else {
+            Err(err(name, format!("expected an absolute path, got '{v}'")))
+        }
+    };
+    if let Some(v) = get("PODUP_STATE_DIR") {
+        return Ok((absolute("PODUP_STATE_DIR", &v)?, "PODUP_STATE_DIR"));
+    }
+    if let Some(v) = get("STATE_DIRECTORY") {
+        // systemd sets a colon-separated list when StateDirectory= names several.
+        let first = v.split(':').next().unwrap_or_default();
+        return Ok((absolute("STATE_DIRECTORY", first)?, "STATE_DIRECTORY"));
+    }
+    if euid == 0 {
+        return Ok((PathBuf::from("/var/lib/podup"), "the default for root"));
+    }
+    if let Some(v) = get("XDG_STATE_HOME") {
+        return Ok((
+            absolute("XDG_STATE_HOME", &v)?.join("podup"),
+            "XDG_STATE_HOME",
+        ));
+    }
+    match get("HOME") {
+        Some(h) => Ok((absolute("HOME", &h)?.join(".local/state/podup"), "HOME")),
+        None => Err(err(
+            "PODUP_STATE_DIR",
+            "is not set and neither are STATE_DIRECTORY, XDG_STATE_HOME or HOME".into(),
+        )),
+    }
+}
+
+/// Reads a secret list from `NAME`, `NAME_FILE` or `$CREDENTIALS_DIRECTORY/<credential>`;
+/// one secret per line. Error messages name the source, never the content.
+fn secrets(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    credential: &str,
+) -> Result<Vec<Secret>, ConfigError> {
+    let file_var = format!("{name}_FILE");
+    let (source, text) = match (get(name), get(&file_var)) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                name,
+                format!("is set together with {file_var}: set only one"),
+            ));
+        }
+        (Some(v), None) => (name.to_string(), v),
+        (None, Some(path)) => (
+            file_var.clone(),
+            read_secret_file(&file_var, Path::new(&path))?,
+        ),
+        (None, None) => match get("CREDENTIALS_DIRECTORY") {
+            Some(dir) if Path::new(&dir).join(credential).exists() => {
+                let p = Path::new(&dir).join(credential);
+                (
+                    format!("credential '{credential}'"),
+                    read_secret_file(&format!("{name} (credential '{credential}')"), &p)?,
+                )
+            }
+            _ => return Ok(Vec::new()),
+        },
+    };
+    let list: Vec<Secret> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| Secret(l.to_string()))
+        .collect();
+    if list.is_empty() {
+        return Err(err(&source, "holds no secret (only blank lines)".into()));
+    }
+    Ok(list)
+}
+
+fn read_secret_file(variable: &str, path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| err(variable, format!("cannot read '{}': {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)], euid: u32) -> Result<Config, ConfigError> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|n| map.get(n).cloned(), euid, map.keys())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[("HOME", "/home/u")], 1000).unwrap();
+        assert_eq!(c.state_dir, PathBuf::from("/home/u/.local/state/podup"));
+        assert_eq!(c.idle_exit_secs, DEFAULT_IDLE_EXIT_SECS);
+        assert_eq!(c.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(c.workers, DEFAULT_WORKERS);
+        assert!(c.github_secrets.is_empty());
+        assert_eq!(
+            config(&[], 0).unwrap().state_dir,
+            PathBuf::from("/var/lib/podup")
+        );
+    }
+
+    #[test]
+    fn state_dir_precedence() {
+        let c = config(
+            &[
+                ("STATE_DIRECTORY", "/var/lib/podup:/var/lib/other"),
+                ("XDG_STATE_HOME", "/x"),
+            ],
+            1000,
+        )
+        .unwrap();
+        assert_eq!(c.state_dir, PathBuf::from("/var/lib/podup"));
+        let c = config(&[("XDG_STATE_HOME", "/x"), ("HOME", "/h")], 1000).unwrap();
+        assert_eq!(c.state_dir, PathBuf::from("/x/podup"));
+        let c = config(&[("PODUP_STATE_DIR", "/s"), ("STATE_DIRECTORY", "/t")], 0).unwrap();
+        assert_eq!(c.state_dir, PathBuf::from("/s"));
+        assert_eq!(
+            config(&[("PODUP_STATE_DIR", "rel")], 0)
+                .unwrap_err()
+                .variable,
+            "PODUP_STATE_DIR"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_value() {
+        let e = config(&[("PODUP_IDLE_EXIT_SECS", "ten")], 0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "PODUP_IDLE_EXIT_SECS: expected a whole number of seconds, got 'ten'"
+        );
+        for (var, val) in [
+            ("PODUP_MAX_BODY_BYTES", "-1"),
+            ("PODUP_REQUEST_TIMEOUT_MS", "0"),
+            ("PODUP_WORKERS", "0"),
+            ("PODUP_WORKERS", "65"),
+            ("PODUP_LOG_LEVEL", "loud"),
+        ] {
+            let e = config(&[(var, val)], 0).unwrap_err();
+            assert_eq!(e.variable, var);
+            assert!(e.to_string().contains(&format!("'{val}'")), "{e}");
+        }
+    }
+
+    #[test]
+    fn secrets_from_value_file_and_credential() {
+        let dir = std::env::temp_dir().join(format!("podup-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("file"), "old\n\n new \n").unwrap();
+        std::fs::write(dir.join("github-secret"), "cred\n").unwrap();
+        std::fs::write(dir.join("blank"), "\n \n").unwrap();
+        let f = dir.join("file").display().to_string();
+        let c = config(&[("PODUP_GITHUB_SECRET", "a\nb")], 0).unwrap();
+        assert_eq!(
+            c.github_secrets,
+            vec![Secret("a".into()), Secret("b".into())]
+        );
+        let c = config(&[("PODUP_GITHUB_SECRET_FILE", &f)], 0).unwrap();
+        assert_eq!(
+            c.github_secrets,
+            vec![Secret("old".into()), Secret("new".into())]
+        );
+        let d = dir.display().to_string();
+        let c = config(&[("CREDENTIALS_DIRECTORY", &d)], 0).unwrap();
+        assert_eq!(c.github_secrets, vec![Secret("cred".into())]);
+        let e = config(
+            &[
+                ("PODUP_GITHUB_SECRET", "x"),
+                ("PODUP_GITHUB_SECRET_FILE", &f),
+            ],
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(e.variable, "PODUP_GITHUB_SECRET");
+        let e = config(&[("PODUP_GITHUB_SECRET_FILE", "/nonexistent/s")], 0).unwrap_err();
+        assert_eq!(e.variable, "PODUP_GITHUB_SECRET_FILE");
+        let blank = dir.join("blank").display().to_string();
+        let e = config(&[("PODUP_GITHUB_SECRET_FILE", &blank)], 0).unwrap_err();
+        assert!(e.to_string().contains("holds no secret"));
+        assert!(
+            !format!("{c:?}").contains("cred"),
+            "Debug must not print secrets"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unknown_podup_variables_are_reported() {
+        let c = config(
+            &[
+                ("PODUP_IDLE_EXIT_SEC", "5"),
+                ("PODUP_GITHUB_SECRET_FILE", ""),
+            ],
+            0,
+        )
+        .unwrap();
+        assert_eq!(c.unknown_variables, vec!["PODUP_IDLE_EXIT_SEC".to_string()]);
+    }
+}

@@ -1,0 +1,542 @@
+//! Incremental HTTP/1.1 request framing on httparse, with hard limits. Bytes go in as
+//! they arrive; out comes "need more", a complete `Request`, or a `FrameError` that
+//! maps to one status and one reason code. No I/O here: the drivers read and write.
+
+use super::Request;
+
+/// Largest request head (request line + headers) accepted.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// Most headers accepted in one request.
+pub const MAX_HEADERS: usize = 64;
+/// Longest chunk-size line accepted in a chunked body.
+const MAX_CHUNK_LINE_BYTES: usize = 1024;
+
+/// Why a request could not be framed. Each maps to a status and a stable reason code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FrameError {
+    HeadTooLarge,
+    TooManyHeaders,
+    BodyTooLarge {
+        declared: Option<u64>,
+        limit: u64,
+    },
+    Malformed(String),
+    UnsupportedTransferEncoding(String),
+    /// The connection closed before the request was complete.
+    Incomplete,
+    /// The whole-request deadline passed.
+    Timeout,
+}
+
+impl FrameError {
+    pub fn status(&self) -> u16 {
+        match self {
+            FrameError::HeadTooLarge | FrameError::TooManyHeaders => 431,
+            FrameError::BodyTooLarge { .. } => 413,
+            FrameError::Malformed(_) | FrameError::Incomplete => 400,
+            FrameError::UnsupportedTransferEncoding(_) => 501,
+            FrameError::Timeout => 408,
+        }
+    }
+
+    /// The stable code sent as `error` and stored as the event's `reason`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FrameError::HeadTooLarge => "head_too_large",
+            FrameError::TooManyHeaders => "too_many_headers",
+            FrameError::BodyTooLarge { .. } => "body_too_large",
+            FrameError::Malformed(_) => "malformed_request",
+            FrameError::UnsupportedTransferEncoding(_) => "unsupported_transfer_encoding",
+            FrameError::Incomplete => "incomplete_request",
+            FrameError::Timeout => "request_timeout",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            FrameError::HeadTooLarge => {
+                format!("the request head is larger than {MAX_HEAD_BYTES} bytes")
+            }
+            FrameError::TooManyHeaders => {
+                format!("the request has more than {MAX_HEADERS} headers")
+            }
+            FrameError::BodyTooLarge {
+                declared: Some(n),
+                limit,
+            } => {
+                format!(
+                    "the declared body of {n} bytes is larger than the limit of {limit} bytes (PODUP_MAX_BODY_BYTES)"
+                )
+            }
+            FrameError::BodyTooLarge {
+                declared: None,
+                limit,
+            } => {
+                format!(
+                    "the chunked body is larger than the limit of {limit} bytes (PODUP_MAX_BODY_BYTES)"
+                )
+            }
+            FrameError::Malformed(why) => format!("the request is not valid HTTP/1.1: {why}"),
+            FrameError::UnsupportedTransferEncoding(te) => {
+                format!(
+                    "transfer encoding '{te}' is not supported; send chunked or a Content-Length"
+                )
+            }
+            FrameError::Incomplete => {
+                "the connection closed before the request was complete".into()
+            }
+            FrameError::Timeout => {
+                "the request was not received completely before the deadline".into()
+            }
+        }
+    }
+}
+
+/// Result of feeding bytes.
+#[derive(Debug)]
+pub enum Progress {
+    NeedMore,
+    Done(Box<Request>),
+}
+
+#[derive(Debug)]
+enum State {
+    Head,
+    Body { len: usize },
+    Chunked(Chunked),
+    Done,
+}
+
+/// Frames one request from the bytes of a connection.
+#[derive(Debug)]
+pub struct Framer {
+    max_body: u64,
+    buf: Vec<u8>,
+    state: State,
+    head: Option<Request>,
+    body: Vec<u8>,
+    continue_pending: bool,
+}
+
+impl Framer {
+    pub fn new(max_body: u64) -> Framer {
+        Framer {
+            max_body,
+            buf: Vec::new(),
+            state: State::Head,
+            head: None,
+            body: Vec::new(),
+            continue_pending: false,
+        }
+    }
+
+    /// Bytes received so far (head and body).
+    pub fn received(&self) -> usize {
+        self.buf.len() + self.body.len()
+    }
+
+    /// The method and path of the request, once the head has been parsed.
+    pub fn head(&self) -> Option<&Request> {
+        self.head.as_ref()
+    }
+
+    /// True once, after a head with `Expect: 100-continue` that will be read: the
+    /// driver then sends `100 Continue`.
+    pub fn take_continue(&mut self) -> bool {
+        std::mem::take(&mut self.continue_pending)
+    }
+
+    /// Feeds newly received bytes.
+    pub fn feed(&mut self, data: &[u8]) -> Result<Progress, FrameError> {
+        match &mut self.state {
+            State::Head => {
+                let scan_from = self.buf.len().saturating_sub(3);
+                self.buf.extend_from_slice(data);
+                if !has_head_end(&self.buf[scan_from..]) {
+                    if self.buf.len() > MAX_HEAD_BYTES {
+                        return Err(FrameError::HeadTooLarge);
+                    }
+                    return Ok(Progress::NeedMore);
+                }
+                self.parse_head()
+            }
+            State::Body { .. } => {
+                self.body.extend_from_slice(data);
+                self.check_body()
+            }
+            State::Chunked(c) => {
+                c.feed(data, &mut self.body, self.max_body)?;
+                self.check_body()
+            }
+            State::Done => Err(FrameError::Malformed(
+                "data after the end of the request".into(),
+            )),
+        }
+    }
+
+    fn parse_head(&mut self) -> Result<Progress, FrameError> {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Request::new(&mut headers);
+        let head_len = match parsed.parse(&self.buf) {
+            Ok(httparse::Status::Complete(n)) => n,
+            // A lone "\n\n" inside a header value can look like the end; wait for more.
+            Ok(httparse::Status::Partial) if self.buf.len() <= MAX_HEAD_BYTES => {
+                return Ok(Progress::NeedMore);
+            }
+            Ok(httparse::Status::Partial) => return Err(FrameError::HeadTooLarge),
+            Err(httparse::Error::TooManyHeaders) => return Err(FrameError::TooManyHeaders),
+            Err(e) => return Err(FrameError::Malformed(e.to_string())),
+        };
+        if head_len > MAX_HEAD_BYTES {
+            return Err(FrameError::HeadTooLarge);
+        }
+        let target = parsed.path.unwrap_or("/").to_string();
+        let (path, query) = match target.split_once('?') {
+            Some((p, q)) => (p.to_string(), q.to_string()),
+            None => (target.clone(), String::new()),
+        };
+        let headers: Vec<(String, String)> = parsed
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_ascii_lowercase(),
+                    String::from_utf8_lossy(h.value).trim().to_string(),
+                )
+            })
+            .collect();
+        let request = Request {
+            method: parsed.method.unwrap_or_default().to_string(),
+            target,
+            path,
+            query,
+            headers,
+            body: Vec::new(),
+        };
+        let rest = self.buf.split_off(head_len);
+        self.buf = Vec::new();
+        let state = body_state(&request, self.max_body);
+        let expects = request
+            .header("expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+        // Keep the head even when the body is refused: the event row names the route.
+        self.head = Some(request);
+        self.state = state?;
+        self.continue_pending = expects && !matches!(self.state, State::Body { len: 0 });
+        if rest.is_empty() {
+            return self.check_body();
+        }
+        self.feed(&rest)
+    }
+
+    fn check_body(&mut self) -> Result<Progress, FrameError> {
+        let done = match &self.state {
+            State::Body { len } => {
+                if self.body.len() > *len {
+                    return Err(FrameError::Malformed(
+                        "more body bytes than Content-Length declared".into(),
+                    ));
+                }
+                self.body.len() == *len
+            }
+            State::Chunked(c) => c.is_done(),
+            State::Head | State::Done => false,
+        };
+        if !done {
+            return Ok(Progress::NeedMore);
+        }
+        self.state = State::Done;
+        let mut request = self.head.take().expect("head parsed before body");
+        request.body = std::mem::take(&mut self.body);
+        Ok(Progress::Done(Box::new(request)))
+    }
+}
+
+/// True when `buf` contains the blank line that ends a request head.
+fn has_head_end(buf: &[u8]) -> bool {
+    buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n")
+}
+
+fn body_state(request: &Request, max_body: u64) -> Result<State, FrameError> {
+    let te: Vec<&str> = request.headers_named("transfer-encoding").collect();
+    let cl: Vec<&str> = request.headers_named("content-length").collect();
+    if !te.is_empty() {
+        if !cl.is_empty() {
+            return Err(FrameError::Malformed(
+                "both Transfer-Encoding and Content-Length are set".into(),
+            ));
+        }
+        let codings: Vec<String> = te
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(|c| c.trim().to_ascii_lowercase())
+            .filter(|c| !c.is_empty())
+            .collect();
+        if codings != ["chunked"] {
+            return Err(FrameError::UnsupportedTransferEncoding(codings.join(", ")));
+        }
+        return Ok(State::Chunked(Chunked::default()));
+    }
+    let Some(first) = cl.first() else {
+        return Ok(State::Body { len: 0 });
+    };
+    if cl.iter().any(|v| v != first) {
+        return Err(FrameError::Malformed(
+            "several different Content-Length headers".into(),
+        ));
+    }
+    if first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(FrameError::Malformed(format!(
+            "Content-Length '{first}' is not a number"
+        )));
+    }
+    let declared = first.parse::<u64>().unwrap_or(u64::MAX);
+    if declared > max_body {
+        return Err(FrameError::BodyTooLarge {
+            declared: Some(declared),
+            limit: max_body,
+        });
+    }
+    Ok(State::Body {
+        len: declared as usize,
+    })
+}
+
+/// Decoder for `Transfer-Encoding: chunked`, fed in pieces.
+#[derive(Debug, Default)]
+struct Chunked {
+    phase: ChunkPhase,
+    line: Vec<u8>,
+    remaining: usize,
+}
+
+#[derive(Debug, Default, PartialEq)]
+enum ChunkPhase {
+    #[default]
+    Size,
+    Data,
+    DataEnd,
+    Trailers,
+    Done,
+}
+
+impl Chunked {
+    fn is_done(&self) -> bool {
+        self.phase == ChunkPhase::Done
+    }
+
+    fn feed(
+        &mut self,
+        mut data: &[u8],
+        out: &mut Vec<u8>,
+        max_body: u64,
+    ) -> Result<(), FrameError> {
+        while !data.is_empty() {
+            match self.phase {
+                ChunkPhase::Data => {
+                    let n = self.remaining.min(data.len());
+                    out.extend_from_slice(&data[..n]);
+                    self.remaining -= n;
+                    data = &data[n..];
+                    if self.remaining == 0 {
+                        self.phase = ChunkPhase::DataEnd;
+                    }
+                }
+                ChunkPhase::Done => {
+                    return Err(FrameError::Malformed("data after the last chunk".into()));
+                }
+                _ => {
+                    let Some(pos) = data.iter().position(|&b| b == b'\n') else {
+                        self.line.extend_from_slice(data);
+                        self.check_line_len()?;
+                        return Ok(());
+                    };
+                    self.line.extend_from_slice(&data[..pos]);
+                    data = &data[pos + 1..];
+                    self.check_line_len()?;
+                    let line = std::mem::take(&mut self.line);
+                    let line = line.strip_suffix(b"\r").unwrap_or(&line);
+                    self.end_line(line, out.len() as u64, max_body)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_line_len(&self) -> Result<(), FrameError> {
+        let limit = if self.phase == ChunkPhase::Trailers {
+            MAX_HEAD_BYTES
+        } else {
+            MAX_CHUNK_LINE_BYTES
+        };
+        if self.line.len() > limit {
+            return Err(FrameError::Malformed("a chunk line is too long".into()));
+        }
+        Ok(())
+    }
+
+    fn end_line(&mut self, line: &[u8], so_far: u64, max_body: u64) -> Result<(), FrameError> {
+        match self.phase {
+            ChunkPhase::Size => {
+                let text = std::str::from_utf8(line).unwrap_or("");
+                let hex = text.split(';').next().unwrap_or("").trim();
+                if hex.is_empty() || hex.len() > 15 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(FrameError::Malformed(format!(
+                        "bad chunk size '{}'",
+                        text.chars().take(20).collect::<String>()
+                    )));
+                }
+                let size = u64::from_str_radix(hex, 16).expect("validated hex");
+                if so_far.saturating_add(size) > max_body {
+                    return Err(FrameError::BodyTooLarge {
+                        declared: None,
+                        limit: max_body,
+                    });
+                }
+                self.remaining = size as usize;
+                self.phase = if size == 0 {
+                    ChunkPhase::Trailers
+                } else {
+                    ChunkPhase::Data
+                };
+            }
+            ChunkPhase::DataEnd => {
+                if !line.is_empty() {
+                    return Err(FrameError::Malformed(
+                        "chunk data longer than its size".into(),
+                    ));
+                }
+                self.phase = ChunkPhase::Size;
+            }
+            ChunkPhase::Trailers => {
+                if line.is_empty() {
+                    self.phase = ChunkPhase::Done;
+                }
+            }
+            ChunkPhase::Data | ChunkPhase::Done => unreachable!("not a line phase"),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame_all(max_body: u64, input: &[u8], step: usize) -> Result<Option<Request>, FrameError> {
+        let mut f = Framer::new(max_body);
+        for piece in input.chunks(step.max(1)) {
+            if let Progress::Done(r) = f.feed(piece)? {
+                return Ok(Some(*r));
+            }
+        }
+        Ok(None)
+    }
+
+    #[test]
+    fn simple_get_in_any_split() {
+        let raw = b"GET /health?x=1 HTTP/1.1\r\nHost: a\r\nX-Test:  v \r\n\r\n";
+        for step in [1, 2, 7, raw.len()] {
+            let r = frame_all(10, raw, step).unwrap().unwrap();
+            assert_eq!(
+                (r.method.as_str(), r.path.as_str(), r.query.as_str()),
+                ("GET", "/health", "x=1")
+            );
+            assert_eq!(r.header("x-test"), Some("v"));
+        }
+    }
+
+    #[test]
+    fn content_length_body() {
+        let raw = b"POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello";
+        for step in [1, 3, raw.len()] {
+            assert_eq!(frame_all(10, raw, step).unwrap().unwrap().body, b"hello");
+        }
+        assert_eq!(
+            frame_all(10, b"POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhel", 100).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn huge_declared_length_is_refused_from_the_head() {
+        let raw = b"POST /p HTTP/1.1\r\nContent-Length: 1000000000000\r\n\r\n";
+        let mut f = Framer::new(1024);
+        let e = f.feed(raw).unwrap_err();
+        assert_eq!((e.status(), e.code()), (413, "body_too_large"));
+        assert_eq!(
+            f.head().map(|r| r.path.as_str()),
+            Some("/p"),
+            "the head is kept for the event row"
+        );
+        let raw = b"POST /p HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n";
+        assert_eq!(frame_all(1024, raw, raw.len()).unwrap_err().status(), 413);
+    }
+
+    #[test]
+    fn head_and_header_limits() {
+        let mut raw = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        raw.extend(std::iter::repeat_n(b'a', MAX_HEAD_BYTES + 10));
+        assert_eq!(
+            frame_all(0, &raw, 4096).unwrap_err(),
+            FrameError::HeadTooLarge
+        );
+        let mut raw = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..=MAX_HEADERS {
+            raw.extend(format!("h{i}: v\r\n").bytes());
+        }
+        raw.extend(b"\r\n");
+        assert_eq!(
+            frame_all(0, &raw, raw.len()).unwrap_err(),
+            FrameError::TooManyHeaders
+        );
+    }
+
+    #[test]
+    fn chunked_bodies_decode_within_the_cap() {
+        let raw = b"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n";
+        for step in [1, 2, 5, raw.len()] {
+            assert_eq!(
+                frame_all(100, raw, step).unwrap().unwrap().body,
+                b"hello world"
+            );
+        }
+        let e = frame_all(8, raw, raw.len()).unwrap_err();
+        assert_eq!((e.status(), e.code()), (413, "body_too_large"));
+        let huge = b"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffff\r\n";
+        assert_eq!(frame_all(100, huge, huge.len()).unwrap_err().status(), 413);
+    }
+
+    #[test]
+    fn malformed_requests() {
+        for raw in [
+            &b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+            b"GET / HTTP/1.1\r\nContent-Length: -3\r\n\r\n",
+            b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            b"\x00\x01\x02\r\n\r\n",
+        ] {
+            let e = frame_all(100, raw, raw.len()).unwrap_err();
+            assert_eq!(
+                e.status(),
+                400,
+                "{e:?} for {:?}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+        let raw = b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
+        assert_eq!(frame_all(100, raw, raw.len()).unwrap_err().status(), 501);
+    }
+
+    #[test]
+    fn expect_continue_is_signalled_once() {
+        let mut f = Framer::new(100);
+        let r = f
+            .feed(b"POST /p HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+            .unwrap();
+        assert!(matches!(r, Progress::NeedMore));
+        assert!(f.take_continue());
+        assert!(!f.take_continue());
+        assert!(matches!(f.feed(b"ok").unwrap(), Progress::Done(_)));
+    }
+}

@@ -1,0 +1,230 @@
+//! HTTP/1.1 as podup speaks it: requests framed by `framing`, handlers that return a
+//! `Response` value (never touching the socket), JSON errors with stable codes, and
+//! the redaction of secrets from request targets before they are stored.
+
+pub mod framing;
+pub mod routes;
+
+use serde_json::{Value, json};
+
+/// A complete, framed request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub method: String,
+    /// The raw request target (path and query).
+    pub target: String,
+    pub path: String,
+    pub query: String,
+    /// Header names lower-cased, values trimmed (lossy UTF-8).
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The first header called `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a handler answers, plus what the event log should say about it.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+    /// snake_case: what the request was taken to be (`health`, `not_found`, ...).
+    pub action: &'static str,
+    /// snake_case: why it ended as it did (`ok`, `body_too_large`, ...).
+    pub reason: &'static str,
+    /// Extra facts for the event's `meta` column (a JSON object).
+    pub meta: Value,
+}
+
+impl Response {
+    pub fn json(status: u16, action: &'static str, reason: &'static str, body: &Value) -> Response {
+        let mut bytes = serde_json::to_vec(body).expect("a JSON value serializes");
+        bytes.push(b'\n');
+        Response {
+            status,
+            content_type: "application/json",
+            headers: Vec::new(),
+            body: bytes,
+            action,
+            reason,
+            meta: json!({}),
+        }
+    }
+
+    /// `{"error": code, "message": message}`; `code` is also the event's reason.
+    pub fn error(
+        status: u16,
+        action: &'static str,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Response {
+        Response::json(
+            status,
+            action,
+            code,
+            &json!({"error": code, "message": message.into()}),
+        )
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The bytes on the wire; `head_only` leaves the body out (HEAD requests) but
+    /// keeps its Content-Length.
+    pub fn to_bytes(&self, head_only: bool) -> Vec<u8> {
+        let mut out = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n",
+            self.status,
+            reason_phrase(self.status),
+            self.content_type,
+            self.body.len()
+        )
+        .into_bytes();
+        for (name, value) in &self.headers {
+            out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        if !head_only {
+            out.extend_from_slice(&self.body);
+        }
+        out
+    }
+}
+
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        202 => "Accepted",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+/// Query parameter names whose values are always hidden.
+const SECRET_KEYS: &[&str] = &[
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "key",
+    "signature",
+    "sig",
+    "auth",
+    "credential",
+    "session",
+    "code",
+];
+
+/// The request target as stored in the event log: query values that look like
+/// secrets (by name, or long random-looking values) become `REDACTED`, and the
+/// whole is cut to 1024 characters.
+pub fn redact_target(path: &str, query: &str) -> String {
+    let mut out = path.to_string();
+    if !query.is_empty() {
+        let parts: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, v)) if looks_secret(k, v) => format!("{k}=REDACTED"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&parts.join("&"));
+    }
+    if out.len() > 1024 {
+        let mut cut = 1024;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
+}
+
+fn looks_secret(key: &str, value: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    let named = SECRET_KEYS.iter().any(|s| k.contains(s));
+    let random_looking = value.len() >= 20
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_+/=.%".contains(&b))
+        && value.bytes().any(|b| b.is_ascii_digit())
+        && value.bytes().any(|b| b.is_ascii_alphabetic());
+    named || random_looking
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_bytes_have_a_correct_content_length() {
+        let r = Response::error(404, "not_found", "unknown_route", "no route for '/x'");
+        let bytes = r.to_bytes(false);
+        let text = String::from_utf8(bytes).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 404 Not Found\r\n"));
+        assert!(head.contains(&format!("Content-Length: {}\r\n", body.len())));
+        assert!(head.contains("Connection: close"));
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["error"], "unknown_route");
+        let head_only = String::from_utf8(r.to_bytes(true)).unwrap();
+        assert!(
+            head_only.ends_with("\r\n\r\n")
+                && head_only.contains(&format!("Content-Length: {}", body.len()))
+        );
+    }
+
+    #[test]
+    fn secrets_in_queries_are_redacted() {
+        assert_eq!(redact_target("/h", ""), "/h");
+        assert_eq!(
+            redact_target("/h", "page=2&token=abc"),
+            "/h?page=2&token=REDACTED"
+        );
+        assert_eq!(
+            redact_target("/h", "x=ghp_0123456789abcdefABCDEF"),
+            "/h?x=REDACTED"
+        );
+        assert_eq!(
+            redact_target("/h", "status=failed&unit=app.service"),
+            "/h?status=failed&unit=app.service"
+        );
+        assert_eq!(redact_target("/h", "API_KEY=1"), "/h?API_KEY=REDACTED");
+        let long = "a".repeat(3000);
+        assert!(redact_target(&format!("/{long}"), "").chars().count() <= 1025);
+    }
+}

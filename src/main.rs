@@ -1,0 +1,23 @@
+//! `podup`: deploys new container images to Podman + systemd hosts when asked to,
+//! verifies them, and records what happened. `docs/architecture.md` explains the shape.
+
+/// Subcommands, their flags, usage text and exit codes.
+mod cli;
+/// Every `PODUP_*` variable and credential, parsed and validated once.
+mod config;
+/// HTTP/1.1 framing on httparse, requests, responses and routing.
+mod http;
+/// The `log` backend: journald when stderr is the journal, plain stderr otherwise.
+mod logging;
+/// Socket activation, the request loop, idle exit and sd-notify.
+mod serve;
+/// The SQLite state database: schema, migrations and one module per table family.
+mod store;
+/// The few libc calls std does not wrap: poll, signals, socket options.
+mod sys;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    ExitCode::from(cli::run(std::env::args().skip(1).collect()))
+}

@@ -1,0 +1,184 @@
+//! The end of every request, whatever the driver: run the handler (or turn a framing
+//! error into its answer), write the one `event_log` row, then write the response.
+//! The row goes in before the response, so every answered request has its row.
+
+use super::net::Stream;
+use crate::config::Config;
+use crate::http::framing::FrameError;
+use crate::http::routes::{self, Ctx};
+use crate::http::{Request, Response, redact_target};
+use crate::store::{Db, events};
+use serde_json::json;
+use std::io::{Read, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long writing a response may take before the client is dropped.
+const WRITE_TIMEOUT_MS: u64 = 5_000;
+/// Unread bytes drained (without waiting) before closing, so that the client sees
+/// the answer rather than a reset.
+const DRAIN_LIMIT_BYTES: usize = 256 * 1024;
+
+/// What a worker needs to finish requests: shared settings and its own DB handle.
+pub struct Worker<'a> {
+    pub config: &'a Config,
+    pub started: Instant,
+    pub ids: &'a RequestIds,
+    pub db: Db,
+}
+
+/// Request ids unique across processes: process start time, pid, counter.
+pub struct RequestIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    pub fn new() -> RequestIds {
+        let start = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_micros();
+        RequestIds {
+            prefix: format!("{start:x}-{:x}", std::process::id()),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    pub fn next(&self) -> String {
+        format!(
+            "{}-{}",
+            self.prefix,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+/// A request as the driver hands it over: framed, or why it could not be.
+pub struct Received {
+    pub outcome: Result<Request, FrameError>,
+    /// Method and target, when the head was parsed before the error.
+    pub head: Option<(String, String, String)>,
+    pub remote: Option<String>,
+    pub accepted: Instant,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Answers one received request on `stream` and records it.
+pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received) {
+    let request_id = worker.ids.next();
+    let (mut response, method, path, head_only, read_all) = match &received.outcome {
+        Ok(req) => {
+            let mut ctx = Ctx {
+                config: worker.config,
+                started: worker.started,
+                db: &mut worker.db,
+            };
+            let response = catch_unwind(AssertUnwindSafe(|| routes::handle(&mut ctx, req)))
+                .unwrap_or_else(|_| {
+                    Response::error(
+                        500,
+                        "internal_error",
+                        "internal_error",
+                        "podup failed while handling this request; see its log",
+                    )
+                });
+            (
+                response,
+                req.method.clone(),
+                redact_target(&req.path, &req.query),
+                req.method == "HEAD",
+                true,
+            )
+        }
+        Err(e) => {
+            let (method, path, query) = received.head.clone().unwrap_or_default();
+            let response = Response::error(e.status(), "request_rejected", e.code(), e.message());
+            (response, method, redact_target(&path, &query), false, false)
+        }
+    };
+    response.headers.push(("X-Request-Id", request_id.clone()));
+    let duration_ms = received.accepted.elapsed().as_millis() as i64;
+    let meta = merge_meta(&response, &received);
+    let event = events::Event {
+        request_id: request_id.clone(),
+        ts_ms: now_ms(),
+        method,
+        path,
+        status: response.status,
+        action: response.action.to_string(),
+        reason: response.reason.to_string(),
+        duration_ms,
+        remote_addr: received.remote.clone(),
+        meta,
+    };
+    record(&mut worker.db, &event);
+    log::debug!(
+        request_id = event.request_id.as_str(), action = event.action.as_str(), reason = event.reason.as_str(), status = event.status;
+        "{} '{}' -> {}", event.method, event.path, event.status
+    );
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(WRITE_TIMEOUT_MS)));
+    if let Err(e) = stream
+        .write_all(&response.to_bytes(head_only))
+        .and_then(|()| stream.flush())
+    {
+        log::debug!(request_id = request_id.as_str(); "could not write the response: {e}");
+    }
+    stream.shutdown_write();
+    if !read_all {
+        drain(&mut stream);
+    }
+}
+
+fn merge_meta(response: &Response, received: &Received) -> String {
+    let mut meta = match &response.meta {
+        serde_json::Value::Object(m) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
+    if let Err(e) = &received.outcome {
+        meta.insert("error".into(), json!(e.message()));
+    }
+    serde_json::Value::Object(meta).to_string()
+}
+
+/// Writes the event row; a failure is logged with the whole row, so nothing is lost
+/// silently, and marks the database failed for `/health`.
+fn record(db: &mut Db, event: &events::Event) {
+    let result = match db.get() {
+        Ok(conn) => events::insert(conn, event)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = result {
+        log::error!(
+            error_kind = "event_not_stored", request_id = event.request_id.as_str();
+            "could not store the event row ({error}): {} '{}' -> {} {}/{}",
+            event.method, event.path, event.status, event.action, event.reason
+        );
+        if db.get().is_ok() {
+            db.fail(error);
+        }
+    }
+}
+
+/// Reads what the client already sent and we did not read, without waiting.
+fn drain(stream: &mut Stream) {
+    let _ = stream.set_nonblocking(true);
+    let mut buf = [0u8; 16 * 1024];
+    let mut total = 0;
+    while total < DRAIN_LIMIT_BYTES {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n,
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The SQLite state database: opening it (WAL, busy timeout), migrating its schema
+//! inside one IMMEDIATE transaction so that any number of processes can open a new
+//! database at once, and one small module per table family.
+
+pub mod events;
+mod schema;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a statement waits for another process's write lock.
+pub const BUSY_TIMEOUT_MS: u64 = 10_000;
+/// How often a failed database is tried again while serving.
+const REOPEN_INTERVAL_MS: u64 = 2_000;
+
+/// The database cannot be used: which path, what went wrong, what to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreError {
+    pub path: PathBuf,
+    pub error: String,
+    pub fix: String,
+}
+
+impl StoreError {
+    pub fn kind(&self) -> &'static str {
+        "db_unavailable"
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "state database '{}' is unusable: {}; {}",
+            self.path.display(),
+            self.error,
+            self.fix
+        )
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+fn store_error(path: &Path, error: impl fmt::Display) -> StoreError {
+    let error = error.to_string();
+    let dir = path
+        .parent()
+        .unwrap_or(Path::new("/"))
+        .display()
+        .to_string();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let lower = error.to_ascii_lowercase();
+    let fix = if lower.contains("permission denied")
+        || lower.contains("readonly")
+        || lower.contains("read-only")
+    {
+        format!(
+            "make '{dir}' and the files in it writable by uid {uid} (the user podup runs as), or point PODUP_STATE_DIR at a writable directory"
+        )
+    } else if lower.contains("newer") {
+        "run the podup version that created this database, or a newer one".to_string()
+    } else if lower.contains("not a database") || lower.contains("malformed") {
+        format!(
+            "restore '{}' from a backup or move it away to start afresh (docs/state.md)",
+            path.display()
+        )
+    } else {
+        format!(
+            "check that '{dir}' exists or can be created and is writable by uid {uid}; PODUP_STATE_DIR chooses another directory"
+        )
+    };
+    StoreError {
+        path: path.to_path_buf(),
+        error,
+        fix,
+    }
+}
+
+/// Opens (creating if missing) and migrates the database at `path`.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o750)
+            .create(dir)
+            .map_err(|e| {
+                store_error(
+                    path,
+                    format!("cannot create directory '{}': {e}", dir.display()),
+                )
+            })?;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| store_error(path, e))?;
+    configure(&conn).map_err(|e| store_error(path, e))?;
+    schema::migrate(&mut conn).map_err(|e| store_error(path, e))?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        log::warn!("state database journal mode is '{mode}', not 'wal'");
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Begins a write transaction that takes the write lock at once (no upgrade deadlocks).
+pub fn immediate(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+/// A database handle for a long-running process: remembers why it could not be
+/// opened and tries again now and then, so an operator's fix takes effect.
+pub struct Db {
+    path: PathBuf,
+    state: Result<Connection, StoreError>,
+    tried: Instant,
+}
+
+impl Db {
+    pub fn open(path: &Path) -> Db {
+        Db {
+            path: path.to_path_buf(),
+            state: open(path),
+            tried: Instant::now(),
+        }
+    }
+
+    /// The connection, or why there is none.
+    pub fn get(&mut self) -> Result<&Connection, &StoreError> {
+        if self.state.is_err() && self.tried.elapsed() >= Duration::from_millis(REOPEN_INTERVAL_MS)
+        {
+            self.state = open(&self.path);
+            self.tried = Instant::now();
+        }
+        self.state.as_ref()
+    }
+
+    /// Records a failure found while using the connection (the file was removed,
+    /// became read-only, ...), so that `/health` reports it.
+    pub fn fail(&mut self, error: impl fmt::Display) {
+        self.state = Err(store_error(&self.path, error));
+        self.tried = Instant::now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("podup-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn open_creates_directory_and_schema_and_is_idempotent() {
+        let d = temp("create");
+        let path = d.join("nested/podup.db");
+        let conn = open(&path).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, schema::VERSION);
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        drop(conn);
+        open(&path).unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_a_fix() {
+        let d = temp("newer");
+        let path = d.join("podup.db");
+        let conn = open(&path).unwrap();
+        conn.pragma_update(None, "user_version", schema::VERSION + 1)
+            .unwrap();
+        drop(conn);
+        let e = open(&path).unwrap_err();
+        assert!(e.error.contains("newer"), "{e}");
+        assert!(e.fix.contains("newer"), "{e}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_names_path_and_fix() {
+        let d = temp("garbage");
+        std::fs::create_dir_all(&d).unwrap();
+        let path = d.join("podup.db");
+        std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+        let e = open(&path).unwrap_err();
+        assert_eq!(e.path, path);
+        assert!(e.to_string().contains(&path.display().to_string()));
+        assert!(e.fix.contains("backup"), "{e}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

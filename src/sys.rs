@@ -1,0 +1,117 @@
+//! The few libc calls std does not wrap: whether an inherited socket is listening,
+//! its address family, `poll`, and a SIGTERM/SIGINT flag. Each `unsafe` block is
+//! small and says why it is sound.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// True when `fd` is a listening socket (SO_ACCEPTCONN), false when it is connected.
+pub fn is_listening(fd: RawFd) -> io::Result<bool> {
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: value and len are valid for writes of the sizes passed.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&raw mut value).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(value != 0)
+}
+
+/// The address family of socket `fd` (`libc::AF_INET`, `AF_INET6`, `AF_UNIX`, ...).
+pub fn socket_family(fd: RawFd) -> io::Result<i32> {
+    // SAFETY: sockaddr_storage is plain data; zeroed is a valid value.
+    let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: addr and len are valid for writes of the sizes passed.
+    let rc = unsafe { libc::getsockname(fd, (&raw mut addr).cast(), &mut len) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(i32::from(addr.ss_family))
+}
+
+/// A descriptor to wait on.
+pub fn pollfd(fd: RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
+}
+
+/// Waits until one of `fds` is readable or `timeout_ms` passes; an interrupting
+/// signal counts as a timeout (the caller checks `stop_requested`).
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
+    // SAFETY: fds is a valid, exclusively borrowed slice of pollfd of the given length.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(0);
+        }
+        return Err(e);
+    }
+    Ok(rc as usize)
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Makes SIGTERM and SIGINT set a flag (and interrupt `poll`) instead of killing
+/// the process, so it can finish the requests in hand.
+pub fn catch_stop_signals() -> io::Result<()> {
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe;
+        // the sigaction struct is fully initialised before use.
+        let rc = unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_stop_signal as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            action.sa_flags = 0; // no SA_RESTART: poll returns EINTR
+            libc::sigaction(sig, &action, std::ptr::null_mut())
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn tells_listening_from_connected_sockets() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        assert!(is_listening(l.as_raw_fd()).unwrap());
+        assert!(!is_listening(c.as_raw_fd()).unwrap());
+        assert_eq!(socket_family(c.as_raw_fd()).unwrap(), libc::AF_INET);
+        let dir = std::env::temp_dir().join(format!("podup-sys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let u = std::os::unix::net::UnixListener::bind(dir.join("s")).unwrap();
+        assert_eq!(socket_family(u.as_raw_fd()).unwrap(), libc::AF_UNIX);
+        assert!(is_listening(u.as_raw_fd()).unwrap());
+        std::fs::remove_dir_all(&dir).unwrap();
+        let f = std::fs::File::open("/dev/null").unwrap();
+        assert!(is_listening(f.as_raw_fd()).is_err());
+    }
+}

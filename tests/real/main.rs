@@ -1,0 +1,12 @@
+//! Real-component tests: podup against a real `systemd --user` manager, real podman and a real
+//! registry, each test in its own bed started by `tests/real/podup-harness.sh` (see
+//! `tests/real/README.md`).
+//!
+//! They need root and the packages the README lists. Where they cannot run, every test prints
+//! `SKIPPED real test '<name>': <reason>` and passes; with `PODUP_REAL_TESTS=require` (CI) it
+//! fails instead. `PODUP_KEEP_HARNESS=1` leaves each bed running for a look inside.
+
+/// The bed itself: a deploy can be shown, and nothing is left behind.
+mod bed;
+/// Starting, using and tearing down one bed.
+mod harness;
