@@ -87,25 +87,19 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         }
         "serve" => {
             let mut o = common_options();
-            o.optopt(
-                "",
-                "listen",
-                "address to bind without socket activation",
-                "ADDR",
-            );
+            o.optopt("", "listen", "address to bind without socket activation", "ADDR");
             o.optopt("", "idle-exit", "exit after SECS without a request", "SECS");
             let m = parse_opts(o, rest, sub)?;
             if m.opt_present("h") {
                 return Ok(Command::Help);
             }
-            let idle_exit_secs = match m.opt_str("idle-exit") {
-                None => None,
-                Some(v) => Some(v.parse::<u64>().map_err(|_| {
-                    UsageError(format!(
-                        "--idle-exit: expected a whole number of seconds, got '{v}'"
-                    ))
-                })?),
-            };
+            let idle_exit_secs =
+                match m.opt_str("idle-exit") {
+                    None => None,
+                    Some(v) => Some(v.parse::<u64>().map_err(|_| {
+                        UsageError(format!("--idle-exit: expected a whole number of seconds, got '{v}'"))
+                    })?),
+                };
             Ok(Command::Serve(ServeArgs {
                 listen: m.opt_str("listen"),
                 idle_exit_secs,
@@ -117,9 +111,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
 }
 
 fn parse_opts(o: Options, rest: &[String], sub: &str) -> Result<getopts::Matches, UsageError> {
-    let m = o
-        .parse(rest)
-        .map_err(|e| UsageError(format!("{sub}: {e}")))?;
+    let m = o.parse(rest).map_err(|e| UsageError(format!("{sub}: {e}")))?;
     if let Some(extra) = m.free.first() {
         return Err(UsageError(format!("{sub}: unexpected argument '{extra}'")));
     }
@@ -204,12 +196,7 @@ mod tests {
             parse(&args("frobnicate")).unwrap_err().0,
             "unknown command 'frobnicate'"
         );
-        assert!(
-            parse(&args("serve --bogus"))
-                .unwrap_err()
-                .0
-                .contains("bogus")
-        );
+        assert!(parse(&args("serve --bogus")).unwrap_err().0.contains("bogus"));
         assert_eq!(
             parse(&args("serve --idle-exit ten")).unwrap_err().0,
             "--idle-exit: expected a whole number of seconds, got 'ten'"

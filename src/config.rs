@@ -37,11 +37,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "10000",
         "Deadline for receiving a whole request; a slower client is cut off with 408.",
     ),
-    (
-        "PODUP_WORKERS",
-        "4",
-        "Threads that handle complete requests (1 to 64).",
-    ),
+    ("PODUP_WORKERS", "4", "Threads that handle complete requests (1 to 64)."),
     (
         "PODUP_LOG_LEVEL",
         "info",
@@ -208,12 +204,7 @@ impl Config {
     }
 }
 
-fn whole(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: u64,
-    what: &str,
-) -> Result<u64, ConfigError> {
+fn whole(get: &impl Fn(&str) -> Option<String>, name: &str, default: u64, what: &str) -> Result<u64, ConfigError> {
     match get(name) {
         None => Ok(default),
         Some(v) => v
@@ -223,10 +214,7 @@ fn whole(
     }
 }
 
-fn state_dir(
-    get: &impl Fn(&str) -> Option<String>,
-    euid: u32,
-) -> Result<(PathBuf, &'static str), ConfigError> {
+fn state_dir(get: &impl Fn(&str) -> Option<String>, euid: u32) -> Result<(PathBuf, &'static str), ConfigError> {
     let absolute = |name: &str, v: &str| {
         let p = PathBuf::from(v);
         if p.is_absolute() {
@@ -247,10 +235,7 @@ fn state_dir(
         return Ok((PathBuf::from("/var/lib/podup"), "the default for root"));
     }
     if let Some(v) = get("XDG_STATE_HOME") {
-        return Ok((
-            absolute("XDG_STATE_HOME", &v)?.join("podup"),
-            "XDG_STATE_HOME",
-        ));
+        return Ok((absolute("XDG_STATE_HOME", &v)?.join("podup"), "XDG_STATE_HOME"));
     }
     match get("HOME") {
         Some(h) => Ok((absolute("HOME", &h)?.join(".local/state/podup"), "HOME")),
@@ -263,24 +248,14 @@ fn state_dir(
 
 /// Reads a secret list from `NAME`, `NAME_FILE` or `$CREDENTIALS_DIRECTORY/<credential>`;
 /// one secret per line. Error messages name the source, never the content.
-fn secrets(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    credential: &str,
-) -> Result<Vec<Secret>, ConfigError> {
+fn secrets(get: &impl Fn(&str) -> Option<String>, name: &str, credential: &str) -> Result<Vec<Secret>, ConfigError> {
     let file_var = format!("{name}_FILE");
     let (source, text) = match (get(name), get(&file_var)) {
         (Some(_), Some(_)) => {
-            return Err(err(
-                name,
-                format!("is set together with {file_var}: set only one"),
-            ));
+            return Err(err(name, format!("is set together with {file_var}: set only one")));
         }
         (Some(v), None) => (name.to_string(), v),
-        (None, Some(path)) => (
-            file_var.clone(),
-            read_secret_file(&file_var, Path::new(&path))?,
-        ),
+        (None, Some(path)) => (file_var.clone(), read_secret_file(&file_var, Path::new(&path))?),
         (None, None) => match get("CREDENTIALS_DIRECTORY") {
             Some(dir) if Path::new(&dir).join(credential).exists() => {
                 let p = Path::new(&dir).join(credential);
@@ -305,8 +280,7 @@ fn secrets(
 }
 
 fn read_secret_file(variable: &str, path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| err(variable, format!("cannot read '{}': {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| err(variable, format!("cannot read '{}': {e}", path.display())))
 }
 
 #[cfg(test)]
@@ -314,10 +288,7 @@ mod tests {
     use super::*;
 
     fn config(pairs: &[(&str, &str)], euid: u32) -> Result<Config, ConfigError> {
-        let map: BTreeMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|n| map.get(n).cloned(), euid, map.keys())
     }
 
@@ -329,10 +300,7 @@ mod tests {
         assert_eq!(c.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
         assert_eq!(c.workers, DEFAULT_WORKERS);
         assert!(c.github_secrets.is_empty());
-        assert_eq!(
-            config(&[], 0).unwrap().state_dir,
-            PathBuf::from("/var/lib/podup")
-        );
+        assert_eq!(config(&[], 0).unwrap().state_dir, PathBuf::from("/var/lib/podup"));
     }
 
     #[test]
@@ -351,9 +319,7 @@ mod tests {
         let c = config(&[("PODUP_STATE_DIR", "/s"), ("STATE_DIRECTORY", "/t")], 0).unwrap();
         assert_eq!(c.state_dir, PathBuf::from("/s"));
         assert_eq!(
-            config(&[("PODUP_STATE_DIR", "rel")], 0)
-                .unwrap_err()
-                .variable,
+            config(&[("PODUP_STATE_DIR", "rel")], 0).unwrap_err().variable,
             "PODUP_STATE_DIR"
         );
     }
@@ -387,49 +353,26 @@ mod tests {
         std::fs::write(dir.join("blank"), "\n \n").unwrap();
         let f = dir.join("file").display().to_string();
         let c = config(&[("PODUP_GITHUB_SECRET", "a\nb")], 0).unwrap();
-        assert_eq!(
-            c.github_secrets,
-            vec![Secret("a".into()), Secret("b".into())]
-        );
+        assert_eq!(c.github_secrets, vec![Secret("a".into()), Secret("b".into())]);
         let c = config(&[("PODUP_GITHUB_SECRET_FILE", &f)], 0).unwrap();
-        assert_eq!(
-            c.github_secrets,
-            vec![Secret("old".into()), Secret("new".into())]
-        );
+        assert_eq!(c.github_secrets, vec![Secret("old".into()), Secret("new".into())]);
         let d = dir.display().to_string();
         let c = config(&[("CREDENTIALS_DIRECTORY", &d)], 0).unwrap();
         assert_eq!(c.github_secrets, vec![Secret("cred".into())]);
-        let e = config(
-            &[
-                ("PODUP_GITHUB_SECRET", "x"),
-                ("PODUP_GITHUB_SECRET_FILE", &f),
-            ],
-            0,
-        )
-        .unwrap_err();
+        let e = config(&[("PODUP_GITHUB_SECRET", "x"), ("PODUP_GITHUB_SECRET_FILE", &f)], 0).unwrap_err();
         assert_eq!(e.variable, "PODUP_GITHUB_SECRET");
         let e = config(&[("PODUP_GITHUB_SECRET_FILE", "/nonexistent/s")], 0).unwrap_err();
         assert_eq!(e.variable, "PODUP_GITHUB_SECRET_FILE");
         let blank = dir.join("blank").display().to_string();
         let e = config(&[("PODUP_GITHUB_SECRET_FILE", &blank)], 0).unwrap_err();
         assert!(e.to_string().contains("holds no secret"));
-        assert!(
-            !format!("{c:?}").contains("cred"),
-            "Debug must not print secrets"
-        );
+        assert!(!format!("{c:?}").contains("cred"), "Debug must not print secrets");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn unknown_podup_variables_are_reported() {
-        let c = config(
-            &[
-                ("PODUP_IDLE_EXIT_SEC", "5"),
-                ("PODUP_GITHUB_SECRET_FILE", ""),
-            ],
-            0,
-        )
-        .unwrap();
+        let c = config(&[("PODUP_IDLE_EXIT_SEC", "5"), ("PODUP_GITHUB_SECRET_FILE", "")], 0).unwrap();
         assert_eq!(c.unknown_variables, vec!["PODUP_IDLE_EXIT_SEC".to_string()]);
     }
 }

@@ -39,6 +39,15 @@ pub fn socket_family(fd: RawFd) -> io::Result<i32> {
     Ok(i32::from(addr.ss_family))
 }
 
+/// Marks `fd` close-on-exec, so commands podup runs do not inherit its sockets.
+pub fn set_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl with F_SETFD only changes the descriptor's flags.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// A descriptor to wait on.
 pub fn pollfd(fd: RawFd) -> libc::pollfd {
     libc::pollfd {

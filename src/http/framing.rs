@@ -68,26 +68,15 @@ impl FrameError {
                     "the declared body of {n} bytes is larger than the limit of {limit} bytes (PODUP_MAX_BODY_BYTES)"
                 )
             }
-            FrameError::BodyTooLarge {
-                declared: None,
-                limit,
-            } => {
-                format!(
-                    "the chunked body is larger than the limit of {limit} bytes (PODUP_MAX_BODY_BYTES)"
-                )
+            FrameError::BodyTooLarge { declared: None, limit } => {
+                format!("the chunked body is larger than the limit of {limit} bytes (PODUP_MAX_BODY_BYTES)")
             }
             FrameError::Malformed(why) => format!("the request is not valid HTTP/1.1: {why}"),
             FrameError::UnsupportedTransferEncoding(te) => {
-                format!(
-                    "transfer encoding '{te}' is not supported; send chunked or a Content-Length"
-                )
+                format!("transfer encoding '{te}' is not supported; send chunked or a Content-Length")
             }
-            FrameError::Incomplete => {
-                "the connection closed before the request was complete".into()
-            }
-            FrameError::Timeout => {
-                "the request was not received completely before the deadline".into()
-            }
+            FrameError::Incomplete => "the connection closed before the request was complete".into(),
+            FrameError::Timeout => "the request was not received completely before the deadline".into(),
         }
     }
 }
@@ -168,9 +157,7 @@ impl Framer {
                 c.feed(data, &mut self.body, self.max_body)?;
                 self.check_body()
             }
-            State::Done => Err(FrameError::Malformed(
-                "data after the end of the request".into(),
-            )),
+            State::Done => Err(FrameError::Malformed("data after the end of the request".into())),
         }
     }
 
@@ -281,9 +268,7 @@ fn body_state(request: &Request, max_body: u64) -> Result<State, FrameError> {
         return Ok(State::Body { len: 0 });
     };
     if cl.iter().any(|v| v != first) {
-        return Err(FrameError::Malformed(
-            "several different Content-Length headers".into(),
-        ));
+        return Err(FrameError::Malformed("several different Content-Length headers".into()));
     }
     if first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
         return Err(FrameError::Malformed(format!(
@@ -297,9 +282,7 @@ fn body_state(request: &Request, max_body: u64) -> Result<State, FrameError> {
             limit: max_body,
         });
     }
-    Ok(State::Body {
-        len: declared as usize,
-    })
+    Ok(State::Body { len: declared as usize })
 }
 
 /// Decoder for `Transfer-Encoding: chunked`, fed in pieces.
@@ -325,12 +308,7 @@ impl Chunked {
         self.phase == ChunkPhase::Done
     }
 
-    fn feed(
-        &mut self,
-        mut data: &[u8],
-        out: &mut Vec<u8>,
-        max_body: u64,
-    ) -> Result<(), FrameError> {
+    fn feed(&mut self, mut data: &[u8], out: &mut Vec<u8>, max_body: u64) -> Result<(), FrameError> {
         while !data.is_empty() {
             match self.phase {
                 ChunkPhase::Data => {
@@ -402,9 +380,7 @@ impl Chunked {
             }
             ChunkPhase::DataEnd => {
                 if !line.is_empty() {
-                    return Err(FrameError::Malformed(
-                        "chunk data longer than its size".into(),
-                    ));
+                    return Err(FrameError::Malformed("chunk data longer than its size".into()));
                 }
                 self.phase = ChunkPhase::Size;
             }
@@ -477,29 +453,20 @@ mod tests {
     fn head_and_header_limits() {
         let mut raw = b"GET / HTTP/1.1\r\nX: ".to_vec();
         raw.extend(std::iter::repeat_n(b'a', MAX_HEAD_BYTES + 10));
-        assert_eq!(
-            frame_all(0, &raw, 4096).unwrap_err(),
-            FrameError::HeadTooLarge
-        );
+        assert_eq!(frame_all(0, &raw, 4096).unwrap_err(), FrameError::HeadTooLarge);
         let mut raw = b"GET / HTTP/1.1\r\n".to_vec();
         for i in 0..=MAX_HEADERS {
             raw.extend(format!("h{i}: v\r\n").bytes());
         }
         raw.extend(b"\r\n");
-        assert_eq!(
-            frame_all(0, &raw, raw.len()).unwrap_err(),
-            FrameError::TooManyHeaders
-        );
+        assert_eq!(frame_all(0, &raw, raw.len()).unwrap_err(), FrameError::TooManyHeaders);
     }
 
     #[test]
     fn chunked_bodies_decode_within_the_cap() {
         let raw = b"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n";
         for step in [1, 2, 5, raw.len()] {
-            assert_eq!(
-                frame_all(100, raw, step).unwrap().unwrap().body,
-                b"hello world"
-            );
+            assert_eq!(frame_all(100, raw, step).unwrap().unwrap().body, b"hello world");
         }
         let e = frame_all(8, raw, raw.len()).unwrap_err();
         assert_eq!((e.status(), e.code()), (413, "body_too_large"));
@@ -517,12 +484,7 @@ mod tests {
             b"\x00\x01\x02\r\n\r\n",
         ] {
             let e = frame_all(100, raw, raw.len()).unwrap_err();
-            assert_eq!(
-                e.status(),
-                400,
-                "{e:?} for {:?}",
-                String::from_utf8_lossy(raw)
-            );
+            assert_eq!(e.status(), 400, "{e:?} for {:?}", String::from_utf8_lossy(raw));
         }
         let raw = b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
         assert_eq!(frame_all(100, raw, raw.len()).unwrap_err().status(), 501);

@@ -23,10 +23,7 @@ pub struct Request {
 impl Request {
     /// The first header called `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
@@ -68,18 +65,8 @@ impl Response {
     }
 
     /// `{"error": code, "message": message}`; `code` is also the event's reason.
-    pub fn error(
-        status: u16,
-        action: &'static str,
-        code: &'static str,
-        message: impl Into<String>,
-    ) -> Response {
-        Response::json(
-            status,
-            action,
-            code,
-            &json!({"error": code, "message": message.into()}),
-        )
+    pub fn error(status: u16, action: &'static str, code: &'static str, message: impl Into<String>) -> Response {
+        Response::json(status, action, code, &json!({"error": code, "message": message.into()}))
     }
 
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
@@ -202,23 +189,14 @@ mod tests {
         let v: Value = serde_json::from_str(body).unwrap();
         assert_eq!(v["error"], "unknown_route");
         let head_only = String::from_utf8(r.to_bytes(true)).unwrap();
-        assert!(
-            head_only.ends_with("\r\n\r\n")
-                && head_only.contains(&format!("Content-Length: {}", body.len()))
-        );
+        assert!(head_only.ends_with("\r\n\r\n") && head_only.contains(&format!("Content-Length: {}", body.len())));
     }
 
     #[test]
     fn secrets_in_queries_are_redacted() {
         assert_eq!(redact_target("/h", ""), "/h");
-        assert_eq!(
-            redact_target("/h", "page=2&token=abc"),
-            "/h?page=2&token=REDACTED"
-        );
-        assert_eq!(
-            redact_target("/h", "x=ghp_0123456789abcdefABCDEF"),
-            "/h?x=REDACTED"
-        );
+        assert_eq!(redact_target("/h", "page=2&token=abc"), "/h?page=2&token=REDACTED");
+        assert_eq!(redact_target("/h", "x=ghp_0123456789abcdefABCDEF"), "/h?x=REDACTED");
         assert_eq!(
             redact_target("/h", "status=failed&unit=app.service"),
             "/h?status=failed&unit=app.service"

@@ -35,13 +35,8 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> Response {
 }
 
 fn method_not_allowed(action: &'static str, allow: &str) -> Response {
-    Response::error(
-        405,
-        action,
-        "method_not_allowed",
-        format!("this route accepts {allow}"),
-    )
-    .with_header("Allow", allow.to_string())
+    Response::error(405, action, "method_not_allowed", format!("this route accepts {allow}"))
+        .with_header("Allow", allow.to_string())
 }
 
 /// The 503 every route answers while the database is unusable.

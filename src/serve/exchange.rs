@@ -47,11 +47,7 @@ impl RequestIds {
     }
 
     pub fn next(&self) -> String {
-        format!(
-            "{}-{}",
-            self.prefix,
-            self.next.fetch_add(1, Ordering::Relaxed)
-        )
+        format!("{}-{}", self.prefix, self.next.fetch_add(1, Ordering::Relaxed))
     }
 }
 
@@ -81,15 +77,14 @@ pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received) {
                 started: worker.started,
                 db: &mut worker.db,
             };
-            let response = catch_unwind(AssertUnwindSafe(|| routes::handle(&mut ctx, req)))
-                .unwrap_or_else(|_| {
-                    Response::error(
-                        500,
-                        "internal_error",
-                        "internal_error",
-                        "podup failed while handling this request; see its log",
-                    )
-                });
+            let response = catch_unwind(AssertUnwindSafe(|| routes::handle(&mut ctx, req))).unwrap_or_else(|_| {
+                Response::error(
+                    500,
+                    "internal_error",
+                    "internal_error",
+                    "podup failed while handling this request; see its log",
+                )
+            });
             (
                 response,
                 req.method.clone(),
@@ -153,9 +148,7 @@ fn merge_meta(response: &Response, received: &Received) -> String {
 /// silently, and marks the database failed for `/health`.
 fn record(db: &mut Db, event: &events::Event) {
     let result = match db.get() {
-        Ok(conn) => events::insert(conn, event)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
+        Ok(conn) => events::insert(conn, event).map(|_| ()).map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     if let Err(error) = result {

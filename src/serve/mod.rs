@@ -69,16 +69,14 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
     let mut db_state = "state database ok".to_string();
     if let Err(e) = db.get() {
         let mut e = e.clone();
-        e.fix = format!(
-            "{} (the directory came from {})",
-            e.fix, config.state_dir_source
-        );
+        e.fix = format!("{} (the directory came from {})", e.fix, config.state_dir_source);
         log::error!(error_kind = e.kind(); "{e}");
         db_state = "state database unavailable: answering 503".into();
     }
     match inherited {
         Inherited::Connection(stream) => {
-            let remote = std::env::var("REMOTE_ADDR").ok().or_else(|| stream.peer());
+            let remote = remote_from_env(std::env::var("REMOTE_ADDR").ok(), std::env::var("REMOTE_PORT").ok())
+                .or_else(|| stream.peer());
             let ids = RequestIds::new();
             let mut worker = Worker {
                 config: &config,
@@ -102,18 +100,12 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
         }
         Inherited::Nothing => {
             drop(db);
-            let addr = args
-                .listen
-                .clone()
-                .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+            let addr = args.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_string());
             let listener = Listener::bind(&addr).map_err(|error| ServeError::Bind {
                 addr: addr.clone(),
                 error,
             })?;
-            let idle = args
-                .idle_exit_secs
-                .filter(|s| *s > 0)
-                .map(Duration::from_secs);
+            let idle = args.idle_exit_secs.filter(|s| *s > 0).map(Duration::from_secs);
             let status = format!("serving http://{}/; {db_state}", listener.describe());
             serve_pool(&[listener], &config, started, idle, &status)
         }
@@ -154,8 +146,8 @@ fn inherit() -> Result<Inherited, ServeError> {
             Ok(None) => continue,
             Err(e) => return Err(ServeError::Inherit(format!("descriptor {}: {e}", i + 3))),
         };
-        let bad =
-            |e: io::Error| ServeError::Inherit(format!("descriptor {fd} is not a socket: {e}"));
+        let bad = |e: io::Error| ServeError::Inherit(format!("descriptor {fd} is not a socket: {e}"));
+        sys::set_cloexec(fd).map_err(bad)?;
         let listening = sys::is_listening(fd).map_err(bad)?;
         let family = sys::socket_family(fd).map_err(bad)?;
         if !matches!(family, libc::AF_INET | libc::AF_INET6 | libc::AF_UNIX) {
@@ -194,6 +186,17 @@ fn inherit() -> Result<Inherited, ServeError> {
     Ok(Inherited::Listeners(listeners))
 }
 
+/// The peer as systemd describes it to an Accept=yes instance (`REMOTE_ADDR`,
+/// `REMOTE_PORT`), written like a socket address.
+fn remote_from_env(addr: Option<String>, port: Option<String>) -> Option<String> {
+    let addr = addr.filter(|a| !a.is_empty())?;
+    Some(match port.filter(|p| !p.is_empty()) {
+        Some(port) if addr.contains(':') => format!("[{addr}]:{port}"),
+        Some(port) => format!("{addr}:{port}"),
+        None => addr,
+    })
+}
+
 /// The Accept=yes driver: read one request within the deadline, answer, done.
 fn serve_one(worker: &mut Worker<'_>, mut stream: Stream, remote: Option<String>) {
     let accepted = Instant::now();
@@ -219,12 +222,7 @@ fn serve_one(worker: &mut Worker<'_>, mut stream: Stream, remote: Option<String>
                 }
                 Err(e) => break Err(e),
             },
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
                 break Err(FrameError::Timeout);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -245,4 +243,18 @@ fn serve_one(worker: &mut Worker<'_>, mut stream: Stream, remote: Option<String>
             accepted,
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remote_from_env;
+
+    #[test]
+    fn remote_address_from_systemd_variables() {
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(remote_from_env(s("127.0.0.1"), s("4000")), s("127.0.0.1:4000"));
+        assert_eq!(remote_from_env(s("::1"), s("4000")), s("[::1]:4000"));
+        assert_eq!(remote_from_env(s("10.0.0.1"), None), s("10.0.0.1"));
+        assert_eq!(remote_from_env(None, s("4000")), None);
+    }
 }

@@ -31,19 +31,14 @@ impl Listener {
     /// Accepts one connection: the stream and the peer address as text.
     pub fn accept(&self) -> io::Result<(Stream, Option<String>)> {
         match self {
-            Listener::Tcp(l) => l
-                .accept()
-                .map(|(s, a)| (Stream::Tcp(s), Some(a.to_string()))),
+            Listener::Tcp(l) => l.accept().map(|(s, a)| (Stream::Tcp(s), Some(a.to_string()))),
             Listener::Unix(l) => l.accept().map(|(s, _)| (Stream::Unix(s), None)),
         }
     }
 
     pub fn describe(&self) -> String {
         match self {
-            Listener::Tcp(l) => l
-                .local_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_else(|_| "tcp".into()),
+            Listener::Tcp(l) => l.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| "tcp".into()),
             Listener::Unix(l) => l
                 .local_addr()
                 .ok()

@@ -39,12 +39,7 @@ struct Job {
 }
 
 /// Serves `listeners` until a stop signal, or until `idle` passes with no request.
-pub fn serve(
-    listeners: &[Listener],
-    config: &Config,
-    started: Instant,
-    idle: Option<Duration>,
-) -> io::Result<()> {
+pub fn serve(listeners: &[Listener], config: &Config, started: Instant, idle: Option<Duration>) -> io::Result<()> {
     for l in listeners {
         l.set_nonblocking()?;
     }
@@ -122,10 +117,7 @@ fn accept_loop(
         if let Some(idle) = idle {
             let quiet = now.duration_since(last_busy);
             if busy == 0 && quiet >= idle {
-                log::info!(
-                    "no request for {} s; exiting until the next connection",
-                    idle.as_secs()
-                );
+                log::info!("no request for {} s; exiting until the next connection", idle.as_secs());
                 return Ok(());
             }
             wait = wait.min(idle.saturating_sub(quiet));
@@ -146,14 +138,12 @@ fn accept_loop(
             if pfds[offset + idx].revents == 0 {
                 continue;
             }
+            // Some(None): the peer closed without sending anything, which is not a request.
             if let Some(result) = read_ready(&mut conns[idx]) {
                 let c = conns.swap_remove(idx);
-                match result {
-                    Some(outcome) => {
-                        let received = received(&c, outcome);
-                        dispatch(c.stream, received);
-                    }
-                    None => {} // closed before sending anything: not a request
+                if let Some(outcome) = result {
+                    let received = received(&c, outcome);
+                    dispatch(c.stream, received);
                 }
             }
         }
@@ -186,13 +176,7 @@ fn received(c: &Conn, outcome: Result<crate::http::Request, FrameError>) -> Rece
     }
 }
 
-fn accept_ready(
-    l: &Listener,
-    conns: &mut Vec<Conn>,
-    timeout: Duration,
-    max_body: u64,
-    room: usize,
-) {
+fn accept_ready(l: &Listener, conns: &mut Vec<Conn>, timeout: Duration, max_body: u64, room: usize) {
     for _ in 0..room.min(64) {
         match l.accept() {
             Ok((stream, remote)) => {

@@ -45,18 +45,11 @@ impl std::error::Error for StoreError {}
 
 fn store_error(path: &Path, error: impl fmt::Display) -> StoreError {
     let error = error.to_string();
-    let dir = path
-        .parent()
-        .unwrap_or(Path::new("/"))
-        .display()
-        .to_string();
+    let dir = path.parent().unwrap_or(Path::new("/")).display().to_string();
     // SAFETY: geteuid has no preconditions and cannot fail.
     let uid = unsafe { libc::geteuid() };
     let lower = error.to_ascii_lowercase();
-    let fix = if lower.contains("permission denied")
-        || lower.contains("readonly")
-        || lower.contains("read-only")
-    {
+    let fix = if lower.contains("permission denied") || lower.contains("readonly") || lower.contains("read-only") {
         format!(
             "make '{dir}' and the files in it writable by uid {uid} (the user podup runs as), or point PODUP_STATE_DIR at a writable directory"
         )
@@ -87,20 +80,29 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
             .recursive(true)
             .mode(0o750)
             .create(dir)
-            .map_err(|e| {
-                store_error(
-                    path,
-                    format!("cannot create directory '{}': {e}", dir.display()),
-                )
-            })?;
+            .map_err(|e| store_error(path, format!("cannot create directory '{}': {e}", dir.display())))?;
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags).map_err(|e| store_error(path, e))?;
-    configure(&conn).map_err(|e| store_error(path, e))?;
-    schema::migrate(&mut conn).map_err(|e| store_error(path, e))?;
-    Ok(conn)
+    // Switching a new file to WAL and the first migration take locks that SQLite
+    // may refuse at once (SQLITE_BUSY without calling the busy handler) while other
+    // processes do the same: retry the whole step until the busy timeout.
+    let deadline = Instant::now() + Duration::from_millis(BUSY_TIMEOUT_MS);
+    let mut attempt: u64 = 0;
+    loop {
+        let result = configure(&conn)
+            .map_err(schema::MigrateError::Sql)
+            .and_then(|()| schema::migrate(&mut conn));
+        match result {
+            Ok(()) => return Ok(conn),
+            Err(e) if e.is_busy() && Instant::now() < deadline => {
+                attempt += 1;
+                let jitter = (u64::from(std::process::id()) + attempt * 7) % 20;
+                std::thread::sleep(Duration::from_millis(5 + jitter));
+            }
+            Err(e) => return Err(store_error(path, e)),
+        }
+    }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -138,8 +140,7 @@ impl Db {
 
     /// The connection, or why there is none.
     pub fn get(&mut self) -> Result<&Connection, &StoreError> {
-        if self.state.is_err() && self.tried.elapsed() >= Duration::from_millis(REOPEN_INTERVAL_MS)
-        {
+        if self.state.is_err() && self.tried.elapsed() >= Duration::from_millis(REOPEN_INTERVAL_MS) {
             self.state = open(&self.path);
             self.tried = Instant::now();
         }
@@ -169,13 +170,9 @@ mod tests {
         let d = temp("create");
         let path = d.join("nested/podup.db");
         let conn = open(&path).unwrap();
-        let v: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v, schema::VERSION);
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
         drop(conn);
         open(&path).unwrap();
@@ -187,8 +184,7 @@ mod tests {
         let d = temp("newer");
         let path = d.join("podup.db");
         let conn = open(&path).unwrap();
-        conn.pragma_update(None, "user_version", schema::VERSION + 1)
-            .unwrap();
+        conn.pragma_update(None, "user_version", schema::VERSION + 1).unwrap();
         drop(conn);
         let e = open(&path).unwrap_err();
         assert!(e.error.contains("newer"), "{e}");

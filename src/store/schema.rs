@@ -28,42 +28,55 @@ fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
-fn too_new(found: i64) -> String {
-    format!("the database has schema version {found}, newer than the {VERSION} this podup knows")
-}
-
-/// Brings the schema up to `VERSION`. Concurrent callers serialize on the
-/// IMMEDIATE transaction and re-read the version under the lock.
-pub fn migrate(conn: &mut Connection) -> Result<(), String> {
-    migrate_inner(conn).map_err(|e| match e {
-        Migration::Sql(e) => e.to_string(),
-        Migration::TooNew(found) => too_new(found),
-    })
-}
-
-enum Migration {
+/// Why the schema could not be brought up to date.
+#[derive(Debug)]
+pub enum MigrateError {
     Sql(rusqlite::Error),
     TooNew(i64),
 }
 
-impl From<rusqlite::Error> for Migration {
-    fn from(e: rusqlite::Error) -> Migration {
-        Migration::Sql(e)
+impl MigrateError {
+    /// True when another process held a lock and trying again can succeed.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, MigrateError::Sql(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
     }
 }
 
-fn migrate_inner(conn: &mut Connection) -> Result<(), Migration> {
+impl std::fmt::Display for MigrateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MigrateError::Sql(e) => write!(f, "{e}"),
+            MigrateError::TooNew(found) => {
+                write!(
+                    f,
+                    "the database has schema version {found}, newer than the {VERSION} this podup knows"
+                )
+            }
+        }
+    }
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> MigrateError {
+        MigrateError::Sql(e)
+    }
+}
+
+/// Brings the schema up to `VERSION`. Concurrent callers serialize on the
+/// IMMEDIATE transaction and re-read the version under the lock.
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
     let found = version(conn)?;
     if found == VERSION {
         return Ok(());
     }
     if found > VERSION {
-        return Err(Migration::TooNew(found));
+        return Err(MigrateError::TooNew(found));
     }
     let tx = super::immediate(conn)?;
     let found = version(&tx)?;
     if found > VERSION {
-        return Err(Migration::TooNew(found));
+        return Err(MigrateError::TooNew(found));
     }
     for sql in &MIGRATIONS[found as usize..] {
         tx.execute_batch(sql)?;

@@ -1,1 +1,8 @@
-fn main() {}
+//! Integration tests: the built `podup` binary, run as systemd would run it, with
+//! sockets the tests bind themselves and a temp state directory per test.
+
+mod activate;
+mod cli;
+mod db;
+mod serve;
+mod support;

@@ -1,0 +1,227 @@
+//! `podup serve` with a listening socket handed over (Accept=no) or a connected one
+//! (Accept=yes): routes, limits, deadlines, the event log and idle exit.
+
+use crate::support::*;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+#[test]
+fn health_answers_200_with_version_and_db_state() {
+    let podup = Podup::new("health");
+    let server = podup.serve(&[]);
+    let r = get(server.addr, "/health");
+    assert_eq!(r.status, 200, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["db"]["state"], "ok");
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    assert!(r.header("x-request-id").is_some());
+}
+
+#[test]
+fn unknown_path_is_a_json_404() {
+    let podup = Podup::new("notfound");
+    let server = podup.serve(&[]);
+    let r = get(server.addr, "/nope?token=hunter2hunter2");
+    assert_eq!(r.status, 404);
+    let v = r.json();
+    assert_eq!(v["error"], "unknown_route");
+    assert!(v["message"].as_str().unwrap().contains("/nope"));
+    let rows = events(&server.db);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].1, "/nope?token=REDACTED", "secret query values are redacted");
+    assert_eq!((rows[0].3.as_str(), rows[0].4.as_str()), ("not_found", "unknown_route"));
+}
+
+#[test]
+fn huge_content_length_gets_413_and_the_next_request_is_served() {
+    let podup = Podup::new("huge");
+    let server = podup.serve(&[]);
+    let r = exchange(
+        server.addr,
+        b"POST /hooks/github HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000000000\r\n\r\n",
+    );
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["error"], "body_too_large");
+    assert_eq!(get(server.addr, "/health").status, 200);
+    let rows = events(&server.db);
+    assert_eq!(rows[0].0, "POST");
+    assert_eq!(rows[0].1, "/hooks/github", "the refused request names its route");
+    assert_eq!((rows[0].2, rows[0].4.as_str()), (413, "body_too_large"));
+}
+
+#[test]
+fn limits_on_head_size_header_count_and_chunked_bodies() {
+    let podup = Podup::new("limits").env("PODUP_MAX_BODY_BYTES", "100");
+    let server = podup.serve(&[]);
+    let big = format!("GET /health HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(17 * 1024));
+    assert_eq!(exchange(server.addr, big.as_bytes()).status, 431);
+    let mut many = String::from("GET /health HTTP/1.1\r\n");
+    for i in 0..65 {
+        many += &format!("X-H{i}: v\r\n");
+    }
+    many += "\r\n";
+    let r = exchange(server.addr, many.as_bytes());
+    assert_eq!((r.status, r.json()["error"].as_str()), (431, Some("too_many_headers")));
+    let chunked = b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+    assert_eq!(
+        exchange(server.addr, chunked).status,
+        404,
+        "a chunked body within the cap is decoded"
+    );
+    let long = format!(
+        "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n{}\r\n0\r\n\r\n",
+        "a".repeat(101)
+    );
+    assert_eq!(exchange(server.addr, long.as_bytes()).status, 413);
+    assert_eq!(exchange(server.addr, b"\x16\x03\x01garbage\r\n\r\n").status, 400);
+    assert_eq!(event_count(&server.db), 5, "every refused request has its row");
+}
+
+#[test]
+fn a_stalled_client_does_not_delay_others_and_is_cut_off_at_the_deadline() {
+    let podup = Podup::new("stall")
+        .env("PODUP_REQUEST_TIMEOUT_MS", "1500")
+        .env("PODUP_WORKERS", "1");
+    let server = podup.serve(&[]);
+    assert_eq!(get(server.addr, "/health").status, 200);
+    let start = Instant::now();
+    let mut stalled = TcpStream::connect(server.addr).unwrap();
+    stalled.write_all(b"GET /health HTTP/1.1\r\nHo").unwrap();
+    // Several more stalled clients than there are workers.
+    let others: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut s = TcpStream::connect(server.addr).unwrap();
+            s.write_all(b"GET /he").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    assert_eq!(get(server.addr, "/health").status, 200);
+    let took = t.elapsed();
+    assert!(took < Duration::from_millis(300), "second client waited {took:?}");
+    stalled.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let r = read_response(&mut stalled);
+    let cut = start.elapsed();
+    assert_eq!(r.status, 408);
+    assert_eq!(r.json()["error"], "request_timeout");
+    assert!(
+        cut >= Duration::from_millis(1400) && cut < Duration::from_millis(3000),
+        "cut off after {cut:?}"
+    );
+    drop(others);
+    assert!(wait_until(Duration::from_secs(5), || event_count(&server.db) == 7));
+}
+
+#[test]
+fn five_hundred_requests_leave_exactly_five_hundred_rows() {
+    let podup = Podup::new("five-hundred");
+    let server = podup.serve(&[]);
+    for i in 0..500 {
+        let path = if i % 2 == 0 { "/health" } else { "/missing" };
+        let r = get(server.addr, path);
+        assert!(r.status == 200 || r.status == 404);
+    }
+    assert_eq!(event_count(&server.db), 500);
+    let conn = rusqlite::Connection::open(&server.db).unwrap();
+    let distinct: i64 = conn
+        .query_row("SELECT count(DISTINCT request_id) FROM event_log", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(distinct, 500);
+}
+
+#[test]
+fn idle_exit_ends_the_process_by_itself() {
+    let podup = Podup::new("idle").env("PODUP_IDLE_EXIT_SECS", "1");
+    let mut server = podup.serve(&[]);
+    assert_eq!(get(server.addr, "/health").status, 200);
+    let status = server
+        .wait_exit(Duration::from_secs(6))
+        .expect("podup exits after its idle time");
+    assert!(status.success(), "{status:?}: {}", server.stderr());
+    let err = server.stderr();
+    assert!(err.contains("no request for 1 s"), "{err}");
+}
+
+#[test]
+fn idle_exit_flag_overrides_the_variable() {
+    let podup = Podup::new("idle-flag").env("PODUP_IDLE_EXIT_SECS", "600");
+    let mut server = podup.serve(&["--idle-exit", "1"]);
+    assert!(server.wait_exit(Duration::from_secs(6)).is_some());
+}
+
+#[test]
+fn a_connected_socket_is_served_once_and_the_process_exits() {
+    let podup = Podup::new("accept-yes");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (conn, _) = listener.accept().unwrap();
+    let mut child = podup.spawn_with_fd(conn.as_raw_fd(), &[]);
+    drop(conn);
+    client.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let r = read_response(&mut client);
+    assert_eq!(r.status, 200);
+    let mut server = Server {
+        child: std::mem::replace(&mut child, dummy()),
+        addr: listener.local_addr().unwrap(),
+        db: podup.db_path(),
+    };
+    let status = server
+        .wait_exit(Duration::from_secs(5))
+        .expect("exits after one connection");
+    assert!(status.success());
+    let rows = events(&podup.db_path());
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].5.as_deref().map(|a| a.starts_with("127.0.0.1:")), Some(true));
+}
+
+fn dummy() -> std::process::Child {
+    std::process::Command::new("true").spawn().unwrap()
+}
+
+#[test]
+fn an_inherited_unix_socket_is_served() {
+    let podup = Podup::new("unix");
+    let path = podup.state.path().join("podup.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let child = podup.spawn_with_fd(listener.as_raw_fd(), &["-v"]);
+    let mut server = Server {
+        child,
+        addr: "127.0.0.1:9".parse().unwrap(),
+        db: podup.db_path(),
+    };
+    let mut s = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut buf = Vec::new();
+    let got = std::io::Read::read_to_end(&mut s, &mut buf);
+    let _ = server.child.kill();
+    assert!(got.is_ok(), "{got:?}: {}", server.stderr());
+    assert_eq!(parse_response(&buf).status, 200);
+}
+
+#[test]
+fn an_unusable_state_dir_gives_503_with_path_and_fix() {
+    let podup = Podup::new("bad-db");
+    let file = podup.state.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let bad = file.join("state");
+    let podup = podup.env("PODUP_STATE_DIR", bad.to_str().unwrap());
+    let server = podup.serve(&[]);
+    let r = get(server.addr, "/health");
+    assert_eq!(r.status, 503);
+    let v = r.json();
+    assert_eq!(v["error"], "db_unavailable");
+    assert!(
+        v["db"]["path"].as_str().unwrap().ends_with("not-a-dir/state/podup.db"),
+        "{v}"
+    );
+    assert!(v["db"]["fix"].as_str().unwrap().contains("PODUP_STATE_DIR"), "{v}");
+    let r = get(server.addr, "/anything");
+    assert_eq!((r.status, r.json()["error"].as_str()), (503, Some("db_unavailable")));
+}
