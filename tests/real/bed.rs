@@ -81,21 +81,14 @@ fn assert_runs(h: &Harness, unit: &str, digest: &str, version: &str) {
         h.running_digest("demo")
     );
     assert_eq!(h.running_digest("demo"), digest);
-    assert_eq!(
-        h.exec_ok(&["podman", "exec", "demo", "cat", "/version"]),
-        version
-    );
+    assert_eq!(h.exec_ok(&["podman", "exec", "demo", "cat", "/version"]), version);
 }
 
 /// Directories named `name` in every cgroup hierarchy, a few levels deep (v1 controllers may
 /// nest ours below the caller's own cgroup, e.g. `memory/process_api/<id>/podup-...`).
 fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    for hierarchy in fs::read_dir("/sys/fs/cgroup")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
+    for hierarchy in fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
         find_dirs(&hierarchy.path(), name, 4, &mut found);
     }
     found
@@ -119,10 +112,8 @@ fn find_dirs(dir: &Path, name: &str, depth: u32, found: &mut Vec<PathBuf>) {
 
 /// True while `pid` runs (a zombie waiting for PID 1 to reap it does not count).
 fn is_alive(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
-    })
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
 }
 
 /// Pids of the processes whose mount namespace is `ns` (e.g. `mnt:[4026532290]`).

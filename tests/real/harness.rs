@@ -26,8 +26,11 @@ use std::time::{Duration, Instant};
 pub const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/real/podup-harness.sh");
 
 /// Parent of every harness directory: short (unix socket paths live below it) and not masked
-/// inside the harness namespace (which hides /run, /var/lib and /var/tmp).
-const BASE_DIR: &str = "/tmp/podup-real";
+/// inside the harness namespace (which hides /run, /var/lib and /var/tmp). Not under /tmp: the manager's runtime directory (and so its
+/// NOTIFY_SOCKET) is inside the bed, and a unit with `PrivateTmp=yes` could not
+/// reach a notify socket under /tmp. On a booted host it is in /run, which no
+/// sandboxing option hides; /srv is not hidden by any either.
+const BASE_DIR: &str = "/srv/podup-real";
 
 /// Longest part of a test name that goes into the harness directory name.
 const MAX_NAME_CHARS: usize = 24;
@@ -98,8 +101,7 @@ pub fn skip_reason() -> Option<String> {
 
 /// The effective uid of this process, from `/proc/self/status` (no libc needed).
 fn effective_uid() -> Result<u32, String> {
-    let status = fs::read_to_string("/proc/self/status")
-        .map_err(|e| format!("cannot read /proc/self/status: {e}"))?;
+    let status = fs::read_to_string("/proc/self/status").map_err(|e| format!("cannot read /proc/self/status: {e}"))?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))
@@ -133,8 +135,8 @@ fn has_writable_cgroup_mount() -> bool {
         let mut after = after.split(' ');
         let fstype = after.next().unwrap_or("");
         let super_options = after.nth(1).unwrap_or("");
-        let relevant = fstype == "cgroup2"
-            || (fstype == "cgroup" && super_options.split(',').any(|o| o == "name=systemd"));
+        let relevant =
+            fstype == "cgroup2" || (fstype == "cgroup" && super_options.split(',').any(|o| o == "name=systemd"));
         relevant && options.split(',').any(|o| o == "rw")
     })
 }
@@ -169,9 +171,7 @@ pub fn check(output: Output, what: &str) -> Output {
 
 /// Stdout of a command, without the trailing newline.
 pub fn stdout_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout)
-        .trim_end()
-        .to_string()
+    String::from_utf8_lossy(&output.stdout).trim_end().to_string()
 }
 
 /// A running test bed; dropping it runs `podup-harness.sh down`, which removes every trace.
@@ -317,16 +317,10 @@ impl Harness {
         let output = script_command(&args)
             .output()
             .unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"));
-        let output = check(
-            output,
-            &format!("podup-harness.sh image {reference} {version}"),
-        );
+        let output = check(output, &format!("podup-harness.sh image {reference} {version}"));
         let stdout = stdout_of(&output);
         let digest = stdout.lines().last().unwrap_or("").trim().to_string();
-        assert!(
-            digest.starts_with("sha256:"),
-            "image: no digest in {stdout:?}"
-        );
+        assert!(digest.starts_with("sha256:"), "image: no digest in {stdout:?}");
         digest
     }
 
@@ -335,15 +329,7 @@ impl Harness {
     /// daemon-reload. Returns the unit name. The unit is installed, not started.
     #[track_caller]
     pub fn container_unit(&self, name: &str, image: &str) -> String {
-        self.exec_ok(&[
-            "podman",
-            "create",
-            "-q",
-            "--name",
-            name,
-            "--network=none",
-            image,
-        ]);
+        self.exec_ok(&["podman", "create", "-q", "--name", name, "--network=none", image]);
         // --stop-timeout 2: an image whose PID 1 ignores SIGTERM stops in 2 s, not 10
         let generate = "cd \"$PODUP_UNIT_DIR\" && \
                         podman generate systemd --new --name --files --stop-timeout 2 \"$1\"";
@@ -354,10 +340,7 @@ impl Harness {
         self.exec_ok(&["podman", "rm", name]);
         self.systemctl_ok(&["daemon-reload"]);
         let unit = format!("container-{name}.service");
-        assert!(
-            self.unit_dir().join(&unit).is_file(),
-            "{unit} was not generated"
-        );
+        assert!(self.unit_dir().join(&unit).is_file(), "{unit} was not generated");
         unit
     }
 
@@ -371,12 +354,7 @@ impl Harness {
     /// digits of sha1(DIR), as in the script's `set_paths`.
     pub fn cgroup_name(&self) -> String {
         let output = Command::new("sh")
-            .args([
-                "-c",
-                "printf %s \"$1\" | sha1sum",
-                "sh",
-                path_str(&self.dir),
-            ])
+            .args(["-c", "printf %s \"$1\" | sha1sum", "sh", path_str(&self.dir)])
             .output()
             .unwrap_or_else(|e| panic!("cannot run sha1sum: {e}"));
         let hash = stdout_of(&check(output, "sha1sum"));
@@ -466,7 +444,7 @@ impl Drop for Harness {
     }
 }
 
-/// A harness directory nobody uses: `/tmp/podup-real/<name>-<pid>-<n>`, with `name` cut to
+/// A harness directory nobody uses: `/srv/podup-real/<name>-<pid>-<n>`, with `name` cut to
 /// the characters and length the script accepts.
 fn fresh_dir(name: &str) -> PathBuf {
     let clean: String = name
@@ -493,20 +471,13 @@ fn sweep_stale() {
     };
     for dir in entries.flatten().map(|e| e.path()) {
         let file_name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let Some(pid) = file_name
-            .rsplit('-')
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
+        let Some(pid) = file_name.rsplit('-').nth(1).and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
         if Path::new(&format!("/proc/{pid}")).exists() || dir.join(KEPT_MARKER).exists() {
             continue;
         }
-        shout(&format!(
-            "real tests: removing the stale harness {}",
-            dir.display()
-        ));
+        shout(&format!("real tests: removing the stale harness {}", dir.display()));
         // (no let chain: the crate's rust-version is 1.85)
         match script_command(&["down", path_str(&dir)]).output() {
             Ok(output) if !output.status.success() => {

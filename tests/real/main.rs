@@ -10,3 +10,5 @@
 mod bed;
 /// Starting, using and tearing down one bed.
 mod harness;
+/// podup's own socket and service units under the real manager.
+mod socket;

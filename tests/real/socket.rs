@@ -1,0 +1,290 @@
+//! podup's own units under the real manager: `podup.socket` + `podup.service`
+//! (Accept=no: activation, idle exit, re-activation, cold and warm first byte),
+//! `podup-cgi.socket` + `podup-cgi@.service` (Accept=yes: an instance per request,
+//! REMOTE_ADDR in the event log), and a flood that must not fail either socket.
+
+use crate::harness::{Harness, wait_until};
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const UNITS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/units");
+/// Where the built binary is copied inside the bed (its private /run): visible to a
+/// unit with ProtectHome= and PrivateTmp=, wherever the checkout lives. The bed's
+/// name is in the path so that counting processes by it counts only this bed's.
+fn bed_bin(bed: &Harness) -> String {
+    format!("/run/podup-test/{}/podup", bed.dir().file_name().unwrap().to_str().unwrap())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Installs a unit from `units/` as shipped, with only the address and the binary
+/// path changed, plus a test drop-in.
+fn install_shipped(bed: &Harness, name: &str, port: u16, dropin: Option<&str>) {
+    let text = std::fs::read_to_string(format!("{UNITS}/{name}")).unwrap();
+    let text = text
+        .replace("ExecStart=/usr/local/bin/podup", &format!("ExecStart={}", bed_bin(bed)))
+        .replace("127.0.0.1:8777", &format!("127.0.0.1:{port}"))
+        .replace("127.0.0.1:8778", &format!("127.0.0.1:{port}"));
+    if let Some(conf) = dropin {
+        let dir = bed.unit_dir().join(format!("{name}.d"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("test.conf"), conf).unwrap();
+    }
+    bed.install_unit(name, &text);
+}
+
+fn copy_binary(bed: &Harness) {
+    bed.exec_ok(&["install", "-D", "-m", "0755", env!("CARGO_BIN_EXE_podup"), &bed_bin(bed)]);
+}
+
+/// The state database of a unit with `StateDirectory=podup` in this user manager.
+fn state_db(bed: &Harness) -> PathBuf {
+    let candidates = [
+        PathBuf::from(bed.env_var("XDG_STATE_HOME")).join("podup/podup.db"),
+        PathBuf::from(bed.env_var("XDG_CONFIG_HOME")).join("podup/podup.db"),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .cloned()
+        .unwrap_or_else(|| panic!("no state database in {candidates:?}"))
+}
+
+struct Answer {
+    status: u16,
+    first_byte: Duration,
+    request_id: String,
+    body: String,
+}
+
+/// One GET; the time is from connect to the first response byte.
+fn get(addr: SocketAddr, path: &str) -> std::io::Result<Answer> {
+    let start = Instant::now();
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+    s.set_read_timeout(Some(Duration::from_secs(15)))?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())?;
+    let mut first = [0u8; 1];
+    s.read_exact(&mut first)?;
+    let first_byte = start.elapsed();
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest)?;
+    let text = format!("{}{}", first[0] as char, String::from_utf8_lossy(&rest));
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split(' ').nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let request_id = head
+        .lines()
+        .find_map(|l| l.strip_prefix("X-Request-Id: "))
+        .unwrap_or_default()
+        .to_string();
+    Ok(Answer {
+        status,
+        first_byte,
+        request_id,
+        body: body.to_string(),
+    })
+}
+
+fn podup_processes(bed: &Harness) -> usize {
+    let out = bed.exec_ok(&["sh", "-c", &format!("pgrep -f -x '{} serve' | wc -l", bed_bin(bed))]);
+    out.trim().parse().unwrap_or(0)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[test]
+fn socket_activation_starts_serves_idles_out_and_restarts() {
+    let Some(bed) = Harness::up("socket-accept-no") else {
+        return;
+    };
+    copy_binary(&bed);
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    install_shipped(&bed, "podup.socket", port, None);
+    install_shipped(
+        &bed,
+        "podup.service",
+        port,
+        Some("[Service]\nEnvironment=PODUP_IDLE_EXIT_SECS=2\n"),
+    );
+    bed.systemctl_ok(&["start", "podup.socket"]);
+    assert_eq!(bed.unit_property("podup.socket", "ActiveState"), "active");
+    assert_eq!(bed.unit_property("podup.service", "ActiveState"), "inactive");
+    assert_eq!(podup_processes(&bed), 0, "nothing runs before the first request");
+
+    let cold = get(addr, "/health").unwrap();
+    assert_eq!(cold.status, 200, "{}", cold.body);
+    assert!(cold.body.contains("\"db\":{\"state\":\"ok\"}"), "{}", cold.body);
+    assert_eq!(bed.unit_property("podup.service", "ActiveState"), "active");
+    let first_pid = bed.unit_property("podup.service", "MainPID");
+    let warm = get(addr, "/health").unwrap();
+    assert_eq!(warm.status, 200);
+    assert_eq!(
+        bed.unit_property("podup.service", "MainPID"),
+        first_pid,
+        "a warm request reuses the process"
+    );
+    println!(
+        "podup.socket first byte: cold {}, warm {}",
+        ms(cold.first_byte),
+        ms(warm.first_byte)
+    );
+
+    let idled = wait_until(Duration::from_secs(10), || {
+        bed.unit_property("podup.service", "ActiveState") == "inactive"
+    });
+    assert!(idled, "podup.service exits after its idle time");
+    assert_eq!(bed.unit_property("podup.service", "Result"), "success");
+    assert_eq!(podup_processes(&bed), 0);
+    assert_eq!(bed.unit_property("podup.socket", "ActiveState"), "active");
+
+    let again = get(addr, "/health").unwrap();
+    assert_eq!(again.status, 200);
+    let second_pid = bed.unit_property("podup.service", "MainPID");
+    assert_ne!(second_pid, first_pid, "the next request started a new process");
+    println!("podup.socket first byte after idle exit: {}", ms(again.first_byte));
+
+    let conn = rusqlite::Connection::open(state_db(&bed)).unwrap();
+    let ids: Vec<String> = conn
+        .prepare("SELECT request_id FROM event_log")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for a in [&cold, &warm, &again] {
+        assert!(ids.contains(&a.request_id), "event row for {}", a.request_id);
+    }
+    assert_eq!(ids.len(), 3);
+}
+
+#[test]
+fn accept_yes_runs_one_instance_per_request_with_remote_addr() {
+    let Some(bed) = Harness::up("socket-accept-yes") else {
+        return;
+    };
+    copy_binary(&bed);
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    install_shipped(&bed, "podup-cgi.socket", port, None);
+    install_shipped(&bed, "podup-cgi@.service", port, None);
+    bed.systemctl_ok(&["start", "podup-cgi.socket"]);
+    let mut locals = Vec::new();
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        locals.push(s.local_addr().unwrap().to_string());
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 200 "), "{out}");
+        answers.push(out);
+    }
+    assert_eq!(bed.unit_property("podup-cgi.socket", "NAccepted"), "5");
+    assert!(wait_until(Duration::from_secs(10), || bed
+        .unit_property("podup-cgi.socket", "NConnections")
+        == "0"));
+    let conn = rusqlite::Connection::open(state_db(&bed)).unwrap();
+    let rows: Vec<(String, String)> = conn
+        .prepare("SELECT request_id, remote_addr FROM event_log ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 5);
+    // Request ids carry the pid: five requests, five processes.
+    let pids: HashSet<&str> = rows.iter().map(|(id, _)| id.split('-').nth(1).unwrap()).collect();
+    assert_eq!(pids.len(), 5, "one instance per request: {rows:?}");
+    let remotes: Vec<&str> = rows.iter().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(
+        remotes, locals,
+        "REMOTE_ADDR:REMOTE_PORT of each connection reaches the event log"
+    );
+}
+
+/// Opens `total` connections from `threads` threads as fast as they go; returns
+/// the request ids of the answered ones and the count of unanswered ones.
+fn flood(addr: SocketAddr, total: usize, threads: usize) -> (Vec<String>, usize) {
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut ids = Vec::new();
+                let mut failed = 0;
+                for _ in 0..total / threads {
+                    match get(addr, "/health") {
+                        Ok(a) if a.status == 200 => ids.push(a.request_id),
+                        _ => failed += 1,
+                    }
+                }
+                (ids, failed)
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    let mut failed = 0;
+    for h in handles {
+        let (i, f) = h.join().unwrap();
+        ids.extend(i);
+        failed += f;
+    }
+    (ids, failed)
+}
+
+#[test]
+fn a_flood_of_2000_connections_fails_neither_socket() {
+    let Some(bed) = Harness::up("socket-flood") else { return };
+    copy_binary(&bed);
+    let (p1, p2) = (free_port(), free_port());
+    install_shipped(&bed, "podup.socket", p1, None);
+    install_shipped(
+        &bed,
+        "podup.service",
+        p1,
+        Some("[Service]\nEnvironment=PODUP_IDLE_EXIT_SECS=2\n"),
+    );
+    install_shipped(&bed, "podup-cgi.socket", p2, None);
+    install_shipped(&bed, "podup-cgi@.service", p2, None);
+    bed.systemctl_ok(&["start", "podup.socket", "podup-cgi.socket"]);
+    for (unit, port) in [("podup.socket", p1), ("podup-cgi.socket", p2)] {
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let start = Instant::now();
+        let (ids, unanswered) = flood(addr, 2000, 40);
+        println!(
+            "{unit}: 2000 connections in {:.1} s: {} answered, {unanswered} not",
+            start.elapsed().as_secs_f64(),
+            ids.len()
+        );
+        assert_eq!(
+            bed.unit_property(unit, "ActiveState"),
+            "active",
+            "{unit} after the flood"
+        );
+        assert!(!ids.is_empty());
+        if unit == "podup.socket" {
+            assert_eq!(unanswered, 0, "the resident server answers every connection");
+        }
+        assert!(wait_until(Duration::from_secs(60), || get(addr, "/health")
+            .is_ok_and(|a| a.status == 200)));
+        let conn = rusqlite::Connection::open(state_db(&bed)).unwrap();
+        let stored: HashSet<String> = conn
+            .prepare("SELECT request_id FROM event_log")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let missing = ids.iter().filter(|id| !stored.contains(*id)).count();
+        assert_eq!(missing, 0, "every answered request of {unit} has its event row");
+    }
+    for unit in ["podup.socket", "podup-cgi.socket"] {
+        assert_eq!(bed.unit_property(unit, "ActiveState"), "active");
+    }
+}
