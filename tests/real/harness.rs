@@ -490,7 +490,9 @@ fn sweep_stale() {
 
 /// Prints a line to stderr even while the test harness captures output (it captures
 /// `eprintln!`, not writes to the stderr handle): a skip or a kept bed must not go unseen.
-fn shout(line: &str) {
+/// Prints `line` on the real stderr: the test runner does not capture it, so figures
+/// and skip reasons show in `make test` output.
+pub fn shout(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 

@@ -3,7 +3,7 @@
 //! `podup-cgi.socket` + `podup-cgi@.service` (Accept=yes: an instance per request,
 //! REMOTE_ADDR in the event log), and a flood that must not fail either socket.
 
-use crate::harness::{Harness, wait_until};
+use crate::harness::{Harness, shout, wait_until};
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -15,7 +15,10 @@ const UNITS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/units");
 /// unit with ProtectHome= and PrivateTmp=, wherever the checkout lives. The bed's
 /// name is in the path so that counting processes by it counts only this bed's.
 fn bed_bin(bed: &Harness) -> String {
-    format!("/run/podup-test/{}/podup", bed.dir().file_name().unwrap().to_str().unwrap())
+    format!(
+        "/run/podup-test/{}/podup",
+        bed.dir().file_name().unwrap().to_str().unwrap()
+    )
 }
 
 fn free_port() -> u16 {
@@ -39,7 +42,14 @@ fn install_shipped(bed: &Harness, name: &str, port: u16, dropin: Option<&str>) {
 }
 
 fn copy_binary(bed: &Harness) {
-    bed.exec_ok(&["install", "-D", "-m", "0755", env!("CARGO_BIN_EXE_podup"), &bed_bin(bed)]);
+    bed.exec_ok(&[
+        "install",
+        "-D",
+        "-m",
+        "0755",
+        env!("CARGO_BIN_EXE_podup"),
+        &bed_bin(bed),
+    ]);
 }
 
 /// The state database of a unit with `StateDirectory=podup` in this user manager.
@@ -130,11 +140,11 @@ fn socket_activation_starts_serves_idles_out_and_restarts() {
         first_pid,
         "a warm request reuses the process"
     );
-    println!(
+    shout(&format!(
         "podup.socket first byte: cold {}, warm {}",
         ms(cold.first_byte),
         ms(warm.first_byte)
-    );
+    ));
 
     let idled = wait_until(Duration::from_secs(10), || {
         bed.unit_property("podup.service", "ActiveState") == "inactive"
@@ -148,7 +158,10 @@ fn socket_activation_starts_serves_idles_out_and_restarts() {
     assert_eq!(again.status, 200);
     let second_pid = bed.unit_property("podup.service", "MainPID");
     assert_ne!(second_pid, first_pid, "the next request started a new process");
-    println!("podup.socket first byte after idle exit: {}", ms(again.first_byte));
+    shout(&format!(
+        "podup.socket first byte after idle exit: {}",
+        ms(again.first_byte)
+    ));
 
     let conn = rusqlite::Connection::open(state_db(&bed)).unwrap();
     let ids: Vec<String> = conn
@@ -257,11 +270,11 @@ fn a_flood_of_2000_connections_fails_neither_socket() {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let start = Instant::now();
         let (ids, unanswered) = flood(addr, 2000, 40);
-        println!(
-            "{unit}: 2000 connections in {:.1} s: {} answered, {unanswered} not",
-            start.elapsed().as_secs_f64(),
+        let secs = start.elapsed().as_secs_f64();
+        shout(&format!(
+            "{unit}: 2000 connections in {secs:.1} s: {} answered, {unanswered} not",
             ids.len()
-        );
+        ));
         assert_eq!(
             bed.unit_property(unit, "ActiveState"),
             "active",
