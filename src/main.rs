@@ -1,6 +1,8 @@
 //! `podup`: deploys new container images to Podman + systemd hosts when asked to,
 //! verifies them, and records what happened. `docs/architecture.md` explains the shape.
 
+/// Bearer tokens, roles and the check each route makes.
+mod auth;
 /// Subcommands, their flags, usage text and exit codes.
 mod cli;
 /// Every `PODUP_*` variable and credential, parsed and validated once.
@@ -9,12 +11,18 @@ mod config;
 mod http;
 /// The `log` backend: journald when stderr is the journal, plain stderr otherwise.
 mod logging;
+/// Sliding-window rate limits kept in the state database.
+mod ratelimit;
 /// Socket activation, the request loop, idle exit and sd-notify.
 mod serve;
+/// Declared services, unit names and image references.
+mod services;
 /// The SQLite state database: schema, migrations and one module per table family.
 mod store;
 /// The few libc calls std does not wrap: poll, signals, socket options.
 mod sys;
+/// Tasks: the model, dispatch into transient units, and the worker.
+mod tasks;
 
 use std::process::ExitCode;
 

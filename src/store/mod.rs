@@ -3,7 +3,8 @@
 //! database at once, and one small module per table family.
 
 pub mod events;
-mod schema;
+pub mod schema;
+pub mod tasks;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::fmt;

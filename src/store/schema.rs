@@ -19,6 +19,88 @@ const MIGRATIONS: &[&str] = &[
         meta        TEXT    NOT NULL DEFAULT '{}'
     );
     CREATE INDEX event_log_ts ON event_log (ts_ms);",
+    // 2: tasks (docs/tasks.md), their units and log, deploy locks, tokens, rate limits.
+    "ALTER TABLE event_log ADD COLUMN task_id INTEGER;
+    CREATE INDEX event_log_task ON event_log (task_id) WHERE task_id IS NOT NULL;
+    CREATE TABLE tasks (
+        id             INTEGER PRIMARY KEY,
+        kind           TEXT    NOT NULL CHECK (kind IN ('webhook', 'manual', 'update-all', 'auto-update', 'maintenance')),
+        status         TEXT    NOT NULL DEFAULT 'pending'
+                       CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'rolled_back', 'cancelled', 'skipped', 'unknown')),
+        reason         TEXT,
+        message        TEXT,
+        created_ms     INTEGER NOT NULL,
+        started_ms     INTEGER,
+        finished_ms    INTEGER,
+        source         TEXT    NOT NULL,
+        caller         TEXT,
+        trigger_reason TEXT,
+        request_id     TEXT,
+        delivery_id    TEXT,
+        retry_of       INTEGER REFERENCES tasks (id),
+        units_text     TEXT    NOT NULL DEFAULT '',
+        spec           TEXT    NOT NULL
+    );
+    CREATE INDEX tasks_status ON tasks (status, id);
+    CREATE INDEX tasks_kind ON tasks (kind, id);
+    CREATE INDEX tasks_delivery ON tasks (delivery_id) WHERE delivery_id IS NOT NULL;
+    CREATE TABLE task_units (
+        id          INTEGER PRIMARY KEY,
+        task_id     INTEGER NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+        unit        TEXT    NOT NULL,
+        image       TEXT,
+        from_digest TEXT,
+        to_digest   TEXT,
+        status      TEXT    NOT NULL DEFAULT 'pending',
+        phase       TEXT    NOT NULL DEFAULT 'waiting',
+        started_ms  INTEGER,
+        finished_ms INTEGER,
+        message     TEXT,
+        UNIQUE (task_id, unit)
+    );
+    CREATE INDEX task_units_unit ON task_units (unit, task_id);
+    CREATE TABLE task_logs (
+        id          INTEGER PRIMARY KEY,
+        task_id     INTEGER NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+        ts_ms       INTEGER NOT NULL,
+        level       TEXT    NOT NULL,
+        step        TEXT    NOT NULL,
+        unit        TEXT,
+        message     TEXT    NOT NULL,
+        argv        TEXT,
+        exit_status INTEGER,
+        stderr      TEXT
+    );
+    CREATE INDEX task_logs_task ON task_logs (task_id, id);
+    CREATE TABLE unit_locks (
+        unit        TEXT    PRIMARY KEY,
+        task_id     INTEGER NOT NULL,
+        acquired_ms INTEGER NOT NULL
+    );
+    CREATE TABLE tokens (
+        name         TEXT    PRIMARY KEY,
+        role         TEXT    NOT NULL CHECK (role IN ('admin', 'trigger', 'read')),
+        hash         TEXT    NOT NULL UNIQUE,
+        created_ms   INTEGER NOT NULL,
+        last_used_ms INTEGER
+    );
+    CREATE TABLE rate_hits (
+        id    INTEGER PRIMARY KEY,
+        key   TEXT    NOT NULL,
+        ts_ms INTEGER NOT NULL
+    );
+    CREATE INDEX rate_hits_key ON rate_hits (key, ts_ms);
+    CREATE TRIGGER tasks_terminal_is_final BEFORE UPDATE OF status ON tasks
+    WHEN OLD.status IN ('succeeded', 'failed', 'rolled_back', 'cancelled', 'skipped', 'unknown')
+         AND NEW.status IS NOT OLD.status
+    BEGIN SELECT RAISE(ABORT, 'task status is terminal'); END;
+    CREATE TRIGGER tasks_running_never_pending BEFORE UPDATE OF status ON tasks
+    WHEN OLD.status = 'running' AND NEW.status = 'pending'
+    BEGIN SELECT RAISE(ABORT, 'a running task cannot return to pending'); END;
+    CREATE TRIGGER task_units_terminal_is_final BEFORE UPDATE OF status ON task_units
+    WHEN OLD.status IN ('succeeded', 'failed', 'rolled_back', 'cancelled', 'skipped', 'unknown', 'unchanged', 'available')
+         AND NEW.status IS NOT OLD.status
+    BEGIN SELECT RAISE(ABORT, 'unit status is terminal'); END;",
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,193 @@
+//! Bearer tokens: `podup token add NAME --role admin|trigger|read` prints a random
+//! token once; only its SHA-256 is stored. Verification hashes what was presented
+//! and compares in constant time.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Trigger,
+    Read,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "trigger" => Some(Role::Trigger),
+            "read" => Some(Role::Read),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Trigger => "trigger",
+            Role::Read => "read",
+        }
+    }
+
+    /// `admin` may do everything, `trigger` the update endpoints, `read` the GETs.
+    pub fn allows(self, need: super::Need) -> bool {
+        use super::Need;
+        matches!(
+            (self, need),
+            (Role::Admin, _) | (Role::Trigger, Need::Trigger) | (Role::Read, Need::Read)
+        )
+    }
+}
+
+/// A stored token, without its secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    pub name: String,
+    pub role: Role,
+    pub created_ms: i64,
+    pub last_used_ms: Option<i64>,
+}
+
+pub fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+pub fn hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// 32 random bytes from the kernel, as `podup_` + 64 hex digits.
+pub fn generate() -> std::io::Result<String> {
+    let mut buf = [0u8; 32];
+    let mut filled = 0;
+    while filled < buf.len() {
+        // SAFETY: the pointer and length describe the unfilled part of `buf`.
+        let n = unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        } else {
+            filled += n as usize;
+        }
+    }
+    Ok(format!(
+        "podup_{}",
+        buf.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
+
+/// Stores a new token for `name`; returns the token (shown once) or why not.
+pub fn add(conn: &Connection, name: &str, role: Role, now_ms: i64) -> Result<String, String> {
+    if !valid_name(name) {
+        return Err(format!(
+            "token name '{name}' must be 1 to 64 characters of [A-Za-z0-9_.-]"
+        ));
+    }
+    let token = generate().map_err(|e| format!("cannot get random bytes: {e}"))?;
+    let inserted = conn
+        .execute(
+            "INSERT OR IGNORE INTO tokens (name, role, hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![name, role.as_str(), hash(&token), now_ms],
+        )
+        .map_err(|e| e.to_string())?;
+    if inserted == 0 {
+        return Err(format!("a token named '{name}' exists; revoke it first"));
+    }
+    Ok(token)
+}
+
+pub fn list(conn: &Connection) -> rusqlite::Result<Vec<TokenInfo>> {
+    let mut st = conn.prepare("SELECT name, role, created_ms, last_used_ms FROM tokens ORDER BY name")?;
+    st.query_map([], |r| {
+        let role: String = r.get(1)?;
+        Ok(TokenInfo {
+            name: r.get(0)?,
+            role: Role::parse(&role).unwrap_or(Role::Read),
+            created_ms: r.get(2)?,
+            last_used_ms: r.get(3)?,
+        })
+    })?
+    .collect()
+}
+
+/// Removes the token; false when there was none.
+pub fn revoke(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    Ok(conn.execute("DELETE FROM tokens WHERE name = ?1", [name])? == 1)
+}
+
+pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM tokens", [], |r| r.get(0))
+}
+
+/// The identity of a presented token, if it is one of ours.
+pub fn verify(conn: &Connection, token: &str, now_ms: i64) -> rusqlite::Result<Option<super::Identity>> {
+    let presented = hash(token);
+    let found: Option<(String, String, String)> = conn
+        .query_row(
+            "SELECT name, role, hash FROM tokens WHERE hash = ?1",
+            [&presented],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((name, role, stored)) = found else {
+        return Ok(None);
+    };
+    if !super::constant_time_eq(stored.as_bytes(), presented.as_bytes()) {
+        return Ok(None);
+    }
+    conn.execute(
+        "UPDATE tokens SET last_used_ms = ?2 WHERE name = ?1",
+        params![name, now_ms],
+    )?;
+    Ok(Role::parse(&role).map(|role| super::Identity { name, role }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Need;
+
+    #[test]
+    fn add_verify_revoke() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut c).unwrap();
+        let t = add(&c, "ci", Role::Trigger, 1).unwrap();
+        assert!(t.starts_with("podup_") && t.len() == 70);
+        assert_ne!(t, add(&c, "other", Role::Read, 1).unwrap(), "tokens are random");
+        let stored: String = c
+            .query_row("SELECT hash FROM tokens WHERE name = 'ci'", [], |r| r.get(0))
+            .unwrap();
+        assert_ne!(stored, t, "only the hash is stored");
+        let id = verify(&c, &t, 5).unwrap().unwrap();
+        assert_eq!((id.name.as_str(), id.role), ("ci", Role::Trigger));
+        assert_eq!(
+            list(&c).unwrap().iter().find(|i| i.name == "ci").unwrap().last_used_ms,
+            Some(5)
+        );
+        assert!(verify(&c, "podup_wrong", 5).unwrap().is_none());
+        assert!(add(&c, "ci", Role::Admin, 1).unwrap_err().contains("exists"));
+        assert!(add(&c, "bad name", Role::Admin, 1).is_err());
+        assert!(revoke(&c, "ci").unwrap());
+        assert!(!revoke(&c, "ci").unwrap());
+        assert!(verify(&c, &t, 6).unwrap().is_none());
+    }
+
+    #[test]
+    fn roles() {
+        assert!(Role::Admin.allows(Need::Admin) && Role::Admin.allows(Need::Read) && Role::Admin.allows(Need::Trigger));
+        assert!(
+            Role::Trigger.allows(Need::Trigger)
+                && !Role::Trigger.allows(Need::Read)
+                && !Role::Trigger.allows(Need::Admin)
+        );
+        assert!(Role::Read.allows(Need::Read) && !Role::Read.allows(Need::Trigger));
+    }
+}

@@ -1,0 +1,179 @@
+//! Sliding-window rate limits kept in SQLite, so they survive restarts. The decision
+//! is a pure function of the recent hits and `now`; the store part counts and records.
+
+use rusqlite::{Connection, params};
+use std::fmt;
+
+/// At most `count` hits per `window_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub count: u32,
+    pub window_secs: u64,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let w = self.window_secs;
+        let (n, unit) = if w % 3600 == 0 {
+            (w / 3600, "h")
+        } else if w % 60 == 0 {
+            (w / 60, "m")
+        } else {
+            (w, "s")
+        };
+        write!(f, "{}/{n}{unit}", self.count)
+    }
+}
+
+/// Parses `2/10m,10/5h` (units s, m, h, d).
+pub fn parse_rules(s: &str) -> Result<Vec<Rule>, String> {
+    let mut rules = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("expected rules like '2/10m,10/5h', got '{s}'");
+        let (count, window) = part.split_once('/').ok_or_else(bad)?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        let window = window.trim();
+        let (num, mult) = match window.char_indices().last() {
+            Some((i, 's')) => (&window[..i], 1),
+            Some((i, 'm')) => (&window[..i], 60),
+            Some((i, 'h')) => (&window[..i], 3600),
+            Some((i, 'd')) => (&window[..i], 86_400),
+            _ => (window, 1),
+        };
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        if count == 0 || n == 0 {
+            return Err(format!("a rule needs a count and a window above zero, got '{part}'"));
+        }
+        rules.push(Rule {
+            count,
+            window_secs: n * mult,
+        });
+    }
+    if rules.is_empty() {
+        return Err(format!("expected rules like '2/10m,10/5h', got '{s}'"));
+    }
+    Ok(rules)
+}
+
+/// A limit that was reached: which rule, and when the oldest counted hit leaves it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limited {
+    pub rule: Rule,
+    pub retry_after_secs: u64,
+}
+
+/// Decides whether one more hit is allowed, given the times (ms) of earlier hits.
+pub fn decide(hits_ms: &[i64], now_ms: i64, rules: &[Rule]) -> Result<(), Limited> {
+    for rule in rules {
+        let start = now_ms - (rule.window_secs as i64) * 1000;
+        let mut inside: Vec<i64> = hits_ms.iter().copied().filter(|t| *t > start).collect();
+        if inside.len() >= rule.count as usize {
+            inside.sort_unstable();
+            // The hit that must age out before one more fits.
+            let oldest_needed = inside[inside.len() - rule.count as usize];
+            let free_at = oldest_needed + (rule.window_secs as i64) * 1000;
+            let retry_after_secs = ((free_at - now_ms).max(0) as u64).div_ceil(1000).max(1);
+            return Err(Limited {
+                rule: *rule,
+                retry_after_secs,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks `key` against `rules` and, when allowed and `record` is set, records a hit
+/// (in the caller's transaction, so concurrent requests cannot both slip through).
+pub fn check(
+    conn: &Connection,
+    key: &str,
+    rules: &[Rule],
+    now_ms: i64,
+    record: bool,
+) -> rusqlite::Result<Result<(), Limited>> {
+    let longest = rules.iter().map(|r| r.window_secs).max().unwrap_or(0) as i64 * 1000;
+    conn.execute(
+        "DELETE FROM rate_hits WHERE key = ?1 AND ts_ms <= ?2",
+        params![key, now_ms - longest],
+    )?;
+    let hits: Vec<i64> = conn
+        .prepare_cached("SELECT ts_ms FROM rate_hits WHERE key = ?1")?
+        .query_map([key], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let verdict = decide(&hits, now_ms, rules);
+    if verdict.is_ok() && record {
+        hit(conn, key, now_ms)?;
+    }
+    Ok(verdict)
+}
+
+/// Records one hit for `key`.
+pub fn hit(conn: &Connection, key: &str, now_ms: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT INTO rate_hits (key, ts_ms) VALUES (?1, ?2)")?
+        .execute(params![key, now_ms])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_parse_and_print() {
+        let r = parse_rules("2/10m, 10/5h").unwrap();
+        assert_eq!(
+            r,
+            vec![
+                Rule {
+                    count: 2,
+                    window_secs: 600
+                },
+                Rule {
+                    count: 10,
+                    window_secs: 18_000
+                }
+            ]
+        );
+        assert_eq!(r[1].to_string(), "10/5h");
+        assert_eq!(parse_rules("20/60").unwrap()[0].window_secs, 60);
+        for bad in ["", "x", "2/", "0/1m", "2/0m", "a/1m"] {
+            assert!(parse_rules(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sliding_window_with_retry_after() {
+        let rules = parse_rules("2/10m,3/1h").unwrap();
+        let m = 60_000;
+        assert!(decide(&[], 0, &rules).is_ok());
+        assert!(decide(&[0], m, &rules).is_ok());
+        let l = decide(&[0, m], 2 * m, &rules).unwrap_err();
+        assert_eq!((l.rule.count, l.retry_after_secs), (2, 8 * 60));
+        // After the first leaves the 10 min window, the hourly rule still counts 3.
+        let l = decide(&[0, m, 11 * m], 12 * m, &rules).unwrap_err();
+        assert_eq!((l.rule.count, l.retry_after_secs), (3, 48 * 60));
+        assert!(decide(&[0, m, 11 * m], 61 * m, &rules).is_ok());
+    }
+
+    #[test]
+    fn stored_hits_survive_and_expire() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut c).unwrap();
+        let rules = parse_rules("2/1m").unwrap();
+        assert!(check(&c, "k", &rules, 0, true).unwrap().is_ok());
+        assert!(check(&c, "k", &rules, 1000, true).unwrap().is_ok());
+        assert_eq!(
+            check(&c, "k", &rules, 2000, true)
+                .unwrap()
+                .unwrap_err()
+                .retry_after_secs,
+            58
+        );
+        assert!(check(&c, "other", &rules, 2000, true).unwrap().is_ok());
+        assert!(check(&c, "k", &rules, 61_000, true).unwrap().is_ok());
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM rate_hits WHERE key = 'k'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1, "the hits at 0 s and 1 s left the window and were removed");
+    }
+}

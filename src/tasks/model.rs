@@ -1,0 +1,182 @@
+//! The task model of `docs/tasks.md`: kinds, statuses and their rules, and the spec
+//! (the whole plan, fixed when the task is created). Pure types, no I/O.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskKind {
+    Webhook,
+    Manual,
+    UpdateAll,
+    AutoUpdate,
+    Maintenance,
+}
+
+impl TaskKind {
+    pub const ALL: [TaskKind; 5] = [
+        TaskKind::Webhook,
+        TaskKind::Manual,
+        TaskKind::UpdateAll,
+        TaskKind::AutoUpdate,
+        TaskKind::Maintenance,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Webhook => "webhook",
+            TaskKind::Manual => "manual",
+            TaskKind::UpdateAll => "update-all",
+            TaskKind::AutoUpdate => "auto-update",
+            TaskKind::Maintenance => "maintenance",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TaskKind> {
+        TaskKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// The panel's categories, each a set of kinds.
+pub fn category_kinds(category: &str) -> Option<&'static [TaskKind]> {
+    match category {
+        "all" => Some(&TaskKind::ALL),
+        "manual" => Some(&[TaskKind::Manual, TaskKind::UpdateAll]),
+        "webhook" => Some(&[TaskKind::Webhook]),
+        "automatic" => Some(&[TaskKind::AutoUpdate]),
+        "maintenance" => Some(&[TaskKind::Maintenance]),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    RolledBack,
+    Cancelled,
+    Skipped,
+    Unknown,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 8] = [
+        TaskStatus::Pending,
+        TaskStatus::Running,
+        TaskStatus::Succeeded,
+        TaskStatus::Failed,
+        TaskStatus::RolledBack,
+        TaskStatus::Cancelled,
+        TaskStatus::Skipped,
+        TaskStatus::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Pending => "pending",
+            TaskStatus::Running => "running",
+            TaskStatus::Succeeded => "succeeded",
+            TaskStatus::Failed => "failed",
+            TaskStatus::RolledBack => "rolled_back",
+            TaskStatus::Cancelled => "cancelled",
+            TaskStatus::Skipped => "skipped",
+            TaskStatus::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TaskStatus> {
+        TaskStatus::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, TaskStatus::Pending | TaskStatus::Running)
+    }
+
+    /// Whether the status machine allows `self -> next`.
+    pub fn can_become(self, next: TaskStatus) -> bool {
+        match self {
+            TaskStatus::Pending => next != TaskStatus::Pending,
+            TaskStatus::Running => next.is_terminal(),
+            _ => false,
+        }
+    }
+
+    /// Statuses that count as a failure someone should see.
+    pub fn is_failure(self) -> bool {
+        matches!(self, TaskStatus::Failed | TaskStatus::RolledBack | TaskStatus::Unknown)
+    }
+}
+
+/// One unit of a task's plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitSpec {
+    pub unit: String,
+    /// `repository:tag` the unit runs; None when it is found at run time.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The digest to deploy; None: whatever the tag points at when pulled.
+    #[serde(default)]
+    pub digest: Option<String>,
+}
+
+/// What a task does, fixed at creation (a retry copies it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    pub units: Vec<UnitSpec>,
+    /// "system" or "user".
+    pub scope: String,
+    pub verify_secs: u64,
+    #[serde(default)]
+    pub dry_run: bool,
+    /// "deploy" (podup's verified deploy) or "auto-update" (podman auto-update).
+    #[serde(default = "default_mode")]
+    pub mode: String,
+}
+
+fn default_mode() -> String {
+    "deploy".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_machine() {
+        use TaskStatus::*;
+        assert!(Pending.can_become(Running));
+        assert!(Pending.can_become(Skipped));
+        assert!(Running.can_become(RolledBack));
+        assert!(!Running.can_become(Pending));
+        for t in [Succeeded, Failed, RolledBack, Cancelled, Skipped, Unknown] {
+            assert!(t.is_terminal());
+            for n in TaskStatus::ALL {
+                assert!(!t.can_become(n), "{t:?} -> {n:?}");
+            }
+        }
+        for s in TaskStatus::ALL {
+            assert_eq!(TaskStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for k in TaskKind::ALL {
+            assert_eq!(TaskKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+    }
+
+    #[test]
+    fn categories_cover_every_kind_once() {
+        let mut seen: Vec<TaskKind> = ["manual", "webhook", "automatic", "maintenance"]
+            .iter()
+            .flat_map(|c| category_kinds(c).unwrap().iter().copied())
+            .collect();
+        seen.sort_by_key(|k| k.as_str());
+        let mut all = TaskKind::ALL.to_vec();
+        all.sort_by_key(|k| k.as_str());
+        assert_eq!(seen, all);
+        assert!(category_kinds("bogus").is_none());
+    }
+}
