@@ -2,6 +2,8 @@
 //! place. Errors name the variable and the bad value; nothing reads the environment
 //! after this. `env/podup.env.example` documents each variable.
 
+use crate::ratelimit::{Rule, parse_rules};
+use crate::services::{Service, parse_list};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -48,6 +50,46 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "unset",
         "GitHub webhook secret(s), one per line (several while rotating); also PODUP_GITHUB_SECRET_FILE or the credential github-secret.",
     ),
+    (
+        "PODUP_SERVICES",
+        "empty",
+        "Units podup may update, each optionally with its image.",
+    ),
+    (
+        "PODUP_SYSTEMD_SCOPE",
+        "system for root, user otherwise",
+        "Which manager podup drives: 'system' or 'user'.",
+    ),
+    (
+        "PODUP_VERIFY_SECS",
+        "10",
+        "How long a restarted unit must stay active on the new image.",
+    ),
+    (
+        "PODUP_TASK_TIMEOUT_SECS",
+        "1800",
+        "RuntimeMaxSec= of each task's transient unit.",
+    ),
+    (
+        "PODUP_PUBLIC_URL",
+        "unset",
+        "Base URL callers reach podup at, used in status_url.",
+    ),
+    (
+        "PODUP_LIMIT_UPDATE_ALL",
+        "2/10m,10/5h",
+        "Rate limits of update-all requests.",
+    ),
+    (
+        "PODUP_LIMIT_IMAGE",
+        "6/10m",
+        "Rate limit of deploys per image repository.",
+    ),
+    (
+        "PODUP_LIMIT_AUTH_FAILURES",
+        "20/1m",
+        "Failed authentications per source address before 429.",
+    ),
 ];
 
 /// A secret value: never printed by `Debug`.
@@ -72,6 +114,15 @@ pub struct Config {
     pub workers: usize,
     pub log_level: log::LevelFilter,
     pub github_secrets: Vec<Secret>,
+    pub services: Vec<Service>,
+    /// Drive the user manager (`--user`) instead of the system manager.
+    pub systemd_user: bool,
+    pub verify_secs: u64,
+    pub task_timeout_secs: u64,
+    pub public_url: Option<String>,
+    pub limit_update_all: Vec<Rule>,
+    pub limit_image: Vec<Rule>,
+    pub limit_auth_failures: Vec<Rule>,
     /// `PODUP_*` variables that were set but mean nothing to podup (typos).
     pub unknown_variables: Vec<String>,
 }
@@ -170,6 +221,44 @@ impl Config {
             },
         };
         let github_secrets = secrets(&get, "PODUP_GITHUB_SECRET", "github-secret")?;
+        let services = parse_list(&get("PODUP_SERVICES").unwrap_or_default()).map_err(|e| err("PODUP_SERVICES", e))?;
+        let systemd_user = match get("PODUP_SYSTEMD_SCOPE").as_deref() {
+            None => euid != 0,
+            Some("system") => false,
+            Some("user") => true,
+            Some(v) => {
+                return Err(err(
+                    "PODUP_SYSTEMD_SCOPE",
+                    format!("expected 'system' or 'user', got '{v}'"),
+                ));
+            }
+        };
+        let verify_secs = whole(&get, "PODUP_VERIFY_SECS", 10, "a whole number of seconds")?;
+        let task_timeout_secs = whole(&get, "PODUP_TASK_TIMEOUT_SECS", 1800, "a whole number of seconds")?;
+        if task_timeout_secs == 0 {
+            return Err(err(
+                "PODUP_TASK_TIMEOUT_SECS",
+                "must be at least 1 second, got '0'".into(),
+            ));
+        }
+        let public_url = match get("PODUP_PUBLIC_URL") {
+            None => None,
+            Some(u) if (u.starts_with("https://") || u.starts_with("http://")) && !u.contains(char::is_whitespace) => {
+                Some(u.trim_end_matches('/').to_string())
+            }
+            Some(u) => {
+                return Err(err(
+                    "PODUP_PUBLIC_URL",
+                    format!("expected an http:// or https:// URL, got '{u}'"),
+                ));
+            }
+        };
+        let rules = |name: &str, default: &str| {
+            parse_rules(&get(name).unwrap_or_else(|| default.to_string())).map_err(|e| err(name, e))
+        };
+        let limit_update_all = rules("PODUP_LIMIT_UPDATE_ALL", "2/10m,10/5h")?;
+        let limit_image = rules("PODUP_LIMIT_IMAGE", "6/10m")?;
+        let limit_auth_failures = rules("PODUP_LIMIT_AUTH_FAILURES", "20/1m")?;
         let known: Vec<String> = VARIABLES
             .iter()
             .flat_map(|(n, _, _)| [n.to_string(), format!("{n}_FILE")])
@@ -187,6 +276,14 @@ impl Config {
             workers: workers as usize,
             log_level,
             github_secrets,
+            services,
+            systemd_user,
+            verify_secs,
+            task_timeout_secs,
+            public_url,
+            limit_update_all,
+            limit_image,
+            limit_auth_failures,
             unknown_variables,
         })
     }
@@ -304,6 +401,26 @@ mod tests {
     }
 
     #[test]
+    fn scope_services_and_limits() {
+        assert!(config(&[("HOME", "/h")], 1000).unwrap().systemd_user);
+        assert!(!config(&[], 0).unwrap().systemd_user);
+        assert!(config(&[("PODUP_SYSTEMD_SCOPE", "user")], 0).unwrap().systemd_user);
+        let c = config(
+            &[
+                ("PODUP_SERVICES", "a.service=ghcr.io/x/a:1, b.service"),
+                ("PODUP_LIMIT_IMAGE", "3/1h"),
+            ],
+            0,
+        )
+        .unwrap();
+        assert_eq!(c.services.len(), 2);
+        assert_eq!(c.limit_image[0].to_string(), "3/1h");
+        assert_eq!(c.limit_update_all.len(), 2);
+        let u = config(&[("PODUP_PUBLIC_URL", "https://podup.example.com/")], 0).unwrap();
+        assert_eq!(u.public_url.as_deref(), Some("https://podup.example.com"));
+    }
+
+    #[test]
     fn state_dir_precedence() {
         let c = config(
             &[
@@ -337,6 +454,12 @@ mod tests {
             ("PODUP_WORKERS", "0"),
             ("PODUP_WORKERS", "65"),
             ("PODUP_LOG_LEVEL", "loud"),
+            ("PODUP_SERVICES", "app"),
+            ("PODUP_SYSTEMD_SCOPE", "global"),
+            ("PODUP_VERIFY_SECS", "soon"),
+            ("PODUP_TASK_TIMEOUT_SECS", "0"),
+            ("PODUP_PUBLIC_URL", "podup.example.com"),
+            ("PODUP_LIMIT_IMAGE", "six"),
         ] {
             let e = config(&[(var, val)], 0).unwrap_err();
             assert_eq!(e.variable, var);

@@ -5,6 +5,8 @@
 mod auth;
 /// Subcommands, their flags, usage text and exit codes.
 mod cli;
+/// The wall clock, read in one place.
+mod clock;
 /// Every `PODUP_*` variable and credential, parsed and validated once.
 mod config;
 /// HTTP/1.1 framing on httparse, requests, responses and routing.

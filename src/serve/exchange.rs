@@ -3,6 +3,7 @@
 //! The row goes in before the response, so every answered request has its row.
 
 use super::net::Stream;
+use crate::clock::now_ms;
 use crate::config::Config;
 use crate::http::framing::FrameError;
 use crate::http::routes::{self, Ctx};
@@ -58,13 +59,6 @@ pub struct Received {
     pub head: Option<(String, String, String)>,
     pub remote: Option<String>,
     pub accepted: Instant,
-}
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Answers one received request on `stream` and records it.

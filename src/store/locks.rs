@@ -1,0 +1,69 @@
+//! Per-unit deploy locks (`unit_locks`): one deploy per unit at a time. Callers
+//! use them inside an IMMEDIATE transaction, so checking and taking are one step.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Takes the lock of every unit for `task_id`, or none of them: returns the task
+/// that holds one of them, if any.
+pub fn acquire_all(conn: &Connection, units: &[String], task_id: i64, now_ms: i64) -> rusqlite::Result<Option<i64>> {
+    for unit in units {
+        let holder: Option<i64> = conn
+            .query_row("SELECT task_id FROM unit_locks WHERE unit = ?1", [unit], |r| r.get(0))
+            .optional()?;
+        if let Some(h) = holder.filter(|h| *h != task_id) {
+            return Ok(Some(h));
+        }
+    }
+    for unit in units {
+        conn.execute(
+            "INSERT OR IGNORE INTO unit_locks (unit, task_id, acquired_ms) VALUES (?1, ?2, ?3)",
+            params![unit, task_id, now_ms],
+        )?;
+    }
+    Ok(None)
+}
+
+/// Frees every lock `task_id` holds.
+pub fn release(conn: &Connection, task_id: i64) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM unit_locks WHERE task_id = ?1", [task_id])
+}
+
+/// A pending task newer than `task_id` that deploys one of `units`.
+pub fn newer_waiting(conn: &Connection, units: &[String], task_id: i64) -> rusqlite::Result<Option<i64>> {
+    let mut st = conn.prepare_cached(
+        "SELECT max(t.id) FROM tasks t JOIN task_units u ON u.task_id = t.id
+         WHERE u.unit = ?1 AND t.status = 'pending' AND t.id > ?2",
+    )?;
+    for unit in units {
+        if let Some(id) = st.query_row(params![unit, task_id], |r| r.get::<_, Option<i64>>(0))? {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// Every lock: (unit, task id, acquired at).
+pub fn list(conn: &Connection) -> rusqlite::Result<Vec<(String, i64, i64)>> {
+    let mut st = conn.prepare("SELECT unit, task_id, acquired_ms FROM unit_locks ORDER BY unit")?;
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_or_nothing_and_release() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut c).unwrap();
+        let ab = vec!["a.service".to_string(), "b.service".to_string()];
+        let b = vec!["b.service".to_string()];
+        assert_eq!(acquire_all(&c, &b, 1, 0).unwrap(), None);
+        assert_eq!(acquire_all(&c, &ab, 2, 0).unwrap(), Some(1));
+        assert_eq!(list(&c).unwrap().len(), 1, "task 2 took nothing");
+        assert_eq!(acquire_all(&c, &b, 1, 0).unwrap(), None, "re-entrant for the holder");
+        assert_eq!(release(&c, 1).unwrap(), 1);
+        assert_eq!(acquire_all(&c, &ab, 2, 0).unwrap(), None);
+        assert_eq!(list(&c).unwrap().len(), 2);
+    }
+}
