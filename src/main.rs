@@ -9,6 +9,8 @@ mod config;
 mod http;
 /// The `log` backend: journald when stderr is the journal, plain stderr otherwise.
 mod logging;
+/// Provider payloads (GitHub, ...) turned into one normalized image event.
+mod providers;
 /// Socket activation, the request loop, idle exit and sd-notify.
 mod serve;
 /// The SQLite state database: schema, migrations and one module per table family.
