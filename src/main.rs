@@ -13,6 +13,8 @@ mod config;
 mod http;
 /// The `log` backend: journald when stderr is the journal, plain stderr otherwise.
 mod logging;
+/// Provider payloads (GitHub, ...) turned into one normalized image event.
+mod providers;
 /// Sliding-window rate limits kept in the state database.
 mod ratelimit;
 /// Socket activation, the request loop, idle exit and sd-notify.

@@ -1,0 +1,74 @@
+//! Turning provider payloads into one normalized [`ImageEvent`]: "image
+//! `repository:tag` now points at `digest`". Each provider module owns its headers,
+//! signature scheme and payload shapes; `reference` owns the OCI reference grammar
+//! every event is checked against. Deciding which units an event restarts, and
+//! recording it, is left to the callers.
+
+// used by the webhook route (next commit on main)
+#![allow(dead_code)]
+
+pub mod github;
+mod reference;
+
+/// A normalized "image `repository:tag` now points at `digest`".
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ImageEvent {
+    /// Registry host (and port, if any), lower case: `ghcr.io`.
+    pub registry: String,
+    /// Account that owns the package, lower case.
+    pub owner: String,
+    /// Package name, lower case; may itself contain `/`.
+    pub name: String,
+    /// Full image name without tag: `ghcr.io/owner/name`, lower case. For legacy
+    /// `docker.pkg.github.com` events it is the path the payload gives
+    /// (`docker.pkg.github.com/owner/repository/name`).
+    pub repository: String,
+    /// Never empty; case is kept (tags are case-sensitive).
+    pub tag: String,
+    /// `sha256:<64 lowercase hex>` when the payload carries a valid one.
+    pub digest: Option<String>,
+}
+
+impl ImageEvent {
+    /// `repository:tag`, the reference a unit's `Image=` names.
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.repository, self.tag)
+    }
+
+    /// `repository@digest`, the reference to pull so that what runs is what was announced.
+    pub fn pinned(&self) -> Option<String> {
+        self.digest.as_ref().map(|d| format!("{}@{d}", self.repository))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(digest: Option<&str>) -> ImageEvent {
+        ImageEvent {
+            registry: "ghcr.io".into(),
+            owner: "acme".into(),
+            name: "web".into(),
+            repository: "ghcr.io/acme/web".into(),
+            tag: "v1".into(),
+            digest: digest.map(String::from),
+        }
+    }
+
+    #[test]
+    fn reference_and_pinned() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let e = event(Some(&digest));
+        assert_eq!(e.reference(), "ghcr.io/acme/web:v1");
+        assert_eq!(e.pinned(), Some(format!("ghcr.io/acme/web@{digest}")));
+        assert_eq!(event(None).pinned(), None);
+    }
+
+    #[test]
+    fn serializes_every_field() {
+        let v = serde_json::to_value(event(None)).unwrap();
+        assert_eq!(v["repository"], "ghcr.io/acme/web");
+        assert_eq!(v["digest"], serde_json::Value::Null);
+    }
+}
