@@ -2,6 +2,7 @@
 //! worker.service`), unit-name validation, and image references normalized so that
 //! an event and a declaration can be compared.
 
+use crate::providers::reference::{is_valid_digest, is_valid_tag, normalize_host, normalize_path};
 use std::fmt;
 
 /// A declared service: its unit, and its image when the declaration names one.
@@ -28,14 +29,16 @@ impl fmt::Display for ImageRef {
 impl ImageRef {
     /// Parses `[registry/]path[:tag][@sha256:hex]`; Docker Hub's short forms are
     /// expanded (`app` → `docker.io/library/app`), the tag defaults to `latest`.
+    /// The grammar is the one provider events are checked against.
     pub fn parse(s: &str) -> Result<ImageRef, String> {
         let s = s.trim();
         let (rest, digest) = match s.split_once('@') {
             Some((r, d)) => {
-                if !is_digest(d) {
+                let d = d.to_ascii_lowercase();
+                if !is_valid_digest(&d) {
                     return Err(format!("'{d}' is not a sha256 digest"));
                 }
-                (r, Some(d.to_ascii_lowercase()))
+                (r, Some(d))
             }
             None => (s, None),
         };
@@ -43,54 +46,24 @@ impl ImageRef {
             Some(i) if !rest[i..].contains('/') => (&rest[..i], &rest[i + 1..]),
             _ => (rest, "latest"),
         };
-        if !valid_tag(tag) {
+        if !is_valid_tag(tag) {
             return Err(format!("'{tag}' is not a valid tag"));
         }
-        let mut parts: Vec<String> = path.split('/').map(str::to_string).collect();
-        let first_is_host =
-            parts.len() > 1 && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost");
-        if !first_is_host {
-            if parts.len() == 1 {
-                parts.insert(0, "library".into());
-            }
-            parts.insert(0, "docker.io".into());
-        }
-        let host = parts[0].to_ascii_lowercase();
-        let names: Vec<String> = parts[1..].iter().map(|p| p.to_ascii_lowercase()).collect();
-        if host.is_empty() || names.is_empty() || !names.iter().all(|n| valid_component(n)) {
-            return Err(format!("'{s}' is not a valid image reference"));
-        }
-        Ok(ImageRef {
-            repository: format!("{host}/{}", names.join("/")),
-            tag: tag.to_string(),
-            digest,
-        })
+        let (host, names) = match path.split_once('/') {
+            Some((first, more)) if first.contains(['.', ':']) || first == "localhost" => (first, more.to_string()),
+            Some(_) => ("docker.io", path.to_string()),
+            None => ("docker.io", format!("library/{path}")),
+        };
+        let invalid = || format!("'{s}' is not a valid image reference");
+        let host = normalize_host(host).ok_or_else(invalid)?;
+        let names = normalize_path(&names).ok_or_else(invalid)?;
+        Ok(ImageRef { repository: format!("{host}/{names}"), tag: tag.to_string(), digest })
     }
 
     /// True when `other` names the same repository and tag.
     pub fn same_tag(&self, repository: &str, tag: &str) -> bool {
         self.repository == repository && self.tag == tag
     }
-}
-
-pub fn is_digest(d: &str) -> bool {
-    d.strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-fn valid_tag(t: &str) -> bool {
-    !t.is_empty()
-        && t.len() <= 128
-        && t.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-}
-
-fn valid_component(c: &str) -> bool {
-    !c.is_empty()
-        && c.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && c.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
-        && c.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
 
 /// `[A-Za-z0-9:_.@-]+` ending in `.service`.

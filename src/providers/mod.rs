@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 pub mod github;
-mod reference;
+pub mod reference;
 
 /// A normalized "image `repository:tag` now points at `digest`".
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
