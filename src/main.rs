@@ -9,6 +9,8 @@ mod cli;
 mod clock;
 /// Every `PODUP_*` variable and credential, parsed and validated once.
 mod config;
+/// The only place that runs systemctl, systemd-run, podman and journalctl, and reads what they print.
+mod host;
 /// HTTP/1.1 framing on httparse, requests, responses and routing.
 mod http;
 /// The `log` backend: journald when stderr is the journal, plain stderr otherwise.

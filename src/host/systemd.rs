@@ -1,0 +1,379 @@
+//! systemd through its command-line clients: start a transient unit with `systemd-run`, read
+//! a unit's state with `systemctl show`, restart, stop or signal it, and fetch its status text
+//! and journal tail for the task log. The argument lists come from pure `*_argv` functions and
+//! `systemctl show` output is read by the pure `parse_show`. In `Scope::User` every call
+//! carries `--user` (for `journalctl --user -u`, that means the user manager's unit).
+
+use super::{CommandRecord, Host, HostError, ParseError, Scope, check_operand};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The properties `unit_state` asks for.
+pub const SHOW_PROPERTIES: &str =
+    "LoadState,ActiveState,SubState,Result,MainPID,NRestarts,InvocationID,ActiveEnterTimestampMonotonic";
+/// Queries (show, status, is-enabled, journal) answer at once or something is wrong.
+const QUERY_TIMEOUT_SECS: u64 = 30;
+/// restart and stop wait for the job: a container unit's stop and start timeouts (62 s + 90 s
+/// in generated units, more with a pull on start) fit inside this.
+const JOB_TIMEOUT_SECS: u64 = 300;
+
+fn base(scope: Scope) -> Vec<String> {
+    match scope {
+        Scope::System => Vec::new(),
+        Scope::User => vec!["--user".to_string()],
+    }
+}
+
+/// `systemd-run [--user] --unit=U --collect --no-block --quiet --description=D
+/// --property=RuntimeMaxSec=N --setenv=K=V ... COMMAND...` (arguments after the program).
+pub fn systemd_run_argv(
+    scope: Scope,
+    unit: &str,
+    description: &str,
+    runtime_max_secs: u64,
+    setenv: &[(String, String)],
+    command: &[String],
+) -> Vec<String> {
+    let mut argv = base(scope);
+    argv.push(format!("--unit={unit}"));
+    argv.extend(["--collect", "--no-block", "--quiet"].map(String::from));
+    argv.push(format!("--description={description}"));
+    argv.push(format!("--property=RuntimeMaxSec={runtime_max_secs}"));
+    argv.extend(setenv.iter().map(|(k, v)| format!("--setenv={k}={v}")));
+    argv.extend(command.iter().cloned());
+    argv
+}
+
+/// `systemctl [--user] show --property=SHOW_PROPERTIES UNIT`
+pub fn show_argv(scope: Scope, unit: &str) -> Vec<String> {
+    let mut argv = base(scope);
+    argv.extend([
+        "show".to_string(),
+        format!("--property={SHOW_PROPERTIES}"),
+        unit.to_string(),
+    ]);
+    argv
+}
+
+/// `systemctl [--user] VERB UNIT` for restart, stop and is-enabled.
+pub fn systemctl_argv(scope: Scope, verb: &str, unit: &str) -> Vec<String> {
+    let mut argv = base(scope);
+    argv.extend([verb.to_string(), unit.to_string()]);
+    argv
+}
+
+/// `systemctl [--user] kill --signal=SIGNAL UNIT`
+pub fn kill_argv(scope: Scope, unit: &str, signal: &str) -> Vec<String> {
+    let mut argv = base(scope);
+    argv.extend(["kill".to_string(), format!("--signal={signal}"), unit.to_string()]);
+    argv
+}
+
+/// `systemctl [--user] status --no-pager --lines=0 UNIT`
+pub fn status_argv(scope: Scope, unit: &str) -> Vec<String> {
+    let mut argv = base(scope);
+    argv.extend(["status", "--no-pager", "--lines=0", unit].map(String::from));
+    argv
+}
+
+/// `journalctl [--user] -u UNIT -n LINES --no-pager -o short-iso`
+pub fn journal_argv(scope: Scope, unit: &str, lines: u32) -> Vec<String> {
+    let mut argv = base(scope);
+    argv.extend(["-u".to_string(), unit.to_string(), "-n".to_string(), lines.to_string()]);
+    argv.extend(["--no-pager", "-o", "short-iso"].map(String::from));
+    argv
+}
+
+/// A unit as `systemctl show` reports it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UnitState {
+    /// `loaded`, `not-found`, `bad-setting`, `error` or `masked`.
+    pub load_state: String,
+    /// `active`, `reloading`, `inactive`, `failed`, `activating` or `deactivating`.
+    pub active_state: String,
+    pub sub_state: String,
+    /// `success`, or why the last run failed (`exit-code`, `signal`, `timeout`, ...).
+    pub result: String,
+    /// 0 when no main process runs.
+    pub main_pid: u32,
+    /// Automatic restarts since the unit was last started by a job (services only).
+    pub n_restarts: u32,
+    /// Changes with every start; empty when the unit never ran.
+    pub invocation_id: String,
+    /// CLOCK_MONOTONIC microseconds of the last entry into `active`; 0 when never active.
+    pub active_enter_monotonic: u64,
+}
+
+impl UnitState {
+    /// The manager has a unit file (or a transient definition) for it.
+    pub fn exists(&self) -> bool {
+        self.load_state == "loaded"
+    }
+
+    /// Running, as `systemctl is-active` counts it (`active` or `reloading`).
+    pub fn is_active(&self) -> bool {
+        self.active_state == "active" || self.active_state == "reloading"
+    }
+}
+
+/// Reads `K=V` lines of `systemctl show`. The three state properties are required; the
+/// numbers default to 0 when absent (`NRestarts` exists for services only).
+pub fn parse_show(text: &str) -> Result<UnitState, ParseError> {
+    let props: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
+    let text_prop = |name: &str| -> Result<String, ParseError> {
+        props
+            .get(name)
+            .map(|v| v.to_string())
+            .ok_or_else(|| ParseError(format!("no {name}= line in systemctl show output")))
+    };
+    fn number<T: std::str::FromStr + Default>(props: &BTreeMap<&str, &str>, name: &str) -> Result<T, ParseError> {
+        match props.get(name) {
+            None | Some(&"") => Ok(T::default()),
+            Some(v) => v
+                .parse()
+                .map_err(|_| ParseError(format!("{name} is not a whole number: '{v}'"))),
+        }
+    }
+    Ok(UnitState {
+        load_state: text_prop("LoadState")?,
+        active_state: text_prop("ActiveState")?,
+        sub_state: text_prop("SubState")?,
+        result: props.get("Result").unwrap_or(&"").to_string(),
+        main_pid: number(&props, "MainPID")?,
+        n_restarts: number(&props, "NRestarts")?,
+        invocation_id: props.get("InvocationID").unwrap_or(&"").to_string(),
+        active_enter_monotonic: number(&props, "ActiveEnterTimestampMonotonic")?,
+    })
+}
+
+/// What `systemctl is-enabled` said about a unit file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitFileState {
+    /// The word it printed: `enabled`, `disabled`, `static`, `generated`, `transient`, ...
+    pub state: String,
+    /// Its exit status was 0 (enabled, enabled-runtime, static, alias, indirect, generated,
+    /// transient): the unit starts without anyone enabling it.
+    pub enabled: bool,
+}
+
+impl Host {
+    /// Starts `command` as the transient unit `unit` and returns without waiting for it.
+    pub fn systemd_run(
+        &self,
+        unit: &str,
+        description: &str,
+        runtime_max_secs: u64,
+        setenv: &[(String, String)],
+        command: &[String],
+    ) -> Result<CommandRecord, HostError> {
+        check_operand("unit", unit)?;
+        if description.chars().any(char::is_control) {
+            return Err(HostError::invalid(
+                "description",
+                description,
+                "it contains control characters",
+            ));
+        }
+        for (name, _) in setenv {
+            let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(HostError::invalid(
+                    "variable name",
+                    name,
+                    "not a valid environment variable name",
+                ));
+            }
+        }
+        check_operand("command", command.first().map_or("", String::as_str))?;
+        let argv = systemd_run_argv(self.scope, unit, description, runtime_max_secs, setenv, command);
+        self.run_for(
+            &self.programs.systemd_run,
+            &argv,
+            Duration::from_secs(QUERY_TIMEOUT_SECS),
+        )
+    }
+
+    /// The unit's state; a unit the manager does not know is `load_state: "not-found"`.
+    pub fn unit_state(&self, unit: &str) -> Result<UnitState, HostError> {
+        check_operand("unit", unit)?;
+        let argv = show_argv(self.scope, unit);
+        let record = self.run_for(&self.programs.systemctl, &argv, Duration::from_secs(QUERY_TIMEOUT_SECS))?;
+        parse_show(&record.stdout).map_err(|e| HostError::unexpected(record, e))
+    }
+
+    /// Restarts the unit and waits for the job; a failed start is a `command_failed` error.
+    pub fn restart(&self, unit: &str) -> Result<CommandRecord, HostError> {
+        self.job("restart", unit)
+    }
+
+    /// Stops the unit and waits for the job.
+    pub fn stop(&self, unit: &str) -> Result<CommandRecord, HostError> {
+        self.job("stop", unit)
+    }
+
+    fn job(&self, verb: &str, unit: &str) -> Result<CommandRecord, HostError> {
+        check_operand("unit", unit)?;
+        let argv = systemctl_argv(self.scope, verb, unit);
+        self.run_for(&self.programs.systemctl, &argv, Duration::from_secs(JOB_TIMEOUT_SECS))
+    }
+
+    /// Sends `signal` (`SIGTERM`, `KILL`, `9`, ...) to every process of the unit.
+    pub fn kill(&self, unit: &str, signal: &str) -> Result<CommandRecord, HostError> {
+        check_operand("unit", unit)?;
+        check_operand("signal", signal)?;
+        let argv = kill_argv(self.scope, unit, signal);
+        self.run_for(&self.programs.systemctl, &argv, Duration::from_secs(QUERY_TIMEOUT_SECS))
+    }
+
+    /// `systemctl status` text for the task log. Its exit status only says whether the unit
+    /// runs (3 inactive, 4 unknown), so any status is fine: stdout, or stderr when stdout is empty.
+    pub fn status_text(&self, unit: &str) -> Result<String, HostError> {
+        check_operand("unit", unit)?;
+        let argv = status_argv(self.scope, unit);
+        let record = self.exec(&self.programs.systemctl, &argv, Duration::from_secs(QUERY_TIMEOUT_SECS))?;
+        Ok(if record.stdout.trim().is_empty() {
+            record.stderr
+        } else {
+            record.stdout
+        })
+    }
+
+    /// The last `lines` journal lines of the unit. Hosts without journald print nothing.
+    pub fn journal_tail(&self, unit: &str, lines: u32) -> Result<String, HostError> {
+        check_operand("unit", unit)?;
+        let argv = journal_argv(self.scope, unit, lines);
+        let record = self.run_for(
+            &self.programs.journalctl,
+            &argv,
+            Duration::from_secs(QUERY_TIMEOUT_SECS),
+        )?;
+        Ok(record.stdout)
+    }
+
+    /// Whether the unit file is enabled. A non-zero exit with a word on stdout is an answer
+    /// (`disabled`, `masked`); without one (no such unit file) it is a `command_failed` error.
+    pub fn is_enabled(&self, unit: &str) -> Result<UnitFileState, HostError> {
+        check_operand("unit", unit)?;
+        let argv = systemctl_argv(self.scope, "is-enabled", unit);
+        let record = self.exec(&self.programs.systemctl, &argv, Duration::from_secs(QUERY_TIMEOUT_SECS))?;
+        match record.stdout.lines().next().map(str::trim).filter(|w| !w.is_empty()) {
+            Some(word) => Ok(UnitFileState {
+                state: word.to_string(),
+                enabled: record.success(),
+            }),
+            None => Err(HostError::failed(record)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(s: &str) -> Vec<String> {
+        s.split(' ').map(String::from).collect()
+    }
+
+    #[test]
+    fn systemd_run_argv_is_exact_in_both_scopes() {
+        let env = [
+            ("PODUP_TASK_ID".to_string(), "42".to_string()),
+            ("A".to_string(), "b c".to_string()),
+        ];
+        let cmd = strings("/usr/local/bin/podup run-task 42");
+        let system = systemd_run_argv(Scope::System, "podup-task-42", "podup task 42", 900, &env, &cmd);
+        let mut expected = strings(
+            "--unit=podup-task-42 --collect --no-block --quiet --description=podup%task%42 \
+             --property=RuntimeMaxSec=900 --setenv=PODUP_TASK_ID=42 --setenv=A=b%c \
+             /usr/local/bin/podup run-task 42",
+        );
+        for arg in &mut expected {
+            *arg = arg.replace('%', " ");
+        }
+        assert_eq!(system, expected);
+        let user = systemd_run_argv(Scope::User, "podup-task-42", "podup task 42", 900, &env, &cmd);
+        assert_eq!(user[0], "--user");
+        assert_eq!(user[1..], expected[..]);
+    }
+
+    #[test]
+    fn systemctl_and_journalctl_argv() {
+        assert_eq!(
+            show_argv(Scope::User, "app.service"),
+            vec![
+                "--user".to_string(),
+                "show".into(),
+                "--property=LoadState,ActiveState,SubState,Result,MainPID,NRestarts,InvocationID,ActiveEnterTimestampMonotonic"
+                    .into(),
+                "app.service".into()
+            ]
+        );
+        assert_eq!(
+            systemctl_argv(Scope::System, "restart", "a.service"),
+            strings("restart a.service")
+        );
+        assert_eq!(
+            systemctl_argv(Scope::User, "is-enabled", "a.service"),
+            strings("--user is-enabled a.service")
+        );
+        assert_eq!(
+            kill_argv(Scope::User, "a.service", "SIGKILL"),
+            strings("--user kill --signal=SIGKILL a.service")
+        );
+        assert_eq!(
+            status_argv(Scope::System, "a.service"),
+            strings("status --no-pager --lines=0 a.service")
+        );
+        assert_eq!(
+            journal_argv(Scope::User, "a.service", 50),
+            strings("--user -u a.service -n 50 --no-pager -o short-iso")
+        );
+        assert_eq!(journal_argv(Scope::System, "a.service", 5)[0], "-u");
+    }
+
+    // Captured from systemd 252 (tests/real bed): the order is systemd's, not the request's.
+    const SHOW_ACTIVE: &str = "MainPID=30546\nResult=success\nNRestarts=0\nLoadState=loaded\n\
+        ActiveState=active\nSubState=running\nActiveEnterTimestampMonotonic=1179911485\n\
+        InvocationID=22413c56b4d54407993bad9ffba689db\n";
+    const SHOW_MISSING: &str = "MainPID=0\nResult=success\nNRestarts=0\nLoadState=not-found\n\
+        ActiveState=inactive\nSubState=dead\nActiveEnterTimestampMonotonic=0\nInvocationID=\n";
+
+    #[test]
+    fn parse_show_reads_a_running_unit() {
+        let s = parse_show(SHOW_ACTIVE).unwrap();
+        assert_eq!(
+            s,
+            UnitState {
+                load_state: "loaded".into(),
+                active_state: "active".into(),
+                sub_state: "running".into(),
+                result: "success".into(),
+                main_pid: 30546,
+                n_restarts: 0,
+                invocation_id: "22413c56b4d54407993bad9ffba689db".into(),
+                active_enter_monotonic: 1_179_911_485,
+            }
+        );
+        assert!(s.exists() && s.is_active());
+    }
+
+    #[test]
+    fn parse_show_reads_an_unknown_unit_as_not_found() {
+        let s = parse_show(SHOW_MISSING).unwrap();
+        assert!(!s.exists() && !s.is_active());
+        assert_eq!((s.main_pid, s.invocation_id.as_str()), (0, ""));
+    }
+
+    #[test]
+    fn parse_show_tolerates_missing_numbers_but_not_missing_states() {
+        let socket = "LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=exit-code\n";
+        let s = parse_show(socket).unwrap();
+        assert_eq!((s.n_restarts, s.main_pid, s.result.as_str()), (0, 0, "exit-code"));
+        let e = parse_show("ActiveState=active\nSubState=running\n").unwrap_err();
+        assert_eq!(e.0, "no LoadState= line in systemctl show output");
+        let e = parse_show(&SHOW_ACTIVE.replace("MainPID=30546", "MainPID=x")).unwrap_err();
+        assert_eq!(e.0, "MainPID is not a whole number: 'x'");
+        assert!(parse_show("").is_err());
+    }
+}
