@@ -2,6 +2,8 @@
 //! place. Errors name the variable and the bad value; nothing reads the environment
 //! after this. `env/podup.env.example` documents each variable.
 
+use crate::host::Scope;
+use crate::host::quadlet::quadlet_dirs;
 use crate::ratelimit::{Rule, parse_rules};
 use crate::services::{Service, parse_list};
 use std::collections::BTreeMap;
@@ -123,6 +125,10 @@ pub struct Config {
     pub limit_update_all: Vec<Rule>,
     pub limit_image: Vec<Rule>,
     pub limit_auth_failures: Vec<Rule>,
+    /// Where Quadlet files of the scope live (searched for `Image=`).
+    pub quadlet_dirs: Vec<PathBuf>,
+    /// PATH, passed on to task units (where podman and systemctl are found).
+    pub path_env: Option<String>,
     /// `PODUP_*` variables that were set but mean nothing to podup (typos).
     pub unknown_variables: Vec<String>,
 }
@@ -259,6 +265,9 @@ impl Config {
         let limit_update_all = rules("PODUP_LIMIT_UPDATE_ALL", "2/10m,10/5h")?;
         let limit_image = rules("PODUP_LIMIT_IMAGE", "6/10m")?;
         let limit_auth_failures = rules("PODUP_LIMIT_AUTH_FAILURES", "20/1m")?;
+        let scope = if systemd_user { Scope::User } else { Scope::System };
+        let quadlet_dirs = quadlet_dirs(scope, get, euid);
+        let path_env = get("PATH");
         let known: Vec<String> = VARIABLES
             .iter()
             .flat_map(|(n, _, _)| [n.to_string(), format!("{n}_FILE")])
@@ -284,6 +293,8 @@ impl Config {
             limit_update_all,
             limit_image,
             limit_auth_failures,
+            quadlet_dirs,
+            path_env,
             unknown_variables,
         })
     }

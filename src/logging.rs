@@ -10,13 +10,7 @@ use std::io::Write as _;
 pub fn init(base: LevelFilter, verbose: usize) {
     let mut level = base;
     for _ in 0..verbose {
-        level = match level {
-            LevelFilter::Off => LevelFilter::Error,
-            LevelFilter::Error => LevelFilter::Warn,
-            LevelFilter::Warn => LevelFilter::Info,
-            LevelFilter::Info => LevelFilter::Debug,
-            _ => LevelFilter::Trace,
-        };
+        level = step_up(level);
     }
     let journal = systemd_journal_logger::connected_to_journal()
         .then(|| systemd_journal_logger::JournalLog::new().ok())
@@ -27,6 +21,25 @@ pub fn init(base: LevelFilter, verbose: usize) {
     };
     if installed {
         log::set_max_level(level);
+    }
+}
+
+/// Raises the level by `verbose` steps after `init` (`serve -v`).
+pub fn raise(verbose: usize) {
+    let mut level = log::max_level();
+    for _ in 0..verbose {
+        level = step_up(level);
+    }
+    log::set_max_level(level);
+}
+
+fn step_up(level: LevelFilter) -> LevelFilter {
+    match level {
+        LevelFilter::Off => LevelFilter::Error,
+        LevelFilter::Error => LevelFilter::Warn,
+        LevelFilter::Warn => LevelFilter::Info,
+        LevelFilter::Info => LevelFilter::Debug,
+        _ => LevelFilter::Trace,
     }
 }
 

@@ -57,7 +57,11 @@ impl ImageRef {
         let invalid = || format!("'{s}' is not a valid image reference");
         let host = normalize_host(host).ok_or_else(invalid)?;
         let names = normalize_path(&names).ok_or_else(invalid)?;
-        Ok(ImageRef { repository: format!("{host}/{names}"), tag: tag.to_string(), digest })
+        Ok(ImageRef {
+            repository: format!("{host}/{names}"),
+            tag: tag.to_string(),
+            digest,
+        })
     }
 
     /// True when `other` names the same repository and tag.

@@ -123,10 +123,6 @@ pub fn revoke(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     Ok(conn.execute("DELETE FROM tokens WHERE name = ?1", [name])? == 1)
 }
 
-pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT count(*) FROM tokens", [], |r| r.get(0))
-}
-
 /// The identity of a presented token, if it is one of ours.
 pub fn verify(conn: &Connection, token: &str, now_ms: i64) -> rusqlite::Result<Option<super::Identity>> {
     let presented = hash(token);

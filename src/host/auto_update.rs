@@ -125,10 +125,7 @@ impl Host {
     /// not run, timed out, printed something unreadable, or failed without printing any row;
     /// a failure after printing rows comes back as `Ok` with `error` set.
     pub fn auto_update(&self, dry_run: bool) -> Result<AutoUpdateReport, HostError> {
-        let mut args = vec!["auto-update".to_string(), "--format".to_string(), "json".to_string()];
-        if dry_run {
-            args.push("--dry-run".to_string());
-        }
+        let args = super::podman::args::auto_update(dry_run);
         let timeout = Duration::from_secs(AUTO_UPDATE_TIMEOUT_SECS);
         let record = self.exec(&self.programs.podman, &args, timeout)?;
         match (record.success(), parse_auto_update(&record.stdout)) {

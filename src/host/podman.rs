@@ -87,47 +87,84 @@ pub fn parse_pull(stdout: &str) -> Result<String, ParseError> {
     }
 }
 
-impl Host {
-    /// The containers, in any state, that carry `PODMAN_SYSTEMD_UNIT=<unit>`: those a
-    /// `podman generate systemd --new` or Quadlet unit started.
-    pub fn unit_containers(&self, unit: &str) -> Result<Vec<Container>, HostError> {
-        check_operand("unit", unit)?;
-        let args = [
+/// The arguments of each podman operation, without the program name: what the
+/// methods below run and what a dry-run plan shows, from one place.
+pub mod args {
+    fn own(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    pub fn unit_containers(unit: &str) -> Vec<String> {
+        own(&[
             "ps",
             "-a",
             "--filter",
             &format!("label=PODMAN_SYSTEMD_UNIT={unit}"),
             "--format",
             "json",
-        ];
-        let record = self.podman(&args, LOCAL_TIMEOUT_SECS)?;
+        ])
+    }
+
+    pub fn container_image(id: &str) -> Vec<String> {
+        own(&["inspect", "--type", "container", "--format", "json", id])
+    }
+
+    pub fn pull(reference: &str) -> Vec<String> {
+        own(&["pull", "-q", reference])
+    }
+
+    pub fn image_digest(image: &str) -> Vec<String> {
+        own(&["image", "inspect", "--format", "{{.Digest}}", image])
+    }
+
+    pub fn tag(image: &str, reference: &str) -> Vec<String> {
+        own(&["tag", image, reference])
+    }
+
+    pub fn image_users(image_id: &str) -> Vec<String> {
+        own(&["ps", "-a", "-q", "--filter", &format!("ancestor={image_id}")])
+    }
+
+    pub fn rmi(image_id: &str) -> Vec<String> {
+        own(&["rmi", image_id])
+    }
+
+    pub fn auto_update(dry_run: bool) -> Vec<String> {
+        let mut a = own(&["auto-update", "--format", "json"]);
+        if dry_run {
+            a.push("--dry-run".into());
+        }
+        a
+    }
+}
+
+impl Host {
+    /// The containers, in any state, that carry `PODMAN_SYSTEMD_UNIT=<unit>`: those a
+    /// `podman generate systemd --new` or Quadlet unit started.
+    pub fn unit_containers(&self, unit: &str) -> Result<Vec<Container>, HostError> {
+        check_operand("unit", unit)?;
+        let record = self.podman(&args::unit_containers(unit), LOCAL_TIMEOUT_SECS)?;
         parse_ps(&record.stdout).map_err(|e| HostError::unexpected(record, e))
     }
 
     /// The image container `id` (id or name) was created from.
     pub fn container_image(&self, id: &str) -> Result<ContainerImage, HostError> {
         check_operand("container", id)?;
-        let record = self.podman(
-            &["inspect", "--type", "container", "--format", "json", id],
-            LOCAL_TIMEOUT_SECS,
-        )?;
+        let record = self.podman(&args::container_image(id), LOCAL_TIMEOUT_SECS)?;
         parse_container_inspect(&record.stdout).map_err(|e| HostError::unexpected(record, e))
     }
 
     /// Pulls `reference` (`repo:tag` or `repo@sha256:...`) and returns the image id.
     pub fn pull(&self, reference: &str) -> Result<String, HostError> {
         check_operand("image reference", reference)?;
-        let record = self.podman(&["pull", "-q", reference], PULL_TIMEOUT_SECS)?;
+        let record = self.podman(&args::pull(reference), PULL_TIMEOUT_SECS)?;
         parse_pull(&record.stdout).map_err(|e| HostError::unexpected(record, e))
     }
 
     /// The manifest digest (`sha256:...`) of a local image, by name or id.
     pub fn image_digest(&self, image: &str) -> Result<String, HostError> {
         check_operand("image", image)?;
-        let record = self.podman(
-            &["image", "inspect", "--format", "{{.Digest}}", image],
-            LOCAL_TIMEOUT_SECS,
-        )?;
+        let record = self.podman(&args::image_digest(image), LOCAL_TIMEOUT_SECS)?;
         let digest = record.stdout.trim().to_string();
         if digest.contains(':') && !digest.contains(char::is_whitespace) {
             Ok(digest)
@@ -144,14 +181,13 @@ impl Host {
     pub fn tag(&self, image: &str, reference: &str) -> Result<(), HostError> {
         check_operand("image", image)?;
         check_operand("image reference", reference)?;
-        self.podman(&["tag", image, reference], LOCAL_TIMEOUT_SECS).map(drop)
+        self.podman(&args::tag(image, reference), LOCAL_TIMEOUT_SECS).map(drop)
     }
 
     /// How many containers, in any state, were created from `image_id` or an image built on it.
     pub fn image_users(&self, image_id: &str) -> Result<usize, HostError> {
         check_operand("image id", image_id)?;
-        let filter = format!("ancestor={image_id}");
-        let record = self.podman(&["ps", "-a", "-q", "--filter", &filter], LOCAL_TIMEOUT_SECS)?;
+        let record = self.podman(&args::image_users(image_id), LOCAL_TIMEOUT_SECS)?;
         Ok(record.stdout.lines().filter(|l| !l.trim().is_empty()).count())
     }
 
@@ -159,12 +195,11 @@ impl Host {
     /// has several names, and podup never removes containers to free an image.
     pub fn rmi(&self, image_id: &str) -> Result<(), HostError> {
         check_operand("image id", image_id)?;
-        self.podman(&["rmi", image_id], LOCAL_TIMEOUT_SECS).map(drop)
+        self.podman(&args::rmi(image_id), LOCAL_TIMEOUT_SECS).map(drop)
     }
 
-    fn podman(&self, args: &[&str], timeout_secs: u64) -> Result<super::CommandRecord, HostError> {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        self.run_for(&self.programs.podman, &args, Duration::from_secs(timeout_secs))
+    fn podman(&self, args: &[String], timeout_secs: u64) -> Result<super::CommandRecord, HostError> {
+        self.run_for(&self.programs.podman, args, Duration::from_secs(timeout_secs))
     }
 }
 

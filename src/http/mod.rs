@@ -2,7 +2,9 @@
 //! `Response` value (never touching the socket), JSON errors with stable codes, and
 //! the redaction of secrets from request targets before they are stored.
 
+pub mod api;
 pub mod framing;
+pub mod hooks;
 pub mod routes;
 
 use serde_json::{Value, json};
@@ -47,6 +49,8 @@ pub struct Response {
     pub reason: &'static str,
     /// Extra facts for the event's `meta` column (a JSON object).
     pub meta: Value,
+    /// The task this request created or refers to, linked from its event row.
+    pub task_id: Option<i64>,
 }
 
 impl Response {
@@ -61,6 +65,7 @@ impl Response {
             action,
             reason,
             meta: json!({}),
+            task_id: None,
         }
     }
 
@@ -71,6 +76,16 @@ impl Response {
 
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
         self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn with_meta(mut self, meta: Value) -> Response {
+        self.meta = meta;
+        self
+    }
+
+    pub fn with_task(mut self, id: i64) -> Response {
+        self.task_id = Some(id);
         self
     }
 
@@ -117,6 +132,19 @@ pub fn reason_phrase(status: u16) -> &'static str {
         503 => "Service Unavailable",
         _ => "Unknown",
     }
+}
+
+/// The first value of query parameter `name`, percent-decoded (`+` is a space).
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            crate::providers::github::body::percent_decode(s.as_bytes(), 0)
+                .ok()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        };
+        (decode(k)? == name).then(|| decode(v)).flatten()
+    })
 }
 
 /// Query parameter names whose values are always hidden.
@@ -190,6 +218,14 @@ mod tests {
         assert_eq!(v["error"], "unknown_route");
         let head_only = String::from_utf8(r.to_bytes(true)).unwrap();
         assert!(head_only.ends_with("\r\n\r\n") && head_only.contains(&format!("Content-Length: {}", body.len())));
+    }
+
+    #[test]
+    fn query_parameters() {
+        assert_eq!(query_param("a=1&status=failed&b", "status").as_deref(), Some("failed"));
+        assert_eq!(query_param("unit=my%20app+x", "unit").as_deref(), Some("my app x"));
+        assert_eq!(query_param("a=1", "b"), None);
+        assert_eq!(query_param("", "b"), None);
     }
 
     #[test]

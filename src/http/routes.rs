@@ -1,11 +1,16 @@
 //! Routing: `handle` maps a framed request to a `Response`. It never touches the
-//! socket and never writes the event row; the driver does both.
+//! socket and never writes the event row; the driver does both. The status codes
+//! of the shared failures (rate limited, store failed, dispatch failed) live here.
 
-use super::{Request, Response};
+use super::{Request, Response, api, hooks};
 use crate::cli::VERSION;
 use crate::config::Config;
+use crate::host::Host;
+use crate::ratelimit::Limited;
 use crate::store::{Db, StoreError};
+use crate::tasks::dispatch::Dispatcher;
 use serde_json::json;
+use std::path::Path;
 use std::time::Instant;
 
 /// What a handler may use.
@@ -13,24 +18,62 @@ pub struct Ctx<'a> {
     pub config: &'a Config,
     pub started: Instant,
     pub db: &'a mut Db,
+    pub host: &'a Host,
+    /// Absolute path of this binary (what task units run).
+    pub exe: &'a Path,
+    /// The id of the request's event row.
+    pub request_id: &'a str,
+    /// The client's address without port (rate-limit key).
+    pub client_ip: String,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn dispatcher(&self) -> Dispatcher<'a> {
+        Dispatcher {
+            config: self.config,
+            host: self.host,
+            exe: self.exe,
+        }
+    }
 }
 
 pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> Response {
-    let is_get = matches!(req.method.as_str(), "GET" | "HEAD");
-    match req.path.as_str() {
-        "/health" if is_get => health(ctx),
-        "/health" => method_not_allowed("health", "GET, HEAD"),
-        _ => {
-            if let Err(e) = ctx.db.get() {
-                return db_unavailable("not_found", e);
-            }
-            Response::error(
-                404,
-                "not_found",
-                "unknown_route",
-                format!("there is no route for '{}'", req.path),
-            )
+    let method = req.method.as_str();
+    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    if req.path == "/health" {
+        return match method {
+            "GET" | "HEAD" => health(ctx),
+            _ => method_not_allowed("health", "GET, HEAD"),
+        };
+    }
+    if let Err(e) = ctx.db.get() {
+        return db_unavailable("request", e);
+    }
+    match (method, segments.as_slice()) {
+        ("POST", ["hooks", "github"]) => hooks::github(ctx, req, None),
+        ("POST", ["hooks", "github", service]) => hooks::github(ctx, req, Some(service)),
+        (_, ["hooks", "github", ..]) => method_not_allowed("github_webhook", "POST"),
+        ("GET", ["api", "v1", "services"]) => api::services(ctx, req),
+        ("POST", ["api", "v1", "services", service, "update"]) => api::update_service(ctx, req, service),
+        ("POST", ["api", "v1", "update-all"]) => api::update_all(ctx, req),
+        ("GET", ["api", "v1", "tasks"]) => api::list_tasks(ctx, req),
+        ("GET", ["api", "v1", "tasks", id]) => with_id(id, |id| api::get_task(ctx, req, id)),
+        ("POST", ["api", "v1", "tasks", id, verb @ ("stop" | "force-stop" | "retry")]) => {
+            with_id(id, |id| api::task_action(ctx, req, id, verb))
         }
+        _ => Response::error(
+            404,
+            "not_found",
+            "unknown_route",
+            format!("there is no route for {method} '{}'", req.path),
+        ),
+    }
+}
+
+fn with_id(text: &str, f: impl FnOnce(i64) -> Response) -> Response {
+    match text.parse::<i64>() {
+        Ok(id) if id > 0 => f(id),
+        _ => Response::error(404, "get_task", "unknown_task", format!("'{text}' is not a task id")),
     }
 }
 
@@ -53,6 +96,59 @@ pub fn db_unavailable(action: &'static str, e: &StoreError) -> Response {
     )
 }
 
+/// A statement failed on an open database (disk full, locked too long, ...).
+pub fn store_failed(action: &'static str, e: &rusqlite::Error) -> Response {
+    log::error!(error_kind = "store_failed"; "state database error: {e}");
+    Response::error(
+        503,
+        action,
+        "store_failed",
+        format!("the state database could not be written: {e}"),
+    )
+}
+
+/// 429 with `Retry-After`; the reason names the limit.
+pub fn rate_limited(action: &'static str, reason: &'static str, what: &str, l: &Limited) -> Response {
+    let message = format!(
+        "too many {what}: the limit is {}; try again in {} s",
+        l.rule, l.retry_after_secs
+    );
+    Response::json(429, action, reason, &json!({"error": reason, "message": message, "limit": l.rule.to_string(), "retry_after_secs": l.retry_after_secs}))
+        .with_header("Retry-After", l.retry_after_secs.to_string())
+        .with_meta(json!({"limit": l.rule.to_string()}))
+}
+
+/// Dispatches a created task and answers 202 `{task_id, status_url}`, or 500
+/// `dispatch_failed` (the task is then marked failed with systemd-run's stderr).
+pub fn dispatch_and_answer(ctx: &mut Ctx<'_>, action: &'static str, id: i64, description: &str) -> Response {
+    let d = Dispatcher {
+        config: ctx.config,
+        host: ctx.host,
+        exe: ctx.exe,
+    };
+    let url = d.status_url(id);
+    let conn = match ctx.db.get() {
+        Ok(c) => c,
+        Err(e) => return db_unavailable(action, e),
+    };
+    match d.dispatch(conn, id, &format!("podup task {id}: {description}")) {
+        Ok(()) => Response::json(
+            202,
+            action,
+            "accepted",
+            &json!({"status": "accepted", "task_id": id, "status_url": url}),
+        )
+        .with_task(id),
+        Err(message) => Response::json(
+            500,
+            action,
+            "dispatch_failed",
+            &json!({"error": "dispatch_failed", "message": message, "task_id": id, "status_url": url}),
+        )
+        .with_task(id),
+    }
+}
+
 fn health(ctx: &mut Ctx<'_>) -> Response {
     let uptime_secs = ctx.started.elapsed().as_secs();
     let webhook = if ctx.config.github_secrets.is_empty() {
@@ -71,18 +167,20 @@ fn health(ctx: &mut Ctx<'_>) -> Response {
             ctx.db.fail(&error);
         }
         let e = ctx.db.get().expect_err("just failed");
-        let mut r = db_unavailable("health", e);
-        r.body = serde_json::to_vec(&json!({
-            "status": "unavailable",
-            "version": VERSION,
-            "uptime_secs": uptime_secs,
-            "error": "db_unavailable",
-            "message": e.to_string(),
-            "db": {"state": "error", "path": e.path, "error": e.error, "fix": e.fix},
-            "webhook": webhook,
-        }))
-        .expect("JSON serializes");
-        return r;
+        return Response::json(
+            503,
+            "health",
+            "db_unavailable",
+            &json!({
+                "status": "unavailable",
+                "version": VERSION,
+                "uptime_secs": uptime_secs,
+                "error": "db_unavailable",
+                "message": e.to_string(),
+                "db": {"state": "error", "path": e.path, "error": e.error, "fix": e.fix},
+                "webhook": webhook,
+            }),
+        );
     }
     Response::json(
         200,

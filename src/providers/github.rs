@@ -5,7 +5,7 @@
 //! the sender really is GitHub (and not Gitea, which also sends `X-GitHub-Event`)
 //! is settled by the signature header the route checks, not here.
 
-mod body;
+pub(crate) mod body;
 mod package;
 mod signature;
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use super::net::Stream;
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::host::Host;
 use crate::http::framing::FrameError;
 use crate::http::routes::{self, Ctx};
 use crate::http::{Request, Response, redact_target};
@@ -12,6 +13,7 @@ use crate::store::{Db, events};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,12 +23,15 @@ const WRITE_TIMEOUT_MS: u64 = 5_000;
 /// the answer rather than a reset.
 const DRAIN_LIMIT_BYTES: usize = 256 * 1024;
 
-/// What a worker needs to finish requests: shared settings and its own DB handle.
+/// What a worker needs to finish requests: shared settings, its own DB handle and
+/// its own host (which records the commands it runs).
 pub struct Worker<'a> {
     pub config: &'a Config,
     pub started: Instant,
     pub ids: &'a RequestIds,
     pub db: Db,
+    pub host: Host,
+    pub exe: &'a Path,
 }
 
 /// Request ids unique across processes: process start time, pid, counter.
@@ -70,6 +75,10 @@ pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received) {
                 config: worker.config,
                 started: worker.started,
                 db: &mut worker.db,
+                host: &worker.host,
+                exe: worker.exe,
+                request_id: &request_id,
+                client_ip: client_ip(received.remote.as_deref()),
             };
             let response = catch_unwind(AssertUnwindSafe(|| routes::handle(&mut ctx, req))).unwrap_or_else(|_| {
                 Response::error(
@@ -107,6 +116,7 @@ pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received) {
         duration_ms,
         remote_addr: received.remote.clone(),
         meta,
+        task_id: response.task_id,
     };
     record(&mut worker.db, &event);
     log::debug!(
@@ -124,6 +134,16 @@ pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received) {
     stream.shutdown_write();
     if !read_all {
         drain(&mut stream);
+    }
+}
+
+/// The address part of `1.2.3.4:5` / `[::1]:5` (the rate-limit key); `local` for
+/// Unix sockets.
+fn client_ip(remote: Option<&str>) -> String {
+    let Some(r) = remote else { return "local".into() };
+    match r.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host.trim_matches(['[', ']']).to_string(),
+        _ => r.to_string(),
     }
 }
 

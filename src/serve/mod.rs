@@ -62,6 +62,8 @@ enum Inherited {
 pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
     let started = Instant::now();
     let inherited = inherit()?;
+    // Task units run this very binary.
+    let exe = std::env::current_exe().map_err(ServeError::Io)?;
     sys::catch_stop_signals().map_err(ServeError::Io)?;
     // Open (create, migrate) the database once before anything is served, so the
     // workers find it ready and READY=1 means it was tried.
@@ -83,6 +85,8 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
                 started,
                 ids: &ids,
                 db,
+                host: crate::tasks::host_for(&config),
+                exe: &exe,
             };
             serve_one(&mut worker, stream, remote);
             Ok(())
@@ -96,7 +100,7 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
                 listeners.len(),
                 idle.map_or("never".into(), |d| format!("{} s", d.as_secs()))
             );
-            serve_pool(&listeners, &config, started, idle, &status)
+            serve_pool(&listeners, &config, &exe, started, idle, &status)
         }
         Inherited::Nothing => {
             drop(db);
@@ -107,7 +111,7 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
             })?;
             let idle = args.idle_exit_secs.filter(|s| *s > 0).map(Duration::from_secs);
             let status = format!("serving http://{}/; {db_state}", listener.describe());
-            serve_pool(&[listener], &config, started, idle, &status)
+            serve_pool(&[listener], &config, &exe, started, idle, &status)
         }
     }
 }
@@ -115,13 +119,14 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
 fn serve_pool(
     listeners: &[Listener],
     config: &Config,
+    exe: &std::path::Path,
     started: Instant,
     idle: Option<Duration>,
     status: &str,
 ) -> Result<(), ServeError> {
     log::info!("{status}");
     notify(&[NotifyState::Ready, NotifyState::Status(status)]);
-    let result = pool::serve(listeners, config, started, idle).map_err(ServeError::Io);
+    let result = pool::serve(listeners, config, exe, started, idle).map_err(ServeError::Io);
     notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
     result
 }

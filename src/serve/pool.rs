@@ -10,8 +10,10 @@ use crate::config::Config;
 use crate::http::framing::{FrameError, Framer, Progress};
 use crate::store::Db;
 use crate::sys;
+use crate::tasks::host_for;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -39,7 +41,13 @@ struct Job {
 }
 
 /// Serves `listeners` until a stop signal, or until `idle` passes with no request.
-pub fn serve(listeners: &[Listener], config: &Config, started: Instant, idle: Option<Duration>) -> io::Result<()> {
+pub fn serve(
+    listeners: &[Listener],
+    config: &Config,
+    exe: &Path,
+    started: Instant,
+    idle: Option<Duration>,
+) -> io::Result<()> {
     for l in listeners {
         l.set_nonblocking()?;
     }
@@ -58,6 +66,8 @@ pub fn serve(listeners: &[Listener], config: &Config, started: Instant, idle: Op
                         started,
                         ids,
                         db: Db::open(&config.db_path()),
+                        host: host_for(config),
+                        exe,
                     };
                     work(&mut worker, rx, in_flight);
                 })

@@ -2,9 +2,10 @@
 //! before the response goes out.
 
 use rusqlite::{Connection, params};
+use serde::Serialize;
 
 /// One request as the event log keeps it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
     pub request_id: String,
     pub ts_ms: i64,
@@ -18,12 +19,13 @@ pub struct Event {
     pub remote_addr: Option<String>,
     /// A JSON object.
     pub meta: String,
+    pub task_id: Option<i64>,
 }
 
 pub fn insert(conn: &Connection, e: &Event) -> rusqlite::Result<i64> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO event_log (request_id, ts_ms, method, path, status, action, reason, duration_ms, remote_addr, meta)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO event_log (request_id, ts_ms, method, path, status, action, reason, duration_ms, remote_addr, meta, task_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     stmt.execute(params![
         e.request_id,
@@ -35,9 +37,34 @@ pub fn insert(conn: &Connection, e: &Event) -> rusqlite::Result<i64> {
         e.reason,
         e.duration_ms,
         e.remote_addr,
-        e.meta
+        e.meta,
+        e.task_id
     ])?;
     Ok(conn.last_insert_rowid())
+}
+
+/// The event rows linked to task `id`, oldest first.
+pub fn for_task(conn: &Connection, id: i64) -> rusqlite::Result<Vec<Event>> {
+    let mut st = conn.prepare_cached(
+        "SELECT request_id, ts_ms, method, path, status, action, reason, duration_ms, remote_addr, meta, task_id
+         FROM event_log WHERE task_id = ?1 ORDER BY id",
+    )?;
+    st.query_map([id], |r| {
+        Ok(Event {
+            request_id: r.get(0)?,
+            ts_ms: r.get(1)?,
+            method: r.get(2)?,
+            path: r.get(3)?,
+            status: r.get(4)?,
+            action: r.get(5)?,
+            reason: r.get(6)?,
+            duration_ms: r.get(7)?,
+            remote_addr: r.get(8)?,
+            meta: r.get(9)?,
+            task_id: r.get(10)?,
+        })
+    })?
+    .collect()
 }
 
 #[cfg(test)]
@@ -59,6 +86,7 @@ mod tests {
             duration_ms: 0,
             remote_addr: Some("127.0.0.1:5".into()),
             meta: "{}".into(),
+            task_id: Some(7),
         };
         assert_eq!(insert(&conn, &e).unwrap(), 1);
         assert!(insert(&conn, &e).is_err(), "request ids are unique");
@@ -66,5 +94,6 @@ mod tests {
             .query_row("SELECT count(*) FROM event_log", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1);
+        assert_eq!(for_task(&conn, 7).unwrap().len(), 1);
     }
 }

@@ -149,6 +149,15 @@ impl Db {
         self.state.as_ref()
     }
 
+    /// The connection for a write transaction, or why there is none.
+    pub fn get_mut(&mut self) -> Result<&mut Connection, &StoreError> {
+        let _ = self.get(); // tries to reopen when it is time
+        match &mut self.state {
+            Ok(c) => Ok(c),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Records a failure found while using the connection (the file was removed,
     /// became read-only, ...), so that `/health` reports it.
     pub fn fail(&mut self, error: impl fmt::Display) {

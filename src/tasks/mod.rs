@@ -1,4 +1,29 @@
 //! Tasks (docs/tasks.md): the model and its status machine, dispatch into transient
-//! systemd units, and the worker that carries a task out.
+//! systemd units, the worker that carries a task out, and what the API and CLI share.
 
+pub mod autoupdate;
+pub mod control;
+pub mod deploy;
+pub mod dispatch;
+pub mod journal;
 pub mod model;
+pub mod resolve;
+pub mod worker;
+
+use crate::config::Config;
+use crate::host::{Host, Programs, Scope};
+
+/// The transient unit a task runs in.
+pub fn transient_unit(id: i64) -> String {
+    format!("podup-task-{id}.service")
+}
+
+/// The host as the configuration describes it (scope, programs on PATH).
+pub fn host_for(config: &Config) -> Host {
+    let scope = if config.systemd_user {
+        Scope::User
+    } else {
+        Scope::System
+    };
+    Host::new(scope, Programs::default())
+}

@@ -2,7 +2,10 @@
 //! sockets the tests bind themselves and a temp state directory per test.
 
 mod activate;
+mod api;
 mod cli;
 mod db;
+mod fakes;
+mod hooks;
 mod serve;
 mod support;

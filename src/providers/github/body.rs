@@ -101,7 +101,7 @@ fn form_field(body: &[u8], name: &str) -> Result<Option<Vec<u8>>, PayloadError> 
 
 /// Form decoding: `+` is a space and `%XY` the byte 0xXY; `offset` is where `input`
 /// starts in the body, for the error.
-fn percent_decode(input: &[u8], offset: usize) -> Result<Vec<u8>, PayloadError> {
+pub(crate) fn percent_decode(input: &[u8], offset: usize) -> Result<Vec<u8>, PayloadError> {
     let mut out = Vec::with_capacity(input.len());
     let mut bytes = input.iter().enumerate();
     while let Some((at, &c)) = bytes.next() {

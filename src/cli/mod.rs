@@ -1,5 +1,10 @@
 //! Subcommands and their flags (getopts), the usage text and the exit codes.
-//! Only `run` turns an error into a log line and a number.
+//! Only `run` turns an error into a log line and a number; the commands themselves
+//! live in one file per family.
+
+mod tasks;
+mod tokens;
+mod trigger;
 
 use crate::config::{Config, ConfigError};
 use crate::{logging, serve};
@@ -22,6 +27,21 @@ Commands:
                  answer HTTP requests: on the sockets systemd hands over
                  (podup.socket, Accept=no or Accept=yes), else on ADDR
                  (default 127.0.0.1:8777; 'unix:/path' for a Unix socket)
+  trigger SERVICE... | --all [--caller C] [--reason R] [--dry-run] [--wait]
+                 update services now, as POST /api/v1/services/S/update does
+  auto-update [--caller C] [--dry-run]
+                 run podman auto-update as a task (what the timer runs)
+  tasks [--status S] [--limit N]
+                 list tasks, newest first
+  task ID        show one task: units and log
+  task stop|kill|retry ID
+                 stop (SIGTERM), kill (SIGKILL) or retry a task
+  token add NAME --role admin|trigger|read
+                 create an API token and print it (once)
+  token list     list tokens (never their values)
+  token revoke NAME
+  run-task ID --db PATH
+                 carry out a task (what podup-task-<id>.service runs)
   version        print the version
   help           print this help
 
@@ -42,6 +62,12 @@ Exit codes:
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Serve(ServeArgs),
+    Trigger(trigger::TriggerArgs),
+    AutoUpdate { caller: Option<String>, dry_run: bool },
+    Tasks { status: Option<String>, limit: usize },
+    Task { verb: Option<String>, id: i64 },
+    Token(tokens::TokenArgs),
+    RunTask { id: i64, db: String },
     Version,
     Help,
 }
@@ -106,8 +132,75 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 verbose: m.opt_count("v"),
             }))
         }
+        "trigger" => trigger::parse(rest).map(Command::Trigger),
+        "auto-update" => {
+            let mut o = common_options();
+            o.optopt("", "caller", "who asks", "C");
+            o.optflag("", "dry-run", "only report what would be updated");
+            let m = parse_opts(o, rest, sub)?;
+            Ok(Command::AutoUpdate {
+                caller: m.opt_str("caller"),
+                dry_run: m.opt_present("dry-run"),
+            })
+        }
+        "tasks" => {
+            let mut o = common_options();
+            o.optopt("", "status", "only tasks with this status", "S");
+            o.optopt("", "limit", "how many (default 20)", "N");
+            let m = parse_opts(o, rest, sub)?;
+            let limit = match m.opt_str("limit") {
+                None => 20,
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| UsageError(format!("--limit: expected a whole number, got '{v}'")))?,
+            };
+            Ok(Command::Tasks {
+                status: m.opt_str("status"),
+                limit,
+            })
+        }
+        "task" => {
+            let m = common_options()
+                .parse(rest)
+                .map_err(|e| UsageError(format!("task: {e}")))?;
+            let (verb, id) = match m.free.as_slice() {
+                [id] => (None, id),
+                [verb, id] if matches!(verb.as_str(), "stop" | "kill" | "retry") => (Some(verb.clone()), id),
+                [verb, _] => {
+                    return Err(UsageError(format!(
+                        "task: unknown action '{verb}' (stop, kill or retry)"
+                    )));
+                }
+                _ => {
+                    return Err(UsageError(
+                        "task: expected 'task ID' or 'task stop|kill|retry ID'".into(),
+                    ));
+                }
+            };
+            Ok(Command::Task { verb, id: task_id(id)? })
+        }
+        "token" => tokens::parse(rest).map(Command::Token),
+        "run-task" => {
+            let mut o = common_options();
+            o.optopt("", "db", "the state database", "PATH");
+            let m = o.parse(rest).map_err(|e| UsageError(format!("run-task: {e}")))?;
+            let [id] = m.free.as_slice() else {
+                return Err(UsageError("run-task: expected one task id".into()));
+            };
+            let db = m
+                .opt_str("db")
+                .ok_or_else(|| UsageError("run-task: --db PATH is required".into()))?;
+            Ok(Command::RunTask { id: task_id(id)?, db })
+        }
         other => Err(UsageError(format!("unknown command '{other}'"))),
     }
+}
+
+fn task_id(text: &str) -> Result<i64, UsageError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| UsageError(format!("'{text}' is not a task id")))
 }
 
 fn parse_opts(o: Options, rest: &[String], sub: &str) -> Result<getopts::Matches, UsageError> {
@@ -136,22 +229,45 @@ pub fn run(args: Vec<String>) -> u8 {
             println!("podup {VERSION}");
             EXIT_OK
         }
-        Command::Serve(args) => {
+        command => {
             let config = match load_config() {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            logging::init(config.log_level, args.verbose);
+            logging::init(config.log_level, 0);
             config.warn_unknown();
-            match serve::run(config, &args) {
-                Ok(()) => EXIT_OK,
-                Err(e) => {
-                    log::error!(error_kind = e.kind(); "{e}");
-                    EXIT_FAILURE
+            match command {
+                Command::Serve(args) => {
+                    logging::raise(args.verbose);
+                    match serve::run(config, &args) {
+                        Ok(()) => EXIT_OK,
+                        Err(e) => {
+                            log::error!(error_kind = e.kind(); "{e}");
+                            EXIT_FAILURE
+                        }
+                    }
                 }
+                Command::Trigger(args) => trigger::run(&config, &args),
+                Command::AutoUpdate { caller, dry_run } => trigger::auto_update(&config, caller.as_deref(), dry_run),
+                Command::Tasks { status, limit } => tasks::list(&config, status.as_deref(), limit),
+                Command::Task { verb, id } => tasks::one(&config, verb.as_deref(), id),
+                Command::Token(args) => tokens::run(&config, &args),
+                Command::RunTask { id, db } => tasks::run_task(&config, id, &db),
+                Command::Help | Command::Version => unreachable!("handled above"),
             }
         }
     }
+}
+
+/// Prints `podup: <message>` and returns the runtime-failure exit code.
+pub fn fail(message: impl std::fmt::Display) -> u8 {
+    eprintln!("podup: {message}");
+    EXIT_FAILURE
+}
+
+/// Opens the state database or explains why not.
+pub fn open_db(config: &Config) -> Result<rusqlite::Connection, u8> {
+    crate::store::open(&config.db_path()).map_err(fail)
 }
 
 fn load_config() -> Result<Config, u8> {

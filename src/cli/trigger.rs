@@ -1,0 +1,178 @@
+//! `podup trigger SERVICE... | --all` and `podup auto-update`: the same task
+//! creation and dispatch as the API, without HTTP.
+
+use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, common_options, fail, open_db};
+use crate::config::Config;
+use crate::store::tasks::{self, NewTask};
+use crate::tasks::control::{self, Origin};
+use crate::tasks::dispatch::{self, Dispatcher};
+use crate::tasks::model::{TaskKind, UnitSpec};
+use crate::tasks::{host_for, worker};
+use std::time::Duration;
+
+/// How long `--wait` waits for the task to end.
+const WAIT_SECS: u64 = 3600;
+
+#[derive(Debug, Default, PartialEq)]
+pub struct TriggerArgs {
+    pub services: Vec<String>,
+    pub all: bool,
+    pub caller: Option<String>,
+    pub reason: Option<String>,
+    pub dry_run: bool,
+    pub wait: bool,
+}
+
+pub fn parse(rest: &[String]) -> Result<TriggerArgs, UsageError> {
+    let mut o = common_options();
+    o.optflag("", "all", "every declared service");
+    o.optopt("", "caller", "who asks", "C");
+    o.optopt("", "reason", "why", "R");
+    o.optflag("", "dry-run", "print the plan, change nothing");
+    o.optflag("", "wait", "wait for the task to end");
+    let m = o.parse(rest).map_err(|e| UsageError(format!("trigger: {e}")))?;
+    let a = TriggerArgs {
+        services: m.free.clone(),
+        all: m.opt_present("all"),
+        caller: m.opt_str("caller"),
+        reason: m.opt_str("reason"),
+        dry_run: m.opt_present("dry-run"),
+        wait: m.opt_present("wait"),
+    };
+    if a.all != a.services.is_empty() {
+        return Err(UsageError("trigger: name one or more services, or --all".into()));
+    }
+    Ok(a)
+}
+
+fn exe() -> Result<std::path::PathBuf, u8> {
+    std::env::current_exe().map_err(|e| fail(format!("cannot find the podup binary: {e}")))
+}
+
+pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
+    let host = host_for(config);
+    let exe = match exe() {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let d = Dispatcher {
+        config,
+        host: &host,
+        exe: &exe,
+    };
+    let only = (!a.all).then_some(a.services.as_slice());
+    let resolved = match d.resolve(only) {
+        Ok(r) => r,
+        Err(name) => {
+            eprintln!("podup: '{name}' is not a declared service (PODUP_SERVICES)");
+            return EXIT_USAGE;
+        }
+    };
+    if resolved.is_empty() {
+        return fail("no service is declared: set PODUP_SERVICES");
+    }
+    let units: Vec<UnitSpec> = resolved
+        .into_iter()
+        .map(|r| UnitSpec {
+            unit: r.unit,
+            image: r.image.map(|i| i.to_string()),
+            digest: None,
+        })
+        .collect();
+    let spec = d.spec(units, a.dry_run, "deploy");
+    if a.dry_run {
+        let plan = dispatch::plan(&host, &spec);
+        println!("{}", serde_json::to_string_pretty(&plan).expect("a plan serializes"));
+        return EXIT_OK;
+    }
+    let mut conn = match open_db(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let user = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    let caller = a.caller.clone().unwrap_or(user);
+    let kind = if a.all { TaskKind::UpdateAll } else { TaskKind::Manual };
+    let origin = Origin {
+        source: "cli",
+        caller: &caller,
+        reason: a.reason.as_deref(),
+        request_id: None,
+    };
+    let limit = if a.all {
+        ("update-all".to_string(), config.limit_update_all.clone())
+    } else {
+        (String::new(), Vec::new())
+    };
+    let limit = a.all.then_some((limit.0.as_str(), limit.1.as_slice()));
+    let id = match control::create(&mut conn, &d, kind, &spec, &origin, limit) {
+        Ok(id) => id,
+        Err(e) => return fail(e),
+    };
+    println!("{id}");
+    eprintln!("podup: task {id} dispatched as podup-task-{id}.service");
+    if !a.wait {
+        return EXIT_OK;
+    }
+    match dispatch::wait(&conn, id, Duration::from_secs(WAIT_SECS)) {
+        Ok(Some(t)) if t.status().is_terminal() => {
+            eprintln!(
+                "podup: task {id} {}: {}",
+                t.status,
+                t.message.clone().unwrap_or_default()
+            );
+            if t.status().is_failure() || t.status == "cancelled" {
+                EXIT_FAILURE
+            } else {
+                EXIT_OK
+            }
+        }
+        Ok(_) => fail(format!("task {id} did not end within {WAIT_SECS} s")),
+        Err(e) => fail(e),
+    }
+}
+
+/// `podup auto-update`: creates an `auto-update` task and runs it in this process
+/// (the timer's service is already a unit of its own). Exits 1 when any unit
+/// failed or rolled back, so `systemctl` shows it and `OnFailure=` fires.
+pub fn auto_update(config: &Config, caller: Option<&str>, dry_run: bool) -> u8 {
+    let host = host_for(config);
+    let exe = match exe() {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let d = Dispatcher {
+        config,
+        host: &host,
+        exe: &exe,
+    };
+    let mut conn = match open_db(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let spec = d.spec(Vec::new(), dry_run, "auto-update");
+    let caller = caller.unwrap_or("cli");
+    let source = if caller == "timer" { "timer" } else { "cli" };
+    let new = NewTask {
+        kind: TaskKind::AutoUpdate,
+        source,
+        caller: Some(caller),
+        trigger_reason: Some(if dry_run {
+            "scheduled check (dry run)"
+        } else {
+            "scheduled update"
+        }),
+        request_id: None,
+        delivery_id: None,
+        retry_of: None,
+        spec: &spec,
+    };
+    let id = match tasks::insert(&conn, &new, crate::clock::now_ms()) {
+        Ok(id) => id,
+        Err(e) => return fail(e),
+    };
+    eprintln!("podup: auto-update task {id}");
+    if let Err(e) = crate::sys::catch_stop_signals() {
+        return fail(e);
+    }
+    worker::run(&mut conn, &host, id)
+}

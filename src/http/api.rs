@@ -1,0 +1,562 @@
+//! The JSON API for everyone who is not GitHub (docs/api.md): services, updates of
+//! one service or all, and tasks (list, detail, stop, force-stop, retry).
+// Helpers answer early with `Err(Response)`: the answer is what is sent, and boxing
+// it would only add an allocation on the refusal path.
+#![allow(clippy::result_large_err)]
+
+use super::routes::{Ctx, db_unavailable, rate_limited, store_failed};
+use super::{Request, Response, query_param};
+use crate::auth::{self, Identity, Need};
+use crate::clock::now_ms;
+use crate::ratelimit;
+use crate::services::ImageRef;
+use crate::store::events;
+use crate::store::tasks::{self, ListFilter};
+use crate::tasks::control::{self, ControlError};
+use crate::tasks::dispatch::{self, Dispatcher};
+use crate::tasks::model::{TaskKind, TaskStatus, UnitSpec, category_kinds};
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Duration;
+
+/// Longest `?wait=` accepted, in seconds.
+const MAX_WAIT_SECS: u64 = 60;
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
+
+/// Checks the caller's token; on failure the answer to send (and the failure is
+/// counted against the source address).
+pub fn authorize(ctx: &mut Ctx<'_>, req: &Request, need: Need, action: &'static str) -> Result<Identity, Response> {
+    let now = now_ms();
+    let key = format!("auth-fail:{}", ctx.client_ip);
+    let conn = ctx.db.get().map_err(|e| db_unavailable(action, e))?;
+    match ratelimit::check(conn, &key, &ctx.config.limit_auth_failures, now, false) {
+        Ok(Err(l)) => {
+            return Err(rate_limited(
+                action,
+                "auth_rate_limited",
+                "failed authentications from this address",
+                &l,
+            ));
+        }
+        Ok(Ok(())) => {}
+        Err(e) => return Err(store_failed(action, &e)),
+    }
+    auth::require(conn, req, need, now).map_err(|d| {
+        if d.status() == 401 {
+            let _ = ratelimit::hit(conn, &key, now);
+        }
+        Response::error(d.status(), action, d.code(), d.message())
+    })
+}
+
+fn body<T: for<'de> Deserialize<'de>>(req: &Request, action: &'static str) -> Result<T, Response> {
+    let text = if req.body.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        &req.body[..]
+    };
+    serde_json::from_slice(text).map_err(|e| {
+        Response::error(
+            400,
+            action,
+            "invalid_json",
+            format!("the request body is not the JSON this route takes: {e}"),
+        )
+    })
+}
+
+fn wait_secs(req: &Request, action: &'static str) -> Result<Option<u64>, Response> {
+    match query_param(&req.query, "wait") {
+        None => Ok(None),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if n <= MAX_WAIT_SECS => Ok(Some(n)),
+            _ => Err(Response::error(
+                400,
+                action,
+                "invalid_wait",
+                format!("wait must be 0 to {MAX_WAIT_SECS} seconds, got '{v}'"),
+            )),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    image: Option<String>,
+    tag: Option<String>,
+    digest: Option<String>,
+    caller: Option<String>,
+    reason: Option<String>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `POST /api/v1/services/<service>/update`
+pub fn update_service(ctx: &mut Ctx<'_>, req: &Request, service: &str) -> Response {
+    const A: &str = "update_service";
+    let who = match authorize(ctx, req, Need::Trigger, A) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let b: UpdateBody = match body(req, A) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let wait = match wait_secs(req, A) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let resolved = match ctx.dispatcher().resolve(Some(&[service.to_string()])) {
+        Ok(mut r) => r.remove(0),
+        Err(n) => {
+            return Response::error(
+                404,
+                A,
+                "unknown_service",
+                format!("'{n}' is not a declared service (PODUP_SERVICES)"),
+            );
+        }
+    };
+    let Some(configured) = resolved.image else {
+        return Response::error(
+            409,
+            A,
+            "image_unknown",
+            format!("cannot tell which image '{service}' runs: declare it as '{service}=<image>' in PODUP_SERVICES"),
+        );
+    };
+    let mut target = configured.clone();
+    if let Some(i) = &b.image {
+        match ImageRef::parse(i) {
+            Ok(r) if r.repository == configured.repository => target = r,
+            Ok(r) => {
+                return Response::error(
+                    400,
+                    A,
+                    "other_repository",
+                    format!("'{service}' runs '{}', not '{}'", configured.repository, r.repository),
+                );
+            }
+            Err(e) => return Response::error(400, A, "invalid_image", e),
+        }
+    }
+    if let Some(t) = &b.tag {
+        match ImageRef::parse(&format!("{}:{t}", target.repository)) {
+            Ok(r) => target.tag = r.tag,
+            Err(e) => return Response::error(400, A, "invalid_tag", e),
+        }
+    }
+    if let Some(d) = &b.digest {
+        let d = d.to_ascii_lowercase();
+        if !crate::providers::reference::is_valid_digest(&d) {
+            return Response::error(400, A, "invalid_digest", format!("'{d}' is not sha256:<64 hex>"));
+        }
+        target.digest = Some(d);
+    }
+    let unit = UnitSpec {
+        unit: service.to_string(),
+        image: Some(format!("{}:{}", target.repository, target.tag)),
+        digest: target.digest.clone(),
+    };
+    let spec = ctx.dispatcher().spec(vec![unit], b.dry_run, "deploy");
+    if b.dry_run {
+        return Response::json(
+            200,
+            A,
+            "dry_run",
+            &json!({"dry_run": true, "kind": "manual", "spec": spec, "plan": dispatch::plan(ctx.host, &spec)}),
+        );
+    }
+    let caller = b.caller.map_or(who.name.clone(), |c| format!("{} ({c})", who.name));
+    let key = format!("image:{}", target.repository);
+    let rules = ctx.config.limit_image.clone();
+    create(
+        ctx,
+        A,
+        TaskKind::Manual,
+        &spec,
+        &caller,
+        b.reason.as_deref(),
+        (&key, &rules),
+        wait,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateAllBody {
+    caller: Option<String>,
+    reason: Option<String>,
+    #[serde(default)]
+    dry_run: bool,
+    services: Option<Vec<String>>,
+    mode: Option<String>,
+}
+
+/// `POST /api/v1/update-all`
+pub fn update_all(ctx: &mut Ctx<'_>, req: &Request) -> Response {
+    const A: &str = "update_all";
+    let who = match authorize(ctx, req, Need::Trigger, A) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let b: UpdateAllBody = match body(req, A) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let wait = match wait_secs(req, A) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    let mode = b.mode.as_deref().unwrap_or("deploy");
+    if !matches!(mode, "deploy" | "auto-update") {
+        return Response::error(
+            400,
+            A,
+            "invalid_mode",
+            format!("mode is 'deploy' or 'auto-update', got '{mode}'"),
+        );
+    }
+    let units = if mode == "auto-update" {
+        Vec::new()
+    } else {
+        let resolved = match ctx.dispatcher().resolve(b.services.as_deref()) {
+            Ok(r) => r,
+            Err(n) => {
+                return Response::error(
+                    404,
+                    A,
+                    "unknown_service",
+                    format!("'{n}' is not a declared service (PODUP_SERVICES)"),
+                );
+            }
+        };
+        if resolved.is_empty() {
+            return Response::error(409, A, "no_services", "no service is declared: set PODUP_SERVICES");
+        }
+        resolved
+            .into_iter()
+            .map(|r| UnitSpec {
+                unit: r.unit,
+                image: r.image.map(|i| i.to_string()),
+                digest: None,
+            })
+            .collect()
+    };
+    let spec = ctx.dispatcher().spec(units, b.dry_run, mode);
+    if b.dry_run && mode == "deploy" {
+        return Response::json(
+            200,
+            A,
+            "dry_run",
+            &json!({"dry_run": true, "kind": "update-all", "spec": spec, "plan": dispatch::plan(ctx.host, &spec)}),
+        );
+    }
+    let caller = b.caller.map_or(who.name.clone(), |c| format!("{} ({c})", who.name));
+    let rules = ctx.config.limit_update_all.clone();
+    create(
+        ctx,
+        A,
+        TaskKind::UpdateAll,
+        &spec,
+        &caller,
+        b.reason.as_deref(),
+        ("update-all", &rules),
+        wait,
+    )
+}
+
+/// Creates and dispatches a task under a rate limit; answers 202 (or the finished
+/// task with `?wait=`).
+#[allow(clippy::too_many_arguments)]
+fn create(
+    ctx: &mut Ctx<'_>,
+    action: &'static str,
+    kind: TaskKind,
+    spec: &crate::tasks::model::TaskSpec,
+    caller: &str,
+    reason: Option<&str>,
+    limit: (&str, &[ratelimit::Rule]),
+    wait: Option<u64>,
+) -> Response {
+    let request_id = ctx.request_id.to_string();
+    let origin = control::Origin {
+        source: "api",
+        caller,
+        reason,
+        request_id: Some(&request_id),
+    };
+    let d = Dispatcher {
+        config: ctx.config,
+        host: ctx.host,
+        exe: ctx.exe,
+    };
+    let conn = match ctx.db.get_mut() {
+        Ok(c) => c,
+        Err(e) => return db_unavailable(action, e),
+    };
+    let id = match control::create(conn, &d, kind, spec, &origin, Some(limit)) {
+        Ok(id) => id,
+        Err(e) => return control_error(action, &e, &d),
+    };
+    match wait {
+        Some(secs) => finished(ctx, action, id, secs),
+        None => accepted(action, id, &d),
+    }
+}
+
+fn accepted(action: &'static str, id: i64, d: &Dispatcher<'_>) -> Response {
+    Response::json(
+        202,
+        action,
+        "accepted",
+        &json!({"status": "accepted", "task_id": id, "status_url": d.status_url(id)}),
+    )
+    .with_task(id)
+}
+
+/// The answer for a failed create/stop/retry.
+fn control_error(action: &'static str, e: &ControlError, d: &Dispatcher<'_>) -> Response {
+    let mut r = match e {
+        ControlError::RateLimited(l) => {
+            let reason = if action == "update_all" {
+                "update_all_rate_limited"
+            } else {
+                "image_rate_limited"
+            };
+            return rate_limited(action, reason, "updates", l);
+        }
+        ControlError::Store(err) => return store_failed(action, err),
+        _ => Response::error(e.status(), action, e.code(), e.to_string()),
+    };
+    if let Some(id) = e.task_id() {
+        r = r.with_task(id);
+        if let ControlError::Dispatch { .. } = e {
+            r = Response::json(500, action, "dispatch_failed", &json!({"error": "dispatch_failed", "message": e.to_string(), "task_id": id, "status_url": d.status_url(id)})).with_task(id);
+        }
+    }
+    r
+}
+
+fn finished(ctx: &mut Ctx<'_>, action: &'static str, id: i64, secs: u64) -> Response {
+    let conn = match ctx.db.get() {
+        Ok(c) => c,
+        Err(e) => return db_unavailable(action, e),
+    };
+    let waited = dispatch::wait(conn, id, Duration::from_secs(secs)).and_then(|t| Ok((t, tasks::units(conn, id)?)));
+    match waited {
+        Ok((Some(t), units)) => {
+            let status = if t.status().is_terminal() { 200 } else { 202 };
+            Response::json(
+                status,
+                action,
+                "waited",
+                &json!({"task_id": id, "task": t, "units": units}),
+            )
+            .with_task(id)
+        }
+        Ok((None, _)) => Response::error(404, action, "unknown_task", format!("there is no task {id}")),
+        Err(e) => store_failed(action, &e),
+    }
+}
+
+/// `GET /api/v1/services`
+pub fn services(ctx: &mut Ctx<'_>, req: &Request) -> Response {
+    const A: &str = "list_services";
+    if let Err(r) = authorize(ctx, req, Need::Read, A) {
+        return r;
+    }
+    let resolved = ctx.dispatcher().resolve(None).unwrap_or_default();
+    let conn = match ctx.db.get() {
+        Ok(c) => c,
+        Err(e) => return db_unavailable(A, e),
+    };
+    let mut list = Vec::new();
+    for r in resolved {
+        let last = tasks::list(
+            conn,
+            &ListFilter {
+                unit: Some(r.unit.clone()),
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .ok()
+        .and_then(|mut l| l.pop());
+        list.push(json!({
+            "unit": r.unit,
+            "image": r.image.map(|i| i.to_string()),
+            "image_source": r.image_source,
+            "source": "declared",
+            "scope": if ctx.config.systemd_user { "user" } else { "system" },
+            "last_task": last.map(|t| json!({"id": t.id, "kind": t.kind, "status": t.status, "created_ms": t.created_ms})),
+        }));
+    }
+    let n = list.len();
+    Response::json(
+        200,
+        A,
+        "ok",
+        &json!({"services": list, "counts": {"declared": n, "discovered": 0}}),
+    )
+}
+
+/// `GET /api/v1/tasks`
+pub fn list_tasks(ctx: &mut Ctx<'_>, req: &Request) -> Response {
+    const A: &str = "list_tasks";
+    if let Err(r) = authorize(ctx, req, Need::Read, A) {
+        return r;
+    }
+    let bad = |what: &str, v: &str| Response::error(400, A, "invalid_filter", format!("{what} '{v}' is not known"));
+    let mut f = ListFilter {
+        limit: DEFAULT_PAGE,
+        ..Default::default()
+    };
+    if let Some(s) = query_param(&req.query, "status") {
+        match TaskStatus::parse(&s) {
+            Some(st) => f.status = Some(st),
+            None => return bad("status", &s),
+        }
+    }
+    let mut kinds: Option<Vec<TaskKind>> = None;
+    if let Some(k) = query_param(&req.query, "kind") {
+        match TaskKind::parse(&k) {
+            Some(k) => kinds = Some(vec![k]),
+            None => return bad("kind", &k),
+        }
+    }
+    if let Some(c) = query_param(&req.query, "category") {
+        match category_kinds(&c) {
+            Some(cat) => {
+                kinds = Some(kinds.map_or(cat.to_vec(), |k| k.into_iter().filter(|x| cat.contains(x)).collect()))
+            }
+            None => return bad("category", &c),
+        }
+    }
+    f.kinds = kinds;
+    f.unit = query_param(&req.query, "unit").filter(|u| !u.is_empty());
+    for (name, slot) in [("limit", 0), ("before", 1)] {
+        if let Some(v) = query_param(&req.query, name) {
+            match v.parse::<i64>() {
+                Ok(n) if n > 0 && slot == 0 => f.limit = (n as usize).min(MAX_PAGE),
+                Ok(n) if n > 0 => f.before_id = Some(n),
+                _ => return bad(name, &v),
+            }
+        }
+    }
+    let conn = match ctx.db.get() {
+        Ok(c) => c,
+        Err(e) => return db_unavailable(A, e),
+    };
+    match tasks::list(conn, &f) {
+        Ok(list) => {
+            let next = if list.len() == f.limit {
+                list.last().map(|t| t.id)
+            } else {
+                None
+            };
+            Response::json(200, A, "ok", &json!({"tasks": list, "next_before": next}))
+        }
+        Err(e) => store_failed(A, &e),
+    }
+}
+
+fn check_alive(ctx: &mut Ctx<'_>, id: i64) {
+    let d = Dispatcher {
+        config: ctx.config,
+        host: ctx.host,
+        exe: ctx.exe,
+    };
+    if let Ok(conn) = ctx.db.get() {
+        control::check_alive(conn, &d, id);
+    }
+}
+
+/// `GET /api/v1/tasks/<id>`
+pub fn get_task(ctx: &mut Ctx<'_>, req: &Request, id: i64) -> Response {
+    const A: &str = "get_task";
+    if let Err(r) = authorize(ctx, req, Need::Read, A) {
+        return r;
+    }
+    check_alive(ctx, id);
+    let conn = match ctx.db.get() {
+        Ok(c) => c,
+        Err(e) => return db_unavailable(A, e),
+    };
+    let found = tasks::get(conn, id).and_then(|t| {
+        let Some(t) = t else { return Ok(None) };
+        Ok(Some((
+            t,
+            tasks::units(conn, id)?,
+            tasks::logs(conn, id)?,
+            events::for_task(conn, id)?,
+        )))
+    });
+    match found {
+        Ok(Some((t, units, logs, evs))) => Response::json(
+            200,
+            A,
+            "ok",
+            &json!({"task": t, "units": units, "logs": logs, "events": evs}),
+        ),
+        Ok(None) => Response::error(404, A, "unknown_task", format!("there is no task {id}")),
+        Err(e) => store_failed(A, &e),
+    }
+}
+
+/// `POST /api/v1/tasks/<id>/stop|force-stop|retry`
+pub fn task_action(ctx: &mut Ctx<'_>, req: &Request, id: i64, verb: &str) -> Response {
+    const A: &str = "task_action";
+    let who = match authorize(ctx, req, Need::Admin, A) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    check_alive(ctx, id);
+    let request_id = ctx.request_id.to_string();
+    let d = Dispatcher {
+        config: ctx.config,
+        host: ctx.host,
+        exe: ctx.exe,
+    };
+    let conn = match ctx.db.get_mut() {
+        Ok(c) => c,
+        Err(e) => return db_unavailable(A, e),
+    };
+    let result = match verb {
+        "retry" => {
+            let origin = control::Origin {
+                source: "api",
+                caller: &who.name,
+                reason: Some("retry"),
+                request_id: Some(&request_id),
+            };
+            control::retry(conn, &d, id, &origin).map(|new_id| {
+                Response::json(202, A, "retried", &json!({"status": "accepted", "task_id": new_id, "retry_of": id, "status_url": d.status_url(new_id)})).with_task(new_id)
+            })
+        }
+        _ => control::stop(conn, &d, id, verb == "force-stop").map(|changed| {
+            let status = tasks::get(conn, id)
+                .ok()
+                .flatten()
+                .map(|t| t.status)
+                .unwrap_or_default();
+            let reason = if !changed {
+                "already_ended"
+            } else if verb == "stop" {
+                "stopped"
+            } else {
+                "force_stopped"
+            };
+            Response::json(
+                200,
+                A,
+                reason,
+                &json!({"task_id": id, "status": status, "changed": changed}),
+            )
+            .with_task(id)
+        }),
+    };
+    result.unwrap_or_else(|e| control_error(A, &e, &d))
+}

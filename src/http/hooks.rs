@@ -1,0 +1,226 @@
+//! `POST /hooks/github` and `POST /hooks/github/<service>`: signature first (before
+//! any parsing), then the event, routing by image, idempotency by delivery id,
+//! coalescing with an open task for the same digest, the per-image rate limit, and
+//! dispatch. Nothing GitHub can send gets a 5xx here except a failed dispatch.
+
+use super::routes::Ctx;
+use super::{Request, Response};
+use crate::clock::now_ms;
+use crate::providers::ImageEvent;
+use crate::providers::github::{self, Verdict};
+use crate::ratelimit;
+use crate::store::{immediate, tasks};
+use crate::tasks::model::{TaskKind, TaskStatus, UnitSpec};
+use serde_json::json;
+
+const ACTION: &str = "github_webhook";
+
+pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response {
+    if ctx.config.github_secrets.is_empty() {
+        return Response::error(
+            503,
+            ACTION,
+            "webhook_not_configured",
+            "no GitHub webhook secret is configured: set PODUP_GITHUB_SECRET_FILE or the credential 'github-secret'",
+        );
+    }
+    let now = now_ms();
+    let auth_key = format!("auth-fail:{}", ctx.client_ip);
+    let conn = match ctx.db.get() {
+        Ok(c) => c,
+        Err(e) => return super::routes::db_unavailable(ACTION, e),
+    };
+    // Too many failures from this address: refuse without checking the signature.
+    match ratelimit::check(conn, &auth_key, &ctx.config.limit_auth_failures, now, false) {
+        Ok(Err(limited)) => {
+            return super::routes::rate_limited(
+                ACTION,
+                "auth_rate_limited",
+                "failed authentications from this address",
+                &limited,
+            );
+        }
+        Ok(Ok(())) => {}
+        Err(e) => return super::routes::store_failed(ACTION, &e),
+    }
+    if let Err(e) = github::verify_signature(&ctx.config.github_secrets, &req.body, req.header("x-hub-signature-256")) {
+        let _ = ratelimit::hit(conn, &auth_key, now);
+        log::warn!(error_kind = e.kind(), remote = ctx.client_ip.as_str(); "github webhook refused: {e}");
+        return Response::error(401, ACTION, e.kind(), e.to_string());
+    }
+    let verdict = match github::classify(req.header("x-github-event"), req.header("content-type"), &req.body) {
+        Ok(v) => v,
+        Err(e) => return Response::error(400, ACTION, e.kind(), e.to_string()),
+    };
+    let delivery = req.header("x-github-delivery").map(str::to_string);
+    let meta = json!({"event": req.header("x-github-event"), "delivery": delivery});
+    let event = match verdict {
+        Verdict::Ping { hook_id } => {
+            return Response::json(200, ACTION, "ping", &json!({"status": "pong", "hook_id": hook_id})).with_meta(meta);
+        }
+        Verdict::Ignored { reason, detail } => {
+            return Response::json(
+                202,
+                ACTION,
+                reason,
+                &json!({"status": "ignored", "reason": reason, "detail": detail}),
+            )
+            .with_meta(meta);
+        }
+        Verdict::Image(e) => e,
+    };
+    let mut meta = meta;
+    meta["image"] = json!(event.reference());
+    meta["digest"] = json!(event.digest);
+    route(ctx, &event, only, delivery.as_deref()).with_meta(meta)
+}
+
+fn ignored(reason: &'static str, detail: String) -> Response {
+    Response::json(
+        202,
+        ACTION,
+        reason,
+        &json!({"status": "ignored", "reason": reason, "detail": detail}),
+    )
+}
+
+/// Which declared services the event is for, then idempotency, coalescing, limits.
+fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: Option<&str>) -> Response {
+    if let Some(name) = only {
+        if !ctx.config.services.iter().any(|s| s.unit == name) {
+            return Response::error(
+                404,
+                ACTION,
+                "unknown_service",
+                format!("'{name}' is not a declared service (PODUP_SERVICES)"),
+            );
+        }
+    }
+    let names: Option<Vec<String>> = only.map(|n| vec![n.to_string()]);
+    let resolved = match ctx.dispatcher().resolve(names.as_deref()) {
+        Ok(r) => r,
+        Err(name) => {
+            return Response::error(
+                404,
+                ACTION,
+                "unknown_service",
+                format!("'{name}' is not a declared service"),
+            );
+        }
+    };
+    let matched: Vec<_> = resolved
+        .into_iter()
+        .filter(|r| {
+            r.image
+                .as_ref()
+                .is_some_and(|i| i.same_tag(&event.repository, &event.tag))
+        })
+        .collect();
+    if matched.is_empty() {
+        let detail = match only {
+            Some(n) => format!("'{n}' does not run '{}'", event.reference()),
+            None => format!("no declared service runs '{}'", event.reference()),
+        };
+        return ignored(
+            if only.is_some() {
+                "image_mismatch"
+            } else {
+                "no_matching_service"
+            },
+            detail,
+        );
+    }
+    let now = now_ms();
+    let d = ctx.dispatcher();
+    let (config, request_id) = (ctx.config, ctx.request_id);
+    let conn = match ctx.db.get_mut() {
+        Ok(c) => c,
+        Err(e) => return super::routes::db_unavailable(ACTION, e),
+    };
+    let created = (|| -> rusqlite::Result<Result<(i64, &'static str), Response>> {
+        let tx = immediate(conn)?;
+        if let Some(d) = delivery {
+            if let Some(t) = tasks::by_delivery(&tx, d)? {
+                let status = t.status();
+                let runs_again = matches!(
+                    status,
+                    TaskStatus::Failed | TaskStatus::RolledBack | TaskStatus::Unknown | TaskStatus::Cancelled
+                );
+                if !runs_again {
+                    return Ok(Ok((t.id, "duplicate")));
+                }
+            }
+        }
+        let mut units = Vec::new();
+        let mut joined = None;
+        for r in &matched {
+            let open = match &event.digest {
+                Some(d) => tasks::open_for(&tx, &r.unit, d)?,
+                None => None,
+            };
+            match open {
+                Some(id) => joined = Some(id),
+                None => units.push(UnitSpec {
+                    unit: r.unit.clone(),
+                    image: r.image.as_ref().map(|i| i.to_string()),
+                    digest: event.digest.clone(),
+                }),
+            }
+        }
+        if units.is_empty() {
+            let id = joined.expect("every matched unit joined a task");
+            return Ok(Ok((id, "joined")));
+        }
+        if let Err(limited) = ratelimit::check(
+            &tx,
+            &format!("image:{}", event.repository),
+            &config.limit_image,
+            now,
+            true,
+        )? {
+            return Ok(Err(super::routes::rate_limited(
+                ACTION,
+                "image_rate_limited",
+                "deploys of this image",
+                &limited,
+            )));
+        }
+        let spec = d.spec(units, false, "deploy");
+        let new = tasks::NewTask {
+            kind: TaskKind::Webhook,
+            source: "github",
+            caller: Some("github"),
+            trigger_reason: Some("package published"),
+            request_id: Some(request_id),
+            delivery_id: delivery,
+            retry_of: None,
+            spec: &spec,
+        };
+        let id = tasks::insert(&tx, &new, now)?;
+        tx.commit()?;
+        Ok(Ok((id, "accepted")))
+    })();
+    let (id, how) = match created {
+        Ok(Ok(v)) => v,
+        Ok(Err(resp)) => return resp,
+        Err(e) => return super::routes::store_failed(ACTION, &e),
+    };
+    let url = d.status_url(id);
+    match how {
+        "duplicate" => Response::json(
+            200,
+            ACTION,
+            "duplicate_delivery",
+            &json!({"status": "duplicate", "task_id": id, "status_url": url}),
+        )
+        .with_task(id),
+        "joined" => Response::json(
+            202,
+            ACTION,
+            "joined",
+            &json!({"status": "joined", "task_id": id, "status_url": url}),
+        )
+        .with_task(id),
+        _ => super::routes::dispatch_and_answer(ctx, ACTION, id, &format!("webhook {}", event.reference())),
+    }
+}

@@ -1,0 +1,221 @@
+//! What the API and the CLI both do to tasks, through one code path: create one
+//! under a rate limit and dispatch it, stop or force-stop one, retry one.
+
+use super::dispatch::Dispatcher;
+use super::model::{TaskKind, TaskSpec, TaskStatus};
+use super::{transient_unit, worker};
+use crate::clock::now_ms;
+use crate::ratelimit::{self, Limited, Rule};
+use crate::store::tasks::{self, NewTask, Task};
+use crate::store::{immediate, locks};
+use rusqlite::Connection;
+use std::fmt;
+
+/// Why a task could not be created, stopped or retried.
+#[derive(Debug)]
+pub enum ControlError {
+    RateLimited(Limited),
+    Store(rusqlite::Error),
+    /// The task was created but systemd-run failed; it is marked failed.
+    Dispatch {
+        task_id: i64,
+        message: String,
+    },
+    UnknownTask(i64),
+    NotEnded {
+        task_id: i64,
+        status: String,
+    },
+    CannotStop {
+        task_id: i64,
+        message: String,
+    },
+    NoSpec(i64),
+}
+
+impl ControlError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ControlError::RateLimited(_) => 429,
+            ControlError::Store(_) => 503,
+            ControlError::Dispatch { .. } => 500,
+            ControlError::UnknownTask(_) => 404,
+            ControlError::NotEnded { .. } | ControlError::CannotStop { .. } | ControlError::NoSpec(_) => 409,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ControlError::RateLimited(_) => "rate_limited",
+            ControlError::Store(_) => "store_failed",
+            ControlError::Dispatch { .. } => "dispatch_failed",
+            ControlError::UnknownTask(_) => "unknown_task",
+            ControlError::NotEnded { .. } => "task_not_ended",
+            ControlError::CannotStop { .. } => "cannot_stop",
+            ControlError::NoSpec(_) => "not_retryable",
+        }
+    }
+
+    pub fn task_id(&self) -> Option<i64> {
+        match self {
+            ControlError::Dispatch { task_id, .. }
+            | ControlError::NotEnded { task_id, .. }
+            | ControlError::CannotStop { task_id, .. } => Some(*task_id),
+            ControlError::UnknownTask(id) | ControlError::NoSpec(id) => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ControlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ControlError::RateLimited(l) => write!(
+                f,
+                "rate limited: the limit is {}; try again in {} s",
+                l.rule, l.retry_after_secs
+            ),
+            ControlError::Store(e) => write!(f, "the state database failed: {e}"),
+            ControlError::Dispatch { message, .. } => f.write_str(message),
+            ControlError::UnknownTask(id) => write!(f, "there is no task {id}"),
+            ControlError::NotEnded { task_id, status } => {
+                write!(f, "task {task_id} is {status}; retry it once it has ended")
+            }
+            ControlError::CannotStop { message, .. } => f.write_str(message),
+            ControlError::NoSpec(id) => write!(f, "task {id} has no spec to repeat"),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for ControlError {
+    fn from(e: rusqlite::Error) -> ControlError {
+        ControlError::Store(e)
+    }
+}
+
+/// Who asked for a task and why.
+pub struct Origin<'a> {
+    pub source: &'a str,
+    pub caller: &'a str,
+    pub reason: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+}
+
+/// Creates a task (checking `limit` in the same transaction) and dispatches it.
+pub fn create(
+    conn: &mut Connection,
+    d: &Dispatcher<'_>,
+    kind: TaskKind,
+    spec: &TaskSpec,
+    origin: &Origin<'_>,
+    limit: Option<(&str, &[Rule])>,
+) -> Result<i64, ControlError> {
+    let now = now_ms();
+    let tx = immediate(conn)?;
+    if let Some((key, rules)) = limit {
+        ratelimit::check(&tx, key, rules, now, true)?.map_err(ControlError::RateLimited)?;
+    }
+    let new = NewTask {
+        kind,
+        source: origin.source,
+        caller: Some(origin.caller),
+        trigger_reason: origin.reason,
+        request_id: origin.request_id,
+        delivery_id: None,
+        retry_of: None,
+        spec,
+    };
+    let id = tasks::insert(&tx, &new, now)?;
+    tx.commit()?;
+    let description = format!("podup task {id}: {} by {}", kind.as_str(), origin.caller);
+    d.dispatch(conn, id, &description)
+        .map_err(|message| ControlError::Dispatch { task_id: id, message })?;
+    Ok(id)
+}
+
+/// Stops the task's transient unit: gracefully (the worker marks itself
+/// `cancelled`) or with SIGKILL (podup marks it `failed`, reason `killed`).
+/// A task that already ended is left alone: `Ok(false)`.
+pub fn stop(conn: &Connection, d: &Dispatcher<'_>, id: i64, force: bool) -> Result<bool, ControlError> {
+    let task = tasks::get(conn, id)?.ok_or(ControlError::UnknownTask(id))?;
+    if task.status().is_terminal() {
+        return Ok(false);
+    }
+    let unit = transient_unit(id);
+    let result = if force {
+        d.host.kill(&unit, "SIGKILL").and_then(|_| d.host.stop(&unit))
+    } else {
+        d.host.stop(&unit)
+    };
+    d.host.drain_records();
+    if let Err(e) = result {
+        return Err(ControlError::CannotStop {
+            task_id: id,
+            message: format!("{unit} could not be stopped: {e}"),
+        });
+    }
+    if force {
+        worker::finish(
+            conn,
+            id,
+            TaskStatus::Failed,
+            "killed",
+            &format!("force-stopped: {unit} was sent SIGKILL"),
+        );
+    } else {
+        // The worker records `cancelled` itself on SIGTERM; this covers one that could not.
+        worker::finish(conn, id, TaskStatus::Cancelled, "stopped", "stopped on request");
+    }
+    locks::release(conn, id)?;
+    Ok(true)
+}
+
+/// A new task with the same spec, `retry_of` the old one, dispatched.
+pub fn retry(conn: &mut Connection, d: &Dispatcher<'_>, id: i64, origin: &Origin<'_>) -> Result<i64, ControlError> {
+    let task: Task = tasks::get(conn, id)?.ok_or(ControlError::UnknownTask(id))?;
+    if !task.status().is_terminal() {
+        return Err(ControlError::NotEnded {
+            task_id: id,
+            status: task.status.clone(),
+        });
+    }
+    let (Some(spec), Some(kind)) = (task.spec(), TaskKind::parse(&task.kind)) else {
+        return Err(ControlError::NoSpec(id));
+    };
+    let new = NewTask {
+        kind,
+        source: origin.source,
+        caller: Some(origin.caller),
+        trigger_reason: Some(origin.reason.unwrap_or("retry")),
+        request_id: origin.request_id,
+        delivery_id: None,
+        retry_of: Some(id),
+        spec: &spec,
+    };
+    let new_id = tasks::insert(conn, &new, now_ms())?;
+    d.dispatch(conn, new_id, &format!("podup task {new_id}: retry of task {id}"))
+        .map_err(|message| ControlError::Dispatch {
+            task_id: new_id,
+            message,
+        })?;
+    Ok(new_id)
+}
+
+/// Marks the task `unknown` when it says pending/running but its transient unit is
+/// gone. Young tasks are left alone: they are dispatched within their request.
+pub fn check_alive(conn: &Connection, d: &Dispatcher<'_>, id: i64) {
+    let Ok(Some(t)) = tasks::get(conn, id) else { return };
+    if t.status().is_terminal() || now_ms() - t.created_ms < 10_000 {
+        return;
+    }
+    let gone = d
+        .host
+        .unit_state(&transient_unit(id))
+        .map(|s| !s.exists())
+        .unwrap_or(false);
+    d.host.drain_records();
+    if gone {
+        worker::mark_lost(conn, id);
+        let _ = locks::release(conn, id);
+    }
+}

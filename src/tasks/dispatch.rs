@@ -1,0 +1,224 @@
+//! Handing a task to systemd: `systemd-run [--user] --unit=podup-task-<id> ...
+//! <podup> run-task <id> --db <path>`, and everything the triggers share around it:
+//! resolving the images of declared services, the dry-run plan, waiting for a task.
+
+use super::model::{TaskSpec, UnitSpec};
+use super::{resolve, transient_unit};
+use crate::clock::now_ms;
+use crate::config::Config;
+use crate::host::podman::args as podman_args;
+use crate::host::{Host, systemd};
+use crate::services::{ImageRef, Service};
+use crate::store::tasks::{self, LogEntry, Task};
+use crate::tasks::model::TaskStatus;
+use rusqlite::Connection;
+use serde::Serialize;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What the triggers need to hand work to systemd.
+pub struct Dispatcher<'a> {
+    pub config: &'a Config,
+    pub host: &'a Host,
+    /// Absolute path of this podup binary.
+    pub exe: &'a Path,
+}
+
+/// A declared service with the image it runs (declared, or found on the host).
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub unit: String,
+    pub image: Option<ImageRef>,
+    /// Where the image came from: `declared`, `quadlet or container`, or `unknown`.
+    pub image_source: &'static str,
+}
+
+impl Dispatcher<'_> {
+    /// The declared services (all, or those named), with their images.
+    pub fn resolve(&self, only: Option<&[String]>) -> Result<Vec<Resolved>, String> {
+        let mut out = Vec::new();
+        for s in &self.config.services {
+            if only.is_some_and(|names| !names.iter().any(|n| n == &s.unit)) {
+                continue;
+            }
+            out.push(self.resolve_one(s));
+        }
+        if let Some(names) = only {
+            for n in names {
+                if !self.config.services.iter().any(|s| &s.unit == n) {
+                    return Err(n.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn resolve_one(&self, s: &Service) -> Resolved {
+        if let Some(i) = &s.image {
+            return Resolved {
+                unit: s.unit.clone(),
+                image: Some(i.clone()),
+                image_source: "declared",
+            };
+        }
+        let found = resolve::image_for(self.host, &self.config.quadlet_dirs, &s.unit);
+        self.host.drain_records();
+        match found {
+            Ok(Some(i)) => match ImageRef::parse(&i) {
+                Ok(r) => Resolved {
+                    unit: s.unit.clone(),
+                    image: Some(r),
+                    image_source: "quadlet or container",
+                },
+                Err(_) => Resolved {
+                    unit: s.unit.clone(),
+                    image: None,
+                    image_source: "unknown",
+                },
+            },
+            Ok(None) | Err(_) => Resolved {
+                unit: s.unit.clone(),
+                image: None,
+                image_source: "unknown",
+            },
+        }
+    }
+
+    pub fn spec(&self, units: Vec<UnitSpec>, dry_run: bool, mode: &str) -> TaskSpec {
+        TaskSpec {
+            units,
+            scope: if self.config.systemd_user { "user" } else { "system" }.into(),
+            verify_secs: self.config.verify_secs,
+            dry_run,
+            mode: mode.into(),
+        }
+    }
+
+    /// Starts `podup-task-<id>.service`. On failure the task is marked failed
+    /// (`dispatch_failed`, with systemd-run's stderr in its log) and the error returned.
+    pub fn dispatch(&self, conn: &Connection, task_id: i64, description: &str) -> Result<(), String> {
+        let db = self.config.db_path();
+        let command = vec![
+            self.exe.display().to_string(),
+            "run-task".into(),
+            task_id.to_string(),
+            "--db".into(),
+            db.display().to_string(),
+        ];
+        let scope = if self.config.systemd_user { "user" } else { "system" };
+        let mut setenv = vec![
+            (
+                "PODUP_LOG_LEVEL".to_string(),
+                self.config.log_level.as_str().to_ascii_lowercase(),
+            ),
+            ("PODUP_SYSTEMD_SCOPE".to_string(), scope.to_string()),
+        ];
+        if let Some(path) = &self.config.path_env {
+            setenv.push(("PATH".into(), path.clone()));
+        }
+        let result = self.host.systemd_run(
+            &transient_unit(task_id),
+            description,
+            self.config.task_timeout_secs,
+            &setenv,
+            &command,
+        );
+        let records = self.host.drain_records();
+        let Err(e) = result else {
+            log::info!(podup_task_id = task_id; "task {task_id} dispatched as {}", transient_unit(task_id));
+            return Ok(());
+        };
+        let message = format!("systemd-run failed: {e}");
+        for r in records {
+            let entry = LogEntry {
+                ts_ms: now_ms(),
+                level: "error".into(),
+                step: "dispatch".into(),
+                message: message.clone(),
+                argv: Some(r.argv),
+                exit_status: r.status,
+                stderr: Some(r.stderr),
+                ..Default::default()
+            };
+            let _ = tasks::add_log(conn, task_id, &entry);
+        }
+        super::worker::finish(conn, task_id, TaskStatus::Failed, "dispatch_failed", &message);
+        Err(message)
+    }
+
+    /// `status_url` for a task.
+    pub fn status_url(&self, id: i64) -> String {
+        format!("{}/api/v1/tasks/{id}", self.config.public_url.as_deref().unwrap_or(""))
+    }
+}
+
+/// One unit of a dry-run plan: what the worker would run, in order.
+#[derive(Debug, Serialize)]
+pub struct PlannedUnit {
+    pub unit: String,
+    pub image: Option<String>,
+    pub digest: Option<String>,
+    pub commands: Vec<Vec<String>>,
+}
+
+/// The commands the worker would run for `spec`, from the same argv builders the
+/// host uses (values known only at run time are shown in angle brackets).
+pub fn plan(host: &Host, spec: &TaskSpec) -> Vec<PlannedUnit> {
+    let podman = |args: Vec<String>| [vec![host.programs.podman.clone()], args].concat();
+    let systemctl = |args: Vec<String>| [vec![host.programs.systemctl.clone()], args].concat();
+    if spec.mode == "auto-update" {
+        return vec![PlannedUnit {
+            unit: "(every unit with a container labelled io.containers.autoupdate)".into(),
+            image: None,
+            digest: None,
+            commands: vec![podman(podman_args::auto_update(spec.dry_run))],
+        }];
+    }
+    spec.units
+        .iter()
+        .map(|u| {
+            let image = u
+                .image
+                .clone()
+                .unwrap_or_else(|| "<image of the running container>".into());
+            let repo = image.rsplit_once(':').map_or(image.as_str(), |(r, _)| r).to_string();
+            let mut commands = vec![
+                podman(podman_args::unit_containers(&u.unit)),
+                podman(podman_args::container_image("<container id>")),
+            ];
+            match &u.digest {
+                Some(d) => {
+                    commands.push(podman(podman_args::pull(&format!("{repo}@{d}"))));
+                    commands.push(podman(podman_args::tag("<pulled image id>", &image)));
+                }
+                None => {
+                    commands.push(podman(podman_args::pull(&image)));
+                    commands.push(podman(podman_args::image_digest("<pulled image id>")));
+                }
+            }
+            commands.push(systemctl(systemd::systemctl_argv(host.scope, "restart", &u.unit)));
+            commands.push(systemctl(systemd::show_argv(host.scope, &u.unit)));
+            commands.push(podman(podman_args::image_users("<previous image id>")));
+            commands.push(podman(podman_args::rmi("<previous image id>")));
+            PlannedUnit {
+                unit: u.unit.clone(),
+                image: u.image.clone(),
+                digest: u.digest.clone(),
+                commands,
+            }
+        })
+        .collect()
+}
+
+/// Waits up to `limit` for the task to end; returns it as it is then.
+pub fn wait(conn: &Connection, id: i64, limit: Duration) -> rusqlite::Result<Option<Task>> {
+    let start = Instant::now();
+    loop {
+        let t = tasks::get(conn, id)?;
+        let done = t.as_ref().is_none_or(|t| t.status().is_terminal());
+        if done || start.elapsed() >= limit {
+            return Ok(t);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,19 @@
+//! Which image a unit runs when `PODUP_SERVICES` does not say: `Image=` in the
+//! unit's Quadlet file, else the image of the container the unit runs.
+
+use crate::host::Host;
+use crate::host::quadlet;
+use std::path::PathBuf;
+
+/// The image reference of `unit`, if it can be found.
+pub fn image_for(host: &Host, quadlet_dirs: &[PathBuf], unit: &str) -> Result<Option<String>, String> {
+    if let Some(image) = quadlet::image_for_service(unit, quadlet_dirs).map_err(|e| e.to_string())? {
+        return Ok(Some(image));
+    }
+    let containers = host.unit_containers(unit).map_err(|e| e.to_string())?;
+    Ok(containers
+        .into_iter()
+        .find(|c| c.state == "running")
+        .map(|c| c.image)
+        .filter(|i| !i.is_empty()))
+}

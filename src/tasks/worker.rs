@@ -1,0 +1,302 @@
+//! `podup run-task <id>`: what runs inside `podup-task-<id>.service`. It takes the
+//! task's per-unit deploy locks (one deploy per unit at a time; of several waiting
+//! tasks only the newest runs), deploys each unit, and records how the task ended.
+
+use super::deploy::{self, UnitOutcome};
+use super::journal::Journal;
+use crate::clock::now_ms;
+use crate::host::Host;
+use crate::services::ImageRef;
+use crate::store::tasks::{self, Task, UnitUpdate};
+use crate::store::{immediate, locks};
+use crate::tasks::model::{TaskSpec, TaskStatus};
+use crate::tasks::{autoupdate, resolve, transient_unit};
+use rusqlite::Connection;
+use std::time::Duration;
+
+/// How often a waiting task looks at the locks again.
+const LOCK_POLL_MS: u64 = 500;
+
+/// Runs task `id`; returns the process exit code (0 when it succeeded).
+pub fn run(conn: &mut Connection, host: &Host, id: i64) -> u8 {
+    let task = match tasks::get(conn, id) {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            log::error!(podup_task_id = id; "there is no task {id}");
+            return 1;
+        }
+        Err(e) => {
+            log::error!(podup_task_id = id; "cannot read task {id}: {e}");
+            return 1;
+        }
+    };
+    if task.status().is_terminal() {
+        log::info!(podup_task_id = id; "task {id} already ended ({}); nothing to do", task.status);
+        return 0;
+    }
+    let Some(spec) = task.spec() else {
+        finish(
+            conn,
+            id,
+            TaskStatus::Failed,
+            "invalid_spec",
+            "the task's spec cannot be read",
+        );
+        return 1;
+    };
+    let result = if spec.mode == "auto-update" {
+        autoupdate::run_task(conn, host, &task, &spec)
+    } else {
+        run_deploy(conn, host, &task, &spec)
+    };
+    if let Err(e) = locks::release(conn, id) {
+        log::error!(podup_task_id = id; "could not release the deploy locks: {e}");
+    }
+    match result {
+        Ok(TaskStatus::Succeeded) => 0,
+        Ok(_) => 1,
+        Err(e) => {
+            finish(
+                conn,
+                id,
+                TaskStatus::Failed,
+                "store_failed",
+                &format!("the state database failed: {e}"),
+            );
+            1
+        }
+    }
+}
+
+/// Ends the task (if it has not ended) with `status`, closing its open unit rows.
+pub fn finish(conn: &Connection, id: i64, status: TaskStatus, reason: &str, message: &str) {
+    let now = now_ms();
+    let unit_status = if status == TaskStatus::Succeeded {
+        "skipped"
+    } else {
+        status.as_str()
+    };
+    let result = tasks::transition(conn, id, status, reason, message, now)
+        .and_then(|_| tasks::end_open_units(conn, id, unit_status, message, now));
+    if let Err(e) = result {
+        log::error!(podup_task_id = id; "could not record the end of task {id}: {e}");
+    }
+    let level = if status.is_failure() {
+        log::Level::Error
+    } else {
+        log::Level::Info
+    };
+    log::log!(level, podup_task_id = id, status = status.as_str(), reason = reason; "task {id} {}: {message}", status.as_str());
+}
+
+enum Turn {
+    Go,
+    Superseded(i64),
+    Cancelled,
+}
+
+/// Waits until every unit of the task is free, then holds their locks.
+fn take_turn(conn: &mut Connection, host: &Host, task: &Task, units: &[String]) -> rusqlite::Result<Turn> {
+    let mut announced = false;
+    loop {
+        if crate::sys::stop_requested() {
+            return Ok(Turn::Cancelled);
+        }
+        let tx = immediate(conn)?;
+        if let Some(newer) = locks::newer_waiting(&tx, units, task.id)? {
+            tx.commit()?;
+            return Ok(Turn::Superseded(newer));
+        }
+        match locks::acquire_all(&tx, units, task.id, now_ms())? {
+            None => {
+                tasks::transition(&tx, task.id, TaskStatus::Running, "running", "deploying", now_ms())?;
+                tx.commit()?;
+                return Ok(Turn::Go);
+            }
+            Some(holder) => {
+                // A holder whose worker is gone (task ended, or its transient unit is
+                // not loaded) is stale: free its locks, and mark it unknown if needed.
+                let holder_task = tasks::get(&tx, holder)?;
+                let gone = match &holder_task {
+                    Some(t) if t.status().is_terminal() => true,
+                    _ => !host
+                        .unit_state(&transient_unit(holder))
+                        .map(|s| s.exists())
+                        .unwrap_or(true),
+                };
+                host.drain_records();
+                if gone {
+                    locks::release(&tx, holder)?;
+                    if holder_task.is_some_and(|t| !t.status().is_terminal()) {
+                        mark_lost(&tx, holder);
+                    }
+                    tx.commit()?;
+                    continue;
+                }
+                tx.commit()?;
+            }
+        }
+        if !announced {
+            let j = Journal {
+                conn,
+                host,
+                task_id: task.id,
+            };
+            j.info("wait", None, "another deploy of these units is running; waiting for it");
+            announced = true;
+        }
+        std::thread::sleep(Duration::from_millis(LOCK_POLL_MS));
+    }
+}
+
+/// Marks a task whose worker vanished as unknown.
+pub fn mark_lost(conn: &Connection, id: i64) {
+    let message = format!(
+        "its transient unit {} is gone while the task had not ended",
+        transient_unit(id)
+    );
+    finish(conn, id, TaskStatus::Unknown, "worker_lost", &message);
+}
+
+fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) -> rusqlite::Result<TaskStatus> {
+    let units: Vec<String> = spec.units.iter().map(|u| u.unit.clone()).collect();
+    match take_turn(conn, host, task, &units)? {
+        Turn::Go => {}
+        Turn::Superseded(newer) => {
+            finish(
+                conn,
+                task.id,
+                TaskStatus::Skipped,
+                "superseded",
+                &format!("task {newer} for the same unit is newer"),
+            );
+            return Ok(TaskStatus::Skipped);
+        }
+        Turn::Cancelled => {
+            finish(
+                conn,
+                task.id,
+                TaskStatus::Cancelled,
+                "stopped",
+                "stopped on request before it started",
+            );
+            return Ok(TaskStatus::Cancelled);
+        }
+    }
+    let mut outcomes: Vec<UnitOutcome> = Vec::new();
+    for u in &spec.units {
+        let journal = Journal {
+            conn,
+            host,
+            task_id: task.id,
+        };
+        let outcome = if crate::sys::stop_requested() {
+            UnitOutcome {
+                status: TaskStatus::Cancelled,
+                reason: "stopped",
+                message: "stopped on request".into(),
+            }
+        } else {
+            match image_of(host, &journal, u) {
+                Ok(image) => deploy::deploy(host, &journal, u, &image, spec.verify_secs),
+                Err(message) => {
+                    journal.error("inspect", Some(&u.unit), &message);
+                    UnitOutcome {
+                        status: TaskStatus::Failed,
+                        reason: "no_image",
+                        message,
+                    }
+                }
+            }
+        };
+        let end = UnitUpdate {
+            status: Some(outcome.status.as_str()),
+            phase: Some("done"),
+            message: Some(&outcome.message),
+            ..Default::default()
+        };
+        journal.update(&u.unit, &end);
+        outcomes.push(outcome);
+    }
+    let (status, reason, message) = overall(&outcomes);
+    finish(conn, task.id, status, reason, &message);
+    Ok(status)
+}
+
+/// The image a unit spec deploys: from the spec, else found on the host.
+fn image_of(host: &Host, journal: &Journal<'_>, u: &crate::tasks::model::UnitSpec) -> Result<ImageRef, String> {
+    let found = match &u.image {
+        Some(i) => Some(i.clone()),
+        None => {
+            // Triggers resolve images when they create the task; this is the fallback.
+            let r = resolve::image_for(host, &[], &u.unit);
+            journal.flush(Some(&u.unit), "inspect");
+            r?
+        }
+    };
+    let image = found.ok_or_else(|| {
+        format!(
+            "cannot tell which image '{}' runs: declare it in PODUP_SERVICES",
+            u.unit
+        )
+    })?;
+    ImageRef::parse(&image).map_err(|e| format!("the image of '{}' is not usable: {e}", u.unit))
+}
+
+/// The task's status from its units' outcomes: the worst wins.
+pub fn overall(outcomes: &[UnitOutcome]) -> (TaskStatus, &'static str, String) {
+    let rank = |s: TaskStatus| match s {
+        TaskStatus::Failed => 5,
+        TaskStatus::RolledBack => 4,
+        TaskStatus::Cancelled => 3,
+        TaskStatus::Unknown => 2,
+        TaskStatus::Skipped => 1,
+        _ => 0,
+    };
+    let Some(worst) = outcomes.iter().max_by_key(|o| rank(o.status)) else {
+        return (TaskStatus::Skipped, "nothing_to_do", "the task names no unit".into());
+    };
+    if rank(worst.status) == 0 {
+        let message = outcomes
+            .iter()
+            .map(|o| o.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        return (TaskStatus::Succeeded, "ok", message);
+    }
+    (worst.status, worst.reason, worst.message.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(status: TaskStatus) -> UnitOutcome {
+        UnitOutcome {
+            status,
+            reason: "r",
+            message: status.as_str().into(),
+        }
+    }
+
+    #[test]
+    fn the_worst_unit_decides() {
+        assert_eq!(
+            overall(&[o(TaskStatus::Succeeded), o(TaskStatus::Succeeded)]).0,
+            TaskStatus::Succeeded
+        );
+        assert_eq!(
+            overall(&[o(TaskStatus::Succeeded), o(TaskStatus::RolledBack)]).0,
+            TaskStatus::RolledBack
+        );
+        assert_eq!(
+            overall(&[o(TaskStatus::RolledBack), o(TaskStatus::Failed)]).0,
+            TaskStatus::Failed
+        );
+        assert_eq!(
+            overall(&[o(TaskStatus::Cancelled), o(TaskStatus::Succeeded)]).0,
+            TaskStatus::Cancelled
+        );
+        assert_eq!(overall(&[]).0, TaskStatus::Skipped);
+    }
+}

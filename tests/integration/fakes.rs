@@ -1,0 +1,70 @@
+//! Recording fakes for `systemd-run`, `systemctl`, `podman` and `journalctl`, first
+//! on PATH: each appends its argv (tab-separated) to `calls.log` and answers with
+//! `<name>.stdout`, `<name>.stderr` and `<name>.exit` when a test wrote them. These
+//! test argv and parsing only; tests/real/ runs the real programs.
+
+use crate::support::TempDir;
+use std::path::{Path, PathBuf};
+
+pub struct Fakes {
+    pub dir: TempDir,
+}
+
+const SCRIPT: &str = r#"#!/bin/sh
+name=$(basename "$0")
+{ printf '%s' "$name"; for a in "$@"; do printf '\t%s' "$a"; done; printf '\n'; } >> "$FAKE_DIR/calls.log"
+[ -f "$FAKE_DIR/$name.stdout" ] && cat "$FAKE_DIR/$name.stdout"
+[ -f "$FAKE_DIR/$name.stderr" ] && cat "$FAKE_DIR/$name.stderr" >&2
+[ -f "$FAKE_DIR/$name.exit" ] && exit "$(cat "$FAKE_DIR/$name.exit")"
+exit 0
+"#;
+
+impl Fakes {
+    pub fn new() -> Fakes {
+        let dir = TempDir::new("fakes");
+        for name in ["systemd-run", "systemctl", "podman", "journalctl"] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, SCRIPT).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Fakes { dir }
+    }
+
+    /// PATH with the fakes first.
+    pub fn path_env(&self) -> String {
+        format!(
+            "{}:{}",
+            self.dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Makes `name` answer with `exit` and `stderr`.
+    pub fn answer(&self, name: &str, exit: i32, stdout: &str, stderr: &str) {
+        std::fs::write(self.file(name, "exit"), exit.to_string()).unwrap();
+        std::fs::write(self.file(name, "stdout"), stdout).unwrap();
+        std::fs::write(self.file(name, "stderr"), stderr).unwrap();
+    }
+
+    fn file(&self, name: &str, what: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.{what}"))
+    }
+
+    /// Every recorded call as its argv (program name first).
+    pub fn calls(&self) -> Vec<Vec<String>> {
+        std::fs::read_to_string(self.dir.path().join("calls.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.split('\t').map(String::from).collect())
+            .collect()
+    }
+
+    pub fn calls_of(&self, name: &str) -> Vec<Vec<String>> {
+        self.calls().into_iter().filter(|c| c[0] == name).collect()
+    }
+}

@@ -1,0 +1,408 @@
+//! `POST /hooks/github[/<service>]` against the built binary with recording fakes:
+//! signatures (GitHub's own test vector, real payloads), every ignored case,
+//! idempotency, coalescing, rate limits, and the exact `systemd-run` argv.
+
+use crate::fakes::Fakes;
+use crate::support::*;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use std::net::SocketAddr;
+
+pub const SECRET: &str = "It's a Secret to Everybody";
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/github");
+pub const IMAGE: &str = "ghcr.io/codertocat/hello-world:v1.2.3";
+pub const DIGEST: &str = "sha256:3da1996a8115d7616457760d9920b815241d0a03b34cf5f04e9a0e9d8de37498";
+
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let bytes = mac.finalize().into_bytes();
+    format!(
+        "sha256={}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIXTURES}/{name}")).unwrap()
+}
+
+/// A podup with fakes on PATH, the test secret and `app.service` on the fixture's image.
+pub fn setup(name: &str, extra: &[(&str, &str)]) -> (Fakes, Podup) {
+    let fakes = Fakes::new();
+    let mut p = Podup::new(name)
+        .env("PATH", &fakes.path_env())
+        .env("FAKE_DIR", fakes.dir().to_str().unwrap())
+        .env("PODUP_GITHUB_SECRET", SECRET)
+        .env("PODUP_SYSTEMD_SCOPE", "system")
+        .env(
+            "PODUP_SERVICES",
+            &format!("app.service={IMAGE}, other.service=ghcr.io/acme/other:1"),
+        );
+    for (k, v) in extra {
+        p = p.env(k, v);
+    }
+    (fakes, p)
+}
+
+pub fn deliver(
+    addr: SocketAddr,
+    path: &str,
+    event: &str,
+    delivery: &str,
+    body: &[u8],
+    signature: Option<&str>,
+) -> Resp {
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nX-GitHub-Event: {event}\r\nX-GitHub-Delivery: {delivery}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(s) = signature {
+        head += &format!("X-Hub-Signature-256: {s}\r\n");
+    }
+    head += "\r\n";
+    let mut raw = head.into_bytes();
+    raw.extend_from_slice(body);
+    exchange(addr, &raw)
+}
+
+fn published(addr: SocketAddr, delivery: &str) -> Resp {
+    let body = fixture("package.published.container-tagged.json");
+    deliver(
+        addr,
+        "/hooks/github",
+        "package",
+        delivery,
+        &body,
+        Some(&sign(SECRET, &body)),
+    )
+}
+
+#[test]
+fn githubs_test_vector_is_accepted_and_other_signatures_are_refused() {
+    assert_eq!(
+        sign(SECRET, b"Hello, World!"),
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    );
+    let (fakes, podup) = setup("hook-sig", &[]);
+    let server = podup.serve(&[]);
+    let body = b"Hello, World!";
+    // Signed right but not JSON: the signature passed, the payload is refused.
+    let r = deliver(
+        server.addr,
+        "/hooks/github",
+        "package",
+        "d0",
+        body,
+        Some(&sign(SECRET, body)),
+    );
+    assert_eq!((r.status, r.json()["error"].as_str()), (400, Some("invalid_payload")));
+    let good = fixture("package.published.container-tagged.json");
+    let expected = sign(SECRET, &good);
+    let wrong = sign("another secret", &good);
+    for (sig, code) in [
+        (None, "signature_missing"),
+        (Some(wrong.as_str()), "signature_mismatch"),
+        (
+            Some("sha1=757107ea0eb2509fc211221cce984b8a37570b6d"),
+            "signature_malformed",
+        ),
+        (
+            Some("757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"),
+            "signature_malformed",
+        ),
+    ] {
+        let r = deliver(server.addr, "/hooks/github", "package", "d1", &good, sig);
+        assert_eq!((r.status, r.json()["error"].as_str()), (401, Some(code)), "{sig:?}");
+        assert!(
+            !r.body.contains(&expected[7..]),
+            "the expected signature is never revealed"
+        );
+    }
+    assert!(fakes.calls_of("systemd-run").is_empty(), "nothing dispatched");
+    let conn = rusqlite::Connection::open(&server.db).unwrap();
+    let leaked: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM event_log WHERE meta LIKE ?1 OR path LIKE ?1",
+            [format!("%{}%", &expected[7..])],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(leaked, 0, "the expected signature is never stored");
+    let reasons: Vec<String> = events(&server.db).into_iter().map(|e| e.4).collect();
+    assert!(reasons.contains(&"signature_mismatch".to_string()), "{reasons:?}");
+}
+
+#[test]
+fn a_signed_package_event_dispatches_one_task_with_the_exact_argv() {
+    let (fakes, podup) = setup("hook-dispatch", &[("PODUP_PUBLIC_URL", "https://podup.example.com")]);
+    let server = podup.serve(&[]);
+    let r = published(server.addr, "delivery-1");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let v = r.json();
+    let id = v["task_id"].as_i64().unwrap();
+    assert_eq!(v["status_url"], format!("https://podup.example.com/api/v1/tasks/{id}"));
+    let runs = fakes.calls_of("systemd-run");
+    assert_eq!(runs.len(), 1);
+    let argv = &runs[0];
+    let db = server.db.display().to_string();
+    let expected_head = [
+        "systemd-run".to_string(),
+        format!("--unit=podup-task-{id}.service"),
+        "--collect".into(),
+        "--no-block".into(),
+    ];
+    assert_eq!(&argv[..4], &expected_head[..], "{argv:?}");
+    assert!(
+        argv.iter().any(|a| a.starts_with("--description=podup task ")),
+        "{argv:?}"
+    );
+    assert!(argv.iter().any(|a| a == "--property=RuntimeMaxSec=1800"), "{argv:?}");
+    assert!(argv.iter().any(|a| a.starts_with("--setenv=PATH=")), "{argv:?}");
+    assert!(
+        !argv
+            .iter()
+            .any(|a| a.contains("SECRET") || a.contains(SECRET) || a.contains("NOTIFY_SOCKET")),
+        "{argv:?}"
+    );
+    let tail: Vec<&str> = argv[argv.len() - 5..].iter().map(String::as_str).collect();
+    assert_eq!(tail, [PODUP, "run-task", &id.to_string(), "--db", &db]);
+    assert!(!argv.contains(&"--user".to_string()));
+    let conn = rusqlite::Connection::open(&server.db).unwrap();
+    let (kind, unit, digest, delivery): (String, String, String, String) = conn
+        .query_row(
+            "SELECT t.kind, u.unit, u.to_digest, t.delivery_id FROM tasks t JOIN task_units u ON u.task_id = t.id WHERE t.id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (kind.as_str(), unit.as_str(), digest.as_str(), delivery.as_str()),
+        ("webhook", "app.service", DIGEST, "delivery-1")
+    );
+    let linked: i64 = conn
+        .query_row("SELECT count(*) FROM event_log WHERE task_id = ?1", [id], |r| r.get(0))
+        .unwrap();
+    assert_eq!(linked, 1, "the creating request's event row links the task");
+}
+
+#[test]
+fn user_scope_adds_user_to_systemd_run() {
+    let (fakes, podup) = setup("hook-user", &[("PODUP_SYSTEMD_SCOPE", "user")]);
+    let server = podup.serve(&[]);
+    assert_eq!(published(server.addr, "d-user").status, 202);
+    let argv = &fakes.calls_of("systemd-run")[0];
+    assert_eq!(argv[1], "--user", "{argv:?}");
+    assert!(argv.contains(&"--setenv=PODUP_SYSTEMD_SCOPE=user".to_string()));
+}
+
+#[test]
+fn ping_and_every_ignored_case() {
+    let (fakes, podup) = setup(
+        "hook-ignored",
+        &[("PODUP_SERVICES", "other.service=ghcr.io/acme/other:1")],
+    );
+    let server = podup.serve(&[]);
+    let ping = fixture("ping.payload.json");
+    let r = deliver(
+        server.addr,
+        "/hooks/github",
+        "ping",
+        "p",
+        &ping,
+        Some(&sign(SECRET, &ping)),
+    );
+    assert_eq!((r.status, r.json()["status"].as_str()), (200, Some("pong")));
+    assert!(r.json()["hook_id"].is_i64());
+    for (event, file, reason) in [
+        ("push", "push.payload.json", "unsupported_event"),
+        ("package", "package.published.npm.payload.json", "not_a_container"),
+        ("package", "package.published.docker.payload.json", "untagged"),
+        (
+            "package",
+            "package.published.container-tagged.json",
+            "no_matching_service",
+        ),
+    ] {
+        let body = fixture(file);
+        let r = deliver(
+            server.addr,
+            "/hooks/github",
+            event,
+            "i",
+            &body,
+            Some(&sign(SECRET, &body)),
+        );
+        assert_eq!(
+            (r.status, r.json()["reason"].as_str()),
+            (202, Some(reason)),
+            "{file}: {}",
+            r.body
+        );
+    }
+    let body = fixture("package.published.container-tagged.json");
+    let r = deliver(
+        server.addr,
+        "/hooks/github/other.service",
+        "package",
+        "i",
+        &body,
+        Some(&sign(SECRET, &body)),
+    );
+    assert_eq!((r.status, r.json()["reason"].as_str()), (202, Some("image_mismatch")));
+    let r = deliver(
+        server.addr,
+        "/hooks/github/nope.service",
+        "package",
+        "i",
+        &body,
+        Some(&sign(SECRET, &body)),
+    );
+    assert_eq!((r.status, r.json()["error"].as_str()), (404, Some("unknown_service")));
+    assert!(fakes.calls_of("systemd-run").is_empty());
+}
+
+#[test]
+fn form_encoded_deliveries_are_read() {
+    let (fakes, podup) = setup("hook-form", &[]);
+    let server = podup.serve(&[]);
+    let json = fixture("package.published.container-tagged.json");
+    let mut form = b"payload=".to_vec();
+    for b in json {
+        if b.is_ascii_alphanumeric() {
+            form.push(b);
+        } else {
+            form.extend(format!("%{b:02X}").bytes());
+        }
+    }
+    let sig = sign(SECRET, &form);
+    let raw = [
+        format!("POST /hooks/github HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\nX-GitHub-Event: package\r\nX-Hub-Signature-256: {sig}\r\nContent-Length: {}\r\n\r\n", form.len()).into_bytes(),
+        form,
+    ]
+    .concat();
+    assert_eq!(exchange(server.addr, &raw).status, 202);
+    assert_eq!(fakes.calls_of("systemd-run").len(), 1);
+}
+
+#[test]
+fn duplicates_answer_the_original_task_and_a_failed_delivery_runs_again() {
+    let (fakes, podup) = setup("hook-dup", &[]);
+    let server = podup.serve(&[]);
+    let first = published(server.addr, "dup-1");
+    let id = first.json()["task_id"].as_i64().unwrap();
+    let again = published(server.addr, "dup-1");
+    assert_eq!(
+        (again.status, again.json()["task_id"].as_i64()),
+        (200, Some(id)),
+        "{}",
+        again.body
+    );
+    assert_eq!(again.json()["status"], "duplicate");
+    // Another delivery of the same digest while the task is open joins it.
+    let joined = published(server.addr, "dup-2");
+    assert_eq!((joined.status, joined.json()["task_id"].as_i64()), (202, Some(id)));
+    assert_eq!(joined.json()["status"], "joined");
+    assert_eq!(fakes.calls_of("systemd-run").len(), 1, "nothing else dispatched");
+    let conn = rusqlite::Connection::open(&server.db).unwrap();
+    conn.execute("UPDATE tasks SET status = 'failed' WHERE id = ?1", [id])
+        .unwrap();
+    let redelivered = published(server.addr, "dup-1");
+    assert_eq!(redelivered.status, 202);
+    assert_ne!(
+        redelivered.json()["task_id"].as_i64(),
+        Some(id),
+        "a failed delivery runs again"
+    );
+    assert_eq!(fakes.calls_of("systemd-run").len(), 2);
+}
+
+#[test]
+fn a_failing_systemd_run_marks_the_task_failed_and_answers_500() {
+    let (fakes, podup) = setup("hook-dispatch-fail", &[]);
+    fakes.answer(
+        "systemd-run",
+        1,
+        "",
+        "Failed to start transient service unit: Access denied\n",
+    );
+    let server = podup.serve(&[]);
+    let r = published(server.addr, "f");
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (500, Some("dispatch_failed")),
+        "{}",
+        r.body
+    );
+    assert!(r.json()["message"].as_str().unwrap().contains("Access denied"));
+    let id = r.json()["task_id"].as_i64().unwrap();
+    let conn = rusqlite::Connection::open(&server.db).unwrap();
+    let (status, reason): (String, String) = conn
+        .query_row("SELECT status, reason FROM tasks WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((status.as_str(), reason.as_str()), ("failed", "dispatch_failed"));
+    let stderr: String = conn
+        .query_row("SELECT stderr FROM task_logs WHERE task_id = ?1", [id], |r| r.get(0))
+        .unwrap();
+    assert!(stderr.contains("Access denied"));
+}
+
+#[test]
+fn no_secret_means_503_and_health_says_so() {
+    let (_fakes, podup) = setup("hook-nosecret", &[]);
+    let podup = podup.env("PODUP_GITHUB_SECRET", "");
+    let server = podup.serve(&[]);
+    let r = published(server.addr, "x");
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (503, Some("webhook_not_configured"))
+    );
+    assert_eq!(get(server.addr, "/health").json()["webhook"], "not_configured");
+}
+
+#[test]
+fn the_per_image_limit_answers_429_with_retry_after() {
+    let (fakes, podup) = setup("hook-limit", &[("PODUP_LIMIT_IMAGE", "1/10m")]);
+    let server = podup.serve(&[]);
+    assert_eq!(published(server.addr, "l1").status, 202);
+    let conn = rusqlite::Connection::open(&server.db).unwrap();
+    conn.execute("UPDATE tasks SET status = 'succeeded'", []).unwrap();
+    let r = published(server.addr, "l2");
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (429, Some("image_rate_limited")),
+        "{}",
+        r.body
+    );
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((590..=600).contains(&retry), "{retry}");
+    assert_eq!(fakes.calls_of("systemd-run").len(), 1);
+    let rows = events(&server.db);
+    assert_eq!(rows.last().unwrap().4, "image_rate_limited");
+}
+
+#[test]
+fn failed_authentications_are_limited_per_address_before_any_check() {
+    let (_fakes, podup) = setup("hook-authlimit", &[("PODUP_LIMIT_AUTH_FAILURES", "3/1m")]);
+    let server = podup.serve(&[]);
+    let body = fixture("package.published.container-tagged.json");
+    for _ in 0..3 {
+        assert_eq!(
+            deliver(server.addr, "/hooks/github", "package", "a", &body, Some("sha256=00")).status,
+            401
+        );
+    }
+    // Now even a correctly signed delivery is refused without checking.
+    let r = deliver(
+        server.addr,
+        "/hooks/github",
+        "package",
+        "a",
+        &body,
+        Some(&sign(SECRET, &body)),
+    );
+    assert_eq!((r.status, r.json()["error"].as_str()), (429, Some("auth_rate_limited")));
+    assert!(r.header("retry-after").is_some());
+}
