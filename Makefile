@@ -42,10 +42,10 @@ verify-units:
 
 install: build
 	install -Dm0755 target/release/podup $(DESTDIR)$(BINDIR)/podup
-	for u in units/*.socket units/*.service; do \
+	for u in units/*.socket units/*.service units/*.timer; do \
 	  sed 's|/usr/local/bin/podup|$(BINDIR)/podup|; s|/usr/local/share/doc/podup|$(DOCDIR)|' $$u > $$u.tmp && \
 	  install -Dm0644 $$u.tmp $(DESTDIR)$(UNITDIR)/$$(basename $$u) && rm $$u.tmp; done
-	for u in units/user/*.socket units/user/*.service; do \
+	for u in units/user/*.socket units/user/*.service units/user/*.timer; do \
 	  sed 's|/usr/local/share/doc/podup|$(DOCDIR)|' $$u > $$u.tmp && \
 	  install -Dm0644 $$u.tmp $(DESTDIR)$(USERUNITDIR)/$$(basename $$u) && rm $$u.tmp; done
 	install -Dm0644 env/podup.env.example $(DESTDIR)$(DOCDIR)/podup.env.example

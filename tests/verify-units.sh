@@ -12,7 +12,7 @@ fail=0
 for scope in system user; do
   src=$top/units; flag=; [[ $scope == user ]] && { src=$top/units/user; flag=--user; }
   dir=$scratch/$scope; mkdir -p "$dir"
-  for u in "$src"/*.socket "$src"/*.service; do
+  for u in "$src"/*.socket "$src"/*.service "$src"/*.timer; do
     sed -E "s|^ExecStart=[^ ]*podup|ExecStart=$podup|" "$u" > "$dir/$(basename "$u")"
   done
   # A template is verified through an instance of it.

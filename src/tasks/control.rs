@@ -11,6 +11,9 @@ use crate::store::{immediate, locks};
 use rusqlite::Connection;
 use std::fmt;
 
+/// How long a pending task may go without a transient unit (it is being dispatched).
+const DISPATCH_GRACE_MS: i64 = 10_000;
+
 /// Why a task could not be created, stopped or retried.
 #[derive(Debug)]
 pub enum ControlError {
@@ -142,13 +145,22 @@ pub fn stop(conn: &Connection, d: &Dispatcher<'_>, id: i64, force: bool) -> Resu
         return Ok(false);
     }
     let unit = transient_unit(id);
+    // SIGKILL ends the worker at once and the collected unit disappears: no stop after it.
     let result = if force {
-        d.host.kill(&unit, "SIGKILL").and_then(|_| d.host.stop(&unit))
+        d.host.kill(&unit, "SIGKILL")
     } else {
         d.host.stop(&unit)
     };
     d.host.drain_records();
     if let Err(e) = result {
+        let gone = d.host.unit_state(&unit).map(|s| !s.exists()).unwrap_or(false);
+        d.host.drain_records();
+        if gone {
+            worker::mark_lost(conn, id);
+            locks::release(conn, id)?;
+            let message = format!("{unit} is not loaded: its worker is gone, so the task is now unknown");
+            return Err(ControlError::CannotStop { task_id: id, message });
+        }
         return Err(ControlError::CannotStop {
             task_id: id,
             message: format!("{unit} could not be stopped: {e}"),
@@ -202,10 +214,11 @@ pub fn retry(conn: &mut Connection, d: &Dispatcher<'_>, id: i64, origin: &Origin
 }
 
 /// Marks the task `unknown` when it says pending/running but its transient unit is
-/// gone. Young tasks are left alone: they are dispatched within their request.
+/// gone. A young pending task is left alone: it may not be dispatched yet.
 pub fn check_alive(conn: &Connection, d: &Dispatcher<'_>, id: i64) {
     let Ok(Some(t)) = tasks::get(conn, id) else { return };
-    if t.status().is_terminal() || now_ms() - t.created_ms < 10_000 {
+    let young = t.status() == TaskStatus::Pending && now_ms() - t.created_ms < DISPATCH_GRACE_MS;
+    if t.status().is_terminal() || young {
         return;
     }
     let gone = d

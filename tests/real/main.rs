@@ -8,7 +8,11 @@
 
 /// The bed itself: a deploy can be shown, and nothing is left behind.
 mod bed;
+/// The task engine end to end: deploys, rollbacks, stop, supersede, the timer.
+mod deploy;
 /// Starting, using and tearing down one bed.
 mod harness;
+/// podup installed in a bed: units, HTTP calls, tokens, signed webhooks.
+mod podup;
 /// podup's own socket and service units under the real manager.
 mod socket;

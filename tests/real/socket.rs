@@ -4,100 +4,11 @@
 //! REMOTE_ADDR in the event log), and a flood that must not fail either socket.
 
 use crate::harness::{Harness, shout, wait_until};
+use crate::podup::{bed_bin, copy_binary, free_port, get, install_shipped, state_db};
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
-
-const UNITS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/units");
-/// Where the built binary is copied inside the bed (its private /run): visible to a
-/// unit with ProtectHome= and PrivateTmp=, wherever the checkout lives. The bed's
-/// name is in the path so that counting processes by it counts only this bed's.
-fn bed_bin(bed: &Harness) -> String {
-    format!(
-        "/run/podup-test/{}/podup",
-        bed.dir().file_name().unwrap().to_str().unwrap()
-    )
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Installs a unit from `units/` as shipped, with only the address and the binary
-/// path changed, plus a test drop-in.
-fn install_shipped(bed: &Harness, name: &str, port: u16, dropin: Option<&str>) {
-    let text = std::fs::read_to_string(format!("{UNITS}/{name}")).unwrap();
-    let text = text
-        .replace("ExecStart=/usr/local/bin/podup", &format!("ExecStart={}", bed_bin(bed)))
-        .replace("127.0.0.1:8777", &format!("127.0.0.1:{port}"))
-        .replace("127.0.0.1:8778", &format!("127.0.0.1:{port}"));
-    if let Some(conf) = dropin {
-        let dir = bed.unit_dir().join(format!("{name}.d"));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("test.conf"), conf).unwrap();
-    }
-    bed.install_unit(name, &text);
-}
-
-fn copy_binary(bed: &Harness) {
-    bed.exec_ok(&[
-        "install",
-        "-D",
-        "-m",
-        "0755",
-        env!("CARGO_BIN_EXE_podup"),
-        &bed_bin(bed),
-    ]);
-}
-
-/// The state database of a unit with `StateDirectory=podup` in this user manager.
-fn state_db(bed: &Harness) -> PathBuf {
-    let candidates = [
-        PathBuf::from(bed.env_var("XDG_STATE_HOME")).join("podup/podup.db"),
-        PathBuf::from(bed.env_var("XDG_CONFIG_HOME")).join("podup/podup.db"),
-    ];
-    candidates
-        .iter()
-        .find(|p| p.exists())
-        .cloned()
-        .unwrap_or_else(|| panic!("no state database in {candidates:?}"))
-}
-
-struct Answer {
-    status: u16,
-    first_byte: Duration,
-    request_id: String,
-    body: String,
-}
-
-/// One GET; the time is from connect to the first response byte.
-fn get(addr: SocketAddr, path: &str) -> std::io::Result<Answer> {
-    let start = Instant::now();
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
-    s.set_read_timeout(Some(Duration::from_secs(15)))?;
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())?;
-    let mut first = [0u8; 1];
-    s.read_exact(&mut first)?;
-    let first_byte = start.elapsed();
-    let mut rest = Vec::new();
-    s.read_to_end(&mut rest)?;
-    let text = format!("{}{}", first[0] as char, String::from_utf8_lossy(&rest));
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let request_id = head
-        .lines()
-        .find_map(|l| l.strip_prefix("X-Request-Id: "))
-        .unwrap_or_default()
-        .to_string();
-    Ok(Answer {
-        status,
-        first_byte,
-        request_id,
-        body: body.to_string(),
-    })
-}
 
 fn podup_processes(bed: &Harness) -> usize {
     let out = bed.exec_ok(&["sh", "-c", &format!("pgrep -f -x '{} serve' | wc -l", bed_bin(bed))]);

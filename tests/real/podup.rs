@@ -1,0 +1,246 @@
+//! podup inside a bed: its binary and shipped units installed into the real manager
+//! (with a test drop-in for the environment), HTTP calls, tokens, signed webhooks.
+
+use crate::harness::{Harness, wait_until};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const UNITS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/units");
+/// Where the built binary is copied inside the bed (its private /run): visible to a
+/// unit with ProtectHome= and PrivateTmp=, wherever the checkout lives. The bed's
+/// name is in the path so that counting processes by it counts only this bed's.
+pub fn bed_bin(bed: &Harness) -> String {
+    format!(
+        "/run/podup-test/{}/podup",
+        bed.dir().file_name().unwrap().to_str().unwrap()
+    )
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Installs a unit from `units/` as shipped, with only the address and the binary
+/// path changed, plus a test drop-in.
+pub fn install_shipped(bed: &Harness, name: &str, port: u16, dropin: Option<&str>) {
+    let text = std::fs::read_to_string(format!("{UNITS}/{name}")).unwrap();
+    let text = text
+        .replace("ExecStart=/usr/local/bin/podup", &format!("ExecStart={}", bed_bin(bed)))
+        .replace("127.0.0.1:8777", &format!("127.0.0.1:{port}"))
+        .replace("127.0.0.1:8778", &format!("127.0.0.1:{port}"));
+    if let Some(conf) = dropin {
+        let dir = bed.unit_dir().join(format!("{name}.d"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("test.conf"), conf).unwrap();
+    }
+    bed.install_unit(name, &text);
+}
+
+pub fn copy_binary(bed: &Harness) {
+    bed.exec_ok(&[
+        "install",
+        "-D",
+        "-m",
+        "0755",
+        env!("CARGO_BIN_EXE_podup"),
+        &bed_bin(bed),
+    ]);
+}
+
+/// The state database of a unit with `StateDirectory=podup` in this user manager.
+pub fn state_db(bed: &Harness) -> PathBuf {
+    let candidates = [
+        PathBuf::from(bed.env_var("XDG_STATE_HOME")).join("podup/podup.db"),
+        PathBuf::from(bed.env_var("XDG_CONFIG_HOME")).join("podup/podup.db"),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .cloned()
+        .unwrap_or_else(|| panic!("no state database in {candidates:?}"))
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub first_byte: Duration,
+    pub request_id: String,
+    pub body: String,
+}
+
+/// One GET; the time is from connect to the first response byte.
+pub fn get(addr: SocketAddr, path: &str) -> std::io::Result<Answer> {
+    let start = Instant::now();
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+    s.set_read_timeout(Some(Duration::from_secs(15)))?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())?;
+    let mut first = [0u8; 1];
+    s.read_exact(&mut first)?;
+    let first_byte = start.elapsed();
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest)?;
+    let text = format!("{}{}", first[0] as char, String::from_utf8_lossy(&rest));
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split(' ').nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let request_id = head
+        .lines()
+        .find_map(|l| l.strip_prefix("X-Request-Id: "))
+        .unwrap_or_default()
+        .to_string();
+    Ok(Answer {
+        status,
+        first_byte,
+        request_id,
+        body: body.to_string(),
+    })
+}
+
+pub const SECRET: &str = "real-test-secret";
+
+/// podup serving in a bed through the shipped podup.socket + podup.service.
+pub struct Served {
+    pub addr: SocketAddr,
+    pub token: String,
+}
+
+/// Installs podup (binary, podup.socket, podup.service with `env` in a drop-in),
+/// starts the socket, makes podup create its database, and adds an admin token.
+pub fn serve(bed: &Harness, env: &[(&str, &str)]) -> Served {
+    copy_binary(bed);
+    let port = free_port();
+    let mut dropin = String::from("[Service]\n");
+    for (k, v) in env {
+        dropin += &format!("Environment=\"{k}={v}\"\n");
+    }
+    install_shipped(bed, "podup.socket", port, None);
+    install_shipped(bed, "podup.service", port, Some(&dropin));
+    bed.systemctl_ok(&["start", "podup.socket"]);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    assert_eq!(get(addr, "/health").unwrap().status, 200);
+    let db = state_db(bed);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_podup"))
+        .args(["token", "add", "tests", "--role", "admin"])
+        .env("PODUP_STATE_DIR", db.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    Served { addr, token }
+}
+
+/// A parsed answer with its JSON body.
+pub struct Json {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+/// One HTTP request; `headers` are extra header lines.
+pub fn call(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Json {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(90))).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head += &format!("{k}: {v}\r\n");
+    }
+    head += "\r\n";
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (h, b) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = h.split(' ').nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let body = serde_json::from_str(b).unwrap_or_else(|_| serde_json::json!({"raw": b}));
+    Json { status, body }
+}
+
+impl Served {
+    pub fn api(&self, method: &str, path: &str, body: &str) -> Json {
+        let auth = format!("Bearer {}", self.token);
+        call(
+            self.addr,
+            method,
+            path,
+            &[("Authorization", &auth), ("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+    }
+
+    /// Sends a signed GitHub `package` delivery saying `repository:tag` is `digest`.
+    pub fn webhook(&self, repository: &str, tag: &str, digest: &str, delivery: &str) -> Json {
+        let body = package_event(repository, tag, digest);
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(&body);
+        let sig = format!(
+            "sha256={}",
+            mac.finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("X-GitHub-Event", "package"),
+            ("X-GitHub-Delivery", delivery),
+            ("X-Hub-Signature-256", sig.as_str()),
+        ];
+        call(self.addr, "POST", "/hooks/github", &headers, &body)
+    }
+
+    /// The task as the API shows it.
+    pub fn task(&self, id: i64) -> serde_json::Value {
+        let r = self.api("GET", &format!("/api/v1/tasks/{id}"), "");
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+
+    /// Waits for task `id` to end; returns it.
+    pub fn wait_task(&self, id: i64, limit: Duration) -> serde_json::Value {
+        let start = Instant::now();
+        loop {
+            let t = self.task(id);
+            let status = t["task"]["status"].as_str().unwrap_or("").to_string();
+            if !matches!(status.as_str(), "pending" | "running") {
+                return t;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "task {id} still {status} after {limit:?}: {t:#}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Waits until the task reaches `status` (pending/running), for stop tests.
+    pub fn wait_status(&self, id: i64, status: &str, phase: Option<&str>) {
+        let ok = wait_until(Duration::from_secs(60), || {
+            let t = self.task(id);
+            t["task"]["status"] == status && phase.is_none_or(|p| t["units"][0]["phase"] == p)
+        });
+        assert!(ok, "task {id} never reached {status} {phase:?}: {:#}", self.task(id));
+    }
+}
+
+/// The real delivery shape (tests/fixtures), pointed at the bed's registry.
+pub fn package_event(repository: &str, tag: &str, digest: &str) -> Vec<u8> {
+    let text = include_str!("../fixtures/github/package.published.container-tagged.json");
+    let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
+    let (_, path) = repository.split_once('/').unwrap();
+    let (owner, name) = path.split_once('/').unwrap();
+    let p = &mut v["package"];
+    p["name"] = name.into();
+    p["owner"]["login"] = owner.into();
+    let pv = &mut p["package_version"];
+    pv["package_url"] = format!("{repository}:{tag}").into();
+    pv["container_metadata"]["tag"]["name"] = tag.into();
+    pv["container_metadata"]["tag"]["digest"] = digest.into();
+    pv["version"] = digest.into();
+    pv["name"] = digest.into();
+    serde_json::to_vec(&v).unwrap()
+}
