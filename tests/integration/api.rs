@@ -363,3 +363,23 @@ fn cli_trigger_creates_the_same_task_without_http() {
     let out = podup.run(&["tasks"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("deploy-bot"));
 }
+
+#[test]
+fn wait_answers_the_task_as_it_is_when_the_time_is_up() {
+    let (_fakes, podup) = setup("api-wait", &[]);
+    let t = token(&podup, "ci", "trigger");
+    let server = podup.serve(&[]);
+    let start = std::time::Instant::now();
+    // The fake systemd-run starts no worker: the task stays pending.
+    let r = call(
+        server.addr,
+        "POST",
+        "/api/v1/services/app.service/update?wait=1",
+        Some(&t),
+        "",
+    );
+    assert!(start.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.json()["task"]["status"], "pending");
+    assert_eq!(r.json()["units"][0]["unit"], "app.service");
+}
