@@ -53,3 +53,32 @@ install: build
 
 clean:
 	$(CARGO) clean
+
+# Reproducible release: the same commit gives the same bytes wherever it is built.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+TARGET := $(shell rustc -vV | sed -n 's/^host: //p')
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+RELEASE_ENV = SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
+	PODUP_BUILD_COMMIT=$(shell git rev-parse HEAD 2>/dev/null || echo unknown) \
+	PODUP_BUILD_DATE=$(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%d) \
+	RUSTFLAGS="--remap-path-prefix=$(CURDIR)=/build --remap-path-prefix=$(CARGO_HOME_DIR)=/cargo -C link-arg=-Wl,--build-id=none" \
+	CFLAGS="-ffile-prefix-map=$(CURDIR)=/build -ffile-prefix-map=$(CARGO_HOME_DIR)=/cargo" \
+	CARGO_TARGET_DIR=$(CURDIR)/target/release-build
+CARGO_HOME_DIR ?= $(or $(CARGO_HOME),$(HOME)/.cargo)
+DIST = dist/pod-upgrade-trigger-$(VERSION)-$(TARGET)
+
+.PHONY: release reproducible-check
+release:
+	$(RELEASE_ENV) $(CARGO) build --release --locked
+	install -Dm0755 target/release-build/release/podup bin/podup
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	cp -r bin units env docs README.md $(DIST)/
+	cd $(DIST) && find . -type f ! -name SHA256SUMS | LC_ALL=C sort | xargs sha256sum > SHA256SUMS
+	tar --sort=name --mtime=@$(SOURCE_DATE_EPOCH) --owner=0 --group=0 --numeric-owner \
+	  -C dist -czf $(DIST).tar.gz $(notdir $(DIST))
+	@sha256sum bin/podup $(DIST).tar.gz
+
+# Builds the current commit twice, in two fresh clones in different directories,
+# and compares the binaries byte for byte.
+reproducible-check:
+	tests/reproducible.sh

@@ -18,6 +18,16 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Set by `make release` (`git rev-parse HEAD`); `unknown` for a plain cargo build.
+pub const BUILD_COMMIT: &str = match option_env!("PODUP_BUILD_COMMIT") {
+    Some(c) => c,
+    None => "unknown",
+};
+/// Set by `make release` from `SOURCE_DATE_EPOCH` (the last commit's date).
+pub const BUILD_DATE: &str = match option_env!("PODUP_BUILD_DATE") {
+    Some(d) => d,
+    None => "unknown",
+};
 
 const USAGE: &str = "\
 Usage: podup <command> [options]
@@ -226,7 +236,7 @@ pub fn run(args: Vec<String>) -> u8 {
             EXIT_OK
         }
         Command::Version => {
-            println!("podup {VERSION}");
+            println!("podup {VERSION} (commit {BUILD_COMMIT}, built {BUILD_DATE})");
             EXIT_OK
         }
         command => {
