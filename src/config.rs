@@ -4,7 +4,7 @@
 
 use crate::host::Scope;
 use crate::host::quadlet::quadlet_dirs;
-use crate::ratelimit::{Rule, parse_rules};
+use crate::ratelimit::{Rule, parse_duration_secs, parse_rules};
 use crate::services::{Service, parse_list};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -125,6 +125,13 @@ pub struct Config {
     pub limit_update_all: Vec<Rule>,
     pub limit_image: Vec<Rule>,
     pub limit_auth_failures: Vec<Rule>,
+    pub retention_events_secs: u64,
+    pub retention_tasks_secs: u64,
+    pub auto_discover: bool,
+    pub exclude: Vec<String>,
+    pub discovery_retention_secs: u64,
+    /// The unit search path of the scope (discovery reads plain unit files there).
+    pub unit_dirs: Vec<PathBuf>,
     /// Where Quadlet files of the scope live (searched for `Image=`).
     pub quadlet_dirs: Vec<PathBuf>,
     /// PATH, passed on to task units (where podman and systemctl are found).
@@ -265,8 +272,39 @@ impl Config {
         let limit_update_all = rules("PODUP_LIMIT_UPDATE_ALL", "2/10m,10/5h")?;
         let limit_image = rules("PODUP_LIMIT_IMAGE", "6/10m")?;
         let limit_auth_failures = rules("PODUP_LIMIT_AUTH_FAILURES", "20/1m")?;
+        let duration = |name: &str, default: &str| {
+            let v = get(name).unwrap_or_else(|| default.to_string());
+            parse_duration_secs(&v)
+                .filter(|s| *s > 0)
+                .ok_or_else(|| err(name, format!("expected a duration such as 30d, 12h or 90m, got '{v}'")))
+        };
+        let retention_events_secs = duration("PODUP_RETENTION_EVENTS", "30d")?;
+        let retention_tasks_secs = duration("PODUP_RETENTION_TASKS", "90d")?;
+        let discovery_retention_secs = duration("PODUP_DISCOVERY_RETENTION", "7d")?;
+        let auto_discover = match get("PODUP_AUTO_DISCOVER").as_deref() {
+            None | Some("0") | Some("false") | Some("no") => false,
+            Some("1") | Some("true") | Some("yes") => true,
+            Some(v) => return Err(err("PODUP_AUTO_DISCOVER", format!("expected 1 or 0, got '{v}'"))),
+        };
+        let mut exclude = Vec::new();
+        for unit in get("PODUP_EXCLUDE")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            if !crate::services::valid_unit(unit) {
+                return Err(err(
+                    "PODUP_EXCLUDE",
+                    format!("'{unit}' is not a unit name ending in .service"),
+                ));
+            }
+            exclude.push(unit.to_string());
+        }
         let scope = if systemd_user { Scope::User } else { Scope::System };
         let quadlet_dirs = quadlet_dirs(scope, get, euid);
+        let config_home = get("XDG_CONFIG_HOME").or_else(|| get("HOME").map(|h| format!("{h}/.config")));
+        let unit_dirs = crate::discovery::unit_dirs(systemd_user, config_home.as_deref());
         let path_env = get("PATH");
         let known: Vec<String> = VARIABLES
             .iter()
@@ -293,6 +331,12 @@ impl Config {
             limit_update_all,
             limit_image,
             limit_auth_failures,
+            retention_events_secs,
+            retention_tasks_secs,
+            auto_discover,
+            exclude,
+            discovery_retention_secs,
+            unit_dirs,
             quadlet_dirs,
             path_env,
             unknown_variables,
@@ -471,6 +515,9 @@ mod tests {
             ("PODUP_TASK_TIMEOUT_SECS", "0"),
             ("PODUP_PUBLIC_URL", "podup.example.com"),
             ("PODUP_LIMIT_IMAGE", "six"),
+            ("PODUP_RETENTION_EVENTS", "forever"),
+            ("PODUP_AUTO_DISCOVER", "maybe"),
+            ("PODUP_EXCLUDE", "app"),
         ] {
             let e = config(&[(var, val)], 0).unwrap_err();
             assert_eq!(e.variable, var);

@@ -3,12 +3,16 @@
 
 /// Bearer tokens, roles and the check each route makes.
 mod auth;
+/// Self-checks: is podup able to do its job here?
+mod checks;
 /// Subcommands, their flags, usage text and exit codes.
 mod cli;
 /// The wall clock, read in one place.
 mod clock;
 /// Every `PODUP_*` variable and credential, parsed and validated once.
 mod config;
+/// Opt-in discovery of webhook-capable units.
+mod discovery;
 /// The only place that runs systemctl, systemd-run, podman and journalctl, and reads what they print.
 mod host;
 /// HTTP/1.1 framing on httparse, requests, responses and routing.

@@ -25,6 +25,19 @@ impl fmt::Display for Rule {
     }
 }
 
+/// Parses a duration such as `90s`, `10m`, `5h`, `30d` (a bare number is seconds).
+pub fn parse_duration_secs(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 's')) => (&s[..i], 1),
+        Some((i, 'm')) => (&s[..i], 60),
+        Some((i, 'h')) => (&s[..i], 3600),
+        Some((i, 'd')) => (&s[..i], 86_400),
+        _ => (s, 1),
+    };
+    num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult))
+}
+
 /// Parses `2/10m,10/5h` (units s, m, h, d).
 pub fn parse_rules(s: &str) -> Result<Vec<Rule>, String> {
     let mut rules = Vec::new();
@@ -32,22 +45,11 @@ pub fn parse_rules(s: &str) -> Result<Vec<Rule>, String> {
         let bad = || format!("expected rules like '2/10m,10/5h', got '{s}'");
         let (count, window) = part.split_once('/').ok_or_else(bad)?;
         let count: u32 = count.trim().parse().map_err(|_| bad())?;
-        let window = window.trim();
-        let (num, mult) = match window.char_indices().last() {
-            Some((i, 's')) => (&window[..i], 1),
-            Some((i, 'm')) => (&window[..i], 60),
-            Some((i, 'h')) => (&window[..i], 3600),
-            Some((i, 'd')) => (&window[..i], 86_400),
-            _ => (window, 1),
-        };
-        let n: u64 = num.parse().map_err(|_| bad())?;
-        if count == 0 || n == 0 {
+        let window_secs = parse_duration_secs(window).ok_or_else(bad)?;
+        if count == 0 || window_secs == 0 {
             return Err(format!("a rule needs a count and a window above zero, got '{part}'"));
         }
-        rules.push(Rule {
-            count,
-            window_secs: n * mult,
-        });
+        rules.push(Rule { count, window_secs });
     }
     if rules.is_empty() {
         return Err(format!("expected rules like '2/10m,10/5h', got '{s}'"));

@@ -2,6 +2,7 @@
 //! Only `run` turns an error into a log line and a number; the commands themselves
 //! live in one file per family.
 
+mod ops;
 mod tasks;
 mod tokens;
 mod trigger;
@@ -46,6 +47,11 @@ Commands:
   task ID        show one task: units and log
   task stop|kill|retry ID
                  stop (SIGTERM), kill (SIGKILL) or retry a task
+  check          run every self-check and print a verdict with a fix each
+  prune [--dry-run] [--older-than DURATION]
+                 remove old events and finished tasks (default: the retention
+                 settings PODUP_RETENTION_EVENTS / PODUP_RETENTION_TASKS)
+  discover       find webhook-capable units (Quadlet markers, labelled containers)
   token add NAME --role admin|trigger|read
                  create an API token and print it (once)
   token list     list tokens (never their values)
@@ -73,11 +79,29 @@ Exit codes:
 pub enum Command {
     Serve(ServeArgs),
     Trigger(trigger::TriggerArgs),
-    AutoUpdate { caller: Option<String>, dry_run: bool },
-    Tasks { status: Option<String>, limit: usize },
-    Task { verb: Option<String>, id: i64 },
+    AutoUpdate {
+        caller: Option<String>,
+        dry_run: bool,
+    },
+    Tasks {
+        status: Option<String>,
+        limit: usize,
+    },
+    Task {
+        verb: Option<String>,
+        id: i64,
+    },
     Token(tokens::TokenArgs),
-    RunTask { id: i64, db: String },
+    Check,
+    Prune {
+        dry_run: bool,
+        older_than_secs: Option<u64>,
+    },
+    Discover,
+    RunTask {
+        id: i64,
+        db: String,
+    },
     Version,
     Help,
 }
@@ -190,6 +214,31 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             Ok(Command::Task { verb, id: task_id(id)? })
         }
         "token" => tokens::parse(rest).map(Command::Token),
+        "check" => parse_opts(common_options(), rest, sub).map(|_| Command::Check),
+        "discover" => parse_opts(common_options(), rest, sub).map(|_| Command::Discover),
+        "prune" => {
+            let mut o = common_options();
+            o.optflag("", "dry-run", "count, remove nothing");
+            o.optopt(
+                "",
+                "older-than",
+                "remove what is older than this (30d, 12h)",
+                "DURATION",
+            );
+            let m = parse_opts(o, rest, sub)?;
+            let older_than_secs = match m.opt_str("older-than") {
+                None => None,
+                Some(v) => Some(crate::ratelimit::parse_duration_secs(&v).ok_or_else(|| {
+                    UsageError(format!(
+                        "--older-than: expected a duration such as 30d or 12h, got '{v}'"
+                    ))
+                })?),
+            };
+            Ok(Command::Prune {
+                dry_run: m.opt_present("dry-run"),
+                older_than_secs,
+            })
+        }
         "run-task" => {
             let mut o = common_options();
             o.optopt("", "db", "the state database", "PATH");
@@ -263,6 +312,12 @@ pub fn run(args: Vec<String>) -> u8 {
                 Command::Task { verb, id } => tasks::one(&config, verb.as_deref(), id),
                 Command::Token(args) => tokens::run(&config, &args),
                 Command::RunTask { id, db } => tasks::run_task(&config, id, &db),
+                Command::Check => ops::check(&config),
+                Command::Prune {
+                    dry_run,
+                    older_than_secs,
+                } => ops::prune(&config, dry_run, older_than_secs),
+                Command::Discover => ops::discover(&config),
                 Command::Help | Command::Version => unreachable!("handled above"),
             }
         }

@@ -60,11 +60,15 @@ pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
         host: &host,
         exe: &exe,
     };
+    let mut conn = match open_db(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let only = (!a.all).then_some(a.services.as_slice());
-    let resolved = match d.resolve(only) {
+    let resolved = match d.resolve(Some(&conn), only) {
         Ok(r) => r,
         Err(name) => {
-            eprintln!("podup: '{name}' is not a declared service (PODUP_SERVICES)");
+            eprintln!("podup: '{name}' is not a declared or discovered service (PODUP_SERVICES)");
             return EXIT_USAGE;
         }
     };
@@ -85,10 +89,6 @@ pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
         println!("{}", serde_json::to_string_pretty(&plan).expect("a plan serializes"));
         return EXIT_OK;
     }
-    let mut conn = match open_db(config) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     let caller = a.caller.clone().unwrap_or(user);
     let kind = if a.all { TaskKind::UpdateAll } else { TaskKind::Manual };
@@ -174,5 +174,17 @@ pub fn auto_update(config: &Config, caller: Option<&str>, dry_run: bool) -> u8 {
     if let Err(e) = crate::sys::catch_stop_signals() {
         return fail(e);
     }
-    worker::run(&mut conn, &host, id)
+    // The timer job also keeps discovery current and the database bounded.
+    if config.auto_discover {
+        if let Err(e) = crate::discovery::run(&conn, &host, config, &config.unit_dirs, crate::clock::now_ms()) {
+            log::error!(error_kind = "discovery_failed"; "discovery failed: {e}");
+        }
+    }
+    let code = worker::run(&mut conn, &host, id);
+    if !dry_run {
+        if let Err(e) = crate::tasks::maintenance::prune(&conn, &host, config, source, caller, false, None) {
+            log::error!(error_kind = "prune_failed"; "the retention prune failed: {e}");
+        }
+    }
+    code
 }

@@ -129,6 +129,10 @@ pub mod args {
         own(&["rmi", image_id])
     }
 
+    pub fn labelled_running() -> Vec<String> {
+        own(&["ps", "--filter", "label=io.containers.autoupdate", "--format", "json"])
+    }
+
     pub fn auto_update(dry_run: bool) -> Vec<String> {
         let mut a = own(&["auto-update", "--format", "json"]);
         if dry_run {
@@ -144,6 +148,12 @@ impl Host {
     pub fn unit_containers(&self, unit: &str) -> Result<Vec<Container>, HostError> {
         check_operand("unit", unit)?;
         let record = self.podman(&args::unit_containers(unit), LOCAL_TIMEOUT_SECS)?;
+        parse_ps(&record.stdout).map_err(|e| HostError::unexpected(record, e))
+    }
+
+    /// Running containers labelled `io.containers.autoupdate` (what discovery takes).
+    pub fn labelled_running(&self) -> Result<Vec<Container>, HostError> {
+        let record = self.podman(&args::labelled_running(), LOCAL_TIMEOUT_SECS)?;
         parse_ps(&record.stdout).map_err(|e| HostError::unexpected(record, e))
     }
 

@@ -122,7 +122,7 @@ fn container_for(stem: &str, dirs: &[PathBuf]) -> Result<Option<UnitFile>, HostE
 }
 
 /// The first file called `name` in `dirs`, parsed, with its drop-ins applied.
-fn load(name: &str, dirs: &[PathBuf]) -> Result<Option<UnitFile>, HostError> {
+pub fn load(name: &str, dirs: &[PathBuf]) -> Result<Option<UnitFile>, HostError> {
     for dir in dirs {
         let Some(text) = read_file(&dir.join(name))? else {
             continue;
@@ -167,7 +167,7 @@ fn dropin_dirs(name: &str) -> Vec<String> {
 }
 
 /// The file's text; `None` when it does not exist or is not a file.
-fn read_file(path: &Path) -> Result<Option<String>, HostError> {
+pub fn read_file(path: &Path) -> Result<Option<String>, HostError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(e)
@@ -183,7 +183,7 @@ fn read_file(path: &Path) -> Result<Option<String>, HostError> {
 }
 
 /// Names of the entries of `dir` ending in `suffix`, sorted; none when `dir` does not exist.
-fn read_names(dir: &Path, suffix: &str) -> Result<Vec<String>, HostError> {
+pub fn read_names(dir: &Path, suffix: &str) -> Result<Vec<String>, HostError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => return Ok(Vec::new()),

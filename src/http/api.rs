@@ -108,7 +108,8 @@ pub fn update_service(ctx: &mut Ctx<'_>, req: &Request, service: &str) -> Respon
         Ok(w) => w,
         Err(r) => return r,
     };
-    let resolved = match ctx.dispatcher().resolve(Some(&[service.to_string()])) {
+    let d = ctx.dispatcher();
+    let resolved = match d.resolve(ctx.db.get().ok(), Some(&[service.to_string()])) {
         Ok(mut r) => r.remove(0),
         Err(n) => {
             return Response::error(
@@ -222,7 +223,8 @@ pub fn update_all(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     let units = if mode == "auto-update" {
         Vec::new()
     } else {
-        let resolved = match ctx.dispatcher().resolve(b.services.as_deref()) {
+        let d = ctx.dispatcher();
+        let resolved = match d.resolve(ctx.db.get().ok(), b.services.as_deref()) {
             Ok(r) => r,
             Err(n) => {
                 return Response::error(
@@ -368,7 +370,8 @@ pub fn services(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     if let Err(r) = authorize(ctx, req, Need::Read, A) {
         return r;
     }
-    let resolved = ctx.dispatcher().resolve(None).unwrap_or_default();
+    let d = ctx.dispatcher();
+    let resolved = d.resolve(ctx.db.get().ok(), None).unwrap_or_default();
     let conn = match ctx.db.get() {
         Ok(c) => c,
         Err(e) => return db_unavailable(A, e),
@@ -389,17 +392,18 @@ pub fn services(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             "unit": r.unit,
             "image": r.image.map(|i| i.to_string()),
             "image_source": r.image_source,
-            "source": "declared",
+            "source": r.source,
             "scope": if ctx.config.systemd_user { "user" } else { "system" },
             "last_task": last.map(|t| json!({"id": t.id, "kind": t.kind, "status": t.status, "created_ms": t.created_ms})),
         }));
     }
-    let n = list.len();
+    let count = |src: &str| list.iter().filter(|s| s["source"] == src).count();
+    let counts = json!({"declared": count("declared"), "discovered": count("discovered")});
     Response::json(
         200,
         A,
         "ok",
-        &json!({"services": list, "counts": {"declared": n, "discovered": 0}}),
+        &json!({"services": list, "counts": counts, "auto_discover": ctx.config.auto_discover}),
     )
 }
 

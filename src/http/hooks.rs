@@ -97,7 +97,8 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: Op
         }
     }
     let names: Option<Vec<String>> = only.map(|n| vec![n.to_string()]);
-    let resolved = match ctx.dispatcher().resolve(names.as_deref()) {
+    let d = ctx.dispatcher();
+    let resolved = match d.resolve(ctx.db.get().ok(), names.as_deref()) {
         Ok(r) => r,
         Err(name) => {
             return Response::error(

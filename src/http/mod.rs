@@ -5,6 +5,7 @@
 pub mod api;
 pub mod framing;
 pub mod hooks;
+pub mod ops;
 pub mod routes;
 
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! socket and never writes the event row; the driver does both. The status codes
 //! of the shared failures (rate limited, store failed, dispatch failed) live here.
 
-use super::{Request, Response, api, hooks};
+use super::{Request, Response, api, hooks, ops};
 use crate::cli::VERSION;
 use crate::config::Config;
 use crate::host::Host;
@@ -61,6 +61,11 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         ("POST", ["api", "v1", "tasks", id, verb @ ("stop" | "force-stop" | "retry")]) => {
             with_id(id, |id| api::task_action(ctx, req, id, verb))
         }
+        ("GET", ["api", "v1", "webhooks", "status"]) => ops::webhooks_status(ctx, req),
+        ("GET", ["api", "v1", "locks"]) => ops::locks(ctx, req),
+        ("DELETE", ["api", "v1", "locks", unit]) => ops::clear_lock(ctx, req, unit),
+        ("POST", ["api", "v1", "discover"]) => ops::discover(ctx, req),
+        ("POST", ["api", "v1", "maintenance", "prune"]) => ops::prune(ctx, req),
         _ => Response::error(
             404,
             "not_found",
@@ -91,6 +96,7 @@ pub fn db_unavailable(action: &'static str, e: &StoreError) -> Response {
         &json!({
             "error": "db_unavailable",
             "message": e.to_string(),
+            "component": "state database",
             "db": {"path": e.path, "error": e.error, "fix": e.fix},
         }),
     )

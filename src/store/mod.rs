@@ -4,6 +4,7 @@
 
 pub mod events;
 pub mod locks;
+pub mod prune;
 pub mod schema;
 pub mod tasks;
 

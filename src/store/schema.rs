@@ -101,6 +101,15 @@ const MIGRATIONS: &[&str] = &[
     WHEN OLD.status IN ('succeeded', 'failed', 'rolled_back', 'cancelled', 'skipped', 'unknown', 'unchanged', 'available')
          AND NEW.status IS NOT OLD.status
     BEGIN SELECT RAISE(ABORT, 'unit status is terminal'); END;",
+    // 3: units found by discovery.
+    "CREATE TABLE discovered_units (
+        unit          TEXT    PRIMARY KEY,
+        source        TEXT    NOT NULL,
+        image         TEXT,
+        detail        TEXT,
+        first_seen_ms INTEGER NOT NULL,
+        last_seen_ms  INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.

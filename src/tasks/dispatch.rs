@@ -28,6 +28,8 @@ pub struct Dispatcher<'a> {
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub unit: String,
+    /// `declared` (PODUP_SERVICES) or `discovered`.
+    pub source: &'static str,
     pub image: Option<ImageRef>,
     /// Where the image came from: `declared`, `quadlet or container`, or `unknown`.
     pub image_source: &'static str,
@@ -35,52 +37,40 @@ pub struct Resolved {
 
 impl Dispatcher<'_> {
     /// The declared services (all, or those named), with their images.
-    pub fn resolve(&self, only: Option<&[String]>) -> Result<Vec<Resolved>, String> {
-        let mut out = Vec::new();
-        for s in &self.config.services {
-            if only.is_some_and(|names| !names.iter().any(|n| n == &s.unit)) {
-                continue;
-            }
-            out.push(self.resolve_one(s));
-        }
+    /// The services podup may touch (declared, and discovered when discovery is on),
+    /// all or those named, with their images; `Err(name)` for a name that is neither.
+    pub fn resolve(&self, conn: Option<&Connection>, only: Option<&[String]>) -> Result<Vec<Resolved>, String> {
+        let services = crate::discovery::services(self.config, conn);
         if let Some(names) = only {
-            for n in names {
-                if !self.config.services.iter().any(|s| &s.unit == n) {
-                    return Err(n.clone());
-                }
+            if let Some(n) = names.iter().find(|n| !services.iter().any(|(s, _)| &s.unit == *n)) {
+                return Err(n.clone());
             }
         }
-        Ok(out)
+        Ok(services
+            .iter()
+            .filter(|(s, _)| only.is_none_or(|names| names.iter().any(|n| n == &s.unit)))
+            .map(|(s, source)| Resolved {
+                source,
+                ..self.resolve_one(s)
+            })
+            .collect())
     }
 
     fn resolve_one(&self, s: &Service) -> Resolved {
+        let resolved = |image: Option<ImageRef>, image_source| Resolved {
+            unit: s.unit.clone(),
+            source: "declared",
+            image,
+            image_source,
+        };
         if let Some(i) = &s.image {
-            return Resolved {
-                unit: s.unit.clone(),
-                image: Some(i.clone()),
-                image_source: "declared",
-            };
+            return resolved(Some(i.clone()), "declared");
         }
         let found = resolve::image_for(self.host, &self.config.quadlet_dirs, &s.unit);
         self.host.drain_records();
-        match found {
-            Ok(Some(i)) => match ImageRef::parse(&i) {
-                Ok(r) => Resolved {
-                    unit: s.unit.clone(),
-                    image: Some(r),
-                    image_source: "quadlet or container",
-                },
-                Err(_) => Resolved {
-                    unit: s.unit.clone(),
-                    image: None,
-                    image_source: "unknown",
-                },
-            },
-            Ok(None) | Err(_) => Resolved {
-                unit: s.unit.clone(),
-                image: None,
-                image_source: "unknown",
-            },
+        match found.ok().flatten().and_then(|i| ImageRef::parse(&i).ok()) {
+            Some(r) => resolved(Some(r), "quadlet or container"),
+            None => resolved(None, "unknown"),
         }
     }
 

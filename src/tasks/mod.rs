@@ -6,6 +6,7 @@ pub mod control;
 pub mod deploy;
 pub mod dispatch;
 pub mod journal;
+pub mod maintenance;
 pub mod model;
 pub mod resolve;
 pub mod worker;

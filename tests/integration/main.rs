@@ -7,5 +7,6 @@ mod cli;
 mod db;
 mod fakes;
 mod hooks;
+mod ops;
 mod serve;
 mod support;

@@ -1,0 +1,161 @@
+//! Opt-in discovery of webhook-capable units (`PODUP_AUTO_DISCOVER=1`): Quadlet
+//! files with `AutoUpdate=registry` or `X-PodUp-Webhook=yes`, plain unit files with
+//! `X-PodUp-Webhook=yes`, and running containers labelled `io.containers.autoupdate`.
+//! It runs in the timer job, on `podup discover` and from the panel, never inside a
+//! request's time budget; what it finds is stored with when it was last seen.
+
+pub mod scan;
+
+use crate::config::Config;
+use crate::host::Host;
+use crate::services::{ImageRef, Service};
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use std::time::Instant;
+
+/// A unit discovery found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Found {
+    pub unit: String,
+    /// `quadlet`, `unit-file` or `container`.
+    pub source: &'static str,
+    pub image: Option<String>,
+    /// The file or container it was found in.
+    pub detail: String,
+}
+
+/// What one discovery run did.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub found: Vec<Found>,
+    pub excluded: Vec<String>,
+    pub forgotten: usize,
+    /// Failures, each naming the file or command and its error.
+    pub errors: Vec<String>,
+    pub elapsed_ms: u64,
+}
+
+/// Scans everything, stores what was found, forgets units gone too long.
+pub fn run(
+    conn: &Connection,
+    host: &Host,
+    config: &Config,
+    unit_dirs: &[std::path::PathBuf],
+    now_ms: i64,
+) -> rusqlite::Result<Report> {
+    let start = Instant::now();
+    let mut report = Report::default();
+    let mut found = Vec::new();
+    for (list, errors) in [
+        scan::quadlet(&config.quadlet_dirs),
+        scan::unit_files(unit_dirs),
+        scan::containers(host),
+    ] {
+        found.extend(list);
+        report.errors.extend(errors);
+    }
+    host.drain_records();
+    for e in &report.errors {
+        log::warn!(error_kind = "discovery_failed"; "discovery: {e}");
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for f in found {
+        if seen.contains(&f.unit) {
+            continue; // the first source wins: Quadlet, then unit files, then containers
+        }
+        seen.push(f.unit.clone());
+        if config.exclude.contains(&f.unit) {
+            report.excluded.push(f.unit);
+            continue;
+        }
+        conn.execute(
+            "INSERT INTO discovered_units (unit, source, image, detail, first_seen_ms, last_seen_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT (unit) DO UPDATE SET source = ?2, image = coalesce(?3, image), detail = ?4, last_seen_ms = ?5",
+            params![f.unit, f.source, f.image, f.detail, now_ms],
+        )?;
+        report.found.push(f);
+    }
+    let cutoff = now_ms - (config.discovery_retention_secs as i64) * 1000;
+    report.forgotten = conn.execute("DELETE FROM discovered_units WHERE last_seen_ms < ?1", [cutoff])?;
+    report.elapsed_ms = start.elapsed().as_millis() as u64;
+    log::info!(
+        "discovery: {} unit(s) found, {} excluded, {} forgotten, {} error(s) in {} ms",
+        report.found.len(),
+        report.excluded.len(),
+        report.forgotten,
+        report.errors.len(),
+        report.elapsed_ms
+    );
+    Ok(report)
+}
+
+/// A stored discovered unit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stored {
+    pub unit: String,
+    pub source: String,
+    pub image: Option<String>,
+    pub detail: Option<String>,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+}
+
+pub fn stored(conn: &Connection) -> rusqlite::Result<Vec<Stored>> {
+    let mut st = conn.prepare(
+        "SELECT unit, source, image, detail, first_seen_ms, last_seen_ms FROM discovered_units ORDER BY unit",
+    )?;
+    st.query_map([], |r| {
+        Ok(Stored {
+            unit: r.get(0)?,
+            source: r.get(1)?,
+            image: r.get(2)?,
+            detail: r.get(3)?,
+            first_seen_ms: r.get(4)?,
+            last_seen_ms: r.get(5)?,
+        })
+    })?
+    .collect()
+}
+
+/// Every service podup may touch: the declared ones, then (with discovery on) the
+/// discovered ones that are neither declared nor excluded.
+pub fn services(config: &Config, conn: Option<&Connection>) -> Vec<(Service, &'static str)> {
+    let mut out: Vec<(Service, &'static str)> = config.services.iter().map(|s| (s.clone(), "declared")).collect();
+    if !config.auto_discover {
+        return out;
+    }
+    let Some(found) = conn.and_then(|c| stored(c).ok()) else {
+        return out;
+    };
+    for d in found {
+        if config.exclude.contains(&d.unit) || out.iter().any(|(s, _)| s.unit == d.unit) {
+            continue;
+        }
+        let image = d.image.as_deref().and_then(|i| ImageRef::parse(i).ok());
+        out.push((Service { unit: d.unit, image }, "discovered"));
+    }
+    out
+}
+
+/// The unit search path of the scope (for plain unit files).
+pub fn unit_dirs(user: bool, config_home: Option<&str>) -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    if user {
+        if let Some(h) = config_home {
+            dirs.push(std::path::Path::new(h).join("systemd/user"));
+        }
+        dirs.extend(["/etc/systemd/user", "/run/systemd/user", "/usr/lib/systemd/user"].map(Into::into));
+    } else {
+        dirs.extend(
+            [
+                "/etc/systemd/system",
+                "/run/systemd/system",
+                "/usr/lib/systemd/system",
+                "/lib/systemd/system",
+            ]
+            .map(Into::into),
+        );
+    }
+    dirs
+}

@@ -1,0 +1,95 @@
+//! The `maintenance` task: pruning old state with the retention settings (or an
+//! explicit age), recorded like any other task so the panel can show it.
+
+use crate::clock::now_ms;
+use crate::config::Config;
+use crate::store::prune::{self, Counts, Cutoffs};
+use crate::store::tasks::{self, NewTask};
+use crate::tasks::journal::Journal;
+use crate::tasks::model::{TaskKind, TaskSpec, TaskStatus};
+use crate::tasks::worker::finish;
+use rusqlite::Connection;
+
+/// The cut-offs: `older_than` (seconds) for events and tasks when given, else the
+/// retention settings; rate-limit hits older than the longest configured window.
+pub fn cutoffs(config: &Config, older_than_secs: Option<u64>, now_ms: i64) -> Cutoffs {
+    let ago = |secs: u64| now_ms.saturating_sub((secs as i64).saturating_mul(1000));
+    let longest = [
+        &config.limit_update_all,
+        &config.limit_image,
+        &config.limit_auth_failures,
+    ]
+    .iter()
+    .flat_map(|rules| rules.iter().map(|r| r.window_secs))
+    .max()
+    .unwrap_or(0);
+    Cutoffs {
+        events_before_ms: ago(older_than_secs.unwrap_or(config.retention_events_secs)),
+        tasks_before_ms: ago(older_than_secs.unwrap_or(config.retention_tasks_secs)),
+        rate_hits_before_ms: ago(longest),
+        now_ms,
+    }
+}
+
+/// A dry run counts (no task); otherwise a `maintenance` task is created, runs the
+/// prune and records what it removed. Returns the task id (if any) and the counts.
+pub fn prune(
+    conn: &Connection,
+    host: &crate::host::Host,
+    config: &Config,
+    source: &str,
+    caller: &str,
+    dry_run: bool,
+    older_than_secs: Option<u64>,
+) -> rusqlite::Result<(Option<i64>, Counts)> {
+    let now = now_ms();
+    let cut = cutoffs(config, older_than_secs, now);
+    if dry_run {
+        return Ok((None, prune::plan(conn, &cut)?));
+    }
+    let spec = TaskSpec {
+        units: Vec::new(),
+        scope: String::new(),
+        verify_secs: 0,
+        dry_run: false,
+        mode: "prune".into(),
+    };
+    let new = NewTask {
+        kind: TaskKind::Maintenance,
+        source,
+        caller: Some(caller),
+        trigger_reason: Some(if older_than_secs.is_some() {
+            "prune"
+        } else {
+            "retention"
+        }),
+        request_id: None,
+        delivery_id: None,
+        retry_of: None,
+        spec: &spec,
+    };
+    let id = tasks::insert(conn, &new, now)?;
+    tasks::transition(conn, id, TaskStatus::Running, "running", "pruning", now_ms())?;
+    let journal = Journal {
+        conn,
+        host,
+        task_id: id,
+    };
+    match prune::prune(conn, &cut) {
+        Ok(done) => {
+            let message = format!(
+                "removed {} events, {} tasks ({} unit rows, {} log lines), {} sessions, {} rate-limit hits, {} orphaned locks",
+                done.events, done.tasks, done.task_units, done.task_logs, done.sessions, done.rate_hits, done.locks
+            );
+            journal.info("prune", None, &message);
+            finish(conn, id, TaskStatus::Succeeded, "ok", &message);
+            Ok((Some(id), done))
+        }
+        Err(e) => {
+            let message = format!("the prune failed: {e}");
+            journal.error("prune", None, &message);
+            finish(conn, id, TaskStatus::Failed, "prune_failed", &message);
+            Err(e)
+        }
+    }
+}
