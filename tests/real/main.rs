@@ -10,6 +10,8 @@
 mod bed;
 /// The task engine end to end: deploys, rollbacks, stop, supersede, the timer.
 mod deploy;
+/// Discovery of labelled containers on the real bed.
+mod discovery;
 /// Starting, using and tearing down one bed.
 mod harness;
 /// podup installed in a bed: units, HTTP calls, tokens, signed webhooks.
