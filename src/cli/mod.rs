@@ -63,6 +63,7 @@ Commands:
 
 Options for every command:
   -v, --verbose  more log output (repeat for more); PODUP_LOG_LEVEL sets the base
+  --discover     also take units found by discovery (as PODUP_AUTO_DISCOVER=1)
   -h, --help     print this help
 
 Configuration comes from PODUP_* environment variables; env/podup.env.example
@@ -127,6 +128,11 @@ fn common_options() -> Options {
     let mut o = Options::new();
     o.optflagmulti("v", "verbose", "more log output");
     o.optflag("h", "help", "print help");
+    o.optflag(
+        "",
+        "discover",
+        "also take units found by discovery (as PODUP_AUTO_DISCOVER=1)",
+    );
     o
 }
 
@@ -289,10 +295,14 @@ pub fn run(args: Vec<String>) -> u8 {
             EXIT_OK
         }
         command => {
-            let config = match load_config() {
+            let mut config = match load_config() {
                 Ok(c) => c,
                 Err(code) => return code,
             };
+            // getopts accepted it as the flag, so it is one (not a free argument).
+            if args.iter().any(|a| a == "--discover") {
+                config.auto_discover = true;
+            }
             logging::init(config.log_level, 0);
             config.warn_unknown();
             match command {

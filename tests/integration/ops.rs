@@ -87,6 +87,16 @@ fn discovery_finds_marked_quadlet_files_and_honours_exclude() {
     let r = call(server.addr, "POST", "/api/v1/discover", Some(&t), "");
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["report"]["found"].as_array().unwrap().len(), 1);
+    // Without PODUP_AUTO_DISCOVER, --discover turns discovery on for one command.
+    let off = podup.env("PODUP_AUTO_DISCOVER", "0");
+    let out = off.run(&["trigger", "web.service", "--dry-run"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a discovered unit is not used with discovery off"
+    );
+    let out = off.run(&["trigger", "web.service", "--dry-run", "--discover"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

@@ -299,5 +299,13 @@ fn the_auto_update_timer_records_one_row_per_labelled_container() {
     );
     assert_eq!(status_of(&other_unit).as_deref(), Some("unchanged"), "{t:#}");
     assert_eq!(b.bed.running_digest("app"), v2);
+    // The timer job also applies the retention settings, as a maintenance task.
+    let pruned = wait_until(Duration::from_secs(30), || {
+        let r = b.podup.api("GET", "/api/v1/tasks?kind=maintenance", "");
+        r.body["tasks"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|t| t["caller"] == "timer" && t["status"] == "succeeded"))
+    });
+    assert!(pruned, "the timer job pruned with the retention settings");
     assert_eq!(b.bed.unit_property("podup-auto-update.service", "Result"), "success");
 }
