@@ -82,3 +82,9 @@ release:
 # and compares the binaries byte for byte.
 reproducible-check:
 	tests/reproducible.sh
+
+# Benchmarks beside adnanh/webhook (never in timed tests): target/bench/latest.md.
+.PHONY: bench
+bench:
+	$(CARGO) build --release --locked
+	tests/bench/bench.py

@@ -86,6 +86,8 @@ pub fn decide(hits_ms: &[i64], now_ms: i64, rules: &[Rule]) -> Result<(), Limite
 
 /// Checks `key` against `rules` and, when allowed and `record` is set, records a hit
 /// (in the caller's transaction, so concurrent requests cannot both slip through).
+/// Only the newest hits that can matter are read: for each rule at most `count` of
+/// them, so a flood of hits on one key costs a bounded index range, not a scan.
 pub fn check(
     conn: &Connection,
     key: &str,
@@ -93,24 +95,27 @@ pub fn check(
     now_ms: i64,
     record: bool,
 ) -> rusqlite::Result<Result<(), Limited>> {
-    let longest = rules.iter().map(|r| r.window_secs).max().unwrap_or(0) as i64 * 1000;
-    conn.execute(
-        "DELETE FROM rate_hits WHERE key = ?1 AND ts_ms <= ?2",
-        params![key, now_ms - longest],
-    )?;
+    let most = rules.iter().map(|r| r.count).max().unwrap_or(0);
+    let start = now_ms - longest_ms(rules);
     let hits: Vec<i64> = conn
-        .prepare_cached("SELECT ts_ms FROM rate_hits WHERE key = ?1")?
-        .query_map([key], |r| r.get(0))?
+        .prepare_cached("SELECT ts_ms FROM rate_hits WHERE key = ?1 AND ts_ms > ?2 ORDER BY ts_ms DESC LIMIT ?3")?
+        .query_map(params![key, start, most], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let verdict = decide(&hits, now_ms, rules);
     if verdict.is_ok() && record {
-        hit(conn, key, now_ms)?;
+        hit(conn, key, rules, now_ms)?;
     }
     Ok(verdict)
 }
 
-/// Records one hit for `key`.
-pub fn hit(conn: &Connection, key: &str, now_ms: i64) -> rusqlite::Result<()> {
+fn longest_ms(rules: &[Rule]) -> i64 {
+    rules.iter().map(|r| r.window_secs).max().unwrap_or(0) as i64 * 1000
+}
+
+/// Records one hit for `key`, and drops its hits that no rule can count any more.
+pub fn hit(conn: &Connection, key: &str, rules: &[Rule], now_ms: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM rate_hits WHERE key = ?1 AND ts_ms <= ?2")?
+        .execute(params![key, now_ms - longest_ms(rules)])?;
     conn.prepare_cached("INSERT INTO rate_hits (key, ts_ms) VALUES (?1, ?2)")?
         .execute(params![key, now_ms])?;
     Ok(())
@@ -173,6 +178,18 @@ mod tests {
         );
         assert!(check(&c, "other", &rules, 2000, true).unwrap().is_ok());
         assert!(check(&c, "k", &rules, 61_000, true).unwrap().is_ok());
+        // A flood of hits is read only as far as the rules need.
+        for t in 0..5000 {
+            hit(&c, "flood", &rules, 100_000 + t).unwrap();
+        }
+        assert_eq!(
+            check(&c, "flood", &rules, 105_000, false)
+                .unwrap()
+                .unwrap_err()
+                .rule
+                .count,
+            2
+        );
         let n: i64 = c
             .query_row("SELECT count(*) FROM rate_hits WHERE key = 'k'", [], |r| r.get(0))
             .unwrap();

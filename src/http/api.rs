@@ -44,7 +44,7 @@ pub fn authorize(ctx: &mut Ctx<'_>, req: &Request, need: Need, action: &'static 
     }
     auth::require(conn, req, need, now).map_err(|d| {
         if d.status() == 401 {
-            let _ = ratelimit::hit(conn, &key, now);
+            let _ = ratelimit::hit(conn, &key, &ctx.config.limit_auth_failures, now);
         }
         Response::error(d.status(), action, d.code(), d.message())
     })

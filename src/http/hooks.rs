@@ -44,7 +44,7 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         Err(e) => return super::routes::store_failed(ACTION, &e),
     }
     if let Err(e) = github::verify_signature(&ctx.config.github_secrets, &req.body, req.header("x-hub-signature-256")) {
-        let _ = ratelimit::hit(conn, &auth_key, now);
+        let _ = ratelimit::hit(conn, &auth_key, &ctx.config.limit_auth_failures, now);
         log::warn!(error_kind = e.kind(), remote = ctx.client_ip.as_str(); "github webhook refused: {e}");
         return Response::error(401, ACTION, e.kind(), e.to_string());
     }

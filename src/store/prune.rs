@@ -219,8 +219,9 @@ mod tests {
             [],
         )
         .unwrap();
-        crate::ratelimit::hit(&c, "k", 10).unwrap();
-        crate::ratelimit::hit(&c, "k", 5000).unwrap();
+        let wide = crate::ratelimit::parse_rules("1/1d").unwrap();
+        crate::ratelimit::hit(&c, "k", &wide, 10).unwrap();
+        crate::ratelimit::hit(&c, "k", &wide, 5000).unwrap();
         let cut = Cutoffs {
             events_before_ms: 600,
             tasks_before_ms: 1000,

@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""make bench: podup beside adnanh/webhook (Debian's `webhook`), on loopback, with wrk.
+
+Prints a table and writes it to target/bench/latest.md. Ratios are what count: the
+machine's speed drifts, so both peers are measured in the same run, one after the
+other, with the same payload (the real 11 KB `registry_package` capture from
+tests/fixtures/github, minified as GitHub sends it) and the same wrk settings.
+
+Needs: wrk, webhook, a release build of podup (make bench builds it). The cold start
+and deploy figures need root and the real test bed packages (tests/real/README.md);
+without them those rows say why they were skipped.
+"""
+import hashlib, hmac, json, os, shutil, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PODUP = os.path.join(TOP, "target", "release", "podup")
+SECRET = "bench-secret"
+DURATION = os.environ.get("BENCH_SECS", "10")
+CONNS = os.environ.get("BENCH_CONNS", "32")
+OUT = os.path.join(TOP, "target", "bench")
+rows = []  # (measure, podup, peer, ratio or goal)
+
+
+def say(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, proc, secs=10):
+    end = time.time() + secs
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.args}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"port {port} never opened")
+
+
+def payload():
+    with open(os.path.join(TOP, "tests/fixtures/github/registry_package.published.docker-pkg-github.2019.json")) as f:
+        return json.dumps(json.load(f), separators=(",", ":")).encode()
+
+
+def sign(body):
+    return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+def wrk(url, body, headers, work):
+    lua = os.path.join(work, "req.lua")
+    body_path = os.path.join(work, "body.bin")
+    with open(body_path, "wb") as f:
+        f.write(body)
+    hdrs = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
+    with open(lua, "w") as f:
+        f.write(
+            f'local f = io.open("{body_path}", "rb"); wrk.body = f:read("*a"); f:close()\n'
+            f'wrk.method = "POST"\n{hdrs}'
+            "done = function(summary, latency, requests)\n"
+            '  io.write(string.format("RESULT %f %f %f %d %d\\n", summary.requests / (summary.duration / 1e6),'
+            " latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.requests,"
+            " summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))\n"
+            "end\n"
+        )
+    out = subprocess.run(["wrk", "-t1", f"-c{CONNS}", f"-d{DURATION}s", "-s", lua, url], capture_output=True, text=True, check=True).stdout
+    line = [l for l in out.splitlines() if l.startswith("RESULT")][0].split()
+    return {"rps": float(line[1]), "p50": float(line[2]), "p99": float(line[3]), "requests": int(line[4]), "errors": int(line[5])}
+
+
+def rss_kib(pid):
+    hwm = rss = 0
+    with open(f"/proc/{pid}/status") as f:
+        for l in f:
+            if l.startswith("VmHWM:"):
+                hwm = int(l.split()[1])
+            if l.startswith("VmRSS:"):
+                rss = int(l.split()[1])
+    return hwm, rss
+
+
+def start_podup(work, fakes):
+    port = free_port()
+    state = os.path.join(work, "podup-state")
+    env = {
+        "PATH": f"{fakes}:/usr/bin:/bin",
+        "HOME": work,
+        "PODUP_STATE_DIR": state,
+        "PODUP_GITHUB_SECRET": SECRET,
+        "PODUP_SERVICES": "server.service=docker.pkg.github.com/dingggu/utaitebox/server:1.2.3",
+        "PODUP_LIMIT_AUTH_FAILURES": "100000000/1s",
+        "PODUP_LIMIT_IMAGE": "100000000/1s",
+        "PODUP_LOG_LEVEL": "warn",
+    }
+    p = subprocess.Popen([PODUP, "serve", "--listen", f"127.0.0.1:{port}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, p)
+    return p, port, os.path.join(state, "podup.db")
+
+
+def start_peer(work):
+    port = free_port()
+    hooks = [{
+        "id": "github",
+        "execute-command": "/bin/true",
+        "trigger-rule": {"match": {"type": "payload-hmac-sha256", "secret": SECRET, "parameter": {"source": "header", "name": "X-Hub-Signature-256"}}},
+    }]
+    path = os.path.join(work, "hooks.json")
+    with open(path, "w") as f:
+        json.dump(hooks, f)
+    p = subprocess.Popen(["webhook", "-hooks", path, "-ip", "127.0.0.1", "-port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, p)
+    return p, port
+
+
+def throughput(work, fakes, body):
+    good = sign(body)
+    bad = sign(b"something else")
+    base = {"Content-Type": "application/json", "X-GitHub-Event": "registry_package"}
+    podup, pport, db = start_podup(work, fakes)
+    peer, wport = start_peer(work)
+    try:
+        r_bad = {"podup": wrk(f"http://127.0.0.1:{pport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad, "X-GitHub-Delivery": "x"}, work),
+                 "peer": wrk(f"http://127.0.0.1:{wport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad}, work)}
+        with sqlite3.connect(db) as c:
+            n_rows = c.execute("SELECT count(*) FROM event_log WHERE reason = 'signature_mismatch'").fetchone()[0]
+        # Valid and recognised, nothing to dispatch: the first delivery creates the
+        # task (the fake systemd-run accepts it), every repeat is a duplicate.
+        dup = {**base, "X-Hub-Signature-256": good, "X-GitHub-Delivery": "bench-duplicate"}
+        subprocess.run(["curl", "-s", "-o", "/dev/null", "-X", "POST", f"http://127.0.0.1:{pport}/hooks/github", *sum((["-H", f"{k}: {v}"] for k, v in dup.items()), []), "--data-binary", "@" + os.path.join(work, "body.bin")], check=True)
+        r_good = {"podup": wrk(f"http://127.0.0.1:{pport}/hooks/github", body, dup, work),
+                  "peer": wrk(f"http://127.0.0.1:{wport}/hooks/github", body, {**base, "X-Hub-Signature-256": good}, work)}
+        with sqlite3.connect(db) as c:
+            dups = c.execute("SELECT count(*) FROM event_log WHERE reason = 'duplicate_delivery'").fetchone()[0]
+            tasks = c.execute("SELECT count(*) FROM tasks").fetchone()[0]
+        rss = {"podup": rss_kib(podup.pid), "peer": rss_kib(peer.pid)}
+    finally:
+        for p in (podup, peer):
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=20)
+    b, g = r_bad, r_good
+    rows.append(("1. rejected signature: requests/s", f"{b['podup']['rps']:.0f}", f"{b['peer']['rps']:.0f}", f"{b['podup']['rps'] / b['peer']['rps']:.1f}x (goal 3x)"))
+    rows.append(("1. rejected signature: p50 / p99 ms", f"{b['podup']['p50']:.2f} / {b['podup']['p99']:.2f}", f"{b['peer']['p50']:.2f} / {b['peer']['p99']:.2f}", ""))
+    rows.append(("1. event rows written for the rejected run", f"{n_rows} of {b['podup']['requests']} answered", "-", "one per request" if n_rows >= b['podup']['requests'] else "MISSING ROWS"))
+    rows.append(("2. valid signature, duplicate delivery: requests/s", f"{g['podup']['rps']:.0f}", f"{g['peer']['rps']:.0f}", f"{g['podup']['rps'] / g['peer']['rps']:.1f}x (goal 3x)"))
+    rows.append(("2. duplicates answered without dispatch", f"{dups} rows, {tasks} task", "-", ""))
+    return rss
+
+
+def memory(work, fakes, body, rss_after_load):
+    """Peak RSS over 10,000 valid deliveries (sequential keep-alive-less posts via wrk)."""
+    good = sign(body)
+    base = {"Content-Type": "application/json", "X-GitHub-Event": "registry_package", "X-Hub-Signature-256": good}
+    res = {}
+    for name in ("podup", "peer"):
+        if name == "podup":
+            p, port, _ = start_podup(work, fakes)
+            hdr = {**base, "X-GitHub-Delivery": "mem"}
+        else:
+            p, port = start_peer(work)
+            hdr = base
+        try:
+            lua = os.path.join(work, "count.lua")
+            with open(os.path.join(work, "body.bin"), "wb") as f:
+                f.write(body)
+            hdrs = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in hdr.items())
+            with open(lua, "w") as f:
+                f.write(f'local f = io.open("{work}/body.bin", "rb"); wrk.body = f:read("*a"); f:close()\nwrk.method = "POST"\n{hdrs}'
+                        "local n = 0\nrequest = function() n = n + 1; if n > 10000 then wrk.thread:stop() end; return wrk.format() end\n")
+            subprocess.run(["wrk", "-t1", f"-c{CONNS}", "-d60s", "-s", lua, f"http://127.0.0.1:{port}/hooks/github"], capture_output=True, check=True)
+            during = rss_kib(p.pid)
+            time.sleep(1)
+            after = rss_kib(p.pid)
+            res[name] = (during[0], after[1])
+        finally:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=20)
+    mb = lambda k: f"{k / 1024:.1f} MB"
+    rows.append(("3. peak RSS over 10,000 valid deliveries", mb(res["podup"][0]), mb(res["peer"][0]), "goal: podup < 16 MB"))
+    rows.append(("3. RSS after them", mb(res["podup"][1]), mb(res["peer"][1]), ""))
+    rows.append(("3. peak RSS over the throughput runs", mb(rss_after_load["podup"][0]), mb(rss_after_load["peer"][0]), ""))
+
+
+def scale(work):
+    """GET /api/v1/tasks and /api/v1/events, first and deep pages, 100,000 tasks and 1,000,000 events."""
+    state = os.path.join(work, "scale-state")
+    env = {"PATH": "/usr/bin:/bin", "HOME": work, "PODUP_STATE_DIR": state, "PODUP_LOG_LEVEL": "warn"}
+    token = subprocess.run([PODUP, "token", "add", "bench", "--role", "admin"], env=env, capture_output=True, text=True, check=True).stdout.strip()
+    db = os.path.join(state, "podup.db")
+    c = sqlite3.connect(db)
+    spec = json.dumps({"units": [{"unit": "app.service", "image": "ghcr.io/a/app:1", "digest": None}], "scope": "system", "verify_secs": 10, "dry_run": False, "mode": "deploy"})
+    kinds = ["webhook", "manual", "update-all", "auto-update", "maintenance"]
+    statuses = ["succeeded", "failed", "rolled_back", "cancelled", "skipped", "unknown"]
+    now = int(time.time() * 1000)
+    c.executemany("INSERT INTO tasks (kind, status, created_ms, finished_ms, source, units_text, spec) VALUES (?, ?, ?, ?, 'bench', ?, ?)",
+                  ((kinds[i % 5], statuses[i % 6], now - i, now - i, f"app{i % 50}.service", spec) for i in range(100_000)))
+    c.executemany("INSERT INTO task_units (task_id, unit, status) VALUES (?, ?, 'succeeded')", ((i + 1, f"app{i % 50}.service") for i in range(100_000)))
+    c.executemany("INSERT INTO event_log (request_id, ts_ms, method, path, status, action, reason, duration_ms, meta) VALUES (?, ?, 'POST', '/hooks/github', 202, 'github_webhook', 'accepted', 1, '{}')",
+                  ((f"b{i}", now - i) for i in range(1_000_000)))
+    c.commit()
+    c.close()
+    size = os.path.getsize(db) + (os.path.getsize(db + "-wal") if os.path.exists(db + "-wal") else 0)
+    port = free_port()
+    p = subprocess.Popen([PODUP, "serve", "--listen", f"127.0.0.1:{port}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, p)
+    try:
+        def p95(path):
+            times = []
+            for _ in range(60):
+                t = time.perf_counter()
+                out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", f"Authorization: Bearer {token}", f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True).stdout
+                times.append((time.perf_counter() - t) * 1000)
+                if out != "200":
+                    return None, out
+            times.sort()
+            return times[int(len(times) * 0.95) - 1], "200"
+        for label, path in [("tasks, first page", "/api/v1/tasks?limit=50"), ("tasks, deep page", "/api/v1/tasks?limit=50&before=1000"),
+                            ("tasks, filtered by unit + status", "/api/v1/tasks?limit=50&unit=app7&status=failed"),
+                            ("events, first page", "/api/v1/events?limit=50"), ("events, deep page", "/api/v1/events?limit=50&before=1000")]:
+            v, code = p95(path)
+            rows.append((f"5. GET {label}: p95 ms (curl, whole request)", f"{v:.1f}" if v is not None else f"HTTP {code}", "-", "goal < 20 ms"))
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=20)
+    rows.append(("5. state DB with 100,000 tasks + 1,000,000 events", f"{size / 1e6:.0f} MB", "-", ""))
+
+
+def cold_start():
+    harness = os.path.join(TOP, "tests/real/podup-harness.sh")
+    if os.geteuid() != 0 or not shutil.which("podman") or not shutil.which("docker-registry"):
+        rows.append(("4. cold start under the real manager", "skipped: needs root and the test bed packages", "-", ""))
+        return
+    bed = f"/srv/podup-real/bench-{os.getpid()}"
+    os.makedirs("/srv/podup-real", exist_ok=True)
+    subprocess.run([harness, "up", bed], check=True, capture_output=True)
+    try:
+        env = dict(l.split("=", 1) for l in subprocess.run(["bash", "-c", f". {bed}/env; env"], capture_output=True, text=True).stdout.splitlines() if "=" in l)
+        unit_dir = env["PODUP_UNIT_DIR"]
+        binpath = "/run/podup-bench/podup"
+        subprocess.run([harness, "exec", bed, "--", "install", "-D", "-m", "0755", PODUP, binpath], check=True)
+        port = free_port()
+        for name in ("podup.socket", "podup.service"):
+            text = open(os.path.join(TOP, "units", name)).read().replace("/usr/local/bin/podup", binpath).replace("127.0.0.1:8777", f"127.0.0.1:{port}")
+            open(os.path.join(unit_dir, name), "w").write(text)
+        os.makedirs(os.path.join(unit_dir, "podup.service.d"), exist_ok=True)
+        open(os.path.join(unit_dir, "podup.service.d", "bench.conf"), "w").write("[Service]\nEnvironment=PODUP_LOG_LEVEL=warn\n")
+        ctl = lambda *a: subprocess.run([harness, "exec", bed, "--", "systemctl", "--user", *a], check=True, capture_output=True, text=True).stdout.strip()
+        ctl("daemon-reload")
+        ctl("start", "podup.socket")
+        colds, warms = [], []
+        for _ in range(21):
+            ctl("stop", "podup.service")
+            while ctl("show", "-p", "ActiveState", "--value", "podup.service") != "inactive":
+                time.sleep(0.05)
+            for bucket in (colds, warms):
+                t = time.perf_counter()
+                s = socket.create_connection(("127.0.0.1", port))
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: b\r\n\r\n")
+                s.recv(1)
+                bucket.append((time.perf_counter() - t) * 1000)
+                s.close()
+        colds, warms = colds[1:], warms[1:]  # the first start also creates the database
+        rows.append(("4. cold start (socket unit, no process): connect to first byte, median of 20", f"{statistics.median(colds):.1f} ms", "-", "goal < 25 ms"))
+        rows.append(("4. warm request, median of 20", f"{statistics.median(warms):.2f} ms", "-", ""))
+    finally:
+        subprocess.run([harness, "down", bed], capture_output=True)
+
+
+def main():
+    for tool in ("wrk", "webhook", "curl"):
+        if not shutil.which(tool):
+            raise SystemExit(f"bench: '{tool}' is missing (apt-get install wrk webhook curl)")
+    if not os.path.exists(PODUP):
+        raise SystemExit("bench: no release build; run 'make bench'")
+    work = tempfile.mkdtemp(prefix="podup-bench-")
+    fakes = os.path.join(work, "fakes")
+    os.makedirs(fakes)
+    for name in ("systemd-run", "systemctl", "podman"):
+        with open(os.path.join(fakes, name), "w") as f:
+            f.write("#!/bin/sh\nexit 0\n")
+        os.chmod(os.path.join(fakes, name), 0o755)
+    try:
+        body = payload()
+        say(f"bench: payload {len(body)} bytes, wrk -t1 -c{CONNS} -d{DURATION}s")
+        rss = throughput(work, fakes, body)
+        memory(work, fakes, body, rss)
+        cold_start()
+        scale(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    head = f"# podup bench ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, payload {len(body)} B, wrk -t1 -c{CONNS} -d{DURATION}s)\n\n"
+    table = "| measure | podup | adnanh/webhook 2.8 | ratio / goal |\n|---|---|---|---|\n" + "".join(f"| {a} | {b} | {c} | {d} |\n" for a, b, c, d in rows)
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "latest.md"), "w") as f:
+        f.write(head + table)
+    print(head + table)
+
+
+if __name__ == "__main__":
+    main()
