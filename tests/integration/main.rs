@@ -8,5 +8,6 @@ mod db;
 mod fakes;
 mod hooks;
 mod ops;
+mod secrets;
 mod serve;
 mod support;
