@@ -345,6 +345,40 @@ pub fn open_db(config: &Config) -> Result<rusqlite::Connection, u8> {
     crate::store::open(&config.db_path()).map_err(fail)
 }
 
+/// What the commands that create or steer tasks need: the host, this binary (task
+/// units run it) and the state database.
+pub struct TaskEnv {
+    pub host: crate::host::Host,
+    pub exe: std::path::PathBuf,
+    pub conn: rusqlite::Connection,
+}
+
+impl TaskEnv {
+    pub fn open(config: &Config) -> Result<TaskEnv, u8> {
+        let exe = std::env::current_exe().map_err(|e| fail(format!("cannot find the podup binary: {e}")))?;
+        Ok(TaskEnv {
+            host: crate::tasks::host_for(config),
+            exe,
+            conn: open_db(config)?,
+        })
+    }
+
+    /// The dispatcher and the connection, borrowed together.
+    pub fn split<'a>(
+        &'a mut self,
+        config: &'a Config,
+    ) -> (crate::tasks::dispatch::Dispatcher<'a>, &'a mut rusqlite::Connection) {
+        (
+            crate::tasks::dispatch::Dispatcher {
+                config,
+                host: &self.host,
+                exe: &self.exe,
+            },
+            &mut self.conn,
+        )
+    }
+}
+
 fn load_config() -> Result<Config, u8> {
     Config::from_env().map_err(|e: ConfigError| {
         eprintln!("podup: {e}");

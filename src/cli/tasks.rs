@@ -1,7 +1,7 @@
 //! `podup tasks`, `podup task ID`, `podup task stop|kill|retry ID`, and
 //! `podup run-task ID --db PATH` (the worker inside `podup-task-<id>.service`).
 
-use super::{EXIT_OK, EXIT_USAGE, fail, open_db};
+use super::{EXIT_OK, EXIT_USAGE, TaskEnv, fail, open_db};
 use crate::config::Config;
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::control::{self, Origin};
@@ -49,26 +49,17 @@ pub fn list(config: &Config, status: Option<&str>, limit: usize) -> u8 {
 }
 
 pub fn one(config: &Config, verb: Option<&str>, id: i64) -> u8 {
-    let mut conn = match open_db(config) {
-        Ok(c) => c,
+    let mut env = match TaskEnv::open(config) {
+        Ok(e) => e,
         Err(code) => return code,
     };
-    let host = host_for(config);
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => return fail(format!("cannot find the podup binary: {e}")),
-    };
-    let d = Dispatcher {
-        config,
-        host: &host,
-        exe: &exe,
-    };
-    control::check_alive(&conn, &d, id);
+    let (d, conn) = env.split(config);
+    control::check_alive(conn, &d, id);
     let caller = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     let result = match verb {
-        None => return show(&conn, id),
+        None => return show(conn, id),
         Some("retry") => control::retry(
-            &mut conn,
+            conn,
             &d,
             id,
             &Origin {

@@ -1,13 +1,13 @@
 //! `podup trigger SERVICE... | --all` and `podup auto-update`: the same task
 //! creation and dispatch as the API, without HTTP.
 
-use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, common_options, fail, open_db};
+use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, TaskEnv, UsageError, common_options, fail};
 use crate::config::Config;
 use crate::store::tasks::{self, NewTask};
 use crate::tasks::control::{self, Origin};
-use crate::tasks::dispatch::{self, Dispatcher};
+use crate::tasks::dispatch;
 use crate::tasks::model::{TaskKind, UnitSpec};
-use crate::tasks::{host_for, worker};
+use crate::tasks::worker;
 use std::time::Duration;
 
 /// How long `--wait` waits for the task to end.
@@ -45,25 +45,12 @@ pub fn parse(rest: &[String]) -> Result<TriggerArgs, UsageError> {
     Ok(a)
 }
 
-fn exe() -> Result<std::path::PathBuf, u8> {
-    std::env::current_exe().map_err(|e| fail(format!("cannot find the podup binary: {e}")))
-}
-
 pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
-    let host = host_for(config);
-    let exe = match exe() {
+    let mut env = match TaskEnv::open(config) {
         Ok(e) => e,
         Err(code) => return code,
     };
-    let d = Dispatcher {
-        config,
-        host: &host,
-        exe: &exe,
-    };
-    let mut conn = match open_db(config) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let (d, conn) = env.split(config);
     let only = (!a.all).then_some(a.services.as_slice());
     let resolved = match d.resolve(Some(&conn), only) {
         Ok(r) => r,
@@ -85,7 +72,7 @@ pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
         .collect();
     let spec = d.spec(units, a.dry_run, "deploy");
     if a.dry_run {
-        let plan = dispatch::plan(&host, &spec);
+        let plan = dispatch::plan(d.host, &spec);
         println!("{}", serde_json::to_string_pretty(&plan).expect("a plan serializes"));
         return EXIT_OK;
     }
@@ -104,7 +91,7 @@ pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
         (String::new(), Vec::new())
     };
     let limit = a.all.then_some((limit.0.as_str(), limit.1.as_slice()));
-    let id = match control::create(&mut conn, &d, kind, &spec, &origin, limit) {
+    let id = match control::create(conn, &d, kind, &spec, &origin, limit) {
         Ok(id) => id,
         Err(e) => return fail(e),
     };
@@ -135,20 +122,11 @@ pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
 /// (the timer's service is already a unit of its own). Exits 1 when any unit
 /// failed or rolled back, so `systemctl` shows it and `OnFailure=` fires.
 pub fn auto_update(config: &Config, caller: Option<&str>, dry_run: bool) -> u8 {
-    let host = host_for(config);
-    let exe = match exe() {
+    let mut env = match TaskEnv::open(config) {
         Ok(e) => e,
         Err(code) => return code,
     };
-    let d = Dispatcher {
-        config,
-        host: &host,
-        exe: &exe,
-    };
-    let mut conn = match open_db(config) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let (d, conn) = env.split(config);
     let spec = d.spec(Vec::new(), dry_run, "auto-update");
     let caller = caller.unwrap_or("cli");
     let source = if caller == "timer" { "timer" } else { "cli" };
@@ -176,13 +154,13 @@ pub fn auto_update(config: &Config, caller: Option<&str>, dry_run: bool) -> u8 {
     }
     // The timer job also keeps discovery current and the database bounded.
     if config.auto_discover {
-        if let Err(e) = crate::discovery::run(&conn, &host, config, &config.unit_dirs, crate::clock::now_ms()) {
+        if let Err(e) = crate::discovery::run(conn, d.host, config, &config.unit_dirs, crate::clock::now_ms()) {
             log::error!(error_kind = "discovery_failed"; "discovery failed: {e}");
         }
     }
-    let code = worker::run(&mut conn, &host, id);
+    let code = worker::run(conn, d.host, id);
     if !dry_run {
-        if let Err(e) = crate::tasks::maintenance::prune(&conn, &host, config, source, caller, false, None) {
+        if let Err(e) = crate::tasks::maintenance::prune(conn, d.host, config, source, caller, false, None) {
             log::error!(error_kind = "prune_failed"; "the retention prune failed: {e}");
         }
     }
