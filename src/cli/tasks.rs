@@ -70,8 +70,8 @@ pub fn one(config: &Config, verb: Option<&str>, id: i64) -> u8 {
             },
         )
         .map(|new| format!("task {new} retries task {id}")),
-        Some(v) => control::stop(&conn, &d, id, v == "kill").map(|changed| {
-            let now = tasks::get(&conn, id)
+        Some(v) => control::stop(conn, &d, id, v == "kill").map(|changed| {
+            let now = tasks::get(conn, id)
                 .ok()
                 .flatten()
                 .map(|t| t.status)

@@ -52,7 +52,7 @@ pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
     };
     let (d, conn) = env.split(config);
     let only = (!a.all).then_some(a.services.as_slice());
-    let resolved = match d.resolve(Some(&conn), only) {
+    let resolved = match d.resolve(Some(conn), only) {
         Ok(r) => r,
         Err(name) => {
             eprintln!("podup: '{name}' is not a declared or discovered service (PODUP_SERVICES)");
@@ -100,7 +100,7 @@ pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
     if !a.wait {
         return EXIT_OK;
     }
-    match dispatch::wait(&conn, id, Duration::from_secs(WAIT_SECS)) {
+    match dispatch::wait(conn, id, Duration::from_secs(WAIT_SECS)) {
         Ok(Some(t)) if t.status().is_terminal() => {
             eprintln!(
                 "podup: task {id} {}: {}",
@@ -144,7 +144,7 @@ pub fn auto_update(config: &Config, caller: Option<&str>, dry_run: bool) -> u8 {
         retry_of: None,
         spec: &spec,
     };
-    let id = match tasks::insert(&conn, &new, crate::clock::now_ms()) {
+    let id = match tasks::insert(conn, &new, crate::clock::now_ms()) {
         Ok(id) => id,
         Err(e) => return fail(e),
     };

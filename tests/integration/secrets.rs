@@ -5,7 +5,6 @@
 
 use crate::api::call;
 use crate::hooks::{SECRET, deliver, fixture, setup, sign};
-use crate::support::*;
 
 #[test]
 fn no_secret_token_or_expected_signature_leaks() {
