@@ -1,7 +1,7 @@
 //! `podup`: deploys new container images to Podman + systemd hosts when asked to,
 //! verifies them, and records what happened. `docs/architecture.md` explains the shape.
 
-/// Bearer tokens, roles and the check each route makes.
+/// Bearer tokens, panel sessions, CSRF, trusted proxies, roles and the check each route makes.
 mod auth;
 /// Subcommands, their flags, usage text and exit codes.
 mod cli;
@@ -15,6 +15,8 @@ mod host;
 mod http;
 /// The `log` backend: journald when stderr is the journal, plain stderr otherwise.
 mod logging;
+/// The admin panel's files (`web/`), embedded at compile time.
+mod panel;
 /// Provider payloads (GitHub, ...) turned into one normalized image event.
 mod providers;
 /// Sliding-window rate limits kept in the state database.

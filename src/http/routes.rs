@@ -2,7 +2,7 @@
 //! socket and never writes the event row; the driver does both. The status codes
 //! of the shared failures (rate limited, store failed, dispatch failed) live here.
 
-use super::{Request, Response, api, hooks};
+use super::{Request, Response, api, dbinfo, event_log, hooks, overview, session, webhooks};
 use crate::cli::VERSION;
 use crate::config::Config;
 use crate::host::Host;
@@ -46,6 +46,10 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             _ => method_not_allowed("health", "GET, HEAD"),
         };
     }
+    // The panel's pages and files answer even while the database is down.
+    if let Some(r) = super::panel::serve(req) {
+        return r;
+    }
     if let Err(e) = ctx.db.get() {
         return db_unavailable("request", e);
     }
@@ -61,6 +65,17 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         ("POST", ["api", "v1", "tasks", id, verb @ ("stop" | "force-stop" | "retry")]) => {
             with_id(id, |id| api::task_action(ctx, req, id, verb))
         }
+        // The panel: sign-in, and the data of its pages (docs/panel.md).
+        ("GET", ["api", "v1", "session"]) => session::show(ctx, req),
+        ("POST", ["api", "v1", "session"]) => session::sign_in(ctx, req),
+        ("DELETE", ["api", "v1", "session"]) => session::sign_out(ctx, req),
+        (_, ["api", "v1", "session"]) => method_not_allowed("session", "GET, POST, DELETE"),
+        ("GET", ["api", "v1", "events"]) => event_log::list(ctx, req),
+        ("GET", ["api", "v1", "overview"]) => overview::overview(ctx, req),
+        ("GET", ["api", "v1", "settings"]) => overview::settings(ctx, req),
+        ("GET", ["api", "v1", "webhooks"]) => webhooks::status(ctx, req),
+        ("POST", ["api", "v1", "webhooks", "test"]) => webhooks::test_delivery(ctx, req),
+        ("GET", ["api", "v1", "maintenance"]) => dbinfo::maintenance(ctx, req),
         _ => Response::error(
             404,
             "not_found",

@@ -5,6 +5,7 @@
 pub mod events;
 pub mod locks;
 pub mod schema;
+pub mod stats;
 pub mod tasks;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};

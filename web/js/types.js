@@ -1,0 +1,1 @@
+// js/types.js
