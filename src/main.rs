@@ -9,6 +9,8 @@ mod cli;
 mod clock;
 /// Every `PODUP_*` variable and credential, parsed and validated once.
 mod config;
+/// `podup demo`: the panel over a simulated host with seeded history.
+mod demo;
 /// The only place that runs systemctl, systemd-run, podman and journalctl, and reads what they print.
 mod host;
 /// HTTP/1.1 framing on httparse, requests, responses and routing.

@@ -19,7 +19,7 @@ mod simulated;
 pub mod systemd;
 pub mod unit_file;
 
-pub use simulated::Simulated;
+pub use simulated::{Simulated, SimulatedRun, Simulator};
 use std::cell::RefCell;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
