@@ -390,8 +390,10 @@ pub fn services(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         )
         .ok()
         .and_then(|mut l| l.pop());
+        let running_digest = crate::store::stats::last_known_digest(conn, &r.unit).ok().flatten();
         list.push(json!({
             "unit": r.unit,
+            "running_digest": running_digest,
             "image": r.image.map(|i| i.to_string()),
             "image_source": r.image_source,
             "source": "declared",

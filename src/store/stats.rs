@@ -94,6 +94,23 @@ pub fn task_counts(conn: &Connection, since_ms: i64) -> rusqlite::Result<Vec<(St
     st.query_map([since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
 }
 
+/// The digest a unit ran when podup last looked: the target of its newest deploy
+/// that succeeded, else what that deploy found running (it rolled back or failed).
+pub fn last_known_digest(conn: &Connection, unit: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT CASE WHEN status IN ('succeeded', 'unchanged') THEN coalesce(to_digest, from_digest) ELSE from_digest END
+         FROM task_units WHERE unit = ?1 AND status NOT IN ('pending', 'running')
+           AND coalesce(to_digest, from_digest) IS NOT NULL
+         ORDER BY id DESC LIMIT 1",
+        [unit],
+        |r| r.get(0),
+    )
+    .or_else(|e| match e {
+        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+        e => Err(e),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +135,16 @@ mod tests {
         let held = held_locks(&c).unwrap();
         assert_eq!((held[0].task_id, held[0].task_status.as_deref()), (4, None));
         assert!(task_counts(&c, 0).unwrap().is_empty());
+        assert_eq!(last_known_digest(&c, "a.service").unwrap(), None);
+        c.execute(
+            "INSERT INTO tasks (kind, created_ms, source, spec) VALUES ('manual', 1, 'api', '{}'), ('manual', 2, 'api', '{}')",
+            [],
+        )
+        .unwrap();
+        c.execute("INSERT INTO task_units (task_id, unit, from_digest, to_digest, status) VALUES (1, 'a.service', 'sha256:old', 'sha256:new', 'succeeded'), (2, 'a.service', 'sha256:new', 'sha256:bad', 'rolled_back')", []).unwrap();
+        assert_eq!(
+            last_known_digest(&c, "a.service").unwrap().as_deref(),
+            Some("sha256:new")
+        );
     }
 }

@@ -34,9 +34,9 @@ export function clear(el) {
   el.replaceChildren();
 }
 
-/** A status word as a coloured badge. @param {string} status */
-export function badge(status) {
-  return h('span', { class: `badge s-${status}`, text: label(status) });
+/** A status word as a coloured badge (`text` instead of the word). @param {string} status @param {string} [text] */
+export function badge(status, text) {
+  return h('span', { class: `badge s-${status}`, text: text || label(status) });
 }
 
 /** @param {string} text */

@@ -118,7 +118,7 @@ export class Drawer {
     /** @type {[string, Node|string][]} */
     const rows = [
       ['Kind', label(t.kind)],
-      ['Status', h('span', {}, badge(t.status), t.reason ? ` ${t.reason}` : '')],
+      ['Status', h('span', {}, badge(t.status), t.reason && t.reason !== t.status ? ` ${t.reason}` : '')],
       ['Message', t.message || '—'],
       ['Units', t.units.join(', ') || '—'],
       ['Caller', `${t.caller || '—'} via ${t.source}`],

@@ -89,8 +89,8 @@ export function render(main, ctx) {
     h('td', {}, h('code', { text: s.image || 'unknown' }), h('div', { class: 'muted small', text: label(s.image_source) })),
     h('td', {}, h('code', { title: s.running_digest || '', text: shortDigest(s.running_digest) })),
     h('td', {}, s.last_task
-      ? h('a', { href: `?task=${s.last_task.id}`, onclick: (/** @type {Event} */ ev) => { ev.preventDefault(); ctx.openTask(s.last_task.id); } },
-        `#${s.last_task.id} `, badge(s.last_task.status), ` ${ago(s.last_task.created_ms)}`)
+      ? h('span', {}, h('a', { href: `?task=${s.last_task.id}`, text: `#${s.last_task.id}`, onclick: (/** @type {Event} */ ev) => { ev.preventDefault(); ctx.openTask(s.last_task.id); } }),
+        ' ', badge(s.last_task.status), h('span', { class: 'muted small', text: ` ${label(s.last_task.kind)}, ${ago(s.last_task.created_ms)}` }))
       : h('span', { class: 'muted', text: 'never updated' })),
     h('td', { class: 'right' }, h('button', { type: 'button', class: 'secondary', 'data-update': s.unit, disabled: !canUpdate || !s.image, text: 'Update…', onclick: () => preview(s.unit) })));
   load();

@@ -55,8 +55,8 @@ export function render(main, ctx) {
     }
     clear(body);
     const secret = w.secret === 'set'
-      ? h('span', {}, badge('succeeded'), ` set (${w.secret_count})`)
-      : h('span', {}, badge('failed'), ' not set: deliveries are refused. Put the secret in /etc/podup/github-secret and set PODUP_GITHUB_SECRET_FILE.');
+      ? h('span', {}, badge('succeeded', 'set'), ` ${w.secret_count} secret(s); podup never shows them`)
+      : h('span', {}, badge('failed', 'not set'), ' deliveries are refused. Put the secret in /etc/podup/github-secret and set PODUP_GITHUB_SECRET_FILE.');
     body.append(
       h('section', { class: 'card' },
         h('h2', { text: 'In GitHub: Settings → Webhooks → Add webhook' }),
