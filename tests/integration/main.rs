@@ -7,5 +7,6 @@ mod cli;
 mod db;
 mod fakes;
 mod hooks;
+mod panel;
 mod serve;
 mod support;
