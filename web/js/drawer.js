@@ -184,14 +184,16 @@ export class Drawer {
   /** @param {TaskDetail} d */
   units(d) {
     if (!d.units.length) return h('section', { class: 'drawer-section' }, h('h3', { text: 'Units' }), h('p', { class: 'muted', text: 'No unit rows (yet).' }));
-    const rows = d.units.map((u) => h('tr', {},
-      h('td', {}, h('strong', { text: u.unit }), u.image ? h('div', { class: 'muted small', text: u.image }) : null),
-      h('td', {}, badge(u.status), h('div', { class: 'muted small', text: u.phase })),
-      h('td', { class: 'digests' },
-        h('code', { title: u.from_digest || '', text: shortDigest(u.from_digest) }), ' → ',
-        h('code', { title: u.to_digest || '', text: shortDigest(u.to_digest) })),
-      h('td', { class: 'small', text: u.message || '' })));
-    return h('section', { class: 'drawer-section' }, h('h3', { text: 'Units' }), table(['Unit', 'Status', 'From → to', 'Message'], rows, 'compact'));
+    const rows = d.units.flatMap((u) => [
+      h('tr', {},
+        h('td', {}, h('strong', { text: u.unit }), u.image ? h('div', { class: 'muted small', text: u.image }) : null),
+        h('td', {}, badge(u.status), h('div', { class: 'muted small', text: u.phase })),
+        h('td', { class: 'digests' },
+          h('code', { title: u.from_digest || '', text: shortDigest(u.from_digest) }), ' → ',
+          h('code', { title: u.to_digest || '', text: shortDigest(u.to_digest) }))),
+      u.message ? h('tr', { class: 'unit-message' }, h('td', { colspan: '3', class: 'small', text: u.message })) : null,
+    ].filter(Boolean));
+    return h('section', { class: 'drawer-section' }, h('h3', { text: 'Units' }), table(['Unit', 'Status', 'From → to'], rows, 'compact'));
   }
 
   /** @param {TaskLogEntry[]} logs */

@@ -115,6 +115,7 @@ function route() {
 function signedIn(s) {
   session = s;
   setCsrf(s.csrf_token);
+  document.body.classList.remove('signed-out');
   document.getElementById('who').hidden = false;
   document.getElementById('who-name').textContent = `${s.name} (${s.role})`;
   shownKey = '';
@@ -128,6 +129,7 @@ function signedOut() {
   for (const f of leaving) f();
   leaving = [];
   drawer.close(false);
+  document.body.classList.add('signed-out');
   document.getElementById('who').hidden = true;
   api('GET', '/api/v1/session').then(
     (/** @type {Session} */ s) => showSignIn(main, s, signedIn),
@@ -157,7 +159,10 @@ async function boot() {
     }
   }
   if (s.signed_in) signedIn(s);
-  else showSignIn(main, s, signedIn);
+  else {
+    document.body.classList.add('signed-out');
+    showSignIn(main, s, signedIn);
+  }
 }
 
 document.addEventListener('click', (ev) => {

@@ -55,7 +55,8 @@ export function render(main, ctx) {
               ? `${o.timer.unit} runs next on ${o.timer.next || '(not scheduled)'}.`
               : `${o.timer.unit} is not installed: systemctl enable --now ${o.timer.unit}` }),
           h('h2', { text: 'Last 24 hours' }),
-          h('p', {}, ...Object.entries(o.counts_24h).flatMap(([k, v]) => [badge(k), ` ${v}  `]), Object.keys(o.counts_24h).length ? '' : 'No task.'))),
+          h('p', { class: 'counts' }, ...Object.entries(o.counts_24h).map(([k, v]) => h('span', { class: 'count' }, badge(k), ` ${v}`)),
+            Object.keys(o.counts_24h).length ? '' : 'No task.'))),
       h('section', {}, h('h2', { text: `Running now (${o.running.length})` }), o.running.length ? tasks(o.running, ctx) : empty('Nothing runs.')),
       h('section', {}, h('h2', {}, 'Last tasks ', h('a', { href: '/tasks', 'data-link': true, class: 'small', text: 'all tasks' })), o.tasks.length ? tasks(o.tasks, ctx) : empty('No task yet.')),
       h('section', {}, h('h2', {}, 'Last events ', h('a', { href: '/events', 'data-link': true, class: 'small', text: 'all events' })),
