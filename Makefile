@@ -1,4 +1,4 @@
-# pod-upgrade-trigger: `make run` to try it, `make test` to test it.
+# pod-upgrade-trigger: `make demo` to try it, `make test` to test it.
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR = $(PREFIX)/bin
@@ -9,21 +9,38 @@ CARGO ?= cargo
 RUN_STATE ?= $(CURDIR)/state
 LISTEN ?= 127.0.0.1:8777
 
-.PHONY: build run test fmt fmt-check lint verify-units install clean
+.PHONY: build demo run test fmt fmt-check lint verify-units typecheck browser-test install clean
 
 build:
 	$(CARGO) build --release --locked
+
+# The panel on $(LISTEN) over a simulated host, with a fresh ./state-demo/podup.db.
+demo:
+	$(CARGO) build --locked
+	./target/debug/podup demo --listen $(LISTEN)
 
 # Serve on $(LISTEN) with the state database in ./state (no systemd needed).
 run:
 	$(CARGO) build --locked
 	PODUP_STATE_DIR=$(RUN_STATE) ./target/debug/podup serve --listen $(LISTEN)
 
-# Everything CI runs: formatting, lints, units, unit + integration + real tests.
-test: fmt-check lint verify-units
+# Everything CI runs: formatting, lints, units, the panel's types, unit +
+# integration + browser + real tests.
+test: fmt-check lint verify-units typecheck
 	$(CARGO) test --locked --bin podup
 	$(CARGO) test --locked --test integration
+	$(MAKE) browser-test
 	$(CARGO) test --locked --test real -- --test-threads=2
+
+# The panel's JavaScript against its JSDoc types (needs `npm ci`).
+typecheck:
+	tests/browser/run.sh typecheck
+
+# Debian's chromium, driven by playwright-core, against `podup demo`; screenshots
+# of every page land in target/screenshots/.
+browser-test:
+	$(CARGO) build --locked
+	tests/browser/run.sh browser
 
 fmt:
 	$(CARGO) fmt

@@ -2,8 +2,10 @@
 //! place. Errors name the variable and the bad value; nothing reads the environment
 //! after this. `env/podup.env.example` documents each variable.
 
-use crate::host::Scope;
+use crate::auth::proxy::TrustedProxies;
+use crate::auth::tokens::Role;
 use crate::host::quadlet::quadlet_dirs;
+use crate::host::{Scope, Simulated};
 use crate::ratelimit::{Rule, parse_duration_secs, parse_rules};
 use crate::services::{Service, parse_list};
 use std::collections::BTreeMap;
@@ -15,6 +17,7 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_WORKERS: usize = 4;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8777";
+pub const DEFAULT_SESSION_SECS: u64 = 12 * 3600;
 /// Name of the state database inside the state directory.
 pub const DB_FILE_NAME: &str = "podup.db";
 
@@ -92,6 +95,21 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "20/1m",
         "Failed authentications per source address before 429.",
     ),
+    (
+        "PODUP_TRUSTED_PROXIES",
+        "empty (trust no proxy)",
+        "IPs, CIDR ranges or 'unix' of reverse proxies whose X-Forwarded-Proto and forward-auth header podup believes.",
+    ),
+    (
+        "PODUP_FORWARD_AUTH_HEADER",
+        "unset",
+        "HEADER or HEADER:ROLE (admin or read; default admin): a trusted proxy's header naming its signed-in user, who then gets a panel session without a token.",
+    ),
+    (
+        "PODUP_SESSION_SECS",
+        "43200",
+        "How long a panel sign-in lasts, in seconds.",
+    ),
 ];
 
 /// A secret value: never printed by `Debug`.
@@ -138,6 +156,13 @@ pub struct Config {
     pub path_env: Option<String>,
     /// `PODUP_*` variables that were set but mean nothing to podup (typos).
     pub unknown_variables: Vec<String>,
+    pub trusted_proxies: TrustedProxies,
+    /// The forward-auth header (lower case) and the role its users get.
+    pub forward_auth: Option<(String, Role)>,
+    pub session_secs: u64,
+    /// Set only by `podup demo`, never from the environment: the simulated host every
+    /// `Host` is built on; tasks then run on threads of this process (`tasks::dispatch`).
+    pub demo: Option<Simulated>,
 }
 
 /// A variable with a value podup cannot use.
@@ -306,6 +331,21 @@ impl Config {
         let config_home = get("XDG_CONFIG_HOME").or_else(|| get("HOME").map(|h| format!("{h}/.config")));
         let unit_dirs = crate::discovery::unit_dirs(systemd_user, config_home.as_deref());
         let path_env = get("PATH");
+        let trusted_proxies = TrustedProxies::parse(&get("PODUP_TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|e| err("PODUP_TRUSTED_PROXIES", e))?;
+        let forward_auth = get("PODUP_FORWARD_AUTH_HEADER")
+            .map(|v| forward_auth(&v))
+            .transpose()
+            .map_err(|e| err("PODUP_FORWARD_AUTH_HEADER", e))?;
+        let session_secs = whole(
+            &get,
+            "PODUP_SESSION_SECS",
+            DEFAULT_SESSION_SECS,
+            "a whole number of seconds",
+        )?;
+        if session_secs == 0 {
+            return Err(err("PODUP_SESSION_SECS", "must be at least 1 second, got '0'".into()));
+        }
         let known: Vec<String> = VARIABLES
             .iter()
             .flat_map(|(n, _, _)| [n.to_string(), format!("{n}_FILE")])
@@ -340,6 +380,10 @@ impl Config {
             quadlet_dirs,
             path_env,
             unknown_variables,
+            trusted_proxies,
+            forward_auth,
+            session_secs,
+            demo: None,
         })
     }
 
@@ -353,6 +397,22 @@ impl Config {
         for name in &self.unknown_variables {
             log::warn!("ignoring unknown variable '{name}' (see env/podup.env.example)");
         }
+    }
+}
+
+/// `HEADER` or `HEADER:ROLE`; a session may be admin or read.
+fn forward_auth(v: &str) -> Result<(String, Role), String> {
+    let (name, role) = v.split_once(':').unwrap_or((v, "admin"));
+    let name = name.trim();
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    match Role::parse(role.trim()) {
+        Some(role @ (Role::Admin | Role::Read)) if valid => Ok((name.to_ascii_lowercase(), role)),
+        _ => Err(format!(
+            "expected a header name, optionally with ':admin' or ':read', got '{v}'"
+        )),
     }
 }
 
@@ -518,6 +578,10 @@ mod tests {
             ("PODUP_RETENTION_EVENTS", "forever"),
             ("PODUP_AUTO_DISCOVER", "maybe"),
             ("PODUP_EXCLUDE", "app"),
+            ("PODUP_TRUSTED_PROXIES", "proxy.local"),
+            ("PODUP_FORWARD_AUTH_HEADER", "X-User:trigger"),
+            ("PODUP_FORWARD_AUTH_HEADER", "bad header"),
+            ("PODUP_SESSION_SECS", "0"),
         ] {
             let e = config(&[(var, val)], 0).unwrap_err();
             assert_eq!(e.variable, var);
@@ -549,6 +613,25 @@ mod tests {
         assert!(e.to_string().contains("holds no secret"));
         assert!(!format!("{c:?}").contains("cred"), "Debug must not print secrets");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn proxies_and_forward_auth() {
+        let c = config(&[], 0).unwrap();
+        assert!(c.trusted_proxies.is_empty() && c.forward_auth.is_none() && c.demo.is_none());
+        assert_eq!(c.session_secs, DEFAULT_SESSION_SECS);
+        let c = config(
+            &[
+                ("PODUP_TRUSTED_PROXIES", "10.0.0.0/8, unix"),
+                ("PODUP_FORWARD_AUTH_HEADER", "X-Forwarded-User"),
+            ],
+            0,
+        )
+        .unwrap();
+        assert!(c.trusted_proxies.contains("10.2.3.4") && c.trusted_proxies.contains("local"));
+        assert_eq!(c.forward_auth, Some(("x-forwarded-user".to_string(), Role::Admin)));
+        let c = config(&[("PODUP_FORWARD_AUTH_HEADER", "Remote-User:read")], 0).unwrap();
+        assert_eq!(c.forward_auth, Some(("remote-user".to_string(), Role::Read)));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `podup`: deploys new container images to Podman + systemd hosts when asked to,
 //! verifies them, and records what happened. `docs/architecture.md` explains the shape.
 
-/// Bearer tokens, roles and the check each route makes.
+/// Bearer tokens, panel sessions, CSRF, trusted proxies, roles and the check each route makes.
 mod auth;
 /// Self-checks: is podup able to do its job here?
 mod checks;
@@ -11,6 +11,8 @@ mod cli;
 mod clock;
 /// Every `PODUP_*` variable and credential, parsed and validated once.
 mod config;
+/// `podup demo`: the panel over a simulated host with seeded history.
+mod demo;
 /// Opt-in discovery of webhook-capable units.
 mod discovery;
 /// The only place that runs systemctl, systemd-run, podman and journalctl, and reads what they print.
@@ -19,6 +21,8 @@ mod host;
 mod http;
 /// The `log` backend: journald when stderr is the journal, plain stderr otherwise.
 mod logging;
+/// The admin panel's files (`web/`), embedded at compile time.
+mod panel;
 /// Provider payloads (GitHub, ...) turned into one normalized image event.
 mod providers;
 /// Sliding-window rate limits kept in the state database.

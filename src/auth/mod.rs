@@ -1,6 +1,9 @@
-//! Who may do what: bearer tokens (stored hashed, with a role), and the check each
-//! route makes. GitHub signatures live in `providers::github`.
+//! Who may do what: bearer tokens (stored hashed, with a role), panel sessions with
+//! their CSRF token, trusted proxies, and the check each route makes. GitHub
+//! signatures live in `providers::github`.
 
+pub mod proxy;
+pub mod session;
 pub mod tokens;
 
 use crate::http::Request;
@@ -29,14 +32,20 @@ pub struct Identity {
 pub enum Denied {
     Missing,
     Invalid,
-    Forbidden { role: tokens::Role, need: Need },
+    Forbidden {
+        role: tokens::Role,
+        need: Need,
+    },
+    /// A session-authenticated change without the session's CSRF token or from
+    /// another origin: what was wrong.
+    Csrf(&'static str),
 }
 
 impl Denied {
     pub fn status(&self) -> u16 {
         match self {
             Denied::Missing | Denied::Invalid => 401,
-            Denied::Forbidden { .. } => 403,
+            Denied::Forbidden { .. } | Denied::Csrf(_) => 403,
         }
     }
 
@@ -45,15 +54,19 @@ impl Denied {
             Denied::Missing => "missing_credentials",
             Denied::Invalid => "invalid_token",
             Denied::Forbidden { .. } => "forbidden",
+            Denied::Csrf(_) => "csrf_failed",
         }
     }
 
     pub fn message(&self) -> String {
         match self {
             Denied::Missing => {
-                "this route needs 'Authorization: Bearer <token>' (create one with 'podup token add')".into()
+                "this route needs 'Authorization: Bearer <token>' or a panel session (create a token with 'podup token add')".into()
             }
-            Denied::Invalid => "the bearer token is not valid (revoked, mistyped or never created)".into(),
+            Denied::Invalid => {
+                "the bearer token or panel session is not valid (revoked, expired, mistyped or never created)".into()
+            }
+            Denied::Csrf(why) => format!("refused a change made with a panel session: {why}"),
             Denied::Forbidden { role, need } => {
                 format!(
                     "a '{}' token may not do this; it needs the {need:?} right",

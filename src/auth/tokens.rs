@@ -118,9 +118,12 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<TokenInfo>> {
     .collect()
 }
 
-/// Removes the token; false when there was none.
+/// Removes the token and ends the panel sessions signed in with it; false when
+/// there was no such token.
 pub fn revoke(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM tokens WHERE name = ?1", [name])? == 1)
+    let removed = conn.execute("DELETE FROM tokens WHERE name = ?1", [name])? == 1;
+    super::session::revoke_for(conn, name)?;
+    Ok(removed)
 }
 
 /// The identity of a presented token, if it is one of ours.

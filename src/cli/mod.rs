@@ -34,6 +34,10 @@ const USAGE: &str = "\
 Usage: podup <command> [options]
 
 Commands:
+  demo [--listen ADDR] [--state DIR]
+                 try podup: the admin panel on ADDR (default 127.0.0.1:8777)
+                 over a simulated host with three days of history, a fresh
+                 state database in DIR (default ./state-demo); prints a token
   serve [--listen ADDR] [--idle-exit SECS]
                  answer HTTP requests: on the sockets systemd hands over
                  (podup.socket, Accept=no or Accept=yes), else on ADDR
@@ -78,6 +82,7 @@ Exit codes:
 /// What the command line asked for.
 #[derive(Debug, PartialEq)]
 pub enum Command {
+    Demo(crate::demo::DemoArgs),
     Serve(ServeArgs),
     Trigger(trigger::TriggerArgs),
     AutoUpdate {
@@ -169,6 +174,22 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             Ok(Command::Serve(ServeArgs {
                 listen: m.opt_str("listen"),
                 idle_exit_secs,
+                verbose: m.opt_count("v"),
+            }))
+        }
+        "demo" => {
+            let mut o = common_options();
+            o.optopt("", "listen", "address to serve the panel on", "ADDR");
+            o.optopt("", "state", "directory of the demo's state database", "DIR");
+            let m = parse_opts(o, rest, sub)?;
+            if m.opt_present("h") {
+                return Ok(Command::Help);
+            }
+            Ok(Command::Demo(crate::demo::DemoArgs {
+                listen: m
+                    .opt_str("listen")
+                    .unwrap_or_else(|| crate::demo::DEFAULT_LISTEN.into()),
+                state: m.opt_str("state"),
                 verbose: m.opt_count("v"),
             }))
         }
@@ -294,6 +315,8 @@ pub fn run(args: Vec<String>) -> u8 {
             println!("podup {VERSION} (commit {BUILD_COMMIT}, built {BUILD_DATE})");
             EXIT_OK
         }
+        // The demo never reads PODUP_* variables: it builds its own configuration.
+        Command::Demo(args) => crate::demo::run(&args),
         command => {
             let mut config = match load_config() {
                 Ok(c) => c,
@@ -328,7 +351,7 @@ pub fn run(args: Vec<String>) -> u8 {
                     older_than_secs,
                 } => ops::prune(&config, dry_run, older_than_secs),
                 Command::Discover => ops::discover(&config),
-                Command::Help | Command::Version => unreachable!("handled above"),
+                Command::Help | Command::Version | Command::Demo(_) => unreachable!("handled above"),
             }
         }
     }

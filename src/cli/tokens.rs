@@ -71,7 +71,7 @@ pub fn run(config: &Config, args: &TokenArgs) -> u8 {
         },
         TokenArgs::Revoke { name } => match tokens::revoke(&conn, name) {
             Ok(true) => {
-                eprintln!("podup: token '{name}' revoked");
+                eprintln!("podup: token '{name}' revoked, and the panel sessions signed in with it");
                 EXIT_OK
             }
             Ok(false) => fail(format!("there is no token named '{name}'")),

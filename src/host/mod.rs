@@ -12,11 +12,14 @@ pub mod auto_update;
 mod exec;
 #[cfg(test)]
 mod fakes;
+pub mod info;
 pub mod podman;
 pub mod quadlet;
+mod simulated;
 pub mod systemd;
 pub mod unit_file;
 
+pub use simulated::{Simulated, SimulatedRun, Simulator};
 use std::cell::RefCell;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -153,6 +156,8 @@ pub struct Host {
     /// The children's environment: the process's, scrubbed once at construction.
     env: Vec<(OsString, OsString)>,
     records: RefCell<Vec<CommandRecord>>,
+    /// `podup demo` only: answers commands instead of running them (`simulated`).
+    simulator: Option<Simulated>,
 }
 
 impl Host {
@@ -168,7 +173,30 @@ impl Host {
             programs,
             env: exec::child_env(env),
             records: RefCell::new(Vec::new()),
+            simulator: None,
         }
+    }
+
+    /// A host whose commands are answered by `simulator` (`podup demo`'s simulated
+    /// units and images); nothing is run.
+    pub fn simulated(scope: Scope, simulator: Simulated) -> Host {
+        Host {
+            scope,
+            programs: Programs::default(),
+            env: Vec::new(),
+            records: RefCell::new(Vec::new()),
+            simulator: Some(simulator),
+        }
+    }
+
+    /// Whether commands are simulated (`podup demo`).
+    pub fn is_simulated(&self) -> bool {
+        self.simulator.is_some()
+    }
+
+    fn keep(&self, record: CommandRecord) -> CommandRecord {
+        self.records.borrow_mut().push(record.clone());
+        record
     }
 
     /// Every command run since the last call, for the task log.
@@ -199,6 +227,9 @@ impl Host {
         argv.extend(args.iter().cloned());
         let argv = redact(argv);
         log::debug!("running '{}'", describe(&argv));
+        if let Some(sim) = &self.simulator {
+            return Ok(self.keep(simulated::answer(sim.as_ref(), argv)));
+        }
         let started = Instant::now();
         let path_var = self.env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_os_str());
         let outcome = exec::find_program(program, path_var)

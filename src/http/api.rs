@@ -6,7 +6,7 @@
 
 use super::routes::{Ctx, db_unavailable, rate_limited, store_failed};
 use super::{Request, Response, query_param};
-use crate::auth::{self, Identity, Need};
+use crate::auth::{Identity, Need};
 use crate::clock::now_ms;
 use crate::ratelimit;
 use crate::services::ImageRef;
@@ -24,7 +24,8 @@ const MAX_WAIT_SECS: u64 = 60;
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 500;
 
-/// Checks the caller's token; on failure the answer to send (and the failure is
+/// Checks the caller's bearer token or panel session (`session::identify`); on
+/// failure the answer to send (and the failure is
 /// counted against the source address).
 pub fn authorize(ctx: &mut Ctx<'_>, req: &Request, need: Need, action: &'static str) -> Result<Identity, Response> {
     let now = now_ms();
@@ -42,7 +43,11 @@ pub fn authorize(ctx: &mut Ctx<'_>, req: &Request, need: Need, action: &'static 
         Ok(Ok(())) => {}
         Err(e) => return Err(store_failed(action, &e)),
     }
-    auth::require(conn, req, need, now).map_err(|d| {
+    let peer = super::session::Peer {
+        config: ctx.config,
+        client_ip: &ctx.client_ip,
+    };
+    super::session::identify(&peer, conn, req, need, now).map_err(|d| {
         if d.status() == 401 {
             let _ = ratelimit::hit(conn, &key, &ctx.config.limit_auth_failures, now);
         }
@@ -388,8 +393,10 @@ pub fn services(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         )
         .ok()
         .and_then(|mut l| l.pop());
+        let running_digest = crate::store::stats::last_known_digest(conn, &r.unit).ok().flatten();
         list.push(json!({
             "unit": r.unit,
+            "running_digest": running_digest,
             "image": r.image.map(|i| i.to_string()),
             "image_source": r.image_source,
             "source": r.source,

@@ -59,6 +59,8 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
             return Response::json(200, ACTION, "ping", &json!({"status": "pong", "hook_id": hook_id})).with_meta(meta);
         }
         Verdict::Ignored { reason, detail } => {
+            let mut meta = meta;
+            meta["detail"] = json!(detail);
             return Response::json(
                 202,
                 ACTION,

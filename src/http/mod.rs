@@ -3,10 +3,16 @@
 //! the redaction of secrets from request targets before they are stored.
 
 pub mod api;
+pub mod dbinfo;
+pub mod event_log;
 pub mod framing;
 pub mod hooks;
 pub mod ops;
+pub mod overview;
+pub mod panel;
 pub mod routes;
+pub mod session;
+pub mod webhooks;
 
 use serde_json::{Value, json};
 
@@ -93,8 +99,14 @@ impl Response {
     /// The bytes on the wire; `head_only` leaves the body out (HEAD requests) but
     /// keeps its Content-Length.
     pub fn to_bytes(&self, head_only: bool) -> Vec<u8> {
+        // Answers are not cached unless a handler says otherwise (the panel's assets).
+        let cache = if self.headers.iter().any(|(n, _)| *n == "Cache-Control") {
+            ""
+        } else {
+            "Cache-Control: no-store\r\n"
+        };
         let mut out = format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n",
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n{cache}X-Content-Type-Options: nosniff\r\n",
             self.status,
             reason_phrase(self.status),
             self.content_type,
@@ -116,6 +128,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         100 => "Continue",
         200 => "OK",
+        204 => "No Content",
         202 => "Accepted",
         400 => "Bad Request",
         401 => "Unauthorized",

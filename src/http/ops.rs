@@ -5,6 +5,7 @@
 
 use super::api::authorize;
 use super::routes::{Ctx, db_unavailable, store_failed};
+use super::webhooks::{base_url, verdict};
 use super::{Request, Response};
 use crate::auth::Need;
 use crate::clock::now_ms;
@@ -12,16 +13,6 @@ use crate::tasks::maintenance;
 use rusqlite::{Connection, OptionalExtension};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-/// The verdict of a delivery's event row: accepted, ignored (and why) or rejected.
-fn verdict(status: u16, reason: &str) -> &'static str {
-    match status {
-        200 if reason == "ping" => "ping",
-        200 | 202 if matches!(reason, "accepted" | "joined" | "duplicate_delivery") => "accepted",
-        200..=299 => "ignored",
-        _ => "rejected",
-    }
-}
 
 fn delivery(conn: &Connection, filter: &str, unit: &str) -> rusqlite::Result<Option<Value>> {
     let sql = format!(
@@ -51,7 +42,7 @@ pub fn webhooks_status(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         return r;
     }
     let d = ctx.dispatcher();
-    let base = ctx.config.public_url.clone().unwrap_or_default();
+    let base = base_url(ctx, req);
     let secret_set = !ctx.config.github_secrets.is_empty();
     let conn = match ctx.db.get() {
         Ok(c) => c,

@@ -2,7 +2,7 @@
 //! socket and never writes the event row; the driver does both. The status codes
 //! of the shared failures (rate limited, store failed, dispatch failed) live here.
 
-use super::{Request, Response, api, hooks, ops};
+use super::{Request, Response, api, dbinfo, event_log, hooks, ops, overview, session, webhooks};
 use crate::cli::VERSION;
 use crate::config::Config;
 use crate::host::Host;
@@ -46,6 +46,10 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             _ => method_not_allowed("health", "GET, HEAD"),
         };
     }
+    // The panel's pages and files answer even while the database is down.
+    if let Some(r) = super::panel::serve(req) {
+        return r;
+    }
     if let Err(e) = ctx.db.get() {
         return db_unavailable("request", e);
     }
@@ -66,6 +70,17 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         ("DELETE", ["api", "v1", "locks", unit]) => ops::clear_lock(ctx, req, unit),
         ("POST", ["api", "v1", "discover"]) => ops::discover(ctx, req),
         ("POST", ["api", "v1", "maintenance", "prune"]) => ops::prune(ctx, req),
+        // The panel: sign-in, and the data of its pages (docs/panel.md).
+        ("GET", ["api", "v1", "session"]) => session::show(ctx, req),
+        ("POST", ["api", "v1", "session"]) => session::sign_in(ctx, req),
+        ("DELETE", ["api", "v1", "session"]) => session::sign_out(ctx, req),
+        (_, ["api", "v1", "session"]) => method_not_allowed("session", "GET, POST, DELETE"),
+        ("GET", ["api", "v1", "events"]) => event_log::list(ctx, req),
+        ("GET", ["api", "v1", "overview"]) => overview::overview(ctx, req),
+        ("GET", ["api", "v1", "settings"]) => overview::settings(ctx, req),
+        ("GET", ["api", "v1", "webhooks"]) => webhooks::status(ctx, req),
+        ("POST", ["api", "v1", "webhooks", "test"]) => webhooks::test_delivery(ctx, req),
+        ("GET", ["api", "v1", "maintenance"]) => dbinfo::maintenance(ctx, req),
         _ => Response::error(
             404,
             "not_found",

@@ -116,6 +116,17 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
     }
 }
 
+/// Serves a TCP listener the caller bound (`podup demo`, which prints its address
+/// first) until a stop signal.
+pub fn serve_listener(config: &Config, listener: std::net::TcpListener) -> Result<(), ServeError> {
+    let started = Instant::now();
+    let exe = std::env::current_exe().map_err(ServeError::Io)?;
+    sys::catch_stop_signals().map_err(ServeError::Io)?;
+    let listener = Listener::Tcp(listener);
+    let status = format!("serving http://{}/", listener.describe());
+    serve_pool(&[listener], config, &exe, started, None, &status)
+}
+
 fn serve_pool(
     listeners: &[Listener],
     config: &Config,

@@ -67,6 +67,105 @@ pub fn for_task(conn: &Connection, id: i64) -> rusqlite::Result<Vec<Event>> {
     .collect()
 }
 
+/// A stored event as the API lists it: with its row id and `meta` as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub request_id: String,
+    pub ts_ms: i64,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub action: String,
+    pub reason: String,
+    pub duration_ms: i64,
+    pub remote_addr: Option<String>,
+    pub meta: serde_json::Value,
+    pub task_id: Option<i64>,
+}
+
+/// Filters of `GET /api/v1/events`; pages go by id, newest first.
+#[derive(Debug, Default)]
+pub struct EventFilter {
+    pub action: Option<String>,
+    /// An exact status (`401`) or a class (`4` for 400–499).
+    pub status: Option<u16>,
+    pub status_class: Option<u16>,
+    pub reason: Option<String>,
+    /// A substring of the stored path.
+    pub path: Option<String>,
+    pub task_id: Option<i64>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub before_id: Option<i64>,
+    /// Leave out successful reads (GET/HEAD below 400): the panel's own polling.
+    pub quiet: bool,
+    pub limit: usize,
+}
+
+pub fn list(conn: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<EventRow>> {
+    let mut sql = String::from(
+        "SELECT id, request_id, ts_ms, method, path, status, action, reason, duration_ms, remote_addr, meta, task_id
+         FROM event_log WHERE 1 = 1",
+    );
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut add = |clause: &str, v: rusqlite::types::Value| {
+        sql += clause;
+        args.push(v);
+    };
+    if let Some(a) = &f.action {
+        add(" AND action = ?", a.clone().into());
+    }
+    if let Some(s) = f.status {
+        add(" AND status = ?", i64::from(s).into());
+    }
+    if let Some(c) = f.status_class {
+        add(" AND status / 100 = ?", i64::from(c).into());
+    }
+    if let Some(r) = &f.reason {
+        add(" AND reason = ?", r.clone().into());
+    }
+    if let Some(p) = &f.path {
+        add(" AND instr(path, ?) > 0", p.clone().into());
+    }
+    if let Some(t) = f.task_id {
+        add(" AND task_id = ?", t.into());
+    }
+    if let Some(t) = f.since_ms {
+        add(" AND ts_ms >= ?", t.into());
+    }
+    if let Some(t) = f.until_ms {
+        add(" AND ts_ms < ?", t.into());
+    }
+    if let Some(b) = f.before_id {
+        add(" AND id < ?", b.into());
+    }
+    if f.quiet {
+        sql += " AND NOT (method IN ('GET', 'HEAD') AND status < 400)";
+    }
+    sql += " ORDER BY id DESC LIMIT ?";
+    args.push((f.limit as i64).into());
+    let mut st = conn.prepare(&sql)?;
+    st.query_map(rusqlite::params_from_iter(args), |r| {
+        let meta: String = r.get(10)?;
+        Ok(EventRow {
+            id: r.get(0)?,
+            request_id: r.get(1)?,
+            ts_ms: r.get(2)?,
+            method: r.get(3)?,
+            path: r.get(4)?,
+            status: r.get(5)?,
+            action: r.get(6)?,
+            reason: r.get(7)?,
+            duration_ms: r.get(8)?,
+            remote_addr: r.get(9)?,
+            meta: serde_json::from_str(&meta).unwrap_or(serde_json::Value::String(meta)),
+            task_id: r.get(11)?,
+        })
+    })?
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +194,110 @@ mod tests {
             .unwrap();
         assert_eq!(n, 1);
         assert_eq!(for_task(&conn, 7).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn list_filters_pages_and_uses_the_indexes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut conn).unwrap();
+        for i in 0..20i64 {
+            let (method, status, action) = match i % 4 {
+                0 => ("POST", 202, "github_webhook"),
+                1 => ("POST", 401, "github_webhook"),
+                2 => ("GET", 200, "list_tasks"),
+                _ => ("GET", 404, "not_found"),
+            };
+            let e = Event {
+                request_id: format!("r{i}"),
+                ts_ms: i * 10,
+                method: method.into(),
+                path: format!("/p/{i}"),
+                status,
+                action: action.into(),
+                reason: "x".into(),
+                duration_ms: 0,
+                remote_addr: None,
+                meta: r#"{"k":"<b>v</b>"}"#.into(),
+                task_id: (i == 4).then_some(9),
+            };
+            insert(&conn, &e).unwrap();
+        }
+        let f = |f: EventFilter| list(&conn, &EventFilter { limit: 100, ..f }).unwrap();
+        assert_eq!(f(EventFilter::default()).len(), 20);
+        assert_eq!(
+            f(EventFilter {
+                action: Some("github_webhook".into()),
+                ..Default::default()
+            })
+            .len(),
+            10
+        );
+        assert_eq!(
+            f(EventFilter {
+                status: Some(401),
+                ..Default::default()
+            })
+            .len(),
+            5
+        );
+        assert_eq!(
+            f(EventFilter {
+                status_class: Some(4),
+                ..Default::default()
+            })
+            .len(),
+            10
+        );
+        assert_eq!(
+            f(EventFilter {
+                quiet: true,
+                ..Default::default()
+            })
+            .len(),
+            15
+        );
+        assert_eq!(
+            f(EventFilter {
+                task_id: Some(9),
+                ..Default::default()
+            })[0]
+                .meta["k"],
+            "<b>v</b>"
+        );
+        assert_eq!(
+            f(EventFilter {
+                path: Some("/p/1".into()),
+                ..Default::default()
+            })
+            .len(),
+            11
+        );
+        let window = f(EventFilter {
+            since_ms: Some(50),
+            until_ms: Some(100),
+            ..Default::default()
+        });
+        assert_eq!(
+            window.iter().map(|e| e.ts_ms).collect::<Vec<_>>(),
+            vec![90, 80, 70, 60, 50]
+        );
+        let page = list(
+            &conn,
+            &EventFilter {
+                limit: 3,
+                before_id: Some(10),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), vec![9, 8, 7]);
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM event_log WHERE action = 'x' AND id < 5 ORDER BY id DESC LIMIT 5",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("event_log_action"), "{plan}");
     }
 }

@@ -6,6 +6,7 @@ pub mod events;
 pub mod locks;
 pub mod prune;
 pub mod schema;
+pub mod stats;
 pub mod tasks;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};

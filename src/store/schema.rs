@@ -101,7 +101,24 @@ const MIGRATIONS: &[&str] = &[
     WHEN OLD.status IN ('succeeded', 'failed', 'rolled_back', 'cancelled', 'skipped', 'unknown', 'unchanged', 'available')
          AND NEW.status IS NOT OLD.status
     BEGIN SELECT RAISE(ABORT, 'unit status is terminal'); END;",
-    // 3: units found by discovery.
+    // 3: panel sign-in sessions (only the SHA-256 of the cookie is kept), and indexes
+    // for the event log's filters (the panel's Events page pages by id within them).
+    "CREATE TABLE sessions (
+        hash         TEXT    PRIMARY KEY,
+        name         TEXT    NOT NULL,
+        role         TEXT    NOT NULL CHECK (role IN ('admin', 'read')),
+        via          TEXT    NOT NULL CHECK (via IN ('token', 'forward_auth')),
+        created_ms   INTEGER NOT NULL,
+        expires_ms   INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL,
+        remote_addr  TEXT
+    );
+    CREATE INDEX sessions_expires ON sessions (expires_ms);
+    CREATE INDEX sessions_name ON sessions (name);
+    CREATE INDEX event_log_action ON event_log (action, id);
+    CREATE INDEX event_log_reason ON event_log (reason, id);
+    CREATE INDEX event_log_status ON event_log (status, id);",
+    // 4: units found by discovery.
     "CREATE TABLE discovered_units (
         unit          TEXT    PRIMARY KEY,
         source        TEXT    NOT NULL,

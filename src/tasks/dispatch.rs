@@ -7,7 +7,7 @@ use super::{resolve, transient_unit};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::podman::args as podman_args;
-use crate::host::{Host, systemd};
+use crate::host::{Host, Simulated, systemd};
 use crate::services::{ImageRef, Service};
 use crate::store::tasks::{self, LogEntry, Task};
 use crate::tasks::model::TaskStatus;
@@ -87,6 +87,9 @@ impl Dispatcher<'_> {
     /// Starts `podup-task-<id>.service`. On failure the task is marked failed
     /// (`dispatch_failed`, with systemd-run's stderr in its log) and the error returned.
     pub fn dispatch(&self, conn: &Connection, task_id: i64, description: &str) -> Result<(), String> {
+        if let Some(sim) = &self.config.demo {
+            return self.run_on_thread(sim.clone(), task_id);
+        }
         let db = self.config.db_path();
         let command = vec![
             self.exe.display().to_string(),
@@ -134,6 +137,29 @@ impl Dispatcher<'_> {
         }
         super::worker::finish(conn, task_id, TaskStatus::Failed, "dispatch_failed", &message);
         Err(message)
+    }
+
+    /// `podup demo` only: where systemd-run would start `podup-task-<id>.service`, run
+    /// the same worker on a thread of this process against the simulated host, which
+    /// knows the thread as that unit (so stop, force-stop and `check_alive` work).
+    fn run_on_thread(&self, sim: Simulated, task_id: i64) -> Result<(), String> {
+        let unit = transient_unit(task_id);
+        let stop = sim.worker_started(&unit);
+        let (db, scope) = (self.config.db_path(), self.host.scope);
+        let name = unit.clone();
+        let spawned = std::thread::Builder::new().name(unit.clone()).spawn(move || {
+            crate::sys::stop_thread_on(stop);
+            match crate::store::open(&db) {
+                Ok(mut conn) => {
+                    super::worker::run(&mut conn, &Host::simulated(scope, sim.clone()), task_id);
+                }
+                Err(e) => log::error!(podup_task_id = task_id; "{e}"),
+            }
+            sim.worker_ended(&name);
+        });
+        spawned
+            .map(drop)
+            .map_err(|e| format!("cannot start a thread for task {task_id}: {e}"))
     }
 
     /// `status_url` for a task.

@@ -19,12 +19,16 @@ pub fn transient_unit(id: i64) -> String {
     format!("podup-task-{id}.service")
 }
 
-/// The host as the configuration describes it (scope, programs on PATH).
+/// The host as the configuration describes it (scope, programs on PATH); under
+/// `podup demo`, its simulated host.
 pub fn host_for(config: &Config) -> Host {
     let scope = if config.systemd_user {
         Scope::User
     } else {
         Scope::System
     };
-    Host::new(scope, Programs::default())
+    match &config.demo {
+        Some(sim) => Host::simulated(scope, sim.clone()),
+        None => Host::new(scope, Programs::default()),
+    }
 }

@@ -8,6 +8,7 @@ mod db;
 mod fakes;
 mod hooks;
 mod ops;
+mod panel;
 mod secrets;
 mod serve;
 mod support;

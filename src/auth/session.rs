@@ -1,0 +1,187 @@
+//! Panel sessions: signing in with an admin or read token (or through a trusted
+//! proxy's forward-auth header) gives a random cookie value; only its SHA-256 is
+//! stored, with the role and an expiry. The CSRF token is derived from the cookie
+//! value, so it needs no storage and is worthless without the (HttpOnly) cookie.
+//! The HTTP side (routes, cookies on the wire) is `http::session`.
+
+use super::tokens::{self, Role};
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+/// The cookie's name.
+pub const COOKIE: &str = "podup_session";
+/// The header a session-authenticated mutating request must carry.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// A live session, without its secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub name: String,
+    pub role: Role,
+    /// `token` or `forward_auth`.
+    pub via: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// Creates a session for `name` with `role`; returns the cookie value (shown once).
+pub fn create(
+    conn: &Connection,
+    name: &str,
+    role: Role,
+    via: &str,
+    now_ms: i64,
+    ttl_secs: u64,
+    remote: Option<&str>,
+) -> Result<String, String> {
+    let random = tokens::generate().map_err(|e| format!("cannot get random bytes: {e}"))?;
+    let value = format!("s_{}", random.trim_start_matches("podup_"));
+    let expires = now_ms.saturating_add((ttl_secs as i64).saturating_mul(1000));
+    conn.execute("DELETE FROM sessions WHERE expires_ms <= ?1", [now_ms])
+        .map_err(|e| e.to_string())?;
+    conn.execute(
+        "INSERT INTO sessions (hash, name, role, via, created_ms, expires_ms, last_seen_ms, remote_addr)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?7)",
+        params![tokens::hash(&value), name, role.as_str(), via, now_ms, expires, remote],
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(value)
+}
+
+/// The session a cookie value belongs to, if it exists and has not expired.
+pub fn lookup(conn: &Connection, value: &str, now_ms: i64) -> rusqlite::Result<Option<Session>> {
+    let presented = tokens::hash(value);
+    let found = conn
+        .query_row(
+            "SELECT hash, name, role, via, created_ms, expires_ms FROM sessions WHERE hash = ?1 AND expires_ms > ?2",
+            params![presented, now_ms],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    Session {
+                        name: r.get(1)?,
+                        role: Role::parse(&r.get::<_, String>(2)?).unwrap_or(Role::Read),
+                        via: r.get(3)?,
+                        created_ms: r.get(4)?,
+                        expires_ms: r.get(5)?,
+                    },
+                ))
+            },
+        )
+        .optional()?;
+    let Some((stored, session)) = found else {
+        return Ok(None);
+    };
+    if !super::constant_time_eq(stored.as_bytes(), presented.as_bytes()) {
+        return Ok(None);
+    }
+    conn.execute(
+        "UPDATE sessions SET last_seen_ms = ?2 WHERE hash = ?1",
+        params![stored, now_ms],
+    )?;
+    Ok(Some(session))
+}
+
+/// Ends the session of a cookie value (sign-out); false when there was none.
+pub fn revoke(conn: &Connection, value: &str) -> rusqlite::Result<bool> {
+    Ok(conn.execute("DELETE FROM sessions WHERE hash = ?1", [tokens::hash(value)])? == 1)
+}
+
+/// Ends every session signed in with token `name` (when the token is revoked).
+pub fn revoke_for(conn: &Connection, name: &str) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM sessions WHERE name = ?1 AND via = 'token'", [name])
+}
+
+/// The CSRF token of a session: SHA-256 over a fixed label and the cookie value.
+pub fn csrf_token(value: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"podup csrf token\0");
+    h.update(value.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `presented` is the CSRF token of the session `value` (constant time).
+pub fn csrf_matches(value: &str, presented: &str) -> bool {
+    super::constant_time_eq(csrf_token(value).as_bytes(), presented.trim().as_bytes())
+}
+
+/// The value of cookie `name` in `Cookie` header values (`a=1; b=2`).
+pub fn cookie<'a>(headers: impl Iterator<Item = &'a str>, name: &str) -> Option<&'a str> {
+    headers
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().trim_matches('"'))
+        .filter(|v| !v.is_empty())
+}
+
+/// `Set-Cookie` for a new session: HttpOnly, SameSite=Strict, Path=/, and Secure
+/// when the request came over HTTPS.
+pub fn set_cookie(value: &str, max_age_secs: u64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={value}; Max-Age={max_age_secs}; Path=/; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// `Set-Cookie` that removes the session cookie.
+pub fn clear_cookie(secure: bool) -> String {
+    set_cookie("", 0, secure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut c).unwrap();
+        c
+    }
+
+    #[test]
+    fn create_lookup_expire_revoke() {
+        let c = db();
+        let v = create(&c, "alice", Role::Admin, "token", 1_000, 60, Some("127.0.0.1")).unwrap();
+        assert!(v.starts_with("s_") && v.len() == 66, "{v}");
+        let stored: String = c.query_row("SELECT hash FROM sessions", [], |r| r.get(0)).unwrap();
+        assert_ne!(stored, v, "only the hash is stored");
+        let s = lookup(&c, &v, 2_000).unwrap().unwrap();
+        assert_eq!((s.name.as_str(), s.role, s.expires_ms), ("alice", Role::Admin, 61_000));
+        assert!(lookup(&c, &v, 61_000).unwrap().is_none(), "expired");
+        assert!(lookup(&c, "s_wrong", 2_000).unwrap().is_none());
+        assert!(revoke(&c, &v).unwrap());
+        assert!(lookup(&c, &v, 2_000).unwrap().is_none());
+        let w = create(&c, "bob", Role::Read, "token", 1_000, 60, None).unwrap();
+        assert_eq!(revoke_for(&c, "bob").unwrap(), 1);
+        assert!(lookup(&c, &w, 2_000).unwrap().is_none());
+    }
+
+    #[test]
+    fn expired_sessions_are_purged_at_the_next_sign_in() {
+        let c = db();
+        create(&c, "a", Role::Read, "token", 0, 1, None).unwrap();
+        create(&c, "b", Role::Read, "token", 5_000, 1, None).unwrap();
+        let n: i64 = c.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn csrf_is_bound_to_the_session() {
+        let (a, b) = ("s_aaaa", "s_bbbb");
+        assert!(csrf_matches(a, &csrf_token(a)));
+        assert!(!csrf_matches(a, &csrf_token(b)));
+        assert!(!csrf_matches(a, ""));
+        assert_ne!(csrf_token(a), a);
+    }
+
+    #[test]
+    fn cookies_are_found_and_flagged() {
+        let h = ["theme=dark; podup_session=s_123 ; x=y", "other=1"];
+        assert_eq!(cookie(h.into_iter(), COOKIE), Some("s_123"));
+        assert_eq!(cookie(["podup_session="].into_iter(), COOKIE), None);
+        assert_eq!(cookie(["podup_sessionx=1"].into_iter(), COOKIE), None);
+        let c = set_cookie("s_1", 60, false);
+        assert_eq!(c, "podup_session=s_1; Max-Age=60; Path=/; HttpOnly; SameSite=Strict");
+        assert!(set_cookie("s_1", 60, true).ends_with("; Secure"));
+        assert!(clear_cookie(false).starts_with("podup_session=; Max-Age=0;"));
+    }
+}

@@ -1,0 +1,165 @@
+//! `podup demo`: the panel on 127.0.0.1 with a fresh state database, a simulated
+//! host (`world`: units, images, a registry and a systemd manager that only exist in
+//! this process) and three days of history (`seed`). Updates run as real tasks
+//! through the real worker, on threads instead of transient units (`Config::demo`,
+//! which nothing but this command sets). It prints the URL and a sign-in token.
+
+mod calendar;
+mod deliveries;
+mod manager;
+pub mod seed;
+pub mod world;
+
+use crate::auth::tokens::{self, Role};
+use crate::cli::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail};
+use crate::clock::now_ms;
+use crate::config::Config;
+use crate::tasks::control::{self, Origin};
+use crate::tasks::dispatch::Dispatcher;
+use crate::tasks::model::{TaskKind, UnitSpec};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8777";
+pub const DEFAULT_STATE: &str = "state-demo";
+
+#[derive(Debug, PartialEq)]
+pub struct DemoArgs {
+    pub listen: String,
+    pub state: Option<String>,
+    pub verbose: usize,
+}
+
+/// The configuration of the demo: its own variables only, never the environment's.
+fn config(state: &Path, secret: &str) -> Result<Config, String> {
+    let services: Vec<String> = world::UNITS
+        .iter()
+        .map(|u| format!("{}={}:{}", u.unit, u.repo, u.tag))
+        .collect();
+    let vars: BTreeMap<String, String> = [
+        ("PODUP_STATE_DIR", state.display().to_string()),
+        ("PODUP_SERVICES", services.join(", ")),
+        ("PODUP_GITHUB_SECRET", secret.to_string()),
+        ("PODUP_SYSTEMD_SCOPE", "system".into()),
+        ("PODUP_VERIFY_SECS", "3".into()),
+        ("PODUP_WORKERS", "8".into()),
+        ("PODUP_LOG_LEVEL", "warn".into()),
+        ("PODUP_LIMIT_UPDATE_ALL", "20/10m".into()),
+        ("PODUP_LIMIT_IMAGE", "60/10m".into()),
+        ("PODUP_LIMIT_AUTH_FAILURES", "200/1m".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let mut c = Config::from_lookup(|n| vars.get(n).cloned(), 0, vars.keys()).map_err(|e| e.to_string())?;
+    c.demo = Some(Arc::new(world::World::new()));
+    Ok(c)
+}
+
+/// Removes the previous demo's database, so every run starts from the same history.
+fn fresh(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for name in ["podup.db", "podup.db-wal", "podup.db-shm"] {
+        match std::fs::remove_file(dir.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+pub fn run(args: &DemoArgs) -> u8 {
+    let state = match &args.state {
+        Some(s) => PathBuf::from(s),
+        None => PathBuf::from(DEFAULT_STATE),
+    };
+    let state = std::path::absolute(&state).unwrap_or(state);
+    let listener = match std::net::TcpListener::bind(&args.listen) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "podup: cannot listen on '{}': {e} (choose another address with --listen)",
+                args.listen
+            );
+            return EXIT_USAGE;
+        }
+    };
+    if let Err(e) = fresh(&state) {
+        return fail(format!(
+            "cannot prepare the demo state directory '{}': {e}",
+            state.display()
+        ));
+    }
+    let secret = match tokens::generate() {
+        Ok(t) => format!("demo-{}", &t[6..22]),
+        Err(e) => return fail(e),
+    };
+    let config = match config(&state, &secret) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    crate::logging::init(config.log_level, args.verbose);
+    let token = match prepare(&config) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("cannot prepare the demo: {e}")),
+    };
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| args.listen.clone());
+    println!("podup demo: a simulated host; nothing on this machine is changed.");
+    println!();
+    println!("  panel    http://{addr}/");
+    println!("  sign in  http://{addr}/#token={token}");
+    println!("  token    {token}   (admin; paste it into the sign-in form)");
+    println!("  state    {} (fresh on every run)", config.db_path().display());
+    println!("  webhook  POST http://{addr}/hooks/github, secret '{secret}'");
+    println!();
+    println!("Ctrl-C stops it.");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    match crate::serve::serve_listener(&config, listener) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            log::error!("{e}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// Seeds the history, creates the admin token, and starts two live tasks: a slow
+/// update of batch.service that runs now and one waiting behind it.
+fn prepare(config: &Config) -> Result<String, String> {
+    let mut conn = crate::store::open(&config.db_path()).map_err(|e| e.to_string())?;
+    seed::seed(&conn, now_ms()).map_err(|e| e.to_string())?;
+    let token = tokens::add(&conn, "demo", Role::Admin, now_ms())?;
+    let host = crate::tasks::host_for(config);
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let d = Dispatcher {
+        config,
+        host: &host,
+        exe: &exe,
+    };
+    let batch = world::UNITS
+        .iter()
+        .find(|u| u.unit == "batch.service")
+        .expect("a demo unit");
+    let unit = UnitSpec {
+        unit: batch.unit.into(),
+        image: Some(format!("{}:{}", batch.repo, batch.tag)),
+        digest: None,
+    };
+    for (caller, reason) in [("nightly-job", "nightly build"), ("alice", "rebuild")] {
+        let spec = d.spec(vec![unit.clone()], false, "deploy");
+        let origin = Origin {
+            source: "api",
+            caller,
+            reason: Some(reason),
+            request_id: None,
+        };
+        control::create(&mut conn, &d, TaskKind::Manual, &spec, &origin, None).map_err(|e| e.to_string())?;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    Ok(token)
+}

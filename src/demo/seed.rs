@@ -1,0 +1,471 @@
+//! The demo's history: three days of tasks of every kind and ending (succeeded,
+//! failed, rolled back, cancelled, skipped, unknown), each with its unit rows, a log
+//! timeline with the commands it ran, and the request that created it; plus webhook
+//! deliveries that were ignored or rejected and a few refused API calls. Written
+//! through the store's own functions, as the real paths write them.
+
+use super::deliveries::{deliveries, event};
+use super::world::{self, DemoUnit, UNITS};
+use crate::host::podman::args as podman;
+use crate::host::{Scope, systemd};
+use crate::store::tasks::{self, LogEntry, NewTask, UnitUpdate};
+use crate::tasks::model::{TaskKind, TaskSpec, TaskStatus, UnitSpec};
+use rusqlite::Connection;
+use serde_json::json;
+
+const MIN_MS: i64 = 60_000;
+const HOUR_MS: i64 = 60 * MIN_MS;
+
+fn unit(name: &str) -> &'static DemoUnit {
+    UNITS.iter().find(|u| u.unit == name).expect("a demo unit")
+}
+
+fn spec(units: &[&str], mode: &str) -> TaskSpec {
+    TaskSpec {
+        units: units
+            .iter()
+            .map(|n| UnitSpec {
+                unit: n.to_string(),
+                image: Some(format!("{}:{}", unit(n).repo, unit(n).tag)),
+                digest: None,
+            })
+            .collect(),
+        scope: "system".into(),
+        verify_secs: 3,
+        dry_run: false,
+        mode: mode.into(),
+    }
+}
+
+/// One seeded task: how it was asked for and how each unit ended.
+struct Story {
+    ago_ms: i64,
+    kind: TaskKind,
+    source: &'static str,
+    caller: &'static str,
+    units: &'static [&'static str],
+    /// The task's ending and the reason code.
+    status: TaskStatus,
+    reason: &'static str,
+    message: &'static str,
+}
+
+/// Writes everything; `n` numbers the request ids.
+pub fn seed(conn: &Connection, now: i64) -> rusqlite::Result<()> {
+    use TaskKind::*;
+    use TaskStatus::*;
+    let stories = [
+        (
+            Webhook,
+            "github",
+            "github",
+            &["web.service"][..],
+            Succeeded,
+            "ok",
+            "runs the new digest",
+        ),
+        (
+            Manual,
+            "api",
+            "alice",
+            &["api.service"][..],
+            Succeeded,
+            "ok",
+            "runs the new digest",
+        ),
+        (
+            Webhook,
+            "github",
+            "github",
+            &["worker.service"][..],
+            RolledBack,
+            "verify_failed",
+            "the unit stopped being active 1.2 s after the restart (failed, exit-code); rolled back",
+        ),
+        (
+            AutoUpdate,
+            "timer",
+            "podup-auto-update.timer",
+            &["web.service", "api.service", "cache.service"][..],
+            Succeeded,
+            "ok",
+            "3 unit(s), 2 succeeded, 1 unchanged",
+        ),
+        (
+            Manual,
+            "api",
+            "alice (chatops)",
+            &["batch.service"][..],
+            Failed,
+            "pull_failed",
+            "pull failed: 'podman pull -q ghcr.io/acme/batch:nightly' exited with status 125: manifest unknown",
+        ),
+        (
+            UpdateAll,
+            "api",
+            "ci",
+            &["web.service", "api.service", "cache.service"][..],
+            Succeeded,
+            "ok",
+            "every unit runs its target",
+        ),
+        (
+            Maintenance,
+            "cli",
+            "root",
+            &[][..],
+            Succeeded,
+            "ok",
+            "pruned 1204 events and 37 tasks older than 30 days",
+        ),
+        (
+            Manual,
+            "api",
+            "bob",
+            &["web.service"][..],
+            Cancelled,
+            "stopped",
+            "stopped on request",
+        ),
+        (
+            Webhook,
+            "github",
+            "github",
+            &["api.service"][..],
+            Skipped,
+            "superseded",
+            "task for the same unit is newer",
+        ),
+        (
+            Manual,
+            "cli",
+            "root",
+            &["api.service"][..],
+            Unknown,
+            "worker_lost",
+            "its transient unit is gone while the task had not ended",
+        ),
+        (
+            AutoUpdate,
+            "timer",
+            "podup-auto-update.timer",
+            &["web.service", "worker.service", "cache.service"][..],
+            RolledBack,
+            "rolled_back",
+            "3 unit(s), 1 succeeded, 1 unchanged, 1 rolled_back",
+        ),
+        (
+            Webhook,
+            "github",
+            "github",
+            &["web.service", "api.service"][..],
+            Failed,
+            "killed",
+            "force-stopped: podup-task was sent SIGKILL",
+        ),
+    ];
+    let mut rows = Vec::new();
+    for round in 0..4i64 {
+        for (i, (kind, source, caller, units, status, reason, message)) in stories.iter().enumerate() {
+            let ago_ms = 70 * HOUR_MS - round * 17 * HOUR_MS - i as i64 * 83 * MIN_MS;
+            rows.push(Story {
+                ago_ms,
+                kind: *kind,
+                source,
+                caller,
+                units,
+                status: *status,
+                reason,
+                message,
+            });
+        }
+    }
+    rows.sort_by_key(|s| -s.ago_ms);
+    for (n, s) in rows.iter().enumerate() {
+        task(conn, now, n, s)?;
+    }
+    deliveries(conn, now)?;
+    // The log pages by id: renumber the rows in the order they happened.
+    conn.execute_batch(
+        "CREATE TEMP TABLE seeded AS SELECT * FROM event_log;
+         DELETE FROM event_log;
+         INSERT INTO event_log (request_id, ts_ms, method, path, status, action, reason, duration_ms, remote_addr, meta, task_id)
+           SELECT request_id, ts_ms, method, path, status, action, reason, duration_ms, remote_addr, meta, task_id
+           FROM seeded ORDER BY ts_ms, id;
+         DROP TABLE seeded;",
+    )
+}
+
+fn log(
+    conn: &Connection,
+    id: i64,
+    ts: i64,
+    level: &str,
+    step: &str,
+    unit: Option<&str>,
+    message: &str,
+) -> rusqlite::Result<()> {
+    let e = LogEntry {
+        ts_ms: ts,
+        level: level.into(),
+        step: step.into(),
+        unit: unit.map(String::from),
+        message: message.into(),
+        ..Default::default()
+    };
+    tasks::add_log(conn, id, &e)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn command(
+    conn: &Connection,
+    id: i64,
+    ts: i64,
+    step: &str,
+    unit: &str,
+    argv: Vec<String>,
+    exit: i32,
+    stderr: &str,
+) -> rusqlite::Result<()> {
+    let message = format!("ran {} (exit {exit}, {} ms)", argv[0], 40 + ts % 900);
+    let e = LogEntry {
+        ts_ms: ts,
+        level: if exit == 0 { "info" } else { "warn" }.into(),
+        step: step.into(),
+        unit: Some(unit.into()),
+        message,
+        argv: Some(argv),
+        exit_status: Some(exit),
+        stderr: Some(stderr.to_string()).filter(|s| !s.is_empty()),
+    };
+    tasks::add_log(conn, id, &e)
+}
+
+fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite::Result<()> {
+    let created = now - s.ago_ms;
+    let mode = if s.kind == TaskKind::AutoUpdate {
+        "auto-update"
+    } else {
+        "deploy"
+    };
+    let spec = spec(if mode == "auto-update" { &[] } else { s.units }, mode);
+    let request_id = format!("demo-seed-{n}");
+    let delivery = format!("6e1f{n:04}-demo-delivery");
+    let new = NewTask {
+        kind: s.kind,
+        source: s.source,
+        caller: Some(s.caller),
+        trigger_reason: Some(match s.kind {
+            TaskKind::Webhook => "package published",
+            TaskKind::AutoUpdate => "daily timer",
+            TaskKind::Maintenance => "retention",
+            _ => "release",
+        }),
+        request_id: Some(&request_id),
+        delivery_id: (s.kind == TaskKind::Webhook).then_some(delivery.as_str()),
+        retry_of: None,
+        spec: &spec,
+    };
+    let id = tasks::insert(conn, &new, created)?;
+    let mut ts = created + 300;
+    if s.status != TaskStatus::Skipped {
+        tasks::transition(conn, id, TaskStatus::Running, "running", "deploying", ts)?;
+    }
+    for (k, name) in s.units.iter().enumerate() {
+        let u = unit(name);
+        if mode == "auto-update" {
+            tasks::add_unit(conn, id, name, Some(&format!("{}:{}", u.repo, u.tag)))?;
+        }
+        let (from, to) = (world::digest(u.repo, n as u32), world::digest(u.repo, n as u32 + 1));
+        let unit_status = match (s.status, u.kind) {
+            (TaskStatus::Skipped, _) => "skipped",
+            (TaskStatus::RolledBack, world::Kind::Crashes) => "rolled_back",
+            (TaskStatus::RolledBack | TaskStatus::Succeeded, world::Kind::Current) if mode == "auto-update" => {
+                "unchanged"
+            }
+            (TaskStatus::RolledBack | TaskStatus::Succeeded, _) => "succeeded",
+            (TaskStatus::Failed, _) if k > 0 => "cancelled",
+            (other, _) => other.as_str(),
+        };
+        if unit_status == "skipped" {
+            continue;
+        }
+        let up = UnitUpdate {
+            status: Some("running"),
+            phase: Some("inspect"),
+            from_digest: Some(&from),
+            ..Default::default()
+        };
+        tasks::update_unit(conn, id, name, &up, ts)?;
+        let image = format!("{}:{}", u.repo, u.tag);
+        if mode == "auto-update" {
+            ts += 2_000;
+        } else {
+            command(
+                conn,
+                id,
+                ts,
+                "inspect",
+                name,
+                [vec!["podman".into()], podman::unit_containers(name)].concat(),
+                0,
+                "",
+            )?;
+            log(
+                conn,
+                id,
+                ts + 50,
+                "info",
+                "inspect",
+                Some(name),
+                &format!("runs image '{}' ({from})", &world::image_id(&from)[..12]),
+            )?;
+            ts += 1_500;
+            if s.reason == "pull_failed" {
+                let err = format!(
+                    "Trying to pull {image}...\nError: initializing source docker://{image}: reading manifest nightly in ghcr.io/acme/batch: manifest unknown"
+                );
+                command(
+                    conn,
+                    id,
+                    ts,
+                    "pull",
+                    name,
+                    [vec!["podman".into()], podman::pull(&image)].concat(),
+                    125,
+                    &err,
+                )?;
+                log(conn, id, ts + 10, "error", "pull", Some(name), s.message)?;
+                break;
+            }
+            command(
+                conn,
+                id,
+                ts,
+                "pull",
+                name,
+                [vec!["podman".into()], podman::pull(&image)].concat(),
+                0,
+                "Writing manifest to image destination",
+            )?;
+            if matches!(s.status, TaskStatus::Cancelled | TaskStatus::Unknown)
+                || (s.status == TaskStatus::Failed && k == 0)
+            {
+                break;
+            }
+            ts += 700;
+            let restart = [
+                vec!["systemctl".into()],
+                systemd::systemctl_argv(Scope::System, "restart", name),
+            ]
+            .concat();
+            command(conn, id, ts, "restart", name, restart, 0, "")?;
+        }
+        let up = UnitUpdate {
+            to_digest: Some(&to),
+            phase: Some("verify"),
+            ..Default::default()
+        };
+        tasks::update_unit(conn, id, name, &up, ts)?;
+        ts += 3_200;
+        if unit_status == "rolled_back" {
+            log(
+                conn,
+                id,
+                ts,
+                "error",
+                "verify",
+                Some(name),
+                "the unit stopped being active 1.2 s after the restart (failed, exit-code)",
+            )?;
+            log(
+                conn,
+                id,
+                ts + 900,
+                "warn",
+                "rollback",
+                Some(name),
+                &format!("rolled back to {from}"),
+            )?;
+        } else if unit_status == "succeeded" {
+            log(
+                conn,
+                id,
+                ts,
+                "info",
+                "verify",
+                Some(name),
+                &format!("active for 3 s on {to}"),
+            )?;
+        }
+        let msg = match unit_status {
+            "succeeded" => format!("runs {to}"),
+            "unchanged" => "podman: false".into(),
+            _ => s.message.to_string(),
+        };
+        let end = UnitUpdate {
+            status: Some(unit_status),
+            phase: Some("done"),
+            message: Some(&msg),
+            ..Default::default()
+        };
+        tasks::update_unit(conn, id, name, &end, ts + 1_000)?;
+    }
+    if s.kind == TaskKind::Maintenance {
+        log(conn, id, ts, "info", "prune", None, s.message)?;
+    }
+    tasks::transition(conn, id, s.status, s.reason, s.message, ts + 1_200)?;
+    tasks::end_open_units(conn, id, s.status.as_str(), s.message, ts + 1_200)?;
+    let (method, path, action, reason, status) = match s.source {
+        "github" => ("POST", "/hooks/github", "github_webhook", "accepted", 202),
+        "api" if s.kind == TaskKind::UpdateAll => ("POST", "/api/v1/update-all", "update_all", "accepted", 202),
+        "api" => ("POST", "/api/v1/services/x/update", "update_service", "accepted", 202),
+        _ => return Ok(()),
+    };
+    let path = path.replace("/x/", &format!("/{}/", s.units.first().unwrap_or(&"web.service")));
+    let meta = if s.source == "github" {
+        let u = unit(s.units[0]);
+        json!({"event": "registry_package", "delivery": delivery, "image": format!("{}:{}", u.repo, u.tag), "digest": world::digest(u.repo, n as u32 + 1)})
+    } else {
+        json!({})
+    };
+    event(
+        conn,
+        &request_id,
+        created,
+        method,
+        &path,
+        status,
+        action,
+        reason,
+        meta,
+        Some(id),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_has_every_kind_and_ending() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut c).unwrap();
+        seed(&c, 1_700_000_000_000).unwrap();
+        let all = tasks::list(
+            &c,
+            &tasks::ListFilter {
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        for k in TaskKind::ALL {
+            assert!(all.iter().any(|t| t.kind == k.as_str()), "{k:?}");
+        }
+        for s in ["succeeded", "failed", "rolled_back", "cancelled", "skipped", "unknown"] {
+            assert!(all.iter().any(|t| t.status == s), "{s}");
+        }
+        assert!(all.len() > 40);
+    }
+}

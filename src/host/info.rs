@@ -1,0 +1,97 @@
+//! Facts the panel's overview shows about the host: whether podman answers (and its
+//! version), and when a timer fires next. Read-only queries; the argument lists come
+//! from pure functions like the rest of `host`.
+
+use super::{Host, HostError, Scope, check_operand};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Both are local queries that answer at once.
+const INFO_TIMEOUT_SECS: u64 = 15;
+
+/// `podman version --format {{.Client.Version}}`
+pub fn podman_version_args() -> Vec<String> {
+    ["version", "--format", "{{.Client.Version}}"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// `systemctl [--user] show --property=LoadState,ActiveState,NextElapseUSecRealtime UNIT`
+pub fn timer_show_argv(scope: Scope, unit: &str) -> Vec<String> {
+    let mut argv = match scope {
+        Scope::System => Vec::new(),
+        Scope::User => vec!["--user".to_string()],
+    };
+    argv.extend([
+        "show".to_string(),
+        "--property=LoadState,ActiveState,NextElapseUSecRealtime".to_string(),
+        unit.to_string(),
+    ]);
+    argv
+}
+
+/// A timer as `systemctl show` describes it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TimerInfo {
+    pub load_state: String,
+    pub active_state: String,
+    /// systemd's own rendering (`Thu 2025-11-27 00:03:12 UTC`); empty when it will not fire.
+    pub next_elapse: String,
+}
+
+/// Reads the `K=V` lines of `timer_show_argv`.
+pub fn parse_timer(text: &str) -> TimerInfo {
+    let props: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
+    let get = |k: &str| props.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    TimerInfo {
+        load_state: get("LoadState"),
+        active_state: get("ActiveState"),
+        next_elapse: get("NextElapseUSecRealtime"),
+    }
+}
+
+impl Host {
+    /// podman's client version: proof that podman runs at all.
+    pub fn podman_version(&self) -> Result<String, HostError> {
+        let record = self.run_for(
+            &self.programs.podman,
+            &podman_version_args(),
+            Duration::from_secs(INFO_TIMEOUT_SECS),
+        )?;
+        Ok(record.stdout.trim().to_string())
+    }
+
+    /// The timer's state and next run.
+    pub fn timer_info(&self, unit: &str) -> Result<TimerInfo, HostError> {
+        check_operand("unit", unit)?;
+        let record = self.run_for(
+            &self.programs.systemctl,
+            &timer_show_argv(self.scope, unit),
+            Duration::from_secs(INFO_TIMEOUT_SECS),
+        )?;
+        Ok(parse_timer(&record.stdout))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timer_argv_and_parse() {
+        assert_eq!(
+            timer_show_argv(Scope::User, "podup-auto-update.timer"),
+            vec![
+                "--user",
+                "show",
+                "--property=LoadState,ActiveState,NextElapseUSecRealtime",
+                "podup-auto-update.timer"
+            ]
+        );
+        let t =
+            parse_timer("LoadState=loaded\nActiveState=active\nNextElapseUSecRealtime=Thu 2025-11-27 00:03:12 UTC\n");
+        assert_eq!(t.next_elapse, "Thu 2025-11-27 00:03:12 UTC");
+        let gone = parse_timer("LoadState=not-found\nActiveState=inactive\nNextElapseUSecRealtime=\n");
+        assert_eq!((gone.load_state.as_str(), gone.next_elapse.as_str()), ("not-found", ""));
+    }
+}

@@ -1,0 +1,55 @@
+//! `GET /api/v1/maintenance` (read): what the panel's Maintenance page shows about
+//! the state database: its size and rows, the rate-limit windows in use, and the
+//! deploy locks held. Pruning itself is `POST /api/v1/maintenance/prune` (docs/api.md);
+//! the page asks for it and says so when this build has none.
+
+use super::api::authorize;
+use super::routes::{Ctx, db_unavailable, store_failed};
+use super::{Request, Response};
+use crate::auth::Need;
+use crate::clock::now_ms;
+use crate::ratelimit::Rule;
+use crate::store::stats;
+use serde_json::json;
+
+pub fn maintenance(ctx: &mut Ctx<'_>, req: &Request) -> Response {
+    const A: &str = "maintenance";
+    if let Err(r) = authorize(ctx, req, Need::Read, A) {
+        return r;
+    }
+    let c = ctx.config;
+    // The longest window of any limit: hits older than it count for nothing.
+    let window_secs = [&c.limit_update_all, &c.limit_image, &c.limit_auth_failures]
+        .iter()
+        .flat_map(|r| r.iter().map(|r: &Rule| r.window_secs))
+        .max()
+        .unwrap_or(3600);
+    let rules = |r: &[Rule]| r.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let limits = json!({
+        "update_all": rules(&c.limit_update_all),
+        "image": rules(&c.limit_image),
+        "auth_failures": rules(&c.limit_auth_failures),
+    });
+    let db_path = c.db_path();
+    let conn = match ctx.db.get() {
+        Ok(c) => c,
+        Err(e) => return db_unavailable(A, e),
+    };
+    let now = now_ms();
+    let found = stats::db_stats(conn, &db_path).and_then(|db| {
+        Ok((
+            db,
+            stats::rate_limits(conn, now, window_secs as i64 * 1000)?,
+            stats::held_locks(conn)?,
+        ))
+    });
+    match found {
+        Ok((db, hits, locks)) => Response::json(
+            200,
+            A,
+            "ok",
+            &json!({"db": db, "limits": limits, "rate_limits": hits, "locks": locks, "now_ms": now}),
+        ),
+        Err(e) => store_failed(A, &e),
+    }
+}

@@ -1,0 +1,238 @@
+//! `GET /api/v1/overview` and `GET /api/v1/settings` (read): what the panel's
+//! Overview and Settings pages show. The overview runs each health check (database,
+//! the systemd manager of the scope, podman, webhook secret, services) and names the
+//! fix of every failing one: the path, the variable or the command. Settings are the
+//! effective configuration, with secrets only as set or unset.
+
+use super::api::authorize;
+use super::routes::{Ctx, db_unavailable, store_failed};
+use super::{Request, Response};
+use crate::auth::Need;
+use crate::cli::VERSION;
+use crate::clock::now_ms;
+use crate::config::{Config, VARIABLES};
+use crate::store::events::{self, EventFilter};
+use crate::store::stats;
+use crate::store::tasks::{self, ListFilter};
+use serde_json::{Value, json};
+
+/// The timer whose next run the overview shows.
+pub const TIMER: &str = "podup-auto-update.timer";
+const DAY_MS: i64 = 86_400_000;
+
+fn check(name: &str, ok: bool, detail: String, fix: Option<String>) -> Value {
+    json!({"name": name, "ok": ok, "detail": detail, "fix": if ok { None } else { fix }})
+}
+
+pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
+    const A: &str = "overview";
+    if let Err(r) = authorize(ctx, req, Need::Read, A) {
+        return r;
+    }
+    let config = ctx.config;
+    let scope = if config.systemd_user { "user" } else { "system" };
+    let timer = ctx.host.timer_info(TIMER);
+    let podman = ctx.host.podman_version();
+    ctx.host.drain_records();
+    let mut checks = Vec::new();
+    let db_path = config.db_path();
+    let conn = match ctx.db.get() {
+        Ok(c) => c,
+        Err(e) => return db_unavailable(A, e),
+    };
+    let db = stats::db_stats(conn, &db_path);
+    checks.push(match &db {
+        Ok(s) => check(
+            "database",
+            true,
+            format!("{} ({} bytes, schema {})", s.path, s.size_bytes, s.schema_version),
+            None,
+        ),
+        Err(e) => check(
+            "database",
+            false,
+            e.to_string(),
+            Some(format!("check '{}' (PODUP_STATE_DIR)", db_path.display())),
+        ),
+    });
+    checks.push(match &timer {
+        Ok(_) => check("scope", true, format!("systemctl reaches the {scope} manager"), None),
+        Err(e) => check(
+            "scope",
+            false,
+            e.message.clone(),
+            Some(if config.systemd_user {
+                "run podup as the user whose manager runs the containers (loginctl enable-linger USER), or set PODUP_SYSTEMD_SCOPE=system as root".into()
+            } else {
+                "run podup as root for the system manager, or set PODUP_SYSTEMD_SCOPE=user for rootless Podman".into()
+            }),
+        ),
+    });
+    checks.push(match &podman {
+        Ok(v) => check("podman", true, format!("podman {v}"), None),
+        Err(e) => check(
+            "podman",
+            false,
+            e.message.clone(),
+            Some("install podman (apt-get install podman) and make sure it is on the PATH of podup.service".into()),
+        ),
+    });
+    let n = config.github_secrets.len();
+    checks.push(check(
+        "webhook_secret",
+        n > 0,
+        if n > 0 { format!("set ({n} secret(s))") } else { "not set: POST /hooks/github answers 503".into() },
+        Some("put the secret in /etc/podup/github-secret and set PODUP_GITHUB_SECRET_FILE=/etc/podup/github-secret (or LoadCredential=github-secret:...)".into()),
+    ));
+    checks.push(check(
+        "services",
+        !config.services.is_empty(),
+        format!("{} declared", config.services.len()),
+        Some("declare them: PODUP_SERVICES=app.service=ghcr.io/acme/app:stable, worker.service".into()),
+    ));
+    let timer = match timer {
+        Ok(t) => {
+            json!({"unit": TIMER, "load_state": t.load_state, "active_state": t.active_state, "next": t.next_elapse})
+        }
+        Err(e) => json!({"unit": TIMER, "error": e.message}),
+    };
+    let recent_tasks = tasks::list(
+        conn,
+        &ListFilter {
+            limit: 6,
+            ..Default::default()
+        },
+    );
+    let running = tasks::list(
+        conn,
+        &ListFilter {
+            status: Some(crate::tasks::model::TaskStatus::Running),
+            limit: 50,
+            ..Default::default()
+        },
+    );
+    let recent_events = events::list(
+        conn,
+        &EventFilter {
+            quiet: true,
+            limit: 8,
+            ..Default::default()
+        },
+    );
+    let counts = stats::task_counts(conn, now_ms() - DAY_MS);
+    let (recent_tasks, running, recent_events, counts) = match (recent_tasks, running, recent_events, counts) {
+        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return store_failed(A, &e),
+    };
+    let counts: serde_json::Map<String, Value> = counts.into_iter().map(|(k, v)| (k, json!(v))).collect();
+    Response::json(
+        200,
+        A,
+        "ok",
+        &json!({
+            "version": VERSION,
+            "demo": config.demo.is_some(),
+            "uptime_secs": ctx.started.elapsed().as_secs(),
+            "scope": scope,
+            "checks": checks,
+            "timer": timer,
+            "tasks": recent_tasks,
+            "running": running,
+            "events": recent_events,
+            "counts_24h": counts,
+        }),
+    )
+}
+
+/// Each variable's effective value as text; `None` for one this page does not know.
+fn value_of(c: &Config, name: &str) -> Option<String> {
+    let rules = |r: &[crate::ratelimit::Rule]| r.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    Some(match name {
+        "PODUP_STATE_DIR" => format!("{} (from {})", c.state_dir.display(), c.state_dir_source),
+        "PODUP_IDLE_EXIT_SECS" => c.idle_exit_secs.to_string(),
+        "PODUP_MAX_BODY_BYTES" => c.max_body_bytes.to_string(),
+        "PODUP_REQUEST_TIMEOUT_MS" => c.request_timeout_ms.to_string(),
+        "PODUP_WORKERS" => c.workers.to_string(),
+        "PODUP_LOG_LEVEL" => c.log_level.as_str().to_ascii_lowercase(),
+        "PODUP_GITHUB_SECRET" if c.github_secrets.is_empty() => "unset".into(),
+        "PODUP_GITHUB_SECRET" => format!("set ({} secret(s))", c.github_secrets.len()),
+        "PODUP_SERVICES" => c.services.iter().map(|s| s.unit.clone()).collect::<Vec<_>>().join(", "),
+        "PODUP_SYSTEMD_SCOPE" => if c.systemd_user { "user" } else { "system" }.into(),
+        "PODUP_VERIFY_SECS" => c.verify_secs.to_string(),
+        "PODUP_TASK_TIMEOUT_SECS" => c.task_timeout_secs.to_string(),
+        "PODUP_PUBLIC_URL" => c.public_url.clone().unwrap_or_else(|| "unset".into()),
+        "PODUP_LIMIT_UPDATE_ALL" => rules(&c.limit_update_all),
+        "PODUP_LIMIT_IMAGE" => rules(&c.limit_image),
+        "PODUP_LIMIT_AUTH_FAILURES" => rules(&c.limit_auth_failures),
+        "PODUP_TRUSTED_PROXIES" if c.trusted_proxies.is_empty() => "none".into(),
+        "PODUP_TRUSTED_PROXIES" => c.trusted_proxies.describe(),
+        "PODUP_FORWARD_AUTH_HEADER" => match &c.forward_auth {
+            Some((h, role)) => format!("{h}:{}", role.as_str()),
+            None => "unset".into(),
+        },
+        "PODUP_SESSION_SECS" => c.session_secs.to_string(),
+        _ => return None,
+    })
+}
+
+pub fn settings(ctx: &mut Ctx<'_>, req: &Request) -> Response {
+    const A: &str = "settings";
+    if let Err(r) = authorize(ctx, req, Need::Read, A) {
+        return r;
+    }
+    let c = ctx.config;
+    let variables: Vec<Value> = VARIABLES
+        .iter()
+        .map(|(name, default, description)| {
+            json!({
+                "name": name,
+                "value": value_of(c, name),
+                "default": default,
+                "description": description,
+                "secret": name.contains("SECRET"),
+            })
+        })
+        .collect();
+    let d = ctx.dispatcher();
+    let resolved = d.resolve(ctx.db.get().ok(), None).unwrap_or_default();
+    let side = |source: &str| -> Vec<Value> {
+        resolved
+            .iter()
+            .filter(|r| r.source == source)
+            .map(|r| json!({"unit": r.unit, "image": r.image.as_ref().map(|i| i.to_string()), "image_source": r.image_source}))
+            .collect()
+    };
+    let (declared, discovered) = (side("declared"), side("discovered"));
+    Response::json(
+        200,
+        A,
+        "ok",
+        &json!({
+            "variables": variables,
+            "unknown_variables": c.unknown_variables,
+            "counts": {"declared": declared.len(), "discovered": discovered.len()},
+            "services": {"declared": declared, "discovered": discovered},
+            "demo": c.demo.is_some(),
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn every_variable_has_a_value_and_secrets_never_show() {
+        let map: BTreeMap<String, String> = [("PODUP_GITHUB_SECRET", "hunter2-secret")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let c = Config::from_lookup(|n| map.get(n).cloned(), 0, map.keys()).unwrap();
+        for (name, _, _) in VARIABLES {
+            let v = value_of(&c, name).unwrap_or_else(|| panic!("{name} has no value on the settings page"));
+            assert!(!v.contains("hunter2"), "{name}: {v}");
+        }
+        assert_eq!(value_of(&c, "PODUP_GITHUB_SECRET").unwrap(), "set (1 secret(s))");
+    }
+}

@@ -1,0 +1,194 @@
+//! The panel's Webhooks page: `GET /api/v1/webhooks` (read) gives the URL to paste
+//! into GitHub for each service, whether a secret is set, and the last deliveries
+//! with their verdict; `POST /api/v1/webhooks/test` (admin) signs a sample `ping`
+//! with the configured secret and hands it to the real webhook handler, whose answer
+//! is recorded as a delivery of its own (its `event_log` row is marked `test`).
+
+use super::api::authorize;
+use super::routes::{Ctx, db_unavailable, store_failed};
+use super::{Request, Response, hooks};
+use crate::auth::Need;
+use crate::clock::now_ms;
+use crate::store::events::{self, Event, EventFilter, EventRow};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+const DELIVERIES: usize = 30;
+
+/// `accepted`, `ignored` or `rejected`, from a delivery's answer.
+pub fn verdict(status: u16, reason: &str) -> &'static str {
+    match (status, reason) {
+        (400.., _) => "rejected",
+        (_, "accepted" | "joined" | "duplicate_delivery" | "ping") => "accepted",
+        _ => "ignored",
+    }
+}
+
+/// The URL GitHub should call: `PODUP_PUBLIC_URL`, else how this request reached us.
+pub fn base_url(ctx: &Ctx<'_>, req: &Request) -> String {
+    if let Some(u) = &ctx.config.public_url {
+        return u.clone();
+    }
+    let https = super::session::is_https(&super::session::Peer::of(ctx), req);
+    let host = req.header("host").unwrap_or("127.0.0.1:8777");
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
+fn delivery(e: &EventRow) -> Value {
+    json!({
+        "id": e.id,
+        "ts_ms": e.ts_ms,
+        "path": e.path,
+        "status": e.status,
+        "reason": e.reason,
+        "verdict": verdict(e.status, &e.reason),
+        "event": e.meta.get("event"),
+        "delivery": e.meta.get("delivery"),
+        "image": e.meta.get("image"),
+        "detail": e.meta.get("detail").or_else(|| e.meta.get("error")),
+        "test": e.meta.get("test").is_some(),
+        "task_id": e.task_id,
+    })
+}
+
+pub fn status(ctx: &mut Ctx<'_>, req: &Request) -> Response {
+    const A: &str = "webhooks";
+    if let Err(r) = authorize(ctx, req, Need::Read, A) {
+        return r;
+    }
+    let base = base_url(ctx, req);
+    let d = ctx.dispatcher();
+    let services: Vec<Value> = d
+        .resolve(ctx.db.get().ok(), None)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            json!({
+                "unit": r.unit,
+                "image": r.image.map(|i| i.to_string()),
+                "url": format!("{base}/hooks/github/{}", r.unit),
+            })
+        })
+        .collect();
+    let secrets = ctx.config.github_secrets.len();
+    let conn = match ctx.db.get() {
+        Ok(c) => c,
+        Err(e) => return db_unavailable(A, e),
+    };
+    let f = EventFilter {
+        action: Some("github_webhook".into()),
+        limit: DELIVERIES,
+        ..Default::default()
+    };
+    match events::list(conn, &f) {
+        Ok(rows) => Response::json(
+            200,
+            A,
+            "ok",
+            &json!({
+                "secret": if secrets > 0 { "set" } else { "unset" },
+                "secret_count": secrets,
+                "url": format!("{base}/hooks/github"),
+                "content_type": "application/json",
+                "events": ["Packages", "Registry packages"],
+                "services": services,
+                "deliveries": rows.iter().map(delivery).collect::<Vec<_>>(),
+            }),
+        ),
+        Err(e) => store_failed(A, &e),
+    }
+}
+
+/// `X-Hub-Signature-256` for `body` under `secret`.
+fn sign(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body);
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+pub fn test_delivery(ctx: &mut Ctx<'_>, req: &Request) -> Response {
+    const A: &str = "webhook_test";
+    if let Err(r) = authorize(ctx, req, Need::Admin, A) {
+        return r;
+    }
+    let Some(secret) = ctx.config.github_secrets.first() else {
+        return Response::error(
+            409,
+            A,
+            "webhook_not_configured",
+            "no GitHub webhook secret is configured: set PODUP_GITHUB_SECRET_FILE or the credential 'github-secret'",
+        );
+    };
+    let started = std::time::Instant::now();
+    let delivery_id = format!("podup-test-{}", ctx.request_id);
+    let body = serde_json::to_vec(&json!({
+        "zen": "Sent by podup's panel: a signed test delivery.",
+        "hook_id": 0,
+        "hook": {"type": "Repository", "id": 0, "events": ["registry_package"]},
+    }))
+    .expect("JSON serializes");
+    let inner = Request {
+        method: "POST".into(),
+        target: "/hooks/github".into(),
+        path: "/hooks/github".into(),
+        query: String::new(),
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-github-event".into(), "ping".into()),
+            ("x-github-delivery".into(), delivery_id.clone()),
+            ("x-hub-signature-256".into(), sign(&secret.0, &body)),
+        ],
+        body,
+    };
+    let answer = hooks::github(ctx, &inner, None);
+    let mut meta = answer.meta.clone();
+    if !meta.is_object() {
+        meta = json!({});
+    }
+    meta["test"] = json!(true);
+    let row = Event {
+        request_id: format!("{}-test", ctx.request_id),
+        ts_ms: now_ms(),
+        method: inner.method.clone(),
+        path: inner.path.clone(),
+        status: answer.status,
+        action: answer.action.to_string(),
+        reason: answer.reason.to_string(),
+        duration_ms: started.elapsed().as_millis() as i64,
+        remote_addr: Some("podup test delivery".into()),
+        meta: meta.to_string(),
+        task_id: answer.task_id,
+    };
+    let conn = match ctx.db.get() {
+        Ok(c) => c,
+        Err(e) => return db_unavailable(A, e),
+    };
+    if let Err(e) = events::insert(conn, &row) {
+        return store_failed(A, &e);
+    }
+    let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    let v = verdict(answer.status, answer.reason);
+    Response::json(
+        200,
+        A,
+        v,
+        &json!({"delivery": delivery_id, "status": answer.status, "reason": answer.reason, "verdict": v, "answer": body}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(verdict(202, "accepted"), "accepted");
+        assert_eq!(verdict(200, "ping"), "accepted");
+        assert_eq!(verdict(200, "duplicate_delivery"), "accepted");
+        assert_eq!(verdict(202, "no_matching_service"), "ignored");
+        assert_eq!(verdict(401, "signature_mismatch"), "rejected");
+        assert_eq!(verdict(503, "webhook_not_configured"), "rejected");
+    }
+}

@@ -1,0 +1,227 @@
+// The task drawer: a panel on the right with a task's summary, its units (from →
+// to digest), and its log timeline (commands collapsible, with argv, exit status
+// and stderr). It polls while the task runs and stops at a terminal status; stop,
+// force-stop and retry report what happened in a toast. Esc closes it.
+
+import { api, ApiError } from './api.js';
+import { h, clear, badge, facts, table, toast, confirmDialog, loading, failure } from './dom.js';
+import { when, duration, shortDigest, isTerminal, label } from './format.js';
+
+/** @typedef {import('./types.js').TaskDetail} TaskDetail */
+/** @typedef {import('./types.js').TaskLogEntry} TaskLogEntry */
+/** @typedef {import('./types.js').Session} Session */
+
+const POLL_MS = 1500;
+
+export class Drawer {
+  /**
+   * @param {HTMLElement} el
+   * @param {{onClose: () => void, openTask: (id: number) => void}} hooks
+   */
+  constructor(el, hooks) {
+    this.el = el;
+    this.hooks = hooks;
+    /** @type {number} */
+    this.id = 0;
+    /** @type {ReturnType<typeof setTimeout>|null} */
+    this.timer = null;
+    /** @type {Element|null} */
+    this.returnFocus = null;
+    /** @type {Session|null} */
+    this.session = null;
+    /** The log entries the user opened, by index. @type {Set<number>} */
+    this.expanded = new Set();
+    document.addEventListener('keydown', (ev) => {
+      const dialogOpen = /** @type {HTMLDialogElement} */ (document.getElementById('confirm')).open;
+      if (ev.key === 'Escape' && !this.el.hidden && !dialogOpen) this.close(true);
+    });
+  }
+
+  /** @param {number} id @param {Session} session */
+  open(id, session) {
+    this.session = session;
+    if (id === this.id && !this.el.hidden) return;
+    if (this.el.hidden) this.returnFocus = document.activeElement;
+    this.id = id;
+    this.expanded = new Set();
+    this.stop();
+    this.el.hidden = false;
+    document.body.classList.add('drawer-open');
+    clear(this.el);
+    this.el.append(this.header(null), loading());
+    /** @type {HTMLElement} */ (this.el.querySelector('.close')).focus();
+    this.load();
+  }
+
+  /** @param {boolean} notify whether to tell the shell (which drops `?task=`) */
+  close(notify) {
+    if (this.el.hidden) return;
+    this.stop();
+    this.el.hidden = true;
+    this.id = 0;
+    document.body.classList.remove('drawer-open');
+    clear(this.el);
+    if (this.returnFocus instanceof HTMLElement && document.contains(this.returnFocus)) this.returnFocus.focus();
+    if (notify) this.hooks.onClose();
+  }
+
+  stop() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  async load() {
+    const id = this.id;
+    /** @type {TaskDetail} */
+    let d;
+    try {
+      d = await api('GET', `/api/v1/tasks/${id}`);
+    } catch (e) {
+      if (id !== this.id) return;
+      this.render(null, e instanceof ApiError && e.status === 404 ? `There is no task ${id}.` : e.message);
+      if (!(e instanceof ApiError && e.status === 404)) this.timer = setTimeout(() => this.load(), POLL_MS * 2);
+      return;
+    }
+    if (id !== this.id) return;
+    this.render(d, null);
+    if (!isTerminal(d.task.status)) this.timer = setTimeout(() => this.load(), POLL_MS);
+  }
+
+  /** @param {TaskDetail|null} d */
+  header(d) {
+    return h('div', { class: 'drawer-head' },
+      h('h2', { id: 'drawer-title', text: `Task #${this.id}` }),
+      d ? badge(d.task.status) : null,
+      h('button', { type: 'button', class: 'close', 'aria-label': 'Close the task', text: '×', onclick: () => this.close(true) }));
+  }
+
+  /** @param {TaskDetail|null} d @param {string|null} error */
+  render(d, error) {
+    const body = this.el.querySelector('.drawer-body');
+    const scroll = body ? body.scrollTop : 0;
+    const focused = document.activeElement && this.el.contains(document.activeElement) ? document.activeElement.getAttribute('data-focus') : null;
+    clear(this.el);
+    this.el.append(this.header(d));
+    const content = h('div', { class: 'drawer-body' });
+    if (error) content.append(failure(error, () => this.load()));
+    if (d) content.append(this.summary(d), this.actions(d), this.units(d), this.timeline(d.logs));
+    this.el.append(content);
+    content.scrollTop = scroll;
+    const again = focused && this.el.querySelector(`[data-focus="${focused}"]`);
+    if (again instanceof HTMLElement) again.focus();
+    else if (!this.el.contains(document.activeElement)) /** @type {HTMLElement} */ (this.el.querySelector('.close')).focus();
+  }
+
+  /** @param {TaskDetail} d */
+  summary(d) {
+    const t = d.task;
+    /** @type {[string, Node|string][]} */
+    const rows = [
+      ['Kind', label(t.kind)],
+      ['Status', h('span', {}, badge(t.status), t.reason && t.reason !== t.status ? ` ${t.reason}` : '')],
+      ['Message', t.message || '—'],
+      ['Units', t.units.join(', ') || '—'],
+      ['Caller', `${t.caller || '—'} via ${t.source}`],
+      ['Why', t.trigger_reason || '—'],
+      ['Created', when(t.created_ms)],
+      ['Ran for', t.started_ms ? duration(t.started_ms, t.finished_ms) : 'not started'],
+    ];
+    if (t.retry_of) rows.push(['Retry of', h('a', { href: `?task=${t.retry_of}`, 'data-task': t.retry_of, text: `task #${t.retry_of}`, onclick: (/** @type {Event} */ ev) => { ev.preventDefault(); this.hooks.openTask(t.retry_of); } })]);
+    if (t.delivery_id) rows.push(['Delivery', t.delivery_id]);
+    if (t.spec?.dry_run) rows.push(['Dry run', 'yes']);
+    return h('section', { class: 'drawer-section' }, facts(rows));
+  }
+
+  /** @param {TaskDetail} d */
+  actions(d) {
+    const t = d.task;
+    const admin = this.session?.role === 'admin';
+    const running = !isTerminal(t.status);
+    const bar = h('div', { class: 'actions drawer-actions' });
+    if (admin && running) {
+      bar.append(
+        h('button', { type: 'button', 'data-focus': 'stop', text: 'Stop', onclick: () => this.act('stop') }),
+        h('button', { type: 'button', class: 'danger', 'data-focus': 'force-stop', text: 'Force stop', onclick: () => this.forceStop() }));
+    }
+    if (admin && !running) bar.append(h('button', { type: 'button', 'data-focus': 'retry', text: 'Retry', onclick: () => this.act('retry') }));
+    if (!admin) bar.append(h('span', { class: 'muted', text: 'Read-only session: stop and retry need an admin token.' }));
+    bar.append(h('a', { href: `/events?task=${t.id}`, 'data-link': true, class: 'button-link', text: 'Open events' }));
+    return bar;
+  }
+
+  async forceStop() {
+    const unit = `podup-task-${this.id}.service`;
+    const ok = await confirmDialog(
+      `Force-stop task #${this.id}?`,
+      `This sends SIGKILL to ${unit}: the worker dies at once, in the middle of its step, without rolling back. The task becomes failed (killed); a unit may be left on the new image or stopped. Use Stop to let it end its step cleanly.`,
+      'Force stop');
+    if (ok) this.act('force-stop');
+  }
+
+  /** @param {'stop'|'force-stop'|'retry'} verb */
+  async act(verb) {
+    const id = this.id;
+    try {
+      /** @type {{task_id: number, status?: string, changed?: boolean, retry_of?: number}} */
+      const r = await api('POST', `/api/v1/tasks/${id}/${verb}`);
+      if (verb === 'retry') {
+        toast(`Retry started as task #${r.task_id}.`);
+        this.hooks.openTask(r.task_id);
+        return;
+      }
+      if (r.changed === false) toast(`Task #${id} had already ended (${label(r.status || '')}).`, 'info');
+      else if (verb === 'stop') toast(`Task #${id} stopped: it is now ${label(r.status || '')}.`);
+      else toast(`Task #${id} was killed: it is now ${label(r.status || '')}.`);
+    } catch (e) {
+      toast(`Could not ${verb.replace('-', ' ')} task #${id}: ${e.message}`, 'error');
+    }
+    if (id === this.id) {
+      this.stop();
+      this.load();
+    }
+  }
+
+  /** @param {TaskDetail} d */
+  units(d) {
+    if (!d.units.length) return h('section', { class: 'drawer-section' }, h('h3', { text: 'Units' }), h('p', { class: 'muted', text: 'No unit rows (yet).' }));
+    const rows = d.units.flatMap((u) => [
+      h('tr', {},
+        h('td', {}, h('strong', { text: u.unit }), u.image ? h('div', { class: 'muted small', text: u.image }) : null),
+        h('td', {}, badge(u.status), h('div', { class: 'muted small', text: u.phase })),
+        h('td', { class: 'digests' },
+          h('code', { title: u.from_digest || '', text: shortDigest(u.from_digest) }), ' → ',
+          h('code', { title: u.to_digest || '', text: shortDigest(u.to_digest) }))),
+      u.message ? h('tr', { class: 'unit-message' }, h('td', { colspan: '3', class: 'small', text: u.message })) : null,
+    ].filter(Boolean));
+    return h('section', { class: 'drawer-section' }, h('h3', { text: 'Units' }), table(['Unit', 'Status', 'From → to'], rows, 'compact'));
+  }
+
+  /** @param {TaskLogEntry[]} logs */
+  timeline(logs) {
+    const list = h('ol', { class: 'timeline' });
+    logs.forEach((l, i) => {
+      const time = h('time', { text: when(l.ts_ms).slice(11) });
+      const where = h('span', { class: 'step', text: l.unit ? `${l.step} · ${l.unit}` : l.step });
+      if (!l.argv) {
+        list.append(h('li', { class: `lvl-${l.level}` }, time, where, h('span', { class: 'msg', text: l.message })));
+        return;
+      }
+      const details = /** @type {HTMLDetailsElement} */ (h('details', { open: this.expanded.has(i) },
+        h('summary', {}, time, where,
+          h('code', { class: 'argv', text: l.argv.join(' ') }),
+          h('span', { class: l.exit_status === 0 ? 'exit ok' : 'exit bad', text: l.exit_status === null ? 'killed' : `exit ${l.exit_status}` })),
+        h('pre', { class: 'cmd', text: `$ ${l.argv.map(quote).join(' ')}` }),
+        l.stderr ? h('pre', { class: 'stderr', text: l.stderr }) : h('p', { class: 'muted small', text: 'no output on stderr' })));
+      details.addEventListener('toggle', () => (details.open ? this.expanded.add(i) : this.expanded.delete(i)));
+      list.append(h('li', { class: `lvl-${l.level} command` }, details));
+    });
+    return h('section', { class: 'drawer-section' },
+      h('h3', { text: `Log (${logs.length})` }),
+      logs.length ? list : h('p', { class: 'muted', text: 'Nothing logged yet.' }));
+  }
+}
+
+/** Shell-style quoting for display. @param {string} a */
+function quote(a) {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}

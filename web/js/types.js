@@ -1,0 +1,211 @@
+// The shapes of the JSON API (docs/api.md), for `tsc --checkJs`. Nothing runs here.
+
+/** @typedef {'pending'|'running'|'succeeded'|'failed'|'rolled_back'|'cancelled'|'skipped'|'unknown'} TaskStatus */
+/** @typedef {'webhook'|'manual'|'update-all'|'auto-update'|'maintenance'} TaskKind */
+/** @typedef {'all'|'manual'|'webhook'|'automatic'|'maintenance'} TaskCategory */
+
+/**
+ * @typedef {object} UnitSpec
+ * @property {string} unit
+ * @property {string|null} image
+ * @property {string|null} digest
+ */
+
+/**
+ * @typedef {object} TaskSpec
+ * @property {UnitSpec[]} units
+ * @property {string} scope
+ * @property {number} verify_secs
+ * @property {boolean} dry_run
+ * @property {'deploy'|'auto-update'} mode
+ */
+
+/**
+ * @typedef {object} Task
+ * @property {number} id
+ * @property {TaskKind} kind
+ * @property {TaskStatus} status
+ * @property {string|null} reason
+ * @property {string|null} message
+ * @property {number} created_ms
+ * @property {number|null} started_ms
+ * @property {number|null} finished_ms
+ * @property {string} source
+ * @property {string|null} caller
+ * @property {string|null} trigger_reason
+ * @property {string|null} request_id
+ * @property {string|null} delivery_id
+ * @property {number|null} retry_of
+ * @property {string[]} units
+ * @property {TaskSpec|null} spec
+ */
+
+/**
+ * @typedef {object} TaskUnit
+ * @property {string} unit
+ * @property {string|null} image
+ * @property {string|null} from_digest
+ * @property {string|null} to_digest
+ * @property {string} status
+ * @property {string} phase
+ * @property {number|null} started_ms
+ * @property {number|null} finished_ms
+ * @property {string|null} message
+ */
+
+/**
+ * @typedef {object} TaskLogEntry
+ * @property {number} ts_ms
+ * @property {'info'|'warn'|'error'} level
+ * @property {string} step
+ * @property {string|null} unit
+ * @property {string} message
+ * @property {string[]|null} argv
+ * @property {number|null} exit_status
+ * @property {string|null} stderr
+ */
+
+/**
+ * An event_log row. `meta` is an object in /api/v1/events and a JSON string in a task's `events`.
+ * @typedef {object} Event
+ * @property {number} [id]
+ * @property {string} request_id
+ * @property {number} ts_ms
+ * @property {string} method
+ * @property {string} path
+ * @property {number} status
+ * @property {string} action
+ * @property {string} reason
+ * @property {number} duration_ms
+ * @property {string|null} remote_addr
+ * @property {Object<string, unknown>|string} meta
+ * @property {number|null} task_id
+ */
+
+/**
+ * @typedef {object} TaskDetail
+ * @property {Task} task
+ * @property {TaskUnit[]} units
+ * @property {TaskLogEntry[]} logs
+ * @property {Event[]} events
+ */
+
+/** @typedef {{tasks: Task[], next_before: number|null}} TaskList */
+/** @typedef {{events: Event[], next_before: number|null}} EventList */
+
+/**
+ * @typedef {object} Service
+ * @property {string} unit
+ * @property {string|null} image
+ * @property {string} image_source
+ * @property {string|null} running_digest the digest it ran when podup last deployed it
+ * @property {'declared'|'discovered'} source
+ * @property {'system'|'user'} scope
+ * @property {{id: number, kind: TaskKind, status: TaskStatus, created_ms: number}|null} last_task
+ */
+
+/** @typedef {{services: Service[], counts: {declared: number, discovered: number}}} ServiceList */
+
+/**
+ * @typedef {object} PlannedUnit
+ * @property {string} unit
+ * @property {string|null} image
+ * @property {string|null} digest
+ * @property {string[][]} commands
+ */
+
+/** @typedef {{dry_run: true, kind: string, spec: TaskSpec, plan: PlannedUnit[]}} DryRun */
+/** @typedef {{status: string, task_id: number, status_url: string, retry_of?: number}} Accepted */
+
+/**
+ * @typedef {object} Session
+ * @property {boolean} signed_in
+ * @property {string} [name]
+ * @property {'admin'|'read'} [role]
+ * @property {'token'|'forward_auth'} [via]
+ * @property {string} [csrf_token]
+ * @property {number} [expires_ms]
+ * @property {boolean} [tokens_configured]
+ * @property {boolean} [forward_auth]
+ * @property {boolean} demo
+ */
+
+/**
+ * @typedef {object} Check
+ * @property {string} name
+ * @property {boolean} ok
+ * @property {string} detail
+ * @property {string|null} fix
+ */
+
+/**
+ * @typedef {object} Overview
+ * @property {string} version
+ * @property {boolean} demo
+ * @property {number} uptime_secs
+ * @property {string} scope
+ * @property {Check[]} checks
+ * @property {{unit: string, load_state?: string, active_state?: string, next?: string, error?: string}} timer
+ * @property {Task[]} tasks
+ * @property {Task[]} running
+ * @property {Event[]} events
+ * @property {Object<string, number>} counts_24h
+ */
+
+/**
+ * @typedef {object} Variable
+ * @property {string} name
+ * @property {string|null} value
+ * @property {string} default
+ * @property {string} description
+ * @property {boolean} secret
+ */
+
+/**
+ * @typedef {object} Settings
+ * @property {Variable[]} variables
+ * @property {string[]} unknown_variables
+ * @property {{declared: {unit: string, image: string|null, image_source: string}[], discovered: {unit: string, image: string|null}[]}} services
+ * @property {{declared: number, discovered: number}} counts
+ * @property {boolean} demo
+ */
+
+/**
+ * @typedef {object} Delivery
+ * @property {number} id
+ * @property {number} ts_ms
+ * @property {string} path
+ * @property {number} status
+ * @property {string} reason
+ * @property {'accepted'|'ignored'|'rejected'} verdict
+ * @property {string|null} event
+ * @property {string|null} delivery
+ * @property {string|null} image
+ * @property {string|null} detail
+ * @property {boolean} test
+ * @property {number|null} task_id
+ */
+
+/**
+ * @typedef {object} WebhooksInfo
+ * @property {'set'|'unset'} secret
+ * @property {number} secret_count
+ * @property {string} url
+ * @property {string} content_type
+ * @property {string[]} events
+ * @property {{unit: string, image: string|null, url: string}[]} services
+ * @property {Delivery[]} deliveries
+ */
+
+/**
+ * @typedef {object} MaintenanceInfo
+ * @property {{path: string, size_bytes: number, wal_bytes: number, schema_version: number, events: number, tasks: number, task_logs: number, sessions: number, oldest_event_ms: number|null, oldest_task_ms: number|null}} db
+ * @property {{update_all: string[], image: string[], auth_failures: string[]}} limits
+ * @property {{key: string, hits: number, last_ms: number}[]} rate_limits
+ * @property {{unit: string, task_id: number, acquired_ms: number, task_status: string|null}[]} locks
+ * @property {number} now_ms
+ */
+
+/** @typedef {{error: string, message: string}} ApiErrorBody */
+
+export {};
