@@ -490,9 +490,12 @@ cmd_up() {
   local rpid=$!
   echo "$rpid" > "$STATE/registry.pid"
   starttime "$rpid" > "$STATE/registry.start" || die "registry did not start: $(tail -n 3 "$LOGS/registry.log")"
+  # Start-up waits share the readiness budget (PODUP_UP_TIMEOUT): on a loaded machine
+  # (another bed removing a hundred containers) exec'ing systemd took over 5 s.
+  local wait_ticks=$(( ${PODUP_UP_TIMEOUT:-30} * 50 ))   # ticks of 0.02 s
   t=0; PORT=""
   until [[ -n $PORT ]]; do
-    alive "$rpid" && (( t < 250 )) || die "registry did not listen: $(tail -n 3 "$LOGS/registry.log")"
+    alive "$rpid" && (( t < wait_ticks )) || die "registry did not listen: $(tail -n 3 "$LOGS/registry.log")"
     [[ $(readlink "/proc/$rpid/exe" 2>/dev/null) == */docker-registry ]] && PORT=$(listen_port "$rpid")
     [[ -n $PORT ]] || { sleep 0.02; t=$((t+1)); }
   done
@@ -506,7 +509,7 @@ cmd_up() {
   # wait for systemd to be exec'd in the namespace
   t=0
   until [[ $(readlink "/proc/$mpid/exe" 2>/dev/null) == */systemd ]]; do
-    alive "$mpid" && (( t < 250 )) || die "manager did not start: $(tail -n 20 "$LOGS/manager.log")"
+    alive "$mpid" && (( t < wait_ticks )) || die "manager did not start within ${PODUP_UP_TIMEOUT:-30} s (alive: $(alive "$mpid" && echo yes || echo no)): $(tail -n 20 "$LOGS/manager.log")"
     sleep 0.02; t=$((t+1))
   done
   starttime "$mpid" > "$STATE/manager.start"
