@@ -485,6 +485,18 @@ fn check_alive(ctx: &mut Ctx<'_>, id: i64) {
     }
 }
 
+/// The event rows linked to task `id`, oldest (the creating request) first.
+fn linked_events(conn: &rusqlite::Connection, id: i64) -> rusqlite::Result<Vec<events::EventRow>> {
+    let f = events::EventFilter {
+        task_id: Some(id),
+        limit: 500,
+        ..Default::default()
+    };
+    let mut rows = events::list(conn, &f)?;
+    rows.reverse();
+    Ok(rows)
+}
+
 /// `GET /api/v1/tasks/<id>`
 pub fn get_task(ctx: &mut Ctx<'_>, req: &Request, id: i64) -> Response {
     const A: &str = "get_task";
@@ -502,7 +514,7 @@ pub fn get_task(ctx: &mut Ctx<'_>, req: &Request, id: i64) -> Response {
             t,
             tasks::units(conn, id)?,
             tasks::logs(conn, id)?,
-            events::for_task(conn, id)?,
+            linked_events(conn, id)?,
         )))
     });
     match found {

@@ -43,30 +43,6 @@ pub fn insert(conn: &Connection, e: &Event) -> rusqlite::Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
-/// The event rows linked to task `id`, oldest first.
-pub fn for_task(conn: &Connection, id: i64) -> rusqlite::Result<Vec<Event>> {
-    let mut st = conn.prepare_cached(
-        "SELECT request_id, ts_ms, method, path, status, action, reason, duration_ms, remote_addr, meta, task_id
-         FROM event_log WHERE task_id = ?1 ORDER BY id",
-    )?;
-    st.query_map([id], |r| {
-        Ok(Event {
-            request_id: r.get(0)?,
-            ts_ms: r.get(1)?,
-            method: r.get(2)?,
-            path: r.get(3)?,
-            status: r.get(4)?,
-            action: r.get(5)?,
-            reason: r.get(6)?,
-            duration_ms: r.get(7)?,
-            remote_addr: r.get(8)?,
-            meta: r.get(9)?,
-            task_id: r.get(10)?,
-        })
-    })?
-    .collect()
-}
-
 /// A stored event as the API lists it: with its row id and `meta` as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventRow {
@@ -193,7 +169,12 @@ mod tests {
             .query_row("SELECT count(*) FROM event_log", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1);
-        assert_eq!(for_task(&conn, 7).unwrap().len(), 1);
+        let f = EventFilter {
+            task_id: Some(7),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(list(&conn, &f).unwrap().len(), 1);
     }
 
     #[test]
