@@ -12,6 +12,7 @@ pub mod overview;
 pub mod panel;
 pub mod routes;
 pub mod session;
+pub mod tasks;
 pub mod webhooks;
 
 use serde_json::{Value, json};

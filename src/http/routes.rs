@@ -2,7 +2,7 @@
 //! socket and never writes the event row; the driver does both. The status codes
 //! of the shared failures (rate limited, store failed, dispatch failed) live here.
 
-use super::{Request, Response, api, dbinfo, event_log, hooks, ops, overview, session, webhooks};
+use super::{Request, Response, api, dbinfo, event_log, hooks, ops, overview, session, tasks, webhooks};
 use crate::cli::VERSION;
 use crate::config::Config;
 use crate::host::Host;
@@ -60,10 +60,10 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         ("GET", ["api", "v1", "services"]) => api::services(ctx, req),
         ("POST", ["api", "v1", "services", service, "update"]) => api::update_service(ctx, req, service),
         ("POST", ["api", "v1", "update-all"]) => api::update_all(ctx, req),
-        ("GET", ["api", "v1", "tasks"]) => api::list_tasks(ctx, req),
-        ("GET", ["api", "v1", "tasks", id]) => with_id(id, |id| api::get_task(ctx, req, id)),
+        ("GET", ["api", "v1", "tasks"]) => tasks::list_tasks(ctx, req),
+        ("GET", ["api", "v1", "tasks", id]) => with_id(id, |id| tasks::get_task(ctx, req, id)),
         ("POST", ["api", "v1", "tasks", id, verb @ ("stop" | "force-stop" | "retry")]) => {
-            with_id(id, |id| api::task_action(ctx, req, id, verb))
+            with_id(id, |id| tasks::task_action(ctx, req, id, verb))
         }
         ("GET", ["api", "v1", "webhooks", "status"]) => ops::webhooks_status(ctx, req),
         ("GET", ["api", "v1", "locks"]) => ops::locks(ctx, req),

@@ -84,7 +84,7 @@ fn a_secret_never_appears_in_config_errors() {
 #[test]
 fn the_env_example_lists_every_variable_commented_out() {
     let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/env/podup.env.example")).unwrap();
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/config.rs")).unwrap();
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/config/mod.rs")).unwrap();
     // Every "PODUP_..." string literal in config.rs is a variable podup reads.
     let code = src.split("#[cfg(test)]").next().unwrap();
     let mut names: Vec<String> = code
