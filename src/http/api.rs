@@ -4,7 +4,7 @@
 // it would only add an allocation on the refusal path.
 #![allow(clippy::result_large_err)]
 
-use super::routes::{Ctx, db_unavailable, rate_limited, store_failed};
+use super::routes::{Ctx, accepted, db_unavailable, dispatch_failed, rate_limited, store_failed};
 use super::{Request, Response, query_param};
 use crate::auth::{Identity, Need};
 use crate::clock::now_ms;
@@ -292,11 +292,7 @@ fn create(
         reason,
         request_id: Some(&request_id),
     };
-    let d = Dispatcher {
-        config: ctx.config,
-        host: ctx.host,
-        exe: ctx.exe,
-    };
+    let d = ctx.dispatcher();
     let conn = match ctx.db.get_mut() {
         Ok(c) => c,
         Err(e) => return db_unavailable(action, e),
@@ -307,18 +303,8 @@ fn create(
     };
     match wait {
         Some(secs) => finished(ctx, action, id, secs),
-        None => accepted(action, id, &d),
+        None => accepted(action, id, &d.status_url(id)),
     }
-}
-
-fn accepted(action: &'static str, id: i64, d: &Dispatcher<'_>) -> Response {
-    Response::json(
-        202,
-        action,
-        "accepted",
-        &json!({"status": "accepted", "task_id": id, "status_url": d.status_url(id)}),
-    )
-    .with_task(id)
 }
 
 /// The answer for a failed create/stop/retry.
@@ -336,10 +322,10 @@ pub fn control_error(action: &'static str, e: &ControlError, d: &Dispatcher<'_>)
         _ => Response::error(e.status(), action, e.code(), e.to_string()),
     };
     if let Some(id) = e.task_id() {
-        r = r.with_task(id);
-        if let ControlError::Dispatch { .. } = e {
-            r = Response::json(500, action, "dispatch_failed", &json!({"error": "dispatch_failed", "message": e.to_string(), "task_id": id, "status_url": d.status_url(id)})).with_task(id);
-        }
+        r = match e {
+            ControlError::Dispatch { message, .. } => dispatch_failed(action, id, message, &d.status_url(id)),
+            _ => r.with_task(id),
+        };
     }
     r
 }

@@ -61,13 +61,7 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         Verdict::Ignored { reason, detail } => {
             let mut meta = meta;
             meta["detail"] = json!(detail);
-            return Response::json(
-                202,
-                ACTION,
-                reason,
-                &json!({"status": "ignored", "reason": reason, "detail": detail}),
-            )
-            .with_meta(meta);
+            return ignored(reason, detail).with_meta(meta);
         }
         Verdict::Image(e) => e,
     };

@@ -142,32 +142,32 @@ pub fn rate_limited(action: &'static str, reason: &'static str, what: &str, l: &
 /// Dispatches a created task and answers 202 `{task_id, status_url}`, or 500
 /// `dispatch_failed` (the task is then marked failed with systemd-run's stderr).
 pub fn dispatch_and_answer(ctx: &mut Ctx<'_>, action: &'static str, id: i64, description: &str) -> Response {
-    let d = Dispatcher {
-        config: ctx.config,
-        host: ctx.host,
-        exe: ctx.exe,
-    };
-    let url = d.status_url(id);
+    let d = ctx.dispatcher();
     let conn = match ctx.db.get() {
         Ok(c) => c,
         Err(e) => return db_unavailable(action, e),
     };
     match d.dispatch(conn, id, &format!("podup task {id}: {description}")) {
-        Ok(()) => Response::json(
-            202,
-            action,
-            "accepted",
-            &json!({"status": "accepted", "task_id": id, "status_url": url}),
-        )
-        .with_task(id),
-        Err(message) => Response::json(
-            500,
-            action,
-            "dispatch_failed",
-            &json!({"error": "dispatch_failed", "message": message, "task_id": id, "status_url": url}),
-        )
-        .with_task(id),
+        Ok(()) => accepted(action, id, &d.status_url(id)),
+        Err(message) => dispatch_failed(action, id, &message, &d.status_url(id)),
     }
+}
+
+/// 202 `{status: "accepted", task_id, status_url}`, linked to the task.
+pub fn accepted(action: &'static str, id: i64, url: &str) -> Response {
+    Response::json(
+        202,
+        action,
+        "accepted",
+        &json!({"status": "accepted", "task_id": id, "status_url": url}),
+    )
+    .with_task(id)
+}
+
+/// 500 `dispatch_failed`: the task exists and is marked failed with systemd-run's stderr.
+pub fn dispatch_failed(action: &'static str, id: i64, message: &str, url: &str) -> Response {
+    let body = json!({"error": "dispatch_failed", "message": message, "task_id": id, "status_url": url});
+    Response::json(500, action, "dispatch_failed", &body).with_task(id)
 }
 
 fn health(ctx: &mut Ctx<'_>) -> Response {

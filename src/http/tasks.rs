@@ -10,7 +10,6 @@ use crate::auth::Need;
 use crate::store::events;
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::control;
-use crate::tasks::dispatch::Dispatcher;
 use crate::tasks::model::{TaskKind, TaskStatus, category_kinds};
 use serde_json::json;
 
@@ -78,11 +77,7 @@ pub fn list_tasks(ctx: &mut Ctx<'_>, req: &Request) -> Response {
 }
 
 fn check_alive(ctx: &mut Ctx<'_>, id: i64) {
-    let d = Dispatcher {
-        config: ctx.config,
-        host: ctx.host,
-        exe: ctx.exe,
-    };
+    let d = ctx.dispatcher();
     if let Ok(conn) = ctx.db.get() {
         control::check_alive(conn, &d, id);
     }
@@ -141,11 +136,7 @@ pub fn task_action(ctx: &mut Ctx<'_>, req: &Request, id: i64, verb: &str) -> Res
     };
     check_alive(ctx, id);
     let request_id = ctx.request_id.to_string();
-    let d = Dispatcher {
-        config: ctx.config,
-        host: ctx.host,
-        exe: ctx.exe,
-    };
+    let d = ctx.dispatcher();
     let conn = match ctx.db.get_mut() {
         Ok(c) => c,
         Err(e) => return db_unavailable(A, e),

@@ -144,19 +144,24 @@ impl Db {
 
     /// The connection, or why there is none.
     pub fn get(&mut self) -> Result<&Connection, &StoreError> {
-        if self.state.is_err() && self.tried.elapsed() >= Duration::from_millis(REOPEN_INTERVAL_MS) {
-            self.state = open(&self.path);
-            self.tried = Instant::now();
-        }
+        self.reopen_if_due();
         self.state.as_ref()
     }
 
     /// The connection for a write transaction, or why there is none.
     pub fn get_mut(&mut self) -> Result<&mut Connection, &StoreError> {
-        let _ = self.get(); // tries to reopen when it is time
+        self.reopen_if_due();
         match &mut self.state {
             Ok(c) => Ok(c),
             Err(e) => Err(e),
+        }
+    }
+
+    /// After a failure, tries to open the database again, at most every few seconds.
+    fn reopen_if_due(&mut self) {
+        if self.state.is_err() && self.tried.elapsed() >= Duration::from_millis(REOPEN_INTERVAL_MS) {
+            self.state = open(&self.path);
+            self.tried = Instant::now();
         }
     }
 

@@ -101,11 +101,18 @@ fn a_webhook_deploys_and_broken_images_roll_back() {
         .filter_map(|l| l["message"].as_str())
         .filter_map(|m| m.split(", ").nth(1)?.strip_suffix(" ms)")?.parse::<i64>().ok())
         .sum();
-    shout(&format!(
-        "deploy: webhook to verified digest {:.1} s; worker {:.1} s of which podman/systemctl commands {:.1} s and the {VERIFY_SECS} s stay-active window",
+    // The split the issue asks for: podman/systemctl commands (outside the stay-active
+    // polling), the stay-active window (a policy wait), and the remainder, which is
+    // podup's own work (HTTP, DB, dispatch, locks) plus its polling.
+    let (total_s, commands_s, window_s) = (
         total.as_secs_f64(),
+        command_ms as f64 / 1000.0,
+        VERIFY_SECS.parse::<f64>().unwrap(),
+    );
+    shout(&format!(
+        "deploy: webhook to verified digest {total_s:.2} s = podman/systemctl commands {commands_s:.2} s + stay-active window {window_s:.0} s + podup's own {:.2} s (worker ran {:.2} s)",
+        total_s - commands_s - window_s,
         (finished - started) as f64 / 1000.0,
-        command_ms as f64 / 1000.0
     ));
     assert_eq!(
         b.podup.webhook(&b.repository, "latest", &v2, "delivery-v2").status,
