@@ -1,7 +1,7 @@
 //! Sliding-window rate limits kept in SQLite, so they survive restarts. The decision
 //! is a pure function of the recent hits and `now`; the store part counts and records.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::fmt;
 
 /// At most `count` hits per `window_secs`.
@@ -64,30 +64,46 @@ pub struct Limited {
     pub retry_after_secs: u64,
 }
 
-/// Decides whether one more hit is allowed, given the times (ms) of earlier hits.
-pub fn decide(hits_ms: &[i64], now_ms: i64, rules: &[Rule]) -> Result<(), Limited> {
+/// The key failed authentications from one address are counted under.
+pub fn auth_failure_key(client_ip: &str) -> String {
+    format!("auth-fail:{client_ip}")
+}
+
+/// What a rule needs to know about the hits in its window: how many there are
+/// (`Window::inside`) and, when that reaches `count`, when the `count`-th newest of
+/// them was recorded (the hit that must age out before one more fits).
+pub struct Window {
+    pub inside: u64,
+    pub nth_newest_ms: Option<i64>,
+}
+
+/// Decides whether one more hit is allowed. `window(start_ms, count)` describes the
+/// hits after `start_ms`.
+pub fn decide(
+    now_ms: i64,
+    rules: &[Rule],
+    mut window: impl FnMut(i64, u32) -> rusqlite::Result<Window>,
+) -> rusqlite::Result<Result<(), Limited>> {
     for rule in rules {
-        let start = now_ms - (rule.window_secs as i64) * 1000;
-        let mut inside: Vec<i64> = hits_ms.iter().copied().filter(|t| *t > start).collect();
-        if inside.len() >= rule.count as usize {
-            inside.sort_unstable();
-            // The hit that must age out before one more fits.
-            let oldest_needed = inside[inside.len() - rule.count as usize];
-            let free_at = oldest_needed + (rule.window_secs as i64) * 1000;
+        let window_ms = (rule.window_secs as i64) * 1000;
+        let w = window(now_ms - window_ms, rule.count)?;
+        if w.inside >= u64::from(rule.count) {
+            let free_at = w.nth_newest_ms.unwrap_or(now_ms) + window_ms;
             let retry_after_secs = ((free_at - now_ms).max(0) as u64).div_ceil(1000).max(1);
-            return Err(Limited {
+            return Ok(Err(Limited {
                 rule: *rule,
                 retry_after_secs,
-            });
+            }));
         }
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// Checks `key` against `rules` and, when allowed and `record` is set, records a hit
 /// (in the caller's transaction, so concurrent requests cannot both slip through).
-/// Only the newest hits that can matter are read: for each rule at most `count` of
-/// them, so a flood of hits on one key costs a bounded index range, not a scan.
+/// Each hit carries a per-key sequence number, so a window's count is the distance
+/// between its first and the newest hit: a few index lookups, however many hits a
+/// flood has left in the window.
 pub fn check(
     conn: &Connection,
     key: &str,
@@ -95,13 +111,30 @@ pub fn check(
     now_ms: i64,
     record: bool,
 ) -> rusqlite::Result<Result<(), Limited>> {
-    let most = rules.iter().map(|r| r.count).max().unwrap_or(0);
-    let start = now_ms - longest_ms(rules);
-    let hits: Vec<i64> = conn
-        .prepare_cached("SELECT ts_ms FROM rate_hits WHERE key = ?1 AND ts_ms > ?2 ORDER BY ts_ms DESC LIMIT ?3")?
-        .query_map(params![key, start, most], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let verdict = decide(&hits, now_ms, rules);
+    let newest: Option<i64> = conn
+        .prepare_cached("SELECT max(seq) FROM rate_hits WHERE key = ?1")?
+        .query_row(params![key], |r| r.get(0))?;
+    let verdict = decide(now_ms, rules, |start_ms, count| {
+        let Some(newest) = newest else {
+            return Ok(Window {
+                inside: 0,
+                nth_newest_ms: None,
+            });
+        };
+        let first: Option<i64> = conn
+            .prepare_cached("SELECT seq FROM rate_hits WHERE key = ?1 AND ts_ms > ?2 ORDER BY ts_ms LIMIT 1")?
+            .query_row(params![key, start_ms], |r| r.get(0))
+            .optional()?;
+        let inside = first.map_or(0, |f| (newest - f + 1).max(0) as u64);
+        let nth_newest_ms = if inside >= u64::from(count) {
+            conn.prepare_cached("SELECT ts_ms FROM rate_hits WHERE key = ?1 AND seq = ?2")?
+                .query_row(params![key, newest - i64::from(count) + 1], |r| r.get(0))
+                .optional()?
+        } else {
+            None
+        };
+        Ok(Window { inside, nth_newest_ms })
+    })?;
     if verdict.is_ok() && record {
         hit(conn, key, rules, now_ms)?;
     }
@@ -116,8 +149,11 @@ fn longest_ms(rules: &[Rule]) -> i64 {
 pub fn hit(conn: &Connection, key: &str, rules: &[Rule], now_ms: i64) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM rate_hits WHERE key = ?1 AND ts_ms <= ?2")?
         .execute(params![key, now_ms - longest_ms(rules)])?;
-    conn.prepare_cached("INSERT INTO rate_hits (key, ts_ms) VALUES (?1, ?2)")?
-        .execute(params![key, now_ms])?;
+    conn.prepare_cached(
+        "INSERT INTO rate_hits (key, ts_ms, seq)
+         VALUES (?1, ?2, coalesce((SELECT max(seq) FROM rate_hits WHERE key = ?1), 0) + 1)",
+    )?
+    .execute(params![key, now_ms])?;
     Ok(())
 }
 
@@ -148,18 +184,32 @@ mod tests {
         }
     }
 
+    /// The decision over a plain list of hit times, as the store would describe it.
+    fn decide_list(hits: &[i64], now_ms: i64, rules: &[Rule]) -> Result<(), Limited> {
+        decide(now_ms, rules, |start, count| {
+            let mut inside: Vec<i64> = hits.iter().copied().filter(|t| *t > start).collect();
+            inside.sort_unstable();
+            let nth_newest_ms = inside.len().checked_sub(count as usize).map(|i| inside[i]);
+            Ok(Window {
+                inside: inside.len() as u64,
+                nth_newest_ms,
+            })
+        })
+        .unwrap()
+    }
+
     #[test]
     fn sliding_window_with_retry_after() {
         let rules = parse_rules("2/10m,3/1h").unwrap();
         let m = 60_000;
-        assert!(decide(&[], 0, &rules).is_ok());
-        assert!(decide(&[0], m, &rules).is_ok());
-        let l = decide(&[0, m], 2 * m, &rules).unwrap_err();
+        assert!(decide_list(&[], 0, &rules).is_ok());
+        assert!(decide_list(&[0], m, &rules).is_ok());
+        let l = decide_list(&[0, m], 2 * m, &rules).unwrap_err();
         assert_eq!((l.rule.count, l.retry_after_secs), (2, 8 * 60));
         // After the first leaves the 10 min window, the hourly rule still counts 3.
-        let l = decide(&[0, m, 11 * m], 12 * m, &rules).unwrap_err();
+        let l = decide_list(&[0, m, 11 * m], 12 * m, &rules).unwrap_err();
         assert_eq!((l.rule.count, l.retry_after_secs), (3, 48 * 60));
-        assert!(decide(&[0, m, 11 * m], 61 * m, &rules).is_ok());
+        assert!(decide_list(&[0, m, 11 * m], 61 * m, &rules).is_ok());
     }
 
     #[test]
@@ -194,5 +244,60 @@ mod tests {
             .query_row("SELECT count(*) FROM rate_hits WHERE key = 'k'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1, "the hits at 0 s and 1 s left the window and were removed");
+    }
+
+    #[test]
+    fn the_store_decides_as_the_list_of_hits_does() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut c).unwrap();
+        let rules = parse_rules("3/10s,5/1m,4000/1h").unwrap();
+        let (mut hits, mut refused) = (Vec::new(), 0);
+        // Irregular gaps: bursts, pauses longer than the short windows, a long quiet spell.
+        let mut t = 0i64;
+        for i in 0..6000i64 {
+            t += match i % 97 {
+                0 => 70_000,
+                n if n % 7 == 0 => 11_000,
+                n => n * 13,
+            };
+            let store = check(&c, "k", &rules, t, false).unwrap();
+            assert_eq!(store, decide_list(&hits, t, &rules), "at hit {i}, t={t}");
+            refused += usize::from(store.is_err());
+            if store.is_ok() || i % 5 == 0 {
+                hit(&c, "k", &rules, t).unwrap();
+                hits.push(t);
+            }
+        }
+        assert!(
+            refused > 500 && hits.len() > 1000,
+            "both verdicts were exercised: {refused} refused, {} hits",
+            hits.len()
+        );
+    }
+
+    #[test]
+    fn hits_from_before_the_sequence_column_are_numbered_by_the_migration() {
+        let mut c = Connection::open_in_memory().unwrap();
+        for sql in &crate::store::schema::MIGRATIONS[..4] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 4).unwrap();
+        for (k, ts) in [("a", 1000), ("b", 1500), ("a", 2000), ("a", 3000)] {
+            c.execute("INSERT INTO rate_hits (key, ts_ms) VALUES (?1, ?2)", params![k, ts])
+                .unwrap();
+        }
+        crate::store::schema::migrate(&mut c).unwrap();
+        let rules = parse_rules("3/1m").unwrap();
+        let l = check(&c, "a", &rules, 4000, false).unwrap().unwrap_err();
+        assert_eq!(l.retry_after_secs, 57, "the hit at 1 s is the third newest of 'a'");
+        assert!(check(&c, "b", &rules, 4000, true).unwrap().is_ok());
+        let seqs: Vec<i64> = c
+            .prepare("SELECT seq FROM rate_hits WHERE key = 'b' ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(seqs, vec![1, 2]);
     }
 }
