@@ -26,7 +26,7 @@ const MAX_WAIT_SECS: u64 = 60;
 /// counted against the source address).
 pub fn authorize(ctx: &mut Ctx<'_>, req: &Request, need: Need, action: &'static str) -> Result<Identity, Response> {
     let now = now_ms();
-    let key = format!("auth-fail:{}", ctx.client_ip);
+    let key = ratelimit::auth_failure_key(&ctx.client_ip);
     let conn = ctx.db.get().map_err(|e| db_unavailable(action, e))?;
     match ratelimit::check(conn, &key, &ctx.config.limit_auth_failures, now, false) {
         Ok(Err(l)) => {
@@ -45,10 +45,12 @@ pub fn authorize(ctx: &mut Ctx<'_>, req: &Request, need: Need, action: &'static 
         client_ip: &ctx.client_ip,
     };
     super::session::identify(&peer, conn, req, need, now).map_err(|d| {
+        let refused = Response::error(d.status(), action, d.code(), d.message());
         if d.status() == 401 {
-            let _ = ratelimit::hit(conn, &key, &ctx.config.limit_auth_failures, now);
+            refused.auth_failure()
+        } else {
+            refused
         }
-        Response::error(d.status(), action, d.code(), d.message())
     })
 }
 

@@ -25,7 +25,7 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         );
     }
     let now = now_ms();
-    let auth_key = format!("auth-fail:{}", ctx.client_ip);
+    let auth_key = ratelimit::auth_failure_key(&ctx.client_ip);
     let conn = match ctx.db.get() {
         Ok(c) => c,
         Err(e) => return super::routes::db_unavailable(ACTION, e),
@@ -44,9 +44,8 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         Err(e) => return super::routes::store_failed(ACTION, &e),
     }
     if let Err(e) = github::verify_signature(&ctx.config.github_secrets, &req.body, req.header("x-hub-signature-256")) {
-        let _ = ratelimit::hit(conn, &auth_key, &ctx.config.limit_auth_failures, now);
         log::warn!(error_kind = e.kind(), remote = ctx.client_ip.as_str(); "github webhook refused: {e}");
-        return Response::error(401, ACTION, e.kind(), e.to_string());
+        return Response::error(401, ACTION, e.kind(), e.to_string()).auth_failure();
     }
     let verdict = match github::classify(req.header("x-github-event"), req.header("content-type"), &req.body) {
         Ok(v) => v,

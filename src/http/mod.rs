@@ -59,6 +59,9 @@ pub struct Response {
     pub meta: Value,
     /// The task this request created or refers to, linked from its event row.
     pub task_id: Option<i64>,
+    /// The request failed authentication: counted against its source address
+    /// (`PODUP_LIMIT_AUTH_FAILURES`) in the same commit as its event row.
+    pub auth_failed: bool,
 }
 
 impl Response {
@@ -74,6 +77,7 @@ impl Response {
             reason,
             meta: json!({}),
             task_id: None,
+            auth_failed: false,
         }
     }
 
@@ -84,6 +88,12 @@ impl Response {
 
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
         self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Marks the answer as a failed authentication (see `auth_failed`).
+    pub fn auth_failure(mut self) -> Response {
+        self.auth_failed = true;
         self
     }
 

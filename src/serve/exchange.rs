@@ -3,12 +3,14 @@
 //! The row goes in before the response, so every answered request has its row.
 
 use super::net::Stream;
+use super::recorder::{self, Record, Recorder};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::Host;
 use crate::http::framing::FrameError;
 use crate::http::routes::{self, Ctx};
 use crate::http::{Request, Response, redact_target};
+use crate::ratelimit;
 use crate::store::{Db, events};
 use serde_json::json;
 use std::io::{Read, Write};
@@ -32,6 +34,9 @@ pub struct Worker<'a> {
     pub db: Db,
     pub host: Host,
     pub exe: &'a Path,
+    /// The writer thread's group commits, where there is one; else each row is
+    /// written with `db`.
+    pub recorder: Option<Recorder>,
 }
 
 /// Request ids unique across processes: process start time, pid, counter.
@@ -118,10 +123,19 @@ pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received) {
         meta,
         task_id: response.task_id,
     };
-    record(&mut worker.db, &event);
+    let auth_failure_key = response
+        .auth_failed
+        .then(|| ratelimit::auth_failure_key(&client_ip(received.remote.as_deref())));
     log::debug!(
         request_id = event.request_id.as_str(), action = event.action.as_str(), reason = event.reason.as_str(), status = event.status;
         "{} '{}' -> {}", event.method, event.path, event.status
+    );
+    record(
+        worker,
+        Record {
+            event,
+            auth_failure_key,
+        },
     );
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_write_timeout(Some(Duration::from_millis(WRITE_TIMEOUT_MS)));
@@ -158,21 +172,27 @@ fn merge_meta(response: &Response, received: &Received) -> String {
     serde_json::Value::Object(meta).to_string()
 }
 
-/// Writes the event row; a failure is logged with the whole row, so nothing is lost
-/// silently, and marks the database failed for `/health`.
-fn record(db: &mut Db, event: &events::Event) {
-    let result = match db.get() {
-        Ok(conn) => events::insert(conn, event).map(|_| ()).map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+/// Writes the event row (through the writer thread when there is one); a failure is
+/// logged with the whole row, so nothing is lost silently, and marks the database
+/// failed for `/health`.
+fn record(worker: &mut Worker<'_>, record: Record) {
+    let event = &record.event;
+    let request_id = event.request_id.clone();
+    let row = format!(
+        "{} '{}' -> {} {}/{}",
+        event.method, event.path, event.status, event.action, event.reason
+    );
+    let result = match &worker.recorder {
+        Some(recorder) => recorder.record(record),
+        None => recorder::write_one(&mut worker.db, worker.config, &record),
     };
-    if let Err(error) = result {
+    if let Err(e) = result {
         log::error!(
-            error_kind = "event_not_stored", request_id = event.request_id.as_str();
-            "could not store the event row ({error}): {} '{}' -> {} {}/{}",
-            event.method, event.path, event.status, event.action, event.reason
+            error_kind = "event_not_stored", request_id = request_id.as_str();
+            "could not store the event row ({}): {row}", e.error
         );
-        if db.get().is_ok() {
-            db.fail(error);
+        if e.db_failed && worker.db.get().is_ok() {
+            worker.db.fail(e.error);
         }
     }
 }

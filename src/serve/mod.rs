@@ -7,6 +7,7 @@
 mod exchange;
 mod net;
 mod pool;
+mod recorder;
 
 use crate::cli::ServeArgs;
 use crate::config::{Config, DEFAULT_LISTEN};
@@ -87,6 +88,7 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
                 db,
                 host: crate::tasks::host_for(&config),
                 exe: &exe,
+                recorder: None,
             };
             serve_one(&mut worker, stream, remote);
             Ok(())

@@ -6,6 +6,7 @@
 
 use super::exchange::{self, Received, RequestIds, Worker};
 use super::net::{Listener, Stream};
+use super::recorder::Recorder;
 use crate::config::Config;
 use crate::http::framing::{FrameError, Framer, Progress};
 use crate::store::Db;
@@ -55,9 +56,15 @@ pub fn serve(
     let in_flight = AtomicUsize::new(0);
     let (tx, rx) = channel::<Job>();
     let rx = Mutex::new(rx);
+    let (recorder, write_loop) = Recorder::new(Db::open(&config.db_path()), config);
     thread::scope(|scope| {
+        thread::Builder::new()
+            .name("event-writer".into())
+            .spawn_scoped(scope, write_loop)
+            .expect("spawning the event writer thread");
         for n in 0..config.workers {
             let (rx, ids, in_flight) = (&rx, &ids, &in_flight);
+            let recorder = recorder.clone();
             thread::Builder::new()
                 .name(format!("worker-{n}"))
                 .spawn_scoped(scope, move || {
@@ -68,11 +75,13 @@ pub fn serve(
                         db: Db::open(&config.db_path()),
                         host: host_for(config),
                         exe,
+                        recorder: Some(recorder),
                     };
                     work(&mut worker, rx, in_flight);
                 })
                 .expect("spawning a worker thread");
         }
+        drop(recorder);
         let result = accept_loop(listeners, config, idle, &tx, &in_flight);
         drop(tx);
         result
