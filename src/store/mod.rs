@@ -9,7 +9,7 @@ pub mod schema;
 pub mod stats;
 pub mod tasks;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, MAIN_DB, OpenFlags, TransactionBehavior};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -54,8 +54,14 @@ fn store_error(path: &Path, error: impl fmt::Display) -> StoreError {
     let uid = unsafe { libc::geteuid() };
     let lower = error.to_ascii_lowercase();
     let fix = if lower.contains("permission denied") || lower.contains("readonly") || lower.contains("read-only") {
+        // Root ignores file modes: what stops it is a read-only mount or the immutable flag.
+        let root_hint = if uid == 0 {
+            ": root ignores file modes, so look for a read-only mount (findmnt) or the immutable attribute (lsattr)"
+        } else {
+            ""
+        };
         format!(
-            "make '{dir}' and the files in it writable by uid {uid} (the user podup runs as), or point PODUP_STATE_DIR at a writable directory"
+            "make '{dir}' and the files in it writable by uid {uid} (the user podup runs as){root_hint}, or point PODUP_STATE_DIR at a writable directory"
         )
     } else if lower.contains("newer") {
         "run the podup version that created this database, or a newer one".to_string()
@@ -88,6 +94,15 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags).map_err(|e| store_error(path, e))?;
+    // SQLite quietly opens a file it may not write (immutable, read-only mount, mode
+    // 0444 for another user) for reading only; every request would then fail to store
+    // its event row while /health said ok. Refuse it here, naming the path and the fix.
+    if conn.is_readonly(MAIN_DB).unwrap_or(false) {
+        return Err(store_error(
+            path,
+            "the file is read-only: SQLite could open it for reading only",
+        ));
+    }
     // Switching a new file to WAL and the first migration take locks that SQLite
     // may refuse at once (SQLITE_BUSY without calling the busy handler) while other
     // processes do the same: retry the whole step until the busy timeout.
