@@ -141,30 +141,48 @@ pub fn immediate(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transactio
 }
 
 /// A database handle for a long-running process: remembers why it could not be
-/// opened and tries again now and then, so an operator's fix takes effect.
+/// opened and tries again now and then, so an operator's fix takes effect; and
+/// notices when the file it has open was deleted or replaced (see `check_file`).
 pub struct Db {
     path: PathBuf,
     state: Result<Connection, StoreError>,
     tried: Instant,
+    /// Device and inode of the file the connection has open.
+    file: Option<(u64, u64)>,
+}
+
+/// One thread at a time restores a deleted database (each worker has its own `Db`);
+/// holds the device and inode of the last file this process restored.
+static RESTORED: std::sync::Mutex<Option<(u64, u64)>> = std::sync::Mutex::new(None);
+
+/// Device and inode of the file at `path`, if there is one.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 impl Db {
     pub fn open(path: &Path) -> Db {
-        Db {
+        let mut db = Db {
             path: path.to_path_buf(),
-            state: open(path),
+            state: Err(store_error(path, "not opened yet")),
             tried: Instant::now(),
-        }
+            file: None,
+        };
+        db.reopen();
+        db
     }
 
     /// The connection, or why there is none.
     pub fn get(&mut self) -> Result<&Connection, &StoreError> {
+        self.check_file();
         self.reopen_if_due();
         self.state.as_ref()
     }
 
     /// The connection for a write transaction, or why there is none.
     pub fn get_mut(&mut self) -> Result<&mut Connection, &StoreError> {
+        self.check_file();
         self.reopen_if_due();
         match &mut self.state {
             Ok(c) => Ok(c),
@@ -172,12 +190,70 @@ impl Db {
         }
     }
 
+    fn reopen(&mut self) {
+        self.state = open(&self.path);
+        self.file = identity(&self.path);
+        self.tried = Instant::now();
+    }
+
     /// After a failure, tries to open the database again, at most every few seconds.
     fn reopen_if_due(&mut self) {
         if self.state.is_err() && self.tried.elapsed() >= Duration::from_millis(REOPEN_INTERVAL_MS) {
-            self.state = open(&self.path);
-            self.tried = Instant::now();
+            self.reopen();
         }
+    }
+
+    /// A file deleted while open stays readable and writable through the open
+    /// connection, so without this check every later row went into a file nobody
+    /// would ever see again, while other processes (the CLI, task workers) created
+    /// a new, empty database at the path and shared the old write-ahead log with it.
+    ///
+    /// When the file is gone, the database is restored at its path from the open
+    /// connection (`VACUUM INTO`, a consistent copy of everything committed), after
+    /// removing the orphaned `-wal` and `-shm`; when it was replaced, the new file is
+    /// used. (Closing a connection whose file has moved neither checkpoints nor removes
+    /// the `-wal` and `-shm` by name: SQLite checks, so the new files are safe.)
+    fn check_file(&mut self) {
+        if self.state.is_err() || (self.file.is_some() && identity(&self.path) == self.file) {
+            return;
+        }
+        let mut restored = RESTORED.lock().unwrap_or_else(|p| p.into_inner());
+        let Ok(old) = std::mem::replace(&mut self.state, Err(store_error(&self.path, "closed"))) else {
+            return;
+        };
+        let path = self.path.display().to_string();
+        let now = identity(&self.path);
+        if now.is_some() && now == *restored {
+            // Another worker thread of this process restored it already.
+        } else if now.is_none() {
+            match restore(&old, &self.path) {
+                Ok(()) => {
+                    *restored = identity(&self.path);
+                    log::error!(
+                        error_kind = "db_restored";
+                        "the state database '{path}' was deleted while podup had it open; restored it from the open connection"
+                    );
+                }
+                Err(e) => {
+                    log::error!(
+                        error_kind = "db_deleted";
+                        "the state database '{path}' was deleted while podup had it open and could not be restored: {e}"
+                    );
+                    drop(old);
+                    self.fail(format!(
+                        "the file was deleted while podup had it open and could not be restored ({e}); restore it from a backup, or restart podup to start with a new, empty one"
+                    ));
+                    return;
+                }
+            }
+        } else {
+            log::warn!(
+                error_kind = "db_replaced";
+                "the state database '{path}' was replaced while podup had it open; using the new file"
+            );
+        }
+        drop(old);
+        self.reopen();
     }
 
     /// Records a failure found while using the connection (the file was removed,
@@ -186,6 +262,30 @@ impl Db {
         self.state = Err(store_error(&self.path, error));
         self.tried = Instant::now();
     }
+}
+
+/// Writes what `conn` sees into a new file at `path`, which must not exist: into a
+/// temporary file beside it first, then linked into place (never over a file
+/// another process created meanwhile).
+fn restore(conn: &Connection, path: &Path) -> Result<(), String> {
+    let sibling = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let temp = sibling(&format!(".restore-{}", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    conn.execute("VACUUM INTO ?1", [temp.to_string_lossy()])
+        .map_err(|e| format!("copying the open database failed: {e}"))?;
+    // The old write-ahead log and its index belong to the deleted file: a new file
+    // at the path must not read them.
+    if identity(path).is_none() {
+        let _ = std::fs::remove_file(sibling("-wal"));
+        let _ = std::fs::remove_file(sibling("-shm"));
+    }
+    let linked = std::fs::hard_link(&temp, path);
+    let _ = std::fs::remove_file(&temp);
+    linked.map_err(|e| format!("another file appeared at the path meanwhile ({e})"))
 }
 
 #[cfg(test)]
