@@ -493,3 +493,78 @@ fn podman_missing_fails_the_worker_task_with_a_clear_message() {
     drop(conn);
     assert_intact(&db, &before);
 }
+
+const SHOW_LOADED: &str = "LoadState=loaded\nActiveState=active\nSubState=running\nResult=success\nMainPID=7\nNRestarts=0\nInvocationID=a\nActiveEnterTimestampMonotonic=1\n";
+const SHOW_GONE: &str = "LoadState=not-found\nActiveState=inactive\nSubState=dead\nResult=success\nMainPID=0\nNRestarts=0\nInvocationID=\nActiveEnterTimestampMonotonic=0\n";
+
+#[test]
+fn a_task_worker_holding_the_deleted_db_leaves_the_restored_one_alone() {
+    // One worker thread: after the restore no connection of the server is left on
+    // the deleted file, so the task worker's is the last one there.
+    let (fakes, podup) = setup("fault-deleted-worker", &[("PODUP_WORKERS", "1")]);
+    let admin = token(&podup, "admin");
+    let server = podup.serve(&[]);
+    let db = server.db.clone();
+    let first = update(server.addr, &admin).json()["task_id"].as_i64().unwrap();
+    let r = call(server.addr, "POST", "/api/v1/update-all", Some(&admin), "");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let waiting = r.json()["task_id"].as_i64().unwrap();
+    // Task `first` holds app.service and its unit is loaded: the worker of `waiting`
+    // keeps the database open while it waits for the lock.
+    conn_exec(
+        &db,
+        &format!("INSERT INTO unit_locks (unit, task_id, acquired_ms) VALUES ('app.service', {first}, 1)"),
+    );
+    fakes.answer("systemctl", 0, SHOW_LOADED, "");
+    let mut worker = podup
+        .command(&["run-task", &waiting.to_string(), "--db", db.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let waits = wait_until(Duration::from_secs(10), || {
+        conn.query_row(
+            "SELECT count(*) FROM task_logs WHERE task_id = ?1 AND step = 'wait'",
+            [waiting],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+            > 0
+    });
+    drop(conn);
+    assert!(waits, "the worker waits for the lock");
+
+    std::fs::remove_file(&db).unwrap();
+    assert_eq!(get(server.addr, "/health").status, 200, "restored");
+    let before = rows(&db);
+    // The worker is stopped: it records `cancelled` in the deleted file and closes it.
+    // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+    unsafe { libc::kill(worker.id() as i32, libc::SIGTERM) };
+    let status = worker.wait().unwrap();
+    assert!(status.code().is_some(), "{status:?}");
+    for _ in 0..3 {
+        assert_eq!(get(server.addr, "/nope").status, 404);
+    }
+    // Another process sees every row, the ones written after the worker closed too.
+    assert_intact(&db, &before);
+    assert_eq!(rows(&db).events.len(), before.events.len() + 3);
+    // The worker's end went to the deleted file: once its unit is gone the task is
+    // unknown, not pending for ever.
+    fakes.answer("systemctl", 0, SHOW_GONE, "");
+    conn_exec(&db, "UPDATE tasks SET created_ms = created_ms - 60000"); // past the dispatch grace
+    let t = call(
+        server.addr,
+        "GET",
+        &format!("/api/v1/tasks/{waiting}"),
+        Some(&admin),
+        "",
+    );
+    let v = t.json();
+    assert_eq!(
+        (v["task"]["status"].as_str(), v["task"]["reason"].as_str()),
+        (Some("unknown"), Some("worker_lost")),
+        "{v:#}"
+    );
+    drop(server);
+    assert_eq!(rows(&db).events.len(), before.events.len() + 4);
+}
