@@ -149,6 +149,8 @@ pub struct Db {
     tried: Instant,
     /// Device and inode of the file the connection has open.
     file: Option<(u64, u64)>,
+    /// The connection to a deleted file that could not be restored yet.
+    orphan: Option<Connection>,
 }
 
 /// One thread at a time restores a deleted database (each worker has its own `Db`);
@@ -168,6 +170,7 @@ impl Db {
             state: Err(store_error(path, "not opened yet")),
             tried: Instant::now(),
             file: None,
+            orphan: None,
         };
         db.reopen();
         db
@@ -196,10 +199,16 @@ impl Db {
         self.tried = Instant::now();
     }
 
-    /// After a failure, tries to open the database again, at most every few seconds.
+    /// After a failure, tries to open (or restore) the database again, at most every
+    /// few seconds.
     fn reopen_if_due(&mut self) {
         if self.state.is_err() && self.tried.elapsed() >= Duration::from_millis(REOPEN_INTERVAL_MS) {
-            self.reopen();
+            if self.orphan.is_some() {
+                let mut restored = RESTORED.lock().unwrap_or_else(|p| p.into_inner());
+                self.restore_orphan(&mut restored);
+            } else {
+                self.reopen();
+            }
         }
     }
 
@@ -221,39 +230,58 @@ impl Db {
         let Ok(old) = std::mem::replace(&mut self.state, Err(store_error(&self.path, "closed"))) else {
             return;
         };
-        let path = self.path.display().to_string();
         let now = identity(&self.path);
-        if now.is_some() && now == *restored {
-            // Another worker thread of this process restored it already.
-        } else if now.is_none() {
-            match restore(&old, &self.path) {
-                Ok(()) => {
-                    *restored = identity(&self.path);
-                    log::error!(
-                        error_kind = "db_restored";
-                        "the state database '{path}' was deleted while podup had it open; restored it from the open connection"
-                    );
-                }
-                Err(e) => {
-                    log::error!(
-                        error_kind = "db_deleted";
-                        "the state database '{path}' was deleted while podup had it open and could not be restored: {e}"
-                    );
-                    drop(old);
-                    self.fail(format!(
-                        "the file was deleted while podup had it open and could not be restored ({e}); restore it from a backup, or restart podup to start with a new, empty one"
-                    ));
-                    return;
-                }
-            }
-        } else {
+        if now.is_none() {
+            self.orphan = Some(old);
+            self.restore_orphan(&mut restored);
+            return;
+        }
+        if now != *restored {
             log::warn!(
                 error_kind = "db_replaced";
-                "the state database '{path}' was replaced while podup had it open; using the new file"
+                "the state database '{}' was replaced while podup had it open; using the new file",
+                self.path.display()
             );
-        }
+        } // else another worker thread of this process restored it already
         drop(old);
         self.reopen();
+    }
+
+    /// Restores the deleted database from the orphaned connection; while it cannot
+    /// (no space, say), the database is unavailable and this is tried again later.
+    fn restore_orphan(&mut self, restored: &mut Option<(u64, u64)>) {
+        let Some(old) = self.orphan.take() else { return };
+        let path = self.path.display().to_string();
+        if identity(&self.path).is_some() {
+            log::error!(
+                error_kind = "db_deleted";
+                "the state database '{path}' was deleted while podup had it open and another file took its place; using that one"
+            );
+            drop(old);
+            self.reopen();
+            return;
+        }
+        match restore(&old, &self.path) {
+            Ok(()) => {
+                *restored = identity(&self.path);
+                log::error!(
+                    error_kind = "db_restored";
+                    "the state database '{path}' was deleted while podup had it open; restored it from the open connection"
+                );
+                drop(old);
+                self.reopen();
+            }
+            Err(e) => {
+                log::error!(
+                    error_kind = "db_deleted";
+                    "the state database '{path}' was deleted while podup had it open and could not be restored yet: {e}"
+                );
+                self.orphan = Some(old);
+                self.fail(format!(
+                    "the file was deleted while podup had it open and could not be restored yet ({e}); podup tries again every 2 s"
+                ));
+            }
+        }
     }
 
     /// Records a failure found while using the connection (the file was removed,
