@@ -568,3 +568,36 @@ fn a_task_worker_holding_the_deleted_db_leaves_the_restored_one_alone() {
     drop(server);
     assert_eq!(rows(&db).events.len(), before.events.len() + 4);
 }
+
+#[test]
+fn a_db_deleted_on_a_full_disk_is_restored_once_there_is_space() {
+    if !root("deleted on a full disk") {
+        return;
+    }
+    let (_fakes, podup) = setup("fault-deleted-full", &[("PODUP_WORKERS", "1")]);
+    let state = podup.state.path().join("state");
+    let _mount = Tmpfs::mount(&state, "2m");
+    let admin = token(&podup, "admin");
+    let server = podup.serve(&[]);
+    let db = server.db.clone();
+    assert_eq!(update(server.addr, &admin).status, 202);
+    let before = rows(&db);
+    let filler = state.join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let chunk = vec![0x5au8; 4096];
+    while std::io::Write::write_all(&mut f, &chunk).is_ok() {}
+    drop(f);
+    // The deleted file keeps its blocks while podup has it open: no room for the copy.
+    std::fs::remove_file(&db).unwrap();
+    let r = get(server.addr, "/health");
+    assert_error(&r, 503, &["db_unavailable"]);
+    let error = r.json()["db"]["error"].as_str().unwrap().to_string();
+    assert!(error.contains("deleted") && error.contains("tries again"), "{error}");
+    assert_error(&update(server.addr, &admin), 503, &["db_unavailable"]);
+    std::fs::remove_file(&filler).unwrap();
+    assert!(wait_until(Duration::from_secs(6), || get(server.addr, "/health")
+        .status
+        == 200));
+    drop(server);
+    assert_intact(&db, &before);
+}
