@@ -39,6 +39,9 @@ pub enum Denied {
     /// A session-authenticated change without the session's CSRF token or from
     /// another origin: what was wrong.
     Csrf(&'static str),
+    /// The credentials could not be looked up (the state database failed): not the
+    /// caller's fault, so neither a 401 nor an authentication failure.
+    Store(String),
 }
 
 impl Denied {
@@ -46,6 +49,7 @@ impl Denied {
         match self {
             Denied::Missing | Denied::Invalid => 401,
             Denied::Forbidden { .. } | Denied::Csrf(_) => 403,
+            Denied::Store(_) => 503,
         }
     }
 
@@ -55,6 +59,7 @@ impl Denied {
             Denied::Invalid => "invalid_token",
             Denied::Forbidden { .. } => "forbidden",
             Denied::Csrf(_) => "csrf_failed",
+            Denied::Store(_) => "store_failed",
         }
     }
 
@@ -67,6 +72,7 @@ impl Denied {
                 "the bearer token or panel session is not valid (revoked, expired, mistyped or never created)".into()
             }
             Denied::Csrf(why) => format!("refused a change made with a panel session: {why}"),
+            Denied::Store(e) => format!("the credentials could not be checked: the state database failed: {e}"),
             Denied::Forbidden { role, need } => {
                 format!(
                     "a '{}' token may not do this; it needs the {need:?} right",
@@ -91,7 +97,7 @@ pub fn bearer(req: &Request) -> Option<&str> {
 pub fn require(conn: &Connection, req: &Request, need: Need, now_ms: i64) -> Result<Identity, Denied> {
     let token = bearer(req).ok_or(Denied::Missing)?;
     let id = tokens::verify(conn, token, now_ms)
-        .map_err(|_| Denied::Invalid)?
+        .map_err(|e| Denied::Store(e.to_string()))?
         .ok_or(Denied::Invalid)?;
     if !id.role.allows(need) {
         return Err(Denied::Forbidden { role: id.role, need });

@@ -75,10 +75,13 @@ pub fn lookup(conn: &Connection, value: &str, now_ms: i64) -> rusqlite::Result<O
     if !super::constant_time_eq(stored.as_bytes(), presented.as_bytes()) {
         return Ok(None);
     }
-    conn.execute(
+    // Best effort, as for tokens: a full disk does not sign anyone out.
+    if let Err(e) = conn.execute(
         "UPDATE sessions SET last_seen_ms = ?2 WHERE hash = ?1",
         params![stored, now_ms],
-    )?;
+    ) {
+        log::warn!(error_kind = "store_failed"; "could not record the use of a panel session: {e}");
+    }
     Ok(Some(session))
 }
 

@@ -142,10 +142,14 @@ pub fn verify(conn: &Connection, token: &str, now_ms: i64) -> rusqlite::Result<O
     if !super::constant_time_eq(stored.as_bytes(), presented.as_bytes()) {
         return Ok(None);
     }
-    conn.execute(
+    // Best effort: a valid token stays valid while the database cannot be written
+    // (disk full), so reads keep working and writes fail with their own error.
+    if let Err(e) = conn.execute(
         "UPDATE tokens SET last_used_ms = ?2 WHERE name = ?1",
         params![name, now_ms],
-    )?;
+    ) {
+        log::warn!(error_kind = "store_failed"; "could not record the use of token '{name}': {e}");
+    }
     Ok(Role::parse(&role).map(|role| super::Identity { name, role }))
 }
 

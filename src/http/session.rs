@@ -28,7 +28,7 @@ pub fn identify(peer: &Peer<'_>, conn: &Connection, req: &Request, need: Need, n
     }
     let value = session::cookie(req.headers_named("cookie"), COOKIE).ok_or(Denied::Missing)?;
     let s = session::lookup(conn, value, now)
-        .map_err(|_| Denied::Invalid)?
+        .map_err(|e| Denied::Store(e.to_string()))?
         .ok_or(Denied::Invalid)?;
     if !s.role.allows(need) {
         return Err(Denied::Forbidden { role: s.role, need });

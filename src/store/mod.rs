@@ -9,7 +9,7 @@ pub mod schema;
 pub mod stats;
 pub mod tasks;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, MAIN_DB, OpenFlags, TransactionBehavior};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -54,8 +54,14 @@ fn store_error(path: &Path, error: impl fmt::Display) -> StoreError {
     let uid = unsafe { libc::geteuid() };
     let lower = error.to_ascii_lowercase();
     let fix = if lower.contains("permission denied") || lower.contains("readonly") || lower.contains("read-only") {
+        // Root ignores file modes: what stops it is a read-only mount or the immutable flag.
+        let root_hint = if uid == 0 {
+            ": root ignores file modes, so look for a read-only mount (findmnt) or the immutable attribute (lsattr)"
+        } else {
+            ""
+        };
         format!(
-            "make '{dir}' and the files in it writable by uid {uid} (the user podup runs as), or point PODUP_STATE_DIR at a writable directory"
+            "make '{dir}' and the files in it writable by uid {uid} (the user podup runs as){root_hint}, or point PODUP_STATE_DIR at a writable directory"
         )
     } else if lower.contains("newer") {
         "run the podup version that created this database, or a newer one".to_string()
@@ -88,6 +94,15 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags).map_err(|e| store_error(path, e))?;
+    // SQLite quietly opens a file it may not write (immutable, read-only mount, mode
+    // 0444 for another user) for reading only; every request would then fail to store
+    // its event row while /health said ok. Refuse it here, naming the path and the fix.
+    if conn.is_readonly(MAIN_DB).unwrap_or(false) {
+        return Err(store_error(
+            path,
+            "the file is read-only: SQLite could open it for reading only",
+        ));
+    }
     // Switching a new file to WAL and the first migration take locks that SQLite
     // may refuse at once (SQLITE_BUSY without calling the busy handler) while other
     // processes do the same: retry the whole step until the busy timeout.
@@ -126,30 +141,51 @@ pub fn immediate(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transactio
 }
 
 /// A database handle for a long-running process: remembers why it could not be
-/// opened and tries again now and then, so an operator's fix takes effect.
+/// opened and tries again now and then, so an operator's fix takes effect; and
+/// notices when the file it has open was deleted or replaced (see `check_file`).
 pub struct Db {
     path: PathBuf,
     state: Result<Connection, StoreError>,
     tried: Instant,
+    /// Device and inode of the file the connection has open.
+    file: Option<(u64, u64)>,
+    /// The connection to a deleted file that could not be restored yet.
+    orphan: Option<Connection>,
+}
+
+/// One thread at a time restores a deleted database (each worker has its own `Db`);
+/// holds the device and inode of the last file this process restored.
+static RESTORED: std::sync::Mutex<Option<(u64, u64)>> = std::sync::Mutex::new(None);
+
+/// Device and inode of the file at `path`, if there is one.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 impl Db {
     pub fn open(path: &Path) -> Db {
-        Db {
+        let mut db = Db {
             path: path.to_path_buf(),
-            state: open(path),
+            state: Err(store_error(path, "not opened yet")),
             tried: Instant::now(),
-        }
+            file: None,
+            orphan: None,
+        };
+        db.reopen();
+        db
     }
 
     /// The connection, or why there is none.
     pub fn get(&mut self) -> Result<&Connection, &StoreError> {
+        self.check_file();
         self.reopen_if_due();
         self.state.as_ref()
     }
 
     /// The connection for a write transaction, or why there is none.
     pub fn get_mut(&mut self) -> Result<&mut Connection, &StoreError> {
+        self.check_file();
         self.reopen_if_due();
         match &mut self.state {
             Ok(c) => Ok(c),
@@ -157,11 +193,94 @@ impl Db {
         }
     }
 
-    /// After a failure, tries to open the database again, at most every few seconds.
+    fn reopen(&mut self) {
+        self.state = open(&self.path);
+        self.file = identity(&self.path);
+        self.tried = Instant::now();
+    }
+
+    /// After a failure, tries to open (or restore) the database again, at most every
+    /// few seconds.
     fn reopen_if_due(&mut self) {
         if self.state.is_err() && self.tried.elapsed() >= Duration::from_millis(REOPEN_INTERVAL_MS) {
-            self.state = open(&self.path);
-            self.tried = Instant::now();
+            if self.orphan.is_some() {
+                let mut restored = RESTORED.lock().unwrap_or_else(|p| p.into_inner());
+                self.restore_orphan(&mut restored);
+            } else {
+                self.reopen();
+            }
+        }
+    }
+
+    /// A file deleted while open stays readable and writable through the open
+    /// connection, so without this check every later row went into a file nobody
+    /// would ever see again, while other processes (the CLI, task workers) created
+    /// a new, empty database at the path and shared the old write-ahead log with it.
+    ///
+    /// When the file is gone, the database is restored at its path from the open
+    /// connection (`VACUUM INTO`, a consistent copy of everything committed), after
+    /// removing the orphaned `-wal` and `-shm`; when it was replaced, the new file is
+    /// used. (Closing a connection whose file has moved neither checkpoints nor removes
+    /// the `-wal` and `-shm` by name: SQLite checks, so the new files are safe.)
+    fn check_file(&mut self) {
+        if self.state.is_err() || (self.file.is_some() && identity(&self.path) == self.file) {
+            return;
+        }
+        let mut restored = RESTORED.lock().unwrap_or_else(|p| p.into_inner());
+        let Ok(old) = std::mem::replace(&mut self.state, Err(store_error(&self.path, "closed"))) else {
+            return;
+        };
+        let now = identity(&self.path);
+        if now.is_none() {
+            self.orphan = Some(old);
+            self.restore_orphan(&mut restored);
+            return;
+        }
+        if now != *restored {
+            log::warn!(
+                error_kind = "db_replaced";
+                "the state database '{}' was replaced while podup had it open; using the new file",
+                self.path.display()
+            );
+        } // else another worker thread of this process restored it already
+        drop(old);
+        self.reopen();
+    }
+
+    /// Restores the deleted database from the orphaned connection; while it cannot
+    /// (no space, say), the database is unavailable and this is tried again later.
+    fn restore_orphan(&mut self, restored: &mut Option<(u64, u64)>) {
+        let Some(old) = self.orphan.take() else { return };
+        let path = self.path.display().to_string();
+        if identity(&self.path).is_some() {
+            log::error!(
+                error_kind = "db_deleted";
+                "the state database '{path}' was deleted while podup had it open and another file took its place; using that one"
+            );
+            drop(old);
+            self.reopen();
+            return;
+        }
+        match restore(&old, &self.path) {
+            Ok(()) => {
+                *restored = identity(&self.path);
+                log::error!(
+                    error_kind = "db_restored";
+                    "the state database '{path}' was deleted while podup had it open; restored it from the open connection"
+                );
+                drop(old);
+                self.reopen();
+            }
+            Err(e) => {
+                log::error!(
+                    error_kind = "db_deleted";
+                    "the state database '{path}' was deleted while podup had it open and could not be restored yet: {e}"
+                );
+                self.orphan = Some(old);
+                self.fail(format!(
+                    "the file was deleted while podup had it open and could not be restored yet ({e}); podup tries again every 2 s"
+                ));
+            }
         }
     }
 
@@ -171,6 +290,30 @@ impl Db {
         self.state = Err(store_error(&self.path, error));
         self.tried = Instant::now();
     }
+}
+
+/// Writes what `conn` sees into a new file at `path`, which must not exist: into a
+/// temporary file beside it first, then linked into place (never over a file
+/// another process created meanwhile).
+fn restore(conn: &Connection, path: &Path) -> Result<(), String> {
+    let sibling = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let temp = sibling(&format!(".restore-{}", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    conn.execute("VACUUM INTO ?1", [temp.to_string_lossy()])
+        .map_err(|e| format!("copying the open database failed: {e}"))?;
+    // The old write-ahead log and its index belong to the deleted file: a new file
+    // at the path must not read them.
+    if identity(path).is_none() {
+        let _ = std::fs::remove_file(sibling("-wal"));
+        let _ = std::fs::remove_file(sibling("-shm"));
+    }
+    let linked = std::fs::hard_link(&temp, path);
+    let _ = std::fs::remove_file(&temp);
+    linked.map_err(|e| format!("another file appeared at the path meanwhile ({e})"))
 }
 
 #[cfg(test)]

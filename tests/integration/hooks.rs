@@ -347,6 +347,21 @@ fn a_failing_systemd_run_marks_the_task_failed_and_answers_500() {
         .query_row("SELECT stderr FROM task_logs WHERE task_id = ?1", [id], |r| r.get(0))
         .unwrap();
     assert!(stderr.contains("Access denied"));
+    // The answer has its event row, linked to the failed task (tests/integration/faults.rs
+    // covers systemd-run missing from PATH, the API and the CLI).
+    let (status, reason, task): (u16, String, Option<i64>) = conn
+        .query_row(
+            "SELECT status, reason, task_id FROM event_log ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((status, reason.as_str(), task), (500, "dispatch_failed", Some(id)));
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    // The next delivery, with systemd-run working again, is dispatched.
+    fakes.answer("systemd-run", 0, "", "");
+    assert_eq!(published(server.addr, "f").status, 202, "a failed delivery runs again");
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod api;
 mod cli;
 mod db;
 mod fakes;
+mod faults;
 mod hooks;
 mod ops;
 mod panel;

@@ -172,6 +172,9 @@ fn stop_force_stop_retry_and_a_killed_worker() {
     // (7) the worker killed behind podup's back: never stays running.
     let id3 = b.update(&v4);
     b.podup.wait_status(id3, "running", Some("verify"));
+    let db = crate::podup::state_db(&b.bed);
+    let before = crate::faults::ids(&db);
+    let logged = task_log_count(&db, id3);
     b.bed
         .systemctl_ok(&["kill", "--signal=SIGKILL", &format!("podup-task-{id3}.service")]);
     assert!(wait_until(Duration::from_secs(10), || b
@@ -182,6 +185,10 @@ fn stop_force_stop_retry_and_a_killed_worker() {
     let status = t["task"]["status"].as_str().unwrap().to_string();
     assert!(status == "unknown" || status == "failed", "{t:#}");
     assert_eq!(t["task"]["reason"], "worker_lost");
+    // A SIGKILL mid-write loses no committed row and leaves the database intact.
+    crate::faults::assert_intact(&db, &before);
+    assert!(task_log_count(&db, id3) >= logged, "the killed task's log is all there");
+    assert_eq!(t["units"][0]["unit"], "container-app.service", "{t:#}");
     // retry of the cancelled task: a new task that succeeds.
     let r = b.podup.api("POST", &format!("/api/v1/tasks/{id}/retry"), "");
     assert_eq!(r.status, 202, "{}", r.body);
@@ -315,4 +322,11 @@ fn the_auto_update_timer_records_one_row_per_labelled_container() {
     });
     assert!(pruned, "the timer job pruned with the retention settings");
     assert_eq!(b.bed.unit_property("podup-auto-update.service", "Result"), "success");
+}
+
+/// Lines in a task's log.
+fn task_log_count(db: &std::path::Path, id: i64) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("SELECT count(*) FROM task_logs WHERE task_id = ?1", [id], |r| r.get(0))
+        .unwrap()
 }

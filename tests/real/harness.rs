@@ -311,12 +311,21 @@ impl Harness {
     /// a JSON exec array; the default runs until SIGTERM.
     #[track_caller]
     pub fn push_image(&self, repo: &str, version: &str, cmd: Option<&str>) -> String {
+        self.push_padded_image(repo, version, cmd, 0)
+    }
+
+    /// Like [`Harness::push_image`], with a layer of `pad_mib` MiB of random bytes (`/pad`),
+    /// for a pull that takes a while.
+    #[track_caller]
+    pub fn push_padded_image(&self, repo: &str, version: &str, cmd: Option<&str>, pad_mib: u32) -> String {
         let reference = self.image_ref(repo);
         let mut args = vec!["image", path_str(&self.dir), reference.as_str(), version];
         args.extend(cmd);
-        let output = script_command(&args)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"));
+        let mut command = script_command(&args);
+        if pad_mib > 0 {
+            command.env("PODUP_IMAGE_PAD_MB", pad_mib.to_string());
+        }
+        let output = command.output().unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"));
         let output = check(output, &format!("podup-harness.sh image {reference} {version}"));
         let stdout = stdout_of(&output);
         let digest = stdout.lines().last().unwrap_or("").trim().to_string();

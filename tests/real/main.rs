@@ -12,6 +12,8 @@ mod bed;
 mod deploy;
 /// Discovery of labelled containers on the real bed.
 mod discovery;
+/// Faults on the real bed: the registry going down in the middle of a pull.
+mod faults;
 /// Starting, using and tearing down one bed.
 mod harness;
 /// podup installed in a bed: units, HTTP calls, tokens, signed webhooks.

@@ -66,6 +66,8 @@
 #   PODUP_STORAGE_DRIVER  overlay (default) or vfs
 #   PODUP_UP_TIMEOUT      seconds to wait for readiness (default 30)
 #   PODUP_QUADLET_BIN     a quadlet binary (podman >= 4.4) to install as user generator
+#   PODUP_IMAGE_PAD_MB    `image` adds /pad with this many MiB of random bytes (a big
+#                         layer that takes a while to pull through a slow proxy)
 #   PODUP_DEBUG=1         set -x
 set -euo pipefail
 [[ ${PODUP_DEBUG:-0} == 1 ]] && set -x
@@ -553,6 +555,10 @@ cmd_image() {
   cp /bin/busybox "$rootfs/bin/busybox"
   for a in sh cat echo sleep ls env date true false httpd wget ps kill; do ln -s busybox "$rootfs/bin/$a"; done
   echo "$version" > "$rootfs/version"
+  if [[ -n ${PODUP_IMAGE_PAD_MB:-} ]]; then
+    [[ $PODUP_IMAGE_PAD_MB =~ ^[0-9]+$ ]] || die "PODUP_IMAGE_PAD_MB must be a number of MiB"
+    head -c "$((PODUP_IMAGE_PAD_MB * 1048576))" /dev/urandom > "$rootfs/pad"
+  fi
   in_ns bash -euo pipefail -c '
     B="buildah --root '"$b"'/graph --runroot /run/podup-build --storage-driver vfs"
     c=$($B from scratch)

@@ -1,0 +1,603 @@
+//! Faults of the machine podup runs on, against the built binary with recording fakes:
+//! a read-only state database, the database deleted while serving, a full disk,
+//! `systemd-run` missing or failing, and `podman` missing for a task worker. Each must
+//! give a clear error (JSON `error` + `message`, or a CLI message naming the thing), a
+//! correct task status, and lose or corrupt no row written before it (docs/state.md,
+//! "Faults"). Tests that mount a tmpfs or set the immutable flag need root; without it
+//! they print `SKIPPED` and pass.
+
+use crate::api::call;
+use crate::hooks::{SECRET, fixture, setup, sign};
+use crate::support::*;
+use rusqlite::OptionalExtension;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn root(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        eprintln!("SKIPPED {test}: needs root (mounts, chattr)");
+    }
+    root
+}
+
+fn sh(argv: &[&str]) {
+    let out = Command::new(argv[0]).args(&argv[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{argv:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A small tmpfs on `dir`, unmounted (lazily, so a failing test never leaves it) on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Tmpfs {
+        std::fs::create_dir_all(dir).unwrap();
+        sh(&[
+            "mount",
+            "-n",
+            "-t",
+            "tmpfs",
+            "-o",
+            &format!("size={size},mode=0750"),
+            "podup-fault",
+            dir.to_str().unwrap(),
+        ]);
+        Tmpfs(dir.to_path_buf())
+    }
+
+    fn remount(&self, how: &str) {
+        sh(&["mount", "-n", "-o", &format!("remount,{how}"), self.0.to_str().unwrap()]);
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").args(["-n", "-l"]).arg(&self.0).status();
+    }
+}
+
+/// Clears the immutable flag on drop, so that the temp dir can be removed after a failure.
+struct Immutable(PathBuf);
+
+impl Immutable {
+    fn set(path: &Path) -> Immutable {
+        sh(&["chattr", "+i", path.to_str().unwrap()]);
+        Immutable(path.to_path_buf())
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+fn token(podup: &Podup, name: &str) -> String {
+    let out = podup.run(&["token", "add", name, "--role", "admin"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// What must survive a fault: every event row (by request id), every task with its
+/// status, every token.
+#[derive(Debug, PartialEq)]
+struct Rows {
+    events: Vec<String>,
+    tasks: Vec<(i64, String)>,
+    tokens: Vec<String>,
+}
+
+fn rows(db: &Path) -> Rows {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let list = |sql: &str| -> Vec<String> {
+        let mut st = conn.prepare(sql).unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let events = list("SELECT request_id FROM event_log ORDER BY id");
+    let tokens = list("SELECT name FROM tokens ORDER BY name");
+    let mut st = conn.prepare("SELECT id, status FROM tasks ORDER BY id").unwrap();
+    let tasks = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    Rows { events, tasks, tokens }
+}
+
+/// `PRAGMA integrity_check` is `ok` and every row of `before` is still there.
+fn assert_intact(db: &Path, before: &Rows) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    drop(conn);
+    let now = rows(db);
+    for e in &before.events {
+        assert!(now.events.contains(e), "event row {e} was lost");
+    }
+    for (id, _) in &before.tasks {
+        assert!(now.tasks.iter().any(|(i, _)| i == id), "task {id} was lost");
+    }
+    for t in &before.tokens {
+        assert!(now.tokens.contains(t), "token {t} was lost");
+    }
+}
+
+fn task_row(db: &Path, id: i64) -> (String, String, String) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT status, coalesce(reason, ''), coalesce(message, '') FROM tasks WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
+
+fn update(addr: SocketAddr, token: &str) -> Resp {
+    call(addr, "POST", "/api/v1/services/app.service/update", Some(token), "")
+}
+
+fn webhook(addr: SocketAddr, delivery: &str) -> Resp {
+    crate::hooks::deliver(
+        addr,
+        "/hooks/github",
+        "package",
+        delivery,
+        &fixture("package.published.container-tagged.json"),
+        Some(&sign(SECRET, &fixture("package.published.container-tagged.json"))),
+    )
+}
+
+/// A JSON error answer with a stable code and a sentence.
+fn assert_error(r: &Resp, status: u16, codes: &[&str]) -> String {
+    assert_eq!(r.status, status, "{}", r.body);
+    let v = r.json();
+    let code = v["error"].as_str().unwrap_or_default().to_string();
+    assert!(
+        codes.contains(&code.as_str()),
+        "error {code:?} not in {codes:?}: {}",
+        r.body
+    );
+    assert!(!v["message"].as_str().unwrap_or_default().is_empty(), "{}", r.body);
+    code
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_read_only_state_db_is_refused_with_its_path_and_fix_and_loses_nothing() {
+    if !root("read-only state db") {
+        return;
+    }
+    let (_fakes, podup) = setup("fault-ro", &[]);
+    let state = podup.state.path().join("state");
+    let mount = Tmpfs::mount(&state, "8m");
+    let admin = token(&podup, "admin");
+    let db = podup.db_path();
+    let id = {
+        let server = podup.serve(&[]);
+        let r = update(server.addr, &admin);
+        assert_eq!(r.status, 202, "{}", r.body);
+        assert_eq!(get(server.addr, "/health").status, 200);
+        r.json()["task_id"].as_i64().unwrap()
+    };
+    let before = rows(&db);
+    assert_eq!(before.events.len(), 2);
+
+    // (a) The file immutable: root itself cannot write it.
+    let flag = Immutable::set(&db);
+    let out = podup.run(&["token", "add", "late", "--role", "read"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(db.to_str().unwrap()) && err.contains("read-only") && err.contains("lsattr"),
+        "{err}"
+    );
+    let out = podup.run(&["run-task", &id.to_string(), "--db", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(db.to_str().unwrap()), "{}", stderr(&out));
+    let server = podup.serve(&[]);
+    let r = get(server.addr, "/health");
+    assert_error(&r, 503, &["db_unavailable"]);
+    let v = r.json();
+    assert_eq!(v["db"]["path"], db.to_str().unwrap());
+    assert!(v["db"]["error"].as_str().unwrap().contains("read-only"), "{v}");
+    assert!(v["db"]["fix"].as_str().unwrap().contains("immutable"), "{v}");
+    assert_error(&update(server.addr, &admin), 503, &["db_unavailable"]);
+    assert_error(&webhook(server.addr, "ro-1"), 503, &["db_unavailable"]);
+    // Fixed while serving: podup opens it again within a few seconds.
+    drop(flag);
+    assert!(wait_until(Duration::from_secs(6), || get(server.addr, "/health")
+        .status
+        == 200));
+    assert_eq!(call(server.addr, "GET", "/api/v1/tasks", Some(&admin), "").status, 200);
+    drop(server);
+    assert_intact(&db, &before);
+    assert_eq!(task_row(&db, id).0, "pending", "the refused worker changed nothing");
+
+    // (b) The file system read-only (remounted while podup is not running).
+    let before = rows(&db);
+    mount.remount("ro");
+    let server = podup.serve(&[]);
+    let r = get(server.addr, "/health");
+    assert_error(&r, 503, &["db_unavailable"]);
+    assert!(
+        r.json()["db"]["fix"].as_str().unwrap().contains("read-only mount"),
+        "{}",
+        r.body
+    );
+    assert_error(
+        &call(server.addr, "GET", "/api/v1/tasks", Some(&admin), ""),
+        503,
+        &["db_unavailable"],
+    );
+    mount.remount("rw");
+    assert!(wait_until(Duration::from_secs(6), || get(server.addr, "/health")
+        .status
+        == 200));
+    drop(server);
+    assert_intact(&db, &before);
+}
+
+#[test]
+fn deleting_the_db_while_serving_restores_it_with_every_row() {
+    let (_fakes, podup) = setup("fault-deleted", &[("PODUP_WORKERS", "4")]);
+    let admin = token(&podup, "admin");
+    let server = podup.serve(&[]);
+    let db = server.db.clone();
+    let r = update(server.addr, &admin);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["task_id"].as_i64().unwrap();
+    for _ in 0..5 {
+        assert_eq!(get(server.addr, "/health").status, 200);
+    }
+    for round in ["podup.db alone", "podup.db with its -wal and -shm"] {
+        let before = rows(&db);
+        std::fs::remove_file(&db).unwrap();
+        if round.contains("-wal") {
+            let _ = std::fs::remove_file(db.with_extension("db-wal"));
+            let _ = std::fs::remove_file(db.with_extension("db-shm"));
+        }
+        // Several workers, each with its own connection to the deleted file.
+        let answers: Vec<u16> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..12)
+                .map(|i| {
+                    let path = if i % 2 == 0 { "/health" } else { "/nope" };
+                    s.spawn(move || get(server.addr, path).status)
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(answers.iter().all(|s| *s == 200 || *s == 404), "{round}: {answers:?}");
+        // Other processes see the same database again.
+        let out = podup.run(&["tasks"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("manual"),
+            "{round}: the task is listed"
+        );
+        let r = call(server.addr, "GET", &format!("/api/v1/tasks/{id}"), Some(&admin), "");
+        assert_eq!(r.status, 200, "{round}: {}", r.body);
+        assert_intact(&db, &before);
+        let after = rows(&db);
+        assert_eq!(
+            after.events.len(),
+            before.events.len() + 12 + 1,
+            "{round}: every request after the deletion has its row"
+        );
+    }
+    let mut server = server;
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    assert!(server.stderr().contains("restored it from the open connection"));
+}
+
+#[test]
+fn a_full_disk_answers_503_and_serving_resumes_when_space_is_freed() {
+    if !root("full disk") {
+        return;
+    }
+    let (fakes, podup) = setup("fault-full", &[]);
+    let state = podup.state.path().join("state");
+    let _mount = Tmpfs::mount(&state, "2m");
+    let admin = token(&podup, "admin");
+    let server = podup.serve(&[]);
+    let db = server.db.clone();
+    let r = update(server.addr, &admin);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["task_id"].as_i64().unwrap();
+    conn_exec(&db, "UPDATE tasks SET status = 'succeeded', reason = 'ok'");
+    let before = rows(&db);
+
+    // An empty write-ahead log, so that every write needs new blocks (SQLite reuses
+    // the space of a log it has restarted: some writes succeed on a full disk), then
+    // fill the file system to the last block.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let busy: i64 = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(busy, 0, "the checkpoint ran");
+    drop(conn);
+    let filler = state.join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let chunk = vec![0x5au8; 4096];
+    while std::io::Write::write_all(&mut f, &chunk).is_ok() {}
+    drop(f);
+    let runs = fakes.calls_of("systemd-run").len();
+    let mut seen = Vec::new();
+    for n in 0..4 {
+        let r = update(server.addr, &admin);
+        seen.push(assert_error(&r, 503, &["store_failed", "db_unavailable"]));
+        let r = webhook(server.addr, &format!("full-{n}"));
+        seen.push(assert_error(&r, 503, &["store_failed", "db_unavailable"]));
+    }
+    assert!(seen.iter().any(|c| c == "store_failed"), "{seen:?}");
+    let r = get(server.addr, "/health");
+    assert!(r.status == 200 || r.status == 503, "{}", r.body);
+    if r.status == 503 {
+        assert!(r.json()["db"]["error"].as_str().unwrap().contains("full"), "{}", r.body);
+    }
+    assert_eq!(fakes.calls_of("systemd-run").len(), runs, "nothing was dispatched");
+    let out = podup.run(&["trigger", "other.service"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("full"), "{}", stderr(&out));
+
+    // Space again: serving resumes by itself.
+    std::fs::remove_file(&filler).unwrap();
+    let resumed = wait_until(Duration::from_secs(8), || update(server.addr, &admin).status == 202);
+    assert!(resumed, "serving resumed after the disk was freed");
+    // A worker that saw the failure opens the database again after at most 2 s.
+    let healthy = wait_until(Duration::from_secs(5), || {
+        (0..4).all(|_| get(server.addr, "/health").status == 200)
+    });
+    assert!(healthy, "every worker is healthy again");
+    drop(server);
+    assert_intact(&db, &before);
+    assert_eq!(task_row(&db, id).0, "succeeded");
+    let tasks = rows(&db).tasks;
+    assert_eq!(tasks.len(), 2, "no half-written task from the full disk: {tasks:?}");
+}
+
+fn conn_exec(db: &Path, sql: &str) {
+    rusqlite::Connection::open(db).unwrap().execute(sql, []).unwrap();
+}
+
+/// PATH holding only the fakes, without `name`: the program is not installed.
+fn without(fakes: &crate::fakes::Fakes, name: &str) -> String {
+    std::fs::remove_file(fakes.dir().join(name)).unwrap();
+    fakes.dir().to_str().unwrap().to_string()
+}
+
+#[test]
+fn systemd_run_missing_fails_the_task_with_the_reason_and_answers_500() {
+    let (fakes, podup) = setup("fault-no-systemd-run", &[]);
+    let path = without(&fakes, "systemd-run");
+    let podup = podup.env("PATH", &path);
+    let admin = token(&podup, "admin");
+    let server = podup.serve(&[]);
+    let before = rows(&server.db);
+    let check = |r: &Resp| {
+        assert_error(r, 500, &["dispatch_failed"]);
+        let v = r.json();
+        let message = v["message"].as_str().unwrap();
+        assert!(message.contains("'systemd-run' was not found in PATH"), "{message}");
+        let id = v["task_id"].as_i64().unwrap();
+        let (status, reason, task_message) = task_row(&server.db, id);
+        assert_eq!((status.as_str(), reason.as_str()), ("failed", "dispatch_failed"));
+        assert!(task_message.contains("systemd-run"), "{task_message}");
+        id
+    };
+    let id = check(&update(server.addr, &admin));
+    check(&call(server.addr, "POST", "/api/v1/update-all", Some(&admin), ""));
+    check(&webhook(server.addr, "no-systemd-run"));
+    // The task's log keeps the command and why it could not run.
+    let conn = rusqlite::Connection::open(&server.db).unwrap();
+    let (argv, stderr_text): (String, String) = conn
+        .query_row(
+            "SELECT argv, stderr FROM task_logs WHERE task_id = ?1 AND step = 'dispatch'",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(argv.contains("systemd-run"), "{argv}");
+    assert!(stderr_text.contains("not found"), "{stderr_text}");
+    // Every answer has its event row, linked to its task, with the code as reason.
+    let failed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM event_log WHERE status = 500 AND reason = 'dispatch_failed' AND task_id IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(failed, 3);
+    // A failed delivery runs again when GitHub redelivers it; it fails the same way.
+    check(&webhook(server.addr, "no-systemd-run"));
+    // The CLI names the program.
+    let out = podup.run(&["trigger", "other.service"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("systemd-run"), "{}", stderr(&out));
+    drop(server);
+    assert_intact(&podup.db_path(), &before);
+    let tasks = rows(&podup.db_path()).tasks;
+    assert_eq!(tasks.len(), 5);
+    assert!(tasks.iter().all(|(_, s)| s == "failed"), "{tasks:?}");
+}
+
+#[test]
+fn podman_missing_fails_the_worker_task_with_a_clear_message() {
+    let (fakes, podup) = setup("fault-no-podman", &[]);
+    let admin = token(&podup, "admin");
+    let server = podup.serve(&[]);
+    let r = update(server.addr, &admin);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["task_id"].as_i64().unwrap();
+    drop(server);
+    let before = rows(&podup.db_path());
+    // The worker as systemd-run would start it, on a host without podman.
+    let path = without(&fakes, "podman");
+    let db = podup.db_path();
+    let out = podup
+        .command(&["run-task", &id.to_string(), "--db", db.to_str().unwrap()])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("'podman' was not found in PATH"),
+        "{}",
+        stderr(&out)
+    );
+    let (status, reason, message) = task_row(&db, id);
+    assert_eq!(status, "failed", "{reason}: {message}");
+    assert!(message.contains("'podman' was not found in PATH"), "{message}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let unit: (String, String) = conn
+        .query_row(
+            "SELECT status, coalesce(message, '') FROM task_units WHERE task_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(unit.0, "failed", "{unit:?}");
+    let lock: Option<String> = conn
+        .query_row("SELECT unit FROM unit_locks", [], |r| r.get(0))
+        .optional()
+        .unwrap();
+    assert_eq!(lock, None, "the deploy lock is released");
+    drop(conn);
+    // The timer's job runs podman in-process: it fails the same way, exit 1.
+    let out = podup
+        .command(&["auto-update", "--caller", "timer"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (status, message): (String, String) = conn
+        .query_row(
+            "SELECT status, coalesce(message, '') FROM tasks WHERE kind = 'auto-update'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(status, "failed", "{message}");
+    assert!(message.contains("podman"), "{message}");
+    drop(conn);
+    assert_intact(&db, &before);
+}
+
+const SHOW_LOADED: &str = "LoadState=loaded\nActiveState=active\nSubState=running\nResult=success\nMainPID=7\nNRestarts=0\nInvocationID=a\nActiveEnterTimestampMonotonic=1\n";
+const SHOW_GONE: &str = "LoadState=not-found\nActiveState=inactive\nSubState=dead\nResult=success\nMainPID=0\nNRestarts=0\nInvocationID=\nActiveEnterTimestampMonotonic=0\n";
+
+#[test]
+fn a_task_worker_holding_the_deleted_db_leaves_the_restored_one_alone() {
+    // One worker thread: after the restore no connection of the server is left on
+    // the deleted file, so the task worker's is the last one there.
+    let (fakes, podup) = setup("fault-deleted-worker", &[("PODUP_WORKERS", "1")]);
+    let admin = token(&podup, "admin");
+    let server = podup.serve(&[]);
+    let db = server.db.clone();
+    let first = update(server.addr, &admin).json()["task_id"].as_i64().unwrap();
+    let r = call(server.addr, "POST", "/api/v1/update-all", Some(&admin), "");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let waiting = r.json()["task_id"].as_i64().unwrap();
+    // Task `first` holds app.service and its unit is loaded: the worker of `waiting`
+    // keeps the database open while it waits for the lock.
+    conn_exec(
+        &db,
+        &format!("INSERT INTO unit_locks (unit, task_id, acquired_ms) VALUES ('app.service', {first}, 1)"),
+    );
+    fakes.answer("systemctl", 0, SHOW_LOADED, "");
+    let mut worker = podup
+        .command(&["run-task", &waiting.to_string(), "--db", db.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let waits = wait_until(Duration::from_secs(10), || {
+        conn.query_row(
+            "SELECT count(*) FROM task_logs WHERE task_id = ?1 AND step = 'wait'",
+            [waiting],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+            > 0
+    });
+    drop(conn);
+    assert!(waits, "the worker waits for the lock");
+
+    std::fs::remove_file(&db).unwrap();
+    assert_eq!(get(server.addr, "/health").status, 200, "restored");
+    let before = rows(&db);
+    // The worker is stopped: it records `cancelled` in the deleted file and closes it.
+    // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+    unsafe { libc::kill(worker.id() as i32, libc::SIGTERM) };
+    let status = worker.wait().unwrap();
+    assert!(status.code().is_some(), "{status:?}");
+    for _ in 0..3 {
+        assert_eq!(get(server.addr, "/nope").status, 404);
+    }
+    // Another process sees every row, the ones written after the worker closed too.
+    assert_intact(&db, &before);
+    assert_eq!(rows(&db).events.len(), before.events.len() + 3);
+    // The worker's end went to the deleted file: once its unit is gone the task is
+    // unknown, not pending for ever.
+    fakes.answer("systemctl", 0, SHOW_GONE, "");
+    conn_exec(&db, "UPDATE tasks SET created_ms = created_ms - 60000"); // past the dispatch grace
+    let t = call(
+        server.addr,
+        "GET",
+        &format!("/api/v1/tasks/{waiting}"),
+        Some(&admin),
+        "",
+    );
+    let v = t.json();
+    assert_eq!(
+        (v["task"]["status"].as_str(), v["task"]["reason"].as_str()),
+        (Some("unknown"), Some("worker_lost")),
+        "{v:#}"
+    );
+    drop(server);
+    assert_eq!(rows(&db).events.len(), before.events.len() + 4);
+}
+
+#[test]
+fn a_db_deleted_on_a_full_disk_is_restored_once_there_is_space() {
+    if !root("deleted on a full disk") {
+        return;
+    }
+    let (_fakes, podup) = setup("fault-deleted-full", &[("PODUP_WORKERS", "1")]);
+    let state = podup.state.path().join("state");
+    let _mount = Tmpfs::mount(&state, "2m");
+    let admin = token(&podup, "admin");
+    let server = podup.serve(&[]);
+    let db = server.db.clone();
+    assert_eq!(update(server.addr, &admin).status, 202);
+    let before = rows(&db);
+    let filler = state.join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let chunk = vec![0x5au8; 4096];
+    while std::io::Write::write_all(&mut f, &chunk).is_ok() {}
+    drop(f);
+    // The deleted file keeps its blocks while podup has it open: no room for the copy.
+    std::fs::remove_file(&db).unwrap();
+    let r = get(server.addr, "/health");
+    assert_error(&r, 503, &["db_unavailable"]);
+    let error = r.json()["db"]["error"].as_str().unwrap().to_string();
+    assert!(error.contains("deleted") && error.contains("tries again"), "{error}");
+    assert_error(&update(server.addr, &admin), 503, &["db_unavailable"]);
+    std::fs::remove_file(&filler).unwrap();
+    assert!(wait_until(Duration::from_secs(6), || get(server.addr, "/health")
+        .status
+        == 200));
+    drop(server);
+    assert_intact(&db, &before);
+}
