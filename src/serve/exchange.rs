@@ -3,7 +3,7 @@
 //! The row goes in before the response, so every answered request has its row.
 
 use super::net::Stream;
-use super::recorder::{self, Record, Recorder};
+use super::recorder::{self, NotStored, Record, Recorder};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::Host;
@@ -183,16 +183,25 @@ fn record(worker: &mut Worker<'_>, record: Record) {
         event.method, event.path, event.status, event.action, event.reason
     );
     let result = match &worker.recorder {
-        Some(recorder) => recorder.record(record),
+        // The writer's handle is down and not due to reopen: this worker's own
+        // handle may be fine (it reopens on its own clock), so it writes the row.
+        Some(recorder) => match recorder.record(record) {
+            Err((NotStored::Unavailable(_), Some(record))) => {
+                recorder::write_one(&mut worker.db, worker.config, &record)
+            }
+            other => other.map_err(|(e, _)| e),
+        },
         None => recorder::write_one(&mut worker.db, worker.config, &record),
     };
     if let Err(e) = result {
         log::error!(
             error_kind = "event_not_stored", request_id = request_id.as_str();
-            "could not store the event row ({}): {row}", e.error
+            "could not store the event row ({}): {row}", e.message()
         );
-        if e.db_failed && worker.db.get().is_ok() {
-            worker.db.fail(e.error);
+        if let NotStored::Db(error) = e {
+            if worker.db.get().is_ok() {
+                worker.db.fail(error);
+            }
         }
     }
 }

@@ -30,12 +30,23 @@ impl Record {
     }
 }
 
-/// Why a record was not stored. `db_failed`: the database itself failed (it is
-/// marked so, and `/health` says why), not just this row.
+/// Why a record was not stored.
 #[derive(Debug)]
-pub struct NotStored {
-    pub error: String,
-    pub db_failed: bool,
+pub enum NotStored {
+    /// The row itself was refused (a constraint); the database is fine.
+    Row(String),
+    /// Writing failed just now: the handle is marked failed (`/health` says why).
+    Db(String),
+    /// The handle had failed before and is not due to reopen yet; nothing was tried.
+    Unavailable(String),
+}
+
+impl NotStored {
+    pub fn message(&self) -> &str {
+        match self {
+            NotStored::Row(m) | NotStored::Db(m) | NotStored::Unavailable(m) => m,
+        }
+    }
 }
 
 /// Writes one record in a transaction of its own (no writer thread: one-shot drivers).
@@ -45,10 +56,7 @@ pub fn write_one(db: &mut Db, config: &Config, record: &Record) -> Result<(), No
 
 /// Writes `records` in one transaction: all of them, or none.
 fn write_all(db: &mut Db, config: &Config, records: &[Record]) -> Result<(), NotStored> {
-    let conn = db.get_mut().map_err(|e| NotStored {
-        error: e.to_string(),
-        db_failed: true,
-    })?;
+    let conn = db.get_mut().map_err(|e| NotStored::Unavailable(e.to_string()))?;
     let result = immediate(conn).and_then(|tx| {
         for r in records {
             r.write(&tx, config)?;
@@ -56,20 +64,18 @@ fn write_all(db: &mut Db, config: &Config, records: &[Record]) -> Result<(), Not
         tx.commit()
     });
     result.map_err(|e| {
-        let db_failed = e.sqlite_error_code() != Some(rusqlite::ErrorCode::ConstraintViolation);
-        if db_failed {
-            db.fail(&e);
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) {
+            return NotStored::Row(e.to_string());
         }
-        NotStored {
-            error: e.to_string(),
-            db_failed,
-        }
+        db.fail(&e);
+        NotStored::Db(e.to_string())
     })
 }
 
 struct Pending {
     record: Record,
-    done: SyncSender<Result<(), NotStored>>,
+    /// The answer; a record that was not stored comes back with it.
+    done: SyncSender<Result<(), (NotStored, Record)>>,
 }
 
 /// The workers' side: hands a record to the writer and waits for its commit.
@@ -85,14 +91,17 @@ impl Recorder {
         (Recorder { tx }, move || write_loop(db, config, rx))
     }
 
-    pub fn record(&self, record: Record) -> Result<(), NotStored> {
-        let stopped = || NotStored {
-            error: "the event writer has stopped".into(),
-            db_failed: false,
-        };
+    /// Stores `record` with the next commit; when it could not be, the record comes back.
+    pub fn record(&self, record: Record) -> Result<(), (NotStored, Option<Box<Record>>)> {
+        let stopped = || NotStored::Unavailable("the event writer has stopped".into());
         let (done, answer) = sync_channel(1);
-        self.tx.send(Pending { record, done }).map_err(|_| stopped())?;
-        answer.recv().unwrap_or_else(|_| Err(stopped()))
+        self.tx
+            .send(Pending { record, done })
+            .map_err(|e| (stopped(), Some(Box::new(e.0.record))))?;
+        match answer.recv() {
+            Ok(result) => result.map_err(|(e, record)| (e, Some(Box::new(record)))),
+            Err(_) => Err((stopped(), None)),
+        }
     }
 }
 
@@ -120,15 +129,22 @@ fn write_loop(mut db: Db, config: &Config, rx: Receiver<Pending>) {
 fn write_batch(db: &mut Db, config: &Config, batch: Vec<Pending>) {
     let (records, answers): (Vec<Record>, Vec<_>) = batch.into_iter().map(|p| (p.record, p.done)).unzip();
     let together = write_all(db, config, &records);
-    if together.is_ok() || records.len() == 1 {
-        let _ = answers[0].send(together);
-        for done in &answers[1..] {
-            let _ = done.send(Ok(()));
+    match together {
+        Ok(()) => {
+            for done in answers {
+                let _ = done.send(Ok(()));
+            }
         }
-        return;
-    }
-    for (record, done) in records.iter().zip(answers) {
-        let _ = done.send(write_one(db, config, record));
+        Err(e) if records.len() == 1 => {
+            let record = records.into_iter().next().expect("one record");
+            let _ = answers[0].send(Err((e, record)));
+        }
+        Err(_) => {
+            for (record, done) in records.into_iter().zip(answers) {
+                let result = write_one(db, config, &record);
+                let _ = done.send(result.map_err(|e| (e, record)));
+            }
+        }
     }
 }
 
@@ -184,7 +200,7 @@ mod tests {
                             .map(|n| {
                                 // Every thread also sends "dup", which only the first may store.
                                 let id = if n == 25 { "dup".to_string() } else { format!("{t}-{n}") };
-                                recorder.record(record(&id, n % 10 == 0))
+                                recorder.record(record(&id, n % 10 == 0)).map_err(|(e, _)| e)
                             })
                             .collect::<Vec<_>>()
                     })
@@ -196,7 +212,9 @@ mod tests {
         let refused: Vec<_> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
         assert_eq!(refused.len(), 7, "{refused:?}");
         assert!(
-            refused.iter().all(|e| e.error.contains("UNIQUE") && !e.db_failed),
+            refused
+                .iter()
+                .all(|e| matches!(e, NotStored::Row(m) if m.contains("UNIQUE"))),
             "{refused:?}"
         );
         let conn = crate::store::open(&path).unwrap();
@@ -212,6 +230,31 @@ mod tests {
             .query_row("SELECT count(*) FROM rate_hits", [], |r| r.get(0))
             .unwrap();
         assert_eq!(hits, 8 * 5, "one hit per failed authentication, in its row's commit");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_writer_without_a_database_hands_the_record_back() {
+        let dir = std::env::temp_dir().join(format!("podup-recorder-down-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = config(&dir);
+        // A directory where the file should be: the writer's handle cannot open.
+        let blocked = dir.join("blocked");
+        std::fs::create_dir_all(blocked.join("podup.db")).unwrap();
+        let (recorder, write_loop) = Recorder::new(Db::open(&blocked.join("podup.db")), &config);
+        let answer = std::thread::scope(|s| {
+            s.spawn(write_loop);
+            let answer = recorder.record(record("r1", true));
+            drop(recorder);
+            answer
+        });
+        let (why, back) = answer.unwrap_err();
+        assert!(matches!(why, NotStored::Unavailable(_)), "{why:?}");
+        let back = back.expect("the record comes back, for the worker to write itself");
+        assert_eq!(back.event.request_id, "r1");
+        let mut own = Db::open(&config.db_path());
+        write_one(&mut own, &config, &back).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
