@@ -124,6 +124,11 @@ impl Framer {
         self.buf.len() + self.body.len()
     }
 
+    /// Body bytes held so far (0 until the head has been parsed).
+    pub fn body_len(&self) -> usize {
+        self.body.len()
+    }
+
     /// The method and path of the request, once the head has been parsed.
     pub fn head(&self) -> Option<&Request> {
         self.head.as_ref()

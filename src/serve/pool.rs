@@ -3,6 +3,13 @@
 //! holds no thread and is cut off at its deadline. Complete requests (or framing
 //! errors) go to a small pool of worker threads that finish them. The loop ends on
 //! SIGTERM or after the idle time with nothing in flight.
+//!
+//! Memory is bounded by two limits: at most `MAX_CONNECTIONS` connections, each with
+//! a head of at most `MAX_HEAD_BYTES` (plus one read), and the bodies of all of them
+//! together (being read, or framed and waiting for a worker) within a budget of
+//! `BODY_BUDGET_REQUESTS` full-size bodies. Over the budget, connections are not read
+//! (TCP holds their senders back) until bodies are answered, except the oldest
+//! connection, so that one always makes progress; the others still meet their deadline.
 
 use super::exchange::{self, Received, RequestIds, Worker};
 use super::net::{Listener, Stream};
@@ -26,6 +33,8 @@ pub const MAX_CONNECTIONS: usize = 512;
 /// Longest single wait in poll, so signals and the idle clock are checked.
 const POLL_SLICE_MS: u64 = 1_000;
 const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// Bodies held at once, in `PODUP_MAX_BODY_BYTES` units: 16 MiB with the default cap.
+pub const BODY_BUDGET_REQUESTS: usize = 16;
 
 struct Conn {
     stream: Stream,
@@ -38,6 +47,17 @@ struct Conn {
 struct Job {
     stream: Stream,
     received: Received,
+    /// Body bytes the job holds, counted in `Shared::body_bytes` until it is finished.
+    body_bytes: usize,
+}
+
+/// What the poll loop and the workers count together.
+#[derive(Default)]
+struct Shared {
+    /// Requests handed to the workers and not finished yet.
+    in_flight: AtomicUsize,
+    /// Body bytes of those requests.
+    body_bytes: AtomicUsize,
 }
 
 /// Serves `listeners` until a stop signal, or until `idle` passes with no request.
@@ -52,12 +72,12 @@ pub fn serve(
         l.set_nonblocking()?;
     }
     let ids = RequestIds::new();
-    let in_flight = AtomicUsize::new(0);
+    let shared = Shared::default();
     let (tx, rx) = channel::<Job>();
     let rx = Mutex::new(rx);
     thread::scope(|scope| {
         for n in 0..config.workers {
-            let (rx, ids, in_flight) = (&rx, &ids, &in_flight);
+            let (rx, ids, shared) = (&rx, &ids, &shared);
             thread::Builder::new()
                 .name(format!("worker-{n}"))
                 .spawn_scoped(scope, move || {
@@ -69,22 +89,23 @@ pub fn serve(
                         host: host_for(config),
                         exe,
                     };
-                    work(&mut worker, rx, in_flight);
+                    work(&mut worker, rx, shared);
                 })
                 .expect("spawning a worker thread");
         }
-        let result = accept_loop(listeners, config, idle, &tx, &in_flight);
+        let result = accept_loop(listeners, config, idle, &tx, &shared);
         drop(tx);
         result
     })
 }
 
-fn work(worker: &mut Worker<'_>, rx: &Mutex<Receiver<Job>>, in_flight: &AtomicUsize) {
+fn work(worker: &mut Worker<'_>, rx: &Mutex<Receiver<Job>>, shared: &Shared) {
     loop {
         let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(job) = job else { return };
         exchange::finish(worker, job.stream, job.received);
-        in_flight.fetch_sub(1, Ordering::SeqCst);
+        shared.body_bytes.fetch_sub(job.body_bytes, Ordering::SeqCst);
+        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -93,15 +114,24 @@ fn accept_loop(
     config: &Config,
     idle: Option<Duration>,
     tx: &Sender<Job>,
-    in_flight: &AtomicUsize,
+    shared: &Shared,
 ) -> io::Result<()> {
     let timeout = Duration::from_millis(config.request_timeout_ms);
+    let budget = usize::try_from(config.max_body_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(BODY_BUDGET_REQUESTS);
     let mut conns: Vec<Conn> = Vec::new();
     let mut last_busy = Instant::now();
     let mut pfds = Vec::new();
     let dispatch = |stream: Stream, received: Received| {
-        in_flight.fetch_add(1, Ordering::SeqCst);
-        let _ = tx.send(Job { stream, received });
+        let body_bytes = received.outcome.as_ref().map_or(0, |r| r.body.len());
+        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+        shared.body_bytes.fetch_add(body_bytes, Ordering::SeqCst);
+        let _ = tx.send(Job {
+            stream,
+            received,
+            body_bytes,
+        });
     };
     loop {
         if sys::stop_requested() {
@@ -119,7 +149,7 @@ fn accept_loop(
                 i += 1;
             }
         }
-        let busy = conns.len() + in_flight.load(Ordering::SeqCst);
+        let busy = conns.len() + shared.in_flight.load(Ordering::SeqCst);
         if busy > 0 {
             last_busy = now;
         }
@@ -135,12 +165,20 @@ fn accept_loop(
         if let Some(first) = conns.iter().map(|c| c.deadline).min() {
             wait = wait.min(first.saturating_duration_since(now));
         }
+        let oldest = (0..conns.len()).min_by_key(|&i| conns[i].accepted);
         let accepting = busy < MAX_CONNECTIONS;
+        // Bodies held now; over the budget only heads and the oldest connection are read.
+        let mut held =
+            shared.body_bytes.load(Ordering::SeqCst) + conns.iter().map(|c| c.framer.body_len()).sum::<usize>();
         pfds.clear();
         if accepting {
             pfds.extend(listeners.iter().map(|l| sys::pollfd(l.as_raw_fd())));
         }
-        pfds.extend(conns.iter().map(|c| sys::pollfd(c.stream.as_raw_fd())));
+        pfds.extend(conns.iter().enumerate().map(|(i, c)| {
+            let paused = held >= budget && c.framer.head().is_some() && Some(i) != oldest;
+            // poll ignores a negative descriptor: a paused connection is left unread.
+            sys::pollfd(if paused { -1 } else { c.stream.as_raw_fd() })
+        }));
         // Round up so a deadline a fraction of a millisecond away is not spun on.
         sys::poll(&mut pfds, wait.as_millis().min(i32::MAX as u128) as i32 + 1)?;
         let offset = if accepting { listeners.len() } else { 0 };
@@ -148,12 +186,23 @@ fn accept_loop(
             if pfds[offset + idx].revents == 0 {
                 continue;
             }
+            let allowance = if Some(idx) == oldest {
+                usize::MAX
+            } else {
+                budget.saturating_sub(held)
+            };
+            let before = conns[idx].framer.body_len();
             // Some(None): the peer closed without sending anything, which is not a request.
-            if let Some(result) = read_ready(&mut conns[idx]) {
-                let c = conns.swap_remove(idx);
-                if let Some(outcome) = result {
-                    let received = received(&c, outcome);
-                    dispatch(c.stream, received);
+            match read_ready(&mut conns[idx], allowance) {
+                None => held += conns[idx].framer.body_len() - before,
+                Some(result) => {
+                    let c = conns.swap_remove(idx);
+                    held -= before;
+                    if let Some(outcome) = result {
+                        held += outcome.as_ref().map_or(0, |r| r.body.len());
+                        let received = received(&c, outcome);
+                        dispatch(c.stream, received);
+                    }
                 }
             }
         }
@@ -212,11 +261,16 @@ fn accept_ready(l: &Listener, conns: &mut Vec<Conn>, timeout: Duration, max_body
     }
 }
 
-/// Reads what is there. `None`: keep waiting. `Some(None)`: the peer closed without
-/// sending a byte. `Some(Some(outcome))`: hand over.
-fn read_ready(c: &mut Conn) -> Option<Option<Result<crate::http::Request, FrameError>>> {
+/// Reads what is there, but once the head is parsed no more than about `allowance`
+/// body bytes (one read more at most). `None`: keep waiting. `Some(None)`: the peer
+/// closed without sending a byte. `Some(Some(outcome))`: hand over.
+fn read_ready(c: &mut Conn, allowance: usize) -> Option<Option<Result<crate::http::Request, FrameError>>> {
     let mut buf = [0u8; READ_CHUNK_BYTES];
+    let start = c.framer.body_len();
     loop {
+        if c.framer.head().is_some() && c.framer.body_len() - start >= allowance {
+            return None;
+        }
         match c.stream.read(&mut buf) {
             Ok(0) => {
                 return Some(if c.framer.received() == 0 {
