@@ -35,6 +35,9 @@ const POLL_SLICE_MS: u64 = 1_000;
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// Bodies held at once, in `PODUP_MAX_BODY_BYTES` units: 16 MiB with the default cap.
 pub const BODY_BUDGET_REQUESTS: usize = 16;
+/// While every slot is taken, how often to look whether the workers freed one: an
+/// answered request does not wake the poll.
+const FULL_POLL: Duration = Duration::from_millis(10);
 
 struct Conn {
     stream: Stream,
@@ -167,6 +170,9 @@ fn accept_loop(
         }
         let oldest = (0..conns.len()).min_by_key(|&i| conns[i].accepted);
         let accepting = busy < MAX_CONNECTIONS;
+        if !accepting && busy > conns.len() {
+            wait = wait.min(FULL_POLL);
+        }
         // Bodies held now; over the budget only heads and the oldest connection are read.
         let mut held =
             shared.body_bytes.load(Ordering::SeqCst) + conns.iter().map(|c| c.framer.body_len()).sum::<usize>();
