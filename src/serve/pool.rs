@@ -10,6 +10,11 @@
 //! `BODY_BUDGET_REQUESTS` full-size bodies. Over the budget, connections are not read
 //! (TCP holds their senders back) until bodies are answered, except the oldest
 //! connection, so that one always makes progress; the others still meet their deadline.
+//!
+//! When all `MAX_CONNECTIONS` are taken and more wait in the backlog, the connections
+//! that have waited longest for their request (at least `SHED_AFTER`) are answered
+//! 503 `overloaded` to make room, so that slow clients filling every slot cannot keep
+//! a quick request waiting for a whole deadline.
 
 use super::exchange::{self, Received, RequestIds, Worker};
 use super::net::{Listener, Stream};
@@ -35,6 +40,10 @@ const POLL_SLICE_MS: u64 = 1_000;
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// Bodies held at once, in `PODUP_MAX_BODY_BYTES` units: 16 MiB with the default cap.
 pub const BODY_BUDGET_REQUESTS: usize = 16;
+/// A connection has this long to send its request before it may be shed to make room.
+const SHED_AFTER: Duration = Duration::from_secs(1);
+/// Connections shed at once; more only after these have been answered.
+const SHED_BATCH: usize = 16;
 /// While every slot is taken, how often to look whether the workers freed one: an
 /// answered request does not wake the poll.
 const FULL_POLL: Duration = Duration::from_millis(10);
@@ -52,6 +61,8 @@ struct Job {
     received: Received,
     /// Body bytes the job holds, counted in `Shared::body_bytes` until it is finished.
     body_bytes: usize,
+    /// Shed to make room: counted in `Shared::shedding` until it is answered.
+    shed: bool,
 }
 
 /// What the poll loop and the workers count together.
@@ -61,6 +72,8 @@ struct Shared {
     in_flight: AtomicUsize,
     /// Body bytes of those requests.
     body_bytes: AtomicUsize,
+    /// Shed connections not answered yet.
+    shedding: AtomicUsize,
 }
 
 /// Serves `listeners` until a stop signal, or until `idle` passes with no request.
@@ -107,6 +120,9 @@ fn work(worker: &mut Worker<'_>, rx: &Mutex<Receiver<Job>>, shared: &Shared) {
         let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(job) = job else { return };
         exchange::finish(worker, job.stream, job.received);
+        if job.shed {
+            shared.shedding.fetch_sub(1, Ordering::SeqCst);
+        }
         shared.body_bytes.fetch_sub(job.body_bytes, Ordering::SeqCst);
         shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
@@ -128,12 +144,17 @@ fn accept_loop(
     let mut pfds = Vec::new();
     let dispatch = |stream: Stream, received: Received| {
         let body_bytes = received.outcome.as_ref().map_or(0, |r| r.body.len());
+        let shed = matches!(received.outcome, Err(FrameError::Overloaded));
         shared.in_flight.fetch_add(1, Ordering::SeqCst);
         shared.body_bytes.fetch_add(body_bytes, Ordering::SeqCst);
+        if shed {
+            shared.shedding.fetch_add(1, Ordering::SeqCst);
+        }
         let _ = tx.send(Job {
             stream,
             received,
             body_bytes,
+            shed,
         });
     };
     loop {
@@ -169,15 +190,26 @@ fn accept_loop(
             wait = wait.min(first.saturating_duration_since(now));
         }
         let oldest = (0..conns.len()).min_by_key(|&i| conns[i].accepted);
-        let accepting = busy < MAX_CONNECTIONS;
-        if !accepting && busy > conns.len() {
-            wait = wait.min(FULL_POLL);
+        let full = busy >= MAX_CONNECTIONS;
+        // Full: watch the listeners only when a connection could be shed for one waiting
+        // there, and look again soon, when the workers may have freed a slot.
+        let mut watching = !full;
+        if full {
+            let calm = shared.shedding.load(Ordering::SeqCst) == 0;
+            let age = oldest.map(|i| now.duration_since(conns[i].accepted));
+            watching = calm && age.is_some_and(|a| a >= SHED_AFTER);
+            if let Some(age) = age.filter(|_| calm && !watching) {
+                wait = wait.min(SHED_AFTER - age);
+            }
+            if busy > conns.len() {
+                wait = wait.min(FULL_POLL);
+            }
         }
         // Bodies held now; over the budget only heads and the oldest connection are read.
         let mut held =
             shared.body_bytes.load(Ordering::SeqCst) + conns.iter().map(|c| c.framer.body_len()).sum::<usize>();
         pfds.clear();
-        if accepting {
+        if watching {
             pfds.extend(listeners.iter().map(|l| sys::pollfd(l.as_raw_fd())));
         }
         pfds.extend(conns.iter().enumerate().map(|(i, c)| {
@@ -187,7 +219,8 @@ fn accept_loop(
         }));
         // Round up so a deadline a fraction of a millisecond away is not spun on.
         sys::poll(&mut pfds, wait.as_millis().min(i32::MAX as u128) as i32 + 1)?;
-        let offset = if accepting { listeners.len() } else { 0 };
+        let offset = if watching { listeners.len() } else { 0 };
+        let waiting = pfds[..offset].iter().any(|p| p.revents != 0);
         for idx in (0..conns.len()).rev() {
             if pfds[offset + idx].revents == 0 {
                 continue;
@@ -212,7 +245,12 @@ fn accept_loop(
                 }
             }
         }
-        if accepting {
+        if waiting && full {
+            for c in shed(&mut conns, Instant::now()) {
+                let received = received(&c, Err(FrameError::Overloaded));
+                dispatch(c.stream, received);
+            }
+        } else if waiting {
             for (n, l) in listeners.iter().enumerate() {
                 if pfds[n].revents != 0 {
                     accept_ready(
@@ -226,6 +264,19 @@ fn accept_loop(
             }
         }
     }
+}
+
+/// Takes out the connections to shed: the oldest `SHED_BATCH` of those open at least
+/// `SHED_AFTER`.
+fn shed(conns: &mut Vec<Conn>, now: Instant) -> Vec<Conn> {
+    let mut old: Vec<usize> = (0..conns.len())
+        .filter(|&i| now.duration_since(conns[i].accepted) >= SHED_AFTER)
+        .collect();
+    old.sort_by_key(|&i| conns[i].accepted);
+    old.truncate(SHED_BATCH);
+    // From the back, so that swap_remove moves only connections that stay.
+    old.sort_unstable_by(|a, b| b.cmp(a));
+    old.into_iter().map(|i| conns.swap_remove(i)).collect()
 }
 
 fn received(c: &Conn, outcome: Result<crate::http::Request, FrameError>) -> Received {

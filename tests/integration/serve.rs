@@ -156,6 +156,32 @@ fn over_the_body_budget_only_the_oldest_connection_is_read() {
 }
 
 #[test]
+fn slow_clients_holding_every_slot_are_shed_for_a_waiting_request() {
+    let podup = Podup::new("shed");
+    let server = podup.serve(&[]);
+    // 512 clients (podup's limit) that never finish their head.
+    let mut slow: Vec<TcpStream> = (0..512)
+        .map(|_| {
+            let mut s = TcpStream::connect(server.addr).unwrap();
+            s.write_all(b"GET /health HTTP/1.1\r\nX-Slow: ").unwrap();
+            s
+        })
+        .collect();
+    // Once they have had their second, a new request makes the oldest of them go ...
+    std::thread::sleep(Duration::from_millis(1500));
+    let t = Instant::now();
+    assert_eq!(get(server.addr, "/health").status, 200);
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(5), "waited {took:?} behind the slow clients");
+    // ... with a 503 that says why, long before their 10 s deadline.
+    let first = &mut slow[0];
+    first.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let r = read_response(first);
+    assert_eq!((r.status, r.json()["error"].as_str()), (503, Some("overloaded")));
+    drop(slow);
+}
+
+#[test]
 fn five_hundred_requests_leave_exactly_five_hundred_rows() {
     let podup = Podup::new("five-hundred");
     let server = podup.serve(&[]);
