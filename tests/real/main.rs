@@ -12,6 +12,8 @@ mod bed;
 mod deploy;
 /// Discovery of labelled containers on the real bed.
 mod discovery;
+/// Floods against podup.socket: a burst, slow clients, oversized requests.
+mod flood;
 /// Starting, using and tearing down one bed.
 mod harness;
 /// podup installed in a bed: units, HTTP calls, tokens, signed webhooks.
