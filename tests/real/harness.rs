@@ -311,10 +311,25 @@ impl Harness {
     /// a JSON exec array; the default runs until SIGTERM.
     #[track_caller]
     pub fn push_image(&self, repo: &str, version: &str, cmd: Option<&str>) -> String {
+        self.build_and_push(repo, version, cmd, false)
+    }
+
+    /// Like [`Harness::push_image`], plus what real base images carry and unpacking must
+    /// keep: under `/special` a set-uid and a set-gid file, a device node (`null`), a file
+    /// owned by 1000:1000 (`owned`), a file with a capability (`capped`), and in a second
+    /// layer a deleted file (a whiteout).
+    #[track_caller]
+    pub fn push_image_special(&self, repo: &str, version: &str) -> String {
+        self.build_and_push(repo, version, None, true)
+    }
+
+    #[track_caller]
+    fn build_and_push(&self, repo: &str, version: &str, cmd: Option<&str>, special: bool) -> String {
         let reference = self.image_ref(repo);
         let mut args = vec!["image", path_str(&self.dir), reference.as_str(), version];
         args.extend(cmd);
         let output = script_command(&args)
+            .env("PODUP_IMAGE_SPECIAL", if special { "1" } else { "0" })
             .output()
             .unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"));
         let output = check(output, &format!("podup-harness.sh image {reference} {version}"));

@@ -18,5 +18,7 @@ mod flood;
 mod harness;
 /// podup installed in a bed: units, HTTP calls, tokens, signed webhooks.
 mod podup;
+/// The sandbox of task units: exposure, unpacking special files, podman auto-update.
+mod sandbox;
 /// podup's own socket and service units under the real manager.
 mod socket;
