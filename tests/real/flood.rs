@@ -467,9 +467,10 @@ fn check(bed: &Harness, served: &Served, r: &Report, pid: &str) {
     let legit_ok = r.legit.iter().filter(|(_, want, o)| o.status == *want).count();
     let legit_slowest = r.legit.iter().map(|(_, _, o)| o.elapsed).max().unwrap_or_default();
     let hwm = memory_peak(pid);
+    let nofile = open_files_limit(pid);
     shout(&format!(
         "flood {}: {} connections in {:.1} s, {} answered {:?} (slowest {:.1} s), peak memory {:.1} MiB, \
-         legit {}/{} answered as expected (slowest {:.2} s)",
+         legit {}/{} answered as expected (slowest {:.2} s), podup's open-files limit {nofile}",
         r.name,
         r.outcomes.len(),
         r.duration.as_secs_f64(),
@@ -503,7 +504,6 @@ fn check(bed: &Harness, served: &Served, r: &Report, pid: &str) {
         r.legit_during >= 1 && r.legit.len() >= 3,
         "legitimate requests went out during the flood"
     );
-    let nofile = open_files_limit(pid);
     assert!(
         nofile >= 1024,
         "podup.service may open {nofile} files: not enough for 512 connections and its own"
