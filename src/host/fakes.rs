@@ -261,7 +261,7 @@ fn systemd_run_passes_secrets_but_records_them_redacted() {
     let record = host.systemd_run(
         "podup-task-1",
         "podup task 1",
-        60,
+        &["RuntimeMaxSec=60".to_string()],
         &env,
         &strings(&["/bin/podup", "run-task", "1"]),
     );
@@ -278,9 +278,15 @@ fn systemd_run_passes_secrets_but_records_them_redacted() {
     );
     let bad = [("1BAD".to_string(), "x".to_string())];
     let e = host
-        .systemd_run("podup-task-2", "d", 60, &bad, &strings(&["/bin/true"]))
+        .systemd_run("podup-task-2", "d", &[], &bad, &strings(&["/bin/true"]))
         .unwrap_err();
     assert_eq!(e.kind, "invalid_argument");
+    for bad in ["NoEquals", "ReadWritePaths=/a\nb"] {
+        let e = host
+            .systemd_run("podup-task-3", "d", &[bad.to_string()], &[], &strings(&["/bin/true"]))
+            .unwrap_err();
+        assert_eq!(e.kind, "invalid_argument", "{bad}");
+    }
 }
 
 #[test]

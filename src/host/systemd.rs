@@ -25,12 +25,12 @@ fn base(scope: Scope) -> Vec<String> {
 }
 
 /// `systemd-run [--user] --unit=U --collect --no-block --quiet --description=D
-/// --property=RuntimeMaxSec=N --setenv=K=V ... COMMAND...` (arguments after the program).
+/// --property=P ... --setenv=K=V ... COMMAND...` (arguments after the program).
 pub fn systemd_run_argv(
     scope: Scope,
     unit: &str,
     description: &str,
-    runtime_max_secs: u64,
+    properties: &[String],
     setenv: &[(String, String)],
     command: &[String],
 ) -> Vec<String> {
@@ -38,7 +38,7 @@ pub fn systemd_run_argv(
     argv.push(format!("--unit={unit}"));
     argv.extend(["--collect", "--no-block", "--quiet"].map(String::from));
     argv.push(format!("--description={description}"));
-    argv.push(format!("--property=RuntimeMaxSec={runtime_max_secs}"));
+    argv.extend(properties.iter().map(|p| format!("--property={p}")));
     argv.extend(setenv.iter().map(|(k, v)| format!("--setenv={k}={v}")));
     argv.extend(command.iter().cloned());
     argv
@@ -157,22 +157,26 @@ pub struct UnitFileState {
 }
 
 impl Host {
-    /// Starts `command` as the transient unit `unit` and returns without waiting for it.
+    /// Starts `command` as the transient unit `unit` with `properties` (`Name=value`) and
+    /// returns without waiting for it.
     pub fn systemd_run(
         &self,
         unit: &str,
         description: &str,
-        runtime_max_secs: u64,
+        properties: &[String],
         setenv: &[(String, String)],
         command: &[String],
     ) -> Result<CommandRecord, HostError> {
         check_operand("unit", unit)?;
-        if description.chars().any(char::is_control) {
-            return Err(HostError::invalid(
-                "description",
-                description,
-                "it contains control characters",
-            ));
+        for (what, text) in
+            std::iter::once(("description", description)).chain(properties.iter().map(|p| ("property", p.as_str())))
+        {
+            if text.chars().any(char::is_control) {
+                return Err(HostError::invalid(what, text, "it contains control characters"));
+            }
+        }
+        if let Some(p) = properties.iter().find(|p| !p.contains('=')) {
+            return Err(HostError::invalid("property", p, "a property is Name=value"));
         }
         for (name, _) in setenv {
             let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
@@ -186,7 +190,7 @@ impl Host {
             }
         }
         check_operand("command", command.first().map_or("", String::as_str))?;
-        let argv = systemd_run_argv(self.scope, unit, description, runtime_max_secs, setenv, command);
+        let argv = systemd_run_argv(self.scope, unit, description, properties, setenv, command);
         self.run_for(
             &self.programs.systemd_run,
             &argv,
@@ -282,17 +286,18 @@ mod tests {
             ("A".to_string(), "b c".to_string()),
         ];
         let cmd = strings("/usr/local/bin/podup run-task 42");
-        let system = systemd_run_argv(Scope::System, "podup-task-42", "podup task 42", 900, &env, &cmd);
+        let props = ["RuntimeMaxSec=900", "ReadWritePaths=\"-/var/lib/my podup\""].map(String::from);
+        let system = systemd_run_argv(Scope::System, "podup-task-42", "podup task 42", &props, &env, &cmd);
         let mut expected = strings(
             "--unit=podup-task-42 --collect --no-block --quiet --description=podup%task%42 \
-             --property=RuntimeMaxSec=900 --setenv=PODUP_TASK_ID=42 --setenv=A=b%c \
-             /usr/local/bin/podup run-task 42",
+             --property=RuntimeMaxSec=900 --property=ReadWritePaths=\"-/var/lib/my%podup\" \
+             --setenv=PODUP_TASK_ID=42 --setenv=A=b%c /usr/local/bin/podup run-task 42",
         );
         for arg in &mut expected {
             *arg = arg.replace('%', " ");
         }
         assert_eq!(system, expected);
-        let user = systemd_run_argv(Scope::User, "podup-task-42", "podup task 42", 900, &env, &cmd);
+        let user = systemd_run_argv(Scope::User, "podup-task-42", "podup task 42", &props, &env, &cmd);
         assert_eq!(user[0], "--user");
         assert_eq!(user[1..], expected[..]);
     }

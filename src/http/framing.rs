@@ -26,6 +26,9 @@ pub enum FrameError {
     Incomplete,
     /// The whole-request deadline passed.
     Timeout,
+    /// Every connection slot was taken and others were waiting: this one, still
+    /// incomplete after a while, was closed to make room.
+    Overloaded,
 }
 
 impl FrameError {
@@ -36,6 +39,7 @@ impl FrameError {
             FrameError::Malformed(_) | FrameError::Incomplete => 400,
             FrameError::UnsupportedTransferEncoding(_) => 501,
             FrameError::Timeout => 408,
+            FrameError::Overloaded => 503,
         }
     }
 
@@ -49,6 +53,7 @@ impl FrameError {
             FrameError::UnsupportedTransferEncoding(_) => "unsupported_transfer_encoding",
             FrameError::Incomplete => "incomplete_request",
             FrameError::Timeout => "request_timeout",
+            FrameError::Overloaded => "overloaded",
         }
     }
 
@@ -77,6 +82,9 @@ impl FrameError {
             }
             FrameError::Incomplete => "the connection closed before the request was complete".into(),
             FrameError::Timeout => "the request was not received completely before the deadline".into(),
+            FrameError::Overloaded => "podup was holding all the connections it serves at once, others were waiting, \
+                 and this request was still incomplete: it was closed to make room; send it again"
+                .into(),
         }
     }
 }
@@ -122,6 +130,11 @@ impl Framer {
     /// Bytes received so far (head and body).
     pub fn received(&self) -> usize {
         self.buf.len() + self.body.len()
+    }
+
+    /// Body bytes held so far (0 until the head has been parsed).
+    pub fn body_len(&self) -> usize {
+        self.body.len()
     }
 
     /// The method and path of the request, once the head has been parsed.

@@ -3,6 +3,18 @@
 //! holds no thread and is cut off at its deadline. Complete requests (or framing
 //! errors) go to a small pool of worker threads that finish them. The loop ends on
 //! SIGTERM or after the idle time with nothing in flight.
+//!
+//! Memory is bounded by two limits: at most `MAX_CONNECTIONS` connections, each with
+//! a head of at most `MAX_HEAD_BYTES` (plus one read), and the bodies of all of them
+//! together (being read, or framed and waiting for a worker) within a budget of
+//! `BODY_BUDGET_REQUESTS` full-size bodies. Over the budget, connections are not read
+//! (TCP holds their senders back) until bodies are answered, except the oldest
+//! connection, so that one always makes progress; the others still meet their deadline.
+//!
+//! When all `MAX_CONNECTIONS` are taken and more wait in the backlog, the connections
+//! that have waited longest for their request (at least `SHED_AFTER`) are answered
+//! 503 `overloaded` to make room, so that slow clients filling every slot cannot keep
+//! a quick request waiting for a whole deadline.
 
 use super::exchange::{self, Received, RequestIds, Worker};
 use super::net::{Listener, Stream};
@@ -27,6 +39,15 @@ pub const MAX_CONNECTIONS: usize = 512;
 /// Longest single wait in poll, so signals and the idle clock are checked.
 const POLL_SLICE_MS: u64 = 1_000;
 const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// Bodies held at once, in `PODUP_MAX_BODY_BYTES` units: 16 MiB with the default cap.
+pub const BODY_BUDGET_REQUESTS: usize = 16;
+/// A connection has this long to send its request before it may be shed to make room.
+const SHED_AFTER: Duration = Duration::from_secs(1);
+/// Connections shed at once; more only after these have been answered.
+const SHED_BATCH: usize = 16;
+/// While every slot is taken, how often to look whether the workers freed one: an
+/// answered request does not wake the poll.
+const FULL_POLL: Duration = Duration::from_millis(10);
 
 struct Conn {
     stream: Stream,
@@ -39,6 +60,21 @@ struct Conn {
 struct Job {
     stream: Stream,
     received: Received,
+    /// Body bytes the job holds, counted in `Shared::body_bytes` until it is finished.
+    body_bytes: usize,
+    /// Shed to make room: counted in `Shared::shedding` until it is answered.
+    shed: bool,
+}
+
+/// What the poll loop and the workers count together.
+#[derive(Default)]
+struct Shared {
+    /// Requests handed to the workers and not finished yet.
+    in_flight: AtomicUsize,
+    /// Body bytes of those requests.
+    body_bytes: AtomicUsize,
+    /// Shed connections not answered yet.
+    shedding: AtomicUsize,
 }
 
 /// Serves `listeners` until a stop signal, or until `idle` passes with no request.
@@ -53,7 +89,7 @@ pub fn serve(
         l.set_nonblocking()?;
     }
     let ids = RequestIds::new();
-    let in_flight = AtomicUsize::new(0);
+    let shared = Shared::default();
     let (tx, rx) = channel::<Job>();
     let rx = Mutex::new(rx);
     let (recorder, write_loop) = Recorder::new(Db::open(&config.db_path()), config);
@@ -63,7 +99,7 @@ pub fn serve(
             .spawn_scoped(scope, write_loop)
             .expect("spawning the event writer thread");
         for n in 0..config.workers {
-            let (rx, ids, in_flight) = (&rx, &ids, &in_flight);
+            let (rx, ids, shared) = (&rx, &ids, &shared);
             let recorder = recorder.clone();
             thread::Builder::new()
                 .name(format!("worker-{n}"))
@@ -77,23 +113,27 @@ pub fn serve(
                         exe,
                         recorder: Some(recorder),
                     };
-                    work(&mut worker, rx, in_flight);
+                    work(&mut worker, rx, shared);
                 })
                 .expect("spawning a worker thread");
         }
         drop(recorder);
-        let result = accept_loop(listeners, config, idle, &tx, &in_flight);
+        let result = accept_loop(listeners, config, idle, &tx, &shared);
         drop(tx);
         result
     })
 }
 
-fn work(worker: &mut Worker<'_>, rx: &Mutex<Receiver<Job>>, in_flight: &AtomicUsize) {
+fn work(worker: &mut Worker<'_>, rx: &Mutex<Receiver<Job>>, shared: &Shared) {
     loop {
         let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(job) = job else { return };
         exchange::finish(worker, job.stream, job.received);
-        in_flight.fetch_sub(1, Ordering::SeqCst);
+        if job.shed {
+            shared.shedding.fetch_sub(1, Ordering::SeqCst);
+        }
+        shared.body_bytes.fetch_sub(job.body_bytes, Ordering::SeqCst);
+        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -102,15 +142,29 @@ fn accept_loop(
     config: &Config,
     idle: Option<Duration>,
     tx: &Sender<Job>,
-    in_flight: &AtomicUsize,
+    shared: &Shared,
 ) -> io::Result<()> {
     let timeout = Duration::from_millis(config.request_timeout_ms);
+    let budget = usize::try_from(config.max_body_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(BODY_BUDGET_REQUESTS);
     let mut conns: Vec<Conn> = Vec::new();
     let mut last_busy = Instant::now();
     let mut pfds = Vec::new();
     let dispatch = |stream: Stream, received: Received| {
-        in_flight.fetch_add(1, Ordering::SeqCst);
-        let _ = tx.send(Job { stream, received });
+        let body_bytes = received.outcome.as_ref().map_or(0, |r| r.body.len());
+        let shed = matches!(received.outcome, Err(FrameError::Overloaded));
+        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+        shared.body_bytes.fetch_add(body_bytes, Ordering::SeqCst);
+        if shed {
+            shared.shedding.fetch_add(1, Ordering::SeqCst);
+        }
+        let _ = tx.send(Job {
+            stream,
+            received,
+            body_bytes,
+            shed,
+        });
     };
     loop {
         if sys::stop_requested() {
@@ -128,7 +182,7 @@ fn accept_loop(
                 i += 1;
             }
         }
-        let busy = conns.len() + in_flight.load(Ordering::SeqCst);
+        let busy = conns.len() + shared.in_flight.load(Ordering::SeqCst);
         if busy > 0 {
             last_busy = now;
         }
@@ -144,29 +198,68 @@ fn accept_loop(
         if let Some(first) = conns.iter().map(|c| c.deadline).min() {
             wait = wait.min(first.saturating_duration_since(now));
         }
-        let accepting = busy < MAX_CONNECTIONS;
+        let oldest = (0..conns.len()).min_by_key(|&i| conns[i].accepted);
+        let full = busy >= MAX_CONNECTIONS;
+        // Full: watch the listeners only when a connection could be shed for one waiting
+        // there, and look again soon, when the workers may have freed a slot.
+        let mut watching = !full;
+        if full {
+            let calm = shared.shedding.load(Ordering::SeqCst) == 0;
+            let age = oldest.map(|i| now.duration_since(conns[i].accepted));
+            watching = calm && age.is_some_and(|a| a >= SHED_AFTER);
+            if let Some(age) = age.filter(|_| calm && !watching) {
+                wait = wait.min(SHED_AFTER - age);
+            }
+            if busy > conns.len() {
+                wait = wait.min(FULL_POLL);
+            }
+        }
+        // Bodies held now; over the budget only heads and the oldest connection are read.
+        let mut held =
+            shared.body_bytes.load(Ordering::SeqCst) + conns.iter().map(|c| c.framer.body_len()).sum::<usize>();
         pfds.clear();
-        if accepting {
+        if watching {
             pfds.extend(listeners.iter().map(|l| sys::pollfd(l.as_raw_fd())));
         }
-        pfds.extend(conns.iter().map(|c| sys::pollfd(c.stream.as_raw_fd())));
+        pfds.extend(conns.iter().enumerate().map(|(i, c)| {
+            let paused = held >= budget && c.framer.head().is_some() && Some(i) != oldest;
+            // poll ignores a negative descriptor: a paused connection is left unread.
+            sys::pollfd(if paused { -1 } else { c.stream.as_raw_fd() })
+        }));
         // Round up so a deadline a fraction of a millisecond away is not spun on.
         sys::poll(&mut pfds, wait.as_millis().min(i32::MAX as u128) as i32 + 1)?;
-        let offset = if accepting { listeners.len() } else { 0 };
+        let offset = if watching { listeners.len() } else { 0 };
+        let waiting = pfds[..offset].iter().any(|p| p.revents != 0);
         for idx in (0..conns.len()).rev() {
             if pfds[offset + idx].revents == 0 {
                 continue;
             }
+            let allowance = if Some(idx) == oldest {
+                usize::MAX
+            } else {
+                budget.saturating_sub(held)
+            };
+            let before = conns[idx].framer.body_len();
             // Some(None): the peer closed without sending anything, which is not a request.
-            if let Some(result) = read_ready(&mut conns[idx]) {
-                let c = conns.swap_remove(idx);
-                if let Some(outcome) = result {
-                    let received = received(&c, outcome);
-                    dispatch(c.stream, received);
+            match read_ready(&mut conns[idx], allowance) {
+                None => held += conns[idx].framer.body_len() - before,
+                Some(result) => {
+                    let c = conns.swap_remove(idx);
+                    held -= before;
+                    if let Some(outcome) = result {
+                        held += outcome.as_ref().map_or(0, |r| r.body.len());
+                        let received = received(&c, outcome);
+                        dispatch(c.stream, received);
+                    }
                 }
             }
         }
-        if accepting {
+        if waiting && full {
+            for c in shed(&mut conns, Instant::now()) {
+                let received = received(&c, Err(FrameError::Overloaded));
+                dispatch(c.stream, received);
+            }
+        } else if waiting {
             for (n, l) in listeners.iter().enumerate() {
                 if pfds[n].revents != 0 {
                     accept_ready(
@@ -180,6 +273,19 @@ fn accept_loop(
             }
         }
     }
+}
+
+/// Takes out the connections to shed: the oldest `SHED_BATCH` of those open at least
+/// `SHED_AFTER`.
+fn shed(conns: &mut Vec<Conn>, now: Instant) -> Vec<Conn> {
+    let mut old: Vec<usize> = (0..conns.len())
+        .filter(|&i| now.duration_since(conns[i].accepted) >= SHED_AFTER)
+        .collect();
+    old.sort_by_key(|&i| conns[i].accepted);
+    old.truncate(SHED_BATCH);
+    // From the back, so that swap_remove moves only connections that stay.
+    old.sort_unstable_by(|a, b| b.cmp(a));
+    old.into_iter().map(|i| conns.swap_remove(i)).collect()
 }
 
 fn received(c: &Conn, outcome: Result<crate::http::Request, FrameError>) -> Received {
@@ -221,11 +327,16 @@ fn accept_ready(l: &Listener, conns: &mut Vec<Conn>, timeout: Duration, max_body
     }
 }
 
-/// Reads what is there. `None`: keep waiting. `Some(None)`: the peer closed without
-/// sending a byte. `Some(Some(outcome))`: hand over.
-fn read_ready(c: &mut Conn) -> Option<Option<Result<crate::http::Request, FrameError>>> {
+/// Reads what is there, but once the head is parsed no more than about `allowance`
+/// body bytes (one read more at most). `None`: keep waiting. `Some(None)`: the peer
+/// closed without sending a byte. `Some(Some(outcome))`: hand over.
+fn read_ready(c: &mut Conn, allowance: usize) -> Option<Option<Result<crate::http::Request, FrameError>>> {
     let mut buf = [0u8; READ_CHUNK_BYTES];
+    let start = c.framer.body_len();
     loop {
+        if c.framer.head().is_some() && c.framer.body_len() - start >= allowance {
+            return None;
+        }
         match c.stream.read(&mut buf) {
             Ok(0) => {
                 return Some(if c.framer.received() == 0 {

@@ -3,7 +3,7 @@
 //! resolving the images of declared services, the dry-run plan, waiting for a task.
 
 use super::model::{TaskSpec, UnitSpec};
-use super::{resolve, transient_unit};
+use super::{resolve, sandbox, transient_unit};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::podman::args as podman_args;
@@ -109,13 +109,11 @@ impl Dispatcher<'_> {
         if let Some(path) = &self.config.path_env {
             setenv.push(("PATH".into(), path.clone()));
         }
-        let result = self.host.systemd_run(
-            &transient_unit(task_id),
-            description,
-            self.config.task_timeout_secs,
-            &setenv,
-            &command,
-        );
+        let properties =
+            sandbox::unit_properties(self.host.scope, self.config.task_timeout_secs, &self.config.state_dir);
+        let result = self
+            .host
+            .systemd_run(&transient_unit(task_id), description, &properties, &setenv, &command);
         let records = self.host.drain_records();
         let Err(e) = result else {
             log::info!(podup_task_id = task_id; "task {task_id} dispatched as {}", transient_unit(task_id));

@@ -9,6 +9,7 @@ pub mod journal;
 pub mod maintenance;
 pub mod model;
 pub mod resolve;
+pub mod sandbox;
 pub mod worker;
 
 use crate::config::Config;

@@ -157,7 +157,36 @@ fn a_signed_package_event_dispatches_one_task_with_the_exact_argv() {
         argv.iter().any(|a| a.starts_with("--description=podup task ")),
         "{argv:?}"
     );
-    assert!(argv.iter().any(|a| a == "--property=RuntimeMaxSec=1800"), "{argv:?}");
+    // The run-time limit, the sandbox of src/tasks/sandbox.rs, the state dir writable.
+    let properties: Vec<&str> = argv.iter().filter_map(|a| a.strip_prefix("--property=")).collect();
+    let state_dir = server.db.parent().unwrap().display().to_string();
+    let expected = [
+        "RuntimeMaxSec=1800",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=full",
+        "ProtectHome=read-only",
+        "PrivateTmp=yes",
+        "ProtectKernelTunables=yes",
+        "ProtectKernelModules=yes",
+        "ProtectKernelLogs=yes",
+        "ProtectControlGroups=yes",
+        "ProtectClock=yes",
+        "ProtectHostname=yes",
+        "KeyringMode=private",
+        "LockPersonality=yes",
+        "RestrictRealtime=yes",
+        "MemoryDenyWriteExecute=yes",
+        "SystemCallArchitectures=native",
+        "RestrictNamespaces=mnt",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        "CapabilityBoundingSet=CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID \
+         CAP_MKNOD CAP_SETFCAP CAP_SYS_ADMIN CAP_SYS_CHROOT",
+        "SystemCallFilter=~@clock @cpu-emulation @debug @module @obsolete @raw-io @reboot @swap",
+        "SystemCallErrorNumber=EPERM",
+        "UMask=0077",
+        &format!("ReadWritePaths=\"-{state_dir}\""),
+    ];
+    assert_eq!(properties, expected);
     assert!(argv.iter().any(|a| a.starts_with("--setenv=PATH=")), "{argv:?}");
     assert!(
         !argv

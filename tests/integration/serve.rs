@@ -118,6 +118,70 @@ fn a_stalled_client_does_not_delay_others_and_is_cut_off_at_the_deadline() {
 }
 
 #[test]
+fn over_the_body_budget_only_the_oldest_connection_is_read() {
+    // The budget is 16 full-size bodies: 16,000 bytes here.
+    let podup = Podup::new("budget")
+        .env("PODUP_MAX_BODY_BYTES", "1000")
+        .env("PODUP_REQUEST_TIMEOUT_MS", "3000");
+    let server = podup.serve(&[]);
+    assert_eq!(get(server.addr, "/health").status, 200);
+    // Twenty requests, each one byte short of its body: 19,980 body bytes held.
+    let mut held: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut s = TcpStream::connect(server.addr).unwrap();
+            let mut request = b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n".to_vec();
+            request.extend(std::iter::repeat_n(b'a', 999));
+            s.write_all(&request).unwrap();
+            // accepted in this order
+            std::thread::sleep(Duration::from_millis(20));
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let (mut oldest, mut youngest) = (held.remove(0), held.pop().unwrap());
+    // The youngest is not read while the budget is spent: its last byte goes unseen ...
+    youngest.write_all(b"a").unwrap();
+    youngest.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let mut byte = [0u8; 1];
+    let early = std::io::Read::read(&mut youngest, &mut byte);
+    assert!(early.is_err(), "answered over the budget: {early:?}");
+    // ... the oldest still is, so one request always progresses ...
+    oldest.write_all(b"a").unwrap();
+    oldest.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert_eq!(read_response(&mut oldest).status, 404);
+    // ... and once the others' deadlines free the budget, the youngest is read after all.
+    youngest.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert_eq!(read_response(&mut youngest).status, 404);
+    drop(held);
+}
+
+#[test]
+fn slow_clients_holding_every_slot_are_shed_for_a_waiting_request() {
+    let podup = Podup::new("shed");
+    let server = podup.serve(&[]);
+    // 512 clients (podup's limit) that never finish their head.
+    let mut slow: Vec<TcpStream> = (0..512)
+        .map(|_| {
+            let mut s = TcpStream::connect(server.addr).unwrap();
+            s.write_all(b"GET /health HTTP/1.1\r\nX-Slow: ").unwrap();
+            s
+        })
+        .collect();
+    // Once they have had their second, a new request makes the oldest of them go ...
+    std::thread::sleep(Duration::from_millis(1500));
+    let t = Instant::now();
+    assert_eq!(get(server.addr, "/health").status, 200);
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(5), "waited {took:?} behind the slow clients");
+    // ... with a 503 that says why, long before their 10 s deadline.
+    let first = &mut slow[0];
+    first.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let r = read_response(first);
+    assert_eq!((r.status, r.json()["error"].as_str()), (503, Some("overloaded")));
+    drop(slow);
+}
+
+#[test]
 fn five_hundred_requests_leave_exactly_five_hundred_rows() {
     let podup = Podup::new("five-hundred");
     let server = podup.serve(&[]);

@@ -9,14 +9,15 @@ use std::time::{Duration, Instant};
 const VERIFY_SECS: &str = "3";
 
 /// A bed with `container-app.service` running v1 of `acme/app` and podup serving.
-struct Bed {
-    bed: Harness,
-    podup: Served,
-    image: String,
-    repository: String,
+pub struct Bed {
+    pub bed: Harness,
+    pub podup: Served,
+    pub image: String,
+    pub repository: String,
 }
 
-fn setup(name: &str, verify_secs: &str) -> Option<(Bed, String)> {
+/// Starts such a bed; `verify_secs` is how long a deployed unit must stay up.
+pub fn setup(name: &str, verify_secs: &str) -> Option<(Bed, String)> {
     let bed = Harness::up(name)?;
     let v1 = bed.push_image("acme/app", "v1", None);
     let image = bed.image_ref("acme/app");
@@ -45,7 +46,8 @@ fn setup(name: &str, verify_secs: &str) -> Option<(Bed, String)> {
 }
 
 impl Bed {
-    fn update(&self, digest: &str) -> i64 {
+    /// Deploys `digest` to `container-app.service` through the API; returns the task id.
+    pub fn update(&self, digest: &str) -> i64 {
         let r = self.podup.api(
             "POST",
             "/api/v1/services/container-app.service/update",
@@ -55,7 +57,7 @@ impl Bed {
         r.body["task_id"].as_i64().unwrap()
     }
 
-    fn status(&self, t: &serde_json::Value) -> (String, String) {
+    pub fn status(&self, t: &serde_json::Value) -> (String, String) {
         (
             t["task"]["status"].as_str().unwrap_or("").into(),
             t["task"]["reason"].as_str().unwrap_or("").into(),

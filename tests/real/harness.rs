@@ -311,21 +311,35 @@ impl Harness {
     /// a JSON exec array; the default runs until SIGTERM.
     #[track_caller]
     pub fn push_image(&self, repo: &str, version: &str, cmd: Option<&str>) -> String {
-        self.push_padded_image(repo, version, cmd, 0)
+        self.build_and_push(repo, version, cmd, false, 0)
     }
 
     /// Like [`Harness::push_image`], with a layer of `pad_mib` MiB of random bytes (`/pad`),
     /// for a pull that takes a while.
     #[track_caller]
     pub fn push_padded_image(&self, repo: &str, version: &str, cmd: Option<&str>, pad_mib: u32) -> String {
+        self.build_and_push(repo, version, cmd, false, pad_mib)
+    }
+
+    /// Like [`Harness::push_image`], plus what real base images carry and unpacking must
+    /// keep: under `/special` a set-uid and a set-gid file, a device node (`null`), a file
+    /// owned by 1000:1000 (`owned`), a file with a capability (`capped`), and in a second
+    /// layer a deleted file (a whiteout).
+    #[track_caller]
+    pub fn push_image_special(&self, repo: &str, version: &str) -> String {
+        self.build_and_push(repo, version, None, true, 0)
+    }
+
+    #[track_caller]
+    fn build_and_push(&self, repo: &str, version: &str, cmd: Option<&str>, special: bool, pad_mib: u32) -> String {
         let reference = self.image_ref(repo);
         let mut args = vec!["image", path_str(&self.dir), reference.as_str(), version];
         args.extend(cmd);
-        let mut command = script_command(&args);
-        if pad_mib > 0 {
-            command.env("PODUP_IMAGE_PAD_MB", pad_mib.to_string());
-        }
-        let output = command.output().unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"));
+        let output = script_command(&args)
+            .env("PODUP_IMAGE_SPECIAL", if special { "1" } else { "0" })
+            .env("PODUP_IMAGE_PAD_MB", pad_mib.to_string())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"));
         let output = check(output, &format!("podup-harness.sh image {reference} {version}"));
         let stdout = stdout_of(&output);
         let digest = stdout.lines().last().unwrap_or("").trim().to_string();

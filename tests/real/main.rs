@@ -14,9 +14,13 @@ mod deploy;
 mod discovery;
 /// Faults on the real bed: the registry going down in the middle of a pull.
 mod faults;
+/// Floods against podup.socket: a burst, slow clients, oversized requests.
+mod flood;
 /// Starting, using and tearing down one bed.
 mod harness;
 /// podup installed in a bed: units, HTTP calls, tokens, signed webhooks.
 mod podup;
+/// The sandbox of task units: exposure, unpacking special files, podman auto-update.
+mod sandbox;
 /// podup's own socket and service units under the real manager.
 mod socket;

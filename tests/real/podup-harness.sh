@@ -10,7 +10,10 @@
 #   podup-harness.sh image  DIR REF VERSION [CMD]
 #                                          build a busybox image in SEPARATE storage,
 #                                          push it to the local registry, print digest
-#                                          (CMD: shell command, or a JSON exec array)
+#                                          (CMD: shell command, or a JSON exec array;
+#                                          PODUP_IMAGE_SPECIAL=1 adds /special: set-uid,
+#                                          device node, other owner, file capability,
+#                                          and a whiteout in a second layer)
 #   podup-harness.sh down   DIR            stop everything, remove cgroups and DIR
 #
 # How it works (tests/real/README.md; the design notes are the shared
@@ -563,13 +566,31 @@ cmd_image() {
     B="buildah --root '"$b"'/graph --runroot /run/podup-build --storage-driver vfs"
     c=$($B from scratch)
     $B copy "$c" '"$rootfs"' / >/dev/null
+    if [[ ${PODUP_IMAGE_SPECIAL:-0} == 1 ]]; then
+      # What real base images carry and unpacking must keep: set-uid/set-gid files, a
+      # device node, a file of another owner, a file capability, and (second layer) a
+      # deleted file, which overlay storage turns into a whiteout device node.
+      m=$($B mount "$c")
+      mkdir -p "$m/special"
+      install -m 4755 /bin/busybox "$m/special/setuid"
+      install -m 2755 /bin/busybox "$m/special/setgid"
+      mknod -m 0666 "$m/special/null" c 1 3
+      install -m 0640 /dev/null "$m/special/owned"; chown 1000:1000 "$m/special/owned"
+      install -m 0755 /bin/busybox "$m/special/capped"
+      python3 -c "import os,struct,sys; os.setxattr(sys.argv[1], \"security.capability\", struct.pack(\"<5I\", 0x02000001, 0x400, 0, 0, 0))" "$m/special/capped"
+      echo gone > "$m/special/deleted"
+      $B umount "$c" >/dev/null
+      base=$($B commit -q --rm "$c")
+      c=$($B from "$base")
+      m=$($B mount "$c"); rm "$m/special/deleted"; $B umount "$c" >/dev/null
+    fi
     case $0 in "["*) cmdjson=$0;;   # already a JSON exec array
       *) cmdjson="[\"/bin/sh\",\"-c\",$(printf %s "$0" | python3 -c "import json,sys;print(json.dumps(sys.stdin.read()))")]";; esac
     $B config --cmd "$cmdjson" \
        --label io.containers.autoupdate=registry --label podup.version='"$version"' "$c"
     img=$($B commit -q --rm "$c")
     $B push -q --tls-verify=false --digestfile '"$b"'/digest "$img" "docker://'"$ref"'"
-    $B rmi -f "$img" >/dev/null
+    $B rmi -f "$img" ${base:-} >/dev/null
   ' "$cmd" >&2
   rm -rf "$rootfs"
   cat "$b/digest"; echo

@@ -1,7 +1,8 @@
 //! podup's own units under the real manager: `podup.socket` + `podup.service`
 //! (Accept=no: activation, idle exit, re-activation, cold and warm first byte),
 //! `podup-cgi.socket` + `podup-cgi@.service` (Accept=yes: an instance per request,
-//! REMOTE_ADDR in the event log), and a flood that must not fail either socket.
+//! REMOTE_ADDR in the event log), and a flood that must not fail the Accept=yes socket
+//! (floods against podup.socket are in `flood.rs`).
 
 use crate::harness::{Harness, shout, wait_until};
 use crate::podup::{bed_bin, copy_binary, free_port, get, install_shipped, state_db};
@@ -163,52 +164,36 @@ fn flood(addr: SocketAddr, total: usize, threads: usize) -> (Vec<String>, usize)
 }
 
 #[test]
-fn a_flood_of_2000_connections_fails_neither_socket() {
+fn a_flood_of_2000_connections_does_not_fail_the_accept_yes_socket() {
     let Some(bed) = Harness::up("socket-flood") else { return };
     copy_binary(&bed);
-    let (p1, p2) = (free_port(), free_port());
-    install_shipped(&bed, "podup.socket", p1, None);
-    install_shipped(
-        &bed,
-        "podup.service",
-        p1,
-        Some("[Service]\nEnvironment=PODUP_IDLE_EXIT_SECS=2\n"),
-    );
-    install_shipped(&bed, "podup-cgi.socket", p2, None);
-    install_shipped(&bed, "podup-cgi@.service", p2, None);
-    bed.systemctl_ok(&["start", "podup.socket", "podup-cgi.socket"]);
-    for (unit, port) in [("podup.socket", p1), ("podup-cgi.socket", p2)] {
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let start = Instant::now();
-        let (ids, unanswered) = flood(addr, 2000, 40);
-        let secs = start.elapsed().as_secs_f64();
-        shout(&format!(
-            "{unit}: 2000 connections in {secs:.1} s: {} answered, {unanswered} not",
-            ids.len()
-        ));
-        assert_eq!(
-            bed.unit_property(unit, "ActiveState"),
-            "active",
-            "{unit} after the flood"
-        );
-        assert!(!ids.is_empty());
-        if unit == "podup.socket" {
-            assert_eq!(unanswered, 0, "the resident server answers every connection");
-        }
-        assert!(wait_until(Duration::from_secs(60), || get(addr, "/health")
-            .is_ok_and(|a| a.status == 200)));
-        let conn = rusqlite::Connection::open(state_db(&bed)).unwrap();
-        let stored: HashSet<String> = conn
-            .prepare("SELECT request_id FROM event_log")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        let missing = ids.iter().filter(|id| !stored.contains(*id)).count();
-        assert_eq!(missing, 0, "every answered request of {unit} has its event row");
-    }
-    for unit in ["podup.socket", "podup-cgi.socket"] {
-        assert_eq!(bed.unit_property(unit, "ActiveState"), "active");
-    }
+    let port = free_port();
+    install_shipped(&bed, "podup-cgi.socket", port, None);
+    install_shipped(&bed, "podup-cgi@.service", port, None);
+    bed.systemctl_ok(&["start", "podup-cgi.socket"]);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let start = Instant::now();
+    let (ids, unanswered) = flood(addr, 2000, 40);
+    let secs = start.elapsed().as_secs_f64();
+    shout(&format!(
+        "podup-cgi.socket: 2000 connections in {secs:.1} s: {} answered, {unanswered} not",
+        ids.len()
+    ));
+    // An instance per connection: the manager, not podup, is the bottleneck, and
+    // connections beyond what it starts in time go unanswered; the socket must not fail.
+    assert_eq!(bed.unit_property("podup-cgi.socket", "ActiveState"), "active");
+    assert!(!ids.is_empty());
+    assert!(wait_until(Duration::from_secs(60), || get(addr, "/health")
+        .is_ok_and(|a| a.status == 200)));
+    let conn = rusqlite::Connection::open(state_db(&bed)).unwrap();
+    let stored: HashSet<String> = conn
+        .prepare("SELECT request_id FROM event_log")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let missing = ids.iter().filter(|id| !stored.contains(*id)).count();
+    assert_eq!(missing, 0, "every answered request has its event row");
+    assert_eq!(bed.unit_property("podup-cgi.socket", "ActiveState"), "active");
 }
