@@ -104,4 +104,6 @@ reproducible-check:
 .PHONY: bench
 bench:
 	$(CARGO) build --release --locked
+	command -v wrk >/dev/null && command -v webhook >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk webhook; }
 	tests/bench/bench.py

@@ -128,7 +128,12 @@ def throughput(work, fakes, body):
     peer, wport = start_peer(work)
     try:
         r_bad = {"podup": wrk(f"http://127.0.0.1:{pport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad, "X-GitHub-Delivery": "x"}, work),
-                 "peer": wrk(f"http://127.0.0.1:{wport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad}, work)}
+                 "peer": wrk(f"http://127.0.0.1:{wport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad}, work),
+                 # podup answers with Connection: close (one request per connection,
+                 # docs/architecture.md); the peer keeps connections open. The same
+                 # pattern for the peer, and a no-op server's ceiling for it:
+                 "peer_close": wrk(f"http://127.0.0.1:{wport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad, "Connection": "close"}, work),
+                 "noop": noop_ceiling(work, body, {**base, "X-Hub-Signature-256": bad})}
         with sqlite3.connect(db) as c:
             n_rows = c.execute("SELECT count(*) FROM event_log WHERE reason = 'signature_mismatch'").fetchone()[0]
         # Valid and recognised, nothing to dispatch: the first delivery creates the
@@ -147,11 +152,27 @@ def throughput(work, fakes, body):
             p.wait(timeout=20)
     b, g = r_bad, r_good
     rows.append(("1. rejected signature: requests/s", f"{b['podup']['rps']:.0f}", f"{b['peer']['rps']:.0f}", f"{b['podup']['rps'] / b['peer']['rps']:.1f}x (goal 3x)"))
+    rows.append(("1. same, peer also one request per connection (Connection: close)", f"{b['podup']['rps']:.0f}", f"{b['peer_close']['rps']:.0f}", f"{b['podup']['rps'] / b['peer_close']['rps']:.1f}x"))
+    rows.append(("1. ceiling: a no-op server (tests/bench/noop_server.rs), one request per connection", f"{b['noop']['rps']:.0f}", "-", f"{b['noop']['rps'] / b['peer']['rps']:.1f}x the peer"))
     rows.append(("1. rejected signature: p50 / p99 ms", f"{b['podup']['p50']:.2f} / {b['podup']['p99']:.2f}", f"{b['peer']['p50']:.2f} / {b['peer']['p99']:.2f}", ""))
     rows.append(("1. event rows written for the rejected run", f"{n_rows} of {b['podup']['requests']} answered", "-", "one per request" if n_rows >= b['podup']['requests'] else "MISSING ROWS"))
     rows.append(("2. valid signature, duplicate delivery: requests/s", f"{g['podup']['rps']:.0f}", f"{g['peer']['rps']:.0f}", f"{g['podup']['rps'] / g['peer']['rps']:.1f}x (goal 3x)"))
     rows.append(("2. duplicates answered without dispatch", f"{dups} rows, {tasks} task", "-", ""))
     return rss
+
+
+def noop_ceiling(work, body, headers):
+    """wrk against tests/bench/noop_server.rs: what accept, read, answer and close cost here."""
+    exe = os.path.join(work, "noop_server")
+    subprocess.run(["rustc", "-O", "--edition", "2021", "-o", exe, os.path.join(TOP, "tests/bench/noop_server.rs")], check=True)
+    port = free_port()
+    p = subprocess.Popen([exe, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, p)
+    try:
+        return wrk(f"http://127.0.0.1:{port}/hooks/github", body, headers, work)
+    finally:
+        p.kill()
+        p.wait()
 
 
 def memory(work, fakes, body, rss_after_load):
@@ -246,31 +267,94 @@ def cold_start():
         binpath = "/run/podup-bench/podup"
         subprocess.run([harness, "exec", bed, "--", "install", "-D", "-m", "0755", PODUP, binpath], check=True)
         port = free_port()
-        for name in ("podup.socket", "podup.service"):
-            text = open(os.path.join(TOP, "units", name)).read().replace("/usr/local/bin/podup", binpath).replace("127.0.0.1:8777", f"127.0.0.1:{port}")
-            open(os.path.join(unit_dir, name), "w").write(text)
+        ctl = lambda *a: subprocess.run([harness, "exec", bed, "--", "systemctl", "--user", *a], check=True, capture_output=True, text=True).stdout.strip()
         os.makedirs(os.path.join(unit_dir, "podup.service.d"), exist_ok=True)
         open(os.path.join(unit_dir, "podup.service.d", "bench.conf"), "w").write("[Service]\nEnvironment=PODUP_LOG_LEVEL=warn\n")
-        ctl = lambda *a: subprocess.run([harness, "exec", bed, "--", "systemctl", "--user", *a], check=True, capture_output=True, text=True).stdout.strip()
-        ctl("daemon-reload")
-        ctl("start", "podup.socket")
-        colds, warms = [], []
-        for _ in range(21):
-            ctl("stop", "podup.service")
-            while ctl("show", "-p", "ActiveState", "--value", "podup.service") != "inactive":
-                time.sleep(0.05)
-            for bucket in (colds, warms):
-                t = time.perf_counter()
-                s = socket.create_connection(("127.0.0.1", port))
-                s.sendall(b"GET /health HTTP/1.1\r\nHost: b\r\n\r\n")
-                s.recv(1)
-                bucket.append((time.perf_counter() - t) * 1000)
-                s.close()
-        colds, warms = colds[1:], warms[1:]  # the first start also creates the database
+
+        def measure(hardened):
+            """Cold and warm first byte, median of 20, for the shipped unit or the same
+            unit without its hardening block (to show what the sandbox costs)."""
+            port = free_port()
+            for name in ("podup.socket", "podup.service"):
+                text = open(os.path.join(TOP, "units", name)).read().replace("/usr/local/bin/podup", binpath).replace("127.0.0.1:8777", f"127.0.0.1:{port}")
+                if name == "podup.service" and not hardened:
+                    text = text.split("# Hardening")[0]
+                open(os.path.join(unit_dir, name), "w").write(text)
+            ctl("stop", "podup.socket", "podup.service")
+            ctl("daemon-reload")
+            ctl("start", "podup.socket")
+            colds, warms = [], []
+            for _ in range(21):
+                ctl("stop", "podup.service")
+                while ctl("show", "-p", "ActiveState", "--value", "podup.service") != "inactive":
+                    time.sleep(0.05)
+                for bucket in (colds, warms):
+                    bucket.append(first_byte(port))
+            return colds[1:], warms[1:]  # the first start also creates the database
+
+        colds, warms = measure(True)
+        bare, _ = measure(False)
+        alone = podup_alone()
         rows.append(("4. cold start (socket unit, no process): connect to first byte, median of 20", f"{statistics.median(colds):.1f} ms", "-", "goal < 25 ms"))
         rows.append(("4. warm request, median of 20", f"{statistics.median(warms):.2f} ms", "-", ""))
+        rows.append(("4. cold start, same unit without its hardening block", f"{statistics.median(bare):.1f} ms", "-", "the sandbox's share"))
+        rows.append(("4. cold start of podup alone (systemd-socket-activate, no manager, no sandbox)", f"{statistics.median(alone):.1f} ms", "-", "podup's own share"))
     finally:
         subprocess.run([harness, "down", bed], capture_output=True)
+
+
+def first_byte(port):
+    t = time.perf_counter()
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /health HTTP/1.1\r\nHost: b\r\n\r\n")
+    s.recv(1)
+    ms = (time.perf_counter() - t) * 1000
+    s.close()
+    return ms
+
+
+def podup_alone():
+    """Cold first byte with systemd-socket-activate handing podup the socket: exec,
+    configuration, database open and the answer, without the manager's unit setup."""
+    state = tempfile.mkdtemp(prefix="podup-bench-alone-")
+    env = {"PATH": "/usr/bin:/bin", "PODUP_STATE_DIR": state, "PODUP_LOG_LEVEL": "warn"}
+    times = []
+    try:
+        for _ in range(21):
+            port = free_port()
+            p = subprocess.Popen(["systemd-socket-activate", "-l", f"127.0.0.1:{port}", PODUP, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                time.sleep(0.3)  # the listener is up; podup starts at the first connection
+                times.append(first_byte(port))
+            finally:
+                p.terminate()
+                p.wait()
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+    return times[1:]  # the first start also creates the database
+
+
+def deploy_split():
+    """Row 6: the real deploy test prints its own split (tests/real/deploy.rs); run it three times."""
+    if os.geteuid() != 0 or not shutil.which("podman") or not shutil.which("docker-registry"):
+        rows.append(("6. deploy overhead", "skipped: needs root and the test bed packages", "-", ""))
+        return
+    env = {**os.environ, "PODUP_REAL_TESTS": "require"}
+    splits = []
+    for _ in range(3):
+        out = subprocess.run(["cargo", "test", "--release", "--locked", "--test", "real", "a_webhook_deploys", "--", "--nocapture"],
+                             cwd=TOP, env=env, capture_output=True, text=True)
+        line = next((l for l in out.stderr.splitlines() if l.startswith("deploy: webhook to verified digest")), None)
+        if out.returncode != 0 or line is None:
+            raise SystemExit(f"bench: the deploy test failed:\n{out.stderr[-3000:]}")
+        nums = [float(x) for x in __import__("re").findall(r"([0-9.]+) s", line)]
+        splits.append(nums[:4])  # total, commands, window, podup's own
+    med = [statistics.median(x[i] for x in splits) for i in range(4)]
+    each = " / ".join(f"{x[3]:.2f}" for x in splits)
+    rows.append(("6. deploy: webhook to verified new digest, median of 3 (real bed)", f"{med[0]:.2f} s", "-", ""))
+    rows.append(("6. of which podman + systemctl commands", f"{med[1]:.2f} s", "-", ""))
+    rows.append(("6. of which the stay-active window (PODUP_VERIFY_SECS, a policy wait)", f"{med[2]:.0f} s", "-", ""))
+    rows.append(("6. of which podup's own time (HTTP, DB, dispatch, locks, polling)", f"{med[3]:.2f} s", "-", f"runs: {each} s"))
 
 
 def main():
@@ -293,6 +377,7 @@ def main():
         memory(work, fakes, body, rss)
         cold_start()
         scale(work)
+        deploy_split()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     head = f"# podup bench ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, payload {len(body)} B, wrk -t1 -c{CONNS} -d{DURATION}s)\n\n"
