@@ -3,8 +3,8 @@
 //! and image; at scale (100 Quadlet files + 100 labelled containers) all 200 are
 //! found, and the time is printed.
 
-use crate::harness::{Harness, shout};
-use std::time::Instant;
+use crate::harness::{Harness, shout, wait_until};
+use std::time::{Duration, Instant};
 
 fn discover(bed: &Harness, extra: &str) -> (String, f64) {
     let state = bed.dir().join("podup-state");
@@ -41,6 +41,17 @@ fn labelled_containers_are_discovered_with_their_unit_and_image() {
         "--network=none",
         &bed.image_ref("acme/one"),
     ]);
+    // Under a loaded machine a unit can report started a moment before podman lists
+    // its container as running; discovery takes only running containers.
+    let both_running = wait_until(Duration::from_secs(20), || {
+        let out = bed.exec_ok(&["podman", "ps", "--format", "{{.Names}}"]);
+        ["one", "two"].iter().all(|n| out.lines().any(|l| l.trim() == *n))
+    });
+    assert!(
+        both_running,
+        "{}",
+        bed.exec_ok(&["podman", "ps", "-a", "--format", "{{.Names}} {{.Status}}"])
+    );
     let (text, _) = discover(&bed, "");
     for name in ["one", "two"] {
         let line = text
