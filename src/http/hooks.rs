@@ -70,6 +70,20 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
     route(ctx, &event, only, delivery.as_deref()).with_meta(meta)
 }
 
+/// The task an earlier delivery with this id created, unless that task ended in a
+/// way that a redelivery should run again (failed, rolled back, unknown, cancelled).
+fn duplicate_of(conn: &rusqlite::Connection, delivery: Option<&str>) -> rusqlite::Result<Option<i64>> {
+    let Some(d) = delivery else { return Ok(None) };
+    Ok(tasks::by_delivery(conn, d)?
+        .filter(|t| {
+            !matches!(
+                t.status(),
+                TaskStatus::Failed | TaskStatus::RolledBack | TaskStatus::Unknown | TaskStatus::Cancelled
+            )
+        })
+        .map(|t| t.id))
+}
+
 fn ignored(reason: &'static str, detail: String) -> Response {
     Response::json(
         202,
@@ -134,18 +148,14 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: Op
         Err(e) => return super::routes::db_unavailable(ACTION, e),
     };
     let created = (|| -> rusqlite::Result<Result<(i64, &'static str), Response>> {
+        // A redelivery is answered from a read; the write lock is taken only when a
+        // task may be created, and the check is repeated under it.
+        if let Some(id) = duplicate_of(conn, delivery)? {
+            return Ok(Ok((id, "duplicate")));
+        }
         let tx = immediate(conn)?;
-        if let Some(d) = delivery {
-            if let Some(t) = tasks::by_delivery(&tx, d)? {
-                let status = t.status();
-                let runs_again = matches!(
-                    status,
-                    TaskStatus::Failed | TaskStatus::RolledBack | TaskStatus::Unknown | TaskStatus::Cancelled
-                );
-                if !runs_again {
-                    return Ok(Ok((t.id, "duplicate")));
-                }
-            }
+        if let Some(id) = duplicate_of(&tx, delivery)? {
+            return Ok(Ok((id, "duplicate")));
         }
         let mut units = Vec::new();
         let mut joined = None;
