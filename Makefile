@@ -27,7 +27,7 @@ run:
 # Everything CI runs: formatting, lints, units, the panel's types, unit +
 # integration + browser + real tests.
 test: fmt-check lint verify-units typecheck
-	$(CARGO) test --locked --bin podup
+	$(CARGO) test --locked --lib
 	$(CARGO) test --locked --test integration
 	$(MAKE) browser-test
 	$(CARGO) test --locked --test real -- --test-threads=2
