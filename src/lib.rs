@@ -3,7 +3,7 @@
 //!
 //! The crate is a library so that fuzz targets (`fuzz/`) can reach the parsers; the one
 //! program is `src/main.rs`, which calls [`run`]. Nothing here is a public API: the modules
-//! are private.
+//! are private, and [`fuzzing`] exists only for the fuzz targets.
 
 /// Bearer tokens, panel sessions, CSRF, trusted proxies, roles and the check each route makes.
 mod auth;
@@ -41,5 +41,9 @@ mod store;
 mod sys;
 /// Tasks: the model, dispatch into transient units, and the worker.
 mod tasks;
+
+/// Entry points for the fuzz targets in `fuzz/`: raw bytes in, checks inside.
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use cli::run;
