@@ -239,9 +239,10 @@ impl Framer {
     }
 }
 
-/// True when `buf` contains the blank line that ends a request head.
+/// True when `buf` contains the blank line that ends a request head: a line end (`\n` or
+/// `\r\n`) and then an empty line (`\n` or `\r\n`), every pairing httparse accepts.
 fn has_head_end(buf: &[u8]) -> bool {
-    buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n")
+    buf.windows(2).any(|w| w == b"\n\n") || buf.windows(3).any(|w| w == b"\n\r\n")
 }
 
 fn body_state(request: &Request, max_body: u64) -> Result<State, FrameError> {
@@ -398,6 +399,7 @@ impl Chunked {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DEFAULT_MAX_BODY_BYTES;
 
     fn frame_all(max_body: u64, input: &[u8], step: usize) -> Result<Option<Request>, FrameError> {
         let mut f = Framer::new(max_body);
@@ -488,6 +490,20 @@ mod tests {
         }
         let raw = b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
         assert_eq!(frame_all(100, raw, raw.len()).unwrap_err().status(), 501);
+    }
+
+    #[test]
+    fn a_head_ending_in_lf_then_crlf_does_not_wait_for_the_deadline() {
+        // Found by the http_framing fuzz target: httparse ends a head at a bare-LF line
+        // followed by a CRLF blank line, but the framer did not see that as the end and
+        // waited for bytes that never came, answering 408 at the deadline.
+        let raw = b"T / HTTP/1.1\n\r\n";
+        for step in [1, 2, raw.len()] {
+            let r = frame_all(DEFAULT_MAX_BODY_BYTES, raw, step).unwrap();
+            assert_eq!(r.map(|r| r.method), Some("T".to_string()), "step {step}");
+        }
+        let raw = b"GET / HTTP/1.1\r\nHost: a\n\r\n";
+        assert!(frame_all(0, raw, 1).unwrap().is_some());
     }
 
     #[test]
