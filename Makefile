@@ -9,7 +9,7 @@ CARGO ?= cargo
 RUN_STATE ?= $(CURDIR)/state
 LISTEN ?= 127.0.0.1:8777
 
-.PHONY: build demo run test fmt fmt-check lint verify-units typecheck browser-test install clean
+.PHONY: build demo run test fmt fmt-check lint verify-units typecheck browser-test fuzz install clean
 
 build:
 	$(CARGO) build --release --locked
@@ -27,7 +27,7 @@ run:
 # Everything CI runs: formatting, lints, units, the panel's types, unit +
 # integration + browser + real tests.
 test: fmt-check lint verify-units typecheck
-	$(CARGO) test --locked --bin podup
+	$(CARGO) test --locked --lib
 	$(CARGO) test --locked --test integration
 	$(MAKE) browser-test
 	$(CARGO) test --locked --test real -- --test-threads=2
@@ -56,6 +56,11 @@ lint:
 verify-units:
 	$(CARGO) build --locked
 	tests/verify-units.sh $(CURDIR)/target/debug/podup
+
+# Each fuzz target for FUZZ_SECS seconds (docs/fuzzing.md); installs cargo-fuzz if missing.
+FUZZ_SECS ?= 60
+fuzz:
+	CARGO=$(CARGO) FUZZ_SECS=$(FUZZ_SECS) fuzz/run.sh
 
 install: build
 	install -Dm0755 target/release/podup $(DESTDIR)$(BINDIR)/podup

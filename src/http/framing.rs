@@ -113,6 +113,9 @@ pub struct Framer {
     head: Option<Request>,
     body: Vec<u8>,
     continue_pending: bool,
+    /// How many CR and LF bytes the head starts with: empty lines before the request line,
+    /// which httparse skips and which therefore cannot end the head.
+    leading_blank: usize,
 }
 
 impl Framer {
@@ -124,6 +127,7 @@ impl Framer {
             head: None,
             body: Vec::new(),
             continue_pending: false,
+            leading_blank: 0,
         }
     }
 
@@ -152,7 +156,12 @@ impl Framer {
     pub fn feed(&mut self, data: &[u8]) -> Result<Progress, FrameError> {
         match &mut self.state {
             State::Head => {
-                let scan_from = self.buf.len().saturating_sub(3);
+                // Only the new bytes (and the two before them) can complete the end of the
+                // head; the head is judged once, when its end has arrived, however it was read.
+                if self.leading_blank == self.buf.len() {
+                    self.leading_blank += data.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+                }
+                let scan_from = self.buf.len().saturating_sub(2).max(self.leading_blank);
                 self.buf.extend_from_slice(data);
                 if !has_head_end(&self.buf[scan_from..]) {
                     if self.buf.len() > MAX_HEAD_BYTES {
@@ -179,7 +188,7 @@ impl Framer {
         let mut parsed = httparse::Request::new(&mut headers);
         let head_len = match parsed.parse(&self.buf) {
             Ok(httparse::Status::Complete(n)) => n,
-            // A lone "\n\n" inside a header value can look like the end; wait for more.
+            // Not expected once the end was seen, but waiting is the safe answer.
             Ok(httparse::Status::Partial) if self.buf.len() <= MAX_HEAD_BYTES => {
                 return Ok(Progress::NeedMore);
             }
@@ -252,9 +261,10 @@ impl Framer {
     }
 }
 
-/// True when `buf` contains the blank line that ends a request head.
+/// True when `buf` contains the blank line that ends a request head: a line end (`\n` or
+/// `\r\n`) and then an empty line (`\n` or `\r\n`), every pairing httparse accepts.
 fn has_head_end(buf: &[u8]) -> bool {
-    buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.windows(2).any(|w| w == b"\n\n")
+    buf.windows(2).any(|w| w == b"\n\n") || buf.windows(3).any(|w| w == b"\n\r\n")
 }
 
 fn body_state(request: &Request, max_body: u64) -> Result<State, FrameError> {
@@ -411,6 +421,7 @@ impl Chunked {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DEFAULT_MAX_BODY_BYTES;
 
     fn frame_all(max_body: u64, input: &[u8], step: usize) -> Result<Option<Request>, FrameError> {
         let mut f = Framer::new(max_body);
@@ -501,6 +512,40 @@ mod tests {
         }
         let raw = b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
         assert_eq!(frame_all(100, raw, raw.len()).unwrap_err().status(), 501);
+    }
+
+    #[test]
+    fn a_head_ending_in_lf_then_crlf_does_not_wait_for_the_deadline() {
+        // Found by the http_framing fuzz target: httparse ends a head at a bare-LF line
+        // followed by a CRLF blank line, but the framer did not see that as the end and
+        // waited for bytes that never came, answering 408 at the deadline.
+        let raw = b"T / HTTP/1.1\n\r\n";
+        for step in [1, 2, raw.len()] {
+            let r = frame_all(DEFAULT_MAX_BODY_BYTES, raw, step).unwrap();
+            assert_eq!(r.map(|r| r.method), Some("T".to_string()), "step {step}");
+        }
+        let raw = b"GET / HTTP/1.1\r\nHost: a\n\r\n";
+        assert!(frame_all(0, raw, 1).unwrap().is_some());
+    }
+
+    #[test]
+    fn empty_lines_before_the_request_line_do_not_make_the_answer_depend_on_the_reads() {
+        // Found by the http_framing fuzz target: the empty lines in front of a request line
+        // (which httparse skips) looked like the end of a head, so these bytes in one read were
+        // refused at once (400), but in three reads waited for the deadline (408).
+        let raw = b"\n\nnnnnnn /ookks/genpa\nc";
+        let mut framer = Framer::new(6);
+        for piece in [&raw[..2], &raw[2..20], &raw[20..]] {
+            assert!(matches!(framer.feed(piece), Ok(Progress::NeedMore)));
+        }
+        assert!(matches!(Framer::new(6).feed(raw), Ok(Progress::NeedMore)));
+        let mut raw = raw.to_vec();
+        raw.extend(b"\n\n");
+        assert_eq!(frame_all(6, &raw, raw.len()).unwrap_err().status(), 400);
+        let raw = b"\r\n\nGET /health HTTP/1.1\r\n\r\n";
+        for step in [1, 2, raw.len()] {
+            assert_eq!(frame_all(0, raw, step).unwrap().unwrap().path, "/health", "step {step}");
+        }
     }
 
     #[test]
