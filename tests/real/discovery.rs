@@ -80,9 +80,10 @@ fn discovery_at_scale() {
     let image = bed.image_ref("acme/many");
     let start = Instant::now();
     let script = format!(
-        "for i in $(seq 1 100); do podman run -d -q --name c$i --network=none --label PODMAN_SYSTEMD_UNIT=c$i.service {image} >/dev/null || exit 1; done"
+        "for i in $(seq 1 100); do podman run -d -q --name c$i --network=none --label PODMAN_SYSTEMD_UNIT=c$i.service {image} >/dev/null || {{ echo \"container c$i did not start\" >&2; exit 1; }}; done"
     );
-    assert!(bed.sh(&script).status.success());
+    let started = bed.sh(&script);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
     let dir = std::path::PathBuf::from(bed.env_var("XDG_CONFIG_HOME")).join("containers/systemd");
     std::fs::create_dir_all(&dir).unwrap();
     for i in 0..100 {
