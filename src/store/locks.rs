@@ -28,11 +28,13 @@ pub fn release(conn: &Connection, task_id: i64) -> rusqlite::Result<usize> {
     conn.execute("DELETE FROM unit_locks WHERE task_id = ?1", [task_id])
 }
 
-/// A pending task newer than `task_id` that deploys one of `units`.
-pub fn newer_waiting(conn: &Connection, units: &[String], task_id: i64) -> rusqlite::Result<Option<i64>> {
+/// A task newer than `task_id` for one of `units` that is waiting, running or has
+/// succeeded: then `task_id` must not deploy. (Its worker may start late, after the
+/// newer one finished; deploying then would put an older image back.)
+pub fn newer_for_units(conn: &Connection, units: &[String], task_id: i64) -> rusqlite::Result<Option<i64>> {
     let mut st = conn.prepare_cached(
         "SELECT max(t.id) FROM tasks t JOIN task_units u ON u.task_id = t.id
-         WHERE u.unit = ?1 AND t.status = 'pending' AND t.id > ?2",
+         WHERE u.unit = ?1 AND t.status IN ('pending', 'running', 'succeeded') AND t.id > ?2",
     )?;
     for unit in units {
         if let Some(id) = st.query_row(params![unit, task_id], |r| r.get::<_, Option<i64>>(0))? {
@@ -49,6 +51,45 @@ mod tests {
     fn count(c: &Connection) -> i64 {
         c.query_row("SELECT count(*) FROM unit_locks", [], |r| r.get(0))
             .unwrap()
+    }
+
+    #[test]
+    fn a_newer_task_that_waits_runs_or_succeeded_supersedes_an_older_one() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut c).unwrap();
+        let add = |status: &str| -> i64 {
+            c.execute(
+                "INSERT INTO tasks (kind, status, created_ms, source, units_text, spec)
+                 VALUES ('webhook', ?1, 1, 'github', 'app.service', '{}')",
+                [status],
+            )
+            .unwrap();
+            let id = c.last_insert_rowid();
+            c.execute(
+                "INSERT INTO task_units (task_id, unit, status) VALUES (?1, 'app.service', 'pending')",
+                [id],
+            )
+            .unwrap();
+            id
+        };
+        let old = add("pending");
+        let app = vec!["app.service".to_string()];
+        assert_eq!(newer_for_units(&c, &app, old).unwrap(), None);
+        for status in ["failed", "rolled_back", "skipped", "cancelled"] {
+            add(status);
+        }
+        assert_eq!(
+            newer_for_units(&c, &app, old).unwrap(),
+            None,
+            "a newer task that did not deploy"
+        );
+        // The newer one's worker started first and already deployed: the older one,
+        // starting late, must not put its older image back.
+        let done = add("succeeded");
+        assert_eq!(newer_for_units(&c, &app, old).unwrap(), Some(done));
+        let running = add("running");
+        assert_eq!(newer_for_units(&c, &app, old).unwrap(), Some(running));
+        assert_eq!(newer_for_units(&c, &["other.service".to_string()], old).unwrap(), None);
     }
 
     #[test]

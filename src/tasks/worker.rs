@@ -103,7 +103,7 @@ fn take_turn(conn: &mut Connection, host: &Host, task: &Task, units: &[String]) 
             return Ok(Turn::Cancelled);
         }
         let tx = immediate(conn)?;
-        if let Some(newer) = locks::newer_waiting(&tx, units, task.id)? {
+        if let Some(newer) = locks::newer_for_units(&tx, units, task.id)? {
             tx.commit()?;
             return Ok(Turn::Superseded(newer));
         }
