@@ -30,7 +30,8 @@ test: fmt-check lint verify-units typecheck
 	$(CARGO) test --locked --lib
 	$(CARGO) test --locked --test integration
 	$(MAKE) browser-test
-	$(CARGO) test --locked --test real -- --test-threads=2
+	$(CARGO) test --locked --test real -- --test-threads=2 --skip flood::
+	$(CARGO) test --locked --test real flood:: -- --test-threads=1
 
 # The panel's JavaScript against its JSDoc types (needs `npm ci`).
 typecheck:
