@@ -28,6 +28,9 @@ const MAX_STDOUT_BYTES: usize = 16 * 1024 * 1024;
 /// How long to keep reading after the child exited while a process it left behind holds
 /// its stdout or stderr open.
 const PIPE_GRACE_MS: u64 = 1000;
+/// Reads of what is left in the pipes once waiting is over (64 x 16 KiB: four times a
+/// default pipe buffer on each).
+const DRAIN_READS: usize = 64;
 /// Longest single wait, so that the child's exit and the deadline are noticed promptly.
 const POLL_TICK_MS: u64 = 100;
 
@@ -130,11 +133,78 @@ pub fn execute(
 /// Exit status, stdout, the tail of stderr, and whether the deadline killed it.
 type Collected = (ExitStatus, Vec<u8>, Vec<u8>, bool);
 
+/// The child's two pipes while they are open, and what was read from them.
+struct Pipes {
+    out: Option<ChildStdout>,
+    err: Option<ChildStderr>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl Pipes {
+    fn open(&self) -> bool {
+        self.out.is_some() || self.err.is_some()
+    }
+
+    /// Waits up to `wait` for either pipe, then reads once from each that is ready.
+    /// Returns whether anything happened (bytes read or a pipe closed).
+    fn pump(&mut self, wait: Duration, buf: &mut [u8]) -> io::Result<bool> {
+        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(2);
+        fds.extend(self.out.as_ref().map(|o| crate::sys::pollfd(o.as_raw_fd())));
+        fds.extend(self.err.as_ref().map(|e| crate::sys::pollfd(e.as_raw_fd())));
+        if fds.is_empty() {
+            std::thread::sleep(wait.max(Duration::from_millis(1)));
+            return Ok(false);
+        }
+        crate::sys::poll(&mut fds, wait.as_millis() as i32)?;
+        let mut any = false;
+        for fd in fds.iter().filter(|fd| fd.revents != 0) {
+            any = true;
+            if self.out.as_ref().is_some_and(|o| o.as_raw_fd() == fd.fd) {
+                match read_some(self.out.as_mut().expect("checked above"), buf) {
+                    Some(n) => {
+                        let room = MAX_STDOUT_BYTES.saturating_sub(self.stdout.len());
+                        self.stdout.extend_from_slice(&buf[..n.min(room)]);
+                    }
+                    None => self.out = None,
+                }
+            } else if let Some(e) = self.err.as_mut() {
+                match read_some(e, buf) {
+                    Some(n) => {
+                        self.stderr.extend_from_slice(&buf[..n]);
+                        if self.stderr.len() > 2 * STDERR_EXCERPT_BYTES {
+                            self.stderr.drain(..self.stderr.len() - STDERR_EXCERPT_BYTES);
+                        }
+                    }
+                    None => self.err = None,
+                }
+            }
+        }
+        Ok(any)
+    }
+
+    /// Reads what is already in the pipes, without waiting for more (at most a few
+    /// pipe buffers' worth, so a process left writing cannot keep us here).
+    fn drain(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        for _ in 0..DRAIN_READS {
+            if !self.open() || !self.pump(Duration::ZERO, buf)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Reads both pipes until they close, noticing the child's exit and the deadline.
+/// Whatever the child wrote before it exited is read, however late this thread gets
+/// to it: the grace period only ends the wait for a process it left behind.
 fn collect(child: &mut Child, deadline: Instant) -> io::Result<Collected> {
-    let mut out: Option<ChildStdout> = child.stdout.take();
-    let mut err: Option<ChildStderr> = child.stderr.take();
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut pipes = Pipes {
+        out: child.stdout.take(),
+        err: child.stderr.take(),
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+    };
     let mut exited: Option<(ExitStatus, Instant)> = None;
     let mut buf = [0u8; 16 * 1024];
     let tick = Duration::from_millis(POLL_TICK_MS);
@@ -144,46 +214,20 @@ fn collect(child: &mut Child, deadline: Instant) -> io::Result<Collected> {
         }
         let now = Instant::now();
         let wait = match exited {
-            Some((status, _)) if out.is_none() && err.is_none() => return Ok((status, stdout, stderr, false)),
+            Some((status, _)) if !pipes.open() => return Ok((status, pipes.stdout, pipes.stderr, false)),
             Some((status, at)) if now.duration_since(at) >= Duration::from_millis(PIPE_GRACE_MS) => {
-                return Ok((status, stdout, stderr, false));
+                pipes.drain(&mut buf)?;
+                return Ok((status, pipes.stdout, pipes.stderr, false));
             }
             Some(_) => tick,
             None if now >= deadline => {
                 kill_group(child);
-                return Ok((child.wait()?, stdout, stderr, true));
+                pipes.drain(&mut buf)?;
+                return Ok((child.wait()?, pipes.stdout, pipes.stderr, true));
             }
             None => deadline.duration_since(now).min(tick),
         };
-        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(2);
-        fds.extend(out.as_ref().map(|o| crate::sys::pollfd(o.as_raw_fd())));
-        fds.extend(err.as_ref().map(|e| crate::sys::pollfd(e.as_raw_fd())));
-        if fds.is_empty() {
-            std::thread::sleep(wait.max(Duration::from_millis(1)));
-            continue;
-        }
-        crate::sys::poll(&mut fds, wait.as_millis() as i32)?;
-        for fd in fds.iter().filter(|fd| fd.revents != 0) {
-            if out.as_ref().is_some_and(|o| o.as_raw_fd() == fd.fd) {
-                match read_some(out.as_mut().expect("checked above"), &mut buf) {
-                    Some(n) => {
-                        let room = MAX_STDOUT_BYTES.saturating_sub(stdout.len());
-                        stdout.extend_from_slice(&buf[..n.min(room)]);
-                    }
-                    None => out = None,
-                }
-            } else if let Some(e) = err.as_mut() {
-                match read_some(e, &mut buf) {
-                    Some(n) => {
-                        stderr.extend_from_slice(&buf[..n]);
-                        if stderr.len() > 2 * STDERR_EXCERPT_BYTES {
-                            stderr.drain(..stderr.len() - STDERR_EXCERPT_BYTES);
-                        }
-                    }
-                    None => err = None,
-                }
-            }
-        }
+        pipes.pump(wait, &mut buf)?;
     }
 }
 
@@ -271,5 +315,36 @@ mod tests {
         assert_eq!(excerpt_tail(b"ab", 3), "ab");
         let text = "ééé"; // 2 bytes each: a cut at 5 bytes from the end lands mid-character
         assert_eq!(excerpt_tail(text.as_bytes(), 5), "éé");
+    }
+
+    #[test]
+    fn what_is_in_the_pipe_is_read_even_when_a_leftover_process_holds_it_open() {
+        // The data is there and the pipe stays open (the process sleeps on): draining
+        // reads it and returns at once instead of waiting for the end of the file.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "echo 0123456789abcdef; exec sleep 5"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut pipes = Pipes {
+            out: child.stdout.take(),
+            err: child.stderr.take(),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        };
+        let start = Instant::now();
+        while pipes.stdout.is_empty() && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+            pipes.drain(&mut [0u8; 16]).unwrap();
+        }
+        assert_eq!(pipes.stdout, b"0123456789abcdef\n", "read in pieces of 16 bytes");
+        assert!(pipes.open(), "the pipe is still open");
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "did not wait for the end of the file"
+        );
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
