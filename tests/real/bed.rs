@@ -54,6 +54,10 @@ fn up_and_down_leave_no_trace() {
         "no cgroup {cgroup} while up: wrong name?"
     );
 
+    // Namespace inode numbers are reused: a namespace made after the bed's is gone
+    // (another bed's sandboxed unit, say) can carry the same number. Only processes
+    // that started before `down` can be the bed's leftovers.
+    let before_down = ticks_since_boot();
     h.down();
 
     assert!(!dir.exists(), "{} is left", dir.display());
@@ -61,7 +65,10 @@ fn up_and_down_leave_no_trace() {
     for pid in pids {
         assert!(!is_alive(pid), "pid {pid} still runs");
     }
-    let in_ns = processes_in_mount_ns(&mntns);
+    let in_ns: Vec<u32> = processes_in_mount_ns(&mntns)
+        .into_iter()
+        .filter(|pid| start_ticks(*pid).is_some_and(|t| t <= before_down))
+        .collect();
     assert!(in_ns.is_empty(), "processes left in {mntns:?}: {in_ns:?}");
 }
 
@@ -117,6 +124,22 @@ fn is_alive(pid: u32) -> bool {
 }
 
 /// Pids of the processes whose mount namespace is `ns` (e.g. `mnt:[4026532290]`).
+/// Clock ticks since boot, as `/proc/PID/stat` counts a process's start.
+fn ticks_since_boot() -> u64 {
+    let uptime = fs::read_to_string("/proc/uptime").unwrap();
+    let secs: f64 = uptime.split_whitespace().next().unwrap().parse().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (secs * hz) as u64
+}
+
+/// When `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`).
+fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
 fn processes_in_mount_ns(ns: &Path) -> Vec<u32> {
     fs::read_dir("/proc")
         .into_iter()
