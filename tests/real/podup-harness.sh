@@ -398,6 +398,15 @@ cmd_down() {
   local mntns=""; [[ -f $STATE/mntns ]] && mntns=$(<"$STATE/mntns")
   local was_up=0; alive_recorded manager && was_up=1
 
+  # The processes in our mount namespace, with their start times, noted while the
+  # manager still holds the namespace: once it is gone, the kernel may give the same
+  # inode number to a new namespace (another bed's container or unit), and matching
+  # by number then would stop someone else's processes.
+  local ns_noted="" p
+  if ((was_up)) && [[ -n $mntns ]]; then
+    for p in $(ns_pids "$mntns"); do ns_noted+="$p $(starttime "$p" 2>/dev/null)"$'\n'; done
+  fi
+
   if alive_recorded manager; then
     # 1. containers first (best effort): `podman rm` unmounts and cleans its DB
     timeout 30 "$SELF" exec "$D" -- podman rm -af -t 2 >>"$LOGS/down.log" 2>&1 \
@@ -407,11 +416,15 @@ cmd_down() {
     KILL_WAIT=150 kill_and_wait "$(recorded_pid manager)"
     phase manager
   fi
-  # 3. anything left in our cgroups or in our mount namespace was started by us
-  local left
+  # 3. anything left in our cgroups, or noted in our mount namespace and still the
+  # same process (same start time), was started by us
+  local left pid st
   left=$(cgroup_pids)
-  # (the namespace inode is only trusted while we know the namespace is ours)
-  if [[ -n $mntns ]] && { ((was_up)) || [[ -n $left ]]; }; then
+  while read -r pid st; do
+    [[ -n $pid && -n $st && $(starttime "$pid" 2>/dev/null) == "$st" ]] && left+=$'\n'$pid
+  done <<<"$ns_noted"
+  # (without a manager, the namespace is ours only while our cgroups hold processes)
+  if [[ -n $mntns ]] && ((!was_up)) && [[ -n $left ]]; then
     left+=$'\n'$(ns_pids "$mntns")
   fi
   # never our own ancestors (down may be called from inside `exec`), nor the registry (step 4)
