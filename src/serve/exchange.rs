@@ -16,6 +16,7 @@ use serde_json::json;
 use std::io::{Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -74,6 +75,7 @@ pub struct Received {
 /// Answers one received request on `stream` and records it.
 pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received) {
     let request_id = worker.ids.next();
+    let ip = client_ip(received.remote.as_deref());
     let (mut response, method, path, head_only, read_all) = match &received.outcome {
         Ok(req) => {
             let mut ctx = Ctx {
@@ -83,7 +85,7 @@ pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received) {
                 host: &worker.host,
                 exe: worker.exe,
                 request_id: &request_id,
-                client_ip: client_ip(received.remote.as_deref()),
+                client_ip: ip.clone(),
             };
             let response = catch_unwind(AssertUnwindSafe(|| routes::handle(&mut ctx, req))).unwrap_or_else(|_| {
                 Response::error(
@@ -123,9 +125,7 @@ pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received) {
         meta,
         task_id: response.task_id,
     };
-    let auth_failure_key = response
-        .auth_failed
-        .then(|| ratelimit::auth_failure_key(&client_ip(received.remote.as_deref())));
+    let auth_failure_key = response.auth_failed.then(|| ratelimit::auth_failure_key(&ip));
     log::debug!(
         request_id = event.request_id.as_str(), action = event.action.as_str(), reason = event.reason.as_str(), status = event.status;
         "{} '{}' -> {}", event.method, event.path, event.status
@@ -176,27 +176,22 @@ fn merge_meta(response: &Response, received: &Received) -> String {
 /// logged with the whole row, so nothing is lost silently, and marks the database
 /// failed for `/health`.
 fn record(worker: &mut Worker<'_>, record: Record) {
-    let event = &record.event;
-    let request_id = event.request_id.clone();
-    let row = format!(
-        "{} '{}' -> {} {}/{}",
-        event.method, event.path, event.status, event.action, event.reason
-    );
+    let record = Arc::new(record);
     let result = match &worker.recorder {
         // The writer's handle is down and not due to reopen: this worker's own
         // handle may be fine (it reopens on its own clock), so it writes the row.
-        Some(recorder) => match recorder.record(record) {
-            Err((NotStored::Unavailable(_), Some(record))) => {
-                recorder::write_one(&mut worker.db, worker.config, &record)
-            }
-            other => other.map_err(|(e, _)| e),
+        Some(recorder) => match recorder.record(&record) {
+            Err(NotStored::Unavailable(_)) => recorder::write_one(&mut worker.db, worker.config, &record),
+            other => other,
         },
         None => recorder::write_one(&mut worker.db, worker.config, &record),
     };
     if let Err(e) = result {
+        let event = &record.event;
         log::error!(
-            error_kind = "event_not_stored", request_id = request_id.as_str();
-            "could not store the event row ({}): {row}", e.message()
+            error_kind = "event_not_stored", request_id = event.request_id.as_str();
+            "could not store the event row ({}): {} '{}' -> {} {}/{}",
+            e.message(), event.method, event.path, event.status, event.action, event.reason
         );
         if let NotStored::Db(error) = e {
             if worker.db.get().is_ok() {

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::ratelimit;
 use crate::store::{Db, events, immediate};
 use rusqlite::Connection;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 
 /// Most rows in one commit; more wait for the next one.
@@ -51,11 +52,11 @@ impl NotStored {
 
 /// Writes one record in a transaction of its own (no writer thread: one-shot drivers).
 pub fn write_one(db: &mut Db, config: &Config, record: &Record) -> Result<(), NotStored> {
-    write_all(db, config, std::slice::from_ref(record))
+    write_all(db, config, &[record])
 }
 
 /// Writes `records` in one transaction: all of them, or none.
-fn write_all(db: &mut Db, config: &Config, records: &[Record]) -> Result<(), NotStored> {
+fn write_all(db: &mut Db, config: &Config, records: &[&Record]) -> Result<(), NotStored> {
     let conn = db.get_mut().map_err(|e| NotStored::Unavailable(e.to_string()))?;
     let result = immediate(conn).and_then(|tx| {
         for r in records {
@@ -73,12 +74,12 @@ fn write_all(db: &mut Db, config: &Config, records: &[Record]) -> Result<(), Not
 }
 
 struct Pending {
-    record: Record,
-    /// The answer; a record that was not stored comes back with it.
-    done: SyncSender<Result<(), (NotStored, Record)>>,
+    record: Arc<Record>,
+    done: SyncSender<Result<(), NotStored>>,
 }
 
 /// The workers' side: hands a record to the writer and waits for its commit.
+#[derive(Clone)]
 pub struct Recorder {
     tx: Sender<Pending>,
 }
@@ -91,23 +92,17 @@ impl Recorder {
         (Recorder { tx }, move || write_loop(db, config, rx))
     }
 
-    /// Stores `record` with the next commit; when it could not be, the record comes back.
-    pub fn record(&self, record: Record) -> Result<(), (NotStored, Option<Box<Record>>)> {
+    /// Stores `record` with the next commit. The caller keeps its own reference, so
+    /// that it can write the record itself when the writer cannot.
+    pub fn record(&self, record: &Arc<Record>) -> Result<(), NotStored> {
         let stopped = || NotStored::Unavailable("the event writer has stopped".into());
         let (done, answer) = sync_channel(1);
-        self.tx
-            .send(Pending { record, done })
-            .map_err(|e| (stopped(), Some(Box::new(e.0.record))))?;
-        match answer.recv() {
-            Ok(result) => result.map_err(|(e, record)| (e, Some(Box::new(record)))),
-            Err(_) => Err((stopped(), None)),
-        }
-    }
-}
-
-impl Clone for Recorder {
-    fn clone(&self) -> Recorder {
-        Recorder { tx: self.tx.clone() }
+        let pending = Pending {
+            record: Arc::clone(record),
+            done,
+        };
+        self.tx.send(pending).map_err(|_| stopped())?;
+        answer.recv().unwrap_or_else(|_| Err(stopped()))
     }
 }
 
@@ -120,29 +115,27 @@ fn write_loop(mut db: Db, config: &Config, rx: Receiver<Pending>) {
                 Err(_) => break,
             }
         }
-        write_batch(&mut db, config, batch);
+        write_batch(&mut db, config, &batch);
     }
 }
 
-/// All rows in one commit; when that fails, each is tried alone, so one bad row
-/// costs the others nothing and every worker learns its own row's fate.
-fn write_batch(db: &mut Db, config: &Config, batch: Vec<Pending>) {
-    let (records, answers): (Vec<Record>, Vec<_>) = batch.into_iter().map(|p| (p.record, p.done)).unzip();
-    let together = write_all(db, config, &records);
-    match together {
-        Ok(()) => {
-            for done in answers {
-                let _ = done.send(Ok(()));
-            }
-        }
-        Err(e) if records.len() == 1 => {
-            let record = records.into_iter().next().expect("one record");
-            let _ = answers[0].send(Err((e, record)));
+/// All rows in one commit; when that fails and there are several, each is tried
+/// alone, so one bad row costs the others nothing and every worker learns its own
+/// row's fate.
+fn write_batch(db: &mut Db, config: &Config, batch: &[Pending]) {
+    let records: Vec<&Record> = batch.iter().map(|p| &*p.record).collect();
+    match write_all(db, config, &records) {
+        Err(e) if batch.len() == 1 => {
+            let _ = batch[0].done.send(Err(e));
         }
         Err(_) => {
-            for (record, done) in records.into_iter().zip(answers) {
-                let result = write_one(db, config, &record);
-                let _ = done.send(result.map_err(|e| (e, record)));
+            for p in batch {
+                let _ = p.done.send(write_one(db, config, &p.record));
+            }
+        }
+        Ok(()) => {
+            for p in batch {
+                let _ = p.done.send(Ok(()));
             }
         }
     }
@@ -200,7 +193,7 @@ mod tests {
                             .map(|n| {
                                 // Every thread also sends "dup", which only the first may store.
                                 let id = if n == 25 { "dup".to_string() } else { format!("{t}-{n}") };
-                                recorder.record(record(&id, n % 10 == 0)).map_err(|(e, _)| e)
+                                recorder.record(&Arc::new(record(&id, n % 10 == 0)))
                             })
                             .collect::<Vec<_>>()
                     })
@@ -234,7 +227,7 @@ mod tests {
     }
 
     #[test]
-    fn a_writer_without_a_database_hands_the_record_back() {
+    fn a_writer_without_a_database_answers_unavailable_and_the_worker_writes_the_row() {
         let dir = std::env::temp_dir().join(format!("podup-recorder-down-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -243,18 +236,25 @@ mod tests {
         let blocked = dir.join("blocked");
         std::fs::create_dir_all(blocked.join("podup.db")).unwrap();
         let (recorder, write_loop) = Recorder::new(Db::open(&blocked.join("podup.db")), &config);
+        let kept = Arc::new(record("r1", true));
         let answer = std::thread::scope(|s| {
             s.spawn(write_loop);
-            let answer = recorder.record(record("r1", true));
+            let answer = recorder.record(&kept);
             drop(recorder);
             answer
         });
-        let (why, back) = answer.unwrap_err();
+        let why = answer.unwrap_err();
         assert!(matches!(why, NotStored::Unavailable(_)), "{why:?}");
-        let back = back.expect("the record comes back, for the worker to write itself");
-        assert_eq!(back.event.request_id, "r1");
+        assert_eq!(kept.event.request_id, "r1");
         let mut own = Db::open(&config.db_path());
-        write_one(&mut own, &config, &back).unwrap();
+        write_one(&mut own, &config, &kept).unwrap();
+        let conn = crate::store::open(&config.db_path()).unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM event_log WHERE request_id = 'r1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(rows, 1, "the worker's own handle stored the row");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
