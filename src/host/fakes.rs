@@ -365,19 +365,3 @@ fn podman_queries_read_captured_output() {
     host.rmi("7071f2cc7d22").unwrap();
     assert_eq!(fakes.argv("podman"), strings(&["rmi", "7071f2cc7d22"]));
 }
-
-#[test]
-fn a_pull_that_prints_no_id_is_followed_by_an_inspect_of_the_same_reference() {
-    let fakes = Fakes::new();
-    let id = "b".repeat(64);
-    fakes.script(
-        "podman",
-        &format!("case \"$1\" in pull) exit 0 ;; image) echo {id} ;; *) exit 9 ;; esac"),
-    );
-    let host = fakes.host(Scope::System, &[]);
-    assert_eq!(host.pull("reg/app@sha256:1").unwrap(), id);
-    assert_eq!(
-        fakes.argv("podman"),
-        strings(&["image", "inspect", "--format", "{{.Id}}", "reg/app@sha256:1"])
-    );
-}

@@ -113,10 +113,6 @@ pub mod args {
         own(&["pull", "-q", reference])
     }
 
-    pub fn image_id(image: &str) -> Vec<String> {
-        own(&["image", "inspect", "--format", "{{.Id}}", image])
-    }
-
     pub fn image_digest(image: &str) -> Vec<String> {
         own(&["image", "inspect", "--format", "{{.Digest}}", image])
     }
@@ -172,12 +168,6 @@ impl Host {
     pub fn pull(&self, reference: &str) -> Result<String, HostError> {
         check_operand("image reference", reference)?;
         let record = self.podman(&args::pull(reference), PULL_TIMEOUT_SECS)?;
-        if record.stdout.trim().is_empty() {
-            // It succeeded but printed no id (seen once on a loaded test bed): the
-            // image is there, so ask for its id by the same reference.
-            let inspect = self.podman(&args::image_id(reference), LOCAL_TIMEOUT_SECS)?;
-            return parse_pull(&inspect.stdout).map_err(|e| HostError::unexpected(inspect, e));
-        }
         parse_pull(&record.stdout).map_err(|e| HostError::unexpected(record, e))
     }
 
