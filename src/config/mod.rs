@@ -198,6 +198,13 @@ impl Config {
         Config::from_lookup(|name| vars.get(name).cloned(), euid, vars.keys())
     }
 
+    /// The configuration from these variables alone, for tests.
+    #[cfg(test)]
+    pub(crate) fn from_pairs(pairs: &[(&str, &str)], euid: u32) -> Result<Config, ConfigError> {
+        let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|n| map.get(n).cloned(), euid, map.keys())
+    }
+
     /// Builds the configuration from a variable lookup (tests pass a map).
     pub fn from_lookup<'a>(
         lookup: impl Fn(&str) -> Option<String>,

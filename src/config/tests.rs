@@ -2,8 +2,7 @@
 use super::*;
 
 fn config(pairs: &[(&str, &str)], euid: u32) -> Result<Config, ConfigError> {
-    let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    Config::from_lookup(|n| map.get(n).cloned(), euid, map.keys())
+    Config::from_pairs(pairs, euid)
 }
 
 #[test]

@@ -144,17 +144,13 @@ fn write_batch(db: &mut Db, config: &Config, batch: &[Pending]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn config(dir: &std::path::Path) -> Config {
-        let map: BTreeMap<String, String> = [
+        let pairs = [
             ("PODUP_STATE_DIR", dir.to_str().unwrap()),
             ("PODUP_LIMIT_AUTH_FAILURES", "2/1m"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        Config::from_lookup(|n| map.get(n).cloned(), 0, map.keys()).unwrap()
+        ];
+        Config::from_pairs(&pairs, 0).unwrap()
     }
 
     fn record(id: &str, auth_failure: bool) -> Record {
