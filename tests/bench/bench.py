@@ -10,7 +10,7 @@ Needs: wrk, webhook, a release build of podup (make bench builds it). The cold s
 and deploy figures need root and the real test bed packages (tests/real/README.md);
 without them those rows say why they were skipped.
 """
-import hashlib, hmac, json, os, shutil, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, time
+import hashlib, hmac, json, os, re, shutil, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PODUP = os.path.join(TOP, "target", "release", "podup")
@@ -347,7 +347,7 @@ def deploy_split():
         line = next((l for l in out.stderr.splitlines() if l.startswith("deploy: webhook to verified digest")), None)
         if out.returncode != 0 or line is None:
             raise SystemExit(f"bench: the deploy test failed:\n{out.stderr[-3000:]}")
-        nums = [float(x) for x in __import__("re").findall(r"([0-9.]+) s", line)]
+        nums = [float(x) for x in re.findall(r"([0-9.]+) s", line)]
         splits.append(nums[:4])  # total, commands, window, podup's own
     med = [statistics.median(x[i] for x in splits) for i in range(4)]
     each = " / ".join(f"{x[3]:.2f}" for x in splits)

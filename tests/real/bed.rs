@@ -117,13 +117,23 @@ fn find_dirs(dir: &Path, name: &str, depth: u32, found: &mut Vec<PathBuf>) {
     }
 }
 
-/// True while `pid` runs (a zombie waiting for PID 1 to reap it does not count).
-fn is_alive(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z')))
+/// The fields of `/proc/PID/stat` after the parenthesised name (state first).
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    Some(rest.split_whitespace().map(str::to_string).collect())
 }
 
-/// Pids of the processes whose mount namespace is `ns` (e.g. `mnt:[4026532290]`).
+/// True while `pid` runs (a zombie waiting for PID 1 to reap it does not count).
+fn is_alive(pid: u32) -> bool {
+    stat_fields(pid).is_some_and(|f| f.first().is_some_and(|state| state != "Z"))
+}
+
+/// When `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`).
+fn start_ticks(pid: u32) -> Option<u64> {
+    stat_fields(pid)?.get(19)?.parse().ok()
+}
+
 /// Clock ticks since boot, as `/proc/PID/stat` counts a process's start.
 fn ticks_since_boot() -> u64 {
     let uptime = fs::read_to_string("/proc/uptime").unwrap();
@@ -133,13 +143,7 @@ fn ticks_since_boot() -> u64 {
     (secs * hz) as u64
 }
 
-/// When `pid` started, in clock ticks since boot (field 22 of `/proc/PID/stat`).
-fn start_ticks(pid: u32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    after_name.split_whitespace().nth(19)?.parse().ok()
-}
-
+/// Pids of the processes whose mount namespace is `ns` (e.g. `mnt:[4026532290]`).
 fn processes_in_mount_ns(ns: &Path) -> Vec<u32> {
     fs::read_dir("/proc")
         .into_iter()
