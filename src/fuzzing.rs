@@ -12,8 +12,6 @@ use crate::http::Request;
 use crate::http::framing::{FrameError, Framer, MAX_HEAD_BYTES, MAX_HEADERS, Progress};
 use crate::providers::github::{self, SignatureError, Verdict};
 use crate::providers::{ImageEvent, reference};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 
 /// The secret every `github_payload` input is checked against, besides its own.
 const FIXED_SECRET: &str = "It's a Secret to Everybody";
@@ -152,7 +150,7 @@ pub fn github_payload(data: &[u8]) {
         Secret(FIXED_SECRET.to_string()),
         Secret(String::from_utf8_lossy(secret).into_owned()),
     ];
-    let expected: Vec<String> = secrets.iter().map(|s| hmac_hex(s, body)).collect();
+    let expected: Vec<String> = secrets.iter().map(|s| github::sign(s, body)[7..].to_string()).collect();
     match github::verify_signature(&secrets, body, signature.as_deref()) {
         Ok(i) => {
             let given = signature.as_deref().unwrap_or_default().trim();
@@ -191,12 +189,6 @@ fn valid_reference(image: &ImageEvent) {
         image.digest.as_deref().is_none_or(reference::is_valid_digest),
         "{image:?}"
     );
-}
-
-fn hmac_hex(secret: &Secret, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.0.as_bytes()).expect("HMAC takes any key");
-    mac.update(body);
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// podman's output, given to every podman parser: `auto-update --format json`, `ps --format

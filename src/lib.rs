@@ -19,6 +19,8 @@ mod config;
 mod demo;
 /// Opt-in discovery of webhook-capable units.
 mod discovery;
+/// Lower-case hex of bytes and of a SHA-256.
+mod hex;
 /// The only place that runs systemctl, systemd-run, podman and journalctl, and reads what they print.
 mod host;
 /// HTTP/1.1 framing on httparse, requests, responses and routing.

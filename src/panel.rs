@@ -71,7 +71,7 @@ pub fn stamp() -> &'static str {
             h.update([0]);
             h.update(a.body);
         }
-        let hex: String = h.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let hex = crate::hex::hex(&h.finalize()[..6]);
         format!("{}-{hex}", crate::cli::VERSION)
     })
 }

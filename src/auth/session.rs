@@ -100,7 +100,7 @@ pub fn csrf_token(value: &str) -> String {
     let mut h = Sha256::new();
     h.update(b"podup csrf token\0");
     h.update(value.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::hex(&h.finalize())
 }
 
 /// Whether `presented` is the CSRF token of the session `value` (constant time).

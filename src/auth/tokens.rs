@@ -4,7 +4,6 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -56,10 +55,7 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 pub fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::sha256_hex(token.as_bytes())
 }
 
 /// 32 random bytes from the kernel, as `podup_` + 64 hex digits.
@@ -78,10 +74,7 @@ pub fn generate() -> std::io::Result<String> {
             filled += n as usize;
         }
     }
-    Ok(format!(
-        "podup_{}",
-        buf.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
+    Ok(format!("podup_{}", crate::hex::hex(&buf)))
 }
 
 /// Stores a new token for `name`; returns the token (shown once) or why not.

@@ -7,7 +7,6 @@
 
 use crate::host::{SimulatedRun, Simulator};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -75,11 +74,9 @@ pub(super) const RESTART_MS: u64 = 600;
 const CRASH_AFTER_MS: u64 = 1_200;
 const QUERY_MS: u64 = 40;
 
+/// The SHA-256 of `text` in hex: ids and digests for the simulated host.
 pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::sha256_hex(text.as_bytes())
 }
 
 /// The digest of release `n` of `repo`.

@@ -10,9 +10,7 @@ use super::{Request, Response, hooks};
 use crate::auth::Need;
 use crate::clock::now_ms;
 use crate::store::events::{self, Event, EventFilter, EventRow};
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 const DELIVERIES: usize = 30;
 
@@ -100,14 +98,6 @@ pub fn status(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     }
 }
 
-/// `X-Hub-Signature-256` for `body` under `secret`.
-fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(body);
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
-}
-
 pub fn test_delivery(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     const A: &str = "webhook_test";
     if let Err(r) = authorize(ctx, req, Need::Admin, A) {
@@ -138,7 +128,10 @@ pub fn test_delivery(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             ("content-type".into(), "application/json".into()),
             ("x-github-event".into(), "ping".into()),
             ("x-github-delivery".into(), delivery_id.clone()),
-            ("x-hub-signature-256".into(), sign(&secret.0, &body)),
+            (
+                "x-hub-signature-256".into(),
+                crate::providers::github::sign(secret, &body),
+            ),
         ],
         body,
     };

@@ -48,6 +48,13 @@ impl fmt::Display for SignatureError {
 
 impl std::error::Error for SignatureError {}
 
+/// The `X-Hub-Signature-256` value GitHub sends with `body` under `secret`.
+pub fn sign(secret: &Secret, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.0.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body);
+    format!("{PREFIX}{}", crate::hex::hex(&mac.finalize().into_bytes()))
+}
+
 /// Checks `header` (the value of `X-Hub-Signature-256`) against the HMAC-SHA256 of
 /// `body` under each secret in turn and returns the index of the first that
 /// matches. With no secrets nothing matches.

@@ -55,9 +55,7 @@ fn image(verdict: Verdict) -> ImageEvent {
 }
 
 fn digest_of(seed: &str) -> String {
-    use sha2::Digest;
-    let hash = sha2::Sha256::digest(seed.as_bytes());
-    format!("sha256:{}", hash.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("sha256:{}", crate::hex::sha256_hex(seed.as_bytes()))
 }
 
 /// `application/x-www-form-urlencoded` with the JSON in `payload`, as GitHub sends it.
