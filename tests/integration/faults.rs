@@ -7,6 +7,7 @@
 //! they print `SKIPPED` and pass.
 
 use crate::api::call;
+use crate::fakes::Fakes;
 use crate::hooks::{SECRET, fixture, setup, sign};
 use crate::support::*;
 use rusqlite::OptionalExtension;
@@ -34,6 +35,17 @@ fn sh(argv: &[&str]) {
 }
 
 /// A small tmpfs on `dir`, unmounted (lazily, so a failing test never leaves it) on drop.
+/// As root only: podup whose state directory is a tmpfs of `size`, and an admin token.
+fn on_tmpfs(name: &str, size: &str, extra: &[(&str, &str)]) -> Option<(Fakes, Podup, Tmpfs, String)> {
+    if !root(name) {
+        return None;
+    }
+    let (fakes, podup) = setup(name, extra);
+    let mount = Tmpfs::mount(&podup.state.path().join("state"), size);
+    let admin = token(&podup, "admin");
+    Some((fakes, podup, mount, admin))
+}
+
 struct Tmpfs(PathBuf);
 
 impl Tmpfs {
@@ -174,13 +186,9 @@ fn stderr(out: &std::process::Output) -> String {
 
 #[test]
 fn a_read_only_state_db_is_refused_with_its_path_and_fix_and_loses_nothing() {
-    if !root("read-only state db") {
+    let Some((_fakes, podup, mount, admin)) = on_tmpfs("fault-ro", "8m", &[]) else {
         return;
-    }
-    let (_fakes, podup) = setup("fault-ro", &[]);
-    let state = podup.state.path().join("state");
-    let mount = Tmpfs::mount(&state, "8m");
-    let admin = token(&podup, "admin");
+    };
     let db = podup.db_path();
     let id = {
         let server = podup.serve(&[]);
@@ -311,13 +319,9 @@ fn deleting_the_db_while_serving_restores_it_with_every_row() {
 
 #[test]
 fn a_full_disk_answers_503_and_serving_resumes_when_space_is_freed() {
-    if !root("full disk") {
+    let Some((fakes, podup, mount, admin)) = on_tmpfs("fault-full", "2m", &[]) else {
         return;
-    }
-    let (fakes, podup) = setup("fault-full", &[]);
-    let state = podup.state.path().join("state");
-    let _mount = Tmpfs::mount(&state, "2m");
-    let admin = token(&podup, "admin");
+    };
     let server = podup.serve(&[]);
     let db = server.db.clone();
     let r = update(server.addr, &admin);
@@ -335,7 +339,7 @@ fn a_full_disk_answers_503_and_serving_resumes_when_space_is_freed() {
         .unwrap();
     assert_eq!(busy, 0, "the checkpoint ran");
     drop(conn);
-    let filler = state.join("filler");
+    let filler = mount.0.join("filler");
     let mut f = std::fs::File::create(&filler).unwrap();
     let chunk = vec![0x5au8; 4096];
     while std::io::Write::write_all(&mut f, &chunk).is_ok() {}
@@ -580,18 +584,14 @@ fn a_task_worker_holding_the_deleted_db_leaves_the_restored_one_alone() {
 
 #[test]
 fn a_db_deleted_on_a_full_disk_is_restored_once_there_is_space() {
-    if !root("deleted on a full disk") {
+    let Some((_fakes, podup, mount, admin)) = on_tmpfs("fault-deleted-full", "2m", &[("PODUP_WORKERS", "1")]) else {
         return;
-    }
-    let (_fakes, podup) = setup("fault-deleted-full", &[("PODUP_WORKERS", "1")]);
-    let state = podup.state.path().join("state");
-    let _mount = Tmpfs::mount(&state, "2m");
-    let admin = token(&podup, "admin");
+    };
     let server = podup.serve(&[]);
     let db = server.db.clone();
     assert_eq!(update(server.addr, &admin).status, 202);
     let before = rows(&db);
-    let filler = state.join("filler");
+    let filler = mount.0.join("filler");
     let mut f = std::fs::File::create(&filler).unwrap();
     let chunk = vec![0x5au8; 4096];
     while std::io::Write::write_all(&mut f, &chunk).is_ok() {}

@@ -16,18 +16,23 @@ fn podup_processes(bed: &Harness) -> usize {
     out.trim().parse().unwrap_or(0)
 }
 
+/// A bed with podup's binary in it, and a free loopback address for its socket.
+fn bed_with_binary(name: &str) -> Option<(Harness, SocketAddr)> {
+    let bed = Harness::up(name)?;
+    copy_binary(&bed);
+    Some((bed, SocketAddr::from(([127, 0, 0, 1], free_port()))))
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 #[test]
 fn socket_activation_starts_serves_idles_out_and_restarts() {
-    let Some(bed) = Harness::up("socket-accept-no") else {
+    let Some((bed, addr)) = bed_with_binary("socket-accept-no") else {
         return;
     };
-    copy_binary(&bed);
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let port = addr.port();
     install_shipped(&bed, "podup.socket", port, None);
     install_shipped(
         &bed,
@@ -91,12 +96,10 @@ fn socket_activation_starts_serves_idles_out_and_restarts() {
 
 #[test]
 fn accept_yes_runs_one_instance_per_request_with_remote_addr() {
-    let Some(bed) = Harness::up("socket-accept-yes") else {
+    let Some((bed, addr)) = bed_with_binary("socket-accept-yes") else {
         return;
     };
-    copy_binary(&bed);
-    let port = free_port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let port = addr.port();
     install_shipped(&bed, "podup-cgi.socket", port, None);
     install_shipped(&bed, "podup-cgi@.service", port, None);
     bed.systemctl_ok(&["start", "podup-cgi.socket"]);
@@ -165,13 +168,13 @@ fn flood(addr: SocketAddr, total: usize, threads: usize) -> (Vec<String>, usize)
 
 #[test]
 fn a_flood_of_2000_connections_does_not_fail_the_accept_yes_socket() {
-    let Some(bed) = Harness::up("socket-flood") else { return };
-    copy_binary(&bed);
-    let port = free_port();
+    let Some((bed, addr)) = bed_with_binary("socket-flood") else {
+        return;
+    };
+    let port = addr.port();
     install_shipped(&bed, "podup-cgi.socket", port, None);
     install_shipped(&bed, "podup-cgi@.service", port, None);
     bed.systemctl_ok(&["start", "podup-cgi.socket"]);
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let start = Instant::now();
     let (ids, unanswered) = flood(addr, 2000, 40);
     let secs = start.elapsed().as_secs_f64();
