@@ -92,7 +92,7 @@ pub fn serve(
     let shared = Shared::default();
     let (tx, rx) = channel::<Job>();
     let rx = Mutex::new(rx);
-    let (recorder, write_loop) = Recorder::new(Db::open(&config.db_path()), config);
+    let (recorder, write_loop) = Recorder::new(config.db_path(), config);
     thread::scope(|scope| {
         thread::Builder::new()
             .name("event-writer".into())

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::ratelimit;
 use crate::store::{Db, events, immediate};
 use rusqlite::Connection;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 
@@ -85,11 +86,12 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// The recorder and the loop to run on the writer thread; the loop ends when
-    /// every `Recorder` clone is gone.
-    pub fn new(db: Db, config: &Config) -> (Recorder, impl FnOnce() + Send + '_) {
+    /// The recorder and the loop to run on the writer thread, which opens its own
+    /// handle to `path` (on that thread, not on the way to the first answer); the
+    /// loop ends when every `Recorder` clone is gone.
+    pub fn new(path: PathBuf, config: &Config) -> (Recorder, impl FnOnce() + Send + '_) {
         let (tx, rx) = channel::<Pending>();
-        (Recorder { tx }, move || write_loop(db, config, rx))
+        (Recorder { tx }, move || write_loop(Db::open(&path), config, rx))
     }
 
     /// Stores `record` with the next commit. The caller keeps its own reference, so
@@ -178,7 +180,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let config = config(&dir);
         let path = config.db_path();
-        let (recorder, write_loop) = Recorder::new(Db::open(&path), &config);
+        let (recorder, write_loop) = Recorder::new(path.clone(), &config);
         let answers: Vec<Result<(), NotStored>> = std::thread::scope(|s| {
             s.spawn(write_loop);
             let handles: Vec<_> = (0..8)
@@ -231,7 +233,7 @@ mod tests {
         // A directory where the file should be: the writer's handle cannot open.
         let blocked = dir.join("blocked");
         std::fs::create_dir_all(blocked.join("podup.db")).unwrap();
-        let (recorder, write_loop) = Recorder::new(Db::open(&blocked.join("podup.db")), &config);
+        let (recorder, write_loop) = Recorder::new(blocked.join("podup.db"), &config);
         let kept = Arc::new(record("r1", true));
         let answer = std::thread::scope(|s| {
             s.spawn(write_loop);
