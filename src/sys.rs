@@ -1,9 +1,9 @@
 //! The few libc calls std does not wrap: whether an inherited socket is listening,
-//! its address family, `poll`, and a SIGTERM/SIGINT flag. Each `unsafe` block is
-//! small and says why it is sound.
+//! its address family, `poll`, an eventfd to wake it, and a SIGTERM/SIGINT flag. Each
+//! `unsafe` block is small and says why it is sound.
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -73,6 +73,41 @@ pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
     Ok(rc as usize)
 }
 
+/// An eventfd: other threads `wake` a thread that polls it.
+pub struct Waker(OwnedFd);
+
+impl Waker {
+    pub fn new() -> io::Result<Waker> {
+        // SAFETY: eventfd takes no pointers; a non-negative result is a new descriptor we own.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd is open and owned by nothing else.
+        Ok(Waker(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Makes the descriptor readable until `reset`.
+    pub fn wake(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes the 8 bytes of a live u64 to our own descriptor. It can only
+        // fail when the counter is near overflow, when it is readable anyway.
+        let _ = unsafe { libc::write(self.0.as_raw_fd(), (&raw const one).cast(), 8) };
+    }
+
+    pub fn reset(&self) {
+        let mut n: u64 = 0;
+        // SAFETY: reads at most 8 bytes into a live u64; non-blocking, so it returns at once.
+        let _ = unsafe { libc::read(self.0.as_raw_fd(), (&raw mut n).cast(), 8) };
+    }
+}
+
+impl AsRawFd for Waker {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
 static STOP: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_stop_signal(_: libc::c_int) {
@@ -136,5 +171,26 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         let f = std::fs::File::open("/dev/null").unwrap();
         assert!(is_listening(f.as_raw_fd()).is_err());
+    }
+
+    #[test]
+    fn a_waker_wakes_a_poll_from_another_thread_until_reset() {
+        let waker = Waker::new().unwrap();
+        let readable = |ms| {
+            let mut fds = [pollfd(waker.as_raw_fd())];
+            poll(&mut fds, ms).unwrap() == 1
+        };
+        assert!(!readable(0));
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                waker.wake();
+            });
+            assert!(readable(10_000), "woken by the other thread");
+        });
+        waker.wake();
+        assert!(readable(0), "stays readable until reset");
+        waker.reset();
+        assert!(!readable(0));
     }
 }

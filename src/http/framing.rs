@@ -116,6 +116,9 @@ pub struct Framer {
     /// How many CR and LF bytes the head starts with: empty lines before the request line,
     /// which httparse skips and which therefore cannot end the head.
     leading_blank: usize,
+    /// Bytes received after the end of the request: the start of the next one on a
+    /// kept-alive connection.
+    leftover: Vec<u8>,
 }
 
 impl Framer {
@@ -128,7 +131,13 @@ impl Framer {
             body: Vec::new(),
             continue_pending: false,
             leading_blank: 0,
+            leftover: Vec::new(),
         }
+    }
+
+    /// The bytes that came after the end of the request, once it is done.
+    pub fn take_leftover(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.leftover)
     }
 
     /// Bytes received so far (head and body).
@@ -176,7 +185,8 @@ impl Framer {
                 self.check_body()
             }
             State::Chunked(c) => {
-                c.feed(data, &mut self.body, self.max_body)?;
+                let used = c.feed(data, &mut self.body, self.max_body)?;
+                self.leftover.extend_from_slice(&data[used..]);
                 self.check_body()
             }
             State::Done => Err(FrameError::Malformed("data after the end of the request".into())),
@@ -214,7 +224,15 @@ impl Framer {
                 )
             })
             .collect();
+        // HTTP/1.1 keeps the connection unless either side says close; 1.0 closes.
+        let keep_alive = parsed.version == Some(1)
+            && !headers
+                .iter()
+                .filter(|(n, _)| n == "connection")
+                .flat_map(|(_, v)| v.split(','))
+                .any(|t| t.trim().eq_ignore_ascii_case("close"));
         let request = Request {
+            keep_alive,
             method: parsed.method.unwrap_or_default().to_string(),
             target,
             path,
@@ -242,9 +260,8 @@ impl Framer {
         let done = match &self.state {
             State::Body { len } => {
                 if self.body.len() > *len {
-                    return Err(FrameError::Malformed(
-                        "more body bytes than Content-Length declared".into(),
-                    ));
+                    let next = self.body.split_off(*len);
+                    self.leftover.extend_from_slice(&next);
                 }
                 self.body.len() == *len
             }
@@ -331,7 +348,10 @@ impl Chunked {
         self.phase == ChunkPhase::Done
     }
 
-    fn feed(&mut self, mut data: &[u8], out: &mut Vec<u8>, max_body: u64) -> Result<(), FrameError> {
+    /// Decodes what it can of `data` into `out`; returns how many bytes it used, which
+    /// is all of them unless the last chunk ends inside `data`.
+    fn feed(&mut self, mut data: &[u8], out: &mut Vec<u8>, max_body: u64) -> Result<usize, FrameError> {
+        let given = data.len();
         while !data.is_empty() {
             match self.phase {
                 ChunkPhase::Data => {
@@ -343,14 +363,12 @@ impl Chunked {
                         self.phase = ChunkPhase::DataEnd;
                     }
                 }
-                ChunkPhase::Done => {
-                    return Err(FrameError::Malformed("data after the last chunk".into()));
-                }
+                ChunkPhase::Done => break,
                 _ => {
                     let Some(pos) = data.iter().position(|&b| b == b'\n') else {
                         self.line.extend_from_slice(data);
                         self.check_line_len()?;
-                        return Ok(());
+                        return Ok(given);
                     };
                     self.line.extend_from_slice(&data[..pos]);
                     data = &data[pos + 1..];
@@ -361,7 +379,7 @@ impl Chunked {
                 }
             }
         }
-        Ok(())
+        Ok(given - data.len())
     }
 
     fn check_line_len(&self) -> Result<(), FrameError> {
@@ -444,6 +462,57 @@ mod tests {
             );
             assert_eq!(r.header("x-test"), Some("v"));
         }
+    }
+
+    /// Frames the first request of `input` fed in pieces of `step` bytes; returns it and
+    /// every byte after it (what the framer kept over, then the pieces not yet fed).
+    fn frame_first(input: &[u8], step: usize) -> (Request, Vec<u8>) {
+        let mut f = Framer::new(1024);
+        let mut fed = 0;
+        for piece in input.chunks(step) {
+            fed += piece.len();
+            if let Progress::Done(r) = f.feed(piece).unwrap() {
+                return (*r, [f.take_leftover(), input[fed..].to_vec()].concat());
+            }
+        }
+        panic!("no complete request in {input:?}");
+    }
+
+    #[test]
+    fn the_bytes_after_a_request_are_the_next_request() {
+        let second = b"GET /health HTTP/1.1\r\nHost: a\r\n\r\n".to_vec();
+        let firsts: [&[u8]; 3] = [
+            b"POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+            b"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n",
+            b"GET /p HTTP/1.1\r\n\r\n",
+        ];
+        for first in firsts {
+            let input = [first, &second].concat();
+            for step in [1, 2, 5, 17, input.len()] {
+                let (r, rest) = frame_first(&input, step);
+                assert_eq!(
+                    (r.path.as_str(), r.body.len()),
+                    ("/p", if r.method == "POST" { 5 } else { 0 })
+                );
+                assert_eq!(rest, second, "step {step}");
+                let (next, after) = frame_first(&rest, step);
+                assert_eq!((next.path.as_str(), after.len()), ("/health", 0));
+            }
+        }
+    }
+
+    #[test]
+    fn keep_alive_is_http_1_1_without_connection_close() {
+        let keeps = |head: &str| frame_all(10, head.as_bytes(), 64).unwrap().unwrap().keep_alive;
+        assert!(keeps("GET / HTTP/1.1\r\n\r\n"));
+        assert!(keeps("GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n"));
+        assert!(!keeps("GET / HTTP/1.1\r\nConnection: close\r\n\r\n"));
+        assert!(!keeps("GET / HTTP/1.1\r\nConnection: Upgrade, CLOSE\r\n\r\n"));
+        assert!(!keeps(
+            "GET / HTTP/1.1\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(!keeps("GET / HTTP/1.0\r\n\r\n"));
+        assert!(!keeps("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct Request {
     /// Header names lower-cased, values trimmed (lossy UTF-8).
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The client allows another request on this connection (HTTP/1.1 without
+    /// `Connection: close`).
+    pub keep_alive: bool,
 }
 
 impl Request {
@@ -108,16 +111,17 @@ impl Response {
     }
 
     /// The bytes on the wire; `head_only` leaves the body out (HEAD requests) but
-    /// keeps its Content-Length.
-    pub fn to_bytes(&self, head_only: bool) -> Vec<u8> {
+    /// keeps its Content-Length. Without `keep_alive`, the answer says `Connection: close`.
+    pub fn to_bytes(&self, head_only: bool, keep_alive: bool) -> Vec<u8> {
         // Answers are not cached unless a handler says otherwise (the panel's assets).
         let cache = if self.headers.iter().any(|(n, _)| *n == "Cache-Control") {
             ""
         } else {
             "Cache-Control: no-store\r\n"
         };
+        let connection = if keep_alive { "" } else { "Connection: close\r\n" };
         let mut out = format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n{cache}X-Content-Type-Options: nosniff\r\n",
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{connection}{cache}X-Content-Type-Options: nosniff\r\n",
             self.status,
             reason_phrase(self.status),
             self.content_type,
@@ -233,7 +237,7 @@ mod tests {
     #[test]
     fn response_bytes_have_a_correct_content_length() {
         let r = Response::error(404, "not_found", "unknown_route", "no route for '/x'");
-        let bytes = r.to_bytes(false);
+        let bytes = r.to_bytes(false, false);
         let text = String::from_utf8(bytes).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with("HTTP/1.1 404 Not Found\r\n"));
@@ -241,8 +245,19 @@ mod tests {
         assert!(head.contains("Connection: close"));
         let v: Value = serde_json::from_str(body).unwrap();
         assert_eq!(v["error"], "unknown_route");
-        let head_only = String::from_utf8(r.to_bytes(true)).unwrap();
+        let head_only = String::from_utf8(r.to_bytes(true, false)).unwrap();
         assert!(head_only.ends_with("\r\n\r\n") && head_only.contains(&format!("Content-Length: {}", body.len())));
+    }
+
+    #[test]
+    fn a_kept_connection_is_not_told_to_close() {
+        let r = Response::error(404, "not_found", "unknown_route", "no route for '/x'");
+        let kept = String::from_utf8(r.to_bytes(false, true)).unwrap();
+        assert!(!kept.to_ascii_lowercase().contains("connection:"), "{kept}");
+        assert_eq!(
+            kept.len(),
+            r.to_bytes(false, false).len() - "Connection: close\r\n".len()
+        );
     }
 
     #[test]

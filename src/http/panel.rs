@@ -75,6 +75,7 @@ mod tests {
             query: query.into(),
             headers: vec![],
             body: vec![],
+            keep_alive: false,
         })
     }
 
@@ -91,7 +92,7 @@ mod tests {
         let js = get(&format!("/assets/{}/js/main.js", panel::stamp())).unwrap();
         assert_eq!((js.status, js.content_type), (200, "text/javascript; charset=utf-8"));
         assert_eq!(header(&js, "Cache-Control"), Some(IMMUTABLE));
-        let wire = String::from_utf8_lossy(&js.to_bytes(true)).to_string();
+        let wire = String::from_utf8_lossy(&js.to_bytes(true, false)).to_string();
         assert!(wire.contains("X-Content-Type-Options: nosniff") && !wire.contains("no-store"));
         assert_eq!(get("/assets/0.0.0-old/js/main.js").unwrap().status, 404);
         assert_eq!(get(&format!("/assets/{}/nope.js", panel::stamp())).unwrap().status, 404);

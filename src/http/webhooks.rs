@@ -120,6 +120,7 @@ pub fn test_delivery(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     }))
     .expect("JSON serializes");
     let inner = Request {
+        keep_alive: false,
         method: "POST".into(),
         target: "/hooks/github".into(),
         path: "/hooks/github".into(),

@@ -72,8 +72,10 @@ pub struct Received {
     pub accepted: Instant,
 }
 
-/// Answers one received request on `stream` and records it.
-pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received) {
+/// Answers one received request on `stream` and records it. With `may_keep`, a
+/// request that allows it keeps its connection: the stream comes back (non-blocking)
+/// for the next request, and the answer does not say `Connection: close`.
+pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received, may_keep: bool) -> Option<Stream> {
     let request_id = worker.ids.next();
     let ip = client_ip(received.remote.as_deref());
     let (mut response, method, path, head_only, read_all) = match &received.outcome {
@@ -137,18 +139,25 @@ pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received) {
             auth_failure_key,
         },
     );
+    // A framing error leaves the connection's bytes out of step: it always closes.
+    let keep = may_keep && received.outcome.as_ref().is_ok_and(|r| r.keep_alive) && !crate::sys::stop_requested();
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_write_timeout(Some(Duration::from_millis(WRITE_TIMEOUT_MS)));
     if let Err(e) = stream
-        .write_all(&response.to_bytes(head_only))
+        .write_all(&response.to_bytes(head_only, keep))
         .and_then(|()| stream.flush())
     {
         log::debug!(request_id = request_id.as_str(); "could not write the response: {e}");
+        return None;
+    }
+    if keep && stream.set_nonblocking(true).is_ok() {
+        return Some(stream);
     }
     stream.shutdown_write();
     if !read_all {
         drain(&mut stream);
     }
+    None
 }
 
 /// The address part of `1.2.3.4:5` / `[::1]:5` (the rate-limit key); `local` for

@@ -260,6 +260,7 @@ fn serve_one(worker: &mut Worker<'_>, mut stream: Stream, remote: Option<String>
             remote,
             accepted,
         },
+        false,
     );
 }
 

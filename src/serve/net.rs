@@ -84,6 +84,13 @@ impl Stream {
         }
     }
 
+    /// Sends small answers at once on a kept-alive TCP connection (no Nagle delay).
+    pub fn set_nodelay(&self) {
+        if let Stream::Tcp(s) = self {
+            let _ = s.set_nodelay(true);
+        }
+    }
+
     pub fn shutdown_write(&self) {
         let _ = match self {
             Stream::Tcp(s) => s.shutdown(Shutdown::Write),

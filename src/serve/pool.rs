@@ -15,11 +15,18 @@
 //! that have waited longest for their request (at least `SHED_AFTER`) are answered
 //! 503 `overloaded` to make room, so that slow clients filling every slot cannot keep
 //! a quick request waiting for a whole deadline.
+//!
+//! A connection whose request allows it is kept alive: after the answer, the worker
+//! hands it back (waking the loop through an eventfd) and the loop waits for the next
+//! request, with the same limits, for at most `KEEP_ALIVE_IDLE`. A kept connection
+//! that has sent nothing yet is closed without an answer whenever its slot is wanted,
+//! and after `MAX_REQUESTS_PER_CONNECTION` requests the answer says close.
 
 use super::exchange::{self, Received, RequestIds, Worker};
 use super::net::{Listener, Stream};
 use super::recorder::Recorder;
 use crate::config::Config;
+use crate::http::Request;
 use crate::http::framing::{FrameError, Framer, Progress};
 use crate::store::Db;
 use crate::sys;
@@ -45,16 +52,31 @@ pub const BODY_BUDGET_REQUESTS: usize = 16;
 const SHED_AFTER: Duration = Duration::from_secs(1);
 /// Connections shed at once; more only after these have been answered.
 const SHED_BATCH: usize = 16;
-/// While every slot is taken, how often to look whether the workers freed one: an
-/// answered request does not wake the poll.
+/// While every slot is taken, how often to look whether the workers freed one: a
+/// closed connection does not wake the poll.
 const FULL_POLL: Duration = Duration::from_millis(10);
+/// How long a kept-alive connection may wait for its next request.
+pub const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(5);
+/// Requests answered on one connection; the last answer says `Connection: close`.
+pub const MAX_REQUESTS_PER_CONNECTION: u32 = 1_000;
 
 struct Conn {
     stream: Stream,
     framer: Framer,
     remote: Option<String>,
+    /// When this request began: the accept, or its first byte on a kept connection.
     accepted: Instant,
     deadline: Instant,
+    /// Requests already answered on this connection.
+    served: u32,
+}
+
+impl Conn {
+    /// Kept alive and waiting for a next request that has not begun: closing it
+    /// loses nothing.
+    fn idle(&self) -> bool {
+        self.served > 0 && self.framer.received() == 0
+    }
 }
 
 struct Job {
@@ -64,7 +86,21 @@ struct Job {
     body_bytes: usize,
     /// Shed to make room: counted in `Shared::shedding` until it is answered.
     shed: bool,
+    /// Bytes that came after the request: the start of the next one.
+    leftover: Vec<u8>,
+    served: u32,
 }
+
+/// A connection a worker hands back to the loop after answering.
+struct Kept {
+    stream: Stream,
+    remote: Option<String>,
+    leftover: Vec<u8>,
+    served: u32,
+}
+
+/// What a request read so far came to: `None` while more is needed.
+type Outcome = Option<Result<Request, FrameError>>;
 
 /// What the poll loop and the workers count together.
 #[derive(Default)]
@@ -92,6 +128,8 @@ pub fn serve(
     let shared = Shared::default();
     let (tx, rx) = channel::<Job>();
     let rx = Mutex::new(rx);
+    let (kept_tx, kept_rx) = channel::<Kept>();
+    let waker = sys::Waker::new()?;
     let (recorder, write_loop) = Recorder::new(config.db_path(), config);
     thread::scope(|scope| {
         thread::Builder::new()
@@ -99,8 +137,8 @@ pub fn serve(
             .spawn_scoped(scope, write_loop)
             .expect("spawning the event writer thread");
         for n in 0..config.workers {
-            let (rx, ids, shared) = (&rx, &ids, &shared);
-            let recorder = recorder.clone();
+            let (rx, ids, shared, waker) = (&rx, &ids, &shared, &waker);
+            let (recorder, kept_tx) = (recorder.clone(), kept_tx.clone());
             thread::Builder::new()
                 .name(format!("worker-{n}"))
                 .spawn_scoped(scope, move || {
@@ -113,22 +151,38 @@ pub fn serve(
                         exe,
                         recorder: Some(recorder),
                     };
-                    work(&mut worker, rx, shared);
+                    work(&mut worker, rx, shared, &kept_tx, waker);
                 })
                 .expect("spawning a worker thread");
         }
-        drop(recorder);
-        let result = accept_loop(listeners, config, idle, &tx, &shared);
+        drop((recorder, kept_tx));
+        let result = accept_loop(listeners, config, idle, &tx, kept_rx, &waker, &shared);
         drop(tx);
         result
     })
 }
 
-fn work(worker: &mut Worker<'_>, rx: &Mutex<Receiver<Job>>, shared: &Shared) {
+fn work(worker: &mut Worker<'_>, rx: &Mutex<Receiver<Job>>, shared: &Shared, kept: &Sender<Kept>, waker: &sys::Waker) {
     loop {
         let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(job) = job else { return };
-        exchange::finish(worker, job.stream, job.received);
+        let may_keep = job.served + 1 < MAX_REQUESTS_PER_CONNECTION;
+        let remote = if may_keep { job.received.remote.clone() } else { None };
+        if let Some(stream) = exchange::finish(worker, job.stream, job.received, may_keep) {
+            if job.served == 0 {
+                stream.set_nodelay();
+            }
+            // Handed back before the counts drop, so the loop never sees it nowhere.
+            let handed = kept.send(Kept {
+                stream,
+                remote,
+                leftover: job.leftover,
+                served: job.served + 1,
+            });
+            if handed.is_ok() {
+                waker.wake();
+            }
+        }
         if job.shed {
             shared.shedding.fetch_sub(1, Ordering::SeqCst);
         }
@@ -137,11 +191,14 @@ fn work(worker: &mut Worker<'_>, rx: &Mutex<Receiver<Job>>, shared: &Shared) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn accept_loop(
     listeners: &[Listener],
     config: &Config,
     idle: Option<Duration>,
     tx: &Sender<Job>,
+    kept: Receiver<Kept>,
+    waker: &sys::Waker,
     shared: &Shared,
 ) -> io::Result<()> {
     let timeout = Duration::from_millis(config.request_timeout_ms);
@@ -151,7 +208,8 @@ fn accept_loop(
     let mut conns: Vec<Conn> = Vec::new();
     let mut last_busy = Instant::now();
     let mut pfds = Vec::new();
-    let dispatch = |stream: Stream, received: Received| {
+    let dispatch = |mut c: Conn, outcome: Result<Request, FrameError>| {
+        let received = received(&c, outcome);
         let body_bytes = received.outcome.as_ref().map_or(0, |r| r.body.len());
         let shed = matches!(received.outcome, Err(FrameError::Overloaded));
         shared.in_flight.fetch_add(1, Ordering::SeqCst);
@@ -160,10 +218,12 @@ fn accept_loop(
             shared.shedding.fetch_add(1, Ordering::SeqCst);
         }
         let _ = tx.send(Job {
-            stream,
+            stream: c.stream,
             received,
             body_bytes,
             shed,
+            leftover: c.framer.take_leftover(),
+            served: c.served,
         });
     };
     loop {
@@ -172,12 +232,30 @@ fn accept_loop(
             return Ok(());
         }
         let now = Instant::now();
+        // Connections the workers kept alive; what came after their last request
+        // starts the next one.
+        while let Ok(k) = kept.try_recv() {
+            let mut c = Conn {
+                stream: k.stream,
+                framer: Framer::new(config.max_body_bytes),
+                remote: k.remote,
+                accepted: now,
+                deadline: now + KEEP_ALIVE_IDLE,
+                served: k.served,
+            };
+            match take(&mut c, &k.leftover, timeout) {
+                Some(outcome) => dispatch(c, outcome),
+                None => conns.push(c),
+            }
+        }
         let mut i = 0;
         while i < conns.len() {
             if now >= conns[i].deadline {
                 let c = conns.swap_remove(i);
-                let received = received(&c, Err(FrameError::Timeout));
-                dispatch(c.stream, received);
+                // A kept connection that never began another request just closes.
+                if !c.idle() {
+                    dispatch(c, Err(FrameError::Timeout));
+                }
             } else {
                 i += 1;
             }
@@ -200,13 +278,13 @@ fn accept_loop(
         }
         let oldest = (0..conns.len()).min_by_key(|&i| conns[i].accepted);
         let full = busy >= MAX_CONNECTIONS;
-        // Full: watch the listeners only when a connection could be shed for one waiting
-        // there, and look again soon, when the workers may have freed a slot.
+        // Full: watch the listeners only when a connection could be closed or shed for
+        // one waiting there, and look again soon, when the workers may have freed a slot.
         let mut watching = !full;
         if full {
             let calm = shared.shedding.load(Ordering::SeqCst) == 0;
             let age = oldest.map(|i| now.duration_since(conns[i].accepted));
-            watching = calm && age.is_some_and(|a| a >= SHED_AFTER);
+            watching = conns.iter().any(Conn::idle) || calm && age.is_some_and(|a| a >= SHED_AFTER);
             if let Some(age) = age.filter(|_| calm && !watching) {
                 wait = wait.min(SHED_AFTER - age);
             }
@@ -218,6 +296,7 @@ fn accept_loop(
         let mut held =
             shared.body_bytes.load(Ordering::SeqCst) + conns.iter().map(|c| c.framer.body_len()).sum::<usize>();
         pfds.clear();
+        pfds.push(sys::pollfd(waker.as_raw_fd()));
         if watching {
             pfds.extend(listeners.iter().map(|l| sys::pollfd(l.as_raw_fd())));
         }
@@ -228,8 +307,11 @@ fn accept_loop(
         }));
         // Round up so a deadline a fraction of a millisecond away is not spun on.
         sys::poll(&mut pfds, wait.as_millis().min(i32::MAX as u128) as i32 + 1)?;
-        let offset = if watching { listeners.len() } else { 0 };
-        let waiting = pfds[..offset].iter().any(|p| p.revents != 0);
+        if pfds[0].revents != 0 {
+            waker.reset();
+        }
+        let offset = if watching { 1 + listeners.len() } else { 1 };
+        let waiting = pfds[1..offset].iter().any(|p| p.revents != 0);
         for idx in (0..conns.len()).rev() {
             if pfds[offset + idx].revents == 0 {
                 continue;
@@ -241,27 +323,27 @@ fn accept_loop(
             };
             let before = conns[idx].framer.body_len();
             // Some(None): the peer closed without sending anything, which is not a request.
-            match read_ready(&mut conns[idx], allowance) {
+            match read_ready(&mut conns[idx], allowance, timeout) {
                 None => held += conns[idx].framer.body_len() - before,
                 Some(result) => {
                     let c = conns.swap_remove(idx);
                     held -= before;
                     if let Some(outcome) = result {
                         held += outcome.as_ref().map_or(0, |r| r.body.len());
-                        let received = received(&c, outcome);
-                        dispatch(c.stream, received);
+                        dispatch(c, outcome);
                     }
                 }
             }
         }
         if waiting && full {
             for c in shed(&mut conns, Instant::now()) {
-                let received = received(&c, Err(FrameError::Overloaded));
-                dispatch(c.stream, received);
+                if !c.idle() {
+                    dispatch(c, Err(FrameError::Overloaded));
+                }
             }
         } else if waiting {
             for (n, l) in listeners.iter().enumerate() {
-                if pfds[n].revents != 0 {
+                if pfds[1 + n].revents != 0 {
                     accept_ready(
                         l,
                         &mut conns,
@@ -275,20 +357,20 @@ fn accept_loop(
     }
 }
 
-/// Takes out the connections to shed: the oldest `SHED_BATCH` of those open at least
-/// `SHED_AFTER`.
+/// Takes out the connections to shed: idle kept connections first, then the oldest of
+/// those open at least `SHED_AFTER`, `SHED_BATCH` in all.
 fn shed(conns: &mut Vec<Conn>, now: Instant) -> Vec<Conn> {
     let mut old: Vec<usize> = (0..conns.len())
-        .filter(|&i| now.duration_since(conns[i].accepted) >= SHED_AFTER)
+        .filter(|&i| conns[i].idle() || now.duration_since(conns[i].accepted) >= SHED_AFTER)
         .collect();
-    old.sort_by_key(|&i| conns[i].accepted);
+    old.sort_by_key(|&i| (!conns[i].idle(), conns[i].accepted));
     old.truncate(SHED_BATCH);
     // From the back, so that swap_remove moves only connections that stay.
     old.sort_unstable_by(|a, b| b.cmp(a));
     old.into_iter().map(|i| conns.swap_remove(i)).collect()
 }
 
-fn received(c: &Conn, outcome: Result<crate::http::Request, FrameError>) -> Received {
+fn received(c: &Conn, outcome: Result<Request, FrameError>) -> Received {
     let head = c
         .framer
         .head()
@@ -315,6 +397,7 @@ fn accept_ready(l: &Listener, conns: &mut Vec<Conn>, timeout: Duration, max_body
                     remote,
                     accepted,
                     deadline: accepted + timeout,
+                    served: 0,
                 });
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -327,10 +410,32 @@ fn accept_ready(l: &Listener, conns: &mut Vec<Conn>, timeout: Duration, max_body
     }
 }
 
+/// Feeds `data` to the connection's framer: `Some` once the request is complete or
+/// cannot be. The first byte of a request on a kept connection starts its deadline.
+fn take(c: &mut Conn, data: &[u8], timeout: Duration) -> Outcome {
+    if data.is_empty() {
+        return None;
+    }
+    if c.idle() {
+        c.accepted = Instant::now();
+        c.deadline = c.accepted + timeout;
+    }
+    match c.framer.feed(data) {
+        Ok(Progress::Done(req)) => Some(Ok(*req)),
+        Ok(Progress::NeedMore) => {
+            if c.framer.take_continue() {
+                let _ = c.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+            }
+            None
+        }
+        Err(e) => Some(Err(e)),
+    }
+}
+
 /// Reads what is there, but once the head is parsed no more than about `allowance`
 /// body bytes (one read more at most). `None`: keep waiting. `Some(None)`: the peer
 /// closed without sending a byte. `Some(Some(outcome))`: hand over.
-fn read_ready(c: &mut Conn, allowance: usize) -> Option<Option<Result<crate::http::Request, FrameError>>> {
+fn read_ready(c: &mut Conn, allowance: usize, timeout: Duration) -> Option<Outcome> {
     let mut buf = [0u8; READ_CHUNK_BYTES];
     let start = c.framer.body_len();
     loop {
@@ -345,15 +450,11 @@ fn read_ready(c: &mut Conn, allowance: usize) -> Option<Option<Result<crate::htt
                     Some(Err(FrameError::Incomplete))
                 });
             }
-            Ok(n) => match c.framer.feed(&buf[..n]) {
-                Ok(Progress::Done(req)) => return Some(Some(Ok(*req))),
-                Ok(Progress::NeedMore) => {
-                    if c.framer.take_continue() {
-                        let _ = c.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
-                    }
+            Ok(n) => {
+                if let Some(outcome) = take(c, &buf[..n], timeout) {
+                    return Some(Some(outcome));
                 }
-                Err(e) => return Some(Some(Err(e))),
-            },
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => {

@@ -8,6 +8,7 @@ mod db;
 mod fakes;
 mod faults;
 mod hooks;
+mod keepalive;
 mod ops;
 mod panel;
 mod secrets;

@@ -190,7 +190,7 @@ impl Resp {
     }
 }
 
-/// Sends `raw` on a new connection and reads the whole answer (the server closes).
+/// Sends `raw` on a new connection and reads one answer.
 pub fn exchange(addr: SocketAddr, raw: &[u8]) -> Resp {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -198,10 +198,43 @@ pub fn exchange(addr: SocketAddr, raw: &[u8]) -> Resp {
     read_response(&mut s)
 }
 
+/// Reads one answer as an HTTP client does: the head, then the body its Content-Length
+/// gives, without waiting for the connection to close (a kept-alive one stays open).
+/// An answer cut short is returned as it is, for `parse_response` to refuse.
 pub fn read_response(s: &mut impl Read) -> Resp {
     let mut buf = Vec::new();
-    s.read_to_end(&mut buf).unwrap();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let len = parse_content_length(&buf[..end]).unwrap_or(usize::MAX);
+            if buf.len() - end - 4 >= len {
+                break;
+            }
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) => panic!("reading the answer: {e} (have {:?})", String::from_utf8_lossy(&buf)),
+        }
+    }
     parse_response(&buf)
+}
+
+fn parse_content_length(head: &[u8]) -> Option<usize> {
+    String::from_utf8_lossy(head)
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        })
+        .and_then(|(_, v)| v.trim().parse().ok())
+}
+
+/// True when the server closes `s` within `limit` (reads nothing more first).
+pub fn closes_within(mut s: &TcpStream, limit: Duration) -> bool {
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut byte = [0u8; 1];
+    matches!(s.read(&mut byte), Ok(0))
 }
 
 pub fn parse_response(buf: &[u8]) -> Resp {

@@ -364,9 +364,7 @@ fn send_legit(addr: SocketAddr, request: &[u8]) -> Outcome {
         s.set_read_timeout(Some(CLIENT_LIMIT))?;
         s.set_write_timeout(Some(CLIENT_LIMIT))?;
         s.write_all(request)?;
-        let mut out = Vec::new();
-        s.read_to_end(&mut out)?;
-        Ok(out)
+        crate::podup::read_answer(&mut s, Vec::new())
     };
     match run() {
         Ok(out) => {

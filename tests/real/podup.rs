@@ -20,6 +20,31 @@ pub fn bed_bin(bed: &Harness) -> String {
     )
 }
 
+/// Reads one answer after the bytes already in `have`, as an HTTP client does: the
+/// head, then the body its Content-Length gives, or up to the close when there is none.
+/// podup keeps connections alive, so reading to the end would wait for its idle time.
+pub fn read_answer(s: &mut impl Read, mut have: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = have.windows(4).position(|w| w == b"\r\n\r\n") {
+            let length = String::from_utf8_lossy(&have[..end])
+                .lines()
+                .find_map(|l| {
+                    l.split_once(':')
+                        .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+                })
+                .and_then(|(_, v)| v.trim().parse::<usize>().ok());
+            if length.is_some_and(|n| have.len() - end - 4 >= n) {
+                return Ok(have);
+            }
+        }
+        match s.read(&mut chunk)? {
+            0 => return Ok(have),
+            n => have.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -80,9 +105,8 @@ pub fn get(addr: SocketAddr, path: &str) -> std::io::Result<Answer> {
     let mut first = [0u8; 1];
     s.read_exact(&mut first)?;
     let first_byte = start.elapsed();
-    let mut rest = Vec::new();
-    s.read_to_end(&mut rest)?;
-    let text = format!("{}{}", first[0] as char, String::from_utf8_lossy(&rest));
+    let rest = read_answer(&mut s, first.to_vec())?;
+    let text = String::from_utf8_lossy(&rest).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.split(' ').nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
     let request_id = head
@@ -151,8 +175,7 @@ pub fn call(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]
     head += "\r\n";
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(body).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
+    let out = String::from_utf8_lossy(&read_answer(&mut s, Vec::new()).unwrap()).to_string();
     let (h, b) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
     let status = h.split(' ').nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
     let body = serde_json::from_str(b).unwrap_or_else(|_| serde_json::json!({"raw": b}));
