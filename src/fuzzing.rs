@@ -26,7 +26,8 @@ const MAX_DETAIL_CHARS: usize = 160;
 /// Checks: the pieces give the same outcome as the same bytes in one piece; a framer that
 /// waits for more holds at most the head limit before the head and the body limit after it;
 /// it never waits while httparse already sees a complete head; a framed request keeps the
-/// limits.
+/// limits, and the bytes after it (the next request on a kept connection) are the same
+/// however the reads were split, and are the end of what was fed.
 pub fn http_framing(data: &[u8]) {
     let (control, request) = split_line(data);
     let mut numbers = control.split(|&b| b == b' ').filter_map(number);
@@ -56,10 +57,11 @@ pub fn http_framing(data: &[u8]) {
             }
         }
     }
+    let mut one = Framer::new(max_body);
     let whole = if fed == 0 {
         None
     } else {
-        match Framer::new(max_body).feed(&request[..fed]) {
+        match one.feed(&request[..fed]) {
             Ok(Progress::NeedMore) => None,
             other => Some(other),
         }
@@ -69,6 +71,16 @@ pub fn http_framing(data: &[u8]) {
         (Some(Ok(Progress::Done(a))), Some(Ok(Progress::Done(b)))) => {
             assert_eq!(a, b, "pieces {cuts:?} frame another request than one piece");
             framed_within_limits(a, max_body);
+            let next = framer.take_leftover();
+            assert_eq!(
+                next,
+                one.take_leftover(),
+                "pieces {cuts:?} leave other bytes after the request"
+            );
+            assert!(
+                request[..fed].ends_with(&next),
+                "the bytes after the request are not the last ones fed"
+            );
         }
         (Some(Err(a)), Some(Err(b))) => {
             assert_eq!(a, b, "pieces {cuts:?} fail otherwise than one piece");
