@@ -111,9 +111,7 @@ pub fn check(
     now_ms: i64,
     record: bool,
 ) -> rusqlite::Result<Result<(), Limited>> {
-    let newest: Option<i64> = conn
-        .prepare_cached("SELECT max(seq) FROM rate_hits WHERE key = ?1")?
-        .query_row(params![key], |r| r.get(0))?;
+    let newest: Option<i64> = conn.prepare_cached(NEWEST)?.query_row(params![key], |r| r.get(0))?;
     let verdict = decide(now_ms, rules, |start_ms, count| {
         let Some(newest) = newest else {
             return Ok(Window {
@@ -122,12 +120,12 @@ pub fn check(
             });
         };
         let first: Option<i64> = conn
-            .prepare_cached("SELECT seq FROM rate_hits WHERE key = ?1 AND ts_ms > ?2 ORDER BY ts_ms LIMIT 1")?
+            .prepare_cached(FIRST_IN_WINDOW)?
             .query_row(params![key, start_ms], |r| r.get(0))
             .optional()?;
         let inside = first.map_or(0, |f| (newest - f + 1).max(0) as u64);
         let nth_newest_ms = if inside >= u64::from(count) {
-            conn.prepare_cached("SELECT ts_ms FROM rate_hits WHERE key = ?1 AND seq = ?2")?
+            conn.prepare_cached(HIT_TIME)?
                 .query_row(params![key, newest - i64::from(count) + 1], |r| r.get(0))
                 .optional()?
         } else {
@@ -147,15 +145,19 @@ fn longest_ms(rules: &[Rule]) -> i64 {
 
 /// Records one hit for `key`, and drops its hits that no rule can count any more.
 pub fn hit(conn: &Connection, key: &str, rules: &[Rule], now_ms: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM rate_hits WHERE key = ?1 AND ts_ms <= ?2")?
+    conn.prepare_cached(DROP_OLD)?
         .execute(params![key, now_ms - longest_ms(rules)])?;
-    conn.prepare_cached(
-        "INSERT INTO rate_hits (key, ts_ms, seq)
-         VALUES (?1, ?2, coalesce((SELECT max(seq) FROM rate_hits WHERE key = ?1), 0) + 1)",
-    )?
-    .execute(params![key, now_ms])?;
+    conn.prepare_cached(INSERT_HIT)?.execute(params![key, now_ms])?;
     Ok(())
 }
+
+// The statements, named so that a test can ask SQLite how often each was compiled.
+const NEWEST: &str = "SELECT max(seq) FROM rate_hits WHERE key = ?1";
+const FIRST_IN_WINDOW: &str = "SELECT seq FROM rate_hits WHERE key = ?1 AND ts_ms > ?2 ORDER BY ts_ms LIMIT 1";
+const HIT_TIME: &str = "SELECT ts_ms FROM rate_hits WHERE key = ?1 AND seq = ?2";
+const DROP_OLD: &str = "DELETE FROM rate_hits WHERE key = ?1 AND ts_ms <= ?2";
+const INSERT_HIT: &str = "INSERT INTO rate_hits (key, ts_ms, seq)
+     VALUES (?1, ?2, coalesce((SELECT max(seq) FROM rate_hits WHERE key = ?1), 0) + 1)";
 
 #[cfg(test)]
 mod tests {
@@ -273,6 +275,34 @@ mod tests {
             "both verdicts were exercised: {refused} refused, {} hits",
             hits.len()
         );
+    }
+
+    /// With the bundled SQLite's STAT4, a statement whose plan could depend on a bound
+    /// value is compiled again each time it is run; a connection from `store::open`
+    /// asks SQLite for stable plans instead, so none of these is.
+    #[test]
+    fn no_statement_is_compiled_again_at_each_run() {
+        let dir = std::env::temp_dir().join(format!("podup-ratelimit-plans-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let c = crate::store::open(&dir.join("podup.db")).unwrap();
+        let rules = parse_rules("3/10s,1000/1h").unwrap();
+        for t in 0..200 {
+            let key = format!("k{}", t % 3);
+            let _ = check(&c, &key, &rules, t * 100, false).unwrap();
+            hit(&c, &key, &rules, t * 100).unwrap();
+        }
+        for sql in [NEWEST, FIRST_IN_WINDOW, HIT_TIME, DROP_OLD, INSERT_HIT] {
+            let st = c.prepare_cached(sql).unwrap();
+            let runs = st.get_status(rusqlite::StatementStatus::Run);
+            let again = st.get_status(rusqlite::StatementStatus::RePrepare);
+            assert!(
+                runs > 0 && again == 0,
+                "{sql}: compiled again {again} times in {runs} runs"
+            );
+        }
+        drop(c);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
