@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_IDLE_EXIT_SECS: u64 = 30;
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
-pub const DEFAULT_WORKERS: usize = 4;
+pub const DEFAULT_WORKERS: usize = 16;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8777";
 pub const DEFAULT_SESSION_SECS: u64 = 12 * 3600;
 /// Name of the state database inside the state directory.
@@ -44,7 +44,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "10000",
         "Deadline for receiving a whole request; a slower client is cut off with 408.",
     ),
-    ("PODUP_WORKERS", "4", "Threads that handle complete requests (1 to 64)."),
+    (
+        "PODUP_WORKERS",
+        "16",
+        "Threads that handle complete requests (1 to 64).",
+    ),
     (
         "PODUP_LOG_LEVEL",
         "info",
