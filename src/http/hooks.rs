@@ -47,12 +47,22 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         log::warn!(error_kind = e.kind(), remote = ctx.client_ip.as_str(); "github webhook refused: {e}");
         return Response::error(401, ACTION, e.kind(), e.to_string()).auth_failure();
     }
+    let delivery = req.header("x-github-delivery").map(str::to_string);
+    let meta = json!({"event": req.header("x-github-event"), "delivery": delivery});
+    // A redelivery (GitHub's retry, or "Redeliver" in its UI) of a delivery that made a
+    // task is answered before its body is parsed: same id, same signed body, same task.
+    // `route` checks again under the write lock before it creates anything.
+    let earlier = match ctx.db.get() {
+        Ok(conn) => duplicate_of(conn, delivery.as_deref()).ok().flatten(),
+        Err(_) => None,
+    };
+    if let Some(id) = earlier {
+        return duplicate(ctx, id).with_meta(meta);
+    }
     let verdict = match github::classify(req.header("x-github-event"), req.header("content-type"), &req.body) {
         Ok(v) => v,
         Err(e) => return Response::error(400, ACTION, e.kind(), e.to_string()),
     };
-    let delivery = req.header("x-github-delivery").map(str::to_string);
-    let meta = json!({"event": req.header("x-github-event"), "delivery": delivery});
     let event = match verdict {
         Verdict::Ping { hook_id } => {
             return Response::json(200, ACTION, "ping", &json!({"status": "pong", "hook_id": hook_id})).with_meta(meta);
@@ -82,6 +92,17 @@ fn duplicate_of(conn: &rusqlite::Connection, delivery: Option<&str>) -> rusqlite
             )
         })
         .map(|t| t.id))
+}
+
+fn duplicate(ctx: &Ctx<'_>, id: i64) -> Response {
+    let url = ctx.dispatcher().status_url(id);
+    Response::json(
+        200,
+        ACTION,
+        "duplicate_delivery",
+        &json!({"status": "duplicate", "task_id": id, "status_url": url}),
+    )
+    .with_task(id)
 }
 
 fn ignored(reason: &'static str, detail: String) -> Response {
@@ -213,13 +234,7 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: Op
     };
     let url = d.status_url(id);
     match how {
-        "duplicate" => Response::json(
-            200,
-            ACTION,
-            "duplicate_delivery",
-            &json!({"status": "duplicate", "task_id": id, "status_url": url}),
-        )
-        .with_task(id),
+        "duplicate" => duplicate(ctx, id),
         "joined" => Response::json(
             202,
             ACTION,

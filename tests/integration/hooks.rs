@@ -328,6 +328,16 @@ fn duplicates_answer_the_original_task_and_a_failed_delivery_runs_again() {
         again.body
     );
     assert_eq!(again.json()["status"], "duplicate");
+    // A redelivery is recognised by its id before its body is parsed.
+    let unparsed = b"{ not json";
+    let sig = sign(SECRET, unparsed);
+    let early = deliver(server.addr, "/hooks/github", "package", "dup-1", unparsed, Some(&sig));
+    assert_eq!(
+        (early.status, early.json()["task_id"].as_i64()),
+        (200, Some(id)),
+        "{}",
+        early.body
+    );
     // Another delivery of the same digest while the task is open joins it.
     let joined = published(server.addr, "dup-2");
     assert_eq!((joined.status, joined.json()["task_id"].as_i64()), (202, Some(id)));
