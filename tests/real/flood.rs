@@ -151,6 +151,11 @@ impl Client {
                     if self.response.len() < 64 * 1024 {
                         self.response.extend_from_slice(&buf[..n]);
                     }
+                    // A whole answer on a connection podup keeps: done, as an HTTP
+                    // client would be, without waiting for a close that need not come.
+                    if answer_complete(&self.response) {
+                        return self.end(None);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -158,6 +163,21 @@ impl Client {
             }
         }
     }
+}
+
+/// True once `buf` holds a head and the body its Content-Length gives.
+fn answer_complete(buf: &[u8]) -> bool {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    String::from_utf8_lossy(&buf[..end])
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        })
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .is_some_and(|n| buf.len() - end - 4 >= n)
 }
 
 /// `connect(2)` on a non-blocking socket: returns at once, the connection completes (or
