@@ -67,7 +67,8 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
     let exe = std::env::current_exe().map_err(ServeError::Io)?;
     sys::catch_stop_signals().map_err(ServeError::Io)?;
     // Open (create, migrate) the database once before anything is served, so the
-    // workers find it ready and READY=1 means it was tried.
+    // workers find it ready and READY=1 means it was tried; the first worker to get
+    // a request keeps this handle instead of opening its own.
     let mut db = Db::open(&config.db_path());
     let mut db_state = "state database ok".to_string();
     if let Err(e) = db.get() {
@@ -94,7 +95,6 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
             Ok(())
         }
         Inherited::Listeners(listeners) => {
-            drop(db);
             let idle_secs = args.idle_exit_secs.unwrap_or(config.idle_exit_secs);
             let idle = (idle_secs > 0).then(|| Duration::from_secs(idle_secs));
             let status = format!(
@@ -102,10 +102,9 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
                 listeners.len(),
                 idle.map_or("never".into(), |d| format!("{} s", d.as_secs()))
             );
-            serve_pool(&listeners, &config, &exe, started, idle, &status)
+            serve_pool(&listeners, &config, &exe, started, idle, &status, Some(db))
         }
         Inherited::Nothing => {
-            drop(db);
             let addr = args.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_string());
             let listener = Listener::bind(&addr).map_err(|error| ServeError::Bind {
                 addr: addr.clone(),
@@ -113,7 +112,7 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
             })?;
             let idle = args.idle_exit_secs.filter(|s| *s > 0).map(Duration::from_secs);
             let status = format!("serving http://{}/; {db_state}", listener.describe());
-            serve_pool(&[listener], &config, &exe, started, idle, &status)
+            serve_pool(&[listener], &config, &exe, started, idle, &status, Some(db))
         }
     }
 }
@@ -126,7 +125,7 @@ pub fn serve_listener(config: &Config, listener: std::net::TcpListener) -> Resul
     sys::catch_stop_signals().map_err(ServeError::Io)?;
     let listener = Listener::Tcp(listener);
     let status = format!("serving http://{}/", listener.describe());
-    serve_pool(&[listener], config, &exe, started, None, &status)
+    serve_pool(&[listener], config, &exe, started, None, &status, None)
 }
 
 fn serve_pool(
@@ -136,10 +135,11 @@ fn serve_pool(
     started: Instant,
     idle: Option<Duration>,
     status: &str,
+    opened: Option<Db>,
 ) -> Result<(), ServeError> {
     log::info!("{status}");
     notify(&[NotifyState::Ready, NotifyState::Status(status)]);
-    let result = pool::serve(listeners, config, exe, started, idle).map_err(ServeError::Io);
+    let result = pool::serve(listeners, config, exe, started, idle, opened).map_err(ServeError::Io);
     notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
     result
 }

@@ -114,12 +114,15 @@ struct Shared {
 }
 
 /// Serves `listeners` until a stop signal, or until `idle` passes with no request.
+/// `opened` is the handle the caller opened (and migrated) before serving: the first
+/// worker to get a request uses it rather than opening another.
 pub fn serve(
     listeners: &[Listener],
     config: &Config,
     exe: &Path,
     started: Instant,
     idle: Option<Duration>,
+    opened: Option<Db>,
 ) -> io::Result<()> {
     for l in listeners {
         l.set_nonblocking()?;
@@ -131,27 +134,34 @@ pub fn serve(
     let (kept_tx, kept_rx) = channel::<Kept>();
     let waker = sys::Waker::new()?;
     let (recorder, write_loop) = Recorder::new(config.db_path(), config);
+    let spare = Mutex::new(opened);
     thread::scope(|scope| {
         thread::Builder::new()
             .name("event-writer".into())
             .spawn_scoped(scope, write_loop)
             .expect("spawning the event writer thread");
         for n in 0..config.workers {
-            let (rx, ids, shared, waker) = (&rx, &ids, &shared, &waker);
+            let (rx, ids, shared, waker, spare) = (&rx, &ids, &shared, &waker, &spare);
             let (recorder, kept_tx) = (recorder.clone(), kept_tx.clone());
             thread::Builder::new()
                 .name(format!("worker-{n}"))
                 .spawn_scoped(scope, move || {
-                    let mut worker = Worker {
-                        config,
-                        started,
-                        ids,
-                        db: Db::open(&config.db_path()),
-                        host: host_for(config),
-                        exe,
-                        recorder: Some(recorder),
-                    };
-                    work(&mut worker, rx, shared, &kept_tx, waker);
+                    // Each worker gets its handle when its first request arrives, not
+                    // at start: on a cold start the workers would otherwise all open
+                    // the database at once, on the way to the first answer.
+                    let mut worker = None;
+                    work(rx, shared, |job| {
+                        let worker = worker.get_or_insert_with(|| Worker {
+                            config,
+                            started,
+                            ids,
+                            db: take_or_open(spare, &config.db_path()),
+                            host: host_for(config),
+                            exe,
+                            recorder: Some(recorder.clone()),
+                        });
+                        answer(worker, job, &kept_tx, waker);
+                    });
                 })
                 .expect("spawning a worker thread");
         }
@@ -162,31 +172,44 @@ pub fn serve(
     })
 }
 
-fn work(worker: &mut Worker<'_>, rx: &Mutex<Receiver<Job>>, shared: &Shared, kept: &Sender<Kept>, waker: &sys::Waker) {
+/// The handle opened before serving, the first time; a new one after that.
+fn take_or_open(spare: &Mutex<Option<Db>>, path: &Path) -> Db {
+    let opened = spare.lock().unwrap_or_else(|p| p.into_inner()).take();
+    opened.unwrap_or_else(|| Db::open(path))
+}
+
+/// Finishes one request; a connection kept alive goes back to the loop.
+fn answer(worker: &mut Worker<'_>, job: Job, kept: &Sender<Kept>, waker: &sys::Waker) {
+    let may_keep = job.served + 1 < MAX_REQUESTS_PER_CONNECTION;
+    let remote = if may_keep { job.received.remote.clone() } else { None };
+    if let Some(stream) = exchange::finish(worker, job.stream, job.received, may_keep) {
+        if job.served == 0 {
+            stream.set_nodelay();
+        }
+        let handed = kept.send(Kept {
+            stream,
+            remote,
+            leftover: job.leftover,
+            served: job.served + 1,
+        });
+        if handed.is_ok() {
+            waker.wake();
+        }
+    }
+}
+
+/// Takes jobs until the loop ends. A kept connection is handed back (in `finish`)
+/// before the counts drop, so the loop never sees it nowhere.
+fn work(rx: &Mutex<Receiver<Job>>, shared: &Shared, mut finish: impl FnMut(Job)) {
     loop {
         let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(job) = job else { return };
-        let may_keep = job.served + 1 < MAX_REQUESTS_PER_CONNECTION;
-        let remote = if may_keep { job.received.remote.clone() } else { None };
-        if let Some(stream) = exchange::finish(worker, job.stream, job.received, may_keep) {
-            if job.served == 0 {
-                stream.set_nodelay();
-            }
-            // Handed back before the counts drop, so the loop never sees it nowhere.
-            let handed = kept.send(Kept {
-                stream,
-                remote,
-                leftover: job.leftover,
-                served: job.served + 1,
-            });
-            if handed.is_ok() {
-                waker.wake();
-            }
-        }
-        if job.shed {
+        let (shed, body_bytes) = (job.shed, job.body_bytes);
+        finish(job);
+        if shed {
             shared.shedding.fetch_sub(1, Ordering::SeqCst);
         }
-        shared.body_bytes.fetch_sub(job.body_bytes, Ordering::SeqCst);
+        shared.body_bytes.fetch_sub(body_bytes, Ordering::SeqCst);
         shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -465,5 +488,45 @@ fn read_ready(c: &mut Conn, allowance: usize, timeout: Duration) -> Option<Outco
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_worker_keeps_the_handle_opened_before_serving_and_later_ones_open_their_own() {
+        let dir = std::env::temp_dir().join(format!("podup-pool-spare-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("podup.db");
+        let mut opened = Db::open(&path);
+        // A temporary table lives in one connection only: it tells the handles apart.
+        opened
+            .get()
+            .unwrap()
+            .execute_batch("CREATE TEMP TABLE marker (x)")
+            .unwrap();
+        let spare = Mutex::new(Some(opened));
+        let has_marker = |db: &mut Db| {
+            db.get()
+                .unwrap()
+                .query_row(
+                    "SELECT count(*) FROM temp.sqlite_master WHERE name = 'marker'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .unwrap()
+                == 1
+        };
+        let mut first = take_or_open(&spare, &path);
+        assert!(
+            has_marker(&mut first),
+            "the first worker must get the handle opened before serving"
+        );
+        let mut second = take_or_open(&spare, &path);
+        assert!(!has_marker(&mut second), "later workers open their own handle");
+        assert!(second.get().is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
