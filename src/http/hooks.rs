@@ -48,14 +48,14 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         return Response::error(401, ACTION, e.kind(), e.to_string()).auth_failure();
     }
     let delivery = req.header("x-github-delivery").map(str::to_string);
-    let meta = json!({"event": req.header("x-github-event"), "delivery": delivery});
     // A redelivery (GitHub's retry, or "Redeliver" in its UI) of a delivery that made a
     // task is answered before its body is parsed: same id, same signed body, same task.
     // `route` checks again under the write lock before it creates anything.
-    let earlier = match ctx.db.get() {
-        Ok(conn) => duplicate_of(conn, delivery.as_deref()).ok().flatten(),
-        Err(_) => None,
+    let earlier = match duplicate_of(conn, delivery.as_deref()) {
+        Ok(earlier) => earlier,
+        Err(e) => return super::routes::store_failed(ACTION, &e),
     };
+    let meta = json!({"event": req.header("x-github-event"), "delivery": delivery});
     if let Some(id) = earlier {
         return duplicate(ctx, id).with_meta(meta);
     }
@@ -169,12 +169,9 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: Op
         Err(e) => return super::routes::db_unavailable(ACTION, e),
     };
     let created = (|| -> rusqlite::Result<Result<(i64, &'static str), Response>> {
-        // A redelivery is answered from a read; the write lock is taken only when a
-        // task may be created, and the check is repeated under it.
-        if let Some(id) = duplicate_of(conn, delivery)? {
-            return Ok(Ok((id, "duplicate")));
-        }
         let tx = immediate(conn)?;
+        // `github` answered redeliveries it knew of; this catches one that made its
+        // task meanwhile.
         if let Some(id) = duplicate_of(&tx, delivery)? {
             return Ok(Ok((id, "duplicate")));
         }
