@@ -75,7 +75,7 @@ pub struct Received {
 /// Answers one received request on `stream` and records it. With `may_keep`, a
 /// request that allows it keeps its connection: the stream comes back (non-blocking)
 /// for the next request, and the answer does not say `Connection: close`.
-pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received, may_keep: bool) -> Option<Stream> {
+pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: &Received, may_keep: bool) -> Option<Stream> {
     let request_id = worker.ids.next();
     let ip = client_ip(received.remote.as_deref());
     let (mut response, method, path, head_only, read_all) = match &received.outcome {
@@ -113,7 +113,7 @@ pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: Received, m
     };
     response.headers.push(("X-Request-Id", request_id.clone()));
     let duration_ms = received.accepted.elapsed().as_millis() as i64;
-    let meta = merge_meta(&response, &received);
+    let meta = merge_meta(&response, received);
     let event = events::Event {
         request_id: request_id.clone(),
         ts_ms: now_ms(),

@@ -254,7 +254,7 @@ fn serve_one(worker: &mut Worker<'_>, mut stream: Stream, remote: Option<String>
     exchange::finish(
         worker,
         stream,
-        Received {
+        &Received {
             outcome,
             head,
             remote,

@@ -82,13 +82,21 @@ impl Conn {
 struct Job {
     stream: Stream,
     received: Received,
-    /// Body bytes the job holds, counted in `Shared::body_bytes` until it is finished.
-    body_bytes: usize,
-    /// Shed to make room: counted in `Shared::shedding` until it is answered.
-    shed: bool,
     /// Bytes that came after the request: the start of the next one.
     leftover: Vec<u8>,
     served: u32,
+}
+
+impl Job {
+    /// Body bytes the job holds, counted in `Shared::body_bytes` until it is finished.
+    fn body_bytes(&self) -> usize {
+        self.received.outcome.as_ref().map_or(0, |r| r.body.len())
+    }
+
+    /// Shed to make room: counted in `Shared::shedding` until it is answered.
+    fn shed(&self) -> bool {
+        matches!(self.received.outcome, Err(FrameError::Overloaded))
+    }
 }
 
 /// A connection a worker hands back to the loop after answering.
@@ -102,8 +110,7 @@ struct Kept {
 /// What a request read so far came to: `None` while more is needed.
 type Outcome = Option<Result<Request, FrameError>>;
 
-/// What the poll loop and the workers count together.
-#[derive(Default)]
+/// What the poll loop and the workers share.
 struct Shared {
     /// Requests handed to the workers and not finished yet.
     in_flight: AtomicUsize,
@@ -111,6 +118,8 @@ struct Shared {
     body_bytes: AtomicUsize,
     /// Shed connections not answered yet.
     shedding: AtomicUsize,
+    /// Wakes the loop when a worker hands a kept connection back.
+    waker: sys::Waker,
 }
 
 /// Serves `listeners` until a stop signal, or until `idle` passes with no request.
@@ -128,11 +137,15 @@ pub fn serve(
         l.set_nonblocking()?;
     }
     let ids = RequestIds::new();
-    let shared = Shared::default();
+    let shared = Shared {
+        in_flight: AtomicUsize::new(0),
+        body_bytes: AtomicUsize::new(0),
+        shedding: AtomicUsize::new(0),
+        waker: sys::Waker::new()?,
+    };
     let (tx, rx) = channel::<Job>();
     let rx = Mutex::new(rx);
     let (kept_tx, kept_rx) = channel::<Kept>();
-    let waker = sys::Waker::new()?;
     let (recorder, write_loop) = Recorder::new(config.db_path(), config);
     let spare = Mutex::new(opened);
     thread::scope(|scope| {
@@ -141,7 +154,7 @@ pub fn serve(
             .spawn_scoped(scope, write_loop)
             .expect("spawning the event writer thread");
         for n in 0..config.workers {
-            let (rx, ids, shared, waker, spare) = (&rx, &ids, &shared, &waker, &spare);
+            let (rx, ids, shared, spare) = (&rx, &ids, &shared, &spare);
             let (recorder, kept_tx) = (recorder.clone(), kept_tx.clone());
             thread::Builder::new()
                 .name(format!("worker-{n}"))
@@ -160,13 +173,13 @@ pub fn serve(
                             exe,
                             recorder: Some(recorder.clone()),
                         });
-                        answer(worker, job, &kept_tx, waker);
+                        answer(worker, job, &kept_tx, &shared.waker);
                     });
                 })
                 .expect("spawning a worker thread");
         }
         drop((recorder, kept_tx));
-        let result = accept_loop(listeners, config, idle, &tx, kept_rx, &waker, &shared);
+        let result = accept_loop(listeners, config, idle, &tx, kept_rx, &shared);
         drop(tx);
         result
     })
@@ -181,14 +194,13 @@ fn take_or_open(spare: &Mutex<Option<Db>>, path: &Path) -> Db {
 /// Finishes one request; a connection kept alive goes back to the loop.
 fn answer(worker: &mut Worker<'_>, job: Job, kept: &Sender<Kept>, waker: &sys::Waker) {
     let may_keep = job.served + 1 < MAX_REQUESTS_PER_CONNECTION;
-    let remote = if may_keep { job.received.remote.clone() } else { None };
-    if let Some(stream) = exchange::finish(worker, job.stream, job.received, may_keep) {
+    if let Some(stream) = exchange::finish(worker, job.stream, &job.received, may_keep) {
         if job.served == 0 {
             stream.set_nodelay();
         }
         let handed = kept.send(Kept {
             stream,
-            remote,
+            remote: job.received.remote,
             leftover: job.leftover,
             served: job.served + 1,
         });
@@ -204,7 +216,7 @@ fn work(rx: &Mutex<Receiver<Job>>, shared: &Shared, mut finish: impl FnMut(Job))
     loop {
         let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(job) = job else { return };
-        let (shed, body_bytes) = (job.shed, job.body_bytes);
+        let (shed, body_bytes) = (job.shed(), job.body_bytes());
         finish(job);
         if shed {
             shared.shedding.fetch_sub(1, Ordering::SeqCst);
@@ -214,14 +226,12 @@ fn work(rx: &Mutex<Receiver<Job>>, shared: &Shared, mut finish: impl FnMut(Job))
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn accept_loop(
     listeners: &[Listener],
     config: &Config,
     idle: Option<Duration>,
     tx: &Sender<Job>,
     kept: Receiver<Kept>,
-    waker: &sys::Waker,
     shared: &Shared,
 ) -> io::Result<()> {
     let timeout = Duration::from_millis(config.request_timeout_ms);
@@ -231,23 +241,14 @@ fn accept_loop(
     let mut conns: Vec<Conn> = Vec::new();
     let mut last_busy = Instant::now();
     let mut pfds = Vec::new();
-    let dispatch = |mut c: Conn, outcome: Result<Request, FrameError>| {
-        let received = received(&c, outcome);
-        let body_bytes = received.outcome.as_ref().map_or(0, |r| r.body.len());
-        let shed = matches!(received.outcome, Err(FrameError::Overloaded));
+    let dispatch = |c: Conn, outcome: Result<Request, FrameError>| {
+        let job = job(c, outcome);
         shared.in_flight.fetch_add(1, Ordering::SeqCst);
-        shared.body_bytes.fetch_add(body_bytes, Ordering::SeqCst);
-        if shed {
+        shared.body_bytes.fetch_add(job.body_bytes(), Ordering::SeqCst);
+        if job.shed() {
             shared.shedding.fetch_add(1, Ordering::SeqCst);
         }
-        let _ = tx.send(Job {
-            stream: c.stream,
-            received,
-            body_bytes,
-            shed,
-            leftover: c.framer.take_leftover(),
-            served: c.served,
-        });
+        let _ = tx.send(job);
     };
     loop {
         if sys::stop_requested() {
@@ -319,7 +320,7 @@ fn accept_loop(
         let mut held =
             shared.body_bytes.load(Ordering::SeqCst) + conns.iter().map(|c| c.framer.body_len()).sum::<usize>();
         pfds.clear();
-        pfds.push(sys::pollfd(waker.as_raw_fd()));
+        pfds.push(sys::pollfd(shared.waker.as_raw_fd()));
         if watching {
             pfds.extend(listeners.iter().map(|l| sys::pollfd(l.as_raw_fd())));
         }
@@ -331,7 +332,7 @@ fn accept_loop(
         // Round up so a deadline a fraction of a millisecond away is not spun on.
         sys::poll(&mut pfds, wait.as_millis().min(i32::MAX as u128) as i32 + 1)?;
         if pfds[0].revents != 0 {
-            waker.reset();
+            shared.waker.reset();
         }
         let offset = if watching { 1 + listeners.len() } else { 1 };
         let waiting = pfds[1..offset].iter().any(|p| p.revents != 0);
@@ -393,16 +394,22 @@ fn shed(conns: &mut Vec<Conn>, now: Instant) -> Vec<Conn> {
     old.into_iter().map(|i| conns.swap_remove(i)).collect()
 }
 
-fn received(c: &Conn, outcome: Result<Request, FrameError>) -> Received {
+fn job(mut c: Conn, outcome: Result<Request, FrameError>) -> Job {
+    // The head is still in the framer only when the request failed after it.
     let head = c
         .framer
         .head()
         .map(|r| (r.method.clone(), r.path.clone(), r.query.clone()));
-    Received {
-        outcome,
-        head,
-        remote: c.remote.clone(),
-        accepted: c.accepted,
+    Job {
+        stream: c.stream,
+        received: Received {
+            outcome,
+            head,
+            remote: c.remote,
+            accepted: c.accepted,
+        },
+        leftover: c.framer.take_leftover(),
+        served: c.served,
     }
 }
 
