@@ -224,15 +224,8 @@ impl Framer {
                 )
             })
             .collect();
-        // HTTP/1.1 keeps the connection unless either side says close; 1.0 closes.
-        let keep_alive = parsed.version == Some(1)
-            && !headers
-                .iter()
-                .filter(|(n, _)| n == "connection")
-                .flat_map(|(_, v)| v.split(','))
-                .any(|t| t.trim().eq_ignore_ascii_case("close"));
-        let request = Request {
-            keep_alive,
+        let mut request = Request {
+            keep_alive: false,
             method: parsed.method.unwrap_or_default().to_string(),
             target,
             path,
@@ -240,6 +233,12 @@ impl Framer {
             headers,
             body: Vec::new(),
         };
+        // HTTP/1.1 keeps the connection unless either side says close; 1.0 closes.
+        request.keep_alive = parsed.version == Some(1)
+            && !request
+                .headers_named("connection")
+                .flat_map(|v| v.split(','))
+                .any(|t| t.trim().eq_ignore_ascii_case("close"));
         let rest = self.buf.split_off(head_len);
         self.buf = Vec::new();
         let state = body_state(&request, self.max_body);
@@ -260,8 +259,7 @@ impl Framer {
         let done = match &self.state {
             State::Body { len } => {
                 if self.body.len() > *len {
-                    let next = self.body.split_off(*len);
-                    self.leftover.extend_from_slice(&next);
+                    self.leftover = self.body.split_off(*len);
                 }
                 self.body.len() == *len
             }
