@@ -110,6 +110,6 @@ reproducible-check:
 .PHONY: bench
 bench:
 	$(CARGO) build --release --locked
-	command -v wrk >/dev/null && command -v webhook >/dev/null || \
-	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk webhook; }
+	command -v wrk >/dev/null && command -v webhook >/dev/null && command -v curl >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk webhook curl; }
 	tests/bench/bench.py
