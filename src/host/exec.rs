@@ -318,7 +318,7 @@ mod tests {
     }
 
     #[test]
-    fn what_is_in_the_pipe_is_read_even_when_a_leftover_process_holds_it_open() {
+    fn drain_reads_what_is_in_a_pipe_a_process_still_holds_open() {
         // The data is there and the pipe stays open (the process sleeps on): draining
         // reads it and returns at once instead of waiting for the end of the file.
         let mut child = std::process::Command::new("sh")
@@ -346,5 +346,23 @@ mod tests {
         );
         let _ = child.kill();
         let _ = child.wait();
+    }
+
+    #[test]
+    fn a_command_killed_at_its_deadline_keeps_what_it_had_written() {
+        use std::os::unix::process::CommandExt;
+        // Written, then still running at the deadline: collect kills the group and
+        // must still read what is in the pipe, without waiting for its end.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "echo written; exec sleep 5"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let (_, stdout, _, killed) = collect(&mut child, Instant::now()).unwrap();
+        assert!(killed);
+        assert_eq!(stdout, b"written\n");
     }
 }

@@ -89,6 +89,8 @@ mod tests {
         assert_eq!(newer_for_units(&c, &app, old).unwrap(), Some(done));
         let running = add("running");
         assert_eq!(newer_for_units(&c, &app, old).unwrap(), Some(running));
+        let waiting = add("pending");
+        assert_eq!(newer_for_units(&c, &app, old).unwrap(), Some(waiting));
         assert_eq!(newer_for_units(&c, &["other.service".to_string()], old).unwrap(), None);
     }
 
