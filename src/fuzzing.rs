@@ -162,7 +162,10 @@ pub fn github_payload(data: &[u8]) {
         Secret(FIXED_SECRET.to_string()),
         Secret(String::from_utf8_lossy(secret).into_owned()),
     ];
-    let expected: Vec<String> = secrets.iter().map(|s| github::sign(s, body)[7..].to_string()).collect();
+    let expected: Vec<String> = secrets
+        .iter()
+        .map(|s| github::sign(s, body).trim_start_matches("sha256=").to_string())
+        .collect();
     match github::verify_signature(&secrets, body, signature.as_deref()) {
         Ok(i) => {
             let given = signature.as_deref().unwrap_or_default().trim();

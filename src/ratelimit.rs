@@ -1,5 +1,6 @@
-//! Sliding-window rate limits kept in SQLite, so they survive restarts. The decision
-//! is a pure function of the recent hits and `now`; the store part counts and records.
+//! Sliding-window rate limits kept in SQLite, so they survive restarts. `decide` applies
+//! the rules to what a window holds, however it is counted; `check` counts with a few
+//! index lookups per rule (hits are numbered per key) and `hit` records.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use std::fmt;

@@ -202,8 +202,7 @@ impl Config {
         Config::from_lookup(|name| vars.get(name).cloned(), euid, vars.keys())
     }
 
-    /// The configuration from these variables alone, for tests.
-    #[cfg(test)]
+    /// The configuration from these variables alone (tests, the demo).
     pub(crate) fn from_pairs(pairs: &[(&str, &str)], euid: u32) -> Result<Config, ConfigError> {
         let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|n| map.get(n).cloned(), euid, map.keys())

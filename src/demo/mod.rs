@@ -17,7 +17,6 @@ use crate::config::Config;
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch::Dispatcher;
 use crate::tasks::model::{TaskKind, UnitSpec};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -37,22 +36,20 @@ fn config(state: &Path, secret: &str) -> Result<Config, String> {
         .iter()
         .map(|u| format!("{}={}:{}", u.unit, u.repo, u.tag))
         .collect();
-    let vars: BTreeMap<String, String> = [
-        ("PODUP_STATE_DIR", state.display().to_string()),
-        ("PODUP_SERVICES", services.join(", ")),
-        ("PODUP_GITHUB_SECRET", secret.to_string()),
-        ("PODUP_SYSTEMD_SCOPE", "system".into()),
-        ("PODUP_VERIFY_SECS", "3".into()),
-        ("PODUP_WORKERS", "8".into()),
-        ("PODUP_LOG_LEVEL", "warn".into()),
-        ("PODUP_LIMIT_UPDATE_ALL", "20/10m".into()),
-        ("PODUP_LIMIT_IMAGE", "60/10m".into()),
-        ("PODUP_LIMIT_AUTH_FAILURES", "200/1m".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let mut c = Config::from_lookup(|n| vars.get(n).cloned(), 0, vars.keys()).map_err(|e| e.to_string())?;
+    let (state, services) = (state.display().to_string(), services.join(", "));
+    let vars = [
+        ("PODUP_STATE_DIR", state.as_str()),
+        ("PODUP_SERVICES", services.as_str()),
+        ("PODUP_GITHUB_SECRET", secret),
+        ("PODUP_SYSTEMD_SCOPE", "system"),
+        ("PODUP_VERIFY_SECS", "3"),
+        ("PODUP_WORKERS", "8"),
+        ("PODUP_LOG_LEVEL", "warn"),
+        ("PODUP_LIMIT_UPDATE_ALL", "20/10m"),
+        ("PODUP_LIMIT_IMAGE", "60/10m"),
+        ("PODUP_LIMIT_AUTH_FAILURES", "200/1m"),
+    ];
+    let mut c = Config::from_pairs(&vars, 0).map_err(|e| e.to_string())?;
     c.demo = Some(Arc::new(world::World::new()));
     Ok(c)
 }

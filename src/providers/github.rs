@@ -14,7 +14,6 @@ mod tests;
 use serde_json::{Map, Value};
 
 pub use body::PayloadError;
-#[allow(unused_imports)] // used by the webhook route (next commit on main)
 pub use signature::{SignatureError, sign, verify_signature};
 
 use super::ImageEvent;

@@ -184,9 +184,7 @@ impl Db {
 
     /// The connection, or why there is none.
     pub fn get(&mut self) -> Result<&Connection, &StoreError> {
-        self.check_file();
-        self.reopen_if_due();
-        self.state.as_ref()
+        self.get_mut().map(|c| &*c)
     }
 
     /// The connection for a write transaction, or why there is none.
