@@ -6,12 +6,6 @@ use crate::hooks::{DIGEST, IMAGE, setup};
 use crate::support::*;
 use std::net::SocketAddr;
 
-fn token(podup: &Podup, name: &str, role: &str) -> String {
-    let out = podup.run(&["token", "add", name, "--role", role]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 pub fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &str) -> Resp {
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
@@ -26,9 +20,9 @@ pub fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, bod
 #[test]
 fn token_roles_decide_who_may_do_what() {
     let (_fakes, podup) = setup("api-roles", &[]);
-    let admin = token(&podup, "admin", "admin");
-    let trigger = token(&podup, "ci", "trigger");
-    let read = token(&podup, "viewer", "read");
+    let admin = podup.token("admin", "admin");
+    let trigger = podup.token("ci", "trigger");
+    let read = podup.token("viewer", "read");
     let server = podup.serve(&[]);
     let cases = [
         ("GET", "/api/v1/tasks", None, 401, "missing_credentials"),
@@ -73,7 +67,7 @@ fn token_roles_decide_who_may_do_what() {
 #[test]
 fn dry_run_answers_the_plan_and_dispatches_nothing() {
     let (fakes, podup) = setup("api-dry", &[]);
-    let t = token(&podup, "ci", "trigger");
+    let t = podup.token("ci", "trigger");
     let server = podup.serve(&[]);
     let body = format!(r#"{{"digest": "{DIGEST}", "dry_run": true, "caller": "chatops"}}"#);
     let r = call(
@@ -130,7 +124,7 @@ fn dry_run_answers_the_plan_and_dispatches_nothing() {
 #[test]
 fn update_one_service_and_bad_requests() {
     let (fakes, podup) = setup("api-update", &[]);
-    let t = token(&podup, "ci", "trigger");
+    let t = podup.token("ci", "trigger");
     let server = podup.serve(&[]);
     let r = call(
         server.addr,
@@ -188,7 +182,7 @@ fn update_one_service_and_bad_requests() {
 #[test]
 fn update_all_is_rate_limited_with_retry_after() {
     let (fakes, podup) = setup("api-all", &[]);
-    let t = token(&podup, "ci", "trigger");
+    let t = podup.token("ci", "trigger");
     let server = podup.serve(&[]);
     for _ in 0..2 {
         assert_eq!(
@@ -216,7 +210,7 @@ fn update_all_is_rate_limited_with_retry_after() {
 #[test]
 fn task_list_filters_and_pages() {
     let (_fakes, podup) = setup("api-list", &[]);
-    let admin = token(&podup, "admin", "admin");
+    let admin = podup.token("admin", "admin");
     let server = podup.serve(&[]);
     for _ in 0..3 {
         assert_eq!(
@@ -266,7 +260,7 @@ fn task_list_filters_and_pages() {
 #[test]
 fn stop_force_stop_and_retry_use_systemctl_and_respect_the_status_machine() {
     let (fakes, podup) = setup("api-stop", &[]);
-    let admin = token(&podup, "admin", "admin");
+    let admin = podup.token("admin", "admin");
     let server = podup.serve(&[]);
     let id = call(
         server.addr,
@@ -367,7 +361,7 @@ fn cli_trigger_creates_the_same_task_without_http() {
 #[test]
 fn wait_answers_the_task_as_it_is_when_the_time_is_up() {
     let (_fakes, podup) = setup("api-wait", &[]);
-    let t = token(&podup, "ci", "trigger");
+    let t = podup.token("ci", "trigger");
     let server = podup.serve(&[]);
     let start = std::time::Instant::now();
     // The fake systemd-run starts no worker: the task stays pending.

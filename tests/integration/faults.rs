@@ -8,7 +8,7 @@
 
 use crate::api::call;
 use crate::fakes::Fakes;
-use crate::hooks::{SECRET, fixture, setup, sign};
+use crate::hooks::{published, setup};
 use crate::support::*;
 use rusqlite::OptionalExtension;
 use std::net::SocketAddr;
@@ -34,7 +34,6 @@ fn sh(argv: &[&str]) {
     );
 }
 
-/// A small tmpfs on `dir`, unmounted (lazily, so a failing test never leaves it) on drop.
 /// As root only: podup whose state directory is a tmpfs of `size`, and an admin token.
 fn on_tmpfs(name: &str, size: &str, extra: &[(&str, &str)]) -> Option<(Fakes, Podup, Tmpfs, String)> {
     if !root(name) {
@@ -42,10 +41,11 @@ fn on_tmpfs(name: &str, size: &str, extra: &[(&str, &str)]) -> Option<(Fakes, Po
     }
     let (fakes, podup) = setup(name, extra);
     let mount = Tmpfs::mount(&podup.state.path().join("state"), size);
-    let admin = token(&podup, "admin");
+    let admin = podup.token("admin", "admin");
     Some((fakes, podup, mount, admin))
 }
 
+/// A small tmpfs on `dir`, unmounted (lazily, so a failing test never leaves it) on drop.
 struct Tmpfs(PathBuf);
 
 impl Tmpfs {
@@ -62,6 +62,15 @@ impl Tmpfs {
             dir.to_str().unwrap(),
         ]);
         Tmpfs(dir.to_path_buf())
+    }
+
+    /// Fills the file system to the last block; returns the file that holds it.
+    fn fill(&self) -> PathBuf {
+        let filler = self.0.join("filler");
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0x5au8; 4096];
+        while std::io::Write::write_all(&mut f, &chunk).is_ok() {}
+        filler
     }
 
     fn remount(&self, how: &str) {
@@ -89,12 +98,6 @@ impl Drop for Immutable {
     fn drop(&mut self) {
         let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
     }
-}
-
-fn token(podup: &Podup, name: &str) -> String {
-    let out = podup.run(&["token", "add", name, "--role", "admin"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// What must survive a fault: every event row (by request id), every task with its
@@ -155,17 +158,6 @@ fn update(addr: SocketAddr, token: &str) -> Resp {
     call(addr, "POST", "/api/v1/services/app.service/update", Some(token), "")
 }
 
-fn webhook(addr: SocketAddr, delivery: &str) -> Resp {
-    crate::hooks::deliver(
-        addr,
-        "/hooks/github",
-        "package",
-        delivery,
-        &fixture("package.published.container-tagged.json"),
-        Some(&sign(SECRET, &fixture("package.published.container-tagged.json"))),
-    )
-}
-
 /// A JSON error answer with a stable code and a sentence.
 fn assert_error(r: &Resp, status: u16, codes: &[&str]) -> String {
     assert_eq!(r.status, status, "{}", r.body);
@@ -220,7 +212,7 @@ fn a_read_only_state_db_is_refused_with_its_path_and_fix_and_loses_nothing() {
     assert!(v["db"]["error"].as_str().unwrap().contains("read-only"), "{v}");
     assert!(v["db"]["fix"].as_str().unwrap().contains("immutable"), "{v}");
     assert_error(&update(server.addr, &admin), 503, &["db_unavailable"]);
-    assert_error(&webhook(server.addr, "ro-1"), 503, &["db_unavailable"]);
+    assert_error(&published(server.addr, "ro-1"), 503, &["db_unavailable"]);
     // Fixed while serving: podup opens it again within a few seconds.
     drop(flag);
     assert!(wait_until(Duration::from_secs(6), || get(server.addr, "/health")
@@ -267,7 +259,7 @@ fn a_read_only_state_db_is_refused_with_its_path_and_fix_and_loses_nothing() {
 #[test]
 fn deleting_the_db_while_serving_restores_it_with_every_row() {
     let (_fakes, podup) = setup("fault-deleted", &[("PODUP_WORKERS", "4")]);
-    let admin = token(&podup, "admin");
+    let admin = podup.token("admin", "admin");
     let server = podup.serve(&[]);
     let db = server.db.clone();
     let r = update(server.addr, &admin);
@@ -339,17 +331,13 @@ fn a_full_disk_answers_503_and_serving_resumes_when_space_is_freed() {
         .unwrap();
     assert_eq!(busy, 0, "the checkpoint ran");
     drop(conn);
-    let filler = mount.0.join("filler");
-    let mut f = std::fs::File::create(&filler).unwrap();
-    let chunk = vec![0x5au8; 4096];
-    while std::io::Write::write_all(&mut f, &chunk).is_ok() {}
-    drop(f);
+    let filler = mount.fill();
     let runs = fakes.calls_of("systemd-run").len();
     let mut seen = Vec::new();
     for n in 0..4 {
         let r = update(server.addr, &admin);
         seen.push(assert_error(&r, 503, &["store_failed", "db_unavailable"]));
-        let r = webhook(server.addr, &format!("full-{n}"));
+        let r = published(server.addr, &format!("full-{n}"));
         seen.push(assert_error(&r, 503, &["store_failed", "db_unavailable"]));
     }
     assert!(seen.iter().any(|c| c == "store_failed"), "{seen:?}");
@@ -394,7 +382,7 @@ fn systemd_run_missing_fails_the_task_with_the_reason_and_answers_500() {
     let (fakes, podup) = setup("fault-no-systemd-run", &[]);
     let path = without(&fakes, "systemd-run");
     let podup = podup.env("PATH", &path);
-    let admin = token(&podup, "admin");
+    let admin = podup.token("admin", "admin");
     let server = podup.serve(&[]);
     let before = rows(&server.db);
     let check = |r: &Resp| {
@@ -410,7 +398,7 @@ fn systemd_run_missing_fails_the_task_with_the_reason_and_answers_500() {
     };
     let id = check(&update(server.addr, &admin));
     check(&call(server.addr, "POST", "/api/v1/update-all", Some(&admin), ""));
-    check(&webhook(server.addr, "no-systemd-run"));
+    check(&published(server.addr, "no-systemd-run"));
     // The task's log keeps the command and why it could not run.
     let conn = rusqlite::Connection::open(&server.db).unwrap();
     let (argv, stderr_text): (String, String) = conn
@@ -432,7 +420,7 @@ fn systemd_run_missing_fails_the_task_with_the_reason_and_answers_500() {
         .unwrap();
     assert_eq!(failed, 3);
     // A failed delivery runs again when GitHub redelivers it; it fails the same way.
-    check(&webhook(server.addr, "no-systemd-run"));
+    check(&published(server.addr, "no-systemd-run"));
     // The CLI names the program.
     let out = podup.run(&["trigger", "other.service"]);
     assert_eq!(out.status.code(), Some(1));
@@ -447,7 +435,7 @@ fn systemd_run_missing_fails_the_task_with_the_reason_and_answers_500() {
 #[test]
 fn podman_missing_fails_the_worker_task_with_a_clear_message() {
     let (fakes, podup) = setup("fault-no-podman", &[]);
-    let admin = token(&podup, "admin");
+    let admin = podup.token("admin", "admin");
     let server = podup.serve(&[]);
     let r = update(server.addr, &admin);
     assert_eq!(r.status, 202, "{}", r.body);
@@ -515,7 +503,7 @@ fn a_task_worker_holding_the_deleted_db_leaves_the_restored_one_alone() {
     // One worker thread: after the restore no connection of the server is left on
     // the deleted file, so the task worker's is the last one there.
     let (fakes, podup) = setup("fault-deleted-worker", &[("PODUP_WORKERS", "1")]);
-    let admin = token(&podup, "admin");
+    let admin = podup.token("admin", "admin");
     let server = podup.serve(&[]);
     let db = server.db.clone();
     let first = update(server.addr, &admin).json()["task_id"].as_i64().unwrap();
@@ -591,11 +579,7 @@ fn a_db_deleted_on_a_full_disk_is_restored_once_there_is_space() {
     let db = server.db.clone();
     assert_eq!(update(server.addr, &admin).status, 202);
     let before = rows(&db);
-    let filler = mount.0.join("filler");
-    let mut f = std::fs::File::create(&filler).unwrap();
-    let chunk = vec![0x5au8; 4096];
-    while std::io::Write::write_all(&mut f, &chunk).is_ok() {}
-    drop(f);
+    let filler = mount.fill();
     // The deleted file keeps its blocks while podup has it open: no room for the copy.
     std::fs::remove_file(&db).unwrap();
     let r = get(server.addr, "/health");

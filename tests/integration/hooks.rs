@@ -66,7 +66,7 @@ pub fn deliver(
     exchange(addr, &raw)
 }
 
-fn published(addr: SocketAddr, delivery: &str) -> Resp {
+pub fn published(addr: SocketAddr, delivery: &str) -> Resp {
     let body = fixture("package.published.container-tagged.json");
     deliver(
         addr,

@@ -6,11 +6,6 @@ use crate::fakes::Fakes;
 use crate::hooks::{SECRET, fixture, setup, sign};
 use crate::support::*;
 
-fn token(podup: &Podup) -> String {
-    let out = podup.run(&["token", "add", "admin", "--role", "admin"]);
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 #[test]
 fn discovery_finds_marked_quadlet_files_and_honours_exclude() {
     let fakes = Fakes::new();
@@ -55,7 +50,7 @@ fn discovery_finds_marked_quadlet_files_and_honours_exclude() {
     );
     assert!(text.contains("db.service") && text.contains("excluded"), "{text}");
     assert!(!text.contains("skip.service"), "{text}");
-    let t = token(&podup);
+    let t = podup.token("admin", "admin");
     let server = podup.serve(&[]);
     let r = call(server.addr, "GET", "/api/v1/services", Some(&t), "");
     let v = r.json();
@@ -114,7 +109,7 @@ fn check_prints_a_verdict_and_fix_per_check_and_fails_when_one_fails() {
         "{text}"
     );
     assert_eq!(out.status.code(), Some(1));
-    token(&podup);
+    podup.token("admin", "admin");
     let text = String::from_utf8_lossy(&podup.run(&["check"]).stdout).to_string();
     assert!(text.contains("ok    api-tokens"), "{text}");
     assert!(!text.contains(SECRET), "no secret is printed");
@@ -123,7 +118,7 @@ fn check_prints_a_verdict_and_fix_per_check_and_fails_when_one_fails() {
 #[test]
 fn prune_dry_run_counts_then_removes_as_a_maintenance_task() {
     let (_fakes, podup) = setup("prune", &[]);
-    let t = token(&podup);
+    let t = podup.token("admin", "admin");
     let server = podup.serve(&[]);
     for _ in 0..5 {
         get(server.addr, "/health");
@@ -168,7 +163,7 @@ fn prune_dry_run_counts_then_removes_as_a_maintenance_task() {
 #[test]
 fn webhook_status_and_locks() {
     let (_fakes, podup) = setup("ops-status", &[("PODUP_PUBLIC_URL", "https://podup.example.com")]);
-    let t = token(&podup);
+    let t = podup.token("admin", "admin");
     let server = podup.serve(&[]);
     let body = fixture("package.published.container-tagged.json");
     let sig = sign(SECRET, &body);

@@ -5,12 +5,6 @@
 use crate::support::*;
 use std::net::SocketAddr;
 
-fn token(podup: &Podup, name: &str, role: &str) -> String {
-    let out = podup.run(&["token", "add", name, "--role", role]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// Sends a request with `headers` (Host is `t`).
 fn send(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
     let mut raw = format!(
@@ -81,7 +75,7 @@ fn panel_files_are_served_with_strict_headers() {
 #[test]
 fn a_session_needs_its_csrf_token_and_our_origin_for_changes() {
     let podup = Podup::new("panel-session");
-    let admin = token(&podup, "alice", "admin");
+    let admin = podup.token("alice", "admin");
     let server = podup.serve(&[]);
     let (cookie, csrf, set) = sign_in(server.addr, &admin, &[]);
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
@@ -190,8 +184,8 @@ fn roles_revocation_and_a_host_without_tokens() {
     assert_eq!((empty.status, empty.json()["error"].as_str()), (401, Some("no_tokens")));
     assert!(empty.json()["message"].as_str().unwrap().contains("podup token add"));
 
-    let ci = token(&podup, "ci", "trigger");
-    let viewer = token(&podup, "viewer", "read");
+    let ci = podup.token("ci", "trigger");
+    let viewer = podup.token("viewer", "read");
     let r = send(
         server.addr,
         "POST",
@@ -222,7 +216,7 @@ fn proxies_are_believed_only_when_trusted() {
     let trusted = Podup::new("panel-proxy")
         .env("PODUP_TRUSTED_PROXIES", "127.0.0.0/8")
         .env("PODUP_FORWARD_AUTH_HEADER", "X-Forwarded-User:read");
-    let admin = token(&trusted, "alice", "admin");
+    let admin = trusted.token("alice", "admin");
     let server = trusted.serve(&[]);
     let (_, _, set) = sign_in(server.addr, &admin, &[("X-Forwarded-Proto", "https")]);
     assert!(set.ends_with("; Secure"), "{set}");
@@ -265,7 +259,7 @@ fn proxies_are_believed_only_when_trusted() {
     let untrusted = Podup::new("panel-noproxy")
         .env("PODUP_TRUSTED_PROXIES", "10.0.0.0/8")
         .env("PODUP_FORWARD_AUTH_HEADER", "X-Forwarded-User");
-    let admin = token(&untrusted, "alice", "admin");
+    let admin = untrusted.token("alice", "admin");
     let server = untrusted.serve(&[]);
     let (_, _, set) = sign_in(server.addr, &admin, &[("X-Forwarded-Proto", "https")]);
     assert!(!set.contains("Secure"), "{set}");

@@ -109,6 +109,13 @@ impl Podup {
         }
     }
 
+    /// A new API token for `name` with `role` (`podup token add`).
+    pub fn token(&self, name: &str, role: &str) -> String {
+        let out = self.run(&["token", "add", name, "--role", role]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.state.path().join("state/podup.db")
     }

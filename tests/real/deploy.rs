@@ -12,7 +12,6 @@ const VERIFY_SECS: &str = "3";
 pub struct Bed {
     pub bed: Harness,
     pub podup: Served,
-    pub image: String,
     pub repository: String,
 }
 
@@ -34,15 +33,7 @@ pub fn setup(name: &str, verify_secs: &str) -> Option<(Bed, String)> {
         ],
     );
     let repository = image.trim_end_matches(":latest").to_string();
-    Some((
-        Bed {
-            bed,
-            podup,
-            image,
-            repository,
-        },
-        v1,
-    ))
+    Some((Bed { bed, podup, repository }, v1))
 }
 
 impl Bed {
@@ -141,7 +132,6 @@ fn a_webhook_deploys_and_broken_images_roll_back() {
     assert_eq!(b.status(&t).0, "rolled_back", "{t:#}");
     assert!(t["task"]["message"].as_str().unwrap().contains("rolled back"), "{t:#}");
     assert_eq!(b.bed.running_digest("app"), v2);
-    let _ = b.image;
 }
 
 #[test]

@@ -6,7 +6,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const UNITS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/units");
@@ -26,23 +26,61 @@ pub fn bed_bin(bed: &Harness) -> String {
 pub fn read_answer(s: &mut impl Read, mut have: Vec<u8>) -> std::io::Result<Vec<u8>> {
     let mut chunk = [0u8; 16 * 1024];
     loop {
-        if let Some(end) = have.windows(4).position(|w| w == b"\r\n\r\n") {
-            let length = String::from_utf8_lossy(&have[..end])
-                .lines()
-                .find_map(|l| {
-                    l.split_once(':')
-                        .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                })
-                .and_then(|(_, v)| v.trim().parse::<usize>().ok());
-            if length.is_some_and(|n| have.len() - end - 4 >= n) {
-                return Ok(have);
-            }
+        if answer_complete(&have) {
+            return Ok(have);
         }
         match s.read(&mut chunk)? {
             0 => return Ok(have),
             n => have.extend_from_slice(&chunk[..n]),
         }
     }
+}
+
+/// True once `buf` holds a head and the body its Content-Length gives.
+pub fn answer_complete(buf: &[u8]) -> bool {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    String::from_utf8_lossy(&buf[..end])
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        })
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .is_some_and(|n| buf.len() - end - 4 >= n)
+}
+
+/// Status and `X-Request-Id` of a response head (0 and "" when there is none).
+pub fn parse_head(response: &[u8]) -> (u16, String) {
+    let text = String::from_utf8_lossy(response);
+    let head = text.split("\r\n\r\n").next().unwrap_or("");
+    let status = head
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|r| r.get(..3))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let id = head
+        .lines()
+        .find_map(|l| l.strip_prefix("X-Request-Id: "))
+        .unwrap_or_default()
+        .to_string();
+    (status, id)
+}
+
+/// `X-Hub-Signature-256` for `body` under the test secret.
+pub fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+/// Every event row's request id, oldest first.
+pub fn request_ids(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut st = conn.prepare("SELECT request_id FROM event_log ORDER BY id").unwrap();
+    st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
 }
 
 pub fn free_port() -> u16 {
@@ -106,14 +144,9 @@ pub fn get(addr: SocketAddr, path: &str) -> std::io::Result<Answer> {
     s.read_exact(&mut first)?;
     let first_byte = start.elapsed();
     let rest = read_answer(&mut s, first.to_vec())?;
-    let text = String::from_utf8_lossy(&rest).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let request_id = head
-        .lines()
-        .find_map(|l| l.strip_prefix("X-Request-Id: "))
-        .unwrap_or_default()
-        .to_string();
+    let (status, request_id) = parse_head(&rest);
+    let text = String::from_utf8_lossy(&rest);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     Ok(Answer {
         status,
         first_byte,
@@ -197,16 +230,7 @@ impl Served {
     /// Sends a signed GitHub `package` delivery saying `repository:tag` is `digest`.
     pub fn webhook(&self, repository: &str, tag: &str, digest: &str, delivery: &str) -> Json {
         let body = package_event(repository, tag, digest);
-        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-        mac.update(&body);
-        let sig = format!(
-            "sha256={}",
-            mac.finalize()
-                .into_bytes()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        let sig = sign(&body);
         let headers = [
             ("Content-Type", "application/json"),
             ("X-GitHub-Event", "package"),

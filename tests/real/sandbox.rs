@@ -122,8 +122,10 @@ fn a_task_unit_is_sandboxed_less_exposed_and_still_unpacks_any_image() {
     );
 }
 
+/// Task units all get the same sandbox (checked on a deploy's unit above): podman
+/// auto-update still works inside it.
 #[test]
-fn podman_auto_update_runs_in_a_sandboxed_task_unit() {
+fn podman_auto_update_still_works_in_a_task_unit() {
     let Some((b, _v1)) = setup("sandbox-auto-update", "3") else {
         return;
     };

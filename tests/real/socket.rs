@@ -5,7 +5,7 @@
 //! (floods against podup.socket are in `flood.rs`).
 
 use crate::harness::{Harness, shout, wait_until};
-use crate::podup::{bed_bin, copy_binary, free_port, get, install_shipped, state_db};
+use crate::podup::{bed_bin, copy_binary, free_port, get, install_shipped, request_ids, state_db};
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -80,14 +80,7 @@ fn socket_activation_starts_serves_idles_out_and_restarts() {
         ms(again.first_byte)
     ));
 
-    let conn = rusqlite::Connection::open(state_db(&bed)).unwrap();
-    let ids: Vec<String> = conn
-        .prepare("SELECT request_id FROM event_log")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let ids = request_ids(&state_db(&bed));
     for a in [&cold, &warm, &again] {
         assert!(ids.contains(&a.request_id), "event row for {}", a.request_id);
     }
@@ -188,14 +181,7 @@ fn a_flood_of_2000_connections_does_not_fail_the_accept_yes_socket() {
     assert!(!ids.is_empty());
     assert!(wait_until(Duration::from_secs(60), || get(addr, "/health")
         .is_ok_and(|a| a.status == 200)));
-    let conn = rusqlite::Connection::open(state_db(&bed)).unwrap();
-    let stored: HashSet<String> = conn
-        .prepare("SELECT request_id FROM event_log")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let stored: HashSet<String> = request_ids(&state_db(&bed)).into_iter().collect();
     let missing = ids.iter().filter(|id| !stored.contains(*id)).count();
     assert_eq!(missing, 0, "every answered request has its event row");
     assert_eq!(bed.unit_property("podup-cgi.socket", "ActiveState"), "active");
