@@ -1,4 +1,3 @@
-#![allow(dead_code)] // used by the task engine (next commits on main)
 //! The only place that runs `systemctl`, `systemd-run`, `podman` and `journalctl`.
 //!
 //! A [`Host`] runs each command with no stdin, a scrubbed environment and a deadline
@@ -24,9 +23,6 @@ use std::cell::RefCell;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::time::{Duration, Instant};
-
-/// Deadline for a command unless the call names another (pulls, restarts).
-pub const DEFAULT_TIMEOUT_SECS: u64 = 300;
 
 /// Which systemd manager podup talks to; `User` adds `--user` to every `systemctl`,
 /// `systemd-run` and `journalctl` call.
@@ -88,10 +84,6 @@ pub struct HostError {
 }
 
 impl HostError {
-    pub fn kind(&self) -> &'static str {
-        self.kind
-    }
-
     fn invalid(what: &str, value: &str, why: &str) -> HostError {
         HostError {
             kind: "invalid_argument",
@@ -189,11 +181,6 @@ impl Host {
         }
     }
 
-    /// Whether commands are simulated (`podup demo`).
-    pub fn is_simulated(&self) -> bool {
-        self.simulator.is_some()
-    }
-
     fn keep(&self, record: CommandRecord) -> CommandRecord {
         self.records.borrow_mut().push(record.clone());
         record
@@ -204,12 +191,13 @@ impl Host {
         std::mem::take(&mut *self.records.borrow_mut())
     }
 
-    /// Runs `program` with the default deadline; a non-zero exit is a `command_failed` error.
+    /// `run_for` with a generous deadline, for the tests of this module.
+    #[cfg(test)]
     fn run(&self, program: &str, args: &[String]) -> Result<CommandRecord, HostError> {
-        self.run_for(program, args, Duration::from_secs(DEFAULT_TIMEOUT_SECS))
+        self.run_for(program, args, Duration::from_secs(300))
     }
 
-    /// Like `run` with a deadline of `timeout`.
+    /// Runs `program` with a deadline of `timeout`; a non-zero exit is a `command_failed` error.
     fn run_for(&self, program: &str, args: &[String], timeout: Duration) -> Result<CommandRecord, HostError> {
         let record = self.exec(program, args, timeout)?;
         if record.success() {
@@ -386,7 +374,7 @@ mod tests {
             duration_ms: 5,
         };
         let e = HostError::failed(record);
-        assert_eq!(e.kind(), "command_failed");
+        assert_eq!(e.kind, "command_failed");
         assert_eq!(
             e.to_string(),
             "'podman pull -q x/y:1' exited with status 125: Trying to pull x/y:1...; \

@@ -5,7 +5,6 @@
 //! recording it, is left to the callers.
 
 // used by the webhook route (next commit on main)
-#![allow(dead_code)]
 
 pub mod github;
 pub mod reference;
@@ -35,7 +34,9 @@ impl ImageEvent {
         format!("{}:{}", self.repository, self.tag)
     }
 
-    /// `repository@digest`, the reference to pull so that what runs is what was announced.
+    /// `repository@digest`, what the tests expect an event to pin (the worker builds
+    /// its pull reference from the unit's image, `tasks::deploy`).
+    #[cfg(test)]
     pub fn pinned(&self) -> Option<String> {
         self.digest.as_ref().map(|d| format!("{}@{d}", self.repository))
     }
