@@ -230,4 +230,36 @@ mod tests {
         }
         assert_eq!(value_of(&c, "PODUP_GITHUB_SECRET").unwrap(), "set (1 secret(s))");
     }
+
+    /// The default each variable is documented with (settings page, `podup env`) is what
+    /// podup uses, and env/podup.env.example shows the same; defaults that depend on the
+    /// machine are described in words instead and are left out.
+    #[test]
+    fn the_documented_defaults_are_the_defaults() {
+        const DESCRIBED: [&str; 4] = [
+            "PODUP_STATE_DIR",
+            "PODUP_SERVICES",
+            "PODUP_SYSTEMD_SCOPE",
+            "PODUP_TRUSTED_PROXIES",
+        ];
+        let example = include_str!("../../env/podup.env.example");
+        let c = Config::from_pairs(&[], 0).unwrap();
+        let mut differ = Vec::new();
+        for (name, default, _) in VARIABLES.iter().filter(|(n, _, _)| !DESCRIBED.contains(n)) {
+            let v = value_of(&c, name).unwrap();
+            if v != *default {
+                differ.push(format!("{name}: documented '{default}', is '{v}'"));
+            }
+            let shown = example.lines().find_map(|l| l.strip_prefix(&format!("#{name}=")));
+            // An unset variable's line shows an example value instead.
+            if let Some(shown) = shown.filter(|v| !v.is_empty() && *default != "unset") {
+                if shown != *default {
+                    differ.push(format!(
+                        "{name}: the example shows '{shown}', the default is '{default}'"
+                    ));
+                }
+            }
+        }
+        assert!(differ.is_empty(), "{differ:#?}");
+    }
 }
