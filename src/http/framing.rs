@@ -278,8 +278,16 @@ impl Framer {
 
 /// True when `buf` contains the blank line that ends a request head: a line end (`\n` or
 /// `\r\n`) and then an empty line (`\n` or `\r\n`), every pairing httparse accepts.
+/// Stops at the first such line: a body read with the head is not scanned.
 fn has_head_end(buf: &[u8]) -> bool {
-    buf.windows(2).any(|w| w == b"\n\n") || buf.windows(3).any(|w| w == b"\n\r\n")
+    let mut from = 0;
+    while let Some(n) = buf[from..].iter().position(|&b| b == b'\n') {
+        from += n + 1;
+        if matches!(buf[from..], [b'\n', ..] | [b'\r', b'\n', ..]) {
+            return true;
+        }
+    }
+    false
 }
 
 fn body_state(request: &Request, max_body: u64) -> Result<State, FrameError> {
@@ -579,6 +587,17 @@ mod tests {
         }
         let raw = b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
         assert_eq!(frame_all(100, raw, raw.len()).unwrap_err().status(), 501);
+    }
+
+    #[test]
+    fn the_end_of_a_head_is_every_pairing_of_line_ends_and_nothing_less() {
+        for end in [&b"\n\n"[..], b"\n\r\n", b"\r\n\n", b"\r\n\r\n"] {
+            let head = [&b"GET / HTTP/1.1\r\nHost: a"[..], end, b"{\"a\":1}"].concat();
+            assert!(has_head_end(&head), "{end:?}");
+        }
+        for partial in [&b"a\r\nb\r\n\r"[..], b"a\nb\r\n", b"\n", b"\n\r", b"", b"a\rb\r\r\n"] {
+            assert!(!has_head_end(partial), "{partial:?}");
+        }
     }
 
     #[test]
