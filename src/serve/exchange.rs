@@ -1,9 +1,11 @@
 //! The end of every request, whatever the driver: run the handler (or turn a framing
 //! error into its answer), write the one `event_log` row, then write the response.
 //! The row goes in before the response, so every answered request has its row.
+//! `finish` does all three in turn; the pool calls `prepare` and sends the answer
+//! once the writer thread has committed the row.
 
 use super::net::Stream;
-use super::recorder::{self, NotStored, Record, Recorder};
+use super::recorder::{self, NotStored, Record};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::Host;
@@ -13,10 +15,9 @@ use crate::http::{Request, Response, redact_target};
 use crate::ratelimit;
 use crate::store::{Db, events};
 use serde_json::json;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -35,9 +36,6 @@ pub struct Worker<'a> {
     pub db: Db,
     pub host: Host,
     pub exe: &'a Path,
-    /// The writer thread's group commits, where there is one; else each row is
-    /// written with `db`.
-    pub recorder: Option<Recorder>,
 }
 
 /// Request ids unique across processes: process start time, pid, counter.
@@ -72,10 +70,85 @@ pub struct Received {
     pub accepted: Instant,
 }
 
+/// An answer ready to send, and what becomes of its connection afterwards.
+pub struct Answer {
+    request_id: String,
+    bytes: Vec<u8>,
+    written: usize,
+    keep: bool,
+    /// The request was not read to its end: read what the client sent before closing.
+    drain: bool,
+}
+
+impl Answer {
+    /// Whether sending can end without waiting on the client: no unread request to drain.
+    pub fn quick(&self) -> bool {
+        !self.drain
+    }
+
+    /// Writes what the socket takes without waiting: true once all of it is written.
+    pub fn try_send(&mut self, stream: &mut Stream) -> io::Result<bool> {
+        while self.written < self.bytes.len() {
+            match stream.write(&self.bytes[self.written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Writes the rest, waiting up to the write timeout; then as `sent`.
+    pub fn send(mut self, mut stream: Stream) -> Option<Stream> {
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_write_timeout(Some(Duration::from_millis(WRITE_TIMEOUT_MS)));
+        if let Err(e) = stream
+            .write_all(&self.bytes[self.written..])
+            .and_then(|()| stream.flush())
+        {
+            return self.failed(&e);
+        }
+        self.written = self.bytes.len();
+        if self.keep && stream.set_nonblocking(true).is_err() {
+            self.keep = false;
+        }
+        self.sent(stream)
+    }
+
+    /// Once every byte is written: the connection, non-blocking, when it is kept;
+    /// else it is closed.
+    pub fn sent(self, mut stream: Stream) -> Option<Stream> {
+        if self.keep {
+            return Some(stream);
+        }
+        stream.shutdown_write();
+        if self.drain {
+            drain(&mut stream);
+        }
+        None
+    }
+
+    /// The client went away or stopped reading: the connection is dropped.
+    pub fn failed(&self, e: &io::Error) -> Option<Stream> {
+        log::debug!(request_id = self.request_id.as_str(); "could not write the response: {e}");
+        None
+    }
+}
+
 /// Answers one received request on `stream` and records it. With `may_keep`, a
 /// request that allows it keeps its connection: the stream comes back (non-blocking)
 /// for the next request, and the answer does not say `Connection: close`.
-pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: &Received, may_keep: bool) -> Option<Stream> {
+pub fn finish(worker: &mut Worker<'_>, stream: Stream, received: &Received, may_keep: bool) -> Option<Stream> {
+    let (record, answer) = prepare(worker, received, may_keep);
+    let stored = recorder::write_one(&mut worker.db, worker.config, &record);
+    report(worker, &record, stored);
+    answer.send(stream)
+}
+
+/// Runs the request's handler: its row, and the answer to send once the row is stored.
+pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> (Record, Answer) {
     let request_id = worker.ids.next();
     let ip = client_ip(received.remote.as_deref());
     let (mut response, method, path, head_only, read_all) = match &received.outcome {
@@ -132,32 +205,20 @@ pub fn finish(worker: &mut Worker<'_>, mut stream: Stream, received: &Received, 
         request_id = event.request_id.as_str(), action = event.action.as_str(), reason = event.reason.as_str(), status = event.status;
         "{} '{}' -> {}", event.method, event.path, event.status
     );
-    record(
-        worker,
-        Record {
-            event,
-            auth_failure_key,
-        },
-    );
     // A framing error leaves the connection's bytes out of step: it always closes.
     let keep = may_keep && received.outcome.as_ref().is_ok_and(|r| r.keep_alive) && !crate::sys::stop_requested();
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_write_timeout(Some(Duration::from_millis(WRITE_TIMEOUT_MS)));
-    if let Err(e) = stream
-        .write_all(&response.to_bytes(head_only, keep))
-        .and_then(|()| stream.flush())
-    {
-        log::debug!(request_id = request_id.as_str(); "could not write the response: {e}");
-        return None;
-    }
-    if keep && stream.set_nonblocking(true).is_ok() {
-        return Some(stream);
-    }
-    stream.shutdown_write();
-    if !read_all {
-        drain(&mut stream);
-    }
-    None
+    let answer = Answer {
+        request_id,
+        bytes: response.to_bytes(head_only, keep),
+        written: 0,
+        keep,
+        drain: !read_all,
+    };
+    let record = Record {
+        event,
+        auth_failure_key,
+    };
+    (record, answer)
 }
 
 /// The address part of `1.2.3.4:5` / `[::1]:5` (the rate-limit key); `local` for
@@ -181,21 +242,21 @@ fn merge_meta(response: &Response, received: &Received) -> String {
     serde_json::Value::Object(meta).to_string()
 }
 
-/// Writes the event row (through the writer thread when there is one); a failure is
-/// logged with the whole row, so nothing is lost silently, and marks the database
-/// failed for `/health`.
-fn record(worker: &mut Worker<'_>, record: Record) {
-    let record = Arc::new(record);
-    let result = match &worker.recorder {
-        // The writer's handle is down and not due to reopen: this worker's own
-        // handle may be fine (it reopens on its own clock), so it writes the row.
-        Some(recorder) => match recorder.record(&record) {
-            Err(NotStored::Unavailable(_)) => recorder::write_one(&mut worker.db, worker.config, &record),
-            other => other,
-        },
-        None => recorder::write_one(&mut worker.db, worker.config, &record),
+/// What the writer thread's attempt at a row came to, settled: when its handle was
+/// down and not due to reopen, this worker's own handle (which reopens on its own
+/// clock) writes the row.
+pub fn settle(worker: &mut Worker<'_>, record: &Record, stored: Result<(), NotStored>) {
+    let stored = match stored {
+        Err(NotStored::Unavailable(_)) => recorder::write_one(&mut worker.db, worker.config, record),
+        other => other,
     };
-    if let Err(e) = result {
+    report(worker, record, stored);
+}
+
+/// A row that was not stored is logged whole, so nothing is lost silently, and marks
+/// the database failed for `/health`.
+fn report(worker: &mut Worker<'_>, record: &Record, stored: Result<(), NotStored>) {
+    if let Err(e) = stored {
         let event = &record.event;
         log::error!(
             error_kind = "event_not_stored", request_id = event.request_id.as_str();

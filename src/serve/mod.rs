@@ -89,7 +89,6 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
                 db,
                 host: crate::tasks::host_for(&config),
                 exe: &exe,
-                recorder: None,
             };
             serve_one(&mut worker, stream, remote);
             Ok(())

@@ -16,15 +16,21 @@
 //! 503 `overloaded` to make room, so that slow clients filling every slot cannot keep
 //! a quick request waiting for a whole deadline.
 //!
-//! A connection whose request allows it is kept alive: after the answer, the worker
-//! hands it back (waking the loop through an eventfd) and the loop waits for the next
-//! request, with the same limits, for at most `KEEP_ALIVE_IDLE`. A kept connection
-//! that has sent nothing yet is closed without an answer whenever its slot is wanted,
-//! and after `MAX_REQUESTS_PER_CONNECTION` requests the answer says close.
+//! A worker does not wait for its request's row: it hands the row to the writer
+//! thread (`Recorder`) with the answer, and the writer sends the answer after the
+//! commit, when the socket takes it at once. An answer the writer cannot finish that
+//! way (its row was not stored, the socket is full, the request must be drained) comes
+//! back to the workers as `Work::Unfinished`.
+//!
+//! A connection whose request allows it is kept alive: after the answer it goes back
+//! to the loop (woken through an eventfd), which waits for the next request, with
+//! the same limits, for at most `KEEP_ALIVE_IDLE`. A kept connection that has sent
+//! nothing yet is closed without an answer whenever its slot is wanted, and after
+//! `MAX_REQUESTS_PER_CONNECTION` requests the answer says close.
 
-use super::exchange::{self, Received, RequestIds, Worker};
+use super::exchange::{self, Answer, Received, RequestIds, Worker};
 use super::net::{Listener, Stream};
-use super::recorder::Recorder;
+use super::recorder::{NotStored, Record, Recorder};
 use crate::config::Config;
 use crate::http::Request;
 use crate::http::framing::{FrameError, Framer, Progress};
@@ -34,9 +40,9 @@ use crate::tasks::host_for;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -59,6 +65,8 @@ const FULL_POLL: Duration = Duration::from_millis(10);
 pub const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(5);
 /// Requests answered on one connection; the last answer says `Connection: close`.
 pub const MAX_REQUESTS_PER_CONNECTION: u32 = 1_000;
+/// On stop, how long answers still waiting for their row may keep the pool open.
+const STOP_WAIT: Duration = Duration::from_secs(15);
 
 struct Conn {
     stream: Stream,
@@ -99,7 +107,87 @@ impl Job {
     }
 }
 
-/// A connection a worker hands back to the loop after answering.
+/// What the pool's threads are given.
+enum Work {
+    Request(Job),
+    /// An answer the writer thread left: with how storing its row went.
+    Unfinished(Reply, Arc<Record>, Result<(), NotStored>),
+}
+
+/// An answer on its way: sent once its row is committed.
+struct Reply {
+    stream: Stream,
+    answer: Answer,
+    next: Next,
+}
+
+/// What becomes of a connection once its answer is sent.
+struct Next {
+    remote: Option<String>,
+    leftover: Vec<u8>,
+    served: u32,
+    shed: bool,
+}
+
+impl Reply {
+    /// On the writer thread, once the row's fate is known: sends the answer when the
+    /// row is stored and the socket takes every byte now; else a worker finishes it.
+    fn settled(self, stored: Result<(), NotStored>, record: Arc<Record>, shared: &Shared) {
+        let Reply {
+            mut stream,
+            mut answer,
+            next,
+        } = self;
+        if stored.is_ok() && answer.quick() {
+            let kept = match answer.try_send(&mut stream) {
+                Ok(true) => answer.sent(stream),
+                Ok(false) => return Reply { stream, answer, next }.unfinished(record, stored, shared),
+                Err(e) => answer.failed(&e),
+            };
+            return next.done(kept, shared);
+        }
+        Reply { stream, answer, next }.unfinished(record, stored, shared);
+    }
+
+    fn unfinished(self, record: Arc<Record>, stored: Result<(), NotStored>, shared: &Shared) {
+        let work = Work::Unfinished(self, record, stored);
+        let sent = match &*shared.jobs.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(jobs) => jobs.send(work).map_err(|e| e.0),
+            None => Err(work),
+        };
+        // Only after `STOP_WAIT` on a stop: the connection is dropped unanswered.
+        if let Err(Work::Unfinished(reply, ..)) = sent {
+            reply.next.done(None, shared);
+        }
+    }
+}
+
+impl Next {
+    /// The answer is sent (or the connection lost): a kept connection goes back to the
+    /// loop, before the counts drop, so the loop never sees it nowhere.
+    fn done(self, kept: Option<Stream>, shared: &Shared) {
+        if let Some(stream) = kept {
+            if self.served == 0 {
+                stream.set_nodelay();
+            }
+            let handed = shared.kept.send(Kept {
+                stream,
+                remote: self.remote,
+                leftover: self.leftover,
+                served: self.served + 1,
+            });
+            if handed.is_ok() {
+                shared.waker.wake();
+            }
+        }
+        if self.shed {
+            shared.shedding.fetch_sub(1, Ordering::SeqCst);
+        }
+        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A connection handed back to the loop after its answer.
 struct Kept {
     stream: Stream,
     remote: Option<String>,
@@ -118,8 +206,13 @@ struct Shared {
     body_bytes: AtomicUsize,
     /// Shed connections not answered yet.
     shedding: AtomicUsize,
-    /// Wakes the loop when a worker hands a kept connection back.
+    /// Wakes the loop when a kept connection is handed back.
     waker: sys::Waker,
+    /// Where kept connections go back to the loop.
+    kept: Sender<Kept>,
+    /// The way back to the workers for answers the writer thread could not finish;
+    /// dropped on stop once no request is in flight, which ends the workers.
+    jobs: Mutex<Option<Sender<Work>>>,
 }
 
 /// Serves `listeners` until a stop signal, or until `idle` passes with no request.
@@ -137,15 +230,17 @@ pub fn serve(
         l.set_nonblocking()?;
     }
     let ids = RequestIds::new();
+    let (tx, rx) = channel::<Work>();
+    let rx = Mutex::new(rx);
+    let (kept_tx, kept_rx) = channel::<Kept>();
     let shared = Shared {
         in_flight: AtomicUsize::new(0),
         body_bytes: AtomicUsize::new(0),
         shedding: AtomicUsize::new(0),
         waker: sys::Waker::new()?,
+        kept: kept_tx,
+        jobs: Mutex::new(Some(tx.clone())),
     };
-    let (tx, rx) = channel::<Job>();
-    let rx = Mutex::new(rx);
-    let (kept_tx, kept_rx) = channel::<Kept>();
     let (recorder, write_loop) = Recorder::new(config.db_path(), config);
     let spare = Mutex::new(opened);
     thread::scope(|scope| {
@@ -155,7 +250,7 @@ pub fn serve(
             .expect("spawning the event writer thread");
         for n in 0..config.workers {
             let (rx, ids, shared, spare) = (&rx, &ids, &shared, &spare);
-            let (recorder, kept_tx) = (recorder.clone(), kept_tx.clone());
+            let recorder = recorder.clone();
             thread::Builder::new()
                 .name(format!("worker-{n}"))
                 .spawn_scoped(scope, move || {
@@ -163,7 +258,7 @@ pub fn serve(
                     // at start: on a cold start the workers would otherwise all open
                     // the database at once, on the way to the first answer.
                     let mut worker = None;
-                    work(rx, shared, |job| {
+                    work(rx, |work| {
                         let worker = worker.get_or_insert_with(|| Worker {
                             config,
                             started,
@@ -171,16 +266,28 @@ pub fn serve(
                             db: take_or_open(spare, &config.db_path()),
                             host: host_for(config),
                             exe,
-                            recorder: Some(recorder.clone()),
                         });
-                        answer(worker, job, &kept_tx, &shared.waker);
+                        match work {
+                            Work::Request(job) => answer(worker, job, &recorder, shared),
+                            Work::Unfinished(reply, record, stored) => {
+                                exchange::settle(worker, &record, stored);
+                                let Reply { stream, answer, next } = reply;
+                                next.done(answer.send(stream), shared);
+                            }
+                        }
                     });
                 })
                 .expect("spawning a worker thread");
         }
-        drop((recorder, kept_tx));
+        drop(recorder);
         let result = accept_loop(listeners, config, idle, &tx, kept_rx, &shared);
         drop(tx);
+        // Answers waiting for their rows may still come back to the workers.
+        let until = Instant::now() + STOP_WAIT;
+        while shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+            thread::sleep(Duration::from_millis(1));
+        }
+        shared.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
         result
     })
 }
@@ -191,38 +298,33 @@ fn take_or_open(spare: &Mutex<Option<Db>>, path: &Path) -> Db {
     opened.unwrap_or_else(|| Db::open(path))
 }
 
-/// Finishes one request; a connection kept alive goes back to the loop.
-fn answer(worker: &mut Worker<'_>, job: Job, kept: &Sender<Kept>, waker: &sys::Waker) {
+/// Runs one request's handler and hands its row, with the answer, to the writer.
+fn answer<'a>(worker: &mut Worker<'_>, job: Job, recorder: &Recorder<'a>, shared: &'a Shared) {
+    let (shed, body_bytes) = (job.shed(), job.body_bytes());
     let may_keep = job.served + 1 < MAX_REQUESTS_PER_CONNECTION;
-    if let Some(stream) = exchange::finish(worker, job.stream, &job.received, may_keep) {
-        if job.served == 0 {
-            stream.set_nodelay();
-        }
-        let handed = kept.send(Kept {
-            stream,
+    let (record, answer) = exchange::prepare(worker, &job.received, may_keep);
+    let reply = Reply {
+        stream: job.stream,
+        answer,
+        next: Next {
             remote: job.received.remote,
             leftover: job.leftover,
-            served: job.served + 1,
-        });
-        if handed.is_ok() {
-            waker.wake();
-        }
-    }
+            served: job.served,
+            shed,
+        },
+    };
+    drop(job.received.outcome);
+    shared.body_bytes.fetch_sub(body_bytes, Ordering::SeqCst);
+    let record = Arc::new(record);
+    recorder.record(Arc::clone(&record), move |stored| reply.settled(stored, record, shared));
 }
 
-/// Takes jobs until the loop ends. A kept connection is handed back (in `finish`)
-/// before the counts drop, so the loop never sees it nowhere.
-fn work(rx: &Mutex<Receiver<Job>>, shared: &Shared, mut finish: impl FnMut(Job)) {
+/// Takes work until the loop ends and every answer is sent.
+fn work(rx: &Mutex<Receiver<Work>>, mut each: impl FnMut(Work)) {
     loop {
-        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        let Ok(job) = job else { return };
-        let (shed, body_bytes) = (job.shed(), job.body_bytes());
-        finish(job);
-        if shed {
-            shared.shedding.fetch_sub(1, Ordering::SeqCst);
-        }
-        shared.body_bytes.fetch_sub(body_bytes, Ordering::SeqCst);
-        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let work = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let Ok(work) = work else { return };
+        each(work);
     }
 }
 
@@ -230,7 +332,7 @@ fn accept_loop(
     listeners: &[Listener],
     config: &Config,
     idle: Option<Duration>,
-    tx: &Sender<Job>,
+    tx: &Sender<Work>,
     kept: Receiver<Kept>,
     shared: &Shared,
 ) -> io::Result<()> {
@@ -248,7 +350,7 @@ fn accept_loop(
         if job.shed() {
             shared.shedding.fetch_add(1, Ordering::SeqCst);
         }
-        let _ = tx.send(job);
+        let _ = tx.send(Work::Request(job));
     };
     loop {
         if sys::stop_requested() {

@@ -1,9 +1,10 @@
 //! Event rows in group commits. Under load many workers finish requests at once; each
 //! used to pay for a commit of its own, one after the other on SQLite's single write
 //! lock. Here one thread owns the writing: it takes every row that is waiting, writes
-//! them in one transaction and tells each worker how its row fared. A worker waits
-//! for that answer before it responds, so every answered request still has its row.
-//! Under load the writer waits a moment (`GATHER`) for more rows before committing.
+//! them in one transaction, and then runs, for each row, what its worker left to do
+//! once the row's fate is known (the pool sends the answer then), so every answered
+//! request still has its row. Workers do not wait: while one commit is written, the
+//! rows of the next gather.
 
 use crate::config::Config;
 use crate::ratelimit;
@@ -11,16 +12,10 @@ use crate::store::{Db, events, immediate};
 use rusqlite::Connection;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, channel, sync_channel};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{Receiver, SendError, Sender, channel};
 
 /// Most rows in one commit; more wait for the next one.
 const MAX_BATCH: usize = 256;
-/// Under load, how long the writer waits for more rows before committing. A commit
-/// costs about the same for one row as for sixteen (it writes the same few pages of
-/// the table and its indexes), so while workers keep coming, a short wait for the
-/// others' rows buys more than it costs.
-const GATHER: Duration = Duration::from_micros(500);
 
 /// What one request leaves behind: its event row and, when it failed
 /// authentication, a hit against its source address.
@@ -81,83 +76,92 @@ fn write_all(db: &mut Db, config: &Config, records: &[&Record]) -> Result<(), No
     })
 }
 
-struct Pending {
+/// What runs on the writer thread once a row's fate is known.
+type Then<'a> = Box<dyn FnOnce(Result<(), NotStored>) + Send + 'a>;
+
+struct Pending<'a> {
     record: Arc<Record>,
-    done: SyncSender<Result<(), NotStored>>,
+    then: Then<'a>,
 }
 
-/// The workers' side: hands a record to the writer and waits for its commit.
+/// The workers' side: hands a record to the writer with what to do after its commit.
 #[derive(Clone)]
-pub struct Recorder {
-    tx: Sender<Pending>,
+pub struct Recorder<'a> {
+    tx: Sender<Pending<'a>>,
 }
 
-impl Recorder {
+impl<'a> Recorder<'a> {
     /// The recorder and the loop to run on the writer thread, which opens its own
     /// handle to `path` (on that thread, not on the way to the first answer); the
-    /// loop ends when every `Recorder` clone is gone.
-    pub fn new(path: PathBuf, config: &Config) -> (Recorder, impl FnOnce() + Send + '_) {
-        let (tx, rx) = channel::<Pending>();
+    /// loop ends when every `Recorder` clone is gone and every row is written.
+    pub fn new(path: PathBuf, config: &'a Config) -> (Recorder<'a>, impl FnOnce() + Send + 'a) {
+        let (tx, rx) = channel::<Pending<'a>>();
         (Recorder { tx }, move || write_loop(Db::open(&path), config, rx))
     }
 
-    /// Stores `record` with the next commit. The caller keeps its own reference, so
-    /// that it can write the record itself when the writer cannot.
-    pub fn record(&self, record: &Arc<Record>) -> Result<(), NotStored> {
-        let stopped = || NotStored::Unavailable("the event writer has stopped".into());
-        let (done, answer) = sync_channel(1);
+    /// Stores `record` with the next commit, then calls `then` with how that went, on
+    /// the writer thread; `then` should be quick, as the next commit waits for it. The
+    /// caller may keep its own reference to the record, to write it itself when the
+    /// writer cannot. When the writer has stopped, `then` runs here and now.
+    pub fn record(&self, record: Arc<Record>, then: impl FnOnce(Result<(), NotStored>) + Send + 'a) {
         let pending = Pending {
-            record: Arc::clone(record),
-            done,
+            record,
+            then: Box::new(then),
         };
-        self.tx.send(pending).map_err(|_| stopped())?;
-        answer.recv().unwrap_or_else(|_| Err(stopped()))
+        if let Err(SendError(p)) = self.tx.send(pending) {
+            (p.then)(Err(NotStored::Unavailable("the event writer has stopped".into())));
+        }
     }
 }
 
-fn write_loop(mut db: Db, config: &Config, rx: Receiver<Pending>) {
-    // Loaded: the last commit had more than one row. A lone request is never kept waiting.
-    let mut loaded = false;
+/// Whatever waits is the next commit: the rows that came while one was written go
+/// in together, so the batches grow with the load and a lone row never waits.
+fn write_loop(mut db: Db, config: &Config, rx: Receiver<Pending<'_>>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
-        let until = Instant::now() + GATHER;
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(p) => batch.push(p),
-                Err(TryRecvError::Disconnected) => break,
-                // Each worker has at most one row waiting: with one from every worker
-                // there is nothing more to wait for.
-                Err(TryRecvError::Empty) if !loaded || batch.len() >= config.workers => break,
-                Err(TryRecvError::Empty) => match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
-                    Ok(p) => batch.push(p),
-                    Err(_) => break,
-                },
+                Err(_) => break,
             }
         }
-        loaded = batch.len() > 1;
-        write_batch(&mut db, config, &batch);
+        write_batch(&mut db, config, batch);
     }
 }
 
 /// All rows in one commit; when that fails and there are several, each is tried
 /// alone, so one bad row costs the others nothing and every worker learns its own
 /// row's fate.
-fn write_batch(db: &mut Db, config: &Config, batch: &[Pending]) {
+fn write_batch(db: &mut Db, config: &Config, batch: Vec<Pending<'_>>) {
     let records: Vec<&Record> = batch.iter().map(|p| &*p.record).collect();
     match write_all(db, config, &records) {
         Err(e) if batch.len() == 1 => {
-            let _ = batch[0].done.send(Err(e));
+            let p = batch.into_iter().next().expect("one row");
+            (p.then)(Err(e));
         }
         Err(_) => {
             for p in batch {
-                let _ = p.done.send(write_one(db, config, &p.record));
+                let stored = write_one(db, config, &p.record);
+                (p.then)(stored);
             }
         }
         Ok(()) => {
             for p in batch {
-                let _ = p.done.send(Ok(()));
+                (p.then)(Ok(()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+impl Recorder<'_> {
+    /// Stores `record` and waits for the commit.
+    fn record_and_wait(&self, record: Arc<Record>) -> Result<(), NotStored> {
+        let (done, answer) = std::sync::mpsc::sync_channel(1);
+        self.record(record, move |stored| {
+            let _ = done.send(stored);
+        });
+        answer.recv().expect("the writer answers every row")
     }
 }
 
@@ -209,7 +213,7 @@ mod tests {
                             .map(|n| {
                                 // Every thread also sends "dup", which only the first may store.
                                 let id = if n == 25 { "dup".to_string() } else { format!("{t}-{n}") };
-                                recorder.record(&Arc::new(record(&id, n % 10 == 0)))
+                                recorder.record_and_wait(Arc::new(record(&id, n % 10 == 0)))
                             })
                             .collect::<Vec<_>>()
                     })
@@ -255,7 +259,7 @@ mod tests {
         let kept = Arc::new(record("r1", true));
         let answer = std::thread::scope(|s| {
             s.spawn(write_loop);
-            let answer = recorder.record(&kept);
+            let answer = recorder.record_and_wait(Arc::clone(&kept));
             drop(recorder);
             answer
         });

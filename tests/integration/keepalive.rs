@@ -148,3 +148,29 @@ fn idle_kept_connections_make_room_for_new_ones_without_an_answer() {
     );
     assert!(rows.iter().all(|r| r.0 == 200));
 }
+
+#[test]
+fn pipelined_answers_that_overfill_the_socket_all_arrive_in_order() {
+    let podup = Podup::new("keep-overfill");
+    let server = podup.serve(&[]);
+    let index = get(server.addr, "/").body;
+    let at = index.find("/assets/").expect("index.html names its assets") + "/assets/".len();
+    let stamp = index[at..].split('/').next().unwrap();
+    let css = format!("/assets/{stamp}/app.css");
+    let size = get(server.addr, &css).body.len();
+    assert!(size > 10_000, "{css}: {size} bytes");
+    // 800 answers of 12 KB, asked for at once and read only afterwards: far more
+    // than the socket buffers hold, so most cannot be written when they are ready.
+    let n = 800;
+    let mut s = connect(&server);
+    s.write_all(format!("GET {css} HTTP/1.1\r\nHost: t\r\n\r\n").repeat(n).as_bytes())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut ids = std::collections::HashSet::new();
+    for i in 0..n {
+        let r = read_response(&mut s);
+        assert_eq!((r.status, r.body.len()), (200, size), "answer {i}: {}", r.head);
+        assert!(ids.insert(r.header("x-request-id").unwrap()), "answer {i} repeated");
+    }
+    assert_eq!(rows(&server).len(), n + 2, "one row per answer");
+}

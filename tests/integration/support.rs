@@ -206,23 +206,26 @@ pub fn exchange(addr: SocketAddr, raw: &[u8]) -> Resp {
 }
 
 /// Reads one answer as an HTTP client does: the head, then the body its Content-Length
-/// gives, without waiting for the connection to close (a kept-alive one stays open).
-/// An answer cut short is returned as it is, for `parse_response` to refuse.
+/// gives, without waiting for the connection to close (a kept-alive one stays open)
+/// and without reading into the next answer (pipelined ones follow at once). An
+/// answer cut short is returned as it is, for `parse_response` to refuse.
 pub fn read_response(s: &mut impl Read) -> Resp {
     let mut buf = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let len = parse_content_length(&buf[..end]).unwrap_or(usize::MAX);
-            if buf.len() - end - 4 >= len {
-                break;
-            }
+    let mut byte = [0u8; 1];
+    let failed = |e: std::io::Error, buf: &[u8]| -> ! {
+        panic!("reading the answer: {e} (have {:?})", String::from_utf8_lossy(buf))
+    };
+    // The head a byte at a time: where it ends is known only once it has.
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(0) => return parse_response(&buf),
+            Ok(_) => buf.push(byte[0]),
+            Err(e) => failed(e, &buf),
         }
-        match s.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) => panic!("reading the answer: {e} (have {:?})", String::from_utf8_lossy(&buf)),
-        }
+    }
+    let len = parse_content_length(&buf).map_or(u64::MAX, |n| n as u64);
+    if let Err(e) = s.take(len).read_to_end(&mut buf) {
+        failed(e, &buf);
     }
     parse_response(&buf)
 }
