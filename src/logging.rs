@@ -5,6 +5,7 @@ use log::kv::{Key, Value, VisitSource};
 use log::{LevelFilter, Log, Metadata, Record};
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// Installs the logger; each `-v` raises `base` one level.
 pub fn init(base: LevelFilter, verbose: usize) {
@@ -75,4 +76,68 @@ impl Log for StderrLog {
     }
 
     fn flush(&self) {}
+}
+
+/// At most one message per `every_ms` for something that can happen on every request
+/// (a refused webhook): the event log has each one, and a flood of them should not
+/// flood the journal too. `admit` says when to log, and how many went unlogged since.
+pub struct Throttle {
+    every_ms: i64,
+    last_ms: AtomicI64,
+    skipped: AtomicU64,
+}
+
+impl Throttle {
+    pub const fn new(every_ms: i64) -> Throttle {
+        Throttle {
+            every_ms,
+            last_ms: AtomicI64::new(i64::MIN),
+            skipped: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(skipped)` when a message is due at `now_ms`; else the occurrence is counted.
+    pub fn admit(&self, now_ms: i64) -> Option<u64> {
+        let last = self.last_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) >= self.every_ms
+            && self
+                .last_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(self.skipped.swap(0, Ordering::Relaxed));
+        }
+        self.skipped.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Throttle;
+
+    #[test]
+    fn a_throttle_admits_one_message_per_period_and_counts_the_rest() {
+        let t = Throttle::new(1000);
+        assert_eq!(t.admit(5_000), Some(0), "the first is always logged");
+        assert_eq!(t.admit(5_010), None);
+        assert_eq!(t.admit(5_999), None);
+        assert_eq!(t.admit(6_000), Some(2), "a period later, with the two not logged");
+        assert_eq!(t.admit(6_500), None);
+        assert_eq!(t.admit(9_000), Some(1));
+        assert_eq!(t.admit(9_001), None);
+    }
+
+    #[test]
+    fn threads_at_once_get_one_message_between_them() {
+        let t = Throttle::new(60_000);
+        let admitted: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| (0..1000).filter(|_| t.admit(1_000).is_some()).count()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(admitted, 1);
+        assert_eq!(t.admit(61_000), Some(7_999), "every other one was counted");
+    }
 }

@@ -6,6 +6,7 @@
 use super::routes::Ctx;
 use super::{Request, Response};
 use crate::clock::now_ms;
+use crate::logging::Throttle;
 use crate::providers::ImageEvent;
 use crate::providers::github::{self, Verdict};
 use crate::ratelimit;
@@ -14,6 +15,9 @@ use crate::tasks::model::{TaskKind, TaskStatus, UnitSpec};
 use serde_json::json;
 
 const ACTION: &str = "github_webhook";
+
+/// Refused deliveries reach the journal at most once a second.
+static REFUSALS: Throttle = Throttle::new(1_000);
 
 pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response {
     if ctx.config.github_secrets.is_empty() {
@@ -44,7 +48,14 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         Err(e) => return super::routes::store_failed(ACTION, &e),
     }
     if let Err(e) = github::verify_signature(&ctx.config.github_secrets, &req.body, req.header("x-hub-signature-256")) {
-        log::warn!(error_kind = e.kind(), remote = ctx.client_ip.as_str(); "github webhook refused: {e}");
+        if let Some(skipped) = REFUSALS.admit(now) {
+            let more = if skipped > 0 {
+                format!(" ({skipped} more refused since the last message; the event log has each)")
+            } else {
+                String::new()
+            };
+            log::warn!(error_kind = e.kind(), remote = ctx.client_ip.as_str(); "github webhook refused: {e}{more}");
+        }
         return Response::error(401, ACTION, e.kind(), e.to_string()).auth_failure();
     }
     let delivery = req.header("x-github-delivery").map(str::to_string);

@@ -460,3 +460,34 @@ fn failed_authentications_are_limited_per_address_before_any_check() {
     assert_eq!((r.status, r.json()["error"].as_str()), (429, Some("auth_rate_limited")));
     assert!(r.header("retry-after").is_some());
 }
+
+#[test]
+fn a_run_of_refused_deliveries_logs_one_warning_and_stores_every_row() {
+    let (_fakes, podup) = setup("hook-refusal-log", &[]);
+    let mut server = podup.serve(&[]);
+    let body = fixture("package.published.container-tagged.json");
+    let started = std::time::Instant::now();
+    for n in 0..5 {
+        let delivery = format!("refused-{n}");
+        let r = deliver(
+            server.addr,
+            "/hooks/github",
+            "package",
+            &delivery,
+            &body,
+            Some("sha256=00"),
+        );
+        assert_eq!(r.status, 401);
+    }
+    let seconds = started.elapsed().as_secs() as usize;
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let log = server.stderr();
+    let warnings = log.lines().filter(|l| l.contains("github webhook refused")).count();
+    assert!(
+        (1..=1 + seconds).contains(&warnings),
+        "one warning per second at most, {warnings} in {seconds} s:\n{log}"
+    );
+    let refused = events(&server.db).iter().filter(|e| e.2 == 401).count();
+    assert_eq!(refused, 5, "the event log has every refusal");
+}
