@@ -101,7 +101,7 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
                 listeners.len(),
                 idle.map_or("never".into(), |d| format!("{} s", d.as_secs()))
             );
-            serve_pool(&listeners, &config, &exe, started, idle, &status, Some(db))
+            serve_pool(&listeners, &config, &exe, started, idle, &status, db)
         }
         Inherited::Nothing => {
             let addr = args.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_string());
@@ -111,7 +111,7 @@ pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
             })?;
             let idle = args.idle_exit_secs.filter(|s| *s > 0).map(Duration::from_secs);
             let status = format!("serving http://{}/; {db_state}", listener.describe());
-            serve_pool(&[listener], &config, &exe, started, idle, &status, Some(db))
+            serve_pool(&[listener], &config, &exe, started, idle, &status, db)
         }
     }
 }
@@ -124,7 +124,8 @@ pub fn serve_listener(config: &Config, listener: std::net::TcpListener) -> Resul
     sys::catch_stop_signals().map_err(ServeError::Io)?;
     let listener = Listener::Tcp(listener);
     let status = format!("serving http://{}/", listener.describe());
-    serve_pool(&[listener], config, &exe, started, None, &status, None)
+    let db = Db::open(&config.db_path());
+    serve_pool(&[listener], config, &exe, started, None, &status, db)
 }
 
 fn serve_pool(
@@ -134,7 +135,7 @@ fn serve_pool(
     started: Instant,
     idle: Option<Duration>,
     status: &str,
-    opened: Option<Db>,
+    opened: Db,
 ) -> Result<(), ServeError> {
     log::info!("{status}");
     notify(&[NotifyState::Ready, NotifyState::Status(status)]);

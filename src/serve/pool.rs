@@ -224,7 +224,7 @@ pub fn serve(
     exe: &Path,
     started: Instant,
     idle: Option<Duration>,
-    opened: Option<Db>,
+    opened: Db,
 ) -> io::Result<()> {
     for l in listeners {
         l.set_nonblocking()?;
@@ -242,7 +242,7 @@ pub fn serve(
         jobs: Mutex::new(Some(tx.clone())),
     };
     let (recorder, write_loop) = Recorder::new(config.db_path(), config);
-    let spare = Mutex::new(opened);
+    let spare = Mutex::new(Some(opened));
     thread::scope(|scope| {
         thread::Builder::new()
             .name("event-writer".into())
@@ -292,10 +292,12 @@ pub fn serve(
     })
 }
 
-/// The handle opened before serving, the first time; a new one after that.
+/// The handle opened before serving, the first time; a new one after that, which
+/// never creates the file: missing, it was deleted while serving, and the handles
+/// open on it restore it.
 fn take_or_open(spare: &Mutex<Option<Db>>, path: &Path) -> Db {
     let opened = spare.lock().unwrap_or_else(|p| p.into_inner()).take();
-    opened.unwrap_or_else(|| Db::open(path))
+    opened.unwrap_or_else(|| Db::open_existing(path))
 }
 
 /// Runs one request's handler and hands its row, with the answer, to the writer.

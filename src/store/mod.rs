@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 /// How often a failed database is tried again while serving.
 const REOPEN_INTERVAL_MS: u64 = 2_000;
+/// How long a new handle waits for a deleted database to be restored before it fails.
+const RESTORE_WAIT_MS: u64 = 250;
 
 /// The database cannot be used: which path, what went wrong, what to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +86,17 @@ fn store_error(path: &Path, error: impl fmt::Display) -> StoreError {
 
 /// Opens (creating if missing) and migrates the database at `path`.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    open_with(path, true)
+}
+
+/// Opens `path`; without `create`, only if the file is there (see `Db::open_existing`).
+fn open_with(path: &Path, create: bool) -> Result<Connection, StoreError> {
+    if !create && identity(path).is_none() {
+        return Err(store_error(
+            path,
+            "the file is missing: deleted while podup had it open; podup restores it from an open connection",
+        ));
+    }
     if let Some(dir) = path.parent() {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
@@ -92,7 +105,10 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
             .create(dir)
             .map_err(|e| store_error(path, format!("cannot create directory '{}': {e}", dir.display())))?;
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
     let mut conn = Connection::open_with_flags(path, flags).map_err(|e| store_error(path, e))?;
     // SQLite quietly opens a file it may not write (immutable, read-only mount, mode
     // 0444 for another user) for reading only; every request would then fail to store
@@ -157,6 +173,8 @@ pub struct Db {
     file: Option<(u64, u64)>,
     /// The connection to a deleted file that could not be restored yet.
     orphan: Option<Connection>,
+    /// Whether opening may create the file (see `Db::open_existing`).
+    create: bool,
 }
 
 /// One thread at a time restores a deleted database (each worker has its own `Db`);
@@ -171,12 +189,25 @@ fn identity(path: &Path) -> Option<(u64, u64)> {
 
 impl Db {
     pub fn open(path: &Path) -> Db {
+        Db::open_with(path, true)
+    }
+
+    /// Another handle to a database this process has open: it never creates the
+    /// file, which is missing only when it was deleted while serving. The handles
+    /// open on the deleted file restore it (`check_file`); a new, empty file there
+    /// would take its place, and every row would be lost.
+    pub fn open_existing(path: &Path) -> Db {
+        Db::open_with(path, false)
+    }
+
+    fn open_with(path: &Path, create: bool) -> Db {
         let mut db = Db {
             path: path.to_path_buf(),
             state: Err(store_error(path, "not opened yet")),
             tried: Instant::now(),
             file: None,
             orphan: None,
+            create,
         };
         db.reopen();
         db
@@ -198,15 +229,29 @@ impl Db {
     }
 
     fn reopen(&mut self) {
-        self.state = open(&self.path);
+        if !self.create {
+            self.wait_for_restore();
+        }
+        self.state = open_with(&self.path, self.create);
         self.file = identity(&self.path);
         self.tried = Instant::now();
     }
 
+    /// A missing file (deleted while serving) comes back as soon as a handle open on
+    /// it restores it, which the next request through any of them does: wait that
+    /// long, up to `RESTORE_WAIT_MS`, rather than answer 503 meanwhile.
+    fn wait_for_restore(&self) {
+        let until = Instant::now() + Duration::from_millis(RESTORE_WAIT_MS);
+        while identity(&self.path).is_none() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// After a failure, tries to open (or restore) the database again, at most every
-    /// few seconds.
+    /// few seconds; a handle that found its file missing, as soon as it is back.
     fn reopen_if_due(&mut self) {
-        if self.state.is_err() && self.tried.elapsed() >= Duration::from_millis(REOPEN_INTERVAL_MS) {
+        let back = !self.create && self.file.is_none() && identity(&self.path).is_some();
+        if self.state.is_err() && (back || self.tried.elapsed() >= Duration::from_millis(REOPEN_INTERVAL_MS)) {
             if self.orphan.is_some() {
                 let mut restored = RESTORED.lock().unwrap_or_else(|p| p.into_inner());
                 self.restore_orphan(&mut restored);
@@ -341,6 +386,20 @@ mod tests {
         assert_eq!(mode, "wal");
         drop(conn);
         open(&path).unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn another_handle_never_creates_the_file_and_opens_once_it_is_back() {
+        let d = temp("existing");
+        let path = d.join("podup.db");
+        std::fs::create_dir_all(&d).unwrap();
+        let mut db = Db::open_existing(&path);
+        let e = db.get().unwrap_err();
+        assert!(e.error.contains("missing"), "{e}");
+        assert!(!path.exists(), "a new, empty file would stand in for a deleted one");
+        drop(Db::open(&path));
+        assert!(db.get().is_ok(), "it opens the file as soon as it is there");
         std::fs::remove_dir_all(&d).unwrap();
     }
 

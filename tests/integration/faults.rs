@@ -310,6 +310,46 @@ fn deleting_the_db_while_serving_restores_it_with_every_row() {
 }
 
 #[test]
+fn a_worker_first_used_after_the_db_was_deleted_does_not_create_an_empty_one() {
+    // Workers open their handle on their first request. One that had never served
+    // used to create a new, empty database at the deleted file's path, which then
+    // kept the others from restoring theirs, and they took the empty one: every
+    // earlier row was gone.
+    let (_fakes, podup) = setup("fault-deleted-fresh", &[("PODUP_WORKERS", "16")]);
+    let admin = podup.token("admin", "admin");
+    let server = podup.serve(&[]);
+    let db = server.db.clone();
+    assert_eq!(update(server.addr, &admin).status, 202);
+    let before = rows(&db);
+    std::fs::remove_file(&db).unwrap();
+    // More at once than the workers that have served: most get their first request.
+    let answers: Vec<(u16, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..32)
+            .map(|_| {
+                s.spawn(|| {
+                    let r = get(server.addr, "/health");
+                    (r.status, r.body)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (status, body) in &answers {
+        assert!(
+            *status == 200 || (*status == 503 && body.contains("db_unavailable")),
+            "{status} {body}"
+        );
+    }
+    // Within the reopen interval every worker has the restored file.
+    let healthy = || (0..32).all(|_| get(server.addr, "/health").status == 200);
+    assert!(wait_until(Duration::from_secs(8), healthy), "every worker serves again");
+    assert_intact(&db, &before);
+    let r = call(server.addr, "GET", "/api/v1/tasks", Some(&admin), "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["tasks"].as_array().map(Vec::len), Some(1), "{}", r.body);
+}
+
+#[test]
 fn a_full_disk_answers_503_and_serving_resumes_when_space_is_freed() {
     let Some((fakes, podup, mount, admin)) = on_tmpfs("fault-full", "2m", &[]) else {
         return;
