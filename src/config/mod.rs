@@ -47,7 +47,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "PODUP_WORKERS",
         "16",
-        "Threads that handle complete requests (1 to 64).",
+        "Most threads that handle complete requests (1 to 64); they start as requests need them.",
     ),
     (
         "PODUP_LOG_LEVEL",

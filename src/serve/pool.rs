@@ -151,12 +151,16 @@ impl Reply {
 
     fn unfinished(self, record: Arc<Record>, stored: Result<(), NotStored>, shared: &Shared) {
         let work = Work::Unfinished(self, record, stored);
+        shared.queued.fetch_add(1, Ordering::SeqCst);
         let sent = match &*shared.jobs.lock().unwrap_or_else(|p| p.into_inner()) {
             Some(jobs) => jobs.send(work).map_err(|e| e.0),
             None => Err(work),
         };
+        // The loop starts another worker when none is free to take it.
+        shared.waker.wake();
         // Only after `STOP_WAIT` on a stop: the connection is dropped unanswered.
         if let Err(Work::Unfinished(reply, ..)) = sent {
+            shared.queued.fetch_sub(1, Ordering::SeqCst);
             reply.next.done(None, shared);
         }
     }
@@ -213,6 +217,22 @@ struct Shared {
     /// The way back to the workers for answers the writer thread could not finish;
     /// dropped on stop once no request is in flight, which ends the workers.
     jobs: Mutex<Option<Sender<Work>>>,
+    /// Work sent to the workers and not taken yet.
+    queued: AtomicUsize,
+    /// Workers waiting for work.
+    idle: AtomicUsize,
+    /// Workers started, and how many may be: `PODUP_WORKERS`, or fewer once
+    /// starting one failed.
+    workers: AtomicUsize,
+    max_workers: AtomicUsize,
+}
+
+impl Shared {
+    /// Work waits with no worker free to take it, and another worker may start.
+    fn short_of_workers(&self) -> bool {
+        self.queued.load(Ordering::SeqCst) > self.idle.load(Ordering::SeqCst)
+            && self.workers.load(Ordering::SeqCst) < self.max_workers.load(Ordering::SeqCst)
+    }
 }
 
 /// Serves `listeners` until a stop signal, or until `idle` passes with no request.
@@ -240,6 +260,10 @@ pub fn serve(
         waker: sys::Waker::new()?,
         kept: kept_tx,
         jobs: Mutex::new(Some(tx.clone())),
+        queued: AtomicUsize::new(0),
+        idle: AtomicUsize::new(0),
+        workers: AtomicUsize::new(0),
+        max_workers: AtomicUsize::new(config.workers),
     };
     let (recorder, write_loop) = Recorder::new(config.db_path(), config);
     let spare = Mutex::new(Some(opened));
@@ -248,17 +272,23 @@ pub fn serve(
             .name("event-writer".into())
             .spawn_scoped(scope, write_loop)
             .expect("spawning the event writer thread");
-        for n in 0..config.workers {
-            let (rx, ids, shared, spare) = (&rx, &ids, &shared, &spare);
+        // Workers start as requests need them, up to `config.workers`: one now, the
+        // rest when work waits with no worker free (`Shared::short_of_workers`), so a
+        // cold start answers its first request without starting them all first. The
+        // closure owns the writer's recorder: once it is gone, only workers hold one.
+        let (rx, ids, shared_ref, spare) = (&rx, &ids, &shared, &spare);
+        let start_worker = move || {
+            let shared = shared_ref;
+            let n = shared.workers.load(Ordering::SeqCst);
             let recorder = recorder.clone();
-            thread::Builder::new()
+            let started_thread = thread::Builder::new()
                 .name(format!("worker-{n}"))
                 .spawn_scoped(scope, move || {
                     // Each worker gets its handle when its first request arrives, not
                     // at start: on a cold start the workers would otherwise all open
                     // the database at once, on the way to the first answer.
                     let mut worker = None;
-                    work(rx, |work| {
+                    work(rx, shared, |work| {
                         let worker = worker.get_or_insert_with(|| Worker {
                             config,
                             started,
@@ -276,12 +306,24 @@ pub fn serve(
                             }
                         }
                     });
-                })
-                .expect("spawning a worker thread");
+                });
+            match started_thread {
+                Ok(_) => {
+                    shared.workers.fetch_add(1, Ordering::SeqCst);
+                    true
+                }
+                Err(e) => {
+                    log::warn!("could not start worker thread {n}: {e}; going on with {n}");
+                    shared.max_workers.store(n, Ordering::SeqCst);
+                    false
+                }
+            }
+        };
+        if !start_worker() {
+            return Err(io::Error::other("could not start a worker thread"));
         }
-        drop(recorder);
-        let result = accept_loop(listeners, config, idle, &tx, kept_rx, &shared);
-        drop(tx);
+        let result = accept_loop(listeners, config, idle, &tx, kept_rx, &shared, &start_worker);
+        drop((tx, start_worker));
         // Answers waiting for their rows may still come back to the workers.
         let until = Instant::now() + STOP_WAIT;
         while shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < until {
@@ -322,10 +364,13 @@ fn answer<'a>(worker: &mut Worker<'_>, job: Job, recorder: &Recorder<'a>, shared
 }
 
 /// Takes work until the loop ends and every answer is sent.
-fn work(rx: &Mutex<Receiver<Work>>, mut each: impl FnMut(Work)) {
+fn work(rx: &Mutex<Receiver<Work>>, shared: &Shared, mut each: impl FnMut(Work)) {
     loop {
+        shared.idle.fetch_add(1, Ordering::SeqCst);
         let work = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        shared.idle.fetch_sub(1, Ordering::SeqCst);
         let Ok(work) = work else { return };
+        shared.queued.fetch_sub(1, Ordering::SeqCst);
         each(work);
     }
 }
@@ -337,6 +382,7 @@ fn accept_loop(
     tx: &Sender<Work>,
     kept: Receiver<Kept>,
     shared: &Shared,
+    start_worker: &dyn Fn() -> bool,
 ) -> io::Result<()> {
     let timeout = Duration::from_millis(config.request_timeout_ms);
     let budget = usize::try_from(config.max_body_bytes)
@@ -352,9 +398,13 @@ fn accept_loop(
         if job.shed() {
             shared.shedding.fetch_add(1, Ordering::SeqCst);
         }
+        shared.queued.fetch_add(1, Ordering::SeqCst);
         let _ = tx.send(Work::Request(job));
     };
     loop {
+        // For what the last round dispatched (or the writer sent back) and found no
+        // worker free to take.
+        while shared.short_of_workers() && start_worker() {}
         if sys::stop_requested() {
             log::info!("stop requested; finishing the requests in hand");
             return Ok(());

@@ -282,3 +282,45 @@ fn an_unusable_state_dir_gives_503_with_path_and_fix() {
     let r = get(server.addr, "/anything");
     assert_eq!((r.status, r.json()["error"].as_str()), (503, Some("db_unavailable")));
 }
+
+/// Threads of `pid` whose name starts with `prefix`.
+fn threads(pid: u32, prefix: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
+}
+
+#[test]
+fn workers_start_as_requests_need_them_up_to_the_limit() {
+    let (fakes, podup) = crate::hooks::setup("workers-on-demand", &[("PODUP_WORKERS", "4")]);
+    let admin = podup.token("admin", "admin");
+    let server = podup.serve(&[]);
+    let pid = server.child.id();
+    for _ in 0..3 {
+        assert_eq!(get(server.addr, "/health").status, 200);
+    }
+    assert_eq!(threads(pid, "worker-"), 1, "one worker answers requests one at a time");
+    // `podman version` that takes a second: each overview holds a worker that long.
+    let slow = fakes.dir().join("podman");
+    std::fs::write(&slow, "#!/bin/sh\nsleep 1\necho 5.0.0\n").unwrap();
+    let started = Instant::now();
+    let (overviews, health) = std::thread::scope(|s| {
+        let slow: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| crate::api::call(server.addr, "GET", "/api/v1/overview", Some(&admin), "").status))
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        let health = get(server.addr, "/health").status;
+        (slow.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>(), health)
+    });
+    assert_eq!(overviews, [200; 6]);
+    assert_eq!(health, 200);
+    assert_eq!(
+        threads(pid, "worker-"),
+        4,
+        "more workers started, no more than PODUP_WORKERS"
+    );
+    // Six requests of a second on four workers: two rounds, not six.
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+}
