@@ -108,7 +108,8 @@ impl Answer {
             .write_all(&self.bytes[self.written..])
             .and_then(|()| stream.flush())
         {
-            return self.failed(&e);
+            self.failed(&e);
+            return None;
         }
         self.written = self.bytes.len();
         if self.keep && stream.set_nonblocking(true).is_err() {
@@ -131,23 +132,23 @@ impl Answer {
     }
 
     /// The client went away or stopped reading: the connection is dropped.
-    pub fn failed(&self, e: &io::Error) -> Option<Stream> {
+    pub fn failed(&self, e: &io::Error) {
         log::debug!(request_id = self.request_id.as_str(); "could not write the response: {e}");
-        None
     }
 }
 
-/// Answers one received request on `stream` and records it. With `may_keep`, a
-/// request that allows it keeps its connection: the stream comes back (non-blocking)
-/// for the next request, and the answer does not say `Connection: close`.
-pub fn finish(worker: &mut Worker<'_>, stream: Stream, received: &Received, may_keep: bool) -> Option<Stream> {
-    let (record, answer) = prepare(worker, received, may_keep);
+/// Answers one received request on `stream`, records it and closes the connection
+/// (the one-request drivers).
+pub fn finish(worker: &mut Worker<'_>, stream: Stream, received: &Received) {
+    let (record, answer) = prepare(worker, received, false);
     let stored = recorder::write_one(&mut worker.db, worker.config, &record);
     report(worker, &record, stored);
-    answer.send(stream)
+    answer.send(stream);
 }
 
 /// Runs the request's handler: its row, and the answer to send once the row is stored.
+/// With `may_keep`, a request that allows it keeps its connection: the answer does
+/// not say `Connection: close`, and sending it gives the stream back (non-blocking).
 pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> (Record, Answer) {
     let request_id = worker.ids.next();
     let ip = client_ip(received.remote.as_deref());

@@ -260,7 +260,6 @@ fn serve_one(worker: &mut Worker<'_>, mut stream: Stream, remote: Option<String>
             remote,
             accepted,
         },
-        false,
     );
 }
 

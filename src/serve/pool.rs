@@ -132,21 +132,19 @@ struct Next {
 impl Reply {
     /// On the writer thread, once the row's fate is known: sends the answer when the
     /// row is stored and the socket takes every byte now; else a worker finishes it.
-    fn settled(self, stored: Result<(), NotStored>, record: Arc<Record>, shared: &Shared) {
-        let Reply {
-            mut stream,
-            mut answer,
-            next,
-        } = self;
-        if stored.is_ok() && answer.quick() {
-            let kept = match answer.try_send(&mut stream) {
-                Ok(true) => answer.sent(stream),
-                Ok(false) => return Reply { stream, answer, next }.unfinished(record, stored, shared),
-                Err(e) => answer.failed(&e),
+    fn settled(mut self, stored: Result<(), NotStored>, record: Arc<Record>, shared: &Shared) {
+        if stored.is_ok() && self.answer.quick() {
+            let kept = match self.answer.try_send(&mut self.stream) {
+                Ok(false) => return self.unfinished(record, stored, shared),
+                Ok(true) => self.answer.sent(self.stream),
+                Err(e) => {
+                    self.answer.failed(&e);
+                    None
+                }
             };
-            return next.done(kept, shared);
+            return self.next.done(kept, shared);
         }
-        Reply { stream, answer, next }.unfinished(record, stored, shared);
+        self.unfinished(record, stored, shared);
     }
 
     fn unfinished(self, record: Arc<Record>, stored: Result<(), NotStored>, shared: &Shared) {
@@ -170,34 +168,24 @@ impl Next {
     /// The answer is sent (or the connection lost): a kept connection goes back to the
     /// loop, before the counts drop, so the loop never sees it nowhere.
     fn done(self, kept: Option<Stream>, shared: &Shared) {
+        let shed = self.shed;
         if let Some(stream) = kept {
             if self.served == 0 {
                 stream.set_nodelay();
             }
-            let handed = shared.kept.send(Kept {
-                stream,
-                remote: self.remote,
-                leftover: self.leftover,
-                served: self.served + 1,
-            });
-            if handed.is_ok() {
+            if shared.kept.send((stream, self)).is_ok() {
                 shared.waker.wake();
             }
         }
-        if self.shed {
+        if shed {
             shared.shedding.fetch_sub(1, Ordering::SeqCst);
         }
         shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-/// A connection handed back to the loop after its answer.
-struct Kept {
-    stream: Stream,
-    remote: Option<String>,
-    leftover: Vec<u8>,
-    served: u32,
-}
+/// A connection handed back to the loop after its answer, with what comes next on it.
+type Kept = (Stream, Next);
 
 /// What a request read so far came to: `None` while more is needed.
 type Outcome = Option<Result<Request, FrameError>>;
@@ -412,16 +400,16 @@ fn accept_loop(
         let now = Instant::now();
         // Connections the workers kept alive; what came after their last request
         // starts the next one.
-        while let Ok(k) = kept.try_recv() {
+        while let Ok((stream, next)) = kept.try_recv() {
             let mut c = Conn {
-                stream: k.stream,
+                stream,
                 framer: Framer::new(config.max_body_bytes),
-                remote: k.remote,
+                remote: next.remote,
                 accepted: now,
                 deadline: now + KEEP_ALIVE_IDLE,
-                served: k.served,
+                served: next.served + 1,
             };
-            match take(&mut c, &k.leftover, timeout) {
+            match take(&mut c, &next.leftover, timeout) {
                 Some(outcome) => dispatch(c, outcome),
                 None => conns.push(c),
             }
