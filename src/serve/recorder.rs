@@ -93,10 +93,14 @@ pub struct Recorder<'a> {
 impl<'a> Recorder<'a> {
     /// The recorder and the loop to run on the writer thread, which opens its own
     /// handle to `path` (on that thread, not on the way to the first answer); the
-    /// loop ends when every `Recorder` clone is gone and every row is written.
+    /// loop ends when every `Recorder` clone is gone and every row is written. The
+    /// database must exist: like every handle opened while serving, this one never
+    /// creates it (`Db::open_existing`).
     pub fn new(path: PathBuf, config: &'a Config) -> (Recorder<'a>, impl FnOnce() + Send + 'a) {
         let (tx, rx) = channel::<Pending<'a>>();
-        (Recorder { tx }, move || write_loop(Db::open(&path), config, rx))
+        (Recorder { tx }, move || {
+            write_loop(Db::open_existing(&path), config, rx)
+        })
     }
 
     /// Stores `record` with the next commit, then calls `then` with how that went, on
@@ -218,6 +222,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let config = config(&dir);
         let path = config.db_path();
+        drop(Db::open(&path));
         let (recorder, write_loop) = Recorder::new(path.clone(), &config);
         let answers: Vec<Result<(), NotStored>> = std::thread::scope(|s| {
             s.spawn(write_loop);

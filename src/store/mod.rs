@@ -250,8 +250,10 @@ impl Db {
     /// After a failure, tries to open (or restore) the database again, at most every
     /// few seconds; a handle that found its file missing, as soon as it is back.
     fn reopen_if_due(&mut self) {
-        let back = !self.create && self.file.is_none() && identity(&self.path).is_some();
-        if self.state.is_err() && (back || self.tried.elapsed() >= Duration::from_millis(REOPEN_INTERVAL_MS)) {
+        if self.state.is_err()
+            && (self.tried.elapsed() >= Duration::from_millis(REOPEN_INTERVAL_MS)
+                || !self.create && self.file.is_none() && identity(&self.path).is_some())
+        {
             if self.orphan.is_some() {
                 let mut restored = RESTORED.lock().unwrap_or_else(|p| p.into_inner());
                 self.restore_orphan(&mut restored);
