@@ -249,7 +249,9 @@ impl Framer {
         self.head = Some(request);
         self.state = state?;
         self.continue_pending = expects && !matches!(self.state, State::Body { len: 0 });
-        if rest.is_empty() {
+        // A body read with the head is moved, not copied again (the body is empty yet).
+        if rest.is_empty() || matches!(self.state, State::Body { .. }) {
+            self.body = rest;
             return self.check_body();
         }
         self.feed(&rest)
