@@ -112,14 +112,6 @@ pub fn check(
     now_ms: i64,
     record: bool,
 ) -> rusqlite::Result<Result<(), Limited>> {
-    // Outside the caller's transaction, the lookups share one read transaction rather
-    // than taking the database's read lock (and refilling its page cache after another
-    // connection's commit) once each.
-    let _read = if !record && conn.is_autocommit() {
-        Some(conn.unchecked_transaction()?)
-    } else {
-        None
-    };
     let newest: Option<i64> = conn.prepare_cached(NEWEST)?.query_row(params![key], |r| r.get(0))?;
     let verdict = decide(now_ms, rules, |start_ms, count| {
         let Some(newest) = newest else {

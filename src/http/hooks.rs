@@ -34,8 +34,15 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         Ok(c) => c,
         Err(e) => return super::routes::db_unavailable(ACTION, e),
     };
+    // The reads before the route (the rate limit, an earlier delivery) share one read
+    // transaction: one WAL read lock, and one refill of the page cache after the
+    // writer's last commit, instead of one per lookup.
+    let read = match conn.unchecked_transaction() {
+        Ok(read) => read,
+        Err(e) => return super::routes::store_failed(ACTION, &e),
+    };
     // Too many failures from this address: refuse without checking the signature.
-    match ratelimit::check(conn, &auth_key, &ctx.config.limit_auth_failures, now, false) {
+    match ratelimit::check(&read, &auth_key, &ctx.config.limit_auth_failures, now, false) {
         Ok(Err(limited)) => {
             return super::routes::rate_limited(
                 ACTION,
@@ -62,10 +69,11 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
     // A redelivery (GitHub's retry, or "Redeliver" in its UI) of a delivery that made a
     // task is answered before its body is parsed: same id, same signed body, same task.
     // `route` checks again under the write lock before it creates anything.
-    let earlier = match duplicate_of(conn, delivery.as_deref()) {
+    let earlier = match duplicate_of(&read, delivery.as_deref()) {
         Ok(earlier) => earlier,
         Err(e) => return super::routes::store_failed(ACTION, &e),
     };
+    drop(read);
     let meta = json!({"event": req.header("x-github-event"), "delivery": delivery});
     if let Some(id) = earlier {
         return duplicate(ctx, id).with_meta(meta);
