@@ -4,8 +4,6 @@
 //! every event is checked against. Deciding which units an event restarts, and
 //! recording it, is left to the callers.
 
-// used by the webhook route (next commit on main)
-
 pub mod github;
 pub mod reference;
 

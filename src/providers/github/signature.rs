@@ -50,9 +50,17 @@ impl std::error::Error for SignatureError {}
 
 /// The `X-Hub-Signature-256` value GitHub sends with `body` under `secret`.
 pub fn sign(secret: &Secret, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.0.as_bytes()).expect("HMAC takes any key length");
+    format!(
+        "{PREFIX}{}",
+        crate::hex::hex(&mac(secret, body).finalize().into_bytes())
+    )
+}
+
+/// The HMAC-SHA256 of `body` under `secret`.
+fn mac(secret: &Secret, body: &[u8]) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.0.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(body);
-    format!("{PREFIX}{}", crate::hex::hex(&mac.finalize().into_bytes()))
+    mac
 }
 
 /// Checks `header` (the value of `X-Hub-Signature-256`) against the HMAC-SHA256 of
@@ -69,14 +77,9 @@ pub fn verify_signature(secrets: &[Secret], body: &[u8], header: Option<&str>) -
         .ok_or(SignatureError::Mismatch)
 }
 
+/// Compares in constant time (`verify_slice`).
 fn matches(secret: &Secret, body: &[u8], claimed: &[u8; MAC_BYTES]) -> bool {
-    // HMAC takes keys of any length, so this never fails; a failure would just
-    // mean "no match".
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.0.as_bytes()) else {
-        return false;
-    };
-    mac.update(body);
-    mac.verify_slice(claimed).is_ok()
+    mac(secret, body).verify_slice(claimed).is_ok()
 }
 
 /// Exactly 64 hex digits, either case, as 32 bytes.
