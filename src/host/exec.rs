@@ -360,7 +360,10 @@ mod tests {
             .process_group(0)
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(300));
+        // Until "written" is in the pipe, however busy the machine.
+        use std::os::fd::AsRawFd;
+        let out = child.stdout.as_ref().unwrap().as_raw_fd();
+        assert_eq!(crate::sys::poll(&mut [crate::sys::pollfd(out)], 5_000).unwrap(), 1);
         let (_, stdout, _, killed) = collect(&mut child, Instant::now()).unwrap();
         assert!(killed);
         assert_eq!(stdout, b"written\n");

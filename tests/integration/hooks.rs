@@ -462,7 +462,7 @@ fn failed_authentications_are_limited_per_address_before_any_check() {
 }
 
 #[test]
-fn a_run_of_refused_deliveries_logs_one_warning_and_stores_every_row() {
+fn refused_deliveries_log_at_most_one_warning_a_second_and_store_every_row() {
     let (_fakes, podup) = setup("hook-refusal-log", &[]);
     let mut server = podup.serve(&[]);
     let body = fixture("package.published.container-tagged.json");

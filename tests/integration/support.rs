@@ -291,6 +291,16 @@ pub fn events(db: &Path) -> Vec<(String, String, u16, String, String, Option<Str
     .collect()
 }
 
+/// Runs `f(i)` for `i` in `0..n`, all at once, each on a thread of its own; the results
+/// in order.
+pub fn at_once<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = (0..n).map(|i| s.spawn(move || f(i))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 /// Polls `f` until it is true or `limit` passes.
 pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
