@@ -284,7 +284,8 @@ def cold_start():
                 text = open(os.path.join(TOP, "units", name)).read().replace("/usr/local/bin/podup", binpath).replace("127.0.0.1:8777", f"127.0.0.1:{port}")
                 if name == "podup.service" and hardening != "all":
                     head, block = text.split("# Hardening")
-                    keep = [l for l in block.splitlines()[1:] if hardening == "no-mounts" and l and not l.startswith("#") and l.split("=")[0] not in MOUNT_OPTIONS]
+                    options = [l for l in block.splitlines()[1:] if l and not l.startswith("#")]
+                    keep = [] if hardening == "none" else [l for l in options if l.split("=")[0] not in MOUNT_OPTIONS]
                     text = head + "".join(l + "\n" for l in keep)
                 open(os.path.join(unit_dir, name), "w").write(text)
             ctl("stop", "podup.socket", "podup.service")
@@ -303,11 +304,11 @@ def cold_start():
         bare, _ = measure("none")
         no_mounts, _ = measure("no-mounts")
         alone = podup_alone()
-        rows.append(("4. cold start (socket unit, no process): connect to first byte, median of 20", f"{statistics.median(colds):.1f} ms", "-", "goal < 25 ms"))
-        rows.append(("4. warm request, median of 20", f"{statistics.median(warms):.2f} ms", "-", ""))
-        cold = statistics.median(colds)
-        rows.append(("4. cold start, same unit without its hardening block", f"{statistics.median(bare):.1f} ms", "-", f"the sandbox costs {cold - statistics.median(bare):.1f} ms"))
-        rows.append(("4. cold start, hardening without the mount-namespace options", f"{statistics.median(no_mounts):.1f} ms", "-", f"the mount namespace costs {cold - statistics.median(no_mounts):.1f} ms"))
+        cold, warm, bare, no_mounts = (statistics.median(x) for x in (colds, warms, bare, no_mounts))
+        rows.append(("4. cold start (socket unit, no process): connect to first byte, median of 20", f"{cold:.1f} ms", "-", "goal < 25 ms"))
+        rows.append(("4. warm request, median of 20", f"{warm:.2f} ms", "-", ""))
+        rows.append(("4. cold start, same unit without its hardening block", f"{bare:.1f} ms", "-", f"the sandbox costs {cold - bare:.1f} ms"))
+        rows.append(("4. cold start, hardening without the mount-namespace options", f"{no_mounts:.1f} ms", "-", f"the mount namespace costs {cold - no_mounts:.1f} ms"))
         rows.append(("4. cold start of podup alone (systemd-socket-activate, no manager, no sandbox)", f"{statistics.median(alone):.1f} ms", "-", "podup's own share"))
     finally:
         subprocess.run([harness, "down", bed], capture_output=True)
