@@ -204,7 +204,7 @@ impl World {
 
     fn podman(&self, args: &[&str]) -> SimulatedRun {
         match args {
-            ["version", ..] => ok("4.3.1\n"),
+            ["--version"] => ok("podman version 4.3.1\n"),
             ["ps", "-a", "--filter", label, "--format", "json"] => {
                 let unit = label.trim_start_matches("label=PODMAN_SYSTEMD_UNIT=");
                 let s = self.lock();

@@ -9,11 +9,16 @@ use std::time::Duration;
 /// Both are local queries that answer at once.
 const INFO_TIMEOUT_SECS: u64 = 15;
 
-/// `podman version --format {{.Client.Version}}`
+/// `podman --version`, not `podman version`: the latter opens podman's storage, which
+/// podup.service sees read-only (ProtectSystem=strict), so it fails there.
 pub fn podman_version_args() -> Vec<String> {
-    ["version", "--format", "{{.Client.Version}}"]
-        .map(String::from)
-        .to_vec()
+    vec!["--version".to_string()]
+}
+
+/// The version out of `podman --version` (`podman version 4.3.1`).
+pub fn parse_podman_version(text: &str) -> String {
+    let line = text.trim();
+    line.rsplit(' ').next().unwrap_or(line).to_string()
 }
 
 /// `systemctl [--user] show --property=LoadState,ActiveState,NextElapseUSecRealtime UNIT`
@@ -58,7 +63,7 @@ impl Host {
             &podman_version_args(),
             Duration::from_secs(INFO_TIMEOUT_SECS),
         )?;
-        Ok(record.stdout.trim().to_string())
+        Ok(parse_podman_version(&record.stdout))
     }
 
     /// The timer's state and next run.
@@ -76,6 +81,13 @@ impl Host {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn podman_version_reads_the_last_word() {
+        assert_eq!(podman_version_args(), vec!["--version"]);
+        assert_eq!(parse_podman_version("podman version 4.3.1\n"), "4.3.1");
+        assert_eq!(parse_podman_version("4.3.1"), "4.3.1");
+    }
 
     #[test]
     fn timer_argv_and_parse() {

@@ -70,6 +70,22 @@ fn a_task_unit_is_sandboxed_less_exposed_and_still_unpacks_any_image() {
     assert!(after < before, "the sandbox lowers the exposure: {before} -> {after}");
     assert!(after <= 4.0, "task unit exposure {after}");
     assert!(service < 2.5, "podup.service exposure {service}");
+    // The commands podup.service runs itself (systemctl, podman) work in its sandbox.
+    let r = b.podup.api("GET", "/api/v1/overview", "");
+    assert_eq!(r.status, 200, "{}", r.body);
+    for name in ["scope", "podman"] {
+        let check = r.body["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned();
+        assert_eq!(
+            check.as_ref().map(|c| c["ok"].clone()),
+            Some(true.into()),
+            "{name}: {check:?}"
+        );
+    }
 
     let t = b.podup.wait_task(id, Duration::from_secs(90));
     assert_eq!(b.status(&t), ("succeeded".into(), "ok".into()), "{t:#}");
