@@ -142,6 +142,16 @@ struct Pipes {
 }
 
 impl Pipes {
+    /// Takes the child's stdout and stderr pipes, nothing read yet.
+    fn of(child: &mut Child) -> Pipes {
+        Pipes {
+            out: child.stdout.take(),
+            err: child.stderr.take(),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        }
+    }
+
     fn open(&self) -> bool {
         self.out.is_some() || self.err.is_some()
     }
@@ -199,12 +209,7 @@ impl Pipes {
 /// Whatever the child wrote before it exited is read, however late this thread gets
 /// to it: the grace period only ends the wait for a process it left behind.
 fn collect(child: &mut Child, deadline: Instant) -> io::Result<Collected> {
-    let mut pipes = Pipes {
-        out: child.stdout.take(),
-        err: child.stderr.take(),
-        stdout: Vec::new(),
-        stderr: Vec::new(),
-    };
+    let mut pipes = Pipes::of(child);
     let mut exited: Option<(ExitStatus, Instant)> = None;
     let mut buf = [0u8; 16 * 1024];
     let tick = Duration::from_millis(POLL_TICK_MS);
@@ -317,22 +322,22 @@ mod tests {
         assert_eq!(excerpt_tail(text.as_bytes(), 5), "éé");
     }
 
+    /// `sh -c SCRIPT` with its stdout and stderr piped to us.
+    fn piped_sh(script: &str) -> std::process::Command {
+        let mut command = std::process::Command::new("sh");
+        command
+            .args(["-c", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
     #[test]
     fn drain_reads_what_is_in_a_pipe_a_process_still_holds_open() {
         // The data is there and the pipe stays open (the process sleeps on): draining
         // reads it and returns at once instead of waiting for the end of the file.
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", "echo 0123456789abcdef; exec sleep 5"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut pipes = Pipes {
-            out: child.stdout.take(),
-            err: child.stderr.take(),
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-        };
+        let mut child = piped_sh("echo 0123456789abcdef; exec sleep 5").spawn().unwrap();
+        let mut pipes = Pipes::of(&mut child);
         let start = Instant::now();
         while pipes.stdout.is_empty() && start.elapsed() < Duration::from_secs(5) {
             std::thread::sleep(Duration::from_millis(20));
@@ -353,13 +358,7 @@ mod tests {
         use std::os::unix::process::CommandExt;
         // Written, then still running at the deadline: collect kills the group and
         // must still read what is in the pipe, without waiting for its end.
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", "echo written; exec sleep 5"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .unwrap();
+        let mut child = piped_sh("echo written; exec sleep 5").process_group(0).spawn().unwrap();
         // Until "written" is in the pipe, however busy the machine.
         use std::os::fd::AsRawFd;
         let out = child.stdout.as_ref().unwrap().as_raw_fd();

@@ -189,12 +189,18 @@ impl Recorder<'_> {
 mod tests {
     use super::*;
 
-    fn config(dir: &std::path::Path) -> Config {
+    /// An empty scratch directory named for the test, and a configuration keeping the
+    /// state database in it.
+    fn scratch(name: &str) -> (PathBuf, Config) {
+        let dir = std::env::temp_dir().join(format!("podup-recorder-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         let pairs = [
             ("PODUP_STATE_DIR", dir.to_str().unwrap()),
             ("PODUP_LIMIT_AUTH_FAILURES", "2/1m"),
         ];
-        Config::from_pairs(&pairs, 0).unwrap()
+        let config = Config::from_pairs(&pairs, 0).unwrap();
+        (dir, config)
     }
 
     fn record(id: &str, auth_failure: bool) -> Record {
@@ -218,9 +224,7 @@ mod tests {
 
     #[test]
     fn rows_from_many_threads_land_each_with_its_own_answer() {
-        let dir = std::env::temp_dir().join(format!("podup-recorder-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let config = config(&dir);
+        let (dir, config) = scratch("many");
         let path = config.db_path();
         drop(Db::open(&path));
         let (recorder, write_loop) = Recorder::new(path.clone(), &config);
@@ -269,9 +273,7 @@ mod tests {
 
     #[test]
     fn the_writer_starts_the_log_at_once_and_changes_nothing() {
-        let dir = std::env::temp_dir().join(format!("podup-recorder-log-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let config = config(&dir);
+        let (dir, config) = scratch("log");
         let path = config.db_path();
         let mut db = Db::open(&path);
         let conn = db.get().unwrap();
@@ -297,10 +299,7 @@ mod tests {
 
     #[test]
     fn a_writer_without_a_database_answers_unavailable_and_the_worker_writes_the_row() {
-        let dir = std::env::temp_dir().join(format!("podup-recorder-down-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = config(&dir);
+        let (dir, config) = scratch("down");
         // A directory where the file should be: the writer's handle cannot open.
         let blocked = dir.join("blocked");
         std::fs::create_dir_all(blocked.join("podup.db")).unwrap();
