@@ -40,7 +40,7 @@ use crate::tasks::host_for;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -149,7 +149,7 @@ impl Reply {
 
     fn unfinished(self, record: Arc<Record>, stored: Result<(), NotStored>, shared: &Shared) {
         let work = Work::Unfinished(self, record, stored);
-        shared.queued.fetch_add(1, Ordering::SeqCst);
+        shared.spare.fetch_sub(1, Ordering::SeqCst);
         let sent = match &*shared.jobs.lock().unwrap_or_else(|p| p.into_inner()) {
             Some(jobs) => jobs.send(work).map_err(|e| e.0),
             None => Err(work),
@@ -158,7 +158,7 @@ impl Reply {
         shared.waker.wake();
         // Only after `STOP_WAIT` on a stop: the connection is dropped unanswered.
         if let Err(Work::Unfinished(reply, ..)) = sent {
-            shared.queued.fetch_sub(1, Ordering::SeqCst);
+            shared.spare.fetch_add(1, Ordering::SeqCst);
             reply.next.done(None, shared);
         }
     }
@@ -205,10 +205,13 @@ struct Shared {
     /// The way back to the workers for answers the writer thread could not finish;
     /// dropped on stop once no request is in flight, which ends the workers.
     jobs: Mutex<Option<Sender<Work>>>,
-    /// Work sent to the workers and not taken yet.
-    queued: AtomicUsize,
-    /// Workers waiting for work.
-    idle: AtomicUsize,
+    /// Workers free for more work, less the work sent and not yet taken: negative
+    /// when work waits with no worker free. One count, changed in one step at each
+    /// event (work sent, a worker started, a worker done with its work), so the loop
+    /// never sees work a worker has taken as waiting, nor a worker just started as
+    /// missing. Taking work from the channel changes nothing: that worker was counted
+    /// free and the work as waiting, and the two cancel out.
+    spare: AtomicIsize,
     /// Workers started, and how many may be: `PODUP_WORKERS`, or fewer once
     /// starting one failed.
     workers: AtomicUsize,
@@ -218,8 +221,19 @@ struct Shared {
 impl Shared {
     /// Work waits with no worker free to take it, and another worker may start.
     fn short_of_workers(&self) -> bool {
-        self.queued.load(Ordering::SeqCst) > self.idle.load(Ordering::SeqCst)
+        self.spare.load(Ordering::SeqCst) < 0
             && self.workers.load(Ordering::SeqCst) < self.max_workers.load(Ordering::SeqCst)
+    }
+}
+
+/// A worker busy with one piece of work: counted free again when this is dropped,
+/// which `answer` does before its answer can reach the client, so that a client's
+/// next request never finds the worker that answered the last one still counted busy.
+struct Busy<'a>(&'a Shared);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.spare.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -248,8 +262,7 @@ pub fn serve(
         waker: sys::Waker::new()?,
         kept: kept_tx,
         jobs: Mutex::new(Some(tx.clone())),
-        queued: AtomicUsize::new(0),
-        idle: AtomicUsize::new(0),
+        spare: AtomicIsize::new(0),
         workers: AtomicUsize::new(0),
         max_workers: AtomicUsize::new(config.workers),
     };
@@ -276,7 +289,7 @@ pub fn serve(
                     // at start: on a cold start the workers would otherwise all open
                     // the database at once, on the way to the first answer.
                     let mut worker = None;
-                    work(rx, shared, |work| {
+                    work(rx, shared, |work, busy| {
                         let worker = worker.get_or_insert_with(|| Worker {
                             config,
                             started,
@@ -286,17 +299,23 @@ pub fn serve(
                             exe,
                         });
                         match work {
-                            Work::Request(job) => answer(worker, job, &recorder, shared),
+                            Work::Request(job) => answer(worker, job, &recorder, shared, busy),
                             Work::Unfinished(reply, record, stored) => {
                                 exchange::settle(worker, &record, stored);
                                 let Reply { stream, answer, next } = reply;
-                                next.done(answer.send(stream), shared);
+                                let kept = answer.send(stream);
+                                // Free before the kept connection can bring its next request.
+                                drop(busy);
+                                next.done(kept, shared);
                             }
                         }
                     });
                 });
             match started_thread {
                 Ok(_) => {
+                    // Counted free from now: the loop must not start another for work
+                    // this one is about to take.
+                    shared.spare.fetch_add(1, Ordering::SeqCst);
                     shared.workers.fetch_add(1, Ordering::SeqCst);
                     true
                 }
@@ -331,7 +350,7 @@ fn take_or_open(spare: &Mutex<Option<Db>>, path: &Path) -> Db {
 }
 
 /// Runs one request's handler and hands its row, with the answer, to the writer.
-fn answer<'a>(worker: &mut Worker<'_>, job: Job, recorder: &Recorder<'a>, shared: &'a Shared) {
+fn answer<'a>(worker: &mut Worker<'_>, job: Job, recorder: &Recorder<'a>, shared: &'a Shared, busy: Busy<'_>) {
     let (shed, body_bytes) = (job.shed(), job.body_bytes());
     let may_keep = job.served + 1 < MAX_REQUESTS_PER_CONNECTION;
     let (record, answer) = exchange::prepare(worker, &job.received, may_keep);
@@ -348,18 +367,19 @@ fn answer<'a>(worker: &mut Worker<'_>, job: Job, recorder: &Recorder<'a>, shared
     drop(job.received.outcome);
     shared.body_bytes.fetch_sub(body_bytes, Ordering::SeqCst);
     let record = Arc::new(record);
+    // The writer may send the answer at once: this worker is free before the client
+    // can have it and send its next request.
+    drop(busy);
     recorder.record(Arc::clone(&record), move |stored| reply.settled(stored, record, shared));
 }
 
-/// Takes work until the loop ends and every answer is sent.
-fn work(rx: &Mutex<Receiver<Work>>, shared: &Shared, mut each: impl FnMut(Work)) {
+/// Takes work until the loop ends and every answer is sent. `each` gets the work and
+/// the worker's `Busy`, to drop as soon as the worker is as good as free.
+fn work<'a>(rx: &Mutex<Receiver<Work>>, shared: &'a Shared, mut each: impl FnMut(Work, Busy<'a>)) {
     loop {
-        shared.idle.fetch_add(1, Ordering::SeqCst);
         let work = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        shared.idle.fetch_sub(1, Ordering::SeqCst);
         let Ok(work) = work else { return };
-        shared.queued.fetch_sub(1, Ordering::SeqCst);
-        each(work);
+        each(work, Busy(shared));
     }
 }
 
@@ -386,7 +406,7 @@ fn accept_loop(
         if job.shed() {
             shared.shedding.fetch_add(1, Ordering::SeqCst);
         }
-        shared.queued.fetch_add(1, Ordering::SeqCst);
+        shared.spare.fetch_sub(1, Ordering::SeqCst);
         let _ = tx.send(Work::Request(job));
     };
     loop {
