@@ -9,7 +9,7 @@ CARGO ?= cargo
 RUN_STATE ?= $(CURDIR)/state
 LISTEN ?= 127.0.0.1:8777
 
-.PHONY: build demo run test fmt fmt-check lint verify-units typecheck browser-test fuzz install clean
+.PHONY: build demo run test setup fmt fmt-check lint verify-units typecheck browser-test fuzz install clean
 
 build:
 	$(CARGO) build --release --locked
@@ -25,13 +25,20 @@ run:
 	PODUP_STATE_DIR=$(RUN_STATE) ./target/debug/podup serve --listen $(LISTEN)
 
 # Everything CI runs: formatting, lints, units, the panel's types, unit +
-# integration + browser + real tests.
-test: fmt-check lint verify-units typecheck
+# integration + browser + real tests. tests/setup.sh first installs what is
+# missing (tests/packages.txt and `npm ci`) when run as root.
+test:
+	tests/setup.sh
+	$(MAKE) fmt-check lint verify-units typecheck
 	$(CARGO) test --locked --lib
 	$(CARGO) test --locked --test integration
 	$(MAKE) browser-test
 	$(CARGO) test --locked --test real -- --test-threads=2 --skip flood::
 	$(CARGO) test --locked --test real flood:: -- --test-threads=1
+
+# Installs what the tests need and is missing (root only; otherwise says what).
+setup:
+	tests/setup.sh
 
 # The panel's JavaScript against its JSDoc types (needs `npm ci`).
 typecheck:

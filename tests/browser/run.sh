@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # Runs the panel's checks that need Node: the JSDoc type check (tsc) and the
 # browser tests (playwright-core driving Debian's chromium against podup demo).
-# Fails with the fix when something they need is missing; never skips.
+# When something they need is missing: as root, or with PODUP_REAL_TESTS=require
+# (CI), fails with the fix (tests/setup.sh installs it before `make test`); as
+# another user, which installs nothing, prints SKIPPED and why.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 what=${1:-all}
 
-missing() { echo "browser tests: $1" >&2; exit 1; }
+missing() {
+  if [[ $(id -u) != 0 && ${PODUP_REAL_TESTS:-} != require ]]; then
+    echo "SKIPPED browser tests ($what): $1"
+    exit 0
+  fi
+  echo "browser tests: $1" >&2
+  exit 1
+}
 command -v node >/dev/null || missing "node is not installed (Node 20 or newer is needed)"
 [[ -d node_modules/typescript && -d node_modules/playwright-core ]] ||
   missing "node_modules is missing or incomplete: run 'npm ci'"
