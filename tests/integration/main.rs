@@ -11,6 +11,7 @@ mod hooks;
 mod keepalive;
 mod ops;
 mod panel;
+mod probe;
 mod secrets;
 mod serve;
 mod support;

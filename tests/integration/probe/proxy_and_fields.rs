@@ -1,0 +1,1 @@
+//! See probe/mod.rs.
