@@ -18,6 +18,8 @@ pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_WORKERS: usize = 16;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8777";
 pub const DEFAULT_SESSION_SECS: u64 = 12 * 3600;
+/// The event log's size budget (docs/security.md, finding 2).
+pub const DEFAULT_EVENTS_MAX_MB: u64 = 64;
 /// Name of the state database inside the state directory.
 pub const DB_FILE_NAME: &str = "podup.db";
 
@@ -38,6 +40,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "PODUP_MAX_BODY_BYTES",
         "1048576",
         "Largest request body accepted; a larger declared length is refused with 413 before reading.",
+    ),
+    (
+        "PODUP_EVENTS_MAX_MB",
+        "64",
+        "Size budget of the state database, in MiB: past it the oldest anonymous event rows (refused ones first) are removed; authenticated events and tasks never are.",
     ),
     (
         "PODUP_REQUEST_TIMEOUT_MS",
@@ -148,6 +155,8 @@ pub struct Config {
     pub limit_image: Vec<Rule>,
     pub limit_auth_failures: Vec<Rule>,
     pub retention_events_secs: u64,
+    /// `PODUP_EVENTS_MAX_MB` in bytes.
+    pub events_max_bytes: u64,
     pub retention_tasks_secs: u64,
     pub auto_discover: bool,
     pub exclude: Vec<String>,
@@ -315,6 +324,18 @@ impl Config {
         };
         let retention_events_secs = duration("PODUP_RETENTION_EVENTS", "30d")?;
         let retention_tasks_secs = duration("PODUP_RETENTION_TASKS", "90d")?;
+        let events_max_mb = whole(
+            &get,
+            "PODUP_EVENTS_MAX_MB",
+            DEFAULT_EVENTS_MAX_MB,
+            "a whole number of MiB",
+        )?;
+        if events_max_mb == 0 || events_max_mb > 1 << 20 {
+            return Err(err(
+                "PODUP_EVENTS_MAX_MB",
+                format!("must be 1 to 1048576 MiB, got '{events_max_mb}'"),
+            ));
+        }
         let discovery_retention_secs = duration("PODUP_DISCOVERY_RETENTION", "7d")?;
         let auto_discover = match get("PODUP_AUTO_DISCOVER").as_deref() {
             None | Some("0") | Some("false") | Some("no") => false,
@@ -382,6 +403,7 @@ impl Config {
             limit_image,
             limit_auth_failures,
             retention_events_secs,
+            events_max_bytes: events_max_mb * 1024 * 1024,
             retention_tasks_secs,
             auto_discover,
             exclude,

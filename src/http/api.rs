@@ -44,7 +44,9 @@ pub fn authorize(ctx: &mut Ctx<'_>, req: &Request, need: Need, action: &'static 
         config: ctx.config,
         client_ip: &ctx.client_ip,
     };
-    super::session::identify(&peer, conn, req, need, now).map_err(|d| {
+    let identity = super::session::identify(&peer, conn, req, need, now);
+    ctx.authenticated |= identity.is_ok();
+    identity.map_err(|d| {
         let refused = Response::error(d.status(), action, d.code(), d.message());
         if d.status() == 401 {
             refused.auth_failure()

@@ -65,6 +65,7 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         }
         return Response::error(401, ACTION, e.kind(), e.to_string()).auth_failure();
     }
+    ctx.authenticated = true;
     let delivery = req.header("x-github-delivery").map(str::to_string);
     // A redelivery (GitHub's retry, or "Redeliver" in its UI) of a delivery that made a
     // task is answered before its body is parsed: same id, same signed body, same task.

@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod ops;
 pub mod overview;
 pub mod panel;
+pub mod redact;
 pub mod routes;
 pub mod session;
 pub mod tasks;
@@ -192,10 +193,11 @@ const SECRET_KEYS: &[&str] = &[
 ];
 
 /// The request target as stored in the event log: query values that look like
-/// secrets (by name, or long random-looking values) become `REDACTED`, and the
-/// whole is cut to 1024 characters.
+/// secrets (by name, or long random-looking values) and path segments that look like
+/// a credential become `REDACTED`, control and bidi characters are percent-encoded
+/// (`redact`), and the whole is cut to 1024 bytes.
 pub fn redact_target(path: &str, query: &str) -> String {
-    let mut out = path.to_string();
+    let mut out = redact::redact_segments(path);
     if !query.is_empty() {
         let parts: Vec<String> = query
             .split('&')
@@ -207,6 +209,7 @@ pub fn redact_target(path: &str, query: &str) -> String {
         out.push('?');
         out.push_str(&parts.join("&"));
     }
+    let mut out = redact::escape_controls(&out);
     if out.len() > 1024 {
         let mut cut = 1024;
         while !out.is_char_boundary(cut) {

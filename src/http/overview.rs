@@ -151,6 +151,7 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
         "PODUP_STATE_DIR" => format!("{} (from {})", c.state_dir.display(), c.state_dir_source),
         "PODUP_IDLE_EXIT_SECS" => c.idle_exit_secs.to_string(),
         "PODUP_MAX_BODY_BYTES" => c.max_body_bytes.to_string(),
+        "PODUP_EVENTS_MAX_MB" => (c.events_max_bytes / (1024 * 1024)).to_string(),
         "PODUP_REQUEST_TIMEOUT_MS" => c.request_timeout_ms.to_string(),
         "PODUP_WORKERS" => c.workers.to_string(),
         "PODUP_LOG_LEVEL" => c.log_level.as_str().to_ascii_lowercase(),

@@ -25,6 +25,9 @@ pub struct Ctx<'a> {
     pub request_id: &'a str,
     /// The client's address without port (rate-limit key).
     pub client_ip: String,
+    /// Set once the request's credential verified (a token, a session, a webhook
+    /// signature): its event row is then never folded or pruned for size.
+    pub authenticated: bool,
 }
 
 impl<'a> Ctx<'a> {

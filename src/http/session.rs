@@ -143,7 +143,10 @@ pub fn show(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     };
     if let Some(value) = session::cookie(req.headers_named("cookie"), COOKIE) {
         match session::lookup(conn, value, now_ms()) {
-            Ok(Some(s)) => return Response::json(200, A, "signed_in", &signed_in_body(ctx, &s, value)),
+            Ok(Some(s)) => {
+                ctx.authenticated = true;
+                return Response::json(200, A, "signed_in", &signed_in_body(ctx, &s, value));
+            }
             Ok(None) => {}
             Err(e) => return store_failed(A, &e),
         }
@@ -192,7 +195,10 @@ pub fn sign_in(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             }
         }
         None => match forwarded {
-            Some((name, role)) => (name, role, "forward_auth"),
+            Some((name, role)) => {
+                ctx.authenticated = true;
+                (name, role, "forward_auth")
+            }
             None => return no_credential(ctx),
         },
     };

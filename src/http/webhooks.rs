@@ -47,6 +47,7 @@ fn delivery(e: &EventRow) -> Value {
         "detail": e.meta.get("detail").or_else(|| e.meta.get("error")),
         "test": e.meta.get("test").is_some(),
         "task_id": e.task_id,
+        "count": e.count,
     })
 }
 

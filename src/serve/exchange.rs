@@ -11,8 +11,9 @@ use crate::config::Config;
 use crate::host::Host;
 use crate::http::framing::FrameError;
 use crate::http::routes::{self, Ctx};
-use crate::http::{Request, Response, redact_target};
+use crate::http::{Request, Response, redact, redact_target};
 use crate::ratelimit;
+use crate::store::fold::{self, Filing};
 use crate::store::{Db, events};
 use serde_json::json;
 use std::io::{self, Read, Write};
@@ -38,27 +39,55 @@ pub struct Worker<'a> {
     pub exe: &'a Path,
 }
 
-/// Request ids unique across processes: process start time, pid, counter.
+/// Request ids unique across processes, yet opaque: the first 16 bytes (32 hex
+/// digits) of the SHA-256 of a per-process random seed and a counter. The id says
+/// nothing of the process start time, its pid, or how many requests it served.
 pub struct RequestIds {
-    prefix: String,
+    seed: [u8; 32],
     next: AtomicU64,
 }
 
 impl RequestIds {
     pub fn new() -> RequestIds {
-        let start = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_micros();
         RequestIds {
-            prefix: format!("{start:x}-{:x}", std::process::id()),
+            seed: seed(),
             next: AtomicU64::new(1),
         }
     }
 
     pub fn next(&self) -> String {
-        format!("{}-{}", self.prefix, self.next.fetch_add(1, Ordering::Relaxed))
+        use sha2::{Digest, Sha256};
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let digest = Sha256::new()
+            .chain_update(self.seed)
+            .chain_update(n.to_le_bytes())
+            .finalize();
+        crate::hex::hex(&digest[..16])
     }
+}
+
+/// 32 bytes from /dev/urandom. Should that fail (no /dev in a sandbox), the clock,
+/// pid and address of a stack value stand in: the ids are then guessable, but still
+/// unique, and hashed, so they still reveal nothing directly.
+fn seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut seed));
+    if let Err(e) = read {
+        log::warn!("cannot read /dev/urandom for request ids ({e}); using the clock and pid");
+        use sha2::{Digest, Sha256};
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let here = &seed as *const _ as usize;
+        seed = Sha256::new()
+            .chain_update(now.to_le_bytes())
+            .chain_update(std::process::id().to_le_bytes())
+            .chain_update(here.to_le_bytes())
+            .finalize()
+            .into();
+    }
+    seed
 }
 
 /// A request as the driver hands it over: framed, or why it could not be.
@@ -144,6 +173,8 @@ pub fn finish(worker: &mut Worker<'_>, stream: Stream, received: &Received) {
     let stored = recorder::write_one(&mut worker.db, worker.config, &record);
     report(worker, &record, stored);
     answer.send(stream);
+    // One request per process here: each looks at the budget once it has answered.
+    recorder::keep_budget(&mut worker.db, worker.config);
 }
 
 /// Runs the request's handler: its row, and the answer to send once the row is stored.
@@ -152,6 +183,7 @@ pub fn finish(worker: &mut Worker<'_>, stream: Stream, received: &Received) {
 pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> (Record, Answer) {
     let request_id = worker.ids.next();
     let ip = client_ip(received.remote.as_deref());
+    let mut authenticated = false;
     let (mut response, method, path, head_only, read_all) = match &received.outcome {
         Ok(req) => {
             let mut ctx = Ctx {
@@ -162,6 +194,7 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
                 exe: worker.exe,
                 request_id: &request_id,
                 client_ip: ip.clone(),
+                authenticated: false,
             };
             let response = catch_unwind(AssertUnwindSafe(|| routes::handle(&mut ctx, req))).unwrap_or_else(|_| {
                 Response::error(
@@ -171,6 +204,7 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
                     "podup failed while handling this request; see its log",
                 )
             });
+            authenticated = ctx.authenticated;
             (
                 response,
                 req.method.clone(),
@@ -188,19 +222,24 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
     response.headers.push(("X-Request-Id", request_id.clone()));
     let duration_ms = received.accepted.elapsed().as_millis() as i64;
     let meta = merge_meta(&response, received);
+    // Every field bounded: the path by `redact_target`, the rest here.
     let event = events::Event {
         request_id: request_id.clone(),
         ts_ms: now_ms(),
-        method,
+        method: redact::bound(&redact::escape_controls(&method), redact::MAX_METHOD_CHARS),
         path,
         status: response.status,
         action: response.action.to_string(),
         reason: response.reason.to_string(),
         duration_ms,
-        remote_addr: received.remote.clone(),
+        remote_addr: received
+            .remote
+            .as_deref()
+            .map(|r| redact::bound(&redact::escape_controls(r), redact::MAX_REMOTE_CHARS)),
         meta,
         task_id: response.task_id,
     };
+    let filing = Filing::of(response.status, authenticated, response.task_id, &fold::source_of(&ip));
     let auth_failure_key = response.auth_failed.then(|| ratelimit::auth_failure_key(&ip));
     log::debug!(
         request_id = event.request_id.as_str(), action = event.action.as_str(), reason = event.reason.as_str(), status = event.status;
@@ -217,6 +256,7 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
     };
     let record = Record {
         event,
+        filing,
         auth_failure_key,
     };
     (record, answer)
@@ -240,7 +280,7 @@ fn merge_meta(response: &Response, received: &Received) -> String {
     if let Err(e) = &received.outcome {
         meta.insert("error".into(), json!(e.message()));
     }
-    serde_json::Value::Object(meta).to_string()
+    redact::bound_meta(serde_json::Value::Object(meta))
 }
 
 /// What the writer thread's attempt at a row came to, settled: when its handle was

@@ -8,7 +8,7 @@
 
 use crate::config::Config;
 use crate::ratelimit;
-use crate::store::{Db, events, immediate};
+use crate::store::{Db, events, fold, immediate};
 use rusqlite::Connection;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,17 +16,25 @@ use std::sync::mpsc::{Receiver, SendError, Sender, channel};
 
 /// Most rows in one commit; more wait for the next one.
 const MAX_BATCH: usize = 256;
+/// Rows written between two looks at the size budget.
+const BUDGET_CHECK_ROWS: usize = 1_000;
+/// Most batches of rows one look at the budget removes (`fold::enforce_budget`).
+const BUDGET_BATCHES: usize = 4;
+/// One warning a minute while the budget cannot be kept.
+static BUDGET_WARNINGS: crate::logging::Throttle = crate::logging::Throttle::new(60_000);
 
 /// What one request leaves behind: its event row and, when it failed
 /// authentication, a hit against its source address.
 pub struct Record {
     pub event: events::Event,
+    /// What the size budget may do with the row, and whether it may be folded.
+    pub filing: fold::Filing,
     pub auth_failure_key: Option<String>,
 }
 
 impl Record {
     fn write(&self, conn: &Connection, config: &Config) -> rusqlite::Result<()> {
-        events::insert(conn, &self.event)?;
+        fold::store(conn, &self.event, &self.filing)?;
         if let Some(key) = &self.auth_failure_key {
             ratelimit::hit(conn, key, &config.limit_auth_failures, self.event.ts_ms)?;
         }
@@ -122,6 +130,8 @@ impl<'a> Recorder<'a> {
 /// in together, so the batches grow with the load and a lone row never waits.
 fn write_loop(mut db: Db, config: &Config, rx: Receiver<Pending<'_>>) {
     start_log(&mut db);
+    keep_budget(&mut db, config);
+    let mut since_check = 0;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -130,7 +140,40 @@ fn write_loop(mut db: Db, config: &Config, rx: Receiver<Pending<'_>>) {
                 Err(_) => break,
             }
         }
+        since_check += batch.len();
         write_batch(&mut db, config, batch);
+        if since_check >= BUDGET_CHECK_ROWS {
+            since_check = 0;
+            keep_budget(&mut db, config);
+        }
+    }
+}
+
+/// Keeps the database within `PODUP_EVENTS_MAX_MB` (`fold::enforce_budget`): a look
+/// at two numbers in the database header, and when over, a few batches of the oldest
+/// anonymous rows removed; the rows that wait meanwhile go in with the next commit.
+pub fn keep_budget(db: &mut Db, config: &Config) {
+    let Ok(conn) = db.get() else { return };
+    let max = i64::try_from(config.events_max_bytes).unwrap_or(i64::MAX);
+    match fold::enforce_budget(conn, max, BUDGET_BATCHES) {
+        Ok(t) if t.refused + t.anonymous > 0 => {
+            log::warn!(
+                error_kind = "events_over_budget";
+                "the state database outgrew PODUP_EVENTS_MAX_MB ({} MiB): removed the oldest {} refused and {} anonymous event rows",
+                config.events_max_bytes >> 20, t.refused, t.anonymous
+            );
+        }
+        Ok(t) if !t.within => {
+            if BUDGET_WARNINGS.admit(crate::clock::now_ms()).is_some() {
+                log::warn!(
+                    error_kind = "events_over_budget";
+                    "the state database is over PODUP_EVENTS_MAX_MB ({} MiB) with no anonymous event rows left to remove; authenticated events and tasks are kept (PODUP_RETENTION_EVENTS, podup prune)",
+                    config.events_max_bytes >> 20
+                );
+            }
+        }
+        Ok(_) => {}
+        Err(e) => log::warn!(error_kind = "events_over_budget"; "could not keep the event log within its budget: {e}"),
     }
 }
 
@@ -218,6 +261,7 @@ mod tests {
                 meta: "{}".into(),
                 task_id: None,
             },
+            filing: fold::Filing::KEPT,
             auth_failure_key: auth_failure.then(|| ratelimit::auth_failure_key("192.0.2.1")),
         }
     }

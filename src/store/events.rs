@@ -1,5 +1,6 @@
-//! The `event_log` table: exactly one row per HTTP request, written by the driver
-//! before the response goes out.
+//! The `event_log` table: one row per HTTP request, written by the driver before the
+//! response goes out; refused requests past a per-source rate share a row with a
+//! count (`fold`).
 
 use rusqlite::{Connection, params};
 use serde::Serialize;
@@ -58,6 +59,9 @@ pub struct EventRow {
     pub remote_addr: Option<String>,
     pub meta: serde_json::Value,
     pub task_id: Option<i64>,
+    /// Requests this row stands for: 1, or more for refused requests folded past the
+    /// per-source rate (`fold`).
+    pub count: i64,
 }
 
 /// Filters of `GET /api/v1/events`; pages go by id, newest first.
@@ -81,7 +85,7 @@ pub struct EventFilter {
 
 pub fn list(conn: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<EventRow>> {
     let mut sql = String::from(
-        "SELECT id, request_id, ts_ms, method, path, status, action, reason, duration_ms, remote_addr, meta, task_id
+        "SELECT id, request_id, ts_ms, method, path, status, action, reason, duration_ms, remote_addr, meta, task_id, count
          FROM event_log WHERE 1 = 1",
     );
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
@@ -137,6 +141,7 @@ pub fn list(conn: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<EventRow
             remote_addr: r.get(9)?,
             meta: serde_json::from_str(&meta).unwrap_or(serde_json::Value::String(meta)),
             task_id: r.get(11)?,
+            count: r.get(12)?,
         })
     })?
     .collect()

@@ -132,6 +132,19 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE rate_hits ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
     UPDATE rate_hits SET seq = (SELECT count(*) FROM rate_hits r WHERE r.key = rate_hits.key AND r.id <= rate_hits.id);
     CREATE INDEX rate_hits_seq ON rate_hits (key, seq);",
+    // 6: a bounded event log (docs/security.md, finding 2). `tier` says what the size
+    // budget may prune: 0 never (authenticated, or written before this migration), 1
+    // after the refused ones (answered anonymous requests), 2 first (refused or
+    // malformed anonymous requests). `source` is the client address a refused row
+    // counts against; past the per-second rate, a source's refused requests of one
+    // reason and second are folded into the row named by `fold_key`, `count` of them.
+    "ALTER TABLE event_log ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE event_log ADD COLUMN tier INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE event_log ADD COLUMN source TEXT;
+    ALTER TABLE event_log ADD COLUMN fold_key TEXT;
+    CREATE UNIQUE INDEX event_log_fold ON event_log (fold_key) WHERE fold_key IS NOT NULL;
+    CREATE INDEX event_log_source ON event_log (source, ts_ms) WHERE tier = 2;
+    CREATE INDEX event_log_tier ON event_log (tier, id) WHERE tier > 0;",
 ];
 
 /// The schema version this build writes.
