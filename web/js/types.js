@@ -80,6 +80,7 @@
  * @property {string|null} remote_addr
  * @property {Object<string, unknown>|string} meta
  * @property {number|null} task_id
+ * @property {number} [count] requests the row stands for: more than 1 when refused requests past the per-source rate were folded into it
  */
 
 /**

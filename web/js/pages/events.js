@@ -79,6 +79,14 @@ export function render(main, ctx) {
   load();
 }
 
+/** A row that stands for several refused requests (folded past the per-source
+ * rate) says how many: "×37".
+ * @param {Event} e */
+function folded(e) {
+  const n = e.count || 1;
+  return n > 1 ? h('span', { class: 'folded', title: `${n} refused requests from one source in one second`, text: ` ×${n}` }) : '';
+}
+
 /** @param {Event[]} events @param {PageContext} ctx */
 function rows(events, ctx) {
   const trs = [];
@@ -86,7 +94,7 @@ function rows(events, ctx) {
     const meta = typeof e.meta === 'string' ? e.meta : JSON.stringify(e.meta, null, 2);
     const hasMeta = meta && meta !== '{}';
     const detail = h('tr', { class: 'detail', hidden: true }, h('td', { colspan: '7' },
-      h('pre', { class: 'meta', text: `${hasMeta ? meta : 'no meta'}\nrequest ${e.request_id} from ${e.remote_addr || 'a Unix socket'}, ${e.duration_ms} ms` })));
+      h('pre', { class: 'meta', text: `${hasMeta ? meta : 'no meta'}\nrequest ${e.request_id} from ${e.remote_addr || 'a Unix socket'}, ${e.duration_ms} ms${(e.count || 1) > 1 ? `\nstands for ${e.count} refused requests from this source in this second (the first shown)` : ''}` })));
     const toggle = h('button', { type: 'button', class: 'link', 'aria-expanded': 'false', 'data-event': e.id, text: 'details', onclick: () => {
       detail.hidden = !detail.hidden;
       toggle.setAttribute('aria-expanded', String(!detail.hidden));
@@ -94,7 +102,8 @@ function rows(events, ctx) {
     trs.push(h('tr', { class: e.status >= 400 ? 'bad' : '' },
       h('td', { text: when(e.ts_ms) }),
       h('td', {}, h('code', { text: `${e.method} ${e.path}` })),
-      h('td', {}, h('span', { class: `code c${Math.floor(e.status / 100)}`, text: String(e.status) })),
+      h('td', {}, h('span', { class: `code c${Math.floor(e.status / 100)}`, text: String(e.status) }),
+        folded(e)),
       h('td', { text: e.action }),
       h('td', { text: e.reason }),
       h('td', {}, e.task_id ? h('a', { href: `?task=${e.task_id}`, onclick: (/** @type {MouseEvent} */ ev) => { ev.preventDefault(); ctx.openTask(e.task_id); }, text: `#${e.task_id}` }) : ''),
