@@ -249,7 +249,7 @@ mod tests {
     fn the_budget_removes_refused_rows_first_then_anonymous_never_kept_ones() {
         let conn = db();
         let pad = "p".repeat(2000);
-        let mut add = |i: i64, status: u16, authenticated: bool| {
+        let add = |i: i64, status: u16, authenticated: bool| {
             let mut e = event(&format!("r{i}"), i * 1000, status, "x");
             e.path = pad.clone();
             store(&conn, &e, &Filing::of(status, authenticated, None, &format!("s{i}"))).unwrap();
@@ -263,7 +263,6 @@ mod tests {
         for i in 900..1500 {
             add(i, 404, false);
         }
-        drop(add);
         let used = used_bytes(&conn).unwrap();
         assert!(used > 2_500_000, "{used}");
         let within = enforce_budget(&conn, used * 3 / 4, usize::MAX).unwrap();
