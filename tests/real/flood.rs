@@ -1,9 +1,11 @@
 //! Floods against `podup.socket` (Accept=no) + `podup.service` as shipped, on the real
 //! manager: a burst of 10,000 connections, 1,000 slow clients that never finish their
-//! request (podup cuts them off), and 1,000 oversized requests. After each, the socket is still `active` and
-//! serves, the same podup process served the whole flood, its peak memory stayed bounded,
-//! requests sent while the flood ran were answered, and every answered request of the flood
-//! has its `event_log` row.
+//! request (podup cuts them off), 1,000 oversized requests, and 10,000 junk requests
+//! (which must grow the state database by less than 1 MB). After each, the socket is still
+//! `active` and serves, the same podup process served the whole flood, its peak memory
+//! stayed bounded, requests sent while the flood ran were answered, and every answered
+//! request of the flood is accounted for in the event log: by its own row, or, for refused
+//! ones past 20 a second, by the `count` of a folded row.
 //!
 //! The clients are non-blocking sockets driven by `poll` on a few threads, so the test
 //! process holds thousands of connections with a handful of threads.
@@ -655,7 +657,8 @@ fn ten_thousand_junk_requests_grow_the_state_database_by_less_than_a_megabyte() 
     let kinds = [
         format!("{junk} /x HTTP/1.1\r\nHost: t\r\n\r\n"),
         format!("GET /junk?q={junk} HTTP/1.1\r\nHost: t\r\n\r\n"),
-        "POST /hooks/github HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}".to_string(),
+        // Nothing that fails authentication: the failure limit is finding 1's, not this test's.
+        "GET /hooks/github HTTP/1.1\r\nHost: t\r\n\r\n".to_string(),
         "GET /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n".to_string(),
     ]
     .map(|k| Arc::new(k.into_bytes()));
