@@ -40,6 +40,10 @@ impl<'a> Ctx<'a> {
 pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     let method = req.method.as_str();
     let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    // Repeated security headers and a Host that is not ours: before any credential.
+    if let Some(refused) = super::guard::check(ctx.config, req) {
+        return refused;
+    }
     if req.path == "/health" {
         return match method {
             "GET" | "HEAD" => health(ctx),
