@@ -361,8 +361,14 @@ impl Config {
             DEFAULT_SESSION_SECS,
             "a whole number of seconds",
         )?;
-        if session_secs == 0 {
-            return Err(err("PODUP_SESSION_SECS", "must be at least 1 second, got '0'".into()));
+        if session_secs == 0 || session_secs > crate::duration::MAX_SECS {
+            return Err(err(
+                "PODUP_SESSION_SECS",
+                format!(
+                    "expected 1 to {} seconds, got '{session_secs}'",
+                    crate::duration::MAX_SECS
+                ),
+            ));
         }
         let known: Vec<String> = VARIABLES
             .iter()

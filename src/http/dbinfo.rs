@@ -39,7 +39,7 @@ pub fn maintenance(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     let found = stats::db_stats(conn, &db_path).and_then(|db| {
         Ok((
             db,
-            stats::rate_limits(conn, now, window_secs as i64 * 1000)?,
+            stats::rate_limits(conn, now, crate::duration::secs_to_ms(window_secs).unwrap_or(i64::MAX))?,
             stats::held_locks(conn)?,
         ))
     });

@@ -247,7 +247,7 @@ pub fn sign_in(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         role,
         via: via.into(),
         created_ms: now,
-        expires_ms: now + ttl as i64 * 1000,
+        expires_ms: crate::duration::ms_after(now, ttl),
     };
     Response::json(200, A, "signed_in", &signed_in_body(ctx, &s, &value))
         .with_header("Set-Cookie", session::set_cookie(&value, ttl, secure))
