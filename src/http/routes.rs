@@ -106,17 +106,20 @@ fn method_not_allowed(action: &'static str, allow: &str) -> Response {
         .with_header("Allow", allow.to_string())
 }
 
-/// The 503 every route answers while the database is unusable.
+/// The 503 every route answers while the database is unusable. No one can sign in
+/// meanwhile (tokens live in it), so it tells no one the path or the uid
+/// (`dbinfo::unavailable`): the journal and `podup check` do.
 pub fn db_unavailable(action: &'static str, e: &StoreError) -> Response {
+    let (message, db) = dbinfo::unavailable(e);
     Response::json(
         503,
         action,
         "db_unavailable",
         &json!({
             "error": "db_unavailable",
-            "message": e.to_string(),
+            "message": message,
             "component": "state database",
-            "db": {"path": e.path, "error": e.error, "fix": e.fix},
+            "db": db,
         }),
     )
 }
@@ -192,6 +195,7 @@ fn health(ctx: &mut Ctx<'_>) -> Response {
             ctx.db.fail(&error);
         }
         let e = ctx.db.get().expect_err("just failed");
+        let (message, db) = dbinfo::unavailable(e);
         return Response::json(
             503,
             "health",
@@ -201,8 +205,8 @@ fn health(ctx: &mut Ctx<'_>) -> Response {
                 "version": VERSION,
                 "uptime_secs": uptime_secs,
                 "error": "db_unavailable",
-                "message": e.to_string(),
-                "db": {"state": "error", "path": e.path, "error": e.error, "fix": e.fix},
+                "message": message,
+                "db": db,
                 "webhook": webhook,
             }),
         );
