@@ -187,13 +187,15 @@ fn with_a_public_url_a_rebound_host_and_a_foreign_origin_are_refused() {
     assert_eq!(error(&r), "no_services", "the public origin passes: {}", r.body);
 }
 
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 #[test]
 fn a_repeated_security_header_is_refused_before_any_credential() {
     let podup = same_host_proxy("probe-dup").env("PODUP_GITHUB_SECRET", "0123456789abcdef0123");
     let admin = podup.token("alice", "admin");
     let server = podup.serve(&[]);
     let bearer = format!("Bearer {admin}");
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<(&str, &str, Headers)> = vec![
         (
             "GET",
             "/api/v1/tasks",
