@@ -19,6 +19,8 @@ mod config;
 mod demo;
 /// Opt-in discovery of webhook-capable units.
 mod discovery;
+/// Durations as written (`30d`), bounded, and checked conversions to milliseconds.
+mod duration;
 /// Lower-case hex of bytes and of a SHA-256.
 mod hex;
 /// The only place that runs systemctl, systemd-run, podman and journalctl, and reads what they print.

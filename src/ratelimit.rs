@@ -26,17 +26,10 @@ impl fmt::Display for Rule {
     }
 }
 
-/// Parses a duration such as `90s`, `10m`, `5h`, `30d` (a bare number is seconds).
+/// Parses a duration such as `90s`, `10m`, `5h`, `30d` (a bare number is seconds), at
+/// most `duration::MAX_SECS`, so every window fits in milliseconds.
 pub fn parse_duration_secs(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, 's')) => (&s[..i], 1),
-        Some((i, 'm')) => (&s[..i], 60),
-        Some((i, 'h')) => (&s[..i], 3600),
-        Some((i, 'd')) => (&s[..i], 86_400),
-        _ => (s, 1),
-    };
-    num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult))
+    crate::duration::parse_secs(s).ok()
 }
 
 /// Parses `2/10m,10/5h` (units s, m, h, d).

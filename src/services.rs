@@ -72,7 +72,9 @@ impl ImageRef {
 
 /// `[A-Za-z0-9:_.@-]+` ending in `.service`.
 pub fn valid_unit(name: &str) -> bool {
-    name.len() <= 256
+    // A leading '-' would reach systemctl's and systemd-run's argv as an option.
+    !name.starts_with('-')
+        && name.len() <= 256
         && name.strip_suffix(".service").is_some_and(|stem| !stem.is_empty())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b":_.@-".contains(&b))
 }
@@ -87,7 +89,7 @@ pub fn parse_list(s: &str) -> Result<Vec<Service>, String> {
         };
         if !valid_unit(unit) {
             return Err(format!(
-                "'{unit}' is not a unit name ([A-Za-z0-9:_.@-]+ ending in .service)"
+                "'{unit}' is not a unit name ([A-Za-z0-9:_.@-]+ ending in .service, not starting with '-')"
             ));
         }
         if out.iter().any(|s| s.unit == unit) {
@@ -151,6 +153,8 @@ mod tests {
             "a b.service",
             "../x.service/",
             "a;b.service",
+            "-H.service",
+            "--user.service",
         ] {
             assert!(!valid_unit(bad), "{bad}");
         }

@@ -61,6 +61,34 @@ impl TrustedProxies {
         })
     }
 
+    /// Whether a process on this host could connect as a trusted proxy: `unix`, or a
+    /// range that takes in a loopback address (127.0.0.0/8, ::1, or their IPv4-mapped
+    /// form). Any local user can open such a connection, so forward-auth from there
+    /// needs the proxy's secret too (`config::forward`).
+    pub fn trusts_local(&self) -> bool {
+        let loopback: [(IpAddr, u8); 2] = [
+            (IpAddr::from([127, 0, 0, 0]), 8),
+            (IpAddr::from(std::net::Ipv6Addr::LOCALHOST), 128),
+        ];
+        self.0.iter().any(|s| {
+            let (addr, prefix) = match s {
+                Source::Unix => return true,
+                // ::ffff:127.0.0.1 is how an IPv4 peer looks on a dual-stack socket.
+                Source::Net {
+                    addr: IpAddr::V6(v6),
+                    prefix,
+                } if *prefix >= 96 && v6.to_ipv4_mapped().is_some() => {
+                    (IpAddr::V4(v6.to_ipv4_mapped().expect("just checked")), prefix - 96)
+                }
+                Source::Net { addr, prefix } => (*addr, *prefix),
+            };
+            // Two ranges overlap when the wider one holds the other's address.
+            loopback
+                .iter()
+                .any(|(net, len)| addr.is_ipv4() == net.is_ipv4() && in_net(addr, *net, prefix.min(*len)))
+        })
+    }
+
     /// The entries as written in the configuration (for the settings page).
     pub fn describe(&self) -> String {
         self.0
@@ -105,6 +133,25 @@ mod tests {
         assert_eq!(t.describe(), "10.0.0.0/8, 192.168.1.7, ::1, fd00::/8, unix");
         let all = TrustedProxies::parse("0.0.0.0/0").unwrap();
         assert!(all.contains("203.0.113.9") && !all.contains("local"));
+    }
+
+    #[test]
+    fn which_lists_let_a_local_process_in() {
+        for local in [
+            "127.0.0.1",
+            "127.0.0.5",
+            "127.0.0.0/8",
+            "0.0.0.0/0",
+            "::1",
+            "::/0",
+            "unix",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(TrustedProxies::parse(local).unwrap().trusts_local(), "{local}");
+        }
+        for remote in ["10.0.0.0/8", "192.168.1.7", "fd00::/8", "128.0.0.0/1", ""] {
+            assert!(!TrustedProxies::parse(remote).unwrap().trusts_local(), "{remote}");
+        }
     }
 
     #[test]

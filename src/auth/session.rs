@@ -36,7 +36,7 @@ pub fn create(
 ) -> Result<String, String> {
     let random = tokens::generate().map_err(|e| format!("cannot get random bytes: {e}"))?;
     let value = format!("s_{}", random.trim_start_matches("podup_"));
-    let expires = now_ms.saturating_add((ttl_secs as i64).saturating_mul(1000));
+    let expires = crate::duration::ms_after(now_ms, ttl_secs);
     conn.execute("DELETE FROM sessions WHERE expires_ms <= ?1", [now_ms])
         .map_err(|e| e.to_string())?;
     conn.execute(

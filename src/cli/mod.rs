@@ -199,8 +199,11 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             o.optopt("", "caller", "who asks", "C");
             o.optflag("", "dry-run", "only report what would be updated");
             let m = parse_opts(o, rest, sub)?;
+            let caller = m.opt_str("caller");
+            crate::tasks::fields::bounded("--caller", caller.as_deref(), crate::tasks::fields::MAX_CALLER_CHARS)
+                .map_err(|e| UsageError(format!("auto-update: {e}")))?;
             Ok(Command::AutoUpdate {
-                caller: m.opt_str("caller"),
+                caller,
                 dry_run: m.opt_present("dry-run"),
             })
         }
@@ -255,10 +258,15 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             let m = parse_opts(o, rest, sub)?;
             let older_than_secs = match m.opt_str("older-than") {
                 None => None,
-                Some(v) => Some(crate::ratelimit::parse_duration_secs(&v).ok_or_else(|| {
-                    UsageError(format!(
-                        "--older-than: expected a duration such as 30d or 12h, got '{v}'"
-                    ))
+                Some(v) => Some(crate::duration::parse_secs(&v).map_err(|e| {
+                    UsageError(match e {
+                        crate::duration::DurationError::Invalid => {
+                            format!("--older-than: expected a duration such as 30d or 12h, got '{v}'")
+                        }
+                        crate::duration::DurationError::OutOfRange => {
+                            format!("--older-than: at most {}, got '{v}'", crate::duration::MAX_TEXT)
+                        }
+                    })
                 })?),
             };
             Ok(Command::Prune {

@@ -117,6 +117,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "HEADER or HEADER:ROLE (admin or read; default admin): a trusted proxy's header naming its signed-in user, who then gets a panel session without a token.",
     ),
     (
+        "PODUP_FORWARD_AUTH_SECRET",
+        "unset",
+        "Secret(s) the trusted proxy sends in X-Podup-Proxy-Secret with the forward-auth header; required when PODUP_TRUSTED_PROXIES takes in loopback or unix. Also PODUP_FORWARD_AUTH_SECRET_FILE or the credential forward-auth-secret.",
+    ),
+    (
         "PODUP_SESSION_SECS",
         "43200",
         "How long a panel sign-in lasts, in seconds.",
@@ -172,6 +177,8 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// The forward-auth header (lower case) and the role its users get.
     pub forward_auth: Option<(String, Role)>,
+    /// What the proxy must send in `X-Podup-Proxy-Secret` with the forward-auth header.
+    pub forward_auth_secrets: Vec<Secret>,
     pub session_secs: u64,
     /// Set only by `podup demo`, never from the environment: the simulated host every
     /// `Host` is built on; tasks then run on threads of this process (`tasks::dispatch`).
@@ -368,14 +375,21 @@ impl Config {
             .map(|v| forward_auth(&v))
             .transpose()
             .map_err(|e| err("PODUP_FORWARD_AUTH_HEADER", e))?;
+        let forward_auth_secrets = forward::secrets_for(&get, &trusted_proxies, forward_auth.is_some())?;
         let session_secs = whole(
             &get,
             "PODUP_SESSION_SECS",
             DEFAULT_SESSION_SECS,
             "a whole number of seconds",
         )?;
-        if session_secs == 0 {
-            return Err(err("PODUP_SESSION_SECS", "must be at least 1 second, got '0'".into()));
+        if session_secs == 0 || session_secs > crate::duration::MAX_SECS {
+            return Err(err(
+                "PODUP_SESSION_SECS",
+                format!(
+                    "expected 1 to {} seconds, got '{session_secs}'",
+                    crate::duration::MAX_SECS
+                ),
+            ));
         }
         let known: Vec<String> = VARIABLES
             .iter()
@@ -414,6 +428,7 @@ impl Config {
             unknown_variables,
             trusted_proxies,
             forward_auth,
+            forward_auth_secrets,
             session_secs,
             demo: None,
         })
@@ -527,5 +542,6 @@ fn read_secret_file(variable: &str, path: &Path) -> Result<String, ConfigError> 
     std::fs::read_to_string(path).map_err(|e| err(variable, format!("cannot read '{}': {e}", path.display())))
 }
 
+pub mod forward;
 #[cfg(test)]
 mod tests;

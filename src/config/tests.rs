@@ -125,6 +125,7 @@ fn proxies_and_forward_auth() {
         &[
             ("PODUP_TRUSTED_PROXIES", "10.0.0.0/8, unix"),
             ("PODUP_FORWARD_AUTH_HEADER", "X-Forwarded-User"),
+            ("PODUP_FORWARD_AUTH_SECRET", "0123456789abcdef"),
         ],
         0,
     )

@@ -54,15 +54,47 @@ fn config(state: &Path, secret: &str) -> Result<Config, String> {
     Ok(c)
 }
 
-/// Removes the previous demo's database, so every run starts from the same history.
+/// Beside a database the demo created: that file's device and inode, so a later run
+/// knows the database it is about to delete is its own.
+const MARKER: &str = ".podup-demo";
+const DB_FILES: [&str; 3] = ["podup.db", "podup.db-wal", "podup.db-shm"];
+
+/// Device and inode of `path`, as the marker holds them.
+fn identity(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| format!("{}:{}", m.dev(), m.ino()))
+}
+
+/// `Err` naming the database when `dir` holds one this demo did not create (a real
+/// state directory given to `--state` by mistake): the demo would delete it.
+fn owned(dir: &Path) -> Result<(), String> {
+    let db = dir.join("podup.db");
+    let present = DB_FILES.iter().any(|f| dir.join(f).exists());
+    let marked = std::fs::read_to_string(dir.join(MARKER)).ok();
+    if !present || (identity(&db).is_some() && marked.as_deref().map(str::trim) == identity(&db).as_deref()) {
+        return Ok(());
+    }
+    Err(format!(
+        "'{}' was not created by podup demo, which starts from a fresh database and would delete it: \
+         choose another directory with --state",
+        db.display()
+    ))
+}
+
+/// Removes the previous demo's database, so every run starts from the same history,
+/// and creates the new (empty) file at once, marked as the demo's: a run stopped
+/// while seeding leaves a database the next run still knows as its own.
 fn fresh(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    for name in ["podup.db", "podup.db-wal", "podup.db-shm"] {
+    for name in DB_FILES {
         match std::fs::remove_file(dir.join(name)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
     }
+    std::fs::File::create_new(dir.join("podup.db"))?;
+    let id = identity(&dir.join("podup.db")).unwrap_or_default();
+    std::fs::write(dir.join(MARKER), format!("{id}\n"))?;
     Ok(())
 }
 
@@ -82,6 +114,10 @@ pub fn run(args: &DemoArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
+    if let Err(e) = owned(&state) {
+        eprintln!("podup: {e}");
+        return EXIT_USAGE;
+    }
     if let Err(e) = fresh(&state) {
         return fail(format!(
             "cannot prepare the demo state directory '{}': {e}",

@@ -76,7 +76,7 @@ pub fn run(
         )?;
         report.found.push(f);
     }
-    let cutoff = now_ms - (config.discovery_retention_secs as i64) * 1000;
+    let cutoff = crate::duration::ms_before(now_ms, config.discovery_retention_secs);
     report.forgotten = conn.execute("DELETE FROM discovered_units WHERE last_seen_ms < ?1", [cutoff])?;
     report.elapsed_ms = start.elapsed().as_millis() as u64;
     log::info!(

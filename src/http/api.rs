@@ -110,6 +110,9 @@ pub fn update_service(ctx: &mut Ctx<'_>, req: &Request, service: &str) -> Respon
         Ok(b) => b,
         Err(r) => return r,
     };
+    if let Err(m) = crate::tasks::fields::check(b.caller.as_deref(), b.reason.as_deref()) {
+        return Response::error(400, A, "field_too_long", m);
+    }
     let wait = match wait_secs(req, A) {
         Ok(w) => w,
         Err(r) => return r,
@@ -213,6 +216,9 @@ pub fn update_all(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         Ok(b) => b,
         Err(r) => return r,
     };
+    if let Err(m) = crate::tasks::fields::check(b.caller.as_deref(), b.reason.as_deref()) {
+        return Response::error(400, A, "field_too_long", m);
+    }
     let wait = match wait_secs(req, A) {
         Ok(w) => w,
         Err(r) => return r,

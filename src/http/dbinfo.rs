@@ -9,8 +9,23 @@ use super::{Request, Response};
 use crate::auth::Need;
 use crate::clock::now_ms;
 use crate::ratelimit::Rule;
-use crate::store::stats;
-use serde_json::json;
+use crate::store::{StoreError, stats};
+use serde_json::{Value, json};
+
+/// What an unauthenticated answer says about an unusable database: that it is, and
+/// SQLite's or the system's error with the state directory's path taken out. The
+/// path, the uid and the fix (which names both) are for the operator: podup logs them
+/// when it starts, and `podup check` prints them.
+pub fn unavailable(e: &StoreError) -> (String, Value) {
+    let mut error = e.error.replace(&e.path.display().to_string(), "<state database>");
+    if let Some(dir) = e.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        error = error.replace(&dir.display().to_string(), "<state directory>");
+    }
+    let message = format!(
+        "the state database is unusable: {error}; the journal of podup.service and 'podup check' on the host say which file and what to do"
+    );
+    (message, json!({"state": "error", "error": error}))
+}
 
 pub fn maintenance(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     const A: &str = "maintenance";
@@ -39,7 +54,7 @@ pub fn maintenance(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     let found = stats::db_stats(conn, &db_path).and_then(|db| {
         Ok((
             db,
-            stats::rate_limits(conn, now, window_secs as i64 * 1000)?,
+            stats::rate_limits(conn, now, crate::duration::secs_to_ms(window_secs).unwrap_or(i64::MAX))?,
             stats::held_locks(conn)?,
         ))
     });

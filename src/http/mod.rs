@@ -6,6 +6,7 @@ pub mod api;
 pub mod dbinfo;
 pub mod event_log;
 pub mod framing;
+pub mod guard;
 pub mod hooks;
 pub mod ops;
 pub mod overview;

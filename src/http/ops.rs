@@ -188,19 +188,24 @@ pub fn prune(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             );
         }
     };
-    let older = match b
-        .older_than
-        .as_deref()
-        .map(|v| (v, crate::ratelimit::parse_duration_secs(v)))
-    {
+    use crate::duration::{DurationError, MAX_TEXT, parse_secs};
+    let older = match b.older_than.as_deref().map(|v| (v, parse_secs(v))) {
         None => None,
-        Some((_, Some(s))) => Some(s),
-        Some((v, None)) => {
+        Some((_, Ok(s))) => Some(s),
+        Some((v, Err(DurationError::Invalid))) => {
             return Response::error(
                 400,
                 A,
                 "invalid_duration",
                 format!("older_than: expected a duration such as 30d or 12h, got '{v}'"),
+            );
+        }
+        Some((v, Err(DurationError::OutOfRange))) => {
+            return Response::error(
+                400,
+                A,
+                "duration_out_of_range",
+                format!("older_than: at most {MAX_TEXT}, got '{v}'"),
             );
         }
     };

@@ -171,6 +171,8 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
             Some((h, role)) => format!("{h}:{}", role.as_str()),
             None => "unset".into(),
         },
+        "PODUP_FORWARD_AUTH_SECRET" if c.forward_auth_secrets.is_empty() => "unset".into(),
+        "PODUP_FORWARD_AUTH_SECRET" => format!("set ({} secret(s))", c.forward_auth_secrets.len()),
         "PODUP_SESSION_SECS" => c.session_secs.to_string(),
         _ => return None,
     })

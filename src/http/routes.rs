@@ -43,6 +43,10 @@ impl<'a> Ctx<'a> {
 pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     let method = req.method.as_str();
     let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    // Repeated security headers and a Host that is not ours: before any credential.
+    if let Some(refused) = super::guard::check(ctx.config, req) {
+        return refused;
+    }
     if req.path == "/health" {
         return match method {
             "GET" | "HEAD" => health(ctx),
@@ -105,17 +109,20 @@ fn method_not_allowed(action: &'static str, allow: &str) -> Response {
         .with_header("Allow", allow.to_string())
 }
 
-/// The 503 every route answers while the database is unusable.
+/// The 503 every route answers while the database is unusable. No one can sign in
+/// meanwhile (tokens live in it), so it tells no one the path or the uid
+/// (`dbinfo::unavailable`): the journal and `podup check` do.
 pub fn db_unavailable(action: &'static str, e: &StoreError) -> Response {
+    let (message, db) = dbinfo::unavailable(e);
     Response::json(
         503,
         action,
         "db_unavailable",
         &json!({
             "error": "db_unavailable",
-            "message": e.to_string(),
+            "message": message,
             "component": "state database",
-            "db": {"path": e.path, "error": e.error, "fix": e.fix},
+            "db": db,
         }),
     )
 }
@@ -191,6 +198,7 @@ fn health(ctx: &mut Ctx<'_>) -> Response {
             ctx.db.fail(&error);
         }
         let e = ctx.db.get().expect_err("just failed");
+        let (message, db) = dbinfo::unavailable(e);
         return Response::json(
             503,
             "health",
@@ -200,8 +208,8 @@ fn health(ctx: &mut Ctx<'_>) -> Response {
                 "version": VERSION,
                 "uptime_secs": uptime_secs,
                 "error": "db_unavailable",
-                "message": e.to_string(),
-                "db": {"state": "error", "path": e.path, "error": e.error, "fix": e.fix},
+                "message": message,
+                "db": db,
                 "webhook": webhook,
             }),
         );

@@ -13,6 +13,7 @@ use crate::auth::tokens::{self, Role};
 use crate::auth::{self, Denied, Identity, Need};
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::config::forward::PROXY_SECRET_HEADER;
 use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -75,8 +76,10 @@ fn check_change(peer: &Peer<'_>, req: &Request, value: &str) -> Result<(), &'sta
     )
 }
 
-/// The `Origin` of a session change must be this server as the browser reached it
-/// (scheme and `Host`), or `PODUP_PUBLIC_URL`'s origin. A missing one is refused.
+/// The `Origin` of a session change must be `PODUP_PUBLIC_URL`'s origin when that is
+/// set (the `Host` a DNS-rebinding page sends names the attacker's domain, so it
+/// proves nothing), else this server as the browser reached it (scheme and `Host`).
+/// A missing one is refused.
 pub fn origin_allowed(
     origin: Option<&str>,
     host: Option<&str>,
@@ -94,7 +97,8 @@ pub fn origin_allowed(
         u[..u.len() - rest.len() + end].to_string()
     });
     let same = |o: &Option<String>| o.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(origin));
-    if same(&own) || same(&public) {
+    let allowed = if public.is_some() { same(&public) } else { same(&own) };
+    if allowed {
         Ok(())
     } else {
         Err("the Origin header names another site")
@@ -110,15 +114,39 @@ pub fn is_https(peer: &Peer<'_>, req: &Request) -> bool {
             .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
 }
 
-/// The user a trusted proxy names in the forward-auth header, with the configured role.
+/// The user a trusted proxy names in the forward-auth header, with the configured role:
+/// only from a trusted peer, and with the proxy's secret when one is configured.
 fn forwarded_user(ctx: &Ctx<'_>, req: &Request) -> Option<(String, Role)> {
     let (header, role) = ctx.config.forward_auth.as_ref()?;
-    if !ctx.config.trusted_proxies.contains(&ctx.client_ip) {
+    if !ctx.config.trusted_proxies.contains(&ctx.client_ip) || !proxy_secret_ok(ctx.config, req) {
         return None;
     }
     let name = req.header(header)?.trim();
     let printable = name.chars().all(|c| !c.is_control());
     (!name.is_empty() && name.len() <= MAX_FORWARDED_NAME && printable).then(|| (name.to_string(), *role))
+}
+
+/// The proxy's `X-Podup-Proxy-Secret` matches one of `PODUP_FORWARD_AUTH_SECRET`
+/// (constant time); with none configured (only allowed for remote proxies) any passes.
+fn proxy_secret_ok(config: &Config, req: &Request) -> bool {
+    let secrets = &config.forward_auth_secrets;
+    if secrets.is_empty() {
+        return true;
+    }
+    let sent = req.header(PROXY_SECRET_HEADER).unwrap_or_default().as_bytes();
+    // Every secret is compared, so the time taken does not say which one matched.
+    secrets
+        .iter()
+        .fold(false, |ok, s| auth::constant_time_eq(s.0.as_bytes(), sent) | ok)
+}
+
+/// A trusted peer sent the forward-auth header without the proxy's secret.
+fn unproven_forward_auth(ctx: &Ctx<'_>, req: &Request) -> bool {
+    ctx.config.forward_auth.as_ref().is_some_and(|(header, _)| {
+        req.header(header).is_some()
+            && ctx.config.trusted_proxies.contains(&ctx.client_ip)
+            && !proxy_secret_ok(ctx.config, req)
+    })
 }
 
 fn signed_in_body(ctx: &Ctx<'_>, s: &session::Session, value: &str) -> Value {
@@ -199,6 +227,15 @@ pub fn sign_in(ctx: &mut Ctx<'_>, req: &Request) -> Response {
                 ctx.authenticated = true;
                 (name, role, "forward_auth")
             }
+            None if unproven_forward_auth(ctx, req) => {
+                log::warn!(error_kind = "forward_auth_unproven", client = ctx.client_ip.as_str(); "refused a forward-auth header that came without the proxy's secret");
+                return Response::error(
+                    401,
+                    A,
+                    "forward_auth_unproven",
+                    "the forward-auth header came without the proxy's X-Podup-Proxy-Secret (PODUP_FORWARD_AUTH_SECRET)",
+                );
+            }
             None => return no_credential(ctx),
         },
     };
@@ -216,7 +253,7 @@ pub fn sign_in(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         role,
         via: via.into(),
         created_ms: now,
-        expires_ms: now + ttl as i64 * 1000,
+        expires_ms: crate::duration::ms_after(now, ttl),
     };
     Response::json(200, A, "signed_in", &signed_in_body(ctx, &s, &value))
         .with_header("Set-Cookie", session::set_cookie(&value, ttl, secure))
@@ -288,5 +325,9 @@ mod tests {
         let public = Some("https://podup.example.com/base");
         assert!(origin_allowed(Some("https://podup.example.com"), Some("10.0.0.5:8777"), false, public).is_ok());
         assert!(origin_allowed(Some("https://podup.example.com.evil"), None, false, public).is_err());
+        // With a public URL, the Host a rebound name brings is no origin of ours.
+        let rebound = Some("rebind.attacker.example");
+        assert!(origin_allowed(Some("http://rebind.attacker.example"), rebound, false, public).is_err());
+        assert!(origin_allowed(Some("http://127.0.0.1:8777"), h, false, public).is_err());
     }
 }

@@ -13,7 +13,8 @@ use rusqlite::Connection;
 /// The cut-offs: `older_than` (seconds) for events and tasks when given, else the
 /// retention settings; rate-limit hits older than the longest configured window.
 pub fn cutoffs(config: &Config, older_than_secs: Option<u64>, now_ms: i64) -> Cutoffs {
-    let ago = |secs: u64| now_ms.saturating_sub((secs as i64).saturating_mul(1000));
+    // Checked: an age that does not fit in milliseconds keeps everything.
+    let ago = |secs: u64| crate::duration::ms_before(now_ms, secs);
     let longest = [
         &config.limit_update_all,
         &config.limit_image,

@@ -5,6 +5,7 @@ pub mod autoupdate;
 pub mod control;
 pub mod deploy;
 pub mod dispatch;
+pub mod fields;
 pub mod journal;
 pub mod maintenance;
 pub mod model;

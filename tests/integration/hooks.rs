@@ -135,13 +135,14 @@ fn githubs_test_vector_is_accepted_and_other_signatures_are_refused() {
 
 #[test]
 fn a_signed_package_event_dispatches_one_task_with_the_exact_argv() {
-    let (fakes, podup) = setup("hook-dispatch", &[("PODUP_PUBLIC_URL", "https://podup.example.com")]);
+    // The public host is the one these requests name (Host: t): others get 421.
+    let (fakes, podup) = setup("hook-dispatch", &[("PODUP_PUBLIC_URL", "https://t")]);
     let server = podup.serve(&[]);
     let r = published(server.addr, "delivery-1");
     assert_eq!(r.status, 202, "{}", r.body);
     let v = r.json();
     let id = v["task_id"].as_i64().unwrap();
-    assert_eq!(v["status_url"], format!("https://podup.example.com/api/v1/tasks/{id}"));
+    assert_eq!(v["status_url"], format!("https://t/api/v1/tasks/{id}"));
     let runs = fakes.calls_of("systemd-run");
     assert_eq!(runs.len(), 1);
     let argv = &runs[0];

@@ -162,7 +162,7 @@ fn prune_dry_run_counts_then_removes_as_a_maintenance_task() {
 
 #[test]
 fn webhook_status_and_locks() {
-    let (_fakes, podup) = setup("ops-status", &[("PODUP_PUBLIC_URL", "https://podup.example.com")]);
+    let (_fakes, podup) = setup("ops-status", &[("PODUP_PUBLIC_URL", "https://t")]);
     let t = podup.token("admin", "admin");
     let server = podup.serve(&[]);
     let body = fixture("package.published.container-tagged.json");
@@ -184,7 +184,7 @@ fn webhook_status_and_locks() {
         .find(|s| s["unit"] == "app.service")
         .unwrap()
         .clone();
-    assert_eq!(app["url"], "https://podup.example.com/hooks/github/app.service");
+    assert_eq!(app["url"], "https://t/hooks/github/app.service");
     assert_eq!(app["secret_set"], true);
     assert_eq!(app["last_success"]["verdict"], "accepted", "{app:#}");
     assert_eq!(v["last_delivery"]["verdict"], "rejected", "{v:#}");

@@ -215,7 +215,8 @@ fn roles_revocation_and_a_host_without_tokens() {
 fn proxies_are_believed_only_when_trusted() {
     let trusted = Podup::new("panel-proxy")
         .env("PODUP_TRUSTED_PROXIES", "127.0.0.0/8")
-        .env("PODUP_FORWARD_AUTH_HEADER", "X-Forwarded-User:read");
+        .env("PODUP_FORWARD_AUTH_HEADER", "X-Forwarded-User:read")
+        .env("PODUP_FORWARD_AUTH_SECRET", "panel-proxy-secret-0123");
     let admin = trusted.token("alice", "admin");
     let server = trusted.serve(&[]);
     let (_, _, set) = sign_in(server.addr, &admin, &[("X-Forwarded-Proto", "https")]);
@@ -224,7 +225,10 @@ fn proxies_are_believed_only_when_trusted() {
         server.addr,
         "POST",
         "/api/v1/session",
-        &[("X-Forwarded-User", "bob@example.com")],
+        &[
+            ("X-Forwarded-User", "bob@example.com"),
+            ("X-Podup-Proxy-Secret", "panel-proxy-secret-0123"),
+        ],
         "",
     );
     assert_eq!(fwd.status, 200, "{}", fwd.body);
