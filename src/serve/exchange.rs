@@ -6,13 +6,13 @@
 
 use super::net::Stream;
 use super::recorder::{self, NotStored, Record};
+use crate::auth::client;
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::Host;
 use crate::http::framing::FrameError;
 use crate::http::routes::{self, Ctx};
 use crate::http::{Request, Response, redact_target};
-use crate::ratelimit;
 use crate::store::{Db, events};
 use serde_json::json;
 use std::io::{self, Read, Write};
@@ -163,7 +163,7 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
                 request_id: &request_id,
                 client_ip: ip.clone(),
             };
-            let response = catch_unwind(AssertUnwindSafe(|| routes::handle(&mut ctx, req))).unwrap_or_else(|_| {
+            let mut response = catch_unwind(AssertUnwindSafe(|| routes::handle(&mut ctx, req))).unwrap_or_else(|_| {
                 Response::error(
                     500,
                     "internal_error",
@@ -171,6 +171,16 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
                     "podup failed while handling this request; see its log",
                 )
             });
+            // `remote_addr` stays the connection's peer; the client a trusted proxy
+            // reports (`auth::client`) goes beside it.
+            let forwarded = client::forwarded(
+                &ip,
+                req.headers_named("x-forwarded-for"),
+                &worker.config.trusted_proxies,
+            );
+            if let (Some(client), Some(meta)) = (forwarded, response.meta.as_object_mut()) {
+                meta.insert("client".into(), json!(client.to_string()));
+            }
             (
                 response,
                 req.method.clone(),
@@ -201,7 +211,6 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
         meta,
         task_id: response.task_id,
     };
-    let auth_failure_key = response.auth_failed.then(|| ratelimit::auth_failure_key(&ip));
     log::debug!(
         request_id = event.request_id.as_str(), action = event.action.as_str(), reason = event.reason.as_str(), status = event.status;
         "{} '{}' -> {}", event.method, event.path, event.status
@@ -215,10 +224,7 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
         keep,
         drain: !read_all,
     };
-    let record = Record {
-        event,
-        auth_failure_key,
-    };
+    let record = Record { event };
     (record, answer)
 }
 

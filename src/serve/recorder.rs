@@ -7,7 +7,6 @@
 //! rows of the next gather.
 
 use crate::config::Config;
-use crate::ratelimit;
 use crate::store::{Db, events, immediate};
 use rusqlite::Connection;
 use std::path::PathBuf;
@@ -17,19 +16,15 @@ use std::sync::mpsc::{Receiver, SendError, Sender, channel};
 /// Most rows in one commit; more wait for the next one.
 const MAX_BATCH: usize = 256;
 
-/// What one request leaves behind: its event row and, when it failed
-/// authentication, a hit against its source address.
+/// What one request leaves behind: its event row. (A failed authentication was
+/// counted by its handler before it was answered: `http::auth_limit`.)
 pub struct Record {
     pub event: events::Event,
-    pub auth_failure_key: Option<String>,
 }
 
 impl Record {
-    fn write(&self, conn: &Connection, config: &Config) -> rusqlite::Result<()> {
+    fn write(&self, conn: &Connection, _config: &Config) -> rusqlite::Result<()> {
         events::insert(conn, &self.event)?;
-        if let Some(key) = &self.auth_failure_key {
-            ratelimit::hit(conn, key, &config.limit_auth_failures, self.event.ts_ms)?;
-        }
         Ok(())
     }
 }
@@ -218,7 +213,6 @@ mod tests {
                 meta: "{}".into(),
                 task_id: None,
             },
-            auth_failure_key: auth_failure.then(|| ratelimit::auth_failure_key("192.0.2.1")),
         }
     }
 
@@ -264,10 +258,6 @@ mod tests {
             8 * 49 + 1,
             "every accepted row is stored, the refused ones are not"
         );
-        let hits: i64 = conn
-            .query_row("SELECT count(*) FROM rate_hits", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(hits, 8 * 5, "one hit per failed authentication, in its row's commit");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
