@@ -100,7 +100,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "PODUP_LIMIT_AUTH_FAILURES",
         "20/1m",
-        "Failed authentications per source address before 429.",
+        "Failed authentications per source (per /64 for IPv6) and kind of credential before 429; a valid credential is always served.",
     ),
     (
         "PODUP_TRUSTED_PROXIES",
