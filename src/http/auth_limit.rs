@@ -57,11 +57,18 @@ pub fn failed(ctx: &mut Ctx<'_>, req: &Request, kind: Kind, refusal: Response) -
     let rules = &ctx.config.limit_auth_failures;
     let now = now_ms();
     let counted = match ctx.db.get_mut() {
-        Ok(conn) => immediate(conn).and_then(|tx| {
-            let verdict = ratelimit::check(&tx, &key, rules, now, true)?;
-            tx.commit()?;
-            Ok(verdict)
-        }),
+        // A source already over the limit is answered from a read, without the write
+        // lock, so a flood of guesses does not queue on it (a read can miss only
+        // newer hits, so "limited" is never wrong); under it, check and count again
+        // under the write lock.
+        Ok(conn) => match ratelimit::check(conn, &key, rules, now, false) {
+            Ok(Err(limited)) => Ok(Err(limited)),
+            _ => immediate(conn).and_then(|tx| {
+                let verdict = ratelimit::check(&tx, &key, rules, now, true)?;
+                tx.commit()?;
+                Ok(verdict)
+            }),
+        },
         Err(e) => {
             log::warn!(error_kind = "store_failed"; "a failed authentication was not counted: {e}");
             return refusal.auth_failure();
