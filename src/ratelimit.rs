@@ -58,9 +58,10 @@ pub struct Limited {
     pub retry_after_secs: u64,
 }
 
-/// The key failed authentications from one address are counted under.
-pub fn auth_failure_key(client_ip: &str) -> String {
-    format!("auth-fail:{client_ip}")
+/// The key failed authentications of one kind of credential (`signature`, `token`,
+/// ...) from one source (`auth::client::limit_source`) are counted under.
+pub fn auth_failure_key(kind: &str, source: &str) -> String {
+    format!("auth-fail:{kind}:{source}")
 }
 
 /// What a rule needs to know about the hits in its window: how many there are

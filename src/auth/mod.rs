@@ -2,6 +2,7 @@
 //! their CSRF token, trusted proxies, and the check each route makes. GitHub
 //! signatures live in `providers::github`.
 
+pub mod client;
 pub mod proxy;
 pub mod session;
 pub mod tokens;

@@ -19,16 +19,12 @@ pub fn secrets_for(
     proxies: &TrustedProxies,
     forward_auth: bool,
 ) -> Result<Vec<Secret>, ConfigError> {
-    let list = secrets(get, "PODUP_FORWARD_AUTH_SECRET", "forward-auth-secret")?;
-    if let Some(i) = list.iter().position(|s| s.0.len() < MIN_SECRET_BYTES) {
-        return Err(err(
-            "PODUP_FORWARD_AUTH_SECRET",
-            format!(
-                "secret {} is shorter than {MIN_SECRET_BYTES} bytes: use a random one, such as 'openssl rand -hex 32'",
-                i + 1
-            ),
-        ));
-    }
+    let list = secrets(
+        get,
+        "PODUP_FORWARD_AUTH_SECRET",
+        "forward-auth-secret",
+        MIN_SECRET_BYTES,
+    )?;
     if forward_auth && list.is_empty() && proxies.trusts_local() {
         return Err(err(
             "PODUP_FORWARD_AUTH_HEADER",

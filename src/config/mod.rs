@@ -20,6 +20,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8777";
 pub const DEFAULT_SESSION_SECS: u64 = 12 * 3600;
 /// The event log's size budget (docs/security.md, finding 2).
 pub const DEFAULT_EVENTS_MAX_MB: u64 = 64;
+
+/// Shortest webhook secret accepted: 16 bytes (128 bits) is beyond guessing at any
+/// rate a network allows; shorter ones are refused at start.
+pub const MIN_WEBHOOK_SECRET_BYTES: usize = 16;
 /// Name of the state database inside the state directory.
 pub const DB_FILE_NAME: &str = "podup.db";
 
@@ -104,7 +108,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "PODUP_LIMIT_AUTH_FAILURES",
         "20/1m",
-        "Failed authentications per source address before 429.",
+        "Failed authentications per source (per /64 for IPv6) and kind of credential before 429; a valid credential is always served.",
     ),
     (
         "PODUP_TRUSTED_PROXIES",
@@ -284,7 +288,7 @@ impl Config {
                 }
             },
         };
-        let github_secrets = secrets(&get, "PODUP_GITHUB_SECRET", "github-secret")?;
+        let github_secrets = secrets(&get, "PODUP_GITHUB_SECRET", "github-secret", MIN_WEBHOOK_SECRET_BYTES)?;
         let services = parse_list(&get("PODUP_SERVICES").unwrap_or_default()).map_err(|e| err("PODUP_SERVICES", e))?;
         let systemd_user = match get("PODUP_SYSTEMD_SCOPE").as_deref() {
             None => euid != 0,
@@ -506,8 +510,14 @@ fn state_dir(get: &impl Fn(&str) -> Option<String>, euid: u32) -> Result<(PathBu
 }
 
 /// Reads a secret list from `NAME`, `NAME_FILE` or `$CREDENTIALS_DIRECTORY/<credential>`;
-/// one secret per line. Error messages name the source, never the content.
-fn secrets(get: &impl Fn(&str) -> Option<String>, name: &str, credential: &str) -> Result<Vec<Secret>, ConfigError> {
+/// one secret per line, each at least `min_bytes` long. Error messages name the source,
+/// never the content.
+fn secrets(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    credential: &str,
+    min_bytes: usize,
+) -> Result<Vec<Secret>, ConfigError> {
     let file_var = format!("{name}_FILE");
     let (source, text) = match (get(name), get(&file_var)) {
         (Some(_), Some(_)) => {
@@ -534,6 +544,17 @@ fn secrets(get: &impl Fn(&str) -> Option<String>, name: &str, credential: &str) 
         .collect();
     if list.is_empty() {
         return Err(err(&source, "holds no secret (only blank lines)".into()));
+    }
+    if let Some((line, short)) = list.iter().enumerate().find(|(_, s)| s.0.len() < min_bytes) {
+        return Err(err(
+            &source,
+            format!(
+                "secret {} of {} is {} bytes; a secret needs at least {min_bytes} (make one with 'head -c 32 /dev/urandom | base64')",
+                line + 1,
+                list.len(),
+                short.0.len()
+            ),
+        ));
     }
     Ok(list)
 }

@@ -94,17 +94,21 @@ fn bad_values_name_the_variable_and_value() {
 fn secrets_from_value_file_and_credential() {
     let dir = std::env::temp_dir().join(format!("podup-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("file"), "old\n\n new \n").unwrap();
-    std::fs::write(dir.join("github-secret"), "cred\n").unwrap();
+    std::fs::write(dir.join("file"), "old-secret-0123456\n\n new-secret-0123456 \n").unwrap();
+    std::fs::write(dir.join("github-secret"), "cred-secret-0123456\n").unwrap();
     std::fs::write(dir.join("blank"), "\n \n").unwrap();
     let f = dir.join("file").display().to_string();
-    let c = config(&[("PODUP_GITHUB_SECRET", "a\nb")], 0).unwrap();
-    assert_eq!(c.github_secrets, vec![Secret("a".into()), Secret("b".into())]);
+    let (a, b) = ("a-secret-0123456789", "b-secret-0123456789");
+    let c = config(&[("PODUP_GITHUB_SECRET", &format!("{a}\n{b}"))], 0).unwrap();
+    assert_eq!(c.github_secrets, vec![Secret(a.into()), Secret(b.into())]);
     let c = config(&[("PODUP_GITHUB_SECRET_FILE", &f)], 0).unwrap();
-    assert_eq!(c.github_secrets, vec![Secret("old".into()), Secret("new".into())]);
+    assert_eq!(
+        c.github_secrets,
+        vec![Secret("old-secret-0123456".into()), Secret("new-secret-0123456".into())]
+    );
     let d = dir.display().to_string();
     let c = config(&[("CREDENTIALS_DIRECTORY", &d)], 0).unwrap();
-    assert_eq!(c.github_secrets, vec![Secret("cred".into())]);
+    assert_eq!(c.github_secrets, vec![Secret("cred-secret-0123456".into())]);
     let e = config(&[("PODUP_GITHUB_SECRET", "x"), ("PODUP_GITHUB_SECRET_FILE", &f)], 0).unwrap_err();
     assert_eq!(e.variable, "PODUP_GITHUB_SECRET");
     let e = config(&[("PODUP_GITHUB_SECRET_FILE", "/nonexistent/s")], 0).unwrap_err();
@@ -113,6 +117,17 @@ fn secrets_from_value_file_and_credential() {
     let e = config(&[("PODUP_GITHUB_SECRET_FILE", &blank)], 0).unwrap_err();
     assert!(e.to_string().contains("holds no secret"));
     assert!(!format!("{c:?}").contains("cred"), "Debug must not print secrets");
+    // A secret shorter than 16 bytes is refused, naming where it came from, not what it is.
+    let e = config(&[("PODUP_GITHUB_SECRET", "0123456789abcdef\nabcde")], 0).unwrap_err();
+    assert_eq!(e.variable, "PODUP_GITHUB_SECRET");
+    assert!(
+        e.message.contains("secret 2 of 2 is 5 bytes") && !e.message.contains("abcde"),
+        "{e}"
+    );
+    std::fs::write(dir.join("github-secret"), "tiny\n").unwrap();
+    let e = config(&[("CREDENTIALS_DIRECTORY", &d)], 0).unwrap_err();
+    assert_eq!(e.variable, "credential 'github-secret'");
+    assert!(config(&[("PODUP_GITHUB_SECRET", "0123456789abcdef")], 0).is_ok());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

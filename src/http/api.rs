@@ -4,9 +4,10 @@
 // it would only add an allocation on the refusal path.
 #![allow(clippy::result_large_err)]
 
+use super::auth_limit::{Kind, failed};
 use super::routes::{Ctx, accepted, db_unavailable, dispatch_failed, rate_limited, store_failed};
 use super::{Request, Response, query_param};
-use crate::auth::{Identity, Need};
+use crate::auth::{Denied, Identity, Need};
 use crate::clock::now_ms;
 use crate::ratelimit;
 use crate::services::ImageRef;
@@ -22,37 +23,46 @@ use std::time::Duration;
 const MAX_WAIT_SECS: u64 = 60;
 
 /// Checks the caller's bearer token or panel session (`session::identify`); on
-/// failure the answer to send (and the failure is
-/// counted against the source address).
+/// failure the answer to send. The credential is checked first, always; only one that
+/// was presented and did not verify is counted (`auth_limit::failed`, as a token or a
+/// session), which may turn its 401 into a 429.
 pub fn authorize(ctx: &mut Ctx<'_>, req: &Request, need: Need, action: &'static str) -> Result<Identity, Response> {
+    let kind = if crate::auth::bearer(req).is_some() {
+        Kind::Token
+    } else {
+        Kind::Session
+    };
+    authorize_as(ctx, req, need, action, kind)
+}
+
+/// `authorize`, counting a failure as `kind`.
+pub fn authorize_as(
+    ctx: &mut Ctx<'_>,
+    req: &Request,
+    need: Need,
+    action: &'static str,
+    kind: Kind,
+) -> Result<Identity, Response> {
     let now = now_ms();
-    let key = ratelimit::auth_failure_key(&ctx.client_ip);
     let conn = ctx.db.get().map_err(|e| db_unavailable(action, e))?;
-    match ratelimit::check(conn, &key, &ctx.config.limit_auth_failures, now, false) {
-        Ok(Err(l)) => {
-            return Err(rate_limited(
-                action,
-                "auth_rate_limited",
-                "failed authentications from this address",
-                &l,
-            ));
-        }
-        Ok(Ok(())) => {}
-        Err(e) => return Err(store_failed(action, &e)),
-    }
     let peer = super::session::Peer {
         config: ctx.config,
         client_ip: &ctx.client_ip,
     };
-    let identity = super::session::identify(&peer, conn, req, need, now);
-    ctx.authenticated |= identity.is_ok();
-    identity.map_err(|d| {
-        let refused = Response::error(d.status(), action, d.code(), d.message());
-        if d.status() == 401 {
-            refused.auth_failure()
-        } else {
-            refused
+    let denied = match super::session::identify(&peer, conn, req, need, now) {
+        Ok(id) => {
+            ctx.authenticated = true;
+            return Ok(id);
         }
+        Err(d) => d,
+    };
+    let refused = Response::error(denied.status(), action, denied.code(), denied.message());
+    Err(match denied {
+        // A credential was presented and did not verify: a guess.
+        Denied::Invalid => failed(ctx, req, kind, refused),
+        // None at all guesses nothing.
+        Denied::Missing => refused.auth_failure(),
+        _ => refused,
     })
 }
 

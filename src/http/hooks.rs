@@ -3,12 +3,13 @@
 //! coalescing with an open task for the same digest, the per-image rate limit, and
 //! dispatch. Nothing GitHub can send gets a 5xx here except a failed dispatch.
 
+use super::auth_limit::Kind;
 use super::routes::Ctx;
 use super::{Request, Response};
 use crate::clock::now_ms;
 use crate::logging::Throttle;
 use crate::providers::ImageEvent;
-use crate::providers::github::{self, Verdict};
+use crate::providers::github::{self, SignatureError, Verdict};
 use crate::ratelimit;
 use crate::store::{immediate, tasks};
 use crate::tasks::model::{TaskKind, TaskStatus, UnitSpec};
@@ -29,31 +30,8 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         );
     }
     let now = now_ms();
-    let auth_key = ratelimit::auth_failure_key(&ctx.client_ip);
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return super::routes::db_unavailable(ACTION, e),
-    };
-    // The reads before the route (the rate limit, an earlier delivery) share one read
-    // transaction: one WAL read lock, and one refill of the page cache after the
-    // writer's last commit, instead of one per lookup.
-    let read = match conn.unchecked_transaction() {
-        Ok(read) => read,
-        Err(e) => return super::routes::store_failed(ACTION, &e),
-    };
-    // Too many failures from this address: refuse without checking the signature.
-    match ratelimit::check(&read, &auth_key, &ctx.config.limit_auth_failures, now, false) {
-        Ok(Err(limited)) => {
-            return super::routes::rate_limited(
-                ACTION,
-                "auth_rate_limited",
-                "failed authentications from this address",
-                &limited,
-            );
-        }
-        Ok(Ok(())) => {}
-        Err(e) => return super::routes::store_failed(ACTION, &e),
-    }
+    // The signature first, always (microseconds): a delivery that verifies is served
+    // however many bad ones came from its address; only a failure meets the limit.
     if let Err(e) = github::verify_signature(&ctx.config.github_secrets, &req.body, req.header("x-hub-signature-256")) {
         if let Some(skipped) = REFUSALS.admit(now) {
             let more = if skipped > 0 {
@@ -63,18 +41,26 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
             };
             log::warn!(error_kind = e.kind(), remote = ctx.client_ip.as_str(); "github webhook refused: {e}{more}");
         }
-        return Response::error(401, ACTION, e.kind(), e.to_string()).auth_failure();
+        let refusal = Response::error(401, ACTION, e.kind(), e.to_string());
+        // No signature at all guesses nothing: refused, not counted.
+        if matches!(e, SignatureError::Missing) {
+            return refusal.auth_failure();
+        }
+        return super::auth_limit::failed(ctx, req, Kind::Signature, refusal);
     }
     ctx.authenticated = true;
+    let conn = match ctx.db.get() {
+        Ok(c) => c,
+        Err(e) => return super::routes::db_unavailable(ACTION, e),
+    };
     let delivery = req.header("x-github-delivery").map(str::to_string);
     // A redelivery (GitHub's retry, or "Redeliver" in its UI) of a delivery that made a
     // task is answered before its body is parsed: same id, same signed body, same task.
     // `route` checks again under the write lock before it creates anything.
-    let earlier = match duplicate_of(&read, delivery.as_deref()) {
+    let earlier = match duplicate_of(conn, delivery.as_deref()) {
         Ok(earlier) => earlier,
         Err(e) => return super::routes::store_failed(ACTION, &e),
     };
-    drop(read);
     let meta = json!({"event": req.header("x-github-event"), "delivery": delivery});
     if let Some(id) = earlier {
         return duplicate(ctx, id).with_meta(meta);

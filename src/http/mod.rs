@@ -3,6 +3,7 @@
 //! the redaction of secrets from request targets before they are stored.
 
 pub mod api;
+pub mod auth_limit;
 pub mod dbinfo;
 pub mod event_log;
 pub mod framing;
@@ -64,8 +65,8 @@ pub struct Response {
     pub meta: Value,
     /// The task this request created or refers to, linked from its event row.
     pub task_id: Option<i64>,
-    /// The request failed authentication: counted against its source address
-    /// (`PODUP_LIMIT_AUTH_FAILURES`) in the same commit as its event row.
+    /// The request failed authentication (already counted against its source by
+    /// `auth_limit::failed`, before it was answered).
     pub auth_failed: bool,
 }
 

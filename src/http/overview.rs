@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn every_variable_has_a_value_and_secrets_never_show() {
-        let c = Config::from_pairs(&[("PODUP_GITHUB_SECRET", "hunter2-secret")], 0).unwrap();
+        let c = Config::from_pairs(&[("PODUP_GITHUB_SECRET", "hunter2-secret-0123")], 0).unwrap();
         for (name, _, _) in VARIABLES {
             let v = value_of(&c, name).unwrap_or_else(|| panic!("{name} has no value on the settings page"));
             assert!(!v.contains("hunter2"), "{name}: {v}");

@@ -217,7 +217,7 @@ pub fn sign_in(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             let mut bearer = req.clone();
             bearer.headers.retain(|(n, _)| n != "authorization");
             bearer.headers.push(("authorization".into(), format!("Bearer {token}")));
-            match super::api::authorize(ctx, &bearer, Need::Read, A) {
+            match super::api::authorize_as(ctx, &bearer, Need::Read, A, super::auth_limit::Kind::SignIn) {
                 Ok(id) => (id.name, id.role, "token"),
                 Err(r) => return r,
             }

@@ -6,13 +6,13 @@
 
 use super::net::Stream;
 use super::recorder::{self, NotStored, Record};
+use crate::auth::client;
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::Host;
 use crate::http::framing::FrameError;
 use crate::http::routes::{self, Ctx};
 use crate::http::{Request, Response, redact, redact_target};
-use crate::ratelimit;
 use crate::store::fold::{self, Filing};
 use crate::store::{Db, events};
 use serde_json::json;
@@ -184,6 +184,8 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
     let request_id = worker.ids.next();
     let ip = client_ip(received.remote.as_deref());
     let mut authenticated = false;
+    // Who refused rows count against: the peer, or the client a trusted proxy reports.
+    let mut source = ip.clone();
     let (mut response, method, path, head_only, read_all) = match &received.outcome {
         Ok(req) => {
             let mut ctx = Ctx {
@@ -196,7 +198,7 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
                 client_ip: ip.clone(),
                 authenticated: false,
             };
-            let response = catch_unwind(AssertUnwindSafe(|| routes::handle(&mut ctx, req))).unwrap_or_else(|_| {
+            let mut response = catch_unwind(AssertUnwindSafe(|| routes::handle(&mut ctx, req))).unwrap_or_else(|_| {
                 Response::error(
                     500,
                     "internal_error",
@@ -205,6 +207,20 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
                 )
             });
             authenticated = ctx.authenticated;
+            // `remote_addr` stays the connection's peer; the client a trusted proxy
+            // reports (`auth::client`) goes beside it.
+            let forwarded = client::forwarded(
+                &ip,
+                req.headers_named("x-forwarded-for"),
+                &worker.config.trusted_proxies,
+            );
+            if let Some(client) = forwarded {
+                // Refused requests fold per client, not per proxy.
+                source = client.to_string();
+                if let Some(meta) = response.meta.as_object_mut() {
+                    meta.insert("client".into(), json!(source));
+                }
+            }
             (
                 response,
                 req.method.clone(),
@@ -239,8 +255,12 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
         meta,
         task_id: response.task_id,
     };
-    let filing = Filing::of(response.status, authenticated, response.task_id, &fold::source_of(&ip));
-    let auth_failure_key = response.auth_failed.then(|| ratelimit::auth_failure_key(&ip));
+    let filing = Filing::of(
+        response.status,
+        authenticated,
+        response.task_id,
+        &fold::source_of(&source),
+    );
     log::debug!(
         request_id = event.request_id.as_str(), action = event.action.as_str(), reason = event.reason.as_str(), status = event.status;
         "{} '{}' -> {}", event.method, event.path, event.status
@@ -254,11 +274,7 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
         keep,
         drain: !read_all,
     };
-    let record = Record {
-        event,
-        filing,
-        auth_failure_key,
-    };
+    let record = Record { event, filing };
     (record, answer)
 }
 

@@ -7,7 +7,6 @@
 //! rows of the next gather.
 
 use crate::config::Config;
-use crate::ratelimit;
 use crate::store::{Db, events, fold, immediate};
 use rusqlite::Connection;
 use std::path::PathBuf;
@@ -23,21 +22,17 @@ const BUDGET_BATCHES: usize = 4;
 /// One warning a minute while the budget cannot be kept.
 static BUDGET_WARNINGS: crate::logging::Throttle = crate::logging::Throttle::new(60_000);
 
-/// What one request leaves behind: its event row and, when it failed
-/// authentication, a hit against its source address.
+/// What one request leaves behind: its event row. (A failed authentication was
+/// counted by its handler before it was answered: `http::auth_limit`.)
 pub struct Record {
     pub event: events::Event,
     /// What the size budget may do with the row, and whether it may be folded.
     pub filing: fold::Filing,
-    pub auth_failure_key: Option<String>,
 }
 
 impl Record {
-    fn write(&self, conn: &Connection, config: &Config) -> rusqlite::Result<()> {
+    fn write(&self, conn: &Connection, _config: &Config) -> rusqlite::Result<()> {
         fold::store(conn, &self.event, &self.filing)?;
-        if let Some(key) = &self.auth_failure_key {
-            ratelimit::hit(conn, key, &config.limit_auth_failures, self.event.ts_ms)?;
-        }
         Ok(())
     }
 }
@@ -262,7 +257,6 @@ mod tests {
                 task_id: None,
             },
             filing: fold::Filing::KEPT,
-            auth_failure_key: auth_failure.then(|| ratelimit::auth_failure_key("192.0.2.1")),
         }
     }
 
@@ -308,10 +302,6 @@ mod tests {
             8 * 49 + 1,
             "every accepted row is stored, the refused ones are not"
         );
-        let hits: i64 = conn
-            .query_row("SELECT count(*) FROM rate_hits", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(hits, 8 * 5, "one hit per failed authentication, in its row's commit");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

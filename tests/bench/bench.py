@@ -14,7 +14,7 @@ import hashlib, hmac, json, os, re, shutil, signal, socket, sqlite3, statistics,
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PODUP = os.path.join(TOP, "target", "release", "podup")
-SECRET = "bench-secret"
+SECRET = "bench-secret-0123456789"
 DURATION = os.environ.get("BENCH_SECS", "10")
 CONNS = os.environ.get("BENCH_CONNS", "32")
 # BENCH_ONLY=throughput,cold,scale,deploy runs some sections (throughput includes memory).

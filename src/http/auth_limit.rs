@@ -1,0 +1,91 @@
+//! The failed-authentication limit (`PODUP_LIMIT_AUTH_FAILURES`) as the handlers use it.
+//! Credentials are checked first, always: a request whose signature, token or session
+//! verifies is served whatever others have sent. Only a request that presented a
+//! credential that failed consults the limit, and it is counted before it is answered,
+//! in a short write transaction of its own (check and count under SQLite's one write
+//! lock), so a concurrent burst of bad requests gets at most the limit of 401s and
+//! then 429s. Failures are counted per source (`auth::client`) and per kind of
+//! credential, so guessing one kind does not slow down another.
+
+use super::routes::{Ctx, rate_limited};
+use super::{Request, Response};
+use crate::auth::client;
+use crate::clock::now_ms;
+use crate::ratelimit;
+use crate::store::immediate;
+
+/// The kinds of credential counted apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `X-Hub-Signature-256` on a webhook delivery.
+    Signature,
+    /// `Authorization: Bearer` on an API call.
+    Token,
+    /// The panel's session cookie.
+    Session,
+    /// A token typed into the panel's sign-in.
+    SignIn,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Signature => "signature",
+            Kind::Token => "token",
+            Kind::Session => "session",
+            Kind::SignIn => "sign-in",
+        }
+    }
+}
+
+/// The source the request's failures are counted against (see `auth::client`).
+pub fn source(ctx: &Ctx<'_>, req: &Request) -> String {
+    client::limit_source(
+        &ctx.client_ip,
+        req.headers_named("x-forwarded-for"),
+        &ctx.config.trusted_proxies,
+    )
+}
+
+/// Counts a failed authentication of `kind` and answers: `refusal` (the 401) while
+/// the source is under the limit, else `429 auth_rate_limited` with `Retry-After`.
+/// A failure beyond the limit is not counted again, so a guesser that stops is free
+/// once its counted failures leave the window. When the state database cannot be
+/// written the refusal is sent as it is: the request fails either way.
+pub fn failed(ctx: &mut Ctx<'_>, req: &Request, kind: Kind, refusal: Response) -> Response {
+    let key = ratelimit::auth_failure_key(kind.as_str(), &source(ctx, req));
+    let rules = &ctx.config.limit_auth_failures;
+    let now = now_ms();
+    let counted = match ctx.db.get_mut() {
+        // A source already over the limit is answered from a read, without the write
+        // lock, so a flood of guesses does not queue on it (a read can miss only
+        // newer hits, so "limited" is never wrong); under it, check and count again
+        // under the write lock.
+        Ok(conn) => match ratelimit::check(conn, &key, rules, now, false) {
+            Ok(Err(limited)) => Ok(Err(limited)),
+            _ => immediate(conn).and_then(|tx| {
+                let verdict = ratelimit::check(&tx, &key, rules, now, true)?;
+                tx.commit()?;
+                Ok(verdict)
+            }),
+        },
+        Err(e) => {
+            log::warn!(error_kind = "store_failed"; "a failed authentication was not counted: {e}");
+            return refusal.auth_failure();
+        }
+    };
+    match counted {
+        Ok(Ok(())) => refusal.auth_failure(),
+        Ok(Err(limited)) => rate_limited(
+            refusal.action,
+            "auth_rate_limited",
+            &format!("failed authentications ({}) from this source", kind.as_str()),
+            &limited,
+        )
+        .auth_failure(),
+        Err(e) => {
+            log::warn!(error_kind = "store_failed"; "a failed authentication was not counted: {e}");
+            refusal.auth_failure()
+        }
+    }
+}
