@@ -5,6 +5,7 @@
 pub mod events;
 pub mod locks;
 pub mod prune;
+pub mod replay;
 pub mod schema;
 pub mod stats;
 pub mod tasks;

@@ -132,6 +132,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE rate_hits ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
     UPDATE rate_hits SET seq = (SELECT count(*) FROM rate_hits r WHERE r.key = rate_hits.key AND r.id <= rate_hits.id);
     CREATE INDEX rate_hits_seq ON rate_hits (key, seq);",
+    // 6: the SHA-256 of each webhook body that made or joined a task, for the
+    // redelivery window: a replay under a new delivery id is the duplicate it is.
+    "CREATE TABLE webhook_bodies (
+        sha256      TEXT    PRIMARY KEY,
+        task_id     INTEGER NOT NULL,
+        received_ms INTEGER NOT NULL
+    );
+    CREATE INDEX webhook_bodies_received ON webhook_bodies (received_ms);",
 ];
 
 /// The schema version this build writes.

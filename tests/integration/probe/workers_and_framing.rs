@@ -158,11 +158,18 @@ fn an_old_digest_that_a_later_deploy_replaced_is_not_deployed_again_by_a_webhook
     let server = podup.serve(&[]);
     let old_body = fixture("package.published.container-tagged.json");
     let newer = format!("sha256:{}", "b".repeat(64));
-    let new_body = String::from_utf8(old_body.clone()).unwrap().replace(DIGEST, &newer).into_bytes();
+    let new_body = String::from_utf8(old_body.clone())
+        .unwrap()
+        .replace(DIGEST, &newer)
+        .into_bytes();
     // The old digest was deployed, then a newer one replaced it.
     let old = exchange_within(server.addr, &signed_delivery("old-1", &old_body), GITHUB_TIMEOUT);
     assert_eq!(old.status, 202, "{}", old.body);
-    finish(&podup.db_path(), old.json()["task_id"].as_i64().unwrap(), "sha256:before");
+    finish(
+        &podup.db_path(),
+        old.json()["task_id"].as_i64().unwrap(),
+        "sha256:before",
+    );
     let new = exchange_within(server.addr, &signed_delivery("new-1", &new_body), GITHUB_TIMEOUT);
     assert_eq!(new.status, 202, "{}", new.body);
     finish(&podup.db_path(), new.json()["task_id"].as_i64().unwrap(), DIGEST);
