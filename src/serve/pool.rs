@@ -1,7 +1,8 @@
 //! The Accept=no driver: one thread polls the listening sockets and every open
 //! connection, framing requests as bytes arrive, so a client that trickles bytes
 //! holds no thread and is cut off at its deadline. Complete requests (or framing
-//! errors) go to a small pool of worker threads that finish them. The loop ends on
+//! errors) go to a small pool of worker threads that finish them, through a queue
+//! (`queue`) that always leaves one worker for webhook deliveries. The loop ends on
 //! SIGTERM or after the idle time with nothing in flight.
 //!
 //! Memory is bounded by two limits: at most `MAX_CONNECTIONS` connections, each with
