@@ -238,24 +238,21 @@ impl Shared {
             && self.workers.load(Ordering::SeqCst) < self.max_workers.load(Ordering::SeqCst)
     }
 
-    /// How many workers general work may hold at once: all but one, which is kept
-    /// for webhook deliveries (`queue`). A pool of one keeps none.
-    fn general_limit(&self) -> usize {
-        self.max_workers.load(Ordering::SeqCst).saturating_sub(1).max(1)
+    /// Whether worker `n` takes requests other than webhook deliveries: every worker
+    /// but the last the pool may start, which is kept for them (`queue`). A pool of one
+    /// keeps none.
+    fn takes_general(&self, n: usize) -> bool {
+        n == 0 || n + 1 < self.max_workers.load(Ordering::SeqCst)
     }
 }
 
 /// A worker busy with one piece of work: counted free again when this is dropped,
 /// which `answer` does before its answer can reach the client, so that a client's
 /// next request never finds the worker that answered the last one still counted busy.
-/// For general work, the queue's count of workers holding it drops at the same time.
-struct Busy<'a>(&'a Shared, Lane);
+struct Busy<'a>(&'a Shared);
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        if self.1 == Lane::General {
-            self.0.queue.done_general();
-        }
         self.0.spare.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -310,7 +307,7 @@ pub fn serve(
                     // at start: on a cold start the workers would otherwise all open
                     // the database at once, on the way to the first answer.
                     let mut worker = None;
-                    work(shared, |work, busy| {
+                    work(shared, n, |work, busy| {
                         let worker = worker.get_or_insert_with(|| Worker {
                             config,
                             started,
@@ -396,9 +393,9 @@ fn answer<'a>(worker: &mut Worker<'_>, job: Job, recorder: &Recorder<'a>, shared
 
 /// Takes work until the loop ends and every answer is sent. `each` gets the work and
 /// the worker's `Busy`, to drop as soon as the worker is as good as free.
-fn work<'a>(shared: &'a Shared, mut each: impl FnMut(Work, Busy<'a>)) {
-    while let Some((lane, work)) = shared.queue.take(|| shared.general_limit()) {
-        each(work, Busy(shared, lane));
+fn work<'a>(shared: &'a Shared, n: usize, mut each: impl FnMut(Work, Busy<'a>)) {
+    while let Some(work) = shared.queue.take(|| shared.takes_general(n)) {
+        each(work, Busy(shared));
     }
 }
 

@@ -1,9 +1,12 @@
 //! The pool's work queue: what the poll loop and the writer thread hand to the workers.
 //! Work comes in two lanes. `Urgent` work (a `/hooks/*` request, an answer already
-//! made) may take any worker; `General` work may hold at most `limit` workers at once,
-//! the pool's size less one, so a worker is always left for a webhook however long
-//! other handlers take (finding 5 of issue 17: 16 overviews waiting on a hanging
+//! made) may go to any worker; `General` work only to workers that may take it: all
+//! but the last the pool may start, so that one is always left for a webhook however
+//! long other handlers take (finding 5 of issue 17: 16 overviews waiting on a hanging
 //! `podman` held every worker while a signed delivery waited past GitHub's 10 s).
+//! The reserved worker is a fixed one, the last started, not whichever is free: the
+//! first worker holds the handle opened before serving, which restores a deleted
+//! database (`store`), and must keep getting requests.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -13,7 +16,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 pub enum Lane {
     /// Any worker, the reserved one included.
     Urgent,
-    /// Only while fewer than the limit of workers hold general work.
+    /// Every worker but the reserved one.
     General,
 }
 
@@ -24,8 +27,6 @@ pub struct Queue<T> {
 
 struct State<T> {
     items: VecDeque<(Lane, T)>,
-    /// Workers holding general work now.
-    general: usize,
     closed: bool,
 }
 
@@ -34,7 +35,6 @@ impl<T> Queue<T> {
         Queue {
             state: Mutex::new(State {
                 items: VecDeque::new(),
-                general: 0,
                 closed: false,
             }),
             ready: Condvar::new(),
@@ -53,40 +53,28 @@ impl<T> Queue<T> {
         }
         state.items.push_back((lane, item));
         drop(state);
-        // Every waiting worker looks: the first one woken may not be allowed to take it
-        // while another lane's work is what it may take.
+        // Every waiting worker looks: the one woken first may be the reserved one,
+        // which does not take general work.
         self.ready.notify_all();
         Ok(())
     }
 
     /// The oldest work this worker may take, waiting for it; `None` once the queue is
-    /// closed and empty. `limit()` is how many workers general work may hold (read at
-    /// each look: the pool may shrink). Taking general work counts it until `done_general`.
-    pub fn take(&self, limit: impl Fn() -> usize) -> Option<(Lane, T)> {
+    /// closed and empty. `general()` says whether this worker takes general work
+    /// (asked at each look: the pool may shrink).
+    pub fn take(&self, general: impl Fn() -> bool) -> Option<T> {
         let mut state = self.lock();
         loop {
-            let room = state.general < limit().max(1);
-            let found = state.items.iter().position(|(lane, _)| *lane == Lane::Urgent || room);
+            let any = general();
+            let found = state.items.iter().position(|(lane, _)| *lane == Lane::Urgent || any);
             if let Some(at) = found {
-                let (lane, item) = state.items.remove(at).expect("found above");
-                if lane == Lane::General {
-                    state.general += 1;
-                }
-                return Some((lane, item));
+                return state.items.remove(at).map(|(_, item)| item);
             }
             if state.closed && state.items.is_empty() {
                 return None;
             }
             state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner());
         }
-    }
-
-    /// A worker is done with general work: another may take some.
-    pub fn done_general(&self) {
-        let mut state = self.lock();
-        state.general = state.general.saturating_sub(1);
-        drop(state);
-        self.ready.notify_all();
     }
 
     /// No more work: workers end once what is queued is taken.
@@ -101,43 +89,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn general_work_leaves_a_worker_for_urgent_work() {
+    fn the_reserved_worker_takes_only_urgent_work_and_others_take_any() {
         let q = Queue::new();
-        for n in 0..3 {
-            q.push(Lane::General, n).unwrap();
-        }
+        q.push(Lane::General, 1).unwrap();
         q.push(Lane::Urgent, 9).unwrap();
-        // A pool of three: general work may hold two.
-        let limit = || 2;
-        assert_eq!(q.take(limit), Some((Lane::General, 0)));
-        assert_eq!(q.take(limit), Some((Lane::General, 1)));
-        // The third worker skips the waiting general work for the urgent one.
-        assert_eq!(q.take(limit), Some((Lane::Urgent, 9)));
-        q.done_general();
-        assert_eq!(q.take(limit), Some((Lane::General, 2)));
+        q.push(Lane::General, 2).unwrap();
+        // The reserved worker skips the waiting general work for the urgent one.
+        assert_eq!(q.take(|| false), Some(9));
+        // Another takes what is oldest.
+        assert_eq!(q.take(|| true), Some(1));
         q.close();
         assert_eq!(q.push(Lane::Urgent, 5), Err(5));
+        // Closed: what is queued is still taken, then the workers end.
+        assert_eq!(q.take(|| true), Some(2));
+        assert_eq!(q.take(|| true), None);
     }
 
     #[test]
-    fn a_worker_waiting_for_room_takes_general_work_when_some_is_done_and_ends_on_close() {
+    fn the_reserved_worker_waits_past_general_work_and_ends_on_close() {
         let q = Queue::new();
         q.push(Lane::General, 1).unwrap();
-        q.push(Lane::General, 2).unwrap();
-        assert_eq!(q.take(|| 1), Some((Lane::General, 1)));
         std::thread::scope(|s| {
-            let waiting = s.spawn(|| (q.take(|| 1), q.take(|| 1)));
+            let reserved = s.spawn(|| (q.take(|| false), q.take(|| false)));
             std::thread::sleep(std::time::Duration::from_millis(50));
-            q.done_general();
+            q.push(Lane::Urgent, 7).unwrap();
+            assert_eq!(q.take(|| true), Some(1));
             q.close();
-            assert_eq!(waiting.join().unwrap(), (Some((Lane::General, 2)), None));
+            assert_eq!(reserved.join().unwrap(), (Some(7), None));
         });
-    }
-
-    #[test]
-    fn a_pool_of_one_reserves_nothing() {
-        let q = Queue::new();
-        q.push(Lane::General, 1).unwrap();
-        assert_eq!(q.take(|| 0), Some((Lane::General, 1)));
     }
 }
