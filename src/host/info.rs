@@ -2,12 +2,10 @@
 //! version), and when a timer fires next. Read-only queries; the argument lists come
 //! from pure functions like the rest of `host`.
 
+use super::probe::{PROBE_TIMEOUT, Probed, Probes};
 use super::{Host, HostError, Scope, check_operand};
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-/// Both are local queries that answer at once.
-const INFO_TIMEOUT_SECS: u64 = 15;
 
 /// `podman --version`, not `podman version`: the latter opens podman's storage, which
 /// podup.service sees read-only (ProtectSystem=strict), so it fails there.
@@ -55,26 +53,33 @@ pub fn parse_timer(text: &str) -> TimerInfo {
     }
 }
 
+/// The answers request handlers share (`probe`), by program and unit.
+static PODMAN_VERSIONS: Probes<String> = Probes::new();
+static TIMERS: Probes<TimerInfo> = Probes::new();
+
 impl Host {
     /// podman's client version: proof that podman runs at all.
-    pub fn podman_version(&self) -> Result<String, HostError> {
-        let record = self.run_for(
-            &self.programs.podman,
-            &podman_version_args(),
-            Duration::from_secs(INFO_TIMEOUT_SECS),
-        )?;
+    fn podman_version_within(&self, timeout: Duration) -> Result<String, HostError> {
+        let record = self.run_for(&self.programs.podman, &podman_version_args(), timeout)?;
         Ok(parse_podman_version(&record.stdout))
     }
 
     /// The timer's state and next run.
-    pub fn timer_info(&self, unit: &str) -> Result<TimerInfo, HostError> {
+    fn timer_info_within(&self, unit: &str, timeout: Duration) -> Result<TimerInfo, HostError> {
         check_operand("unit", unit)?;
-        let record = self.run_for(
-            &self.programs.systemctl,
-            &timer_show_argv(self.scope, unit),
-            Duration::from_secs(INFO_TIMEOUT_SECS),
-        )?;
+        let record = self.run_for(&self.programs.systemctl, &timer_show_argv(self.scope, unit), timeout)?;
         Ok(parse_timer(&record.stdout))
+    }
+
+    /// `podman --version` for a request handler: shared, with a short deadline (`probe`).
+    pub fn podman_version_probe(&self) -> Probed<String> {
+        PODMAN_VERSIONS.get(&self.programs.podman, || self.podman_version_within(PROBE_TIMEOUT))
+    }
+
+    /// `systemctl show` of a timer for a request handler: shared, with a short deadline (`probe`).
+    pub fn timer_info_probe(&self, unit: &str) -> Probed<TimerInfo> {
+        let key = format!("{} {:?} {unit}", self.programs.systemctl, self.scope);
+        TIMERS.get(&key, || self.timer_info_within(unit, PROBE_TIMEOUT))
     }
 }
 

@@ -13,6 +13,7 @@ mod exec;
 mod fakes;
 pub mod info;
 pub mod podman;
+pub mod probe;
 pub mod quadlet;
 mod simulated;
 pub mod systemd;

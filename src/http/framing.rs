@@ -21,6 +21,10 @@ pub enum FrameError {
         limit: u64,
     },
     Malformed(String),
+    /// A form some parsers accept and others read otherwise (bare LF line ends, junk in
+    /// a chunk size, chunked on HTTP/1.0, two `Host` headers): refused, so that podup
+    /// and a proxy in front of it can never see two different requests in the same bytes.
+    Ambiguous(Ambiguity),
     UnsupportedTransferEncoding(String),
     /// The connection closed before the request was complete.
     Incomplete,
@@ -36,7 +40,7 @@ impl FrameError {
         match self {
             FrameError::HeadTooLarge | FrameError::TooManyHeaders => 431,
             FrameError::BodyTooLarge { .. } => 413,
-            FrameError::Malformed(_) | FrameError::Incomplete => 400,
+            FrameError::Malformed(_) | FrameError::Ambiguous(_) | FrameError::Incomplete => 400,
             FrameError::UnsupportedTransferEncoding(_) => 501,
             FrameError::Timeout => 408,
             FrameError::Overloaded => 503,
@@ -50,6 +54,7 @@ impl FrameError {
             FrameError::TooManyHeaders => "too_many_headers",
             FrameError::BodyTooLarge { .. } => "body_too_large",
             FrameError::Malformed(_) => "malformed_request",
+            FrameError::Ambiguous(a) => a.code(),
             FrameError::UnsupportedTransferEncoding(_) => "unsupported_transfer_encoding",
             FrameError::Incomplete => "incomplete_request",
             FrameError::Timeout => "request_timeout",
@@ -77,6 +82,7 @@ impl FrameError {
                 format!("the chunked body is larger than the limit of {limit} bytes (PODUP_MAX_BODY_BYTES)")
             }
             FrameError::Malformed(why) => format!("the request is not valid HTTP/1.1: {why}"),
+            FrameError::Ambiguous(a) => a.message(),
             FrameError::UnsupportedTransferEncoding(te) => {
                 format!("transfer encoding '{te}' is not supported; send chunked or a Content-Length")
             }
@@ -86,6 +92,44 @@ impl FrameError {
                  and this request was still incomplete: it was closed to make room; send it again"
                 .into(),
         }
+    }
+}
+
+/// Which lenient form a request used. RFC 9112 lets a server accept some of these
+/// (a bare LF as a line end, 2.2; whitespace around a chunk size was never in the
+/// grammar, 7.1) and requires a 400 for others (two Host headers, 3.2; chunked on
+/// HTTP/1.0 is treated as faulty framing, 6.1): podup refuses all four, each with its
+/// own code, because a proxy in front may read the same bytes another way.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Ambiguity {
+    BareLf,
+    ChunkSize,
+    ChunkedOnHttp10,
+    DuplicateHost,
+}
+
+impl Ambiguity {
+    pub fn code(self) -> &'static str {
+        match self {
+            Ambiguity::BareLf => "bare_lf",
+            Ambiguity::ChunkSize => "invalid_chunk_size",
+            Ambiguity::ChunkedOnHttp10 => "chunked_on_http_1_0",
+            Ambiguity::DuplicateHost => "duplicate_host",
+        }
+    }
+
+    pub fn message(self) -> String {
+        match self {
+            Ambiguity::BareLf => "a line of the request ends in a bare LF; end every line with CRLF",
+            Ambiguity::ChunkSize => {
+                "a chunk size is not just hexadecimal digits (optionally followed by ';' and an extension)"
+            }
+            Ambiguity::ChunkedOnHttp10 => {
+                "Transfer-Encoding is not part of HTTP/1.0; send HTTP/1.1 or a Content-Length"
+            }
+            Ambiguity::DuplicateHost => "the request has more than one Host header",
+        }
+        .into()
     }
 }
 
@@ -239,9 +283,15 @@ impl Framer {
                 .headers_named("connection")
                 .flat_map(|v| v.split(','))
                 .any(|t| t.trim().eq_ignore_ascii_case("close"));
+        let version = parsed.version;
         let rest = self.buf.split_off(head_len);
-        self.buf = Vec::new();
-        let state = body_state(&request, self.max_body);
+        let head = std::mem::take(&mut self.buf);
+        let head = &head[self.leading_blank.min(head.len())..];
+        let refused = ambiguity(head, version, &request);
+        let state = match refused {
+            Some(a) => Err(FrameError::Ambiguous(a)),
+            None => body_state(&request, self.max_body),
+        };
         let expects = request
             .header("expect")
             .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
@@ -276,6 +326,24 @@ impl Framer {
         request.body = std::mem::take(&mut self.body);
         Ok(Progress::Done(Box::new(request)))
     }
+}
+
+/// The lenient form `head` (without the blank lines before its request line) uses, if any.
+fn ambiguity(head: &[u8], version: Option<u8>, request: &Request) -> Option<Ambiguity> {
+    let bare_lf = head
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && (i == 0 || head[i - 1] != b'\r'));
+    if bare_lf {
+        return Some(Ambiguity::BareLf);
+    }
+    if request.headers_named("host").nth(1).is_some() {
+        return Some(Ambiguity::DuplicateHost);
+    }
+    if version == Some(0) && request.headers_named("transfer-encoding").next().is_some() {
+        return Some(Ambiguity::ChunkedOnHttp10);
+    }
+    None
 }
 
 /// True when `buf` contains the blank line that ends a request head: a line end (`\n` or
@@ -382,7 +450,9 @@ impl Chunked {
                     data = &data[pos + 1..];
                     self.check_line_len()?;
                     let line = std::mem::take(&mut self.line);
-                    let line = line.strip_suffix(b"\r").unwrap_or(&line);
+                    let Some(line) = line.strip_suffix(b"\r") else {
+                        return Err(FrameError::Ambiguous(Ambiguity::BareLf));
+                    };
                     self.end_line(line, out.len() as u64, max_body)?;
                 }
             }
@@ -406,10 +476,14 @@ impl Chunked {
         match self.phase {
             ChunkPhase::Size => {
                 let text = std::str::from_utf8(line).unwrap_or("");
-                let hex = text.split(';').next().unwrap_or("").trim();
-                if hex.is_empty() || hex.len() > 15 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                // Digits right up to the end or to ';': no whitespace, no sign, no prefix.
+                let hex = text.split(';').next().unwrap_or("");
+                if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(FrameError::Ambiguous(Ambiguity::ChunkSize));
+                }
+                if hex.len() > 15 {
                     return Err(FrameError::Malformed(format!(
-                        "bad chunk size '{}'",
+                        "chunk size '{}' is too large",
                         text.chars().take(20).collect::<String>()
                     )));
                 }
@@ -607,13 +681,54 @@ mod tests {
         // Found by the http_framing fuzz target: httparse ends a head at a bare-LF line
         // followed by a CRLF blank line, but the framer did not see that as the end and
         // waited for bytes that never came, answering 408 at the deadline.
+        // Bare LF line ends are refused now (issue 17), and still at once.
         let raw = b"T / HTTP/1.1\n\r\n";
         for step in [1, 2, raw.len()] {
-            let r = frame_all(DEFAULT_MAX_BODY_BYTES, raw, step).unwrap();
-            assert_eq!(r.map(|r| r.method), Some("T".to_string()), "step {step}");
+            let e = frame_all(DEFAULT_MAX_BODY_BYTES, raw, step).unwrap_err();
+            assert_eq!(e, FrameError::Ambiguous(Ambiguity::BareLf), "step {step}");
         }
         let raw = b"GET / HTTP/1.1\r\nHost: a\n\r\n";
-        assert!(frame_all(0, raw, 1).unwrap().is_some());
+        assert_eq!(frame_all(0, raw, 1).unwrap_err().code(), "bare_lf");
+    }
+
+    #[test]
+    fn lenient_forms_are_refused_in_any_split_with_their_own_code() {
+        let cases: [(&[u8], &str); 7] = [
+            (b"GET / HTTP/1.1\nHost: a\n\n", "bare_lf"),
+            (b"GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", "bare_lf"),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\n{}\r\n0\r\n\r\n",
+                "bare_lf",
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2 \r\n{}\r\n0\r\n\r\n",
+                "invalid_chunk_size",
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n 2\r\n{}\r\n0\r\n\r\n",
+                "invalid_chunk_size",
+            ),
+            (
+                b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+                "chunked_on_http_1_0",
+            ),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", "duplicate_host"),
+        ];
+        for (raw, code) in cases {
+            for step in [1, 3, raw.len()] {
+                let e = frame_all(100, raw, step).unwrap_err();
+                assert_eq!(
+                    (e.status(), e.code()),
+                    (400, code),
+                    "{:?} step {step}",
+                    String::from_utf8_lossy(raw)
+                );
+            }
+        }
+        // What stays accepted: a chunk extension right after the size, one Host, HTTP/1.0
+        // with a Content-Length.
+        let ok = b"POST / HTTP/1.0\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}";
+        assert_eq!(frame_all(100, ok, 1).unwrap().unwrap().body, b"{}");
     }
 
     #[test]

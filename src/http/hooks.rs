@@ -11,7 +11,7 @@ use crate::logging::Throttle;
 use crate::providers::ImageEvent;
 use crate::providers::github::{self, SignatureError, Verdict};
 use crate::ratelimit;
-use crate::store::{immediate, tasks};
+use crate::store::{immediate, replay, tasks};
 use crate::tasks::model::{TaskKind, TaskStatus, UnitSpec};
 use serde_json::json;
 
@@ -57,7 +57,10 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
     // A redelivery (GitHub's retry, or "Redeliver" in its UI) of a delivery that made a
     // task is answered before its body is parsed: same id, same signed body, same task.
     // `route` checks again under the write lock before it creates anything.
-    let earlier = match duplicate_of(conn, delivery.as_deref()) {
+    // The same signed body under another id is a replay (the id is not signed): the
+    // duplicate of the delivery that first brought it, within the redelivery window.
+    let body_sha = crate::hex::sha256_hex(&req.body);
+    let earlier = match duplicate_of(conn, delivery.as_deref(), &body_sha, now) {
         Ok(earlier) => earlier,
         Err(e) => return super::routes::store_failed(ACTION, &e),
     };
@@ -83,14 +86,40 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
     let mut meta = meta;
     meta["image"] = json!(event.reference());
     meta["digest"] = json!(event.digest);
-    route(ctx, &event, only, delivery.as_deref()).with_meta(meta)
+    let delivered = Delivered {
+        id: delivery.as_deref(),
+        body_sha: &body_sha,
+    };
+    route(ctx, &event, only, &delivered).with_meta(meta)
 }
 
-/// The task an earlier delivery with this id created, unless that task ended in a
-/// way that a redelivery should run again (failed, rolled back, unknown, cancelled).
-fn duplicate_of(conn: &rusqlite::Connection, delivery: Option<&str>) -> rusqlite::Result<Option<i64>> {
-    let Some(d) = delivery else { return Ok(None) };
-    Ok(tasks::by_delivery(conn, d)?
+/// What identifies a delivery: its id, and the SHA-256 of its signed body.
+struct Delivered<'a> {
+    id: Option<&'a str>,
+    body_sha: &'a str,
+}
+
+/// The task an earlier delivery with this id, or with this very body within the
+/// redelivery window, created or joined, unless that task ended in a way that a
+/// redelivery should run again (failed, rolled back, unknown, cancelled).
+fn duplicate_of(
+    conn: &rusqlite::Connection,
+    delivery: Option<&str>,
+    body_sha: &str,
+    now: i64,
+) -> rusqlite::Result<Option<i64>> {
+    let by_id = match delivery {
+        Some(d) => tasks::by_delivery(conn, d)?,
+        None => None,
+    };
+    let task = match by_id {
+        Some(t) => Some(t),
+        None => match replay::task_for_body(conn, body_sha, now)? {
+            Some(id) => tasks::get(conn, id)?,
+            None => None,
+        },
+    };
+    Ok(task
         .filter(|t| {
             !matches!(
                 t.status(),
@@ -111,6 +140,24 @@ fn duplicate(ctx: &Ctx<'_>, id: i64) -> Response {
     .with_task(id)
 }
 
+/// 409 `stale_digest`: every matched unit has since run a newer, verified digest.
+fn stale_digest(event: &ImageEvent, units: &[&str]) -> Response {
+    let digest = event.digest.as_deref().unwrap_or_default();
+    Response::json(
+        409,
+        ACTION,
+        "stale_digest",
+        &json!({
+            "error": "stale_digest",
+            "message": format!(
+                "'{digest}' was replaced by a later verified deploy on {}; a webhook does not deploy it again (an update through the API does)",
+                units.join(", ")
+            ),
+            "units": units,
+        }),
+    )
+}
+
 fn ignored(reason: &'static str, detail: String) -> Response {
     Response::json(
         202,
@@ -121,7 +168,7 @@ fn ignored(reason: &'static str, detail: String) -> Response {
 }
 
 /// Which declared services the event is for, then idempotency, coalescing, limits.
-fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: Option<&str>) -> Response {
+fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &Delivered<'_>) -> Response {
     if let Some(name) = only {
         if !ctx.config.services.iter().any(|s| s.unit == name) {
             return Response::error(
@@ -178,12 +225,21 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: Op
         let tx = immediate(conn)?;
         // `github` answered redeliveries it knew of; this catches one that made its
         // task meanwhile.
-        if let Some(id) = duplicate_of(&tx, delivery)? {
+        if let Some(id) = duplicate_of(&tx, delivery.id, delivery.body_sha, now)? {
             return Ok(Ok((id, "duplicate")));
         }
         let mut units = Vec::new();
         let mut joined = None;
+        let mut stale = Vec::new();
         for r in &matched {
+            // A digest a verified deploy replaced on this unit: a downgrade, which a
+            // webhook never asks for (an operator can, by the API, docs/security.md).
+            if let Some(d) = &event.digest {
+                if replay::is_stale_digest(&tx, &r.unit, d)? {
+                    stale.push(r.unit.as_str());
+                    continue;
+                }
+            }
             let open = match &event.digest {
                 Some(d) => tasks::open_for(&tx, &r.unit, d)?,
                 None => None,
@@ -198,7 +254,11 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: Op
             }
         }
         if units.is_empty() {
-            let id = joined.expect("every matched unit joined a task");
+            let Some(id) = joined else {
+                return Ok(Err(stale_digest(event, &stale)));
+            };
+            replay::remember(&tx, delivery.body_sha, id, now)?;
+            tx.commit()?;
             return Ok(Ok((id, "joined")));
         }
         if let Err(limited) = ratelimit::check(
@@ -222,11 +282,12 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: Op
             caller: Some("github"),
             trigger_reason: Some("package published"),
             request_id: Some(request_id),
-            delivery_id: delivery,
+            delivery_id: delivery.id,
             retry_of: None,
             spec: &spec,
         };
         let id = tasks::insert(&tx, &new, now)?;
+        replay::remember(&tx, delivery.body_sha, id, now)?;
         tx.commit()?;
         Ok(Ok((id, "accepted")))
     })();

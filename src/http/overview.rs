@@ -11,6 +11,8 @@ use crate::auth::Need;
 use crate::cli::VERSION;
 use crate::clock::now_ms;
 use crate::config::{Config, VARIABLES};
+use crate::host::HostError;
+use crate::host::probe::Probed;
 use crate::store::events::{self, EventFilter};
 use crate::store::stats;
 use crate::store::tasks::{self, ListFilter};
@@ -24,6 +26,29 @@ fn check(name: &str, ok: bool, detail: String, fix: Option<String>) -> Value {
     json!({"name": name, "ok": ok, "detail": detail, "fix": if ok { None } else { fix }})
 }
 
+/// A probe's answer, or for `Probing` an error saying so (kind `probing`).
+fn known<T: Clone>(p: &Probed<T>, program: &str) -> Result<T, HostError> {
+    match p {
+        Probed::Known { result, .. } => result.clone(),
+        Probed::Probing => Err(HostError {
+            kind: "probing",
+            message: format!("'{program}' is being asked by another request; the answer shows within seconds"),
+            record: None,
+        }),
+    }
+}
+
+/// A check from a probe says how fresh it is: `probe` is `done`, `timed_out` or
+/// `probing`, and `age_ms` how old the answer shown is.
+fn probed<T>(p: &Probed<T>, mut check: Value) -> Value {
+    check["probe"] = json!(p.marker());
+    if let Probed::Known { age, refreshing, .. } = p {
+        check["age_ms"] = json!(age.as_millis() as u64);
+        check["refreshing"] = json!(refreshing);
+    }
+    check
+}
+
 pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     const A: &str = "overview";
     if let Err(r) = authorize(ctx, req, Need::Read, A) {
@@ -31,9 +56,12 @@ pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     }
     let config = ctx.config;
     let scope = if config.systemd_user { "user" } else { "system" };
-    let timer = ctx.host.timer_info(TIMER);
-    let podman = ctx.host.podman_version();
+    // Shared and bounded (host::probe): a hanging podman or systemctl costs one worker
+    // a few seconds, and the other readers get the last answer or a marker at once.
+    let timer_probe = ctx.host.timer_info_probe(TIMER);
+    let podman_probe = ctx.host.podman_version_probe();
     ctx.host.drain_records();
+    let (timer, podman) = (known(&timer_probe, "systemctl"), known(&podman_probe, "podman"));
     let mut checks = Vec::new();
     let db_path = config.db_path();
     let conn = match ctx.db.get() {
@@ -55,7 +83,7 @@ pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             Some(format!("check '{}' (PODUP_STATE_DIR)", db_path.display())),
         ),
     });
-    checks.push(match &timer {
+    checks.push(probed(&timer_probe, match &timer {
         Ok(_) => check("scope", true, format!("systemctl reaches the {scope} manager"), None),
         Err(e) => check(
             "scope",
@@ -67,16 +95,19 @@ pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
                 "run podup as root for the system manager, or set PODUP_SYSTEMD_SCOPE=user for rootless Podman".into()
             }),
         ),
-    });
-    checks.push(match &podman {
-        Ok(v) => check("podman", true, format!("podman {v}"), None),
-        Err(e) => check(
-            "podman",
-            false,
-            e.message.clone(),
-            Some("install podman (apt-get install podman) and make sure it is on the PATH of podup.service".into()),
-        ),
-    });
+    }));
+    checks.push(probed(
+        &podman_probe,
+        match &podman {
+            Ok(v) => check("podman", true, format!("podman {v}"), None),
+            Err(e) => check(
+                "podman",
+                false,
+                e.message.clone(),
+                Some("install podman (apt-get install podman) and make sure it is on the PATH of podup.service".into()),
+            ),
+        },
+    ));
     let n = config.github_secrets.len();
     checks.push(check(
         "webhook_secret",

@@ -7,6 +7,7 @@
 mod exchange;
 mod net;
 mod pool;
+mod queue;
 mod recorder;
 
 use crate::cli::ServeArgs;

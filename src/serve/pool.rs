@@ -1,7 +1,8 @@
 //! The Accept=no driver: one thread polls the listening sockets and every open
 //! connection, framing requests as bytes arrive, so a client that trickles bytes
 //! holds no thread and is cut off at its deadline. Complete requests (or framing
-//! errors) go to a small pool of worker threads that finish them. The loop ends on
+//! errors) go to a small pool of worker threads that finish them, through a queue
+//! (`queue`) that always leaves one worker for webhook deliveries. The loop ends on
 //! SIGTERM or after the idle time with nothing in flight.
 //!
 //! Memory is bounded by two limits: at most `MAX_CONNECTIONS` connections, each with
@@ -30,6 +31,7 @@
 
 use super::exchange::{self, Answer, Received, RequestIds, Worker};
 use super::net::{Listener, Stream};
+use super::queue::{Lane, Queue};
 use super::recorder::{NotStored, Record, Recorder};
 use crate::config::Config;
 use crate::http::Request;
@@ -105,6 +107,19 @@ impl Job {
     fn shed(&self) -> bool {
         matches!(self.received.outcome, Err(FrameError::Overloaded))
     }
+
+    /// A webhook delivery may take the worker other requests leave free.
+    fn lane(&self) -> Lane {
+        let path = match &self.received.outcome {
+            Ok(request) => Some(request.path.as_str()),
+            Err(_) => self.received.head.as_ref().map(|(_, path, _)| path.as_str()),
+        };
+        if path.is_some_and(|p| p.starts_with("/hooks/")) {
+            Lane::Urgent
+        } else {
+            Lane::General
+        }
+    }
 }
 
 /// What the pool's threads are given.
@@ -150,10 +165,8 @@ impl Reply {
     fn unfinished(self, record: Arc<Record>, stored: Result<(), NotStored>, shared: &Shared) {
         let work = Work::Unfinished(self, record, stored);
         shared.spare.fetch_sub(1, Ordering::SeqCst);
-        let sent = match &*shared.jobs.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(jobs) => jobs.send(work).map_err(|e| e.0),
-            None => Err(work),
-        };
+        // An answer already made never waits behind slow handlers.
+        let sent = shared.queue.push(Lane::Urgent, work);
         // The loop starts another worker when none is free to take it.
         shared.waker.wake();
         // Only after `STOP_WAIT` on a stop: the connection is dropped unanswered.
@@ -202,9 +215,9 @@ struct Shared {
     waker: sys::Waker,
     /// Where kept connections go back to the loop.
     kept: Sender<Kept>,
-    /// The way back to the workers for answers the writer thread could not finish;
-    /// dropped on stop once no request is in flight, which ends the workers.
-    jobs: Mutex<Option<Sender<Work>>>,
+    /// The work for the workers: requests, and answers the writer thread could not
+    /// finish; closed on stop once no request is in flight, which ends the workers.
+    queue: Queue<Work>,
     /// Workers free for more work, less the work sent and not yet taken: negative
     /// when work waits with no worker free. One count, changed in one step at each
     /// event (work sent, a worker started, a worker done with its work), so the loop
@@ -223,6 +236,13 @@ impl Shared {
     fn short_of_workers(&self) -> bool {
         self.spare.load(Ordering::SeqCst) < 0
             && self.workers.load(Ordering::SeqCst) < self.max_workers.load(Ordering::SeqCst)
+    }
+
+    /// Whether worker `n` takes requests other than webhook deliveries: every worker
+    /// but the last the pool may start, which is kept for them (`queue`). A pool of one
+    /// keeps none.
+    fn takes_general(&self, n: usize) -> bool {
+        n == 0 || n + 1 < self.max_workers.load(Ordering::SeqCst)
     }
 }
 
@@ -252,8 +272,6 @@ pub fn serve(
         l.set_nonblocking()?;
     }
     let ids = RequestIds::new();
-    let (tx, rx) = channel::<Work>();
-    let rx = Mutex::new(rx);
     let (kept_tx, kept_rx) = channel::<Kept>();
     let shared = Shared {
         in_flight: AtomicUsize::new(0),
@@ -261,7 +279,7 @@ pub fn serve(
         shedding: AtomicUsize::new(0),
         waker: sys::Waker::new()?,
         kept: kept_tx,
-        jobs: Mutex::new(Some(tx.clone())),
+        queue: Queue::new(),
         spare: AtomicIsize::new(0),
         workers: AtomicUsize::new(0),
         max_workers: AtomicUsize::new(config.workers),
@@ -277,7 +295,7 @@ pub fn serve(
         // rest when work waits with no worker free (`Shared::short_of_workers`), so a
         // cold start answers its first request without starting them all first. The
         // closure owns the writer's recorder: once it is gone, only workers hold one.
-        let (rx, ids, shared_ref, spare) = (&rx, &ids, &shared, &spare);
+        let (ids, shared_ref, spare) = (&ids, &shared, &spare);
         let start_worker = move || {
             let shared = shared_ref;
             let n = shared.workers.load(Ordering::SeqCst);
@@ -289,7 +307,7 @@ pub fn serve(
                     // at start: on a cold start the workers would otherwise all open
                     // the database at once, on the way to the first answer.
                     let mut worker = None;
-                    work(rx, shared, |work, busy| {
+                    work(shared, n, |work, busy| {
                         let worker = worker.get_or_insert_with(|| Worker {
                             config,
                             started,
@@ -329,14 +347,14 @@ pub fn serve(
         if !start_worker() {
             return Err(io::Error::other("could not start a worker thread"));
         }
-        let result = accept_loop(listeners, config, idle, &tx, kept_rx, &shared, &start_worker);
-        drop((tx, start_worker));
+        let result = accept_loop(listeners, config, idle, kept_rx, &shared, &start_worker);
+        drop(start_worker);
         // Answers waiting for their rows may still come back to the workers.
         let until = Instant::now() + STOP_WAIT;
         while shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < until {
             thread::sleep(Duration::from_millis(1));
         }
-        shared.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        shared.queue.close();
         result
     })
 }
@@ -375,10 +393,8 @@ fn answer<'a>(worker: &mut Worker<'_>, job: Job, recorder: &Recorder<'a>, shared
 
 /// Takes work until the loop ends and every answer is sent. `each` gets the work and
 /// the worker's `Busy`, to drop as soon as the worker is as good as free.
-fn work<'a>(rx: &Mutex<Receiver<Work>>, shared: &'a Shared, mut each: impl FnMut(Work, Busy<'a>)) {
-    loop {
-        let work = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        let Ok(work) = work else { return };
+fn work<'a>(shared: &'a Shared, n: usize, mut each: impl FnMut(Work, Busy<'a>)) {
+    while let Some(work) = shared.queue.take(|| shared.takes_general(n)) {
         each(work, Busy(shared));
     }
 }
@@ -387,7 +403,6 @@ fn accept_loop(
     listeners: &[Listener],
     config: &Config,
     idle: Option<Duration>,
-    tx: &Sender<Work>,
     kept: Receiver<Kept>,
     shared: &Shared,
     start_worker: &dyn Fn() -> bool,
@@ -407,7 +422,9 @@ fn accept_loop(
             shared.shedding.fetch_add(1, Ordering::SeqCst);
         }
         shared.spare.fetch_sub(1, Ordering::SeqCst);
-        let _ = tx.send(Work::Request(job));
+        let lane = job.lane();
+        // Open until the loop has ended: this cannot fail.
+        let _ = shared.queue.push(lane, Work::Request(job));
     };
     loop {
         // For what the last round dispatched (or the writer sent back) and found no

@@ -6,6 +6,7 @@ pub mod events;
 pub mod fold;
 pub mod locks;
 pub mod prune;
+pub mod replay;
 pub mod schema;
 pub mod stats;
 pub mod tasks;

@@ -145,6 +145,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX event_log_fold ON event_log (fold_key) WHERE fold_key IS NOT NULL;
     CREATE INDEX event_log_source ON event_log (source, ts_ms) WHERE tier = 2;
     CREATE INDEX event_log_tier ON event_log (tier, id) WHERE tier > 0;",
+    // 7: the SHA-256 of each webhook body that made or joined a task, for the
+    // redelivery window: a replay under a new delivery id is the duplicate it is.
+    "CREATE TABLE webhook_bodies (
+        sha256      TEXT    PRIMARY KEY,
+        task_id     INTEGER NOT NULL,
+        received_ms INTEGER NOT NULL
+    );
+    CREATE INDEX webhook_bodies_received ON webhook_bodies (received_ms);",
 ];
 
 /// The schema version this build writes.

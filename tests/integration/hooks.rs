@@ -78,6 +78,21 @@ pub fn published(addr: SocketAddr, delivery: &str) -> Resp {
     )
 }
 
+/// The same image event as `published` in other bytes, as a second delivery about the
+/// same digest is (the same bytes again are a replay: a duplicate).
+pub fn published_again(addr: SocketAddr, delivery: &str) -> Resp {
+    let mut body = fixture("package.published.container-tagged.json");
+    body.extend_from_slice(b"\n");
+    deliver(
+        addr,
+        "/hooks/github",
+        "package",
+        delivery,
+        &body,
+        Some(&sign(SECRET, &body)),
+    )
+}
+
 #[test]
 fn githubs_test_vector_is_accepted_and_other_signatures_are_refused() {
     assert_eq!(
@@ -340,7 +355,7 @@ fn duplicates_answer_the_original_task_and_a_failed_delivery_runs_again() {
         early.body
     );
     // Another delivery of the same digest while the task is open joins it.
-    let joined = published(server.addr, "dup-2");
+    let joined = published_again(server.addr, "dup-2");
     assert_eq!((joined.status, joined.json()["task_id"].as_i64()), (202, Some(id)));
     assert_eq!(joined.json()["status"], "joined");
     assert_eq!(fakes.calls_of("systemd-run").len(), 1, "nothing else dispatched");
@@ -424,7 +439,7 @@ fn the_per_image_limit_answers_429_with_retry_after() {
     assert_eq!(published(server.addr, "l1").status, 202);
     let conn = rusqlite::Connection::open(&server.db).unwrap();
     conn.execute("UPDATE tasks SET status = 'succeeded'", []).unwrap();
-    let r = published(server.addr, "l2");
+    let r = published_again(server.addr, "l2");
     assert_eq!(
         (r.status, r.json()["error"].as_str()),
         (429, Some("image_rate_limited")),

@@ -1,1 +1,195 @@
-//! See probe/mod.rs.
+//! See probe/mod.rs. Finding 5 (slow host probes behind a read token), the lenient
+//! framing findings (bare LF, junk in a chunk size, chunked on HTTP/1.0, two Host
+//! headers) and the replay findings (a captured delivery under a new id, an old digest).
+
+use crate::hooks::{DIGEST, SECRET, fixture, setup, sign};
+use crate::support::*;
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// GitHub gives a delivery 10 s to be answered, then counts it failed and does not retry.
+const GITHUB_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends `raw` and reads one answer as GitHub does: within `GITHUB_TIMEOUT`, or the
+/// read fails and `read_response` panics naming the timeout.
+fn exchange_within(addr: SocketAddr, raw: &[u8], limit: Duration) -> Resp {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(limit)).unwrap();
+    s.write_all(raw).unwrap();
+    read_response(&mut s)
+}
+
+fn signed_delivery(delivery: &str, body: &[u8]) -> Vec<u8> {
+    let mut raw = format!(
+        "POST /hooks/github HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nX-GitHub-Event: package\r\n\
+         X-GitHub-Delivery: {delivery}\r\nX-Hub-Signature-256: {}\r\nContent-Length: {}\r\n\r\n",
+        sign(SECRET, body),
+        body.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(body);
+    raw
+}
+
+fn read_call(addr: SocketAddr, path: &str, token: &str, limit: Duration) -> Resp {
+    let raw = format!("GET {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\r\n");
+    exchange_within(addr, raw.as_bytes(), limit)
+}
+
+#[test]
+fn a_hanging_podman_behind_read_tokens_does_not_hold_back_a_signed_webhook() {
+    // The probe's setup: the default 16 workers, `podman --version` that never answers.
+    let (fakes, podup) = setup("probe-slow-podman", &[("PODUP_WORKERS", "16")]);
+    let read = podup.token("viewer", "read");
+    let hanging = fakes.dir().join("podman");
+    std::fs::write(&hanging, "#!/bin/sh\nexec sleep 120\n").unwrap();
+    let server = podup.serve(&[]);
+    let body = fixture("package.published.container-tagged.json");
+    let (overviews, hook) = std::thread::scope(|s| {
+        let overviews: Vec<_> = (0..16)
+            .map(|_| s.spawn(|| read_call(server.addr, "/api/v1/overview", &read, GITHUB_TIMEOUT)))
+            .collect();
+        // The overviews are on their way (whether or not every one has reached a worker,
+        // the delivery must be answered in time: that is what GitHub sees).
+        std::thread::sleep(Duration::from_millis(500));
+        let hook = exchange_within(server.addr, &signed_delivery("probe-slow-1", &body), GITHUB_TIMEOUT);
+        let overviews: Vec<Resp> = overviews.into_iter().map(|h| h.join().unwrap()).collect();
+        (overviews, hook)
+    });
+    assert_eq!(hook.status, 202, "{}", hook.body);
+    assert_eq!(hook.json()["status"], "accepted", "{}", hook.body);
+    for o in &overviews {
+        assert_eq!(o.status, 200, "{}", o.body);
+        let checks = o.json()["checks"].as_array().cloned().unwrap();
+        let podman = checks.iter().find(|c| c["name"] == "podman").unwrap();
+        assert_eq!(podman["ok"], false, "{podman}");
+        let marker = podman["probe"].as_str().unwrap_or("none");
+        assert!(
+            ["probing", "timed_out"].contains(&marker),
+            "the podman check says it is still probing or timed out: {podman}"
+        );
+    }
+    // Every overview shared one probe: podman ran once, not once per request.
+    let runs = fakes.calls_of("podman").len();
+    assert!(runs <= 1, "podman ran {runs} times for 16 overviews");
+}
+
+// ---- Framing: each lenient form is refused with a 400 and its own code. ----
+
+fn refused(name: &str, raw: &[u8]) -> serde_json::Value {
+    let (_fakes, podup) = setup(name, &[]);
+    let server = podup.serve(&[]);
+    let r = exchange_within(server.addr, raw, Duration::from_secs(10));
+    assert_eq!(r.status, 400, "{}", r.body);
+    r.json()
+}
+
+#[test]
+fn a_request_with_bare_lf_line_endings_is_refused() {
+    let j = refused("probe-bare-lf", b"GET /health HTTP/1.1\nHost: t\n\n");
+    assert_eq!(j["error"], "bare_lf", "{j}");
+}
+
+#[test]
+fn a_chunk_size_with_spaces_in_it_is_refused() {
+    let raw = b"POST /hooks/github HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2 \r\n{}\r\n0\r\n\r\n";
+    let j = refused("probe-chunk-space", raw);
+    assert_eq!(j["error"], "invalid_chunk_size", "{j}");
+}
+
+#[test]
+fn chunked_on_http_1_0_is_refused() {
+    let raw = b"POST /hooks/github HTTP/1.0\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+    let j = refused("probe-chunked-1-0", raw);
+    assert_eq!(j["error"], "chunked_on_http_1_0", "{j}");
+}
+
+#[test]
+fn a_request_with_two_host_headers_is_refused() {
+    let j = refused(
+        "probe-two-hosts",
+        b"GET /health HTTP/1.1\r\nHost: podup.example\r\nHost: evil.example\r\n\r\n",
+    );
+    assert_eq!(j["error"], "duplicate_host", "{j}");
+}
+
+// ---- Replay: a captured delivery under a new id, and an old digest. ----
+
+fn task_count(db: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("SELECT count(*) FROM tasks", [], |r| r.get(0)).unwrap()
+}
+
+/// What a finished deploy leaves: the task and its unit succeeded, `from` replaced.
+fn finish(db: &std::path::Path, task: i64, from: &str) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute("UPDATE tasks SET status = 'succeeded' WHERE id = ?1", [task])
+        .unwrap();
+    conn.execute(
+        "UPDATE task_units SET status = 'succeeded', from_digest = ?2 WHERE task_id = ?1",
+        rusqlite::params![task, from],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_captured_delivery_replayed_under_a_new_delivery_id_is_a_duplicate() {
+    let (_fakes, podup) = setup("probe-replay", &[]);
+    let server = podup.serve(&[]);
+    let body = fixture("package.published.container-tagged.json");
+    let first = exchange_within(server.addr, &signed_delivery("real-1", &body), GITHUB_TIMEOUT);
+    assert_eq!(first.status, 202, "{}", first.body);
+    let task = first.json()["task_id"].as_i64().unwrap();
+    // The deploy ran and finished; later the attacker sends the captured bytes again,
+    // with a delivery id of their own (it is not signed).
+    finish(&podup.db_path(), task, "sha256:before");
+    let replay = exchange_within(server.addr, &signed_delivery("replayed-2", &body), GITHUB_TIMEOUT);
+    assert_eq!(replay.status, 200, "{}", replay.body);
+    assert_eq!(replay.json()["status"], "duplicate", "{}", replay.body);
+    assert_eq!(replay.json()["task_id"], task, "{}", replay.body);
+    assert_eq!(task_count(&podup.db_path()), 1, "no second deploy");
+}
+
+#[test]
+fn an_old_digest_that_a_later_deploy_replaced_is_not_deployed_again_by_a_webhook() {
+    let (_fakes, podup) = setup("probe-downgrade", &[]);
+    let admin = podup.token("admin", "admin");
+    let server = podup.serve(&[]);
+    let old_body = fixture("package.published.container-tagged.json");
+    let newer = format!("sha256:{}", "b".repeat(64));
+    let new_body = String::from_utf8(old_body.clone())
+        .unwrap()
+        .replace(DIGEST, &newer)
+        .into_bytes();
+    // The old digest was deployed, then a newer one replaced it.
+    let old = exchange_within(server.addr, &signed_delivery("old-1", &old_body), GITHUB_TIMEOUT);
+    assert_eq!(old.status, 202, "{}", old.body);
+    finish(
+        &podup.db_path(),
+        old.json()["task_id"].as_i64().unwrap(),
+        "sha256:before",
+    );
+    let new = exchange_within(server.addr, &signed_delivery("new-1", &new_body), GITHUB_TIMEOUT);
+    assert_eq!(new.status, 202, "{}", new.body);
+    finish(&podup.db_path(), new.json()["task_id"].as_i64().unwrap(), DIGEST);
+    // Days later (past the redelivery window the body is remembered for), the old
+    // delivery comes back under a new id: a downgrade.
+    let conn = rusqlite::Connection::open(podup.db_path()).unwrap();
+    // (On a build without the table there is nothing to age.)
+    let _ = conn.execute("UPDATE webhook_bodies SET received_ms = received_ms - 8 * 86400000", []);
+    let replay = exchange_within(server.addr, &signed_delivery("old-again", &old_body), GITHUB_TIMEOUT);
+    assert_eq!(replay.status, 409, "{}", replay.body);
+    assert_eq!(replay.json()["error"], "stale_digest", "{}", replay.body);
+    assert_eq!(task_count(&podup.db_path()), 2, "no third deploy");
+    // Asked explicitly, an operator may still go back (the API deploys what the tag
+    // points to when it runs, by hand).
+    let by_hand = crate::api::call(
+        server.addr,
+        "POST",
+        "/api/v1/services/app.service/update",
+        Some(&admin),
+        "",
+    );
+    assert_eq!(by_hand.status, 202, "{}", by_hand.body);
+}
