@@ -151,8 +151,12 @@ const NEWEST: &str = "SELECT max(seq) FROM rate_hits WHERE key = ?1";
 const FIRST_IN_WINDOW: &str = "SELECT seq FROM rate_hits WHERE key = ?1 AND ts_ms > ?2 ORDER BY ts_ms LIMIT 1";
 const HIT_TIME: &str = "SELECT ts_ms FROM rate_hits WHERE key = ?1 AND seq = ?2";
 const DROP_OLD: &str = "DELETE FROM rate_hits WHERE key = ?1 AND ts_ms <= ?2";
+// A hit is never stored with a time before the key's newest: the window is counted
+// by sequence number, which needs times that only grow with it (a worker may record a
+// time it read before another worker's later one).
 const INSERT_HIT: &str = "INSERT INTO rate_hits (key, ts_ms, seq)
-     VALUES (?1, ?2, coalesce((SELECT max(seq) FROM rate_hits WHERE key = ?1), 0) + 1)";
+     VALUES (?1, max(?2, coalesce((SELECT max(ts_ms) FROM rate_hits WHERE key = ?1), ?2)),
+             coalesce((SELECT max(seq) FROM rate_hits WHERE key = ?1), 0) + 1)";
 
 #[cfg(test)]
 mod tests {
@@ -207,6 +211,21 @@ mod tests {
         let l = decide_list(&[0, m, 11 * m], 12 * m, &rules).unwrap_err();
         assert_eq!((l.rule.count, l.retry_after_secs), (3, 48 * 60));
         assert!(decide_list(&[0, m, 11 * m], 61 * m, &rules).is_ok());
+    }
+
+    #[test]
+    fn a_hit_recorded_late_with_an_earlier_time_still_counts() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::store::schema::migrate(&mut c).unwrap();
+        let rules = parse_rules("3/1m").unwrap();
+        // Three workers read the clock, then record in another order than they read it.
+        for t in [10_000, 5_000, 10_001] {
+            hit(&c, "k", &rules, t).unwrap();
+        }
+        assert!(
+            check(&c, "k", &rules, 10_002, false).unwrap().is_err(),
+            "three hits in the window reach a limit of three"
+        );
     }
 
     #[test]

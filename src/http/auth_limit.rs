@@ -64,6 +64,10 @@ pub fn failed(ctx: &mut Ctx<'_>, req: &Request, kind: Kind, refusal: Response) -
         Ok(conn) => match ratelimit::check(conn, &key, rules, now, false) {
             Ok(Err(limited)) => Ok(Err(limited)),
             _ => immediate(conn).and_then(|tx| {
+                // The time is read under the write lock: hits are then stored in the
+                // order of their times, which the count by sequence number relies on
+                // (a time read before the lock let a burst through with 21 × 401).
+                let now = now_ms();
                 let verdict = ratelimit::check(&tx, &key, rules, now, true)?;
                 tx.commit()?;
                 Ok(verdict)

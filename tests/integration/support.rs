@@ -220,6 +220,9 @@ pub fn read_response(s: &mut impl Read) -> Resp {
         match s.read(&mut byte) {
             Ok(0) => return parse_response(&buf),
             Ok(_) => buf.push(byte[0]),
+            // A read with SO_RCVTIMEO fails with EINTR when the process is stopped and
+            // continued, even without a signal handler (signal(7)); clients read again.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => failed(e, &buf),
         }
     }
