@@ -67,15 +67,7 @@ pub fn deliver(
 }
 
 pub fn published(addr: SocketAddr, delivery: &str) -> Resp {
-    let body = fixture("package.published.container-tagged.json");
-    deliver(
-        addr,
-        "/hooks/github",
-        "package",
-        delivery,
-        &body,
-        Some(&sign(SECRET, &body)),
-    )
+    signed(addr, delivery, &fixture("package.published.container-tagged.json"))
 }
 
 /// The same image event as `published` in other bytes, as a second delivery about the
@@ -83,13 +75,17 @@ pub fn published(addr: SocketAddr, delivery: &str) -> Resp {
 pub fn published_again(addr: SocketAddr, delivery: &str) -> Resp {
     let mut body = fixture("package.published.container-tagged.json");
     body.extend_from_slice(b"\n");
+    signed(addr, delivery, &body)
+}
+
+fn signed(addr: SocketAddr, delivery: &str, body: &[u8]) -> Resp {
     deliver(
         addr,
         "/hooks/github",
         "package",
         delivery,
-        &body,
-        Some(&sign(SECRET, &body)),
+        body,
+        Some(&sign(SECRET, body)),
     )
 }
 
