@@ -96,10 +96,18 @@ fn accept_yes_runs_one_instance_per_request_with_remote_addr() {
     install_shipped(&bed, "podup-cgi.socket", port, None);
     install_shipped(&bed, "podup-cgi@.service", port, None);
     bed.systemctl_ok(&["start", "podup-cgi.socket"]);
+    // Five connections held open before they send a byte: each has its own instance,
+    // with its own process, already running.
+    let mut conns: Vec<TcpStream> = (0..5).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    let mut pids = HashSet::new();
+    let five = wait_until(Duration::from_secs(10), || {
+        pids = cgi_main_pids(&bed);
+        pids.len() == 5
+    });
+    assert!(five, "one instance per connection, each its own process: {pids:?}");
     let mut locals = Vec::new();
     let mut answers = Vec::new();
-    for _ in 0..5 {
-        let mut s = TcpStream::connect(addr).unwrap();
+    for s in &mut conns {
         locals.push(s.local_addr().unwrap().to_string());
         s.write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
         s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
@@ -121,14 +129,24 @@ fn accept_yes_runs_one_instance_per_request_with_remote_addr() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(rows.len(), 5);
-    // Request ids carry the pid: five requests, five processes.
-    let pids: HashSet<&str> = rows.iter().map(|(id, _)| id.split('-').nth(1).unwrap()).collect();
-    assert_eq!(pids.len(), 5, "one instance per request: {rows:?}");
+    let ids: HashSet<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids.len(), 5, "five request ids: {rows:?}");
     let remotes: Vec<&str> = rows.iter().map(|(_, r)| r.as_str()).collect();
     assert_eq!(
         remotes, locals,
         "REMOTE_ADDR:REMOTE_PORT of each connection reaches the event log"
     );
+}
+
+/// The main processes of the running `podup-cgi@` instances.
+fn cgi_main_pids(bed: &Harness) -> HashSet<String> {
+    let units = bed.systemctl_ok(&["list-units", "--plain", "--no-legend", "--state=active", "podup-cgi@*"]);
+    units
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|unit| bed.unit_property(unit, "MainPID"))
+        .filter(|pid| pid != "0")
+        .collect()
 }
 
 /// Opens `total` connections from `threads` threads as fast as they go; returns
