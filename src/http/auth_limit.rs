@@ -11,7 +11,7 @@ use super::routes::{Ctx, rate_limited};
 use super::{Request, Response};
 use crate::auth::client;
 use crate::clock::now_ms;
-use crate::ratelimit;
+use crate::ratelimit::{self, Limited, Rule};
 use crate::store::immediate;
 
 /// The kinds of credential counted apart.
@@ -47,28 +47,81 @@ pub fn source(ctx: &Ctx<'_>, req: &Request) -> String {
     )
 }
 
-/// Counts a failed authentication of `kind` and answers: `refusal` (the 401) while
-/// the source is under the limit, else `429 auth_rate_limited` with `Retry-After`.
-/// A failure beyond the limit is not counted again, so a guesser that stops is free
-/// once its counted failures leave the window. When the state database cannot be
-/// written the refusal is sent as it is: the request fails either way.
-pub fn failed(ctx: &mut Ctx<'_>, req: &Request, kind: Kind, refusal: Response) -> Response {
-    let key = ratelimit::auth_failure_key(kind.as_str(), &source(ctx, req));
+/// How many times the per-client limit a trusted proxy takes as a whole.
+const PROXY_FACTOR: u32 = 10;
+
+/// The limits a failure is counted under: its source's, and, when the source is a
+/// client a trusted proxy reported, the proxy's own at `PROXY_FACTOR` times the rules.
+/// A proxy on the same host is any local process that connects, and it writes
+/// `X-Forwarded-For` itself: naming a new client each time would dodge the per-client
+/// limit, so the proxy as a whole is limited too. Only failures count, so a valid
+/// credential through it is still always served.
+fn limits(ctx: &Ctx<'_>, req: &Request, kind: Kind) -> Vec<(String, Vec<Rule>)> {
     let rules = &ctx.config.limit_auth_failures;
+    let source = source(ctx, req);
+    let mut limits = vec![(ratelimit::auth_failure_key(kind.as_str(), &source), rules.clone())];
+    let forwarded = client::forwarded(
+        &ctx.client_ip,
+        req.headers_named("x-forwarded-for"),
+        &ctx.config.trusted_proxies,
+    );
+    if forwarded.is_some() {
+        let proxy = format!("proxy {}", ctx.client_ip);
+        let wide = rules
+            .iter()
+            .map(|r| Rule {
+                count: r.count.saturating_mul(PROXY_FACTOR),
+                window_secs: r.window_secs,
+            })
+            .collect();
+        limits.push((ratelimit::auth_failure_key(kind.as_str(), &proxy), wide));
+    }
+    limits
+}
+
+/// The first of `limits` that is reached, if any; with `record`, when none is, one hit
+/// for each.
+fn check_all(
+    conn: &rusqlite::Connection,
+    limits: &[(String, Vec<Rule>)],
+    now: i64,
+    record: bool,
+) -> rusqlite::Result<Result<(), Limited>> {
+    for (key, rules) in limits {
+        if let Err(limited) = ratelimit::check(conn, key, rules, now, false)? {
+            return Ok(Err(limited));
+        }
+    }
+    if record {
+        for (key, rules) in limits {
+            ratelimit::hit(conn, key, rules, now)?;
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Counts a failed authentication of `kind` and answers: `refusal` (the 401) while
+/// the source (and the proxy it came through) is under the limit, else
+/// `429 auth_rate_limited` with `Retry-After`. A failure beyond the limit is not
+/// counted again, so a guesser that stops is free once its counted failures leave
+/// the window. When the state database cannot be written the refusal is sent as it
+/// is: the request fails either way.
+pub fn failed(ctx: &mut Ctx<'_>, req: &Request, kind: Kind, refusal: Response) -> Response {
+    let limits = limits(ctx, req, kind);
     let now = now_ms();
     let counted = match ctx.db.get_mut() {
         // A source already over the limit is answered from a read, without the write
         // lock, so a flood of guesses does not queue on it (a read can miss only
         // newer hits, so "limited" is never wrong); under it, check and count again
         // under the write lock.
-        Ok(conn) => match ratelimit::check(conn, &key, rules, now, false) {
+        Ok(conn) => match check_all(conn, &limits, now, false) {
             Ok(Err(limited)) => Ok(Err(limited)),
             _ => immediate(conn).and_then(|tx| {
                 // The time is read under the write lock: hits are then stored in the
                 // order of their times, which the count by sequence number relies on
                 // (a time read before the lock let a burst through with 21 × 401).
                 let now = now_ms();
-                let verdict = ratelimit::check(&tx, &key, rules, now, true)?;
+                let verdict = check_all(&tx, &limits, now, true)?;
                 tx.commit()?;
                 Ok(verdict)
             }),
@@ -83,7 +136,10 @@ pub fn failed(ctx: &mut Ctx<'_>, req: &Request, kind: Kind, refusal: Response) -
         Ok(Err(limited)) => rate_limited(
             refusal.action,
             "auth_rate_limited",
-            &format!("failed authentications ({}) from this source", kind.as_str()),
+            &format!(
+                "failed authentications ({}) from this source, or through the proxy it came by",
+                kind.as_str()
+            ),
             &limited,
         )
         .auth_failure(),

@@ -300,6 +300,64 @@ fn ipv6_clients_share_a_limit_per_64() {
 }
 
 #[test]
+fn a_local_process_naming_a_new_client_each_time_is_still_limited_through_the_proxy() {
+    // Behind a proxy on the same host, any local process can connect as the proxy and
+    // write X-Forwarded-For itself: a new client each time dodges the per-client limit.
+    // The proxy as a whole takes ten times the limit (3/1m here: 30), then only 429s;
+    // a valid credential through it is still served.
+    let (_fakes, podup) = setup(
+        "probe-auth-xff-rotate",
+        &[
+            ("PODUP_TRUSTED_PROXIES", "127.0.0.1"),
+            ("PODUP_LIMIT_AUTH_FAILURES", "3/1m"),
+        ],
+    );
+    let admin = podup.token("admin", "admin");
+    let server = podup.serve(&[]);
+    let body = fixture("package.published.container-tagged.json");
+    let answers: Vec<Resp> = (0..40)
+        .map(|n| {
+            let xff = format!("X-Forwarded-For: 198.51.100.{}\r\n", n + 1);
+            exchange(
+                server.addr,
+                &delivery(&body, &bad_signature(&body), &format!("r{n}"), &xff),
+            )
+        })
+        .collect();
+    let unauthorized = answers.iter().filter(|r| r.status == 401).count();
+    assert_eq!(
+        unauthorized, 30,
+        "bad signatures from 40 claimed clients through one proxy: 401s before the proxy's limit"
+    );
+    assert!(answers[30..].iter().all(is_limited), "then 429 auth_rate_limited");
+    let signed = exchange(
+        server.addr,
+        &delivery(
+            &body,
+            &sign(SECRET, &body),
+            "rotate-ok",
+            "X-Forwarded-For: 198.51.100.200\r\n",
+        ),
+    );
+    assert!(
+        served(&signed),
+        "a signed delivery is served: {} {}",
+        signed.status,
+        signed.body
+    );
+    let listed = exchange(
+        server.addr,
+        &services_call(&admin, "X-Forwarded-For: 198.51.100.201\r\n"),
+    );
+    assert!(
+        served(&listed),
+        "a valid token is served: {} {}",
+        listed.status,
+        listed.body
+    );
+}
+
+#[test]
 fn a_short_webhook_secret_stops_podup_at_start() {
     let dir = TempDir::new("probe-short-secret");
     let file = dir.path().join("github-secret");
