@@ -66,10 +66,14 @@ impl FrameError {
     pub fn message(&self) -> String {
         match self {
             FrameError::HeadTooLarge => {
-                format!("the request head is larger than {MAX_HEAD_BYTES} bytes")
+                format!(
+                    "the request head (or the trailer section of its chunked body) is larger than {MAX_HEAD_BYTES} bytes"
+                )
             }
             FrameError::TooManyHeaders => {
-                format!("the request has more than {MAX_HEADERS} headers")
+                format!(
+                    "the request head (or the trailer section of its chunked body) has more than {MAX_HEADERS} fields"
+                )
             }
             FrameError::BodyTooLarge {
                 declared: Some(n),
