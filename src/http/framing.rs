@@ -3,13 +3,14 @@
 //! maps to one status and one reason code. No I/O here: the drivers read and write.
 
 use super::Request;
+use chunked::Chunked;
+
+mod chunked;
 
 /// Largest request head (request line + headers) accepted.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Most headers accepted in one request.
 pub const MAX_HEADERS: usize = 64;
-/// Longest chunk-size line accepted in a chunked body.
-const MAX_CHUNK_LINE_BYTES: usize = 1024;
 
 /// Why a request could not be framed. Each maps to a status and a stable reason code.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,10 +66,14 @@ impl FrameError {
     pub fn message(&self) -> String {
         match self {
             FrameError::HeadTooLarge => {
-                format!("the request head is larger than {MAX_HEAD_BYTES} bytes")
+                format!(
+                    "the request head (or the trailer section of its chunked body) is larger than {MAX_HEAD_BYTES} bytes"
+                )
             }
             FrameError::TooManyHeaders => {
-                format!("the request has more than {MAX_HEADERS} headers")
+                format!(
+                    "the request head (or the trailer section of its chunked body) has more than {MAX_HEADERS} fields"
+                )
             }
             FrameError::BodyTooLarge {
                 declared: Some(n),
@@ -96,23 +101,33 @@ impl FrameError {
 }
 
 /// Which lenient form a request used. RFC 9112 lets a server accept some of these
-/// (a bare LF as a line end, 2.2; whitespace around a chunk size was never in the
-/// grammar, 7.1) and requires a 400 for others (two Host headers, 3.2; chunked on
-/// HTTP/1.0 is treated as faulty framing, 6.1): podup refuses all four, each with its
-/// own code, because a proxy in front may read the same bytes another way.
+/// (a bare LF as a line end, 2.2; a bare CR replaced by a space, 2.2; whitespace around
+/// a chunk size, control bytes in a chunk extension and trailer lines that are not field
+/// lines were never in the grammar, 7.1) and requires a 400 for others (two Host
+/// headers, 3.2; chunked on HTTP/1.0 is treated as faulty framing, 6.1): podup refuses
+/// them all, each with its own code, because a proxy in front may read the same bytes
+/// another way.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Ambiguity {
     BareLf,
+    /// A CR inside a line of a chunked body (the head's are refused by httparse).
+    BareCr,
     ChunkSize,
+    ChunkExtension,
     ChunkedOnHttp10,
     DuplicateHost,
+    /// A line of the trailer section that is not one field line.
+    Trailer,
 }
 
 impl Ambiguity {
     pub fn code(self) -> &'static str {
         match self {
             Ambiguity::BareLf => "bare_lf",
+            Ambiguity::BareCr => "bare_cr",
             Ambiguity::ChunkSize => "invalid_chunk_size",
+            Ambiguity::ChunkExtension => "invalid_chunk_extension",
+            Ambiguity::Trailer => "invalid_trailer",
             Ambiguity::ChunkedOnHttp10 => "chunked_on_http_1_0",
             Ambiguity::DuplicateHost => "duplicate_host",
         }
@@ -121,6 +136,11 @@ impl Ambiguity {
     pub fn message(self) -> String {
         match self {
             Ambiguity::BareLf => "a line of the request ends in a bare LF; end every line with CRLF",
+            Ambiguity::BareCr => "a line of the chunked body holds a CR that is not followed by LF",
+            Ambiguity::ChunkExtension => {
+                "a chunk extension is not ';name' or ';name=value' (a token, or a quoted string without control bytes)"
+            }
+            Ambiguity::Trailer => "a line after the last chunk is not a 'name: value' field line",
             Ambiguity::ChunkSize => {
                 "a chunk size is not just hexadecimal digits (optionally followed by ';' and an extension)"
             }
@@ -401,123 +421,6 @@ fn body_state(request: &Request, max_body: u64) -> Result<State, FrameError> {
     Ok(State::Body { len: declared as usize })
 }
 
-/// Decoder for `Transfer-Encoding: chunked`, fed in pieces.
-#[derive(Debug, Default)]
-struct Chunked {
-    phase: ChunkPhase,
-    line: Vec<u8>,
-    remaining: usize,
-}
-
-#[derive(Debug, Default, PartialEq)]
-enum ChunkPhase {
-    #[default]
-    Size,
-    Data,
-    DataEnd,
-    Trailers,
-    Done,
-}
-
-impl Chunked {
-    fn is_done(&self) -> bool {
-        self.phase == ChunkPhase::Done
-    }
-
-    /// Decodes what it can of `data` into `out`; returns how many bytes it used, which
-    /// is all of them unless the last chunk ends inside `data`.
-    fn feed(&mut self, mut data: &[u8], out: &mut Vec<u8>, max_body: u64) -> Result<usize, FrameError> {
-        let given = data.len();
-        while !data.is_empty() {
-            match self.phase {
-                ChunkPhase::Data => {
-                    let n = self.remaining.min(data.len());
-                    out.extend_from_slice(&data[..n]);
-                    self.remaining -= n;
-                    data = &data[n..];
-                    if self.remaining == 0 {
-                        self.phase = ChunkPhase::DataEnd;
-                    }
-                }
-                ChunkPhase::Done => break,
-                _ => {
-                    let Some(pos) = data.iter().position(|&b| b == b'\n') else {
-                        self.line.extend_from_slice(data);
-                        self.check_line_len()?;
-                        return Ok(given);
-                    };
-                    self.line.extend_from_slice(&data[..pos]);
-                    data = &data[pos + 1..];
-                    self.check_line_len()?;
-                    let line = std::mem::take(&mut self.line);
-                    let Some(line) = line.strip_suffix(b"\r") else {
-                        return Err(FrameError::Ambiguous(Ambiguity::BareLf));
-                    };
-                    self.end_line(line, out.len() as u64, max_body)?;
-                }
-            }
-        }
-        Ok(given - data.len())
-    }
-
-    fn check_line_len(&self) -> Result<(), FrameError> {
-        let limit = if self.phase == ChunkPhase::Trailers {
-            MAX_HEAD_BYTES
-        } else {
-            MAX_CHUNK_LINE_BYTES
-        };
-        if self.line.len() > limit {
-            return Err(FrameError::Malformed("a chunk line is too long".into()));
-        }
-        Ok(())
-    }
-
-    fn end_line(&mut self, line: &[u8], so_far: u64, max_body: u64) -> Result<(), FrameError> {
-        match self.phase {
-            ChunkPhase::Size => {
-                let text = std::str::from_utf8(line).unwrap_or("");
-                // Digits right up to the end or to ';': no whitespace, no sign, no prefix.
-                let hex = text.split(';').next().unwrap_or("");
-                if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(FrameError::Ambiguous(Ambiguity::ChunkSize));
-                }
-                if hex.len() > 15 {
-                    return Err(FrameError::Malformed(format!(
-                        "chunk size '{}' is too large",
-                        text.chars().take(20).collect::<String>()
-                    )));
-                }
-                let size = u64::from_str_radix(hex, 16).expect("validated hex");
-                if so_far.saturating_add(size) > max_body {
-                    return Err(FrameError::BodyTooLarge {
-                        declared: None,
-                        limit: max_body,
-                    });
-                }
-                self.remaining = size as usize;
-                self.phase = if size == 0 {
-                    ChunkPhase::Trailers
-                } else {
-                    ChunkPhase::Data
-                };
-            }
-            ChunkPhase::DataEnd => {
-                if !line.is_empty() {
-                    return Err(FrameError::Malformed("chunk data longer than its size".into()));
-                }
-                self.phase = ChunkPhase::Size;
-            }
-            ChunkPhase::Trailers => {
-                if line.is_empty() {
-                    self.phase = ChunkPhase::Done;
-                }
-            }
-            ChunkPhase::Data | ChunkPhase::Done => unreachable!("not a line phase"),
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -563,9 +466,10 @@ mod tests {
     #[test]
     fn the_bytes_after_a_request_are_the_next_request() {
         let second = b"GET /health HTTP/1.1\r\nHost: a\r\n\r\n".to_vec();
-        let firsts: [&[u8]; 3] = [
+        let firsts: [&[u8]; 4] = [
             b"POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
             b"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n",
+            b"POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3; a = \"b\\\"c\" ;d\r\nhel\r\n2\r\nlo\r\n0\r\nX-Sum: 1\r\nY:\r\n\r\n",
             b"GET /p HTTP/1.1\r\n\r\n",
         ];
         for first in firsts {
@@ -693,7 +597,29 @@ mod tests {
 
     #[test]
     fn lenient_forms_are_refused_in_any_split_with_their_own_code() {
-        let cases: [(&[u8], &str); 7] = [
+        let cases: [(&[u8], &str); 12] = [
+            // Red-team finding 6: a bare CR, control bytes in an extension, a trailer that
+            // is not a field line (a request line a proxy might read as the next request).
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2;a\rb\r\n{}\r\n0\r\n\r\n",
+                "bare_cr",
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2;a\x01b\r\n{}\r\n0\r\n\r\n",
+                "invalid_chunk_extension",
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2;=x\r\n{}\r\n0\r\n\r\n",
+                "invalid_chunk_extension",
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nGET /smuggled HTTP/1.1\r\n\r\n",
+                "invalid_trailer",
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: a\r\n folded\r\n\r\n",
+                "invalid_trailer",
+            ),
             (b"GET / HTTP/1.1\nHost: a\n\n", "bare_lf"),
             (b"GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", "bare_lf"),
             (
@@ -748,6 +674,27 @@ mod tests {
         let raw = b"\r\n\nGET /health HTTP/1.1\r\n\r\n";
         for step in [1, 2, raw.len()] {
             assert_eq!(frame_all(0, raw, step).unwrap().unwrap().path, "/health", "step {step}");
+        }
+    }
+
+    #[test]
+    fn the_trailer_section_keeps_the_head_limits() {
+        let start = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n".to_vec();
+        let mut many = start.clone();
+        for i in 0..=MAX_HEADERS {
+            many.extend(format!("t{i}: v\r\n").bytes());
+        }
+        many.extend(b"\r\n");
+        let mut long = start;
+        for _ in 0..MAX_HEAD_BYTES / 1000 + 1 {
+            long.extend(format!("t: {}\r\n", "v".repeat(1000)).bytes());
+        }
+        long.extend(b"\r\n");
+        for (raw, code) in [(many, "too_many_headers"), (long, "head_too_large")] {
+            for step in [1, 7, raw.len()] {
+                let e = frame_all(100, &raw, step).unwrap_err();
+                assert_eq!((e.status(), e.code()), (431, code), "step {step}");
+            }
         }
     }
 

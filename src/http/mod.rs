@@ -142,26 +142,56 @@ impl Response {
     }
 }
 
+/// The reason phrase of `status`: every status RFC 9110 section 15 defines, and 429 and
+/// 431 from RFC 6585 (a test checks each status written in `src/` has one).
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         100 => "Continue",
+        101 => "Switching Protocols",
         200 => "OK",
-        204 => "No Content",
+        201 => "Created",
         202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        305 => "Use Proxy",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
         401 => "Unauthorized",
+        402 => "Payment Required",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
         408 => "Request Timeout",
         409 => "Conflict",
+        410 => "Gone",
         411 => "Length Required",
+        412 => "Precondition Failed",
         413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        426 => "Upgrade Required",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
         _ => "Unknown",
     }
 }
@@ -238,6 +268,7 @@ fn looks_secret(key: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn response_bytes_have_a_correct_content_length() {
@@ -263,6 +294,61 @@ mod tests {
             kept.len(),
             r.to_bytes(false, false).len() - "Connection: close\r\n".len()
         );
+    }
+
+    /// Every status RFC 9110 section 15 defines (418 is unused there, 422 and 426 are
+    /// in it), as podup writes it on the status line.
+    const RFC_9110: &[u16] = &[
+        100, 101, 200, 201, 202, 203, 204, 205, 206, 300, 301, 302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404,
+        405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 426, 500, 501, 502, 503, 504, 505,
+    ];
+
+    #[test]
+    fn every_status_podup_sends_has_its_reason_phrase() {
+        for &status in RFC_9110 {
+            assert_ne!(reason_phrase(status), "Unknown", "{status}");
+        }
+        assert!(
+            String::from_utf8(Response::error(421, "request", "misdirected_request", "x").to_bytes(false, true))
+                .unwrap()
+                .starts_with("HTTP/1.1 421 Misdirected Request\r\n")
+        );
+        // 429 and 431 come from RFC 6585; every status written in src/ is in one of the two.
+        let known = |s: u16| RFC_9110.contains(&s) || s == 429 || s == 431;
+        let written = statuses_in_source(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")));
+        assert!(
+            written.contains(&421) && written.contains(&408),
+            "the scan finds them: {written:?}"
+        );
+        for status in written {
+            assert!(known(status), "status {status} in src/ is not in RFC 9110 or 6585");
+            assert_ne!(reason_phrase(status), "Unknown", "{status}");
+        }
+    }
+
+    /// The status numbers given to `Response::error(`, `Response::json(`, `status: ` and
+    /// match arms (`=> 408`: the error enums' status tables) in the sources under `dir`,
+    /// whitespace and line breaks allowed.
+    fn statuses_in_source(dir: &Path) -> Vec<u16> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                found.extend(statuses_in_source(&path));
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for marker in ["Response::error(", "Response::json(", "status: ", "=> "] {
+                for (at, _) in text.match_indices(marker) {
+                    let rest = text[at + marker.len()..].trim_start();
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    if digits.len() == 3 {
+                        found.push(digits.parse().unwrap());
+                    }
+                }
+            }
+        }
+        found
     }
 
     #[test]

@@ -452,3 +452,64 @@ fn demo_refuses_a_state_directory_holding_a_database_it_did_not_create() {
         assert!(own.join("podup.db").exists());
     }
 }
+
+// ---- Red-team finding 6: a Host the PODUP_PUBLIC_URL check must read whole. ----
+
+#[test]
+fn with_a_public_url_a_host_with_junk_around_an_address_is_refused() {
+    let podup = Podup::new("probe-host-tricks").env("PODUP_PUBLIC_URL", "https://podup.example.com");
+    let server = podup.serve(&[]);
+    let status = |host: &str| {
+        let r = send(server.addr, "GET", "/health", &[("Host", host)], "");
+        (r.status, error(&r))
+    };
+    for bad in [
+        "[127.0.0.1]evil.com",
+        "[::1]evil.example",
+        "[::1]:8777evil",
+        "[::1]:",
+        "[127.0.0.1]",
+        "::1",
+        "podup.example.com:",
+        "podup.example.com:99999",
+        "podup.example.com:80:80",
+        "user@podup.example.com",
+        "podup.example.com@evil.example",
+        "podup.example.com..",
+        "podup..example.com",
+        "podup.example.com/x",
+    ] {
+        assert_eq!(status(bad), (421, "misdirected_request".into()), "Host: {bad}");
+    }
+    // The same name: any case, one trailing dot (the absolute form of the name), a port.
+    for good in [
+        "podup.example.com",
+        "PODUP.Example.COM",
+        "podup.example.com.",
+        "podup.example.com.:443",
+        "[::1]",
+        "[::1]:8777",
+        "127.0.0.1:8777",
+        "localhost.",
+    ] {
+        assert_eq!(status(good), (200, String::new()), "Host: {good}");
+    }
+}
+
+#[test]
+fn a_misdirected_request_is_answered_with_its_reason_phrase() {
+    let podup = Podup::new("probe-421-phrase").env("PODUP_PUBLIC_URL", "https://podup.example.com");
+    let server = podup.serve(&[]);
+    let r = send(
+        server.addr,
+        "GET",
+        "/health",
+        &[("Host", "rebind.attacker.example")],
+        "",
+    );
+    assert!(
+        r.head.starts_with("HTTP/1.1 421 Misdirected Request\r\n"),
+        "{}",
+        r.head.lines().next().unwrap_or_default()
+    );
+}

@@ -193,3 +193,49 @@ fn an_old_digest_that_a_later_deploy_replaced_is_not_deployed_again_by_a_webhook
     );
     assert_eq!(by_hand.status, 202, "{}", by_hand.body);
 }
+
+// ---- Red-team finding 6: bare CR, chunk extensions and trailers. ----
+
+/// A chunked delivery to `/hooks/github` whose chunk lines are `chunks` (the body `{}`).
+fn chunked_hook(chunks: &[u8]) -> Vec<u8> {
+    let head = b"POST /hooks/github HTTP/1.1\r\nHost: t\r\nX-GitHub-Event: ping\r\nTransfer-Encoding: chunked\r\n\r\n";
+    [&head[..], chunks].concat()
+}
+
+#[test]
+fn a_bare_cr_inside_a_chunk_line_is_refused() {
+    let j = refused("probe-bare-cr", &chunked_hook(b"2;a\rb\r\n{}\r\n0\r\n\r\n"));
+    assert_eq!(j["error"], "bare_cr", "{j}");
+}
+
+#[test]
+fn control_bytes_in_a_chunk_extension_are_refused() {
+    let j = refused("probe-chunk-ext", &chunked_hook(b"2;a\x01b\r\n{}\r\n0\r\n\r\n"));
+    assert_eq!(j["error"], "invalid_chunk_extension", "{j}");
+}
+
+#[test]
+fn a_request_line_smuggled_into_the_trailers_is_refused() {
+    let j = refused(
+        "probe-trailer-smuggle",
+        &chunked_hook(b"2\r\n{}\r\n0\r\nGET /smuggled HTTP/1.1\r\n\r\n"),
+    );
+    assert_eq!(j["error"], "invalid_trailer", "{j}");
+}
+
+#[test]
+fn well_formed_chunk_extensions_and_trailers_change_nothing() {
+    let (_fakes, podup) = setup("probe-trailer-ok", &[]);
+    let server = podup.serve(&[]);
+    let plain = exchange_within(server.addr, &chunked_hook(b"2\r\n{}\r\n0\r\n\r\n"), GITHUB_TIMEOUT);
+    let dressed = exchange_within(
+        server.addr,
+        &chunked_hook(b"2;name=\"a \\\" b\";flag\r\n{}\r\n0\r\nX-Checksum: abc\r\n\r\n"),
+        GITHUB_TIMEOUT,
+    );
+    assert_ne!(plain.status, 400, "{}", plain.body);
+    assert_eq!(
+        (dressed.status, dressed.json()["error"].clone()),
+        (plain.status, plain.json()["error"].clone())
+    );
+}
