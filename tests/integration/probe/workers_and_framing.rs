@@ -250,13 +250,21 @@ fn clients_that_never_read_their_answers_do_not_hold_back_a_signed_webhook() {
     // The probe's attack, bounded: 150 connections from one address, each asking for the
     // stylesheet 400 times at once and reading none of it.
     let attackers: Vec<TcpStream> = (0..150).filter_map(|_| non_reader(server.addr, &css, 400)).collect();
-    assert!(attackers.len() >= 100, "only {} attacking connections opened", attackers.len());
+    assert!(
+        attackers.len() >= 100,
+        "only {} attacking connections opened",
+        attackers.len()
+    );
     // GitHub's view while the answers pile up: every delivery answered within 10 s.
     let until = std::time::Instant::now() + Duration::from_secs(8);
     let mut n = 0;
     while std::time::Instant::now() < until {
         n += 1;
-        let ping = exchange_within(server.addr, &signed_ping(&format!("probe-nonread-ping-{n}")), GITHUB_TIMEOUT);
+        let ping = exchange_within(
+            server.addr,
+            &signed_ping(&format!("probe-nonread-ping-{n}")),
+            GITHUB_TIMEOUT,
+        );
         assert_eq!(ping.status, 200, "ping {n}: {}", ping.body);
         std::thread::sleep(Duration::from_millis(250));
     }
