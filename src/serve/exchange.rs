@@ -22,8 +22,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// How long writing a response may take before the client is dropped.
-const WRITE_TIMEOUT_MS: u64 = 5_000;
+/// How long writing a whole response may take before the client is dropped: one
+/// deadline for the answer, not one per write call, so that a client reading a few
+/// bytes at a time cannot stretch it (red-team F1 of issue 17).
+pub const WRITE_TIMEOUT: Duration = Duration::from_millis(5_000);
 /// Unread bytes drained (without waiting) before closing, so that the client sees
 /// the answer rather than a reset.
 const DRAIN_LIMIT_BYTES: usize = 256 * 1024;
@@ -129,18 +131,26 @@ impl Answer {
         Ok(true)
     }
 
-    /// Writes the rest, waiting up to the write timeout; then as `sent`.
+    /// Writes the rest, waiting up to `WRITE_TIMEOUT` for all of it; then as `sent`.
     pub fn send(mut self, mut stream: Stream) -> Option<Stream> {
         let _ = stream.set_nonblocking(false);
-        let _ = stream.set_write_timeout(Some(Duration::from_millis(WRITE_TIMEOUT_MS)));
-        if let Err(e) = stream
-            .write_all(&self.bytes[self.written..])
-            .and_then(|()| stream.flush())
-        {
-            self.failed(&e);
-            return None;
+        let deadline = Instant::now() + WRITE_TIMEOUT;
+        while self.written < self.bytes.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            // A zero timeout would mean none at all (SO_SNDTIMEO, socket(7)).
+            let wrote = if left.is_zero() {
+                Err(io::ErrorKind::TimedOut.into())
+            } else {
+                let _ = stream.set_write_timeout(Some(left));
+                stream.write(&self.bytes[self.written..])
+            };
+            match wrote {
+                Ok(0) => return self.abandon(stream, &io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.abandon(stream, &e),
+            }
         }
-        self.written = self.bytes.len();
         if self.keep && stream.set_nonblocking(true).is_err() {
             self.keep = false;
         }
@@ -163,6 +173,14 @@ impl Answer {
     /// The client went away or stopped reading: the connection is dropped.
     pub fn failed(&self, e: &io::Error) {
         log::debug!(request_id = self.request_id.as_str(); "could not write the response: {e}");
+    }
+
+    /// Gives up on the answer: the connection is reset, so that what the kernel still
+    /// holds of it is freed now rather than kept for a client that does not read.
+    pub fn abandon(&self, stream: Stream, e: &io::Error) -> Option<Stream> {
+        self.failed(e);
+        stream.abort();
+        None
     }
 }
 

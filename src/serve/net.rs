@@ -91,6 +91,38 @@ impl Stream {
         }
     }
 
+    /// Caps the kernel's send buffer of a TCP connection at about `bytes` (Linux
+    /// doubles the value for its bookkeeping, socket(7)) instead of letting it grow to
+    /// `tcp_wmem`'s maximum: what a client that does not read can make the host hold.
+    pub fn limit_send_buffer(&self, bytes: usize) {
+        if let Stream::Tcp(s) = self {
+            let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+            set_int_option(s.as_raw_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF, value);
+        }
+    }
+
+    /// Drops the connection with a reset, discarding what the kernel still holds for
+    /// it (SO_LINGER of zero, socket(7)): for a client that did not read its answer in
+    /// time, whose unsent bytes would otherwise stay queued after the close.
+    pub fn abort(self) {
+        if let Stream::Tcp(s) = &self {
+            let linger = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            // SAFETY: a valid socket, and a linger struct of the size given.
+            unsafe {
+                libc::setsockopt(
+                    s.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&linger as *const libc::linger).cast(),
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                );
+            }
+        }
+    }
+
     pub fn shutdown_write(&self) {
         let _ = match self {
             Stream::Tcp(s) => s.shutdown(Shutdown::Write),
@@ -137,5 +169,18 @@ impl AsRawFd for Stream {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
         }
+    }
+}
+
+fn set_int_option(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) {
+    // SAFETY: a valid socket, and a c_int option of the size given.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
     }
 }

@@ -19,15 +19,19 @@
 //!
 //! A worker does not wait for its request's row: it hands the row to the writer
 //! thread (`Recorder`) with the answer, and the writer sends the answer after the
-//! commit, when the socket takes it at once. An answer the writer cannot finish that
-//! way (its row was not stored, the socket is full, the request must be drained) comes
-//! back to the workers as `Work::Unfinished`.
+//! commit, when the socket takes it at once. An answer the socket does not take at
+//! once (the client is not reading), or whose request must be drained, goes to the
+//! poll loop, which writes it as the client reads, within one deadline (`writing`): a
+//! client that does not read holds no worker. Only an answer whose row was not stored
+//! comes back to a worker (`Work::Unfinished`), in its request's lane.
 //!
 //! A connection whose request allows it is kept alive: after the answer it goes back
 //! to the loop (woken through an eventfd), which waits for the next request, with
 //! the same limits, for at most `KEEP_ALIVE_IDLE`. A kept connection that has sent
 //! nothing yet is closed without an answer whenever its slot is wanted, and after
 //! `MAX_REQUESTS_PER_CONNECTION` requests the answer says close.
+
+mod writing;
 
 use super::exchange::{self, Answer, Received, RequestIds, Worker};
 use super::net::{Listener, Stream};
@@ -47,6 +51,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+use writing::{Handoff, Outbox, SEND_BUFFER_BYTES};
 
 /// Connections open at once (being read, queued or being answered); beyond this,
 /// new connections wait in the kernel's backlog.
@@ -125,8 +130,10 @@ impl Job {
 /// What the pool's threads are given.
 enum Work {
     Request(Job),
-    /// An answer the writer thread left: with how storing its row went.
+    /// An answer whose row the writer thread could not store: with how that went.
     Unfinished(Reply, Arc<Record>, Result<(), NotStored>),
+    /// An answer stored, to write blocking: only once the poll loop has ended.
+    Send(Reply),
 }
 
 /// An answer on its way: sent once its row is committed.
@@ -134,6 +141,8 @@ struct Reply {
     stream: Stream,
     answer: Answer,
     next: Next,
+    /// Its request's lane: a worker that finishes it takes it from there.
+    lane: Lane,
 }
 
 /// What becomes of a connection once its answer is sent.
@@ -146,27 +155,36 @@ struct Next {
 
 impl Reply {
     /// On the writer thread, once the row's fate is known: sends the answer when the
-    /// row is stored and the socket takes every byte now; else a worker finishes it.
+    /// row is stored and the socket takes every byte now; else the poll loop finishes
+    /// it as the client reads (`writing`), holding no worker; a worker only when the
+    /// row was not stored, which needs its database handle.
     fn settled(mut self, stored: Result<(), NotStored>, record: Arc<Record>, shared: &Shared) {
-        if stored.is_ok() && self.answer.quick() {
-            let kept = match self.answer.try_send(&mut self.stream) {
-                Ok(false) => return self.unfinished(record, stored, shared),
-                Ok(true) => self.answer.sent(self.stream),
+        if stored.is_err() {
+            return self.unfinished(record, stored, shared);
+        }
+        if self.answer.quick() {
+            match self.answer.try_send(&mut self.stream) {
+                Ok(false) => {}
+                Ok(true) => {
+                    let kept = self.answer.sent(self.stream);
+                    return self.next.done(kept, shared);
+                }
                 Err(e) => {
                     self.answer.failed(&e);
-                    None
+                    return self.next.done(None, shared);
                 }
-            };
-            return self.next.done(kept, shared);
+            }
         }
-        self.unfinished(record, stored, shared);
+        self.hand_to_loop(shared);
     }
 
     fn unfinished(self, record: Arc<Record>, stored: Result<(), NotStored>, shared: &Shared) {
+        let lane = self.lane;
         let work = Work::Unfinished(self, record, stored);
         shared.spare.fetch_sub(1, Ordering::SeqCst);
-        // An answer already made never waits behind slow handlers.
-        let sent = shared.queue.push(Lane::Urgent, work);
+        // In its request's lane: the worker kept for webhooks never writes to a client
+        // that is not one (red-team F1 of issue 17).
+        let sent = shared.queue.push(lane, work);
         // The loop starts another worker when none is free to take it.
         shared.waker.wake();
         // Only after `STOP_WAIT` on a stop: the connection is dropped unanswered.
@@ -225,6 +243,8 @@ struct Shared {
     /// missing. Taking work from the channel changes nothing: that worker was counted
     /// free and the work as waiting, and the two cancel out.
     spare: AtomicIsize,
+    /// Answers the writer thread hands to the poll loop to finish (`writing`).
+    handoff: Handoff,
     /// Workers started, and how many may be: `PODUP_WORKERS`, or fewer once
     /// starting one failed.
     workers: AtomicUsize,
@@ -281,6 +301,7 @@ pub fn serve(
         kept: kept_tx,
         queue: Queue::new(),
         spare: AtomicIsize::new(0),
+        handoff: Handoff::new(),
         workers: AtomicUsize::new(0),
         max_workers: AtomicUsize::new(config.workers),
     };
@@ -318,9 +339,18 @@ pub fn serve(
                         });
                         match work {
                             Work::Request(job) => answer(worker, job, &recorder, shared, busy),
+                            Work::Send(Reply {
+                                stream, answer, next, ..
+                            }) => {
+                                let kept = answer.send(stream);
+                                drop(busy);
+                                next.done(kept, shared);
+                            }
                             Work::Unfinished(reply, record, stored) => {
                                 exchange::settle(worker, &record, stored);
-                                let Reply { stream, answer, next } = reply;
+                                let Reply {
+                                    stream, answer, next, ..
+                                } = reply;
                                 let kept = answer.send(stream);
                                 // Free before the kept connection can bring its next request.
                                 drop(busy);
@@ -347,7 +377,9 @@ pub fn serve(
         if !start_worker() {
             return Err(io::Error::other("could not start a worker thread"));
         }
-        let result = accept_loop(listeners, config, idle, kept_rx, &shared, &start_worker);
+        let mut outbox = Outbox::new();
+        let result = accept_loop(listeners, config, idle, kept_rx, &shared, &mut outbox, &start_worker);
+        outbox.close(&shared);
         drop(start_worker);
         // Answers waiting for their rows may still come back to the workers.
         let until = Instant::now() + STOP_WAIT;
@@ -371,6 +403,7 @@ fn take_or_open(spare: &Mutex<Option<Db>>, path: &Path) -> Db {
 fn answer<'a>(worker: &mut Worker<'_>, job: Job, recorder: &Recorder<'a>, shared: &'a Shared, busy: Busy<'_>) {
     let (shed, body_bytes) = (job.shed(), job.body_bytes());
     let may_keep = job.served + 1 < MAX_REQUESTS_PER_CONNECTION;
+    let lane = job.lane();
     let (record, answer) = exchange::prepare(worker, &job.received, may_keep);
     let reply = Reply {
         stream: job.stream,
@@ -381,6 +414,7 @@ fn answer<'a>(worker: &mut Worker<'_>, job: Job, recorder: &Recorder<'a>, shared
             served: job.served,
             shed,
         },
+        lane,
     };
     drop(job.received.outcome);
     shared.body_bytes.fetch_sub(body_bytes, Ordering::SeqCst);
@@ -405,6 +439,7 @@ fn accept_loop(
     idle: Option<Duration>,
     kept: Receiver<Kept>,
     shared: &Shared,
+    outbox: &mut Outbox,
     start_worker: &dyn Fn() -> bool,
 ) -> io::Result<()> {
     let timeout = Duration::from_millis(config.request_timeout_ms);
@@ -451,6 +486,9 @@ fn accept_loop(
                 None => conns.push(c),
             }
         }
+        // Answers the writer thread could not finish, and those out of time.
+        outbox.collect(shared, now);
+        outbox.expire(now, shared);
         let mut i = 0;
         while i < conns.len() {
             if now >= conns[i].deadline {
@@ -476,7 +514,7 @@ fn accept_loop(
             }
             wait = wait.min(idle.saturating_sub(quiet));
         }
-        if let Some(first) = conns.iter().map(|c| c.deadline).min() {
+        if let Some(first) = conns.iter().map(|c| c.deadline).chain(outbox.first_deadline()).min() {
             wait = wait.min(first.saturating_duration_since(now));
         }
         let oldest = (0..conns.len()).min_by_key(|&i| conns[i].accepted);
@@ -487,7 +525,8 @@ fn accept_loop(
         if full {
             let calm = shared.shedding.load(Ordering::SeqCst) == 0;
             let age = oldest.map(|i| now.duration_since(conns[i].accepted));
-            watching = conns.iter().any(Conn::idle) || calm && age.is_some_and(|a| a >= SHED_AFTER);
+            watching =
+                conns.iter().any(Conn::idle) || calm && age.is_some_and(|a| a >= SHED_AFTER) || outbox.sheddable(now);
             if let Some(age) = age.filter(|_| calm && !watching) {
                 wait = wait.min(SHED_AFTER - age);
             }
@@ -508,6 +547,8 @@ fn accept_loop(
             // poll ignores a negative descriptor: a paused connection is left unread.
             sys::pollfd(if paused { -1 } else { c.stream.as_raw_fd() })
         }));
+        let writing_at = pfds.len();
+        pfds.extend(outbox.pollfds());
         // Round up so a deadline a fraction of a millisecond away is not spun on.
         sys::poll(&mut pfds, wait.as_millis().min(i32::MAX as u128) as i32 + 1)?;
         if pfds[0].revents != 0 {
@@ -515,6 +556,7 @@ fn accept_loop(
         }
         let offset = if watching { 1 + listeners.len() } else { 1 };
         let waiting = pfds[1..offset].iter().any(|p| p.revents != 0);
+        outbox.write_ready(&pfds[writing_at..], shared);
         for idx in (0..conns.len()).rev() {
             if pfds[offset + idx].revents == 0 {
                 continue;
@@ -539,6 +581,9 @@ fn accept_loop(
             }
         }
         if waiting && full {
+            // Clients that have not taken their answer for `SHED_AFTER` go first: they
+            // hold a slot and the kernel's memory, and wait for nothing.
+            outbox.shed(Instant::now(), shared);
             for c in shed(&mut conns, Instant::now()) {
                 if !c.idle() {
                     dispatch(c, Err(FrameError::Overloaded));
@@ -599,6 +644,7 @@ fn accept_ready(l: &Listener, conns: &mut Vec<Conn>, timeout: Duration, max_body
                 if stream.set_nonblocking(true).is_err() {
                     continue;
                 }
+                stream.limit_send_buffer(SEND_BUFFER_BYTES);
                 let accepted = Instant::now();
                 conns.push(Conn {
                     stream,

@@ -1,6 +1,6 @@
 //! The pool's work queue: what the poll loop and the writer thread hand to the workers.
-//! Work comes in two lanes. `Urgent` work (a `/hooks/*` request, an answer already
-//! made) may go to any worker; `General` work only to workers that may take it: all
+//! Work comes in two lanes. `Urgent` work (a `/hooks/*` request, or its answer when a
+//! worker must finish it) may go to any worker; `General` work only to workers that may take it: all
 //! but the last the pool may start, so that one is always left for a webhook however
 //! long other handlers take (finding 5 of issue 17: 16 overviews waiting on a hanging
 //! `podman` held every worker while a signed delivery waited past GitHub's 10 s).

@@ -239,3 +239,89 @@ fn well_formed_chunk_extensions_and_trailers_change_nothing() {
         (plain.status, plain.json()["error"].clone())
     );
 }
+
+// ---- Second round, F1: clients that never read their answers. ----
+
+/// `GET /` names the panel's stylesheet under its stamp: the file the probe asked for.
+fn stylesheet(addr: SocketAddr) -> String {
+    let page = get(addr, "/");
+    let at = page.body.find("/assets/").expect("the page links its assets") + "/assets/".len();
+    let stamp = page.body[at..].split('/').next().unwrap_or_default();
+    let css = format!("/assets/{stamp}/app.css");
+    assert_eq!(get(addr, &css).status, 200, "{css}");
+    css
+}
+
+/// A connection that pipelines `count` requests for `path` and then never reads: with a
+/// small receive window, as the probe had, so the answers pile up at the server.
+fn non_reader(addr: SocketAddr, path: &str, count: usize) -> Option<TcpStream> {
+    use std::os::fd::AsRawFd;
+    let s = TcpStream::connect(addr).ok()?;
+    let small: libc::c_int = 1024;
+    // SAFETY: a valid socket and a c_int option of the size given.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&small as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+    s.set_write_timeout(Some(Duration::from_secs(2))).ok()?;
+    let one = format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n");
+    // What the server does not read yet stays in the kernel; a full one only ends the send.
+    let _ = (&s).write_all(one.repeat(count).as_bytes());
+    Some(s)
+}
+
+fn signed_ping(delivery: &str) -> Vec<u8> {
+    let body = fixture("ping.payload.json");
+    let mut raw = format!(
+        "POST /hooks/github HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nX-GitHub-Event: ping\r\n\
+         X-GitHub-Delivery: {delivery}\r\nX-Hub-Signature-256: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        sign(SECRET, &body),
+        body.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(&body);
+    raw
+}
+
+#[test]
+fn clients_that_never_read_their_answers_do_not_hold_back_a_signed_webhook() {
+    let (_fakes, podup) = setup("probe-non-readers", &[("PODUP_WORKERS", "16")]);
+    let server = podup.serve(&[]);
+    let css = stylesheet(server.addr);
+    // The probe's attack, bounded: 150 connections from one address, each asking for the
+    // stylesheet 400 times at once and reading none of it.
+    let attackers: Vec<TcpStream> = (0..150).filter_map(|_| non_reader(server.addr, &css, 400)).collect();
+    assert!(
+        attackers.len() >= 100,
+        "only {} attacking connections opened",
+        attackers.len()
+    );
+    // GitHub's view while the answers pile up: every delivery answered within 10 s.
+    let until = std::time::Instant::now() + Duration::from_secs(8);
+    let mut n = 0;
+    while std::time::Instant::now() < until {
+        n += 1;
+        let ping = exchange_within(
+            server.addr,
+            &signed_ping(&format!("probe-nonread-ping-{n}")),
+            GITHUB_TIMEOUT,
+        );
+        assert_eq!(ping.status, 200, "ping {n}: {}", ping.body);
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let body = fixture("package.published.container-tagged.json");
+    let hook = exchange_within(server.addr, &signed_delivery("probe-nonread-1", &body), GITHUB_TIMEOUT);
+    assert_eq!(hook.status, 202, "{}", hook.body);
+    assert_eq!(hook.json()["status"], "accepted", "{}", hook.body);
+    // The attackers still hold their connections; a normal client is answered too.
+    let health = exchange_within(server.addr, b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n", GITHUB_TIMEOUT);
+    assert_eq!(health.status, 200, "{}", health.body);
+    drop(attackers);
+    let health = exchange_within(server.addr, b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n", GITHUB_TIMEOUT);
+    assert_eq!(health.status, 200, "{}", health.body);
+}
