@@ -532,7 +532,7 @@ fn control_and_bidi_characters_in_caller_and_reason_are_refused_before_anything_
         assert_eq!(out.status.code(), Some(2), "{flag}: {}", stderr_of(&out));
         assert!(stderr_of(&out).contains(flag), "{}", stderr_of(&out));
     }
-    let out = cli.run(&["auto-update", "--dry-run", "--caller", "a\u{0}b"]);
+    let out = cli.run(&["auto-update", "--dry-run", "--caller", "a\u{7f}b"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
 }
 
