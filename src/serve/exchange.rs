@@ -255,12 +255,14 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
         meta,
         task_id: response.task_id,
     };
-    let filing = Filing::of(
-        response.status,
-        authenticated,
-        response.task_id,
-        &fold::source_of(&source),
-    );
+    let source = fold::source_of(&source);
+    let filing = if response.auth_failed {
+        Filing::failed_credential(&source)
+    } else if response.repeated {
+        Filing::repeated(&source)
+    } else {
+        Filing::of(response.status, authenticated, response.task_id, &source)
+    };
     log::debug!(
         request_id = event.request_id.as_str(), action = event.action.as_str(), reason = event.reason.as_str(), status = event.status;
         "{} '{}' -> {}", event.method, event.path, event.status
