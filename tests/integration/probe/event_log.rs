@@ -446,3 +446,25 @@ fn a_replayed_signed_delivery_is_filed_prunable_and_folded() {
         "{rows} rows for 200 replays in {seconds} s: folded past the rate"
     );
 }
+
+#[test]
+fn an_authenticated_read_keeps_its_row_and_names_its_token() {
+    let podup = Podup::new("probe-ev-reader");
+    let reader = podup.token("dashboard", "read");
+    let server = podup.serve(&[]);
+    let junk = "a".repeat(1000);
+    let mut s = keep_alive(server.addr);
+    for _ in 0..50 {
+        let raw = format!("GET /api/v1/tasks?x={junk} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {reader}\r\n\r\n");
+        assert_eq!(send(&mut s, raw.as_bytes()).status, 200);
+    }
+    let conn = Connection::open(&server.db).unwrap();
+    let named: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM event_log WHERE path LIKE '/api/v1/tasks%' AND json_extract(meta, '$.by') = 'dashboard'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(named, 50, "each read keeps its row, naming the token to revoke");
+}
