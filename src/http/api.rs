@@ -52,6 +52,7 @@ pub fn authorize_as(
     let denied = match super::session::identify(&peer, conn, req, need, now) {
         Ok(id) => {
             ctx.authenticated = true;
+            ctx.identity = Some(id.name.clone());
             return Ok(id);
         }
         Err(d) => d,

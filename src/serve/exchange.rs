@@ -197,6 +197,7 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
                 request_id: &request_id,
                 client_ip: ip.clone(),
                 authenticated: false,
+                identity: None,
             };
             let mut response = catch_unwind(AssertUnwindSafe(|| routes::handle(&mut ctx, req))).unwrap_or_else(|_| {
                 Response::error(
@@ -207,6 +208,9 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
                 )
             });
             authenticated = ctx.authenticated;
+            if let (Some(name), Some(meta)) = (ctx.identity.take(), response.meta.as_object_mut()) {
+                meta.entry("by").or_insert(json!(name));
+            }
             // `remote_addr` stays the connection's peer; the client a trusted proxy
             // reports (`auth::client`) goes beside it.
             let forwarded = client::forwarded(
