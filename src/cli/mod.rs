@@ -200,7 +200,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             o.optflag("", "dry-run", "only report what would be updated");
             let m = parse_opts(o, rest, sub)?;
             let caller = m.opt_str("caller");
-            crate::tasks::fields::bounded("--caller", caller.as_deref(), crate::tasks::fields::MAX_CALLER_CHARS)
+            crate::tasks::fields::flag("--caller", caller.as_deref(), crate::tasks::fields::MAX_CALLER_CHARS)
                 .map_err(|e| UsageError(format!("auto-update: {e}")))?;
             Ok(Command::AutoUpdate {
                 caller,

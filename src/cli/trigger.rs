@@ -39,9 +39,9 @@ pub fn parse(rest: &[String]) -> Result<TriggerArgs, UsageError> {
         dry_run: m.opt_present("dry-run"),
         wait: m.opt_present("wait"),
     };
-    use crate::tasks::fields::{MAX_CALLER_CHARS, MAX_REASON_CHARS, bounded};
-    bounded("--caller", a.caller.as_deref(), MAX_CALLER_CHARS).map_err(|e| UsageError(format!("trigger: {e}")))?;
-    bounded("--reason", a.reason.as_deref(), MAX_REASON_CHARS).map_err(|e| UsageError(format!("trigger: {e}")))?;
+    use crate::tasks::fields::{MAX_CALLER_CHARS, MAX_REASON_CHARS, flag};
+    flag("--caller", a.caller.as_deref(), MAX_CALLER_CHARS).map_err(|e| UsageError(format!("trigger: {e}")))?;
+    flag("--reason", a.reason.as_deref(), MAX_REASON_CHARS).map_err(|e| UsageError(format!("trigger: {e}")))?;
     if a.all != a.services.is_empty() {
         return Err(UsageError("trigger: name one or more services, or --all".into()));
     }

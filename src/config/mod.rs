@@ -48,7 +48,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "PODUP_EVENTS_MAX_MB",
         "64",
-        "Size budget of the state database, in MiB: past it the oldest anonymous event rows (refused ones first) are removed; authenticated events and tasks never are.",
+        "Size budget of the state database, in MiB: past it the oldest anonymous event rows are removed (refused and replayed ones first, failed sign-ins and signatures last); authenticated events and tasks never are.",
     ),
     (
         "PODUP_REQUEST_TIMEOUT_MS",

@@ -52,6 +52,7 @@ pub fn authorize_as(
     let denied = match super::session::identify(&peer, conn, req, need, now) {
         Ok(id) => {
             ctx.authenticated = true;
+            ctx.identity = Some(id.name.clone());
             return Ok(id);
         }
         Err(d) => d,
@@ -61,7 +62,7 @@ pub fn authorize_as(
         // A credential was presented and did not verify: a guess.
         Denied::Invalid => failed(ctx, req, kind, refused),
         // None at all guesses nothing.
-        Denied::Missing => refused.auth_failure(),
+        Denied::Missing => refused,
         _ => refused,
     })
 }
@@ -120,8 +121,8 @@ pub fn update_service(ctx: &mut Ctx<'_>, req: &Request, service: &str) -> Respon
         Ok(b) => b,
         Err(r) => return r,
     };
-    if let Err(m) = crate::tasks::fields::check(b.caller.as_deref(), b.reason.as_deref()) {
-        return Response::error(400, A, "field_too_long", m);
+    if let Err(e) = crate::tasks::fields::check(b.caller.as_deref(), b.reason.as_deref()) {
+        return Response::error(400, A, e.code, e.message);
     }
     let wait = match wait_secs(req, A) {
         Ok(w) => w,
@@ -226,8 +227,8 @@ pub fn update_all(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         Ok(b) => b,
         Err(r) => return r,
     };
-    if let Err(m) = crate::tasks::fields::check(b.caller.as_deref(), b.reason.as_deref()) {
-        return Response::error(400, A, "field_too_long", m);
+    if let Err(e) = crate::tasks::fields::check(b.caller.as_deref(), b.reason.as_deref()) {
+        return Response::error(400, A, e.code, e.message);
     }
     let wait = match wait_secs(req, A) {
         Ok(w) => w,

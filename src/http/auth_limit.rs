@@ -5,14 +5,22 @@
 //! in a short write transaction of its own (check and count under SQLite's one write
 //! lock), so a concurrent burst of bad requests gets at most the limit of 401s and
 //! then 429s. Failures are counted per source (`auth::client`) and per kind of
-//! credential, so guessing one kind does not slow down another.
+//! credential, so guessing one kind does not slow down another. Each failure also
+//! reaches the journal, throttled (`JOURNAL`), naming the kind, the source and the
+//! reason, never the credential; its event row outlives anonymous ones under the
+//! size budget (`store::fold`, tier 3).
 
 use super::routes::{Ctx, rate_limited};
 use super::{Request, Response};
 use crate::auth::client;
 use crate::clock::now_ms;
+use crate::logging::Throttle;
 use crate::ratelimit::{self, Limited, Rule};
 use crate::store::immediate;
+
+/// Failed tokens, sessions and sign-ins reach the journal at most once a second
+/// (refused webhook signatures have their own message, `hooks::REFUSALS`).
+static JOURNAL: Throttle = Throttle::new(1_000);
 
 /// The kinds of credential counted apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +139,10 @@ pub fn failed(ctx: &mut Ctx<'_>, req: &Request, kind: Kind, refusal: Response) -
             return refusal.auth_failure();
         }
     };
+    let limited = matches!(counted, Ok(Err(_)));
+    if kind != Kind::Signature {
+        journal(kind, &source(ctx, req), refusal.reason, limited, now);
+    }
     match counted {
         Ok(Ok(())) => refusal.auth_failure(),
         Ok(Err(limited)) => rate_limited(
@@ -148,4 +160,26 @@ pub fn failed(ctx: &mut Ctx<'_>, req: &Request, kind: Kind, refusal: Response) -
             refusal.auth_failure()
         }
     }
+}
+
+/// One journal line for a failed authentication, unless one was written in the last
+/// second (then it is counted into the next line's "more"). The credential itself is
+/// never written: only its kind, the source and the reason code.
+fn journal(kind: Kind, source: &str, reason: &str, limited: bool, now: i64) {
+    let Some(skipped) = JOURNAL.admit(now) else { return };
+    let more = if skipped > 0 {
+        format!(" ({skipped} more since the last message; the event log has each)")
+    } else {
+        String::new()
+    };
+    let state = if limited {
+        ", over PODUP_LIMIT_AUTH_FAILURES"
+    } else {
+        ""
+    };
+    log::warn!(
+        error_kind = "auth_failed", kind = kind.as_str(), source = source;
+        "failed authentication ({}) from '{source}': {reason}{state}{more}",
+        kind.as_str()
+    );
 }

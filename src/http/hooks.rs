@@ -44,7 +44,7 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         let refusal = Response::error(401, ACTION, e.kind(), e.to_string());
         // No signature at all guesses nothing: refused, not counted.
         if matches!(e, SignatureError::Missing) {
-            return refusal.auth_failure();
+            return refusal;
         }
         return super::auth_limit::failed(ctx, req, Kind::Signature, refusal);
     }
@@ -66,20 +66,27 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
     };
     let meta = json!({"event": req.header("x-github-event"), "delivery": delivery});
     if let Some(id) = earlier {
-        return duplicate(ctx, id).with_meta(meta);
+        return duplicate(ctx, id).with_meta(meta).repeated();
     }
+    // A body verified before (within the window) that made no task: a ping or an
+    // ignored event sent again, answered as before but filed as the repeat it is.
+    let seen = match replay::task_for_body(conn, &body_sha, now) {
+        Ok(t) => t.is_some(),
+        Err(e) => return super::routes::store_failed(ACTION, &e),
+    };
     let verdict = match github::classify(req.header("x-github-event"), req.header("content-type"), &req.body) {
         Ok(v) => v,
         Err(e) => return Response::error(400, ACTION, e.kind(), e.to_string()),
     };
     let event = match verdict {
         Verdict::Ping { hook_id } => {
-            return Response::json(200, ACTION, "ping", &json!({"status": "pong", "hook_id": hook_id})).with_meta(meta);
+            let pong = Response::json(200, ACTION, "ping", &json!({"status": "pong", "hook_id": hook_id}));
+            return filed(ctx, pong.with_meta(meta), &body_sha, seen, now);
         }
         Verdict::Ignored { reason, detail } => {
             let mut meta = meta;
             meta["detail"] = json!(detail);
-            return ignored(reason, detail).with_meta(meta);
+            return filed(ctx, ignored(reason, detail).with_meta(meta), &body_sha, seen, now);
         }
         Verdict::Image(e) => e,
     };
@@ -90,7 +97,28 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         id: delivery.as_deref(),
         body_sha: &body_sha,
     };
-    route(ctx, &event, only, &delivered).with_meta(meta)
+    let answer = route(ctx, &event, only, &delivered).with_meta(meta);
+    if answer.reason == "duplicate_delivery" {
+        return answer.repeated();
+    }
+    filed(ctx, answer, &body_sha, seen, now)
+}
+
+/// A verified delivery's answer that made or joined no task: remembered by its body
+/// the first time, marked as a repeat after that (`Response::repeated`).
+fn filed(ctx: &mut Ctx<'_>, answer: Response, body_sha: &str, seen: bool, now: i64) -> Response {
+    if answer.task_id.is_some() {
+        return answer;
+    }
+    if seen {
+        return answer.repeated();
+    }
+    if let Ok(conn) = ctx.db.get() {
+        if let Err(e) = replay::remember_seen(conn, body_sha, now) {
+            log::warn!(error_kind = "store_failed"; "a verified webhook body was not remembered: {e}");
+        }
+    }
+    answer
 }
 
 /// What identifies a delivery: its id, and the SHA-256 of its signed body.

@@ -65,9 +65,13 @@ pub struct Response {
     pub meta: Value,
     /// The task this request created or refers to, linked from its event row.
     pub task_id: Option<i64>,
-    /// The request failed authentication (already counted against its source by
-    /// `auth_limit::failed`, before it was answered).
+    /// The request presented a credential that failed (already counted against its
+    /// source by `auth_limit::failed`, before it was answered): its row outlives
+    /// anonymous ones under the size budget (`store::fold`).
     pub auth_failed: bool,
+    /// A repeat of a signed delivery already seen (same id, or same body under
+    /// another id): no new activity, so its row is filed as a refused one.
+    pub repeated: bool,
 }
 
 impl Response {
@@ -84,6 +88,7 @@ impl Response {
             meta: json!({}),
             task_id: None,
             auth_failed: false,
+            repeated: false,
         }
     }
 
@@ -100,6 +105,12 @@ impl Response {
     /// Marks the answer as a failed authentication (see `auth_failed`).
     pub fn auth_failure(mut self) -> Response {
         self.auth_failed = true;
+        self
+    }
+
+    /// Marks the answer as a repeat of a delivery already seen (see `repeated`).
+    pub fn repeated(mut self) -> Response {
+        self.repeated = true;
         self
     }
 

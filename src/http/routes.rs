@@ -28,6 +28,9 @@ pub struct Ctx<'a> {
     /// Set once the request's credential verified (a token, a session, a webhook
     /// signature): its event row is then never folded or pruned for size.
     pub authenticated: bool,
+    /// The token or session user that verified, named in the event row's `meta` as
+    /// `by` (the operator's remedy for a credential that floods: revoke that one).
+    pub identity: Option<String>,
 }
 
 impl<'a> Ctx<'a> {

@@ -169,13 +169,17 @@ pub fn show(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         Ok(c) => c,
         Err(e) => return db_unavailable(A, e),
     };
+    let mut failed = false;
     if let Some(value) = session::cookie(req.headers_named("cookie"), COOKIE) {
         match session::lookup(conn, value, now_ms()) {
             Ok(Some(s)) => {
                 ctx.authenticated = true;
                 return Response::json(200, A, "signed_in", &signed_in_body(ctx, &s, value));
             }
-            Ok(None) => {}
+            // A cookie that does not verify is a failed session, as on any other
+            // route: counted, and 429 once the source is over the limit (else this
+            // route would answer guesses without end).
+            Ok(None) => failed = true,
             Err(e) => return store_failed(A, &e),
         }
     }
@@ -183,12 +187,16 @@ pub fn show(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         Ok(l) => l.iter().any(|t| t.role != Role::Trigger),
         Err(e) => return store_failed(A, &e),
     };
-    Response::json(
+    let signed_out = Response::json(
         200,
         A,
         "signed_out",
         &json!({"signed_in": false, "tokens_configured": tokens_configured, "forward_auth": forward, "demo": demo}),
-    )
+    );
+    if failed {
+        return super::auth_limit::failed(ctx, req, super::auth_limit::Kind::Session, signed_out);
+    }
+    signed_out
 }
 
 #[derive(Deserialize, Default)]
@@ -200,6 +208,23 @@ struct SignIn {
 /// `POST /api/v1/session` with `{"token": "..."}` (admin or read), or with no token
 /// from a trusted proxy that names the user.
 pub fn sign_in(ctx: &mut Ctx<'_>, req: &Request) -> Response {
+    // Login CSRF: a page elsewhere must not sign the browser in to a session of the
+    // attacker's choosing. A browser sends `Origin` on every cross-site POST; when
+    // one is there, it must be ours (only `PODUP_PUBLIC_URL`'s when set), as for any
+    // session change. Without one (curl, scripts) there is no browser to fool.
+    if req.header("origin").is_some() {
+        let peer = Peer::of(ctx);
+        let https = is_https(&peer, req);
+        if let Err(why) = origin_allowed(
+            req.header("origin"),
+            req.header("host"),
+            https,
+            ctx.config.public_url.as_deref(),
+        ) {
+            let d = Denied::Csrf(why);
+            return Response::error(d.status(), A, d.code(), format!("refused a sign-in: {why}"));
+        }
+    }
     let body: SignIn = if req.body.iter().all(u8::is_ascii_whitespace) {
         SignIn::default()
     } else {

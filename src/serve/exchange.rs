@@ -215,6 +215,7 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
                 request_id: &request_id,
                 client_ip: ip.clone(),
                 authenticated: false,
+                identity: None,
             };
             let mut response = catch_unwind(AssertUnwindSafe(|| routes::handle(&mut ctx, req))).unwrap_or_else(|_| {
                 Response::error(
@@ -225,6 +226,9 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
                 )
             });
             authenticated = ctx.authenticated;
+            if let (Some(name), Some(meta)) = (ctx.identity.take(), response.meta.as_object_mut()) {
+                meta.entry("by").or_insert(json!(name));
+            }
             // `remote_addr` stays the connection's peer; the client a trusted proxy
             // reports (`auth::client`) goes beside it.
             let forwarded = client::forwarded(
@@ -273,12 +277,14 @@ pub fn prepare(worker: &mut Worker<'_>, received: &Received, may_keep: bool) -> 
         meta,
         task_id: response.task_id,
     };
-    let filing = Filing::of(
-        response.status,
-        authenticated,
-        response.task_id,
-        &fold::source_of(&source),
-    );
+    let source = fold::source_of(&source);
+    let filing = if response.auth_failed {
+        Filing::failed_credential(&source)
+    } else if response.repeated {
+        Filing::repeated(&source)
+    } else {
+        Filing::of(response.status, authenticated, response.task_id, &source)
+    };
     log::debug!(
         request_id = event.request_id.as_str(), action = event.action.as_str(), reason = event.reason.as_str(), status = event.status;
         "{} '{}' -> {}", event.method, event.path, event.status

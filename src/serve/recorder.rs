@@ -151,11 +151,11 @@ pub fn keep_budget(db: &mut Db, config: &Config) {
     let Ok(conn) = db.get() else { return };
     let max = i64::try_from(config.events_max_bytes).unwrap_or(i64::MAX);
     match fold::enforce_budget(conn, max, BUDGET_BATCHES) {
-        Ok(t) if t.refused + t.anonymous > 0 => {
+        Ok(t) if t.refused + t.anonymous + t.failed > 0 => {
             log::warn!(
                 error_kind = "events_over_budget";
-                "the state database outgrew PODUP_EVENTS_MAX_MB ({} MiB): removed the oldest {} refused and {} anonymous event rows",
-                config.events_max_bytes >> 20, t.refused, t.anonymous
+                "the state database outgrew PODUP_EVENTS_MAX_MB ({} MiB): removed the oldest {} refused, {} anonymous and {} failed-authentication event rows",
+                config.events_max_bytes >> 20, t.refused, t.anonymous, t.failed
             );
         }
         Ok(t) if !t.within => {

@@ -1,7 +1,9 @@
 //! What makes a replayed GitHub delivery recognizable: the SHA-256 of each signed body
 //! that made or joined a task, kept for the redelivery window (the delivery id is not
 //! signed, so a captured body can come back under any id), and whether a digest is one
-//! a later verified deploy replaced on a unit (a downgrade).
+//! a later verified deploy replaced on a unit (a downgrade). A verified body that made
+//! no task (a ping, an ignored event) is remembered too, as task 0 (no task has that
+//! id), so its replay is known for the repeat it is and filed as one (`store::fold`).
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -28,6 +30,19 @@ pub fn remember(conn: &Connection, sha256: &str, task_id: i64, now_ms: i64) -> r
     conn.execute(
         "INSERT OR REPLACE INTO webhook_bodies (sha256, task_id, received_ms) VALUES (?1, ?2, ?3)",
         params![sha256, task_id, now_ms],
+    )?;
+    Ok(())
+}
+
+/// Remembers a verified body that made no task, unless it is known already.
+pub fn remember_seen(conn: &Connection, sha256: &str, now_ms: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM webhook_bodies WHERE received_ms < ?1",
+        [now_ms - REDELIVERY_WINDOW_MS],
+    )?;
+    conn.execute(
+        "INSERT OR IGNORE INTO webhook_bodies (sha256, task_id, received_ms) VALUES (?1, 0, ?2)",
+        params![sha256, now_ms],
     )?;
     Ok(())
 }
@@ -71,6 +86,13 @@ mod tests {
             .query_row("SELECT count(*) FROM webhook_bodies", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, 1, "the old body was forgotten");
+        // A body that made no task is known as task 0, and a task replaces that.
+        let now = 2_000 + REDELIVERY_WINDOW_MS;
+        remember_seen(&c, "ping", now).unwrap();
+        assert_eq!(task_for_body(&c, "ping", now).unwrap(), Some(0));
+        remember(&c, "ping", 9, now).unwrap();
+        remember_seen(&c, "ping", now).unwrap();
+        assert_eq!(task_for_body(&c, "ping", now).unwrap(), Some(9));
     }
 
     #[test]

@@ -153,6 +153,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         received_ms INTEGER NOT NULL
     );
     CREATE INDEX webhook_bodies_received ON webhook_bodies (received_ms);",
+    // 8: failed credentials (tier 3: a bad signature, token, session or sign-in) are
+    // pruned after tiers 2 and 1 and folded per source like refused rows
+    // (docs/security.md, second round): their per-second count needs its own index.
+    "CREATE INDEX event_log_source_failed ON event_log (source, ts_ms) WHERE tier = 3;",
 ];
 
 /// The schema version this build writes.

@@ -312,3 +312,159 @@ fn a_token_in_a_path_segment_is_stored_redacted() {
         events(&server.db)
     );
 }
+
+// Second round (red team F2, F3): what the budget keeps, and replayed deliveries.
+
+fn used_bytes(db: &Path) -> i64 {
+    Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count, pragma_freelist_count, pragma_page_size",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+fn bad_token_guesses(addr: SocketAddr, n: usize) {
+    let mut s = keep_alive(addr);
+    for i in 0..n {
+        let raw = format!("GET /api/v1/services HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer podup_{i:064}\r\n\r\n");
+        assert_eq!(send(&mut s, raw.as_bytes()).status, 401);
+    }
+}
+
+#[test]
+fn failed_token_guesses_outlive_anonymous_junk_under_the_size_budget() {
+    let podup = Podup::new("probe-ev-guesses").env("PODUP_EVENTS_MAX_MB", "1");
+    let _admin = podup.token("ops", "admin");
+    let server = podup.serve(&[]);
+    bad_token_guesses(server.addr, 20);
+    // The cheapest request there is, with a 1,000-byte query, 3,000 times: 3 MB of rows.
+    let junk = "a".repeat(1000);
+    at_once(3, |_| {
+        let mut s = keep_alive(server.addr);
+        for _ in 0..1_000 {
+            let r = send(
+                &mut s,
+                format!("GET /health?x={junk} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
+            );
+            assert_eq!(r.status, 200);
+        }
+    });
+    let pruned = wait_until(Duration::from_secs(20), || {
+        accounted(&server.db, "action = 'health'").0 < 3_000
+    });
+    assert!(
+        pruned,
+        "the budget removed no health check ({} bytes of data)",
+        used_bytes(&server.db)
+    );
+    let (rows, guesses) = accounted(&server.db, "reason = 'invalid_token'");
+    assert_eq!(
+        (rows, guesses),
+        (20, 20),
+        "the 20 failed token guesses were pruned before anonymous health checks"
+    );
+}
+
+#[test]
+fn failed_token_guesses_reach_the_journal_without_the_token() {
+    let podup = Podup::new("probe-ev-guess-log");
+    let _admin = podup.token("ops", "admin");
+    let mut server = podup.serve(&[]);
+    bad_token_guesses(server.addr, 5);
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let log = server.stderr();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("failed authentication")).collect();
+    assert!(
+        !lines.is_empty() && lines.len() <= 2,
+        "failed token guesses are logged, throttled (got {} lines):\n{log}",
+        lines.len()
+    );
+    assert!(lines[0].contains("token"), "{log}");
+    assert!(
+        !log.contains(&format!("{:064}", 0)),
+        "the guessed token was logged:\n{log}"
+    );
+}
+
+#[test]
+fn a_replayed_signed_delivery_is_filed_prunable_and_folded() {
+    let (_fakes, podup) = crate::hooks::setup("probe-ev-replay", &[]);
+    let server = podup.serve(&[]);
+    let ping = crate::hooks::fixture("ping.payload.json");
+    let signature = crate::hooks::sign(crate::hooks::SECRET, &ping);
+    let package = crate::hooks::fixture("package.published.container-tagged.json");
+    let package_signature = crate::hooks::sign(crate::hooks::SECRET, &package);
+    let junk = "a".repeat(1000);
+    let first = crate::hooks::deliver(server.addr, "/hooks/github", "ping", "ping-0", &ping, Some(&signature));
+    assert_eq!(first.status, 200, "{}", first.body);
+    let made = crate::hooks::published(server.addr, "pkg-0");
+    assert_eq!(made.status, 202, "{}", made.body);
+    // One captured body of each, replayed under fresh (unsigned) ids and query strings.
+    let started = Instant::now();
+    for i in 1..=100 {
+        let path = format!("/hooks/github?x={junk}{i}");
+        let r = crate::hooks::deliver(
+            server.addr,
+            &path,
+            "ping",
+            &format!("ping-{i}"),
+            &ping,
+            Some(&signature),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = crate::hooks::deliver(
+            server.addr,
+            &path,
+            "package",
+            &format!("pkg-{i}"),
+            &package,
+            Some(&package_signature),
+        );
+        assert_eq!(r.json()["status"], "duplicate", "{}", r.body);
+    }
+    let seconds = started.elapsed().as_secs() as i64 + 1;
+    let conn = Connection::open(&server.db).unwrap();
+    let kept: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM event_log WHERE path LIKE '/hooks/github%' AND tier = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        kept, 2,
+        "only the first ping and the first package delivery are kept; {kept} webhook rows are never pruned"
+    );
+    let (rows, requests) = accounted(&server.db, "path LIKE '/hooks/github?x=%'");
+    assert_eq!(requests, 200, "every replay is counted");
+    assert!(
+        rows <= 22 * (seconds + 1),
+        "{rows} rows for 200 replays in {seconds} s: folded past the rate"
+    );
+}
+
+#[test]
+fn an_authenticated_read_keeps_its_row_and_names_its_token() {
+    let podup = Podup::new("probe-ev-reader");
+    let reader = podup.token("dashboard", "read");
+    let server = podup.serve(&[]);
+    let junk = "a".repeat(1000);
+    let mut s = keep_alive(server.addr);
+    for _ in 0..50 {
+        let raw = format!("GET /api/v1/tasks?x={junk} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {reader}\r\n\r\n");
+        assert_eq!(send(&mut s, raw.as_bytes()).status, 200);
+    }
+    let conn = Connection::open(&server.db).unwrap();
+    let named: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM event_log WHERE path LIKE '/api/v1/tasks%' AND json_extract(meta, '$.by') = 'dashboard'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(named, 50, "each read keeps its row, naming the token to revoke");
+}

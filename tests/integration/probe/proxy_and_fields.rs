@@ -513,3 +513,139 @@ fn a_misdirected_request_is_answered_with_its_reason_phrase() {
         r.head.lines().next().unwrap_or_default()
     );
 }
+
+// Second round (red team F5, F7, login CSRF).
+
+#[test]
+fn get_session_counts_a_bad_cookie_and_answers_429_past_the_limit() {
+    let podup = Podup::new("probe-session-oracle");
+    let _admin = podup.token("alice", "admin");
+    let server = podup.serve(&[]);
+    let statuses: Vec<u16> = (0..25)
+        .map(|i| {
+            let cookie = format!("podup_session=s_{i:064}");
+            send(
+                server.addr,
+                "GET",
+                "/api/v1/session",
+                &[("Host", "t"), ("Cookie", &cookie)],
+                "",
+            )
+            .status
+        })
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 429).count(),
+        5,
+        "25 bad session cookies on GET /api/v1/session: {statuses:?}"
+    );
+    let limited = send(
+        server.addr,
+        "GET",
+        "/api/v1/session",
+        &[("Host", "t"), ("Cookie", "podup_session=s_x")],
+        "",
+    );
+    assert_eq!(error(&limited), "auth_rate_limited", "{}", limited.body);
+    // Without a cookie it is not a guess: still answered.
+    let plain = send(server.addr, "GET", "/api/v1/session", &[("Host", "t")], "");
+    assert_eq!(plain.status, 200, "{}", plain.body);
+}
+
+#[test]
+fn control_and_bidi_characters_in_caller_and_reason_are_refused_before_anything_is_stored() {
+    let (_fakes, podup) = crate::hooks::setup("probe-fields-controls", &[]);
+    let admin = podup.token("alice", "admin");
+    let server = podup.serve(&[]);
+    let auth = format!("Bearer {admin}");
+    let cases = [
+        ("caller", r#"{"caller": "x\n--property=ExecStartPre=/bin/sh"}"#),
+        ("reason", r#"{"reason": "--help \u202e\u0000"}"#),
+        ("reason", r#"{"reason": "tab\there"}"#),
+        ("caller", r#"{"caller": "ok\u2066"}"#),
+    ];
+    for path in ["/api/v1/services/app.service/update", "/api/v1/update-all"] {
+        for (field, body) in cases {
+            let r = send(
+                server.addr,
+                "POST",
+                path,
+                &[("Host", "t"), ("Authorization", &auth)],
+                body,
+            );
+            assert_eq!(
+                (r.status, error(&r)),
+                (400, "invalid_field".into()),
+                "{path} {body}: {}",
+                r.body
+            );
+            assert!(r.json()["message"].as_str().unwrap().contains(field), "{}", r.body);
+        }
+    }
+    let conn = rusqlite::Connection::open(&server.db).unwrap();
+    let tasks: i64 = conn.query_row("SELECT count(*) FROM tasks", [], |r| r.get(0)).unwrap();
+    assert_eq!(tasks, 0, "a task was stored for a refused field");
+    drop(server);
+
+    let cli = Podup::new("probe-fields-controls-cli").env("PODUP_SERVICES", "app.service");
+    for (flag, value) in [("--caller", "x\u{1b}[31m"), ("--reason", "a\u{202e}b")] {
+        let out = cli.run(&["trigger", "--all", "--dry-run", flag, value]);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", stderr_of(&out));
+        assert!(stderr_of(&out).contains(flag), "{}", stderr_of(&out));
+    }
+    let out = cli.run(&["auto-update", "--dry-run", "--caller", "a\u{7f}b"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+}
+
+#[test]
+fn sign_in_from_a_foreign_origin_is_refused() {
+    let podup = Podup::new("probe-login-csrf");
+    let admin = podup.token("alice", "admin");
+    let server = podup.serve(&[]);
+    let body = format!(r#"{{"token": "{admin}"}}"#);
+    let host = server.addr.to_string();
+    let foreign = send(
+        server.addr,
+        "POST",
+        "/api/v1/session",
+        &[("Host", &host), ("Origin", "https://evil.example")],
+        &body,
+    );
+    assert_eq!(
+        (foreign.status, error(&foreign)),
+        (403, "csrf_failed".into()),
+        "a sign-in from another site: {}",
+        foreign.body
+    );
+    assert!(foreign.header("set-cookie").is_none());
+    let own = format!("http://{host}");
+    for headers in [
+        vec![("Host", host.as_str()), ("Origin", own.as_str())],
+        vec![("Host", host.as_str())],
+    ] {
+        let r = send(server.addr, "POST", "/api/v1/session", &headers, &body);
+        assert_eq!(r.status, 200, "{headers:?}: {}", r.body);
+    }
+    // With PODUP_PUBLIC_URL only its origin passes.
+    let public = Podup::new("probe-login-csrf-public").env("PODUP_PUBLIC_URL", "https://podup.example.com");
+    let admin = public.token("alice", "admin");
+    let server = public.serve(&[]);
+    let body = format!(r#"{{"token": "{admin}"}}"#);
+    let local = format!("127.0.0.1:{}", server.addr.port());
+    let r = send(
+        server.addr,
+        "POST",
+        "/api/v1/session",
+        &[("Host", &local), ("Origin", &format!("http://{local}"))],
+        &body,
+    );
+    assert_eq!((r.status, error(&r)), (403, "csrf_failed".into()), "{}", r.body);
+    let r = send(
+        server.addr,
+        "POST",
+        "/api/v1/session",
+        &[("Host", &local), ("Origin", "https://podup.example.com")],
+        &body,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
