@@ -26,6 +26,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// deadline for the answer, not one per write call, so that a client reading a few
 /// bytes at a time cannot stretch it (red-team F1 of issue 17).
 pub const WRITE_TIMEOUT: Duration = Duration::from_millis(5_000);
+/// How often a closing connection's kernel queue is looked at while it drains.
+pub const LINGER_CHECK: Duration = Duration::from_millis(20);
 /// Unread bytes drained (without waiting) before closing, so that the client sees
 /// the answer rather than a reset.
 const DRAIN_LIMIT_BYTES: usize = 256 * 1024;
@@ -131,7 +133,32 @@ impl Answer {
         Ok(true)
     }
 
-    /// Writes the rest, waiting up to `WRITE_TIMEOUT` for all of it; then as `sent`.
+    /// Every byte is written, the connection is to close, and the kernel still holds
+    /// some of them (red-team G2 of issue 17): closing now would leave an orphaned
+    /// socket keeping them, outside every limit, for as long as a client that never
+    /// reads keeps its window shut. Such a connection is kept open, its slot taken,
+    /// until the kernel's queue drains (`closes`) or its deadline passes (`abandon`).
+    /// Its end is sent at once, so a client reading to the close sees it as before.
+    pub fn lingers(&self, stream: &Stream) -> bool {
+        if self.keep || self.written < self.bytes.len() || stream.unsent() == 0 {
+            return false;
+        }
+        stream.shutdown_write();
+        true
+    }
+
+    /// Every byte is written to the socket.
+    pub fn written_all(&self) -> bool {
+        self.written >= self.bytes.len()
+    }
+
+    /// A lingering connection's queue has drained: it closes as `sent` would.
+    pub fn closes(stream: &Stream) -> bool {
+        stream.unsent() == 0
+    }
+
+    /// Writes the rest, waiting up to `WRITE_TIMEOUT` for all of it, and for the kernel
+    /// to be done with it when the connection closes; then as `sent`.
     pub fn send(mut self, mut stream: Stream) -> Option<Stream> {
         let _ = stream.set_nonblocking(false);
         let deadline = Instant::now() + WRITE_TIMEOUT;
@@ -153,6 +180,14 @@ impl Answer {
         }
         if self.keep && stream.set_nonblocking(true).is_err() {
             self.keep = false;
+        }
+        if self.lingers(&stream) {
+            while !Answer::closes(&stream) {
+                if Instant::now() >= deadline {
+                    return self.abandon(stream, &io::ErrorKind::TimedOut.into());
+                }
+                std::thread::sleep(LINGER_CHECK);
+            }
         }
         self.sent(stream)
     }

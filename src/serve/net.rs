@@ -123,6 +123,17 @@ impl Stream {
         }
     }
 
+    /// Bytes a TCP connection's kernel still holds to send or to see acknowledged
+    /// (SIOCOUTQ, tcp(7); the same request as TIOCOUTQ): what closing it now would
+    /// leave orphaned. Zero for a Unix socket, whose buffers go with its close.
+    pub fn unsent(&self) -> usize {
+        let Stream::Tcp(s) = self else { return 0 };
+        let mut queued: libc::c_int = 0;
+        // SAFETY: a valid socket, and a c_int for the ioctl to fill.
+        let ok = unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut queued as *mut libc::c_int) } == 0;
+        if ok { usize::try_from(queued).unwrap_or(0) } else { 0 }
+    }
+
     pub fn shutdown_write(&self) {
         let _ = match self {
             Stream::Tcp(s) => s.shutdown(Shutdown::Write),

@@ -165,6 +165,8 @@ impl Reply {
         if self.answer.quick() {
             match self.answer.try_send(&mut self.stream) {
                 Ok(false) => {}
+                // Closing with bytes still in the kernel: the loop waits for them.
+                Ok(true) if self.answer.lingers(&self.stream) => {}
                 Ok(true) => {
                     let kept = self.answer.sent(self.stream);
                     return self.next.done(kept, shared);
@@ -488,6 +490,7 @@ fn accept_loop(
         }
         // Answers the writer thread could not finish, and those out of time.
         outbox.collect(shared, now);
+        outbox.closed(shared);
         outbox.expire(now, shared);
         let mut i = 0;
         while i < conns.len() {
@@ -514,7 +517,7 @@ fn accept_loop(
             }
             wait = wait.min(idle.saturating_sub(quiet));
         }
-        if let Some(first) = conns.iter().map(|c| c.deadline).chain(outbox.first_deadline()).min() {
+        if let Some(first) = conns.iter().map(|c| c.deadline).chain(outbox.first_deadline(now)).min() {
             wait = wait.min(first.saturating_duration_since(now));
         }
         let oldest = (0..conns.len()).min_by_key(|&i| conns[i].accepted);

@@ -12,9 +12,15 @@
 //! requests it pipelined behind are not framed, and not answered, until this one is
 //! sent: with the send buffer capped (`SEND_BUFFER_BYTES`), that bounds what one
 //! connection can make the host hold to one answer plus that buffer.
+//!
+//! An answer after which the connection closes stays here once written, while the
+//! kernel still holds some of it (red-team G2 of issue 17): closed at once, its socket
+//! would be orphaned with those bytes, outside `MAX_CONNECTIONS`, for as long as a
+//! client that never reads keeps its window shut. Here it keeps its slot until the
+//! kernel's queue drains, looked at every `LINGER_CHECK`, or the same deadline resets it.
 
 use super::{Reply, SHED_AFTER, SHED_BATCH, Shared, Work};
-use crate::serve::exchange::WRITE_TIMEOUT;
+use crate::serve::exchange::{Answer, LINGER_CHECK, WRITE_TIMEOUT};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::{Mutex, MutexGuard};
@@ -26,6 +32,13 @@ pub const SEND_BUFFER_BYTES: usize = 128 * 1024;
 struct Writing {
     reply: Reply,
     since: Instant,
+}
+
+impl Writing {
+    /// Written whole, and waiting for the kernel to be done with it before the close.
+    fn closing(&self) -> bool {
+        self.reply.answer.written_all()
+    }
 }
 
 /// Where the writer thread hands answers to the loop: `None` once the loop has ended,
@@ -88,9 +101,23 @@ impl Outbox {
         }
     }
 
-    /// When the first answer runs out of time.
-    pub fn first_deadline(&self) -> Option<Instant> {
-        self.0.iter().map(|w| w.since + WRITE_TIMEOUT).min()
+    /// When the first answer runs out of time, or a closing one is looked at again.
+    pub fn first_deadline(&self, now: Instant) -> Option<Instant> {
+        let look = self.0.iter().any(Writing::closing).then_some(now + LINGER_CHECK);
+        self.0.iter().map(|w| w.since + WRITE_TIMEOUT).chain(look).min()
+    }
+
+    /// Closes the connections whose answer the kernel is done with.
+    pub fn closed(&mut self, shared: &Shared) {
+        for i in (0..self.0.len()).rev() {
+            if self.0[i].closing() && Answer::closes(&self.0[i].reply.stream) {
+                let Reply {
+                    stream, answer, next, ..
+                } = self.0.swap_remove(i).reply;
+                answer.sent(stream);
+                next.done(None, shared);
+            }
+        }
     }
 
     /// Some answer has waited `SHED_AFTER` and may be dropped for a waiting connection.
@@ -98,10 +125,11 @@ impl Outbox {
         self.0.iter().any(|w| now.duration_since(w.since) >= SHED_AFTER)
     }
 
-    /// One descriptor per answer, waiting for room to write.
+    /// One descriptor per answer, waiting for room to write; none (-1, which poll
+    /// ignores) for a closing one, which is looked at on a clock instead.
     pub fn pollfds(&self) -> impl Iterator<Item = libc::pollfd> + '_ {
         self.0.iter().map(|w| libc::pollfd {
-            fd: w.reply.stream.as_raw_fd(),
+            fd: if w.closing() { -1 } else { w.reply.stream.as_raw_fd() },
             events: libc::POLLOUT,
             revents: 0,
         })
@@ -116,6 +144,7 @@ impl Outbox {
             let reply = &mut self.0[i].reply;
             match reply.answer.try_send(&mut reply.stream) {
                 Ok(false) => {}
+                Ok(true) if reply.answer.lingers(&reply.stream) => {}
                 Ok(true) => {
                     let Reply {
                         stream, answer, next, ..

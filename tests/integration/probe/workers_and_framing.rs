@@ -325,3 +325,55 @@ fn clients_that_never_read_their_answers_do_not_hold_back_a_signed_webhook() {
     let health = exchange_within(server.addr, b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n", GITHUB_TIMEOUT);
     assert_eq!(health.status, 200, "{}", health.body);
 }
+
+// ---- Third probe, G2: answers left in the kernel of a closed connection. ----
+
+/// The `orphan` count of /proc/net/sockstat: TCP sockets closed by their program whose
+/// kernel still holds unsent bytes for them (host-wide, so other tests may add a few).
+fn orphans() -> i64 {
+    let stat = std::fs::read_to_string("/proc/net/sockstat").unwrap_or_default();
+    let tcp = stat.lines().find(|l| l.starts_with("TCP:")).unwrap_or_default();
+    let mut words = tcp.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "orphan" {
+            return words.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        }
+    }
+    0
+}
+
+#[test]
+fn answers_to_a_client_that_closes_without_reading_leave_no_orphaned_sockets() {
+    let (_fakes, podup) = setup("probe-orphans", &[]);
+    let server = podup.serve(&[]);
+    let css = stylesheet(server.addr);
+    let before = orphans();
+    // The probe's attack, bounded: 200 connections each pipelining 8 stylesheet requests,
+    // the last saying `Connection: close`, with a tiny receive window, never reading.
+    let close = format!("GET {css} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let attackers: Vec<TcpStream> = (0..200)
+        .filter_map(|_| {
+            let s = non_reader(server.addr, &css, 7)?;
+            (&s).write_all(close.as_bytes()).ok()?;
+            Some(s)
+        })
+        .collect();
+    assert!(attackers.len() >= 150, "only {} connections opened", attackers.len());
+    // Long enough for podup to have answered every request, well under `WRITE_TIMEOUT`.
+    std::thread::sleep(Duration::from_millis(1_500));
+    let during = orphans();
+    println!("orphaned sockets: {before} before, {during} with 200 non-readers");
+    assert!(
+        during - before < 50,
+        "{} sockets orphaned with unsent answers (before {before}, now {during})",
+        during - before
+    );
+    let health = exchange_within(server.addr, b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n", GITHUB_TIMEOUT);
+    assert_eq!(health.status, 200, "{}", health.body);
+    // Past the whole-answer deadline the connections are reset: nothing is left behind.
+    std::thread::sleep(Duration::from_millis(5_500));
+    let after = orphans();
+    println!("orphaned sockets {after} after the deadline");
+    assert!(after - before < 50, "{} orphans past the deadline", after - before);
+    drop(attackers);
+}
