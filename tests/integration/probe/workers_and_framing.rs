@@ -377,3 +377,86 @@ fn answers_to_a_client_that_closes_without_reading_leave_no_orphaned_sockets() {
     assert!(after - before < 50, "{} orphans past the deadline", after - before);
     drop(attackers);
 }
+
+// ---- Third probe, G1: one source holding the whole body budget. ----
+
+/// A TCP connection to `addr` from the loopback address `from`: another source, as
+/// podup counts them.
+fn connect_from(from: [u8; 4], addr: SocketAddr) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let SocketAddr::V4(to) = addr else {
+        panic!("podup listens on IPv4 here")
+    };
+    // SAFETY: plain socket calls on a descriptor this function owns; it is handed to
+    // `TcpStream` (which closes it) once connected, or closed on failure.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let sockaddr = |ip: [u8; 4], port: u16| libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_ne_bytes(ip),
+            },
+            sin_zero: [0; 8],
+        };
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let (local, remote) = (sockaddr(from, 0), sockaddr(to.ip().octets(), to.port()));
+        if libc::bind(fd, (&raw const local).cast(), len) != 0 || libc::connect(fd, (&raw const remote).cast(), len) != 0
+        {
+            let e = std::io::Error::last_os_error();
+            libc::close(fd);
+            panic!("binding to {from:?} and connecting: {e}");
+        }
+        TcpStream::from_raw_fd(fd)
+    }
+}
+
+#[test]
+fn one_address_holding_unfinished_bodies_does_not_hold_back_a_signed_webhook_from_another() {
+    // A request deadline longer than GitHub's wait: the attackers' bodies are not freed
+    // by their own timeouts while the delivery waits (the probe re-opened them instead).
+    let (_fakes, podup) = setup("probe-body-budget", &[("PODUP_REQUEST_TIMEOUT_MS", "20000")]);
+    let server = podup.serve(&[]);
+    // The probe's attack, bounded: 40 connections from 127.0.0.1, each declaring a
+    // 1 MiB body and sending all of it but the last byte.
+    const MIB: usize = 1024 * 1024;
+    let mut held = Vec::new();
+    let mut threads = Vec::new();
+    for _ in 0..40 {
+        let Ok(s) = TcpStream::connect(server.addr) else { continue };
+        let Ok(mut writer) = s.try_clone() else { continue };
+        held.push(s);
+        threads.push(std::thread::spawn(move || {
+            let _ = writer.set_write_timeout(Some(Duration::from_secs(15)));
+            let head = format!(
+                "POST /api/v1/session HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {MIB}\r\n\r\n"
+            );
+            let _ = writer.write_all(head.as_bytes());
+            let _ = writer.write_all(&vec![b' '; MIB - 1]);
+        }));
+    }
+    assert!(held.len() >= 30, "only {} attacking connections opened", held.len());
+    // Long enough for podup to have read what its budget takes of those bodies.
+    std::thread::sleep(Duration::from_millis(1_500));
+    // A signed delivery from another address, its body in a later segment, as over
+    // the internet or from a proxy.
+    let raw = signed_delivery("probe-budget-1", &fixture("package.published.container-tagged.json"));
+    let at = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let started = std::time::Instant::now();
+    let mut hook = connect_from([127, 0, 0, 2], server.addr);
+    hook.set_read_timeout(Some(GITHUB_TIMEOUT)).unwrap();
+    hook.write_all(&raw[..at]).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    hook.write_all(&raw[at..]).unwrap();
+    let answer = read_response(&mut hook);
+    println!("delivery answered in {:?} beside 40 unfinished 1 MiB bodies", started.elapsed());
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    assert_eq!(answer.json()["status"], "accepted", "{}", answer.body);
+    for s in &held {
+        let _ = s.shutdown(std::net::Shutdown::Both);
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+}
