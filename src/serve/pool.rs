@@ -11,6 +11,8 @@
 //! `BODY_BUDGET_REQUESTS` full-size bodies. Over the budget, connections are not read
 //! (TCP holds their senders back) until bodies are answered, except the oldest
 //! connection, so that one always makes progress; the others still meet their deadline.
+//! One source's connections being read hold at most a share of the budget (`share`),
+//! so that one address cannot keep every other's bodies unread.
 //!
 //! When all `MAX_CONNECTIONS` are taken and more wait in the backlog, the connections
 //! that have waited longest for their request (at least `SHED_AFTER`) are answered
@@ -31,6 +33,7 @@
 //! nothing yet is closed without an answer whenever its slot is wanted, and after
 //! `MAX_REQUESTS_PER_CONNECTION` requests the answer says close.
 
+mod share;
 mod writing;
 
 use super::exchange::{self, Answer, Received, RequestIds, Worker};
@@ -43,6 +46,7 @@ use crate::http::framing::{FrameError, Framer, Progress};
 use crate::store::Db;
 use crate::sys;
 use crate::tasks::host_for;
+use share::{Shares, Source};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -79,6 +83,8 @@ struct Conn {
     stream: Stream,
     framer: Framer,
     remote: Option<String>,
+    /// Who its body bytes count against (`share`).
+    source: Source,
     /// When this request began: the accept, or its first byte on a kept connection.
     accepted: Instant,
     deadline: Instant,
@@ -478,6 +484,7 @@ fn accept_loop(
             let mut c = Conn {
                 stream,
                 framer: Framer::new(config.max_body_bytes),
+                source: share::source_of(next.remote.as_deref()),
                 remote: next.remote,
                 accepted: now,
                 deadline: now + KEEP_ALIVE_IDLE,
@@ -537,16 +544,19 @@ fn accept_loop(
                 wait = wait.min(FULL_POLL);
             }
         }
-        // Bodies held now; over the budget only heads and the oldest connection are read.
+        // Bodies held now; over the budget only heads and the oldest connection are read,
+        // and over its share of it, no more of one source's bodies (`share`).
         let mut held =
             shared.body_bytes.load(Ordering::SeqCst) + conns.iter().map(|c| c.framer.body_len()).sum::<usize>();
+        let mut shares = Shares::new(budget, conns.iter().map(|c| (c.source, c.framer.body_len())));
         pfds.clear();
         pfds.push(sys::pollfd(shared.waker.as_raw_fd()));
         if watching {
             pfds.extend(listeners.iter().map(|l| sys::pollfd(l.as_raw_fd())));
         }
         pfds.extend(conns.iter().enumerate().map(|(i, c)| {
-            let paused = held >= budget && c.framer.head().is_some() && Some(i) != oldest;
+            let full = held >= budget || shares.room(c.source) == 0;
+            let paused = full && c.framer.head().is_some() && Some(i) != oldest;
             // poll ignores a negative descriptor: a paused connection is left unread.
             sys::pollfd(if paused { -1 } else { c.stream.as_raw_fd() })
         }));
@@ -564,18 +574,24 @@ fn accept_loop(
             if pfds[offset + idx].revents == 0 {
                 continue;
             }
+            let source = conns[idx].source;
             let allowance = if Some(idx) == oldest {
                 usize::MAX
             } else {
-                budget.saturating_sub(held)
+                budget.saturating_sub(held).min(shares.room(source))
             };
             let before = conns[idx].framer.body_len();
             // Some(None): the peer closed without sending anything, which is not a request.
             match read_ready(&mut conns[idx], allowance, timeout) {
-                None => held += conns[idx].framer.body_len() - before,
+                None => {
+                    let more = conns[idx].framer.body_len() - before;
+                    held += more;
+                    shares.add(source, more);
+                }
                 Some(result) => {
                     let c = conns.swap_remove(idx);
                     held -= before;
+                    shares.remove(source, before);
                     if let Some(outcome) = result {
                         held += outcome.as_ref().map_or(0, |r| r.body.len());
                         dispatch(c, outcome);
@@ -652,6 +668,7 @@ fn accept_ready(l: &Listener, conns: &mut Vec<Conn>, timeout: Duration, max_body
                 conns.push(Conn {
                     stream,
                     framer: Framer::new(max_body),
+                    source: share::source_of(remote.as_deref()),
                     remote,
                     accepted,
                     deadline: accepted + timeout,

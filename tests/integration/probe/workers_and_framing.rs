@@ -402,7 +402,8 @@ fn connect_from(from: [u8; 4], addr: SocketAddr) -> TcpStream {
         };
         let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
         let (local, remote) = (sockaddr(from, 0), sockaddr(to.ip().octets(), to.port()));
-        if libc::bind(fd, (&raw const local).cast(), len) != 0 || libc::connect(fd, (&raw const remote).cast(), len) != 0
+        if libc::bind(fd, (&raw const local).cast(), len) != 0
+            || libc::connect(fd, (&raw const remote).cast(), len) != 0
         {
             let e = std::io::Error::last_os_error();
             libc::close(fd);
@@ -424,7 +425,9 @@ fn one_address_holding_unfinished_bodies_does_not_hold_back_a_signed_webhook_fro
     let mut held = Vec::new();
     let mut threads = Vec::new();
     for _ in 0..40 {
-        let Ok(s) = TcpStream::connect(server.addr) else { continue };
+        let Ok(s) = TcpStream::connect(server.addr) else {
+            continue;
+        };
         let Ok(mut writer) = s.try_clone() else { continue };
         held.push(s);
         threads.push(std::thread::spawn(move || {
@@ -450,7 +453,10 @@ fn one_address_holding_unfinished_bodies_does_not_hold_back_a_signed_webhook_fro
     std::thread::sleep(Duration::from_millis(50));
     hook.write_all(&raw[at..]).unwrap();
     let answer = read_response(&mut hook);
-    println!("delivery answered in {:?} beside 40 unfinished 1 MiB bodies", started.elapsed());
+    println!(
+        "delivery answered in {:?} beside 40 unfinished 1 MiB bodies",
+        started.elapsed()
+    );
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(answer.json()["status"], "accepted", "{}", answer.body);
     for s in &held {
