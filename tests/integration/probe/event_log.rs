@@ -468,3 +468,52 @@ fn an_authenticated_read_keeps_its_row_and_names_its_token() {
         .unwrap();
     assert_eq!(named, 50, "each read keeps its row, naming the token to revoke");
 }
+
+/// Third probe, G3: the unsigned `Content-Type` changed so the body no longer parses.
+#[test]
+fn a_replayed_signed_ping_with_a_form_content_type_is_filed_prunable_and_folded() {
+    let (_fakes, podup) = crate::hooks::setup("probe-ev-replay-ct", &[]);
+    let server = podup.serve(&[]);
+    let ping = crate::hooks::fixture("ping.payload.json");
+    let signature = crate::hooks::sign(crate::hooks::SECRET, &ping);
+    let first = crate::hooks::deliver(server.addr, "/hooks/github", "ping", "ping-0", &ping, Some(&signature));
+    assert_eq!(first.status, 200, "{}", first.body);
+    let junk = "a".repeat(1000);
+    let mut s = keep_alive(server.addr);
+    let started = Instant::now();
+    for i in 1..=100 {
+        let mut raw = format!(
+            "POST /hooks/github?x={junk}{i} HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\nX-GitHub-Event: ping\r\nX-GitHub-Delivery: ping-ct-{i}\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\n\r\n",
+            ping.len()
+        )
+        .into_bytes();
+        raw.extend_from_slice(&ping);
+        let r = send(&mut s, &raw);
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.json()["error"], "invalid_payload", "{}", r.body);
+    }
+    let seconds = started.elapsed().as_secs() as i64 + 1;
+    let conn = Connection::open(&server.db).unwrap();
+    let kept: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM event_log WHERE path LIKE '/hooks/github%' AND tier = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 1, "only the first ping is kept; {kept} webhook rows are never pruned");
+    let (rows, requests) = accounted(&server.db, "path LIKE '/hooks/github?x=%'");
+    assert_eq!(requests, 100, "every replay is counted");
+    assert!(
+        rows <= 21 * (seconds + 1),
+        "{rows} rows for 100 replays in {seconds} s: folded past the rate"
+    );
+    let named: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM event_log WHERE path LIKE '/hooks/github?x=%' AND json_extract(meta, '$.event') = 'ping' AND json_extract(meta, '$.delivery') LIKE 'ping-ct-%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(named, rows, "each replay row names its event and delivery");
+}
