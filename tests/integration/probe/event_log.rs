@@ -517,3 +517,53 @@ fn a_replayed_signed_ping_with_a_form_content_type_is_filed_prunable_and_folded(
         .unwrap();
     assert_eq!(named, rows, "each replay row names its event and delivery");
 }
+
+/// `n` requests with bogus bearer tokens through the same-host proxy for `client`.
+fn bogus_tokens_via_proxy(addr: SocketAddr, client: &str, query: &str, n: usize) {
+    let mut s = keep_alive(addr);
+    for i in 0..n {
+        let raw = format!(
+            "GET /api/v1/services?{query} HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: {client}\r\nAuthorization: Bearer podup_{i:064}\r\n\r\n"
+        );
+        let status = send(&mut s, raw.as_bytes()).status;
+        assert!(status == 401 || status == 429, "{status}");
+    }
+}
+
+/// Third probe, G4: junk that itself presents a credential, spread over 60 sources.
+#[test]
+fn a_guessers_rows_outlive_a_bogus_credential_flood_from_many_sources() {
+    let podup = Podup::new("probe-ev-tier3-fair")
+        .env("PODUP_EVENTS_MAX_MB", "1")
+        .env("PODUP_TRUSTED_PROXIES", "127.0.0.1");
+    let _admin = podup.token("ops", "admin");
+    let server = podup.serve(&[]);
+    bogus_tokens_via_proxy(server.addr, "198.51.100.5", "guess=REAL", 20);
+    let junk = format!("x={}", "a".repeat(1000));
+    let tier3 = |server: &Server| -> i64 {
+        let conn = Connection::open(&server.db).unwrap();
+        conn.query_row("SELECT coalesce(sum(count), 0) FROM event_log WHERE tier = 3", [], |r| r.get(0))
+            .unwrap()
+    };
+    // 1,800 bogus tokens from 60 sources; again until the budget has removed some
+    // (one look at it every 1,000 rows written).
+    let mut sent = 20;
+    for round in 0..4 {
+        for k in 0..60 {
+            bogus_tokens_via_proxy(server.addr, &format!("203.0.{round}.{}", k + 1), &junk, 30);
+        }
+        sent += 1_800;
+        // The rows are written after the answers: wait for the last source's.
+        let last = format!("source = '203.0.{round}.60'");
+        assert!(wait_until(Duration::from_secs(10), || accounted(&server.db, &last).1 == 30));
+        if tier3(&server) < sent {
+            break;
+        }
+    }
+    assert!(tier3(&server) < sent, "the budget removed nothing: the test proves nothing");
+    let (rows, guesses) = accounted(&server.db, "path LIKE '%guess=REAL%'");
+    assert_eq!(
+        guesses, 20,
+        "the guesser's 20 failed tokens ({rows} rows) outlive junk from 60 other sources"
+    );
+}
