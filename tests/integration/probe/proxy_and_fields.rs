@@ -560,7 +560,11 @@ fn get_session_counts_a_bad_cookie_and_past_the_limit_answers_alike_for_every_co
         "the 7 bad cookies past the limit are recorded as limited: {}",
         rows("auth_rate_limited")
     );
-    assert_eq!(rows("signed_out"), 20, "the 20 under the limit are recorded as failures");
+    assert_eq!(
+        rows("signed_out"),
+        20,
+        "the 20 under the limit are recorded as failures"
+    );
 }
 
 #[test]
