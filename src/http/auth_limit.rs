@@ -10,17 +10,18 @@
 //! reason, never the credential; its event row outlives anonymous ones under the
 //! size budget (`store::fold`, tier 3).
 
+use super::auth_journal::Announcer;
 use super::routes::{Ctx, rate_limited};
 use super::{Request, Response};
 use crate::auth::client;
 use crate::clock::now_ms;
-use crate::logging::Throttle;
 use crate::ratelimit::{self, Limited, Rule};
 use crate::store::immediate;
 
-/// Failed tokens, sessions and sign-ins reach the journal at most once a second
-/// (refused webhook signatures have their own message, `hooks::REFUSALS`).
-static JOURNAL: Throttle = Throttle::new(1_000);
+/// Failed tokens, sessions and sign-ins reach the journal a few lines a second, each
+/// new source named (refused webhook signatures have their own message,
+/// `hooks::REFUSALS`).
+static JOURNAL: Announcer = Announcer::new();
 
 /// The kinds of credential counted apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,11 +163,13 @@ pub fn failed(ctx: &mut Ctx<'_>, req: &Request, kind: Kind, refusal: Response) -
     }
 }
 
-/// One journal line for a failed authentication, unless one was written in the last
-/// second (then it is counted into the next line's "more"). The credential itself is
-/// never written: only its kind, the source and the reason code.
+/// One journal line for a failed authentication when `JOURNAL` admits it (else it is
+/// counted into the next line's "more"). The credential itself is never written:
+/// only its kind, the source and the reason code.
 fn journal(kind: Kind, source: &str, reason: &str, limited: bool, now: i64) {
-    let Some(skipped) = JOURNAL.admit(now) else { return };
+    let Some(skipped) = JOURNAL.admit(source, now) else {
+        return;
+    };
     let more = if skipped > 0 {
         format!(" ({skipped} more since the last message; the event log has each)")
     } else {

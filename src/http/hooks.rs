@@ -76,7 +76,12 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
     };
     let verdict = match github::classify(req.header("x-github-event"), req.header("content-type"), &req.body) {
         Ok(v) => v,
-        Err(e) => return Response::error(400, ACTION, e.kind(), e.to_string()),
+        // Content-Type, event and query are not signed: a verified body that does not
+        // parse as declared is filed like any other answer (a repeat folds and prunes).
+        Err(e) => {
+            let refused = Response::error(400, ACTION, e.kind(), e.to_string()).with_meta(meta);
+            return filed(ctx, refused, &body_sha, seen, now);
+        }
     };
     let event = match verdict {
         Verdict::Ping { hook_id } => {

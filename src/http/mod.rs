@@ -3,6 +3,7 @@
 //! the redaction of secrets from request targets before they are stored.
 
 pub mod api;
+pub mod auth_journal;
 pub mod auth_limit;
 pub mod dbinfo;
 pub mod event_log;

@@ -161,7 +161,8 @@ fn signed_in_body(ctx: &Ctx<'_>, s: &session::Session, value: &str) -> Value {
     })
 }
 
-/// `GET /api/v1/session`: always 200, so a signed-out panel logs no error.
+/// `GET /api/v1/session`: always 200, so a signed-out panel logs no error and shows
+/// its sign-in form.
 pub fn show(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     let forward = forwarded_user(ctx, req).is_some();
     let demo = ctx.config.demo.is_some();
@@ -169,17 +170,14 @@ pub fn show(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         Ok(c) => c,
         Err(e) => return db_unavailable(A, e),
     };
-    let mut failed = false;
+    let mut stale = false;
     if let Some(value) = session::cookie(req.headers_named("cookie"), COOKIE) {
         match session::lookup(conn, value, now_ms()) {
             Ok(Some(s)) => {
                 ctx.authenticated = true;
                 return Response::json(200, A, "signed_in", &signed_in_body(ctx, &s, value));
             }
-            // A cookie that does not verify is a failed session, as on any other
-            // route: counted, and 429 once the source is over the limit (else this
-            // route would answer guesses without end).
-            Ok(None) => failed = true,
+            Ok(None) => stale = true,
             Err(e) => return store_failed(A, &e),
         }
     }
@@ -193,10 +191,29 @@ pub fn show(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         "signed_out",
         &json!({"signed_in": false, "tokens_configured": tokens_configured, "forward_auth": forward, "demo": demo}),
     );
-    if failed {
-        return super::auth_limit::failed(ctx, req, super::auth_limit::Kind::Session, signed_out);
+    if !stale {
+        return signed_out;
     }
-    signed_out
+    // A cookie that does not verify is cleared. With a valid forward-auth identity in
+    // the same request, the identity is what counts (the panel signs in with it): the
+    // stale cookie guesses nothing. Otherwise it is a failed session, as on any other
+    // route: counted, and once the source (or the proxy it came by) is over the limit,
+    // answered the same signed-out 200 rather than 429 (third probe, G5): past the
+    // limit the answer is the same for every cookie, so it is no oracle, and a remote
+    // user's stale cookie no longer hides the sign-in form while a local process
+    // exhausts the proxy-wide limit. Its row keeps the reason `auth_rate_limited`.
+    let secure = is_https(&Peer::of(ctx), req);
+    let signed_out = signed_out.with_header("Set-Cookie", session::clear_cookie(secure));
+    if forward {
+        return signed_out;
+    }
+    let counted = super::auth_limit::failed(ctx, req, super::auth_limit::Kind::Session, signed_out.clone());
+    if counted.status != 429 {
+        return counted;
+    }
+    let mut limited = signed_out.auth_failure();
+    limited.reason = counted.reason;
+    limited
 }
 
 #[derive(Deserialize, Default)]

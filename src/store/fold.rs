@@ -154,7 +154,7 @@ pub struct Trimmed {
 }
 
 /// While the data outgrows `max_bytes`, removes the oldest refused rows, then the
-/// oldest anonymous ones, then the oldest failed credentials, in batches of `BUDGET_BATCH_ROWS` (each its own
+/// oldest anonymous ones, then failed credentials fairly by source (`store::fair`), in batches of `BUDGET_BATCH_ROWS` (each its own
 /// statement), down to nine tenths of the budget so the next check does not start at
 /// once; at most `max_batches` of them, so a caller that others wait for is not held
 /// long (the next check goes on). Never any other row.
@@ -167,6 +167,13 @@ pub fn enforce_budget(conn: &Connection, max_bytes: i64, max_batches: usize) -> 
     let target = max_bytes / 10 * 9;
     let mut batches = 0;
     for tier in PRUNE_ORDER {
+        if tier == Tier::FailedCredential {
+            // Fairly by source, not oldest first (`store::fair`).
+            let t = super::fair::trim(conn, target, max_batches - batches, BUDGET_BATCH_ROWS, used_bytes)?;
+            done.failed += t.removed;
+            done.within = t.within;
+            return Ok(done);
+        }
         loop {
             if batches == max_batches {
                 return Ok(done);

@@ -3,6 +3,7 @@
 //! database at once, and one small module per table family.
 
 pub mod events;
+pub mod fair;
 pub mod fold;
 pub mod locks;
 pub mod prune;

@@ -468,3 +468,114 @@ fn an_authenticated_read_keeps_its_row_and_names_its_token() {
         .unwrap();
     assert_eq!(named, 50, "each read keeps its row, naming the token to revoke");
 }
+
+/// Third probe, G3: the unsigned `Content-Type` changed so the body no longer parses.
+#[test]
+fn a_replayed_signed_ping_with_a_form_content_type_is_filed_prunable_and_folded() {
+    let (_fakes, podup) = crate::hooks::setup("probe-ev-replay-ct", &[]);
+    let server = podup.serve(&[]);
+    let ping = crate::hooks::fixture("ping.payload.json");
+    let signature = crate::hooks::sign(crate::hooks::SECRET, &ping);
+    let first = crate::hooks::deliver(server.addr, "/hooks/github", "ping", "ping-0", &ping, Some(&signature));
+    assert_eq!(first.status, 200, "{}", first.body);
+    let junk = "a".repeat(1000);
+    let mut s = keep_alive(server.addr);
+    let started = Instant::now();
+    for i in 1..=100 {
+        let mut raw = format!(
+            "POST /hooks/github?x={junk}{i} HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\nX-GitHub-Event: ping\r\nX-GitHub-Delivery: ping-ct-{i}\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {}\r\n\r\n",
+            ping.len()
+        )
+        .into_bytes();
+        raw.extend_from_slice(&ping);
+        let r = send(&mut s, &raw);
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.json()["error"], "invalid_payload", "{}", r.body);
+    }
+    let seconds = started.elapsed().as_secs() as i64 + 1;
+    let conn = Connection::open(&server.db).unwrap();
+    let kept: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM event_log WHERE path LIKE '/hooks/github%' AND tier = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        kept, 1,
+        "only the first ping is kept; {kept} webhook rows are never pruned"
+    );
+    let (rows, requests) = accounted(&server.db, "path LIKE '/hooks/github?x=%'");
+    assert_eq!(requests, 100, "every replay is counted");
+    assert!(
+        rows <= 21 * (seconds + 1),
+        "{rows} rows for 100 replays in {seconds} s: folded past the rate"
+    );
+    let named: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM event_log WHERE path LIKE '/hooks/github?x=%' AND json_extract(meta, '$.event') = 'ping' AND json_extract(meta, '$.delivery') LIKE 'ping-ct-%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(named, rows, "each replay row names its event and delivery");
+}
+
+/// `n` requests with bogus bearer tokens through the same-host proxy for `client`.
+fn bogus_tokens_via_proxy(addr: SocketAddr, client: &str, query: &str, n: usize) {
+    let mut s = keep_alive(addr);
+    for i in 0..n {
+        let raw = format!(
+            "GET /api/v1/services?{query} HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: {client}\r\nAuthorization: Bearer podup_{i:064}\r\n\r\n"
+        );
+        let status = send(&mut s, raw.as_bytes()).status;
+        assert!(status == 401 || status == 429, "{status}");
+    }
+}
+
+/// Third probe, G4: junk that itself presents a credential, spread over 60 sources.
+#[test]
+fn a_guessers_rows_outlive_a_bogus_credential_flood_from_many_sources() {
+    let podup = Podup::new("probe-ev-tier3-fair")
+        .env("PODUP_EVENTS_MAX_MB", "1")
+        .env("PODUP_TRUSTED_PROXIES", "127.0.0.1");
+    let _admin = podup.token("ops", "admin");
+    let server = podup.serve(&[]);
+    bogus_tokens_via_proxy(server.addr, "198.51.100.5", "guess=REAL", 20);
+    let junk = format!("x={}", "a".repeat(1000));
+    // Whether the budget acted: rows removed (the requests counted fall short of
+    // those sent) or compacted (a row counting a source's failures names the last).
+    let acted = |server: &Server, sent: i64| -> bool {
+        let conn = Connection::open(&server.db).unwrap();
+        conn.query_row(
+            "SELECT coalesce(sum(count), 0) < ?1 OR count(json_extract(meta, '$.last_ts_ms')) > 0 FROM event_log WHERE tier = 3",
+            [sent],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    // 1,800 bogus tokens from 60 sources; again until the budget has removed some
+    // (one look at it every 1,000 rows written).
+    let mut sent: i64 = 20;
+    for round in 0..4 {
+        for k in 0..60 {
+            bogus_tokens_via_proxy(server.addr, &format!("203.0.{round}.{}", k + 1), &junk, 30);
+        }
+        sent += 1_800;
+        // The rows are written after the answers: wait for the last source's.
+        let last = format!("source = '203.0.{round}.60'");
+        assert!(wait_until(Duration::from_secs(10), || accounted(&server.db, &last).1 == 30));
+        if acted(&server, sent) {
+            break;
+        }
+    }
+    assert!(
+        acted(&server, sent),
+        "the budget removed nothing: the test proves nothing"
+    );
+    let (rows, guesses) = accounted(&server.db, "path LIKE '%guess=REAL%'");
+    assert_eq!(
+        guesses, 20,
+        "the guesser's 20 failed tokens ({rows} rows) outlive junk from 60 other sources"
+    );
+}

@@ -516,40 +516,55 @@ fn a_misdirected_request_is_answered_with_its_reason_phrase() {
 
 // Second round (red team F5, F7, login CSRF).
 
+/// Third probe (G5): past the limit a bad cookie is answered 200 signed-out with the
+/// cookie cleared, not 429 (the panel then shows its sign-in form). Still no oracle:
+/// past the limit the answer is the same whatever the cookie, and every failure is
+/// still counted and recorded.
 #[test]
-fn get_session_counts_a_bad_cookie_and_answers_429_past_the_limit() {
+fn get_session_counts_a_bad_cookie_and_past_the_limit_answers_alike_for_every_cookie() {
     let podup = Podup::new("probe-session-oracle");
     let _admin = podup.token("alice", "admin");
     let server = podup.serve(&[]);
-    let statuses: Vec<u16> = (0..25)
-        .map(|i| {
-            let cookie = format!("podup_session=s_{i:064}");
-            send(
-                server.addr,
-                "GET",
-                "/api/v1/session",
-                &[("Host", "t"), ("Cookie", &cookie)],
-                "",
-            )
-            .status
-        })
-        .collect();
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 429).count(),
-        5,
-        "25 bad session cookies on GET /api/v1/session: {statuses:?}"
-    );
-    let limited = send(
-        server.addr,
-        "GET",
-        "/api/v1/session",
-        &[("Host", "t"), ("Cookie", "podup_session=s_x")],
-        "",
-    );
-    assert_eq!(error(&limited), "auth_rate_limited", "{}", limited.body);
-    // Without a cookie it is not a guess: still answered.
+    let get = |cookie: &str| {
+        send(
+            server.addr,
+            "GET",
+            "/api/v1/session",
+            &[("Host", "t"), ("Cookie", cookie)],
+            "",
+        )
+    };
+    let answers: Vec<Resp> = (0..25).map(|i| get(&format!("podup_session=s_{i:064}"))).collect();
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    // Past the limit, two other bad cookies: the same answer, byte for byte.
+    let (a, b) = (get("podup_session=s_x"), get(&format!("podup_session=s_{:064}", 99)));
+    assert_eq!((a.status, &a.body), (b.status, &b.body));
+    assert_eq!(a.body, answers[0].body, "past the limit as under it");
+    assert!(a.header("retry-after").is_none() && cleared(&a), "{}", a.head);
+    // Without a cookie it is not a guess: answered the same.
     let plain = send(server.addr, "GET", "/api/v1/session", &[("Host", "t")], "");
     assert_eq!(plain.status, 200, "{}", plain.body);
+    // Each failure is recorded, and those past the limit say so.
+    let conn = rusqlite::Connection::open(podup.db_path()).unwrap();
+    let rows = |reason: &str| -> i64 {
+        conn.query_row(
+            "SELECT coalesce(sum(count), 0) FROM event_log WHERE path = '/api/v1/session' AND tier = 3 AND reason = ?1",
+            [reason],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || rows("auth_rate_limited") == 7),
+        "the 7 bad cookies past the limit are recorded as limited: {}",
+        rows("auth_rate_limited")
+    );
+    assert_eq!(
+        rows("signed_out"),
+        20,
+        "the 20 under the limit are recorded as failures"
+    );
 }
 
 #[test]
@@ -648,4 +663,60 @@ fn sign_in_from_a_foreign_origin_is_refused() {
         &body,
     );
     assert_eq!(r.status, 200, "{}", r.body);
+}
+
+// Third probe, G5: the proxy-wide failure limit and the panel's stale cookie.
+
+fn cleared(r: &Resp) -> bool {
+    r.header("set-cookie")
+        .is_some_and(|c| c.starts_with("podup_session=;") && c.contains("Max-Age=0"))
+}
+
+#[test]
+fn a_stale_cookie_past_the_proxy_wide_limit_gets_the_sign_in_form_not_429() {
+    let podup = same_host_proxy("probe-session-stale");
+    let _admin = podup.token("alice", "admin");
+    let server = podup.serve(&[]);
+    // A local process names a new client each time: 205 bad cookies "through the proxy".
+    for i in 0..205 {
+        let client = format!("10.66.{}.{}", i / 200, i % 200 + 1);
+        let cookie = format!("podup_session=s_{i:064}");
+        let r = send(
+            server.addr,
+            "GET",
+            "/api/v1/session",
+            &[("Host", "t"), ("X-Forwarded-For", &client), ("Cookie", &cookie)],
+            "",
+        );
+        assert!(r.status == 200 || r.status == 429, "{}", r.body);
+    }
+    // A remote user whose browser still holds a stale cookie gets the sign-in form.
+    let stale = format!("podup_session=s_{:064}", 7);
+    let user = send(
+        server.addr,
+        "GET",
+        "/api/v1/session",
+        &[("Host", "t"), ("X-Forwarded-For", "203.0.113.9"), ("Cookie", &stale)],
+        "",
+    );
+    assert_eq!(user.status, 200, "{}", user.body);
+    assert_eq!(user.json()["signed_in"], false, "{}", user.body);
+    assert!(cleared(&user), "the stale cookie is cleared: {}", user.head);
+    // The same with a valid forward-auth identity: the identity is used, not the cookie.
+    let proxied = send(
+        server.addr,
+        "GET",
+        "/api/v1/session",
+        &[
+            ("Host", "t"),
+            ("X-Forwarded-For", "203.0.113.9"),
+            ("X-Forwarded-User", "alice"),
+            ("X-Podup-Proxy-Secret", PROXY_SECRET),
+            ("Cookie", &stale),
+        ],
+        "",
+    );
+    assert_eq!(proxied.status, 200, "{}", proxied.body);
+    assert_eq!(proxied.json()["forward_auth"], true, "{}", proxied.body);
+    assert!(cleared(&proxied), "{}", proxied.head);
 }
