@@ -17,7 +17,7 @@ fn exposure(bed: &Harness, unit: &str) -> f64 {
         .unwrap_or_else(|| panic!("no overall exposure for {unit}:\n{out}"))
 }
 
-#[test]
+on_kinds!(a_task_unit_is_sandboxed_less_exposed_and_still_unpacks_any_image);
 fn a_task_unit_is_sandboxed_less_exposed_and_still_unpacks_any_image() {
     let Some((b, _v1)) = setup("sandbox-exposure", "8") else {
         return;
@@ -176,9 +176,9 @@ fn podup_service_covers_the_options_it_leaves_out(bed: &Harness) {
     }
 }
 
+on_kinds!(podman_auto_update_still_works_in_a_task_unit);
 /// Task units all get the same sandbox (checked on a deploy's unit above): podman
 /// auto-update still works inside it.
-#[test]
 fn podman_auto_update_still_works_in_a_task_unit() {
     let Some((b, _v1)) = setup("sandbox-auto-update", "3") else {
         return;
