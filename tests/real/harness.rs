@@ -103,6 +103,7 @@ macro_rules! on_kinds {
         mod $test {
             #[test]
             fn bookworm() {
+                use super::*;
                 $crate::harness::not_on($crate::harness::Kind::Bookworm, stringify!($test), $why)
             }
             #[test]
@@ -119,6 +120,7 @@ macro_rules! on_kinds {
             }
             #[test]
             fn trixie() {
+                use super::*;
                 $crate::harness::not_on($crate::harness::Kind::Trixie, stringify!($test), $why)
             }
         }

@@ -21,6 +21,8 @@ mod faults;
 mod flood;
 /// podup installed in a bed: units, HTTP calls, tokens, signed webhooks.
 mod podup;
+/// Quadlet units on the trixie bed: health-verified deploys, Notify=healthy, drop-ins, the timer.
+mod quadlet;
 /// The sandbox of task units: exposure, unpacking special files, podman auto-update.
 mod sandbox;
 /// podup's own socket and service units under the real manager.
