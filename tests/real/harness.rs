@@ -64,22 +64,29 @@ impl Kind {
 
 thread_local! {
     /// The kind of the test running on this thread (each test has its own thread).
-    static KIND: std::cell::Cell<Kind> = const { std::cell::Cell::new(Kind::Bookworm) };
+    static KIND: std::cell::Cell<Option<Kind>> = const { std::cell::Cell::new(None) };
 }
 
-/// Runs `test` as the test of `kind`: every [`Harness::up`] in it starts that kind of bed.
-pub fn run_on(kind: Kind, test: fn()) {
-    KIND.with(|k| k.set(kind));
+/// Runs `test` (named `name`) as the test of `kind`: every [`Harness::up`] in it starts that
+/// kind of bed, and every line it [`shout`]s names the kind. Prints how long it took.
+pub fn run_on(kind: Kind, name: &str, test: fn()) {
+    KIND.with(|k| k.set(Some(kind)));
+    let started = Instant::now();
     test();
+    shout(&format!(
+        "real test '{name}' took {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
 }
 
 /// The kind of the test running on this thread.
 pub fn kind() -> Kind {
-    KIND.with(|k| k.get())
+    KIND.with(|k| k.get()).unwrap_or(Kind::Bookworm)
 }
 
 /// Prints why `test` does not run on `kind` (a test about the other kind's own feature).
 pub fn not_on(kind: Kind, test: &str, why: &str) {
+    KIND.with(|k| k.set(Some(kind)));
     shout(&format!("NOT RUN real test '{test}' on {}: {why}", kind.name()));
 }
 
@@ -91,11 +98,11 @@ macro_rules! on_kinds {
         mod $test {
             #[test]
             fn bookworm() {
-                $crate::harness::run_on($crate::harness::Kind::Bookworm, super::$test)
+                $crate::harness::run_on($crate::harness::Kind::Bookworm, stringify!($test), super::$test)
             }
             #[test]
             fn trixie() {
-                $crate::harness::run_on($crate::harness::Kind::Trixie, super::$test)
+                $crate::harness::run_on($crate::harness::Kind::Trixie, stringify!($test), super::$test)
             }
         }
     };
@@ -108,7 +115,7 @@ macro_rules! on_kinds {
             }
             #[test]
             fn trixie() {
-                $crate::harness::run_on($crate::harness::Kind::Trixie, super::$test)
+                $crate::harness::run_on($crate::harness::Kind::Trixie, stringify!($test), super::$test)
             }
         }
     };
@@ -116,7 +123,7 @@ macro_rules! on_kinds {
         mod $test {
             #[test]
             fn bookworm() {
-                $crate::harness::run_on($crate::harness::Kind::Bookworm, super::$test)
+                $crate::harness::run_on($crate::harness::Kind::Bookworm, stringify!($test), super::$test)
             }
             #[test]
             fn trixie() {
@@ -687,8 +694,16 @@ fn sweep_stale() {
 /// `eprintln!`, not writes to the stderr handle): a skip or a kept bed must not go unseen.
 /// Prints `line` on the real stderr: the test runner does not capture it, so figures
 /// and skip reasons show in `make test` output.
+/// On a test's thread the line starts with the bed's kind, `[trixie] `.
 pub fn shout(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
+    match KIND.with(|k| k.get()) {
+        Some(kind) => {
+            let _ = writeln!(std::io::stderr(), "[{}] {line}", kind.name());
+        }
+        None => {
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
+    }
 }
 
 fn path_str(path: &Path) -> &str {
