@@ -25,7 +25,7 @@ run:
 	PODUP_STATE_DIR=$(RUN_STATE) ./target/debug/podup serve --listen $(LISTEN)
 
 # Everything CI runs: formatting, lints, units, the panel's types, unit +
-# integration + browser + real tests. tests/setup.sh first installs what is
+# integration + browser + real tests (on the bookworm bed, then the trixie bed). tests/setup.sh first installs what is
 # missing (tests/packages.txt and `npm ci`) when run as root.
 test:
 	tests/setup.sh
@@ -33,7 +33,8 @@ test:
 	$(CARGO) test --locked --lib
 	$(CARGO) test --locked --test integration
 	$(MAKE) browser-test
-	$(CARGO) test --locked --test real -- --test-threads=2 --skip flood::
+	$(CARGO) test --locked --test real -- --test-threads=2 --skip flood:: ::bookworm
+	$(CARGO) test --locked --test real -- --test-threads=2 --skip flood:: ::trixie
 	$(CARGO) test --locked --test real flood:: -- --test-threads=1
 
 # Installs what the tests need and is missing (root only; otherwise says what).

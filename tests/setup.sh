@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What `make test` runs first: installs what the tests need when it is missing.
-#   as root: the Debian packages of tests/packages.txt that are not installed, and
-#            `npm ci` when node_modules is missing or older than package-lock.json;
+#   as root: the Debian packages of tests/packages.txt that are not installed, the
+#            trixie bed's root file system when it is missing (tests/real/trixie-harness.sh
+#            root: about 30 s, 550 MB in /var/cache/podup-tests), and `npm ci` when
+#            node_modules is missing or older than package-lock.json;
 #   not root: installs nothing, and says in one line what would, and what the test
 #            run will skip for want of it.
 # Installs only what is missing, so a second run on a set-up machine changes nothing.
@@ -27,6 +29,8 @@ if [[ $(id -u) == 0 ]]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  # the trixie bed's root file system (cached; built only when its package list changed)
+  tests/real/trixie-harness.sh root
   if stale_modules; then
     command -v npm >/dev/null || { echo "setup: npm is missing (Node 20 or newer is needed)" >&2; exit 1; }
     echo "setup: npm ci (node_modules is missing or older than package-lock.json)"

@@ -47,6 +47,62 @@ pub struct ContainerImage {
     pub image_digest: String,
 }
 
+/// A container's health check verdict, from the same `podman inspect --type container`:
+/// `State.Health.Status` is `starting`, `healthy` or `unhealthy`, and empty when the
+/// container has no health check (podman 4.3.1 and 5.4 alike).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// The container has no health check.
+    None,
+    /// The check has not passed yet (podman's `starting`).
+    Starting,
+    Healthy,
+    Unhealthy,
+    /// A status this version of podup does not know, kept verbatim.
+    Other(String),
+}
+
+impl Health {
+    fn from_status(status: &str) -> Health {
+        match status {
+            "" => Health::None,
+            "starting" => Health::Starting,
+            "healthy" => Health::Healthy,
+            "unhealthy" => Health::Unhealthy,
+            other => Health::Other(other.to_string()),
+        }
+    }
+
+    /// The word podman prints, for logs and messages.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Health::None => "none",
+            Health::Starting => "starting",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+            Health::Other(s) => s,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct HealthInspect {
+    #[serde(rename = "State", default)]
+    state: HealthState,
+}
+
+#[derive(Deserialize, Default)]
+struct HealthState {
+    #[serde(rename = "Health", default)]
+    health: Option<HealthStatus>,
+}
+
+#[derive(Deserialize)]
+struct HealthStatus {
+    #[serde(rename = "Status", default)]
+    status: String,
+}
+
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
@@ -70,6 +126,18 @@ pub fn parse_container_inspect(json: &str) -> Result<ContainerImage, ParseError>
         serde_json::from_str(json).map_err(|e| ParseError(format!("not a podman inspect JSON array: {e}")))?;
     match all.len() {
         1 => Ok(all.remove(0)),
+        n => Err(ParseError(format!("expected one container, got {n}"))),
+    }
+}
+
+/// Reads the health verdict out of `podman inspect --type container --format json ID`.
+pub fn parse_container_health(json: &str) -> Result<Health, ParseError> {
+    let mut all: Vec<HealthInspect> =
+        serde_json::from_str(json).map_err(|e| ParseError(format!("not a podman inspect JSON array: {e}")))?;
+    match all.len() {
+        1 => Ok(Health::from_status(
+            &all.remove(0).state.health.map(|h| h.status).unwrap_or_default(),
+        )),
         n => Err(ParseError(format!("expected one container, got {n}"))),
     }
 }
@@ -162,6 +230,14 @@ impl Host {
         check_operand("container", id)?;
         let record = self.podman(&args::container_image(id), LOCAL_TIMEOUT_SECS)?;
         parse_container_inspect(&record.stdout).map_err(|e| HostError::unexpected(record, e))
+    }
+
+    /// The health check verdict of container `id` (id or name), [`Health::None`] when it
+    /// has no health check.
+    pub fn container_health(&self, id: &str) -> Result<Health, HostError> {
+        check_operand("container", id)?;
+        let record = self.podman(&args::container_image(id), LOCAL_TIMEOUT_SECS)?;
+        parse_container_health(&record.stdout).map_err(|e| HostError::unexpected(record, e))
     }
 
     /// Pulls `reference` (`repo:tag` or `repo@sha256:...`) and returns the image id.
@@ -290,6 +366,32 @@ mod tests {
         assert_eq!(
             parse_container_inspect("[]\n").unwrap_err().0,
             "expected one container, got 0"
+        );
+    }
+
+    #[test]
+    fn parse_container_health_reads_each_verdict_and_no_check() {
+        // podman 4.3.1: no health check is an empty status.
+        assert_eq!(parse_container_health(INSPECT).unwrap(), Health::None);
+        // podman 5.4.2, a Quadlet container with HealthCmd=, captured on the trixie bed.
+        let healthy = include_str!("../../tests/fixtures/podman/container-inspect-healthy.json");
+        assert_eq!(parse_container_health(healthy).unwrap(), Health::Healthy);
+        let unhealthy = include_str!("../../tests/fixtures/podman/container-inspect-unhealthy.json");
+        assert_eq!(parse_container_health(unhealthy).unwrap(), Health::Unhealthy);
+        let with = |status: &str| format!(r#"[{{"State":{{"Health":{{"Status":"{status}"}}}}}}]"#);
+        assert_eq!(parse_container_health(&with("starting")).unwrap(), Health::Starting);
+        assert_eq!(
+            parse_container_health(&with("odd")).unwrap(),
+            Health::Other("odd".into())
+        );
+        assert_eq!(parse_container_health(r#"[{"State":{}}]"#).unwrap(), Health::None);
+        assert_eq!(parse_container_health(r#"[{"Image":"x"}]"#).unwrap(), Health::None);
+        assert!(parse_container_health("[]").is_err());
+        assert!(parse_container_health("Error: no such container").is_err());
+        // the argv is the inspect that container_image runs
+        assert_eq!(
+            args::container_image("app"),
+            ["inspect", "--type", "container", "--format", "json", "app"]
         );
     }
 

@@ -3,6 +3,7 @@
 //! active on the target, and roll back to the previous image when it does not.
 
 use super::journal::Journal;
+use crate::host::podman::Health;
 use crate::host::{Host, HostError};
 use crate::services::ImageRef;
 use crate::store::tasks::UnitUpdate;
@@ -247,7 +248,20 @@ pub fn verify(host: &Host, journal: &Journal<'_>, unit: &str, image_id: Option<&
             c.image_id
         ));
     }
-    Ok(())
+    // A container with a health check counts only once the check says healthy: active and
+    // running is what `podman auto-update` settles for, and it is not enough.
+    match host.container_health(&c.id).map_err(|e| e.to_string())? {
+        Health::None => Ok(()),
+        Health::Healthy => {
+            journal.info("verify", Some(unit), "the health check reports 'healthy'");
+            Ok(())
+        }
+        other => Err(format!(
+            "the health check reports '{}', not 'healthy', {:.1} s after the restart",
+            other.as_str(),
+            start.elapsed().as_secs_f64()
+        )),
+    }
 }
 
 /// Removes the previous image after a success, when no container uses it.

@@ -11,10 +11,10 @@ use crate::harness::{Harness, wait_until};
 /// How long a container unit may take to become active with the expected image.
 const DEPLOY_TIMEOUT_SECS: u64 = 20;
 
+on_kinds!(bed_shows_a_deploy);
 /// Push v1, run a unit on it, push v2, `podman pull` + `systemctl restart`: the unit runs
 /// v2's digest. A restart alone does not pull (the `--new` unit runs the local tag), which is
 /// why a deploy is pull + restart.
-#[test]
 fn bed_shows_a_deploy() {
     let Some(h) = Harness::up("bed_shows_a_deploy") else {
         return;
@@ -38,8 +38,8 @@ fn bed_shows_a_deploy() {
     assert_runs(&h, &unit, &v2, "v2");
 }
 
+on_kinds!(up_and_down_leave_no_trace);
 /// `up` then `down`: the directory, the cgroups, the processes and the mount namespace are gone.
-#[test]
 fn up_and_down_leave_no_trace() {
     let Some(h) = Harness::up("up_and_down_leave_no_trace") else {
         return;

@@ -56,7 +56,7 @@ impl Bed {
     }
 }
 
-#[test]
+on_kinds!(a_webhook_deploys_and_broken_images_roll_back);
 fn a_webhook_deploys_and_broken_images_roll_back() {
     let Some((b, v1)) = setup("deploy-rollback", VERIFY_SECS) else {
         return;
@@ -134,7 +134,7 @@ fn a_webhook_deploys_and_broken_images_roll_back() {
     assert_eq!(b.bed.running_digest("app"), v2);
 }
 
-#[test]
+on_kinds!(stop_force_stop_retry_and_a_killed_worker);
 fn stop_force_stop_retry_and_a_killed_worker() {
     let Some((b, _v1)) = setup("deploy-stop", "20") else {
         return;
@@ -195,7 +195,7 @@ fn stop_force_stop_retry_and_a_killed_worker() {
     assert_eq!(b.bed.running_digest("app"), v2);
 }
 
-#[test]
+on_kinds!(quick_webhooks_deploy_one_at_a_time_and_the_older_waiting_one_is_superseded);
 fn quick_webhooks_deploy_one_at_a_time_and_the_older_waiting_one_is_superseded() {
     let Some((b, _v1)) = setup("deploy-supersede", VERIFY_SECS) else {
         return;
@@ -247,7 +247,7 @@ fn quick_webhooks_deploy_one_at_a_time_and_the_older_waiting_one_is_superseded()
     assert_eq!(b.bed.running_digest("app"), digests[2]);
 }
 
-#[test]
+on_kinds!(the_auto_update_timer_records_one_row_per_labelled_container);
 fn the_auto_update_timer_records_one_row_per_labelled_container() {
     let Some((b, _v1)) = setup("deploy-timer", VERIFY_SECS) else {
         return;

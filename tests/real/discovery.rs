@@ -21,7 +21,7 @@ fn discover(bed: &Harness, extra: &str) -> (String, f64) {
     (text, secs)
 }
 
-#[test]
+on_kinds!(labelled_containers_are_discovered_with_their_unit_and_image);
 fn labelled_containers_are_discovered_with_their_unit_and_image() {
     let Some(bed) = Harness::up("discovery") else { return };
     bed.push_image("acme/one", "v1", None);
@@ -71,7 +71,7 @@ fn labelled_containers_are_discovered_with_their_unit_and_image() {
     );
 }
 
-#[test]
+on_kinds!(discovery_at_scale);
 fn discovery_at_scale() {
     let Some(bed) = Harness::up("discovery-scale") else {
         return;

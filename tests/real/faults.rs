@@ -136,7 +136,7 @@ pub fn assert_intact(db: &Path, before: &(Vec<i64>, Vec<String>)) {
     }
 }
 
-#[test]
+on_kinds!(the_registry_going_down_mid_pull_fails_the_deploy_and_the_old_container_keeps_running);
 fn the_registry_going_down_mid_pull_fails_the_deploy_and_the_old_container_keeps_running() {
     let Some(bed) = Harness::up("fault-registry") else {
         return;

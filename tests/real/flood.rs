@@ -577,7 +577,7 @@ fn scripts(n: usize, bytes: Vec<u8>, pace: Option<(Duration, usize)>) -> Vec<Scr
         .collect()
 }
 
-#[test]
+on_kinds!(a_burst_of_10000_connections);
 fn a_burst_of_10000_connections() {
     let Some((bed, served)) = setup("flood-burst") else {
         return;
@@ -598,7 +598,7 @@ fn a_burst_of_10000_connections() {
     assert!(ok >= 9_900, "only {ok} of 10,000 answered 200");
 }
 
-#[test]
+on_kinds!(a_thousand_slow_clients_are_cut_off_or_shed);
 fn a_thousand_slow_clients_are_cut_off_or_shed() {
     let Some((bed, served)) = setup("flood-slow") else {
         return;
@@ -623,7 +623,7 @@ fn a_thousand_slow_clients_are_cut_off_or_shed() {
     );
 }
 
-#[test]
+on_kinds!(a_thousand_oversized_requests_are_refused);
 fn a_thousand_oversized_requests_are_refused() {
     let Some((bed, served)) = setup("flood-oversized") else {
         return;
@@ -659,7 +659,7 @@ fn a_thousand_oversized_requests_are_refused() {
     assert_eq!(refused, 1_000, "each oversized request is refused with 413 or 431");
 }
 
-#[test]
+on_kinds!(ten_thousand_junk_requests_grow_the_state_database_by_less_than_a_megabyte);
 fn ten_thousand_junk_requests_grow_the_state_database_by_less_than_a_megabyte() {
     let Some((bed, served)) = setup("flood-junk") else {
         return;

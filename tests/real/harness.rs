@@ -1,6 +1,12 @@
 //! The test bed of the real-component tests: one [`Harness`] is one local registry plus one
 //! real `systemd --user` manager in a private mount namespace, started and stopped by
-//! `tests/real/podup-harness.sh` (read its header for how and why).
+//! `tests/real/podup-harness.sh` (the `bookworm` kind: the host's Debian 12, Podman 4.3,
+//! systemd 252) or `tests/real/trixie-harness.sh` (the `trixie` kind: a cached Debian 13 root
+//! file system with Podman 5, systemd 257 and Quadlet). Read the scripts' headers for how and why.
+//!
+//! Tests are written once and run on each kind: [`on_kinds!`] makes `<test>::bookworm` and
+//! `<test>::trixie` out of one function, and [`Harness::up`] starts the kind of the test that
+//! calls it.
 //!
 //! This module owns starting the bed, running commands inside it and tearing it down (also
 //! when a test panics). Deciding what a deploy should look like is left to the tests.
@@ -22,8 +28,111 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// The harness script, inside the repository.
+/// The bookworm bed's script, inside the repository.
 pub const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/real/podup-harness.sh");
+
+/// The trixie bed's script, inside the repository.
+pub const TRIXIE_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/real/trixie-harness.sh");
+
+/// The marker file a trixie bed's directory carries (the script's `MARKER`).
+const TRIXIE_MARKER: &str = ".podup-trixie-bed";
+
+/// Which bed a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The host's own Debian 12: Podman 4.3.1 (runc), systemd 252, no Quadlet.
+    Bookworm,
+    /// A Debian 13 root file system: Podman 5.4 (crun), systemd 257, the real Quadlet generator.
+    Trixie,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Bookworm => "bookworm",
+            Kind::Trixie => "trixie",
+        }
+    }
+
+    fn script(self) -> &'static str {
+        match self {
+            Kind::Bookworm => SCRIPT,
+            Kind::Trixie => TRIXIE_SCRIPT,
+        }
+    }
+}
+
+thread_local! {
+    /// The kind of the test running on this thread (each test has its own thread).
+    static KIND: std::cell::Cell<Option<Kind>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `test` (named `name`) as the test of `kind`: every [`Harness::up`] in it starts that
+/// kind of bed, and every line it [`shout`]s names the kind. Prints how long it took.
+pub fn run_on(kind: Kind, name: &str, test: fn()) {
+    KIND.with(|k| k.set(Some(kind)));
+    let started = Instant::now();
+    test();
+    shout(&format!(
+        "real test '{name}' took {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+}
+
+/// The kind of the test running on this thread.
+pub fn kind() -> Kind {
+    KIND.with(|k| k.get()).unwrap_or(Kind::Bookworm)
+}
+
+/// Prints why `test` does not run on `kind` (a test about the other kind's own feature).
+pub fn not_on(kind: Kind, test: &str, why: &str) {
+    KIND.with(|k| k.set(Some(kind)));
+    shout(&format!("NOT RUN real test '{test}' on {}: {why}", kind.name()));
+}
+
+/// `on_kinds!(test)` makes the tests `test::bookworm` and `test::trixie` that run the
+/// function `test` on each bed. `on_kinds!(test, only trixie, "why")` runs it on trixie
+/// and makes `test::bookworm` say that it does not run there, and why.
+macro_rules! on_kinds {
+    ($test:ident) => {
+        mod $test {
+            #[test]
+            fn bookworm() {
+                $crate::harness::run_on($crate::harness::Kind::Bookworm, stringify!($test), super::$test)
+            }
+            #[test]
+            fn trixie() {
+                $crate::harness::run_on($crate::harness::Kind::Trixie, stringify!($test), super::$test)
+            }
+        }
+    };
+    ($test:ident, only trixie, $why:expr) => {
+        mod $test {
+            #[test]
+            fn bookworm() {
+                use super::*;
+                $crate::harness::not_on($crate::harness::Kind::Bookworm, stringify!($test), $why)
+            }
+            #[test]
+            fn trixie() {
+                $crate::harness::run_on($crate::harness::Kind::Trixie, stringify!($test), super::$test)
+            }
+        }
+    };
+    ($test:ident, only bookworm, $why:expr) => {
+        mod $test {
+            #[test]
+            fn bookworm() {
+                $crate::harness::run_on($crate::harness::Kind::Bookworm, stringify!($test), super::$test)
+            }
+            #[test]
+            fn trixie() {
+                use super::*;
+                $crate::harness::not_on($crate::harness::Kind::Trixie, stringify!($test), $why)
+            }
+        }
+    };
+}
 
 /// Parent of every harness directory: short (unix socket paths live below it) and not masked
 /// inside the harness namespace (which hides /run, /var/lib and /var/tmp). Not under /tmp: the manager's runtime directory (and so its
@@ -69,11 +178,14 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 ///
 /// They need root (mount namespaces, mounts, cgroup writes), the packages listed in
 /// `tests/real/README.md`, and a writable cgroup hierarchy.
-pub fn skip_reason() -> Option<String> {
+pub fn skip_reason(kind: Kind) -> Option<String> {
     match effective_uid() {
         Ok(0) => {}
         Ok(uid) => return Some(format!("needs root, running as uid {uid}")),
         Err(e) => return Some(e),
+    }
+    if kind == Kind::Trixie {
+        return trixie_skip_reason();
     }
     let missing: Vec<String> = REQUIRED_PROGRAMS
         .iter()
@@ -97,6 +209,49 @@ pub fn skip_reason() -> Option<String> {
         return Some("no writable cgroup2 or name=systemd cgroup mount".to_string());
     }
     None
+}
+
+/// Why the trixie bed cannot run here: its root file system is missing and cannot be built
+/// (no mmdebstrap), or the host lacks what the script uses. Builds it once per test process
+/// when it is missing (`trixie-harness.sh root`, about 30 s; later calls wait for that one).
+fn trixie_skip_reason() -> Option<String> {
+    let missing: Vec<&str> = ["unshare", "nsenter", "pivot_root", "setsid", "curl", "python3", "flock"]
+        .into_iter()
+        .filter(|p| find_program(p).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Some(format!("missing {} on the host", missing.join(", ")));
+    }
+    if !fs::read_to_string("/proc/self/mountinfo").is_ok_and(|m| m.contains(" - cgroup2 ")) {
+        return Some("no cgroup2 mount on this host".to_string());
+    }
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let started = Instant::now();
+            let out = Command::new(TRIXIE_SCRIPT)
+                .arg("root")
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot run {TRIXIE_SCRIPT}: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "no trixie root file system ({TRIXIE_SCRIPT} root: {})",
+                    String::from_utf8_lossy(&out.stderr)
+                        .trim_end()
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                ));
+            }
+            let said = String::from_utf8_lossy(&out.stderr);
+            if let Some(line) = said.lines().find(|l| l.contains(" built in ")) {
+                shout(&format!("real tests: {line} ({:.1}s)", started.elapsed().as_secs_f64()));
+            }
+            Ok(())
+        })
+        .clone()
+        .err()
 }
 
 /// The effective uid of this process, from `/proc/self/status` (no libc needed).
@@ -176,6 +331,7 @@ pub fn stdout_of(output: &Output) -> String {
 
 /// A running test bed; dropping it runs `podup-harness.sh down`, which removes every trace.
 pub struct Harness {
+    kind: Kind,
     name: String,
     dir: PathBuf,
     env: BTreeMap<String, String>,
@@ -188,7 +344,9 @@ impl Harness {
     /// `SKIPPED real test '<name>': <reason>`) when [`skip_reason`] says it cannot run here.
     /// With `PODUP_REAL_TESTS=require` a reason to skip is a panic instead.
     pub fn up(name: &str) -> Option<Harness> {
-        if let Some(reason) = skip_reason() {
+        let kind = kind();
+        let name = &format!("{name}@{}", kind.name());
+        if let Some(reason) = skip_reason(kind) {
             if std::env::var("PODUP_REAL_TESTS").as_deref() == Ok("require") {
                 panic!("real test '{name}' cannot run (PODUP_REAL_TESTS=require): {reason}");
             }
@@ -198,13 +356,21 @@ impl Harness {
         fs::create_dir_all(BASE_DIR).unwrap_or_else(|e| panic!("mkdir {BASE_DIR}: {e}"));
         static SWEEP: Once = Once::new();
         SWEEP.call_once(sweep_stale);
-        let dir = fresh_dir(name);
+        let dir = fresh_dir(name, kind);
         let started = Instant::now();
-        let up = script_command(&["up", path_str(&dir)]).output();
-        let up = up.unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"));
+        let mut up = script_command(kind, &["up", path_str(&dir)]);
+        if kind == Kind::Trixie {
+            // the built podup, at the same path inside (tests run it there)
+            let bin = Path::new(env!("CARGO_BIN_EXE_podup")).parent().unwrap();
+            up.env("PODUP_BED_BINDS", bin);
+        }
+        let up = up
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", kind.script()));
         // `up` cleans up after itself when it fails: nothing to tear down here.
-        check(up, &format!("podup-harness.sh up {}", dir.display()));
+        check(up, &format!("{} up {}", kind.script(), dir.display()));
         let mut harness = Harness {
+            kind,
             name: name.to_string(),
             dir,
             env: BTreeMap::new(),
@@ -219,6 +385,11 @@ impl Harness {
             harness.registry()
         );
         Some(harness)
+    }
+
+    /// The kind of this bed.
+    pub fn kind(&self) -> Kind {
+        self.kind
     }
 
     /// The harness directory (`DIR` of the script).
@@ -261,9 +432,9 @@ impl Harness {
     pub fn exec(&self, argv: &[&str]) -> Output {
         let mut args = vec!["exec", path_str(&self.dir), "--"];
         args.extend_from_slice(argv);
-        script_command(&args)
+        script_command(self.kind, &args)
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"))
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.kind.script()))
     }
 
     /// Like [`Harness::exec`], but panics on failure and returns stdout (trimmed at the end).
@@ -335,12 +506,12 @@ impl Harness {
         let reference = self.image_ref(repo);
         let mut args = vec!["image", path_str(&self.dir), reference.as_str(), version];
         args.extend(cmd);
-        let output = script_command(&args)
+        let output = script_command(self.kind, &args)
             .env("PODUP_IMAGE_SPECIAL", if special { "1" } else { "0" })
             .env("PODUP_IMAGE_PAD_MB", pad_mib.to_string())
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"));
-        let output = check(output, &format!("podup-harness.sh image {reference} {version}"));
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.kind.script()));
+        let output = check(output, &format!("harness image {reference} {version}"));
         let stdout = stdout_of(&output);
         let digest = stdout.lines().last().unwrap_or("").trim().to_string();
         assert!(digest.starts_with("sha256:"), "image: no digest in {stdout:?}");
@@ -404,9 +575,9 @@ impl Harness {
 
     fn run_down(&self) -> Output {
         let started = Instant::now();
-        let output = script_command(&["down", path_str(&self.dir)])
+        let output = script_command(self.kind, &["down", path_str(&self.dir)])
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {SCRIPT}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.kind.script()));
         eprintln!(
             "real test '{}': harness down in {:.2}s ({:.2}s since up began)",
             self.name,
@@ -424,7 +595,7 @@ for n in $(printf '%s\n' "$e" | sed -n 's/^export \([A-Za-z_][A-Za-z0-9_]*\)=.*/
   printf '%s=%s\0' "$n" "${!n}"
 done"#;
         let output = Command::new("bash")
-            .args(["-c", script, SCRIPT, path_str(&self.dir)])
+            .args(["-c", script, self.kind.script(), path_str(&self.dir)])
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("cannot run bash: {e}"));
@@ -446,8 +617,9 @@ impl Drop for Harness {
             let dir = self.dir.display();
             shout(&format!(
                 "real test '{name}': PODUP_KEEP_HARNESS=1, harness kept in {dir} \
-                 (remove it with: {SCRIPT} down {dir})",
-                name = self.name
+                 (remove it with: {script} down {dir})",
+                name = self.name,
+                script = self.kind.script()
             ));
             // tells sweep_stale() of later runs to leave this bed alone
             let _ = fs::write(self.dir.join(KEPT_MARKER), "PODUP_KEEP_HARNESS=1\n");
@@ -469,7 +641,7 @@ impl Drop for Harness {
 
 /// A harness directory nobody uses: `/srv/podup-real/<name>-<pid>-<n>`, with `name` cut to
 /// the characters and length the script accepts.
-fn fresh_dir(name: &str) -> PathBuf {
+fn fresh_dir(name: &str, kind: Kind) -> PathBuf {
     let clean: String = name
         .chars()
         .map(|c| {
@@ -481,6 +653,8 @@ fn fresh_dir(name: &str) -> PathBuf {
         })
         .take(MAX_NAME_CHARS)
         .collect();
+    // the kind in front: the test name's end is cut
+    let clean = format!("{}{clean}", &kind.name()[..1]);
     let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     PathBuf::from(format!("{BASE_DIR}/{clean}-{}-{n}", std::process::id()))
 }
@@ -501,8 +675,13 @@ fn sweep_stale() {
             continue;
         }
         shout(&format!("real tests: removing the stale harness {}", dir.display()));
+        let kind = if dir.join(TRIXIE_MARKER).exists() {
+            Kind::Trixie
+        } else {
+            Kind::Bookworm
+        };
         // (no let chain: the crate's rust-version is 1.85)
-        match script_command(&["down", path_str(&dir)]).output() {
+        match script_command(kind, &["down", path_str(&dir)]).output() {
             Ok(output) if !output.status.success() => {
                 shout(String::from_utf8_lossy(&output.stderr).trim_end());
             }
@@ -515,17 +694,25 @@ fn sweep_stale() {
 /// `eprintln!`, not writes to the stderr handle): a skip or a kept bed must not go unseen.
 /// Prints `line` on the real stderr: the test runner does not capture it, so figures
 /// and skip reasons show in `make test` output.
+/// On a test's thread the line starts with the bed's kind, `[trixie] `.
 pub fn shout(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
+    match KIND.with(|k| k.get()) {
+        Some(kind) => {
+            let _ = writeln!(std::io::stderr(), "[{}] {line}", kind.name());
+        }
+        None => {
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
+    }
 }
 
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("harness paths are ASCII")
 }
 
-/// `podup-harness.sh ARGS...` with stdin closed (the harness never reads it).
-fn script_command(args: &[&str]) -> Command {
-    let mut command = Command::new(SCRIPT);
+/// The kind's script with `ARGS...`, stdin closed (the harness never reads it).
+fn script_command(kind: Kind, args: &[&str]) -> Command {
+    let mut command = Command::new(kind.script());
     command.args(args).stdin(Stdio::null());
     command
 }

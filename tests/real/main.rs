@@ -6,6 +6,9 @@
 //! `SKIPPED real test '<name>': <reason>` and passes; with `PODUP_REAL_TESTS=require` (CI) it
 //! fails instead. `PODUP_KEEP_HARNESS=1` leaves each bed running for a look inside.
 
+/// Starting, using and tearing down one bed, of either kind (first: its macro is used below).
+#[macro_use]
+mod harness;
 /// The bed itself: a deploy can be shown, and nothing is left behind.
 mod bed;
 /// The task engine end to end: deploys, rollbacks, stop, supersede, the timer.
@@ -16,10 +19,10 @@ mod discovery;
 mod faults;
 /// Floods against podup.socket: a burst, slow clients, oversized requests.
 mod flood;
-/// Starting, using and tearing down one bed.
-mod harness;
 /// podup installed in a bed: units, HTTP calls, tokens, signed webhooks.
 mod podup;
+/// Quadlet units on the trixie bed: health-verified deploys, Notify=healthy, drop-ins, the timer.
+mod quadlet;
 /// The sandbox of task units: exposure, unpacking special files, podman auto-update.
 mod sandbox;
 /// podup's own socket and service units under the real manager.

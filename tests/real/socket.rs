@@ -27,7 +27,7 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-#[test]
+on_kinds!(socket_activation_starts_serves_idles_out_and_restarts);
 fn socket_activation_starts_serves_idles_out_and_restarts() {
     let Some((bed, addr)) = bed_with_binary("socket-accept-no") else {
         return;
@@ -87,7 +87,7 @@ fn socket_activation_starts_serves_idles_out_and_restarts() {
     assert_eq!(ids.len(), 3);
 }
 
-#[test]
+on_kinds!(accept_yes_runs_one_instance_per_request_with_remote_addr);
 fn accept_yes_runs_one_instance_per_request_with_remote_addr() {
     let Some((bed, addr)) = bed_with_binary("socket-accept-yes") else {
         return;
@@ -177,7 +177,7 @@ fn flood(addr: SocketAddr, total: usize, threads: usize) -> (Vec<String>, usize)
     (ids, failed)
 }
 
-#[test]
+on_kinds!(a_flood_of_2000_connections_does_not_fail_the_accept_yes_socket);
 fn a_flood_of_2000_connections_does_not_fail_the_accept_yes_socket() {
     let Some((bed, addr)) = bed_with_binary("socket-flood") else {
         return;
