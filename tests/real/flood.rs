@@ -586,14 +586,16 @@ fn a_burst_of_10000_connections() {
     let r = flood_and_check(&bed, &served, "burst", scripts(10_000, request, None));
     let ok = r.outcomes.iter().filter(|o| o.status == 200).count();
     let late = r.outcomes.iter().filter(|o| o.status == 408).count();
+    let shed = r.outcomes.iter().filter(|o| o.status == 503).count();
     // All 10,000 cannot wait in a 1,024 backlog: the kernel drops handshakes and TCP
     // retries them. A client whose handshake completed on its side only resends its
-    // request on its own backoff, which can land after podup's 10 s deadline: a 408
-    // there is TCP's doing, but it must stay rare.
+    // request on its own backoff, which can land after podup's 10 s deadline (a 408) or,
+    // while every slot is taken, after it has waited the second that gets it shed (a
+    // 503 `overloaded`, the documented answer then): TCP's doing, but it must stay rare.
     assert_eq!(
-        ok + late,
+        ok + late + shed,
         10_000,
-        "every connection of the burst is answered 200 (or 408)"
+        "every connection of the burst is answered 200 (or 408, or 503 when shed)"
     );
     assert!(ok >= 9_900, "only {ok} of 10,000 answered 200");
 }
