@@ -172,7 +172,7 @@ impl Reply {
             match self.answer.try_send(&mut self.stream) {
                 Ok(false) => {}
                 // Closing with bytes still in the kernel: the loop waits for them.
-                Ok(true) if self.answer.lingers(&self.stream) => self.next.answered(shared),
+                Ok(true) if self.answer.lingers(&self.stream) => {}
                 Ok(true) => {
                     let kept = self.answer.sent(self.stream);
                     return self.next.done(kept, shared);
@@ -204,14 +204,6 @@ impl Reply {
 }
 
 impl Next {
-    /// Its answer is written whole: a shed connection no longer counts as waiting for
-    /// its 503 while the kernel finishes sending it.
-    fn answered(&mut self, shared: &Shared) {
-        if std::mem::take(&mut self.shed) {
-            shared.shedding.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-
     /// The answer is sent (or the connection lost): a kept connection goes back to the
     /// loop, before the counts drop, so the loop never sees it nowhere.
     fn done(self, kept: Option<Stream>, shared: &Shared) {

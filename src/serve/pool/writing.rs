@@ -144,7 +144,7 @@ impl Outbox {
             let reply = &mut self.0[i].reply;
             match reply.answer.try_send(&mut reply.stream) {
                 Ok(false) => {}
-                Ok(true) if reply.answer.lingers(&reply.stream) => reply.next.answered(shared),
+                Ok(true) if reply.answer.lingers(&reply.stream) => {}
                 Ok(true) => {
                     let Reply {
                         stream, answer, next, ..
