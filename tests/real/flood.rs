@@ -597,7 +597,8 @@ fn a_burst_of_10000_connections() {
         10_000,
         "every connection of the burst is answered 200 (or 408, or 503 when shed)"
     );
-    assert!(ok >= 9_900, "only {ok} of 10,000 answered 200");
+    // Shedding is the designed answer to a burst past every slot; it must stay rare.
+    assert!(ok >= 9_500, "only {ok} of 10,000 answered 200");
 }
 
 on_kinds!(a_thousand_slow_clients_are_cut_off_or_shed);
