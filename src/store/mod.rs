@@ -2,15 +2,19 @@
 //! inside one IMMEDIATE transaction so that any number of processes can open a new
 //! database at once, and one small module per table family.
 
+pub mod discovery;
 pub mod events;
 pub mod fair;
 pub mod fold;
 pub mod locks;
 pub mod prune;
+pub mod ratelimit;
 pub mod replay;
 pub mod schema;
+pub mod sessions;
 pub mod stats;
 pub mod tasks;
+pub mod tokens;
 
 use rusqlite::{Connection, MAIN_DB, OpenFlags, TransactionBehavior};
 use std::fmt;
