@@ -105,25 +105,3 @@ pub fn services(config: &Config, conn: Option<&Connection>) -> Vec<(Service, &'s
     }
     out
 }
-
-/// The unit search path of the scope (for plain unit files).
-pub fn unit_dirs(user: bool, config_home: Option<&str>) -> Vec<std::path::PathBuf> {
-    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
-    if user {
-        if let Some(h) = config_home {
-            dirs.push(std::path::Path::new(h).join("systemd/user"));
-        }
-        dirs.extend(["/etc/systemd/user", "/run/systemd/user", "/usr/lib/systemd/user"].map(Into::into));
-    } else {
-        dirs.extend(
-            [
-                "/etc/systemd/system",
-                "/run/systemd/system",
-                "/usr/lib/systemd/system",
-                "/lib/systemd/system",
-            ]
-            .map(Into::into),
-        );
-    }
-    dirs
-}

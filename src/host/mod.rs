@@ -8,6 +8,7 @@
 //! is the task engine's business; reading `PODUP_*` configuration is `config`'s.
 
 pub mod auto_update;
+pub mod dirs;
 mod exec;
 #[cfg(test)]
 mod fakes;
