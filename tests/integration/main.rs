@@ -10,6 +10,7 @@ mod faults;
 mod golden;
 mod hooks;
 mod keepalive;
+mod layers;
 mod ops;
 mod panel;
 mod probe;
