@@ -3,10 +3,10 @@
 
 use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, TaskEnv, UsageError, common_options, fail};
 use crate::config::Config;
+use crate::model::{TaskKind, UnitSpec};
 use crate::store::tasks::{self, NewTask};
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch;
-use crate::tasks::model::{TaskKind, UnitSpec};
 use crate::tasks::worker;
 use std::time::Duration;
 

@@ -8,8 +8,8 @@ use super::deliveries::{deliveries, event};
 use super::world::{self, DemoUnit, UNITS};
 use crate::host::podman::args as podman;
 use crate::host::{Scope, systemd};
+use crate::model::{TaskKind, TaskSpec, TaskStatus, UnitSpec};
 use crate::store::tasks::{self, LogEntry, NewTask, UnitUpdate};
-use crate::tasks::model::{TaskKind, TaskSpec, TaskStatus, UnitSpec};
 use rusqlite::Connection;
 use serde_json::json;
 

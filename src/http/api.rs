@@ -9,12 +9,12 @@ use super::routes::{Ctx, accepted, db_unavailable, dispatch_failed, rate_limited
 use super::{Request, Response, query_param};
 use crate::auth::{Denied, Identity, Need};
 use crate::clock::now_ms;
+use crate::model::{TaskKind, UnitSpec};
 use crate::ratelimit;
 use crate::services::ImageRef;
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::control::{self, ControlError};
 use crate::tasks::dispatch::{self, Dispatcher};
-use crate::tasks::model::{TaskKind, UnitSpec};
 use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
@@ -300,7 +300,7 @@ fn create(
     ctx: &mut Ctx<'_>,
     action: &'static str,
     kind: TaskKind,
-    spec: &crate::tasks::model::TaskSpec,
+    spec: &crate::model::TaskSpec,
     caller: &str,
     reason: Option<&str>,
     limit: (&str, &[ratelimit::Rule]),

@@ -137,7 +137,7 @@ pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     let running = tasks::list(
         conn,
         &ListFilter {
-            status: Some(crate::tasks::model::TaskStatus::Running),
+            status: Some(crate::model::TaskStatus::Running),
             limit: 50,
             ..Default::default()
         },

@@ -2,15 +2,15 @@
 //! <podup> run-task <id> --db <path>`, and everything the triggers share around it:
 //! resolving the images of declared services, the dry-run plan, waiting for a task.
 
-use super::model::{TaskSpec, UnitSpec};
 use super::{resolve, sandbox, transient_unit};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::podman::args as podman_args;
 use crate::host::{Host, Simulated, systemd};
+use crate::model::TaskStatus;
+use crate::model::{TaskSpec, UnitSpec};
 use crate::services::{ImageRef, Service};
 use crate::store::tasks::{self, LogEntry, Task};
-use crate::tasks::model::TaskStatus;
 use rusqlite::Connection;
 use serde::Serialize;
 use std::path::Path;

@@ -3,10 +3,10 @@
 
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::model::{TaskKind, TaskSpec, TaskStatus};
 use crate::store::prune::{self, Counts, Cutoffs};
 use crate::store::tasks::{self, NewTask};
 use crate::tasks::journal::Journal;
-use crate::tasks::model::{TaskKind, TaskSpec, TaskStatus};
 use crate::tasks::worker::finish;
 use rusqlite::Connection;
 

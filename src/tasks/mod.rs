@@ -8,7 +8,6 @@ pub mod dispatch;
 pub mod fields;
 pub mod journal;
 pub mod maintenance;
-pub mod model;
 pub mod resolve;
 pub mod sandbox;
 pub mod worker;

@@ -1,5 +1,4 @@
-//! The task model of `docs/tasks.md`: kinds, statuses and their rules, and the spec
-//! (the whole plan, fixed when the task is created). Pure types, no I/O.
+//! Task kinds and statuses of `docs/tasks.md`, and the status machine's rules.
 
 use serde::{Deserialize, Serialize};
 
@@ -108,36 +107,6 @@ impl TaskStatus {
     pub fn is_failure(self) -> bool {
         matches!(self, TaskStatus::Failed | TaskStatus::RolledBack | TaskStatus::Unknown)
     }
-}
-
-/// One unit of a task's plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UnitSpec {
-    pub unit: String,
-    /// `repository:tag` the unit runs; None when it is found at run time.
-    #[serde(default)]
-    pub image: Option<String>,
-    /// The digest to deploy; None: whatever the tag points at when pulled.
-    #[serde(default)]
-    pub digest: Option<String>,
-}
-
-/// What a task does, fixed at creation (a retry copies it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskSpec {
-    pub units: Vec<UnitSpec>,
-    /// "system" or "user".
-    pub scope: String,
-    pub verify_secs: u64,
-    #[serde(default)]
-    pub dry_run: bool,
-    /// "deploy" (podup's verified deploy) or "auto-update" (podman auto-update).
-    #[serde(default = "default_mode")]
-    pub mode: String,
-}
-
-fn default_mode() -> String {
-    "deploy".into()
 }
 
 #[cfg(test)]
