@@ -14,7 +14,7 @@ use crate::auth::tokens::{self, Role};
 use crate::cli::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail};
 use crate::clock::now_ms;
 use crate::config::Config;
-use crate::model::{TaskKind, UnitSpec};
+use crate::model::{Mode, TaskKind, UnitSpec};
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch::Dispatcher;
 use std::path::{Path, PathBuf};
@@ -184,7 +184,7 @@ fn prepare(config: &Config) -> Result<String, String> {
         digest: None,
     };
     for (caller, reason) in [("nightly-job", "nightly build"), ("alice", "rebuild")] {
-        let spec = d.spec(vec![unit.clone()], false, "deploy");
+        let spec = d.spec(vec![unit.clone()], false, Mode::Deploy);
         let origin = Origin {
             source: "api",
             caller,

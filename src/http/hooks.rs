@@ -8,7 +8,7 @@ use super::routes::Ctx;
 use super::{Request, Response};
 use crate::clock::now_ms;
 use crate::logging::Throttle;
-use crate::model::{TaskKind, TaskStatus, UnitSpec};
+use crate::model::{Mode, TaskKind, TaskStatus, UnitSpec};
 use crate::providers::ImageEvent;
 use crate::providers::github::{self, SignatureError, Verdict};
 use crate::ratelimit;
@@ -308,7 +308,7 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &D
                 &limited,
             )));
         }
-        let spec = d.spec(units, false, "deploy");
+        let spec = d.spec(units, false, Mode::Deploy);
         let new = tasks::NewTask {
             kind: TaskKind::Webhook,
             source: "github",

@@ -1,38 +1,13 @@
 //! Task kinds and statuses of `docs/tasks.md`, and the status machine's rules.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TaskKind {
-    Webhook,
-    Manual,
-    UpdateAll,
-    AutoUpdate,
-    Maintenance,
-}
-
-impl TaskKind {
-    pub const ALL: [TaskKind; 5] = [
-        TaskKind::Webhook,
-        TaskKind::Manual,
-        TaskKind::UpdateAll,
-        TaskKind::AutoUpdate,
-        TaskKind::Maintenance,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskKind::Webhook => "webhook",
-            TaskKind::Manual => "manual",
-            TaskKind::UpdateAll => "update-all",
-            TaskKind::AutoUpdate => "auto-update",
-            TaskKind::Maintenance => "maintenance",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<TaskKind> {
-        TaskKind::ALL.into_iter().find(|k| k.as_str() == s)
+text_enum! {
+    /// What created a task.
+    pub enum TaskKind ("task kind") {
+        Webhook = "webhook",
+        Manual = "manual",
+        UpdateAll = "update-all",
+        AutoUpdate = "auto-update",
+        Maintenance = "maintenance",
     }
 }
 
@@ -48,48 +23,21 @@ pub fn category_kinds(category: &str) -> Option<&'static [TaskKind]> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskStatus {
-    Pending,
-    Running,
-    Succeeded,
-    Failed,
-    RolledBack,
-    Cancelled,
-    Skipped,
-    Unknown,
+text_enum! {
+    /// Where a task is in its status machine (`docs/tasks.md`).
+    pub enum TaskStatus ("task status") {
+        Pending = "pending",
+        Running = "running",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        RolledBack = "rolled_back",
+        Cancelled = "cancelled",
+        Skipped = "skipped",
+        Unknown = "unknown",
+    }
 }
 
 impl TaskStatus {
-    pub const ALL: [TaskStatus; 8] = [
-        TaskStatus::Pending,
-        TaskStatus::Running,
-        TaskStatus::Succeeded,
-        TaskStatus::Failed,
-        TaskStatus::RolledBack,
-        TaskStatus::Cancelled,
-        TaskStatus::Skipped,
-        TaskStatus::Unknown,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::Pending => "pending",
-            TaskStatus::Running => "running",
-            TaskStatus::Succeeded => "succeeded",
-            TaskStatus::Failed => "failed",
-            TaskStatus::RolledBack => "rolled_back",
-            TaskStatus::Cancelled => "cancelled",
-            TaskStatus::Skipped => "skipped",
-            TaskStatus::Unknown => "unknown",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<TaskStatus> {
-        TaskStatus::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
     pub fn is_terminal(self) -> bool {
         !matches!(self, TaskStatus::Pending | TaskStatus::Running)
     }
@@ -134,6 +82,34 @@ mod tests {
             assert_eq!(TaskKind::parse(k.as_str()), Some(k));
             assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
         }
+    }
+
+    #[test]
+    fn kinds_and_statuses_keep_their_stored_spellings() {
+        use crate::model::text::assert_spellings;
+        assert_spellings(
+            &[
+                (TaskKind::Webhook, "webhook"),
+                (TaskKind::Manual, "manual"),
+                (TaskKind::UpdateAll, "update-all"),
+                (TaskKind::AutoUpdate, "auto-update"),
+                (TaskKind::Maintenance, "maintenance"),
+            ],
+            &TaskKind::ALL,
+        );
+        assert_spellings(
+            &[
+                (TaskStatus::Pending, "pending"),
+                (TaskStatus::Running, "running"),
+                (TaskStatus::Succeeded, "succeeded"),
+                (TaskStatus::Failed, "failed"),
+                (TaskStatus::RolledBack, "rolled_back"),
+                (TaskStatus::Cancelled, "cancelled"),
+                (TaskStatus::Skipped, "skipped"),
+                (TaskStatus::Unknown, "unknown"),
+            ],
+            &TaskStatus::ALL,
+        );
     }
 
     #[test]

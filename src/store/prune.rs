@@ -178,10 +178,10 @@ mod tests {
                 image: None,
                 digest: None,
             }],
-            scope: "system".into(),
+            scope: Some(crate::model::Scope::System),
             verify_secs: 1,
             dry_run: false,
-            mode: "deploy".into(),
+            mode: crate::model::Mode::Deploy,
         };
         let new = NewTask {
             kind: TaskKind::Manual,

@@ -381,10 +381,10 @@ mod tests {
                     digest: Some("sha256:1".into()),
                 })
                 .collect(),
-            scope: "system".into(),
+            scope: Some(crate::model::Scope::System),
             verify_secs: 10,
             dry_run: false,
-            mode: "deploy".into(),
+            mode: crate::model::Mode::Deploy,
         }
     }
 

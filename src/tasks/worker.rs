@@ -6,7 +6,7 @@ use super::deploy::{self, UnitOutcome};
 use super::journal::Journal;
 use crate::clock::now_ms;
 use crate::host::Host;
-use crate::model::{TaskSpec, TaskStatus};
+use crate::model::{Mode, TaskSpec, TaskStatus};
 use crate::services::ImageRef;
 use crate::store::tasks::{self, Task, UnitUpdate};
 use crate::store::{immediate, locks};
@@ -44,7 +44,7 @@ pub fn run(conn: &mut Connection, host: &Host, id: i64) -> u8 {
         );
         return 1;
     };
-    let result = if spec.mode == "auto-update" {
+    let result = if spec.mode == Mode::AutoUpdate {
         autoupdate::run_task(conn, host, &task, &spec)
     } else {
         run_deploy(conn, host, &task, &spec)
