@@ -200,7 +200,7 @@ mod tests {
                 id,
                 &t::LogEntry {
                     ts_ms: i,
-                    level: "info".into(),
+                    level: crate::model::LogLevel::Info,
                     step: "s".into(),
                     message: "m".into(),
                     ..Default::default()

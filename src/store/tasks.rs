@@ -1,7 +1,7 @@
 //! The `tasks`, `task_units` and `task_logs` tables (docs/tasks.md). The status
 //! rules are enforced here and by SQLite triggers: a terminal status never changes.
 
-use crate::model::{TaskKind, TaskSpec, TaskStatus};
+use crate::model::{LogLevel, TaskKind, TaskSpec, TaskStatus, UnitStatus};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
@@ -21,8 +21,8 @@ pub struct NewTask<'a> {
 #[derive(Debug, Clone, Serialize)]
 pub struct Task {
     pub id: i64,
-    pub kind: String,
-    pub status: String,
+    pub kind: TaskKind,
+    pub status: TaskStatus,
     pub reason: Option<String>,
     pub message: Option<String>,
     pub created_ms: i64,
@@ -40,7 +40,7 @@ pub struct Task {
 
 impl Task {
     pub fn status(&self) -> TaskStatus {
-        TaskStatus::parse(&self.status).unwrap_or(TaskStatus::Unknown)
+        self.status
     }
 
     pub fn spec(&self) -> Option<TaskSpec> {
@@ -54,7 +54,7 @@ pub struct TaskUnit {
     pub image: Option<String>,
     pub from_digest: Option<String>,
     pub to_digest: Option<String>,
-    pub status: String,
+    pub status: UnitStatus,
     pub phase: String,
     pub started_ms: Option<i64>,
     pub finished_ms: Option<i64>,
@@ -65,7 +65,7 @@ pub struct TaskUnit {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LogEntry {
     pub ts_ms: i64,
-    pub level: String,
+    pub level: LogLevel,
     pub step: String,
     pub unit: Option<String>,
     pub message: String,
@@ -108,7 +108,7 @@ pub fn insert(conn: &Connection, t: &NewTask<'_>, now_ms: i64) -> rusqlite::Resu
         "INSERT INTO tasks (kind, status, created_ms, source, caller, trigger_reason, request_id, delivery_id, retry_of, units_text, spec)
          VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
-            t.kind.as_str(),
+            t.kind,
             now_ms,
             t.source,
             t.caller,
@@ -157,7 +157,7 @@ pub fn transition(
              started_ms = CASE WHEN ?2 = 'running' THEN ?5 ELSE started_ms END,
              finished_ms = CASE WHEN ?6 THEN ?5 ELSE finished_ms END
          WHERE id = ?1 AND status = ?7",
-        params![id, to.as_str(), reason, message, now_ms, to.is_terminal(), task.status],
+        params![id, to, reason, message, now_ms, to.is_terminal(), task.status],
     )?;
     Ok(changed == 1)
 }
@@ -165,7 +165,7 @@ pub fn transition(
 /// What changes on a unit row; `None` leaves a field as it is.
 #[derive(Debug, Default)]
 pub struct UnitUpdate<'a> {
-    pub status: Option<&'a str>,
+    pub status: Option<UnitStatus>,
     pub phase: Option<&'a str>,
     pub image: Option<&'a str>,
     pub from_digest: Option<&'a str>,
@@ -348,7 +348,7 @@ pub fn open_ids(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
 pub fn end_open_units(
     conn: &Connection,
     task_id: i64,
-    status: &str,
+    status: UnitStatus,
     message: &str,
     now_ms: i64,
 ) -> rusqlite::Result<()> {
@@ -506,7 +506,7 @@ mod tests {
         assert_eq!(open_for(&c, "app.service", "sha256:1").unwrap(), Some(id));
         assert_eq!(open_for(&c, "app.service", "sha256:2").unwrap(), None);
         let u = UnitUpdate {
-            status: Some("running"),
+            status: Some(UnitStatus::Running),
             phase: Some("pull"),
             from_digest: Some("sha256:0"),
             ..Default::default()
@@ -517,7 +517,7 @@ mod tests {
             id,
             &LogEntry {
                 ts_ms: 5,
-                level: "info".into(),
+                level: LogLevel::Info,
                 step: "pull".into(),
                 message: "m".into(),
                 argv: Some(vec!["podman".into()]),
@@ -539,7 +539,7 @@ mod tests {
             logs(&c, id).unwrap()[0].argv.as_deref(),
             Some(&["podman".to_string()][..])
         );
-        end_open_units(&c, id, "cancelled", "stopped", 6).unwrap();
+        end_open_units(&c, id, UnitStatus::Cancelled, "stopped", 6).unwrap();
         assert_eq!(self::units(&c, id).unwrap()[0].status, "cancelled");
         add_unit(&c, id, "extra.service", None).unwrap();
         add_unit(&c, id, "extra.service", None).unwrap();

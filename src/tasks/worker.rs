@@ -6,7 +6,7 @@ use super::deploy::{self, UnitOutcome};
 use super::journal::Journal;
 use crate::clock::now_ms;
 use crate::host::Host;
-use crate::model::{Mode, TaskSpec, TaskStatus};
+use crate::model::{Mode, TaskSpec, TaskStatus, UnitStatus};
 use crate::services::ImageRef;
 use crate::store::tasks::{self, Task, UnitUpdate};
 use crate::store::{immediate, locks};
@@ -72,9 +72,9 @@ pub fn run(conn: &mut Connection, host: &Host, id: i64) -> u8 {
 pub fn finish(conn: &Connection, id: i64, status: TaskStatus, reason: &str, message: &str) {
     let now = now_ms();
     let unit_status = if status == TaskStatus::Succeeded {
-        "skipped"
+        UnitStatus::Skipped
     } else {
-        status.as_str()
+        status.into()
     };
     let result = tasks::transition(conn, id, status, reason, message, now)
         .and_then(|_| tasks::end_open_units(conn, id, unit_status, message, now));
@@ -210,7 +210,7 @@ fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) 
             }
         };
         let end = UnitUpdate {
-            status: Some(outcome.status.as_str()),
+            status: Some(outcome.status.into()),
             phase: Some("done"),
             message: Some(&outcome.message),
             ..Default::default()
