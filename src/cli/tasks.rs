@@ -3,10 +3,10 @@
 
 use super::{EXIT_OK, EXIT_USAGE, TaskEnv, fail, open_db};
 use crate::config::Config;
+use crate::model::TaskStatus;
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch::Dispatcher;
-use crate::tasks::model::TaskStatus;
 use crate::tasks::{host_for, worker};
 
 pub fn list(config: &Config, status: Option<&str>, limit: usize) -> u8 {
@@ -74,7 +74,7 @@ pub fn one(config: &Config, verb: Option<&str>, id: i64) -> u8 {
             let now = tasks::get(conn, id)
                 .ok()
                 .flatten()
-                .map(|t| t.status)
+                .map(|t| t.status.as_str())
                 .unwrap_or_default();
             if changed {
                 format!("task {id} is {now}")
