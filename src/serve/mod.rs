@@ -5,6 +5,7 @@
 //! - nothing inherited: bind `--listen` and serve until stopped.
 
 mod exchange;
+mod ids;
 mod net;
 mod pool;
 mod queue;
@@ -14,7 +15,8 @@ use crate::config::{Config, DEFAULT_LISTEN};
 use crate::http::framing::{FrameError, Framer, Progress};
 use crate::store::Db;
 use crate::sys;
-use exchange::{Received, RequestIds, Worker};
+use exchange::{Received, Worker};
+use ids::RequestIds;
 use net::{Listener, Stream};
 use sd_notify::NotifyState;
 use std::fmt;

@@ -36,7 +36,8 @@
 mod share;
 mod writing;
 
-use super::exchange::{self, Answer, Received, RequestIds, Worker};
+use super::exchange::{self, Answer, Received, Worker};
+use super::ids::RequestIds;
 use super::net::{Listener, Stream};
 use super::queue::{Lane, Queue};
 use super::recorder::{NotStored, Record, Recorder};
