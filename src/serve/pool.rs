@@ -32,6 +32,9 @@
 //! the same limits, for at most `KEEP_ALIVE_IDLE`. A kept connection that has sent
 //! nothing yet is closed without an answer whenever its slot is wanted, and after
 //! `MAX_REQUESTS_PER_CONNECTION` requests the answer says close.
+//!
+//! The loop is `poll`, one method per step; `conn` is a connection being read and the
+//! job it becomes, `reply` an answer on its way, `counts` what the threads count together.
 
 mod conn;
 mod counts;
