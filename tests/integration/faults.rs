@@ -6,9 +6,6 @@
 //! "Faults"). Tests that mount a tmpfs or set the immutable flag need root; without it
 //! they print `SKIPPED` and pass.
 
-use crate::api::call;
-use crate::fakes::Fakes;
-use crate::hooks::{published, setup};
 use crate::support::*;
 use rusqlite::OptionalExtension;
 use std::net::SocketAddr;
@@ -409,7 +406,7 @@ fn conn_exec(db: &Path, sql: &str) {
 }
 
 /// PATH holding only the fakes, without `name`: the program is not installed.
-fn without(fakes: &crate::fakes::Fakes, name: &str) -> String {
+fn without(fakes: &Fakes, name: &str) -> String {
     std::fs::remove_file(fakes.dir().join(name)).unwrap();
     fakes.dir().to_str().unwrap().to_string()
 }

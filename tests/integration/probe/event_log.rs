@@ -392,22 +392,22 @@ fn failed_token_guesses_reach_the_journal_without_the_token() {
 
 #[test]
 fn a_replayed_signed_delivery_is_filed_prunable_and_folded() {
-    let (_fakes, podup) = crate::hooks::setup("probe-ev-replay", &[]);
+    let (_fakes, podup) = setup("probe-ev-replay", &[]);
     let server = podup.serve(&[]);
-    let ping = crate::hooks::fixture("ping.payload.json");
-    let signature = crate::hooks::sign(crate::hooks::SECRET, &ping);
-    let package = crate::hooks::fixture("package.published.container-tagged.json");
-    let package_signature = crate::hooks::sign(crate::hooks::SECRET, &package);
+    let ping = fixture("ping.payload.json");
+    let signature = sign(SECRET, &ping);
+    let package = fixture("package.published.container-tagged.json");
+    let package_signature = sign(SECRET, &package);
     let junk = "a".repeat(1000);
-    let first = crate::hooks::deliver(server.addr, "/hooks/github", "ping", "ping-0", &ping, Some(&signature));
+    let first = deliver(server.addr, "/hooks/github", "ping", "ping-0", &ping, Some(&signature));
     assert_eq!(first.status, 200, "{}", first.body);
-    let made = crate::hooks::published(server.addr, "pkg-0");
+    let made = published(server.addr, "pkg-0");
     assert_eq!(made.status, 202, "{}", made.body);
     // One captured body of each, replayed under fresh (unsigned) ids and query strings.
     let started = Instant::now();
     for i in 1..=100 {
         let path = format!("/hooks/github?x={junk}{i}");
-        let r = crate::hooks::deliver(
+        let r = deliver(
             server.addr,
             &path,
             "ping",
@@ -416,7 +416,7 @@ fn a_replayed_signed_delivery_is_filed_prunable_and_folded() {
             Some(&signature),
         );
         assert_eq!(r.status, 200, "{}", r.body);
-        let r = crate::hooks::deliver(
+        let r = deliver(
             server.addr,
             &path,
             "package",
@@ -472,11 +472,11 @@ fn an_authenticated_read_keeps_its_row_and_names_its_token() {
 /// Third probe, G3: the unsigned `Content-Type` changed so the body no longer parses.
 #[test]
 fn a_replayed_signed_ping_with_a_form_content_type_is_filed_prunable_and_folded() {
-    let (_fakes, podup) = crate::hooks::setup("probe-ev-replay-ct", &[]);
+    let (_fakes, podup) = setup("probe-ev-replay-ct", &[]);
     let server = podup.serve(&[]);
-    let ping = crate::hooks::fixture("ping.payload.json");
-    let signature = crate::hooks::sign(crate::hooks::SECRET, &ping);
-    let first = crate::hooks::deliver(server.addr, "/hooks/github", "ping", "ping-0", &ping, Some(&signature));
+    let ping = fixture("ping.payload.json");
+    let signature = sign(SECRET, &ping);
+    let first = deliver(server.addr, "/hooks/github", "ping", "ping-0", &ping, Some(&signature));
     assert_eq!(first.status, 200, "{}", first.body);
     let junk = "a".repeat(1000);
     let mut s = keep_alive(server.addr);

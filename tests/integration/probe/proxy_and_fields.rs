@@ -569,7 +569,7 @@ fn get_session_counts_a_bad_cookie_and_past_the_limit_answers_alike_for_every_co
 
 #[test]
 fn control_and_bidi_characters_in_caller_and_reason_are_refused_before_anything_is_stored() {
-    let (_fakes, podup) = crate::hooks::setup("probe-fields-controls", &[]);
+    let (_fakes, podup) = setup("probe-fields-controls", &[]);
     let admin = podup.token("alice", "admin");
     let server = podup.serve(&[]);
     let auth = format!("Bearer {admin}");

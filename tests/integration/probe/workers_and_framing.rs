@@ -2,7 +2,6 @@
 //! framing findings (bare LF, junk in a chunk size, chunked on HTTP/1.0, two Host
 //! headers) and the replay findings (a captured delivery under a new id, an old digest).
 
-use crate::hooks::{DIGEST, SECRET, fixture, setup, sign};
 use crate::support::*;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -184,7 +183,7 @@ fn an_old_digest_that_a_later_deploy_replaced_is_not_deployed_again_by_a_webhook
     assert_eq!(task_count(&podup.db_path()), 2, "no third deploy");
     // Asked explicitly, an operator may still go back (the API deploys what the tag
     // points to when it runs, by hand).
-    let by_hand = crate::api::call(
+    let by_hand = call(
         server.addr,
         "POST",
         "/api/v1/services/app.service/update",
