@@ -10,8 +10,7 @@
 //! The clients are non-blocking sockets driven by `poll` on a few threads, so the test
 //! process holds thousands of connections with a handful of threads.
 
-use crate::harness::{Harness, shout};
-use crate::podup::{SECRET, Served, answer_complete, parse_head, request_ids, serve, sign, state_db};
+use crate::harness::{Harness, SECRET, Served, answer_complete, parse_head, request_ids, serve, shout, sign, state_db};
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -350,7 +349,7 @@ fn send_legit(addr: SocketAddr, request: &[u8]) -> Outcome {
         s.set_read_timeout(Some(CLIENT_LIMIT))?;
         s.set_write_timeout(Some(CLIENT_LIMIT))?;
         s.write_all(request)?;
-        crate::podup::read_answer(&mut s, Vec::new())
+        crate::harness::read_answer(&mut s, Vec::new())
     };
     match run() {
         Ok(out) => {
