@@ -366,9 +366,7 @@ mod tests {
     use crate::tasks::model::UnitSpec;
 
     fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut c).unwrap();
-        c
+        crate::testing::migrated_db()
     }
 
     fn spec(units: &[&str]) -> TaskSpec {
