@@ -4,6 +4,8 @@
 //! module only, never each other.
 
 mod fakes;
+/// Root-only guards and surviving rows, for the fault tests.
+pub mod faults;
 mod github;
 mod http;
 mod podup;
