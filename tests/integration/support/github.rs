@@ -5,11 +5,15 @@ use super::{Fakes, Podup, Resp, exchange};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 pub const SECRET: &str = "It's a Secret to Everybody";
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/github");
 pub const IMAGE: &str = "ghcr.io/codertocat/hello-world:v1.2.3";
 pub const DIGEST: &str = "sha256:3da1996a8115d7616457760d9920b815241d0a03b34cf5f04e9a0e9d8de37498";
+
+/// GitHub gives a delivery 10 s to be answered, then counts it failed and does not retry.
+pub const GITHUB_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();

@@ -113,3 +113,12 @@ pub fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, bod
     );
     exchange(addr, raw.as_bytes())
 }
+
+/// Sends `raw` and reads one answer as GitHub does: within `GITHUB_TIMEOUT`, or the
+/// read fails and `read_response` panics naming the timeout.
+pub fn exchange_within(addr: SocketAddr, raw: &[u8], limit: Duration) -> Resp {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(limit)).unwrap();
+    s.write_all(raw).unwrap();
+    read_response(&mut s)
+}

@@ -9,6 +9,8 @@ pub mod faults;
 mod github;
 mod http;
 mod podup;
+/// Requests with exact headers and the same-host proxy setup, for the probe tests.
+pub mod probe;
 
 pub use fakes::Fakes;
 pub use github::*;
