@@ -3,6 +3,8 @@
 //! fakes of the host's programs, and signed GitHub deliveries. Test files import this
 //! module only, never each other.
 
+/// A kept-alive connection and the database's size, for the event-log probe tests.
+pub mod event_log;
 mod fakes;
 /// Root-only guards and surviving rows, for the fault tests.
 pub mod faults;
