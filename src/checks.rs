@@ -117,6 +117,17 @@ pub fn run(config: &Config, host: &Host) -> Vec<Check> {
     checks
 }
 
+/// The state database answers a read (what `/health` asks on every call): `Err` with
+/// SQLite's error, or the error it could not be opened with.
+pub fn database_answers(db: &mut Db) -> Result<(), String> {
+    match db.get() {
+        Ok(conn) => conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.error.clone()),
+    }
+}
+
 fn db_writable(config: &Config) -> Check {
     let path = config.db_path();
     let mut db = Db::open(&path);

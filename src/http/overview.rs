@@ -4,10 +4,9 @@
 //! fix of every failing one: the path, the variable or the command. Settings are the
 //! effective configuration, with secrets only as set or unset.
 
-use super::api::authorize;
-use super::routes::{Ctx, db_unavailable, store_failed};
-use super::{Request, Response};
-use crate::auth::Need;
+use super::Response;
+use super::refusal::Refusal;
+use super::routes::{Call, Ctx};
 use crate::cli::VERSION;
 use crate::clock::now_ms;
 use crate::config::{Config, VARIABLES};
@@ -49,11 +48,7 @@ fn probed<T>(p: &Probed<T>, mut check: Value) -> Value {
     check
 }
 
-pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
-    const A: &str = "overview";
-    if let Err(r) = authorize(ctx, req, Need::Read, A) {
-        return r;
-    }
+pub fn overview(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let config = ctx.config;
     let scope = if config.systemd_user { "user" } else { "system" };
     // Shared and bounded (host::probe): a hanging podman or systemctl costs one worker
@@ -64,10 +59,7 @@ pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     let (timer, podman) = (known(&timer_probe, "systemctl"), known(&podman_probe, "podman"));
     let mut checks = Vec::new();
     let db_path = config.db_path();
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return db_unavailable(A, e),
-    };
+    let conn = ctx.db.get()?;
     let db = stats::db_stats(conn, &db_path);
     checks.push(match &db {
         Ok(s) => check(
@@ -151,16 +143,9 @@ pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         },
     );
     let counts = stats::task_counts(conn, now_ms() - DAY_MS);
-    let (recent_tasks, running, recent_events, counts) = match (recent_tasks, running, recent_events, counts) {
-        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
-        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return store_failed(A, &e),
-    };
+    let (recent_tasks, running, recent_events, counts) = (recent_tasks?, running?, recent_events?, counts?);
     let counts: serde_json::Map<String, Value> = counts.into_iter().map(|(k, v)| (k, json!(v))).collect();
-    Response::json(
-        200,
-        A,
-        "ok",
-        &json!({
+    call.ok(&json!({
             "version": VERSION,
             "demo": config.demo.is_some(),
             "uptime_secs": ctx.started.elapsed().as_secs(),
@@ -171,8 +156,7 @@ pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             "running": running,
             "events": recent_events,
             "counts_24h": counts,
-        }),
-    )
+    }))
 }
 
 /// Each variable's effective value as text; `None` for one this page does not know.
@@ -209,11 +193,7 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
     })
 }
 
-pub fn settings(ctx: &mut Ctx<'_>, req: &Request) -> Response {
-    const A: &str = "settings";
-    if let Err(r) = authorize(ctx, req, Need::Read, A) {
-        return r;
-    }
+pub fn settings(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let c = ctx.config;
     let variables: Vec<Value> = VARIABLES
         .iter()
@@ -237,18 +217,13 @@ pub fn settings(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             .collect()
     };
     let (declared, discovered) = (side("declared"), side("discovered"));
-    Response::json(
-        200,
-        A,
-        "ok",
-        &json!({
+    call.ok(&json!({
             "variables": variables,
             "unknown_variables": c.unknown_variables,
             "counts": {"declared": declared.len(), "discovered": discovered.len()},
             "services": {"declared": declared, "discovered": discovered},
             "demo": c.demo.is_some(),
-        }),
-    )
+    }))
 }
 
 #[cfg(test)]
