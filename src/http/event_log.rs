@@ -75,7 +75,7 @@ mod tests {
 
     #[test]
     fn query_to_filter() {
-        let filter = |q: &str, _action: &str| super::filter(q).map_err(|r| r.into_response("t"));
+        let filter = |q: &str, _action: &str| super::filter(q).map_err(|r| Box::new(r.into_response("t")));
         let f = filter("action=github_webhook&status=4xx&task=7&limit=9999&quiet=1", "t").unwrap();
         assert_eq!(f.action.as_deref(), Some("github_webhook"));
         assert_eq!(
