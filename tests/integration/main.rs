@@ -7,6 +7,7 @@ mod cli;
 mod db;
 mod fakes;
 mod faults;
+mod golden;
 mod hooks;
 mod keepalive;
 mod ops;
