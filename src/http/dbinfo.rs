@@ -1,7 +1,8 @@
 //! `GET /api/v1/maintenance` (read): what the panel's Maintenance page shows about
 //! the state database: its size and rows, the rate-limit windows in use, and the
-//! deploy locks held. Pruning itself is `POST /api/v1/maintenance/prune` (docs/api.md);
-//! the page asks for it and says so when this build has none.
+//! deploy locks held (the documented route for them; `GET /api/v1/locks` is
+//! deprecated for it). Pruning is `POST /api/v1/maintenance/prune` (`ops::prune`,
+//! docs/api.md), which the page's prune form calls.
 
 use super::Response;
 use super::refusal::Refusal;

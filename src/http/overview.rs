@@ -1,17 +1,16 @@
 //! `GET /api/v1/overview` and `GET /api/v1/settings` (read): what the panel's
-//! Overview and Settings pages show. The overview runs each health check (database,
-//! the systemd manager of the scope, podman, webhook secret, services) and names the
-//! fix of every failing one: the path, the variable or the command. Settings are the
-//! effective configuration, with secrets only as set or unset.
+//! Overview and Settings pages show. The overview shows the self-checks
+//! (`checks::overview`: database, the systemd manager of the scope, podman, webhook
+//! secret, services), each failing one with its fix, with recent tasks and events.
+//! Settings are the effective configuration, with secrets only as set or unset.
 
 use super::Response;
 use super::refusal::Refusal;
 use super::routes::{Call, Ctx};
+use crate::checks;
 use crate::cli::VERSION;
 use crate::clock::now_ms;
 use crate::config::{Config, VARIABLES};
-use crate::host::HostError;
-use crate::host::probe::Probed;
 use crate::store::events::{self, EventFilter};
 use crate::store::stats;
 use crate::store::tasks::{self, ListFilter};
@@ -21,33 +20,6 @@ use serde_json::{Value, json};
 pub const TIMER: &str = "podup-auto-update.timer";
 const DAY_MS: i64 = 86_400_000;
 
-fn check(name: &str, ok: bool, detail: String, fix: Option<String>) -> Value {
-    json!({"name": name, "ok": ok, "detail": detail, "fix": if ok { None } else { fix }})
-}
-
-/// A probe's answer, or for `Probing` an error saying so (kind `probing`).
-fn known<T: Clone>(p: &Probed<T>, program: &str) -> Result<T, HostError> {
-    match p {
-        Probed::Known { result, .. } => result.clone(),
-        Probed::Probing => Err(HostError {
-            kind: "probing",
-            message: format!("'{program}' is being asked by another request; the answer shows within seconds"),
-            record: None,
-        }),
-    }
-}
-
-/// A check from a probe says how fresh it is: `probe` is `done`, `timed_out` or
-/// `probing`, and `age_ms` how old the answer shown is.
-fn probed<T>(p: &Probed<T>, mut check: Value) -> Value {
-    check["probe"] = json!(p.marker());
-    if let Probed::Known { age, refreshing, .. } = p {
-        check["age_ms"] = json!(age.as_millis() as u64);
-        check["refreshing"] = json!(refreshing);
-    }
-    check
-}
-
 pub fn overview(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let config = ctx.config;
     let scope = if config.systemd_user { "user" } else { "system" };
@@ -56,63 +28,14 @@ pub fn overview(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
     let timer_probe = ctx.host.timer_info_probe(TIMER);
     let podman_probe = ctx.host.podman_version_probe();
     ctx.host.drain_records();
-    let (timer, podman) = (known(&timer_probe, "systemctl"), known(&podman_probe, "podman"));
-    let mut checks = Vec::new();
+    let (timer, podman) = (
+        checks::known(&timer_probe, "systemctl"),
+        checks::known(&podman_probe, "podman"),
+    );
     let db_path = config.db_path();
     let conn = ctx.db.get()?;
     let db = stats::db_stats(conn, &db_path);
-    checks.push(match &db {
-        Ok(s) => check(
-            "database",
-            true,
-            format!("{} ({} bytes, schema {})", s.path, s.size_bytes, s.schema_version),
-            None,
-        ),
-        Err(e) => check(
-            "database",
-            false,
-            e.to_string(),
-            Some(format!("check '{}' (PODUP_STATE_DIR)", db_path.display())),
-        ),
-    });
-    checks.push(probed(&timer_probe, match &timer {
-        Ok(_) => check("scope", true, format!("systemctl reaches the {scope} manager"), None),
-        Err(e) => check(
-            "scope",
-            false,
-            e.message.clone(),
-            Some(if config.systemd_user {
-                "run podup as the user whose manager runs the containers (loginctl enable-linger USER), or set PODUP_SYSTEMD_SCOPE=system as root".into()
-            } else {
-                "run podup as root for the system manager, or set PODUP_SYSTEMD_SCOPE=user for rootless Podman".into()
-            }),
-        ),
-    }));
-    checks.push(probed(
-        &podman_probe,
-        match &podman {
-            Ok(v) => check("podman", true, format!("podman {v}"), None),
-            Err(e) => check(
-                "podman",
-                false,
-                e.message.clone(),
-                Some("install podman (apt-get install podman) and make sure it is on the PATH of podup.service".into()),
-            ),
-        },
-    ));
-    let n = config.github_secrets.len();
-    checks.push(check(
-        "webhook_secret",
-        n > 0,
-        if n > 0 { format!("set ({n} secret(s))") } else { "not set: POST /hooks/github answers 503".into() },
-        Some("put the secret in /etc/podup/github-secret and set PODUP_GITHUB_SECRET_FILE=/etc/podup/github-secret (or LoadCredential=github-secret:...)".into()),
-    ));
-    checks.push(check(
-        "services",
-        !config.services.is_empty(),
-        format!("{} declared", config.services.len()),
-        Some("declare them: PODUP_SERVICES=app.service=ghcr.io/acme/app:stable, worker.service".into()),
-    ));
+    let checks = checks::overview(config, &db, (&timer_probe, &timer), (&podman_probe, &podman));
     let timer = match timer {
         Ok(t) => {
             json!({"unit": TIMER, "load_state": t.load_state, "active_state": t.active_state, "next": t.next_elapse})
