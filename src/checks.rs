@@ -1,10 +1,19 @@
 //! Self-checks: is podup able to do its job here? Each check is a verdict, what was
-//! seen, and the fix. `podup check` prints them; the panel shows them.
+//! seen, and the fix. One module for all three readers: `podup check` prints `run`
+//! (every check, asking systemd and podman directly), `/health` asks
+//! `database_answers` on every call, and the panel's overview shows `overview` (the
+//! checks it can make from bounded probes, named as its JSON always named them:
+//! `PANEL_NAMES`).
 
 use crate::config::Config;
+use crate::host::HostError;
+use crate::host::info::TimerInfo;
+use crate::host::probe::Probed;
 use crate::host::{Host, Scope};
 use crate::store::Db;
+use crate::store::stats::DbStats;
 use serde::Serialize;
+use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
@@ -117,6 +126,17 @@ pub fn run(config: &Config, host: &Host) -> Vec<Check> {
     checks
 }
 
+/// The state database answers a read (what `/health` asks on every call): `Err` with
+/// SQLite's error, or the error it could not be opened with.
+pub fn database_answers(db: &mut Db) -> Result<(), String> {
+    match db.get() {
+        Ok(conn) => conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.error.clone()),
+    }
+}
+
 fn db_writable(config: &Config) -> Check {
     let path = config.db_path();
     let mut db = Db::open(&path);
@@ -138,5 +158,136 @@ fn db_writable(config: &Config) -> Check {
     match result {
         Ok(()) => ok("state-database", format!("{} is writable", path.display())),
         Err((error, fix)) => bad("state-database", format!("{}: {error}", path.display()), fix),
+    }
+}
+
+// The panel's overview: the same checks, made from what the overview has already
+// probed (bounded and shared, `host::probe`, so a hanging podman does not hold a
+// request), in the shape and words its JSON has always had.
+
+/// `podup check`'s name of a check → the name the panel's overview gives it (its JSON
+/// predates this module and stays as it is). The one place the two names meet.
+pub const PANEL_NAMES: &[(&str, &str)] = &[
+    ("state-database", "database"),
+    ("manager", "scope"),
+    ("podman", "podman"),
+    ("webhook-secret", "webhook_secret"),
+    ("services", "services"),
+];
+
+/// The panel's name of check `name` (itself when it has no other).
+pub fn panel_name(name: &str) -> &str {
+    PANEL_NAMES.iter().find(|(c, _)| *c == name).map_or(name, |(_, p)| p)
+}
+
+fn check(name: &str, ok: bool, detail: String, fix: Option<String>) -> Value {
+    json!({"name": panel_name(name), "ok": ok, "detail": detail, "fix": if ok { None } else { fix }})
+}
+
+/// A probe's answer, or for `Probing` an error saying so (kind `probing`).
+pub fn known<T: Clone>(p: &Probed<T>, program: &str) -> Result<T, HostError> {
+    match p {
+        Probed::Known { result, .. } => result.clone(),
+        Probed::Probing => Err(HostError {
+            kind: "probing",
+            message: format!("'{program}' is being asked by another request; the answer shows within seconds"),
+            record: None,
+        }),
+    }
+}
+
+/// A check from a probe says how fresh it is: `probe` is `done`, `timed_out` or
+/// `probing`, and `age_ms` how old the answer shown is.
+fn probed<T>(p: &Probed<T>, mut check: Value) -> Value {
+    check["probe"] = json!(p.marker());
+    if let Probed::Known { age, refreshing, .. } = p {
+        check["age_ms"] = json!(age.as_millis() as u64);
+        check["refreshing"] = json!(refreshing);
+    }
+    check
+}
+
+/// The checks the overview shows: the database (`db`, its stats or the error reading
+/// them), the manager of the scope (from the timer probe), podman, the webhook secret
+/// and the declared services; each failing one with its fix.
+pub fn overview(
+    config: &Config,
+    db: &rusqlite::Result<DbStats>,
+    (timer_probe, timer): (&Probed<TimerInfo>, &Result<TimerInfo, HostError>),
+    (podman_probe, podman): (&Probed<String>, &Result<String, HostError>),
+) -> Vec<Value> {
+    let scope = if config.systemd_user { "user" } else { "system" };
+    let db_path = config.db_path();
+    let mut checks = Vec::new();
+    checks.push(match db {
+        Ok(s) => check(
+            "state-database",
+            true,
+            format!("{} ({} bytes, schema {})", s.path, s.size_bytes, s.schema_version),
+            None,
+        ),
+        Err(e) => check(
+            "state-database",
+            false,
+            e.to_string(),
+            Some(format!("check '{}' (PODUP_STATE_DIR)", db_path.display())),
+        ),
+    });
+    checks.push(probed(timer_probe, match timer {
+        Ok(_) => check("manager", true, format!("systemctl reaches the {scope} manager"), None),
+        Err(e) => check(
+            "manager",
+            false,
+            e.message.clone(),
+            Some(if config.systemd_user {
+                "run podup as the user whose manager runs the containers (loginctl enable-linger USER), or set PODUP_SYSTEMD_SCOPE=system as root".into()
+            } else {
+                "run podup as root for the system manager, or set PODUP_SYSTEMD_SCOPE=user for rootless Podman".into()
+            }),
+        ),
+    }));
+    checks.push(probed(
+        podman_probe,
+        match podman {
+            Ok(v) => check("podman", true, format!("podman {v}"), None),
+            Err(e) => check(
+                "podman",
+                false,
+                e.message.clone(),
+                Some("install podman (apt-get install podman) and make sure it is on the PATH of podup.service".into()),
+            ),
+        },
+    ));
+    let n = config.github_secrets.len();
+    checks.push(check(
+        "webhook-secret",
+        n > 0,
+        if n > 0 { format!("set ({n} secret(s))") } else { "not set: POST /hooks/github answers 503".into() },
+        Some("put the secret in /etc/podup/github-secret and set PODUP_GITHUB_SECRET_FILE=/etc/podup/github-secret (or LoadCredential=github-secret:...)".into()),
+    ));
+    checks.push(check(
+        "services",
+        !config.services.is_empty(),
+        format!("{} declared", config.services.len()),
+        Some("declare them: PODUP_SERVICES=app.service=ghcr.io/acme/app:stable, worker.service".into()),
+    ));
+    checks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_overview_names_its_checks_as_the_panel_always_has() {
+        let config = Config::from_pairs(&[], 0).unwrap();
+        let timer = known(&Probed::<TimerInfo>::Probing, "systemctl");
+        let podman = known(&Probed::<String>::Probing, "podman");
+        let db = Err(rusqlite::Error::InvalidQuery);
+        let checks = overview(&config, &db, (&Probed::Probing, &timer), (&Probed::Probing, &podman));
+        let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["database", "scope", "podman", "webhook_secret", "services"]);
+        assert!(checks.iter().all(|c| c["ok"] == false && c["fix"].is_string()));
+        assert_eq!(panel_name("unit-exists"), "unit-exists");
     }
 }

@@ -1,6 +1,7 @@
 //! Who may do what: bearer tokens (stored hashed, with a role), panel sessions with
-//! their CSRF token, trusted proxies, and the check each route makes. GitHub
-//! signatures live in `providers::github`.
+//! their CSRF token, trusted proxies, and the check each route makes (`authorize`,
+//! given the credential a request presented). Reading that credential from the
+//! request is `http::extract`'s; GitHub signatures live in `providers::github`.
 
 pub mod client;
 pub mod credential;
@@ -8,7 +9,6 @@ pub mod proxy;
 pub mod session;
 pub mod tokens;
 
-use crate::http::Request;
 use rusqlite::Connection;
 
 /// What a route needs.
@@ -85,26 +85,77 @@ impl Denied {
     }
 }
 
-/// The token from `Authorization: Bearer <token>`.
-pub fn bearer(req: &Request) -> Option<&str> {
-    let v = req.header("authorization")?;
-    let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+/// What a request presented to prove who sent it (read by `http::extract::credential`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Credential<'a> {
+    /// Neither a bearer token nor a session cookie.
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(&'a str),
+    /// The panel's session cookie; `change` when the request changes something (any
+    /// method but GET and HEAD), with what a change must carry.
+    Session {
+        cookie: &'a str,
+        change: Option<Change<'a>>,
+    },
 }
 
-/// Authenticates the request's bearer token and checks it may do `need`.
-pub fn require(conn: &Connection, req: &Request, need: Need, now_ms: i64) -> Result<Identity, Denied> {
-    let token = bearer(req).ok_or(Denied::Missing)?;
-    let id = tokens::verify(conn, token, now_ms)
-        .map_err(|e| Denied::Store(e.to_string()))?
-        .ok_or(Denied::Invalid)?;
-    if !id.role.allows(need) {
-        return Err(Denied::Forbidden { role: id.role, need });
+/// What a change made with a panel session must carry: the session's CSRF token, and
+/// an `Origin` that names this server.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Change<'a> {
+    /// The `X-CSRF-Token` header, if sent.
+    pub csrf: Option<&'a str>,
+    /// Whether the `Origin` header names this server, else what is wrong with it
+    /// (`http::extract::origin_allowed`).
+    pub origin: Result<(), &'static str>,
+}
+
+impl Change<'_> {
+    /// The CSRF token first (missing, then not matching `cookie`), then the origin.
+    pub fn check(&self, cookie: &str) -> Result<(), &'static str> {
+        match self.csrf {
+            None => return Err("the X-CSRF-Token header is missing"),
+            Some(t) if !session::csrf_matches(cookie, t) => {
+                return Err("the X-CSRF-Token header does not match the session");
+            }
+            Some(_) => {}
+        }
+        self.origin
     }
-    Ok(id)
+}
+
+/// Authenticates `credential` and checks it may do `need`: a bearer token, else a
+/// session (whose changes also need the CSRF token and our origin).
+pub fn authorize(conn: &Connection, credential: &Credential<'_>, need: Need, now_ms: i64) -> Result<Identity, Denied> {
+    let store = |e: rusqlite::Error| Denied::Store(e.to_string());
+    match *credential {
+        Credential::None => Err(Denied::Missing),
+        Credential::Bearer(token) => {
+            let id = tokens::verify(conn, token, now_ms)
+                .map_err(store)?
+                .ok_or(Denied::Invalid)?;
+            if !id.role.allows(need) {
+                return Err(Denied::Forbidden { role: id.role, need });
+            }
+            Ok(id)
+        }
+        Credential::Session { cookie, change } => {
+            let s = session::lookup(conn, cookie, now_ms)
+                .map_err(store)?
+                .ok_or(Denied::Invalid)?;
+            if !s.role.allows(need) {
+                return Err(Denied::Forbidden { role: s.role, need });
+            }
+            if let Some(change) = change {
+                change.check(cookie).map_err(Denied::Csrf)?;
+            }
+            Ok(Identity {
+                name: s.name,
+                role: s.role,
+            })
+        }
+    }
 }
 
 /// Compares two byte strings in time that depends only on their lengths.

@@ -1,12 +1,12 @@
 //! `GET /api/v1/maintenance` (read): what the panel's Maintenance page shows about
 //! the state database: its size and rows, the rate-limit windows in use, and the
-//! deploy locks held. Pruning itself is `POST /api/v1/maintenance/prune` (docs/api.md);
-//! the page asks for it and says so when this build has none.
+//! deploy locks held (the documented route for them; `GET /api/v1/locks` is
+//! deprecated for it). Pruning is `POST /api/v1/maintenance/prune` (`ops::prune`,
+//! docs/api.md), which the page's prune form calls.
 
-use super::api::authorize;
-use super::routes::{Ctx, db_unavailable, store_failed};
-use super::{Request, Response};
-use crate::auth::Need;
+use super::Response;
+use super::refusal::Refusal;
+use super::routes::{Call, Ctx};
 use crate::clock::now_ms;
 use crate::ratelimit::Rule;
 use crate::store::{StoreError, stats};
@@ -27,11 +27,7 @@ pub fn unavailable(e: &StoreError) -> (String, Value) {
     (message, json!({"state": "error", "error": error}))
 }
 
-pub fn maintenance(ctx: &mut Ctx<'_>, req: &Request) -> Response {
-    const A: &str = "maintenance";
-    if let Err(r) = authorize(ctx, req, Need::Read, A) {
-        return r;
-    }
+pub fn maintenance(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let c = ctx.config;
     // The longest window of any limit: hits older than it count for nothing.
     let window_secs = [&c.limit_update_all, &c.limit_image, &c.limit_auth_failures]
@@ -46,25 +42,10 @@ pub fn maintenance(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         "auth_failures": rules(&c.limit_auth_failures),
     });
     let db_path = c.db_path();
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return db_unavailable(A, e),
-    };
+    let conn = ctx.db.get()?;
     let now = now_ms();
-    let found = stats::db_stats(conn, &db_path).and_then(|db| {
-        Ok((
-            db,
-            stats::rate_limits(conn, now, crate::duration::secs_to_ms(window_secs).unwrap_or(i64::MAX))?,
-            stats::held_locks(conn)?,
-        ))
-    });
-    match found {
-        Ok((db, hits, locks)) => Response::json(
-            200,
-            A,
-            "ok",
-            &json!({"db": db, "limits": limits, "rate_limits": hits, "locks": locks, "now_ms": now}),
-        ),
-        Err(e) => store_failed(A, &e),
-    }
+    let db = stats::db_stats(conn, &db_path)?;
+    let hits = stats::rate_limits(conn, now, crate::duration::secs_to_ms(window_secs).unwrap_or(i64::MAX))?;
+    let locks = stats::held_locks(conn)?;
+    call.ok(&json!({"db": db, "limits": limits, "rate_limits": hits, "locks": locks, "now_ms": now}))
 }

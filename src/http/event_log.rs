@@ -2,32 +2,25 @@
 //! Webhooks page's deliveries, filtered and paged by id (newest first). The filters
 //! each have an index (migration 3), so a page stays fast on a long log.
 
-use super::api::authorize;
-use super::routes::{Ctx, db_unavailable, store_failed};
-use super::{Request, Response, query_param};
-use crate::auth::Need;
+use super::Response;
+use super::extract::query_param;
+use super::refusal::Refusal;
+use super::routes::{Call, Ctx};
 use crate::store::events::{self, EventFilter};
 use serde_json::json;
 
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 500;
 
-/// Reads the query into a filter, or the `400 invalid_filter` answer.
-pub fn filter(query: &str, action: &'static str) -> Result<EventFilter, Box<Response>> {
-    let bad = |name: &str, v: &str, why: &str| {
-        Box::new(Response::error(
-            400,
-            action,
-            "invalid_filter",
-            format!("{name} '{v}' is not {why}"),
-        ))
-    };
+/// Reads the query into a filter, or the `400 invalid_filter` refusal.
+pub fn filter(query: &str) -> Result<EventFilter, Refusal> {
+    let bad = |name: &str, v: &str, why: &str| Refusal::invalid("invalid_filter", format!("{name} '{v}' is not {why}"));
     let text = |name: &str| {
         query_param(query, name)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
-    let number = |name: &str| -> Result<Option<i64>, Box<Response>> {
+    let number = |name: &str| -> Result<Option<i64>, Refusal> {
         match text(name) {
             None => Ok(None),
             Some(v) => v
@@ -70,34 +63,19 @@ pub fn filter(query: &str, action: &'static str) -> Result<EventFilter, Box<Resp
     Ok(f)
 }
 
-pub fn list(ctx: &mut Ctx<'_>, req: &Request) -> Response {
-    const A: &str = "list_events";
-    if let Err(r) = authorize(ctx, req, Need::Read, A) {
-        return r;
-    }
-    let f = match filter(&req.query, A) {
-        Ok(f) => f,
-        Err(r) => return *r,
-    };
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return db_unavailable(A, e),
-    };
-    match events::list(conn, &f) {
-        Ok(rows) => {
-            let next = (rows.len() == f.limit).then(|| rows.last().map(|e| e.id)).flatten();
-            Response::json(200, A, "ok", &json!({"events": rows, "next_before": next}))
-        }
-        Err(e) => store_failed(A, &e),
-    }
+pub fn list(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
+    let f = filter(&call.req.query)?;
+    let rows = events::list(ctx.db.get()?, &f)?;
+    let next = (rows.len() == f.limit).then(|| rows.last().map(|e| e.id)).flatten();
+    call.ok(&json!({"events": rows, "next_before": next}))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::filter;
 
     #[test]
     fn query_to_filter() {
+        let filter = |q: &str, _action: &str| super::filter(q).map_err(|r| Box::new(r.into_response("t")));
         let f = filter("action=github_webhook&status=4xx&task=7&limit=9999&quiet=1", "t").unwrap();
         assert_eq!(f.action.as_deref(), Some("github_webhook"));
         assert_eq!(

@@ -4,7 +4,8 @@
 //! dispatch. Nothing GitHub can send gets a 5xx here except a failed dispatch.
 
 use super::auth_limit::Kind;
-use super::routes::Ctx;
+use super::refusal::Refusal;
+use super::routes::{Call, Ctx};
 use super::{Request, Response};
 use crate::clock::now_ms;
 use crate::logging::Throttle;
@@ -19,6 +20,12 @@ const ACTION: &str = "github_webhook";
 
 /// Refused deliveries reach the journal at most once a second.
 static REFUSALS: Throttle = Throttle::new(1_000);
+
+/// The handler of both webhook routes (`routes::ROUTES`): `github`, for the service
+/// the path names if it names one. Its guard, the signature, is `github`'s first step.
+pub fn delivery(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
+    Ok(github(ctx, call.req, call.param("service")))
+}
 
 pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response {
     if ctx.config.github_secrets.is_empty() {

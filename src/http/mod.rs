@@ -1,19 +1,25 @@
-//! HTTP/1.1 as podup speaks it: requests framed by `framing`, handlers that return a
-//! `Response` value (never touching the socket), JSON errors with stable codes, and
-//! the redaction of secrets from request targets before they are stored.
+//! HTTP/1.1 as podup speaks it: requests framed by `framing`, routed by the table in
+//! `routes` (which authorizes once), handlers that return a `Response` value or a
+//! `Refusal` (never touching the socket), what they read from a request in
+//! `extract`, shared answers in `answer`, JSON errors with stable codes, and the
+//! redaction of secrets from request targets before they are stored.
 
+pub mod answer;
 pub mod api;
 pub mod auth_journal;
 pub mod auth_limit;
 pub mod dbinfo;
 pub mod event_log;
+pub mod extract;
 pub mod framing;
 pub mod guard;
+pub mod health;
 pub mod hooks;
 pub mod ops;
 pub mod overview;
 pub mod panel;
 pub mod redact;
+pub mod refusal;
 pub mod routes;
 pub mod session;
 pub mod tasks;
@@ -208,19 +214,6 @@ pub fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
-/// The first value of query parameter `name`, percent-decoded (`+` is a space).
-pub fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| {
-            crate::providers::github::body::percent_decode(s.as_bytes(), 0)
-                .ok()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-        };
-        (decode(k)? == name).then(|| decode(v)).flatten()
-    })
-}
-
 /// Query parameter names whose values are always hidden.
 const SECRET_KEYS: &[&str] = &[
     "token",
@@ -361,14 +354,6 @@ mod tests {
             }
         }
         found
-    }
-
-    #[test]
-    fn query_parameters() {
-        assert_eq!(query_param("a=1&status=failed&b", "status").as_deref(), Some("failed"));
-        assert_eq!(query_param("unit=my%20app+x", "unit").as_deref(), Some("my app x"));
-        assert_eq!(query_param("a=1", "b"), None);
-        assert_eq!(query_param("", "b"), None);
     }
 
     #[test]

@@ -1,18 +1,16 @@
 //! `GET /api/v1/overview` and `GET /api/v1/settings` (read): what the panel's
-//! Overview and Settings pages show. The overview runs each health check (database,
-//! the systemd manager of the scope, podman, webhook secret, services) and names the
-//! fix of every failing one: the path, the variable or the command. Settings are the
-//! effective configuration, with secrets only as set or unset.
+//! Overview and Settings pages show. The overview shows the self-checks
+//! (`checks::overview`: database, the systemd manager of the scope, podman, webhook
+//! secret, services), each failing one with its fix, with recent tasks and events.
+//! Settings are the effective configuration, with secrets only as set or unset.
 
-use super::api::authorize;
-use super::routes::{Ctx, db_unavailable, store_failed};
-use super::{Request, Response};
-use crate::auth::Need;
+use super::Response;
+use super::refusal::Refusal;
+use super::routes::{Call, Ctx};
+use crate::checks;
 use crate::cli::VERSION;
 use crate::clock::now_ms;
 use crate::config::{Config, VARIABLES};
-use crate::host::HostError;
-use crate::host::probe::Probed;
 use crate::store::events::{self, EventFilter};
 use crate::store::stats;
 use crate::store::tasks::{self, ListFilter};
@@ -22,38 +20,7 @@ use serde_json::{Value, json};
 pub const TIMER: &str = "podup-auto-update.timer";
 const DAY_MS: i64 = 86_400_000;
 
-fn check(name: &str, ok: bool, detail: String, fix: Option<String>) -> Value {
-    json!({"name": name, "ok": ok, "detail": detail, "fix": if ok { None } else { fix }})
-}
-
-/// A probe's answer, or for `Probing` an error saying so (kind `probing`).
-fn known<T: Clone>(p: &Probed<T>, program: &str) -> Result<T, HostError> {
-    match p {
-        Probed::Known { result, .. } => result.clone(),
-        Probed::Probing => Err(HostError {
-            kind: "probing",
-            message: format!("'{program}' is being asked by another request; the answer shows within seconds"),
-            record: None,
-        }),
-    }
-}
-
-/// A check from a probe says how fresh it is: `probe` is `done`, `timed_out` or
-/// `probing`, and `age_ms` how old the answer shown is.
-fn probed<T>(p: &Probed<T>, mut check: Value) -> Value {
-    check["probe"] = json!(p.marker());
-    if let Probed::Known { age, refreshing, .. } = p {
-        check["age_ms"] = json!(age.as_millis() as u64);
-        check["refreshing"] = json!(refreshing);
-    }
-    check
-}
-
-pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
-    const A: &str = "overview";
-    if let Err(r) = authorize(ctx, req, Need::Read, A) {
-        return r;
-    }
+pub fn overview(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let config = ctx.config;
     let scope = config.scope().as_str();
     // Shared and bounded (host::probe): a hanging podman or systemctl costs one worker
@@ -61,66 +28,14 @@ pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     let timer_probe = ctx.host.timer_info_probe(TIMER);
     let podman_probe = ctx.host.podman_version_probe();
     ctx.host.drain_records();
-    let (timer, podman) = (known(&timer_probe, "systemctl"), known(&podman_probe, "podman"));
-    let mut checks = Vec::new();
+    let (timer, podman) = (
+        checks::known(&timer_probe, "systemctl"),
+        checks::known(&podman_probe, "podman"),
+    );
     let db_path = config.db_path();
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return db_unavailable(A, e),
-    };
+    let conn = ctx.db.get()?;
     let db = stats::db_stats(conn, &db_path);
-    checks.push(match &db {
-        Ok(s) => check(
-            "database",
-            true,
-            format!("{} ({} bytes, schema {})", s.path, s.size_bytes, s.schema_version),
-            None,
-        ),
-        Err(e) => check(
-            "database",
-            false,
-            e.to_string(),
-            Some(format!("check '{}' (PODUP_STATE_DIR)", db_path.display())),
-        ),
-    });
-    checks.push(probed(&timer_probe, match &timer {
-        Ok(_) => check("scope", true, format!("systemctl reaches the {scope} manager"), None),
-        Err(e) => check(
-            "scope",
-            false,
-            e.message.clone(),
-            Some(if config.systemd_user {
-                "run podup as the user whose manager runs the containers (loginctl enable-linger USER), or set PODUP_SYSTEMD_SCOPE=system as root".into()
-            } else {
-                "run podup as root for the system manager, or set PODUP_SYSTEMD_SCOPE=user for rootless Podman".into()
-            }),
-        ),
-    }));
-    checks.push(probed(
-        &podman_probe,
-        match &podman {
-            Ok(v) => check("podman", true, format!("podman {v}"), None),
-            Err(e) => check(
-                "podman",
-                false,
-                e.message.clone(),
-                Some("install podman (apt-get install podman) and make sure it is on the PATH of podup.service".into()),
-            ),
-        },
-    ));
-    let n = config.github_secrets.len();
-    checks.push(check(
-        "webhook_secret",
-        n > 0,
-        if n > 0 { format!("set ({n} secret(s))") } else { "not set: POST /hooks/github answers 503".into() },
-        Some("put the secret in /etc/podup/github-secret and set PODUP_GITHUB_SECRET_FILE=/etc/podup/github-secret (or LoadCredential=github-secret:...)".into()),
-    ));
-    checks.push(check(
-        "services",
-        !config.services.is_empty(),
-        format!("{} declared", config.services.len()),
-        Some("declare them: PODUP_SERVICES=app.service=ghcr.io/acme/app:stable, worker.service".into()),
-    ));
+    let checks = checks::overview(config, &db, (&timer_probe, &timer), (&podman_probe, &podman));
     let timer = match timer {
         Ok(t) => {
             json!({"unit": TIMER, "load_state": t.load_state, "active_state": t.active_state, "next": t.next_elapse})
@@ -151,16 +66,9 @@ pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         },
     );
     let counts = stats::task_counts(conn, now_ms() - DAY_MS);
-    let (recent_tasks, running, recent_events, counts) = match (recent_tasks, running, recent_events, counts) {
-        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
-        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return store_failed(A, &e),
-    };
+    let (recent_tasks, running, recent_events, counts) = (recent_tasks?, running?, recent_events?, counts?);
     let counts: serde_json::Map<String, Value> = counts.into_iter().map(|(k, v)| (k, json!(v))).collect();
-    Response::json(
-        200,
-        A,
-        "ok",
-        &json!({
+    call.ok(&json!({
             "version": VERSION,
             "demo": config.demo.is_some(),
             "uptime_secs": ctx.started.elapsed().as_secs(),
@@ -171,8 +79,7 @@ pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             "running": running,
             "events": recent_events,
             "counts_24h": counts,
-        }),
-    )
+    }))
 }
 
 /// Each variable's effective value as text; `None` for one this page does not know.
@@ -209,11 +116,7 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
     })
 }
 
-pub fn settings(ctx: &mut Ctx<'_>, req: &Request) -> Response {
-    const A: &str = "settings";
-    if let Err(r) = authorize(ctx, req, Need::Read, A) {
-        return r;
-    }
+pub fn settings(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let c = ctx.config;
     let variables: Vec<Value> = VARIABLES
         .iter()
@@ -237,18 +140,13 @@ pub fn settings(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             .collect()
     };
     let (declared, discovered) = (side("declared"), side("discovered"));
-    Response::json(
-        200,
-        A,
-        "ok",
-        &json!({
+    call.ok(&json!({
             "variables": variables,
             "unknown_variables": c.unknown_variables,
             "counts": {"declared": declared.len(), "discovered": discovered.len()},
             "services": {"declared": declared, "discovered": discovered},
             "demo": c.demo.is_some(),
-        }),
-    )
+    }))
 }
 
 #[cfg(test)]

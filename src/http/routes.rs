@@ -1,17 +1,26 @@
 //! Routing: `handle` maps a framed request to a `Response`. It never touches the
-//! socket and never writes the event row; the driver does both. The status codes
-//! of the shared failures (rate limited, store failed, dispatch failed) live here.
+//! socket and never writes the event row; the driver does both. `ROUTES` is every
+//! route: its method and path, its action (the event row's `action`), what it needs
+//! (`Guard`), and its handler. The router matches a row (or answers 404 / 405),
+//! authorizes once, and calls the handler with the identity; handlers return
+//! `Result<Response, Refusal>`.
 
-use super::{Request, Response, api, dbinfo, event_log, hooks, ops, overview, session, tasks, webhooks};
-use crate::cli::VERSION;
+use super::answer::method_not_allowed;
+use super::auth_limit::{Kind, failed};
+use super::extract::{self, Peer};
+use super::refusal::Refusal;
+use super::{Request, Response, api, dbinfo, event_log, health, hooks, ops, overview, session, tasks, webhooks};
+use crate::auth::{self, Credential, Denied, Identity, Need};
+use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::Host;
-use crate::ratelimit::Limited;
-use crate::store::{Db, StoreError};
+use crate::store::Db;
 use crate::tasks::dispatch::Dispatcher;
-use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
+
+// The shared answers, where the webhook handler has always found them.
+pub use super::answer::{db_unavailable, dispatch_and_answer, rate_limited, store_failed};
 
 /// What a handler may use.
 pub struct Ctx<'a> {
@@ -43,18 +52,238 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// What a route needs before its handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Nothing, not even the database (`/health` reports on it).
+    Open,
+    /// A GitHub signature, which the handler checks first, before it parses anything.
+    Signature,
+    /// Nothing: signing in and out with a session is what the route does.
+    SessionOnly,
+    /// A bearer token or a panel session (its changes with the CSRF token and our
+    /// origin) with this right.
+    Role(Need),
+}
+
+/// A route's handler.
+pub type Handler = fn(&mut Ctx<'_>, &Call<'_>) -> Result<Response, Refusal>;
+
+/// One row of `ROUTES`.
+pub struct Route {
+    pub method: &'static str,
+    /// Literal segments and `{name}` ones (any one segment; `{id}` a task id).
+    pub pattern: &'static str,
+    pub action: &'static str,
+    pub guard: Guard,
+    pub handler: Handler,
+    /// Deprecated for the route named here (docs/api.md): its answers say so.
+    pub successor: Option<&'static str>,
+}
+
+const fn row(
+    method: &'static str,
+    pattern: &'static str,
+    action: &'static str,
+    guard: Guard,
+    handler: Handler,
+) -> Route {
+    Route {
+        method,
+        pattern,
+        action,
+        guard,
+        handler,
+        successor: None,
+    }
+}
+
+const fn deprecated(mut r: Route, successor: &'static str) -> Route {
+    r.successor = Some(successor);
+    r
+}
+
+use Guard::{Open, Role, SessionOnly, Signature};
+use Need::{Admin, Read, Trigger};
+
+/// Every route. A path that matches none is `404 unknown_route`; one that matches a
+/// pattern under another method is 404 too, except for the paths in `NOT_ALLOWED`.
+pub static ROUTES: &[Route] = &[
+    row("GET", "/health", "health", Open, health::health),
+    row("HEAD", "/health", "health", Open, health::health),
+    row("POST", "/hooks/github", "github_webhook", Signature, hooks::delivery),
+    row(
+        "POST",
+        "/hooks/github/{service}",
+        "github_webhook",
+        Signature,
+        hooks::delivery,
+    ),
+    row("GET", "/api/v1/services", "list_services", Role(Read), api::services),
+    row(
+        "POST",
+        "/api/v1/services/{service}/update",
+        "update_service",
+        Role(Trigger),
+        api::update_service,
+    ),
+    row(
+        "POST",
+        "/api/v1/update-all",
+        "update_all",
+        Role(Trigger),
+        api::update_all,
+    ),
+    row("GET", "/api/v1/tasks", "list_tasks", Role(Read), tasks::list_tasks),
+    row("GET", "/api/v1/tasks/{id}", "get_task", Role(Read), tasks::get_task),
+    row(
+        "POST",
+        "/api/v1/tasks/{id}/stop",
+        "task_action",
+        Role(Admin),
+        tasks::task_action,
+    ),
+    row(
+        "POST",
+        "/api/v1/tasks/{id}/force-stop",
+        "task_action",
+        Role(Admin),
+        tasks::task_action,
+    ),
+    row(
+        "POST",
+        "/api/v1/tasks/{id}/retry",
+        "task_action",
+        Role(Admin),
+        tasks::task_action,
+    ),
+    deprecated(
+        row(
+            "GET",
+            "/api/v1/webhooks/status",
+            "webhooks_status",
+            Role(Read),
+            ops::webhooks_status,
+        ),
+        "/api/v1/webhooks",
+    ),
+    deprecated(
+        row("GET", "/api/v1/locks", "locks", Role(Read), ops::locks),
+        "/api/v1/maintenance",
+    ),
+    row(
+        "DELETE",
+        "/api/v1/locks/{unit}",
+        "clear_lock",
+        Role(Admin),
+        ops::clear_lock,
+    ),
+    row("POST", "/api/v1/discover", "discover", Role(Admin), ops::discover),
+    row("POST", "/api/v1/maintenance/prune", "prune", Role(Admin), ops::prune),
+    // The panel: sign-in, and the data of its pages (docs/panel.md).
+    row("GET", "/api/v1/session", "session", SessionOnly, session::show),
+    row("POST", "/api/v1/session", "session", SessionOnly, session::sign_in),
+    row("DELETE", "/api/v1/session", "session", SessionOnly, session::sign_out),
+    row("GET", "/api/v1/events", "list_events", Role(Read), event_log::list),
+    row("GET", "/api/v1/overview", "overview", Role(Read), overview::overview),
+    row("GET", "/api/v1/settings", "settings", Role(Read), overview::settings),
+    row("GET", "/api/v1/webhooks", "webhooks", Role(Read), webhooks::status),
+    row(
+        "POST",
+        "/api/v1/webhooks/test",
+        "webhook_test",
+        Role(Admin),
+        webhooks::test_delivery,
+    ),
+    row(
+        "GET",
+        "/api/v1/maintenance",
+        "maintenance",
+        Role(Read),
+        dbinfo::maintenance,
+    ),
+];
+
+/// Paths (a trailing `/**`: and everything below) that answer another method with
+/// `405` and `Allow` rather than 404: (pattern, action, allow). (`Open` rows' paths
+/// always do, with their methods.)
+pub static NOT_ALLOWED: &[(&str, &str, &str)] = &[
+    ("/hooks/github/**", "github_webhook", "POST"),
+    ("/api/v1/session", "session", "GET, POST, DELETE"),
+];
+
+/// A matched request, as its handler sees it.
+pub struct Call<'r> {
+    pub req: &'r Request,
+    pub action: &'static str,
+    params: Vec<(&'static str, &'r str)>,
+    /// The identity the router authorized (routes with a `Role` guard).
+    pub who: Option<Identity>,
+}
+
+impl<'r> Call<'r> {
+    /// The path segment named `{name}` in the pattern.
+    pub fn param(&self, name: &str) -> Option<&'r str> {
+        self.params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+
+    /// The `{id}` segment (the router checked it is a task id).
+    pub fn task_id(&self) -> i64 {
+        self.param("id").and_then(|v| v.parse().ok()).unwrap_or_default()
+    }
+
+    /// The authorized caller's name.
+    pub fn who(&self) -> &str {
+        self.who.as_ref().map_or("", |w| w.name.as_str())
+    }
+
+    /// A 200 answer with reason `ok`.
+    pub fn ok(&self, body: &serde_json::Value) -> Result<Response, Refusal> {
+        Ok(super::answer::ok(self.action, body))
+    }
+}
+
+/// The segments of `path` as routes see them (outer slashes dropped).
+fn segments(path: &str) -> Vec<&str> {
+    path.trim_matches('/').split('/').collect()
+}
+
+/// The `{name}` values of `pattern` in `path`, or None when it does not match.
+fn matches<'r>(pattern: &'static str, path: &[&'r str]) -> Option<Vec<(&'static str, &'r str)>> {
+    let pat = segments(pattern);
+    if let Some(prefix) = pat.strip_suffix(&["**"]) {
+        let ok = path.len() > prefix.len() - 1 && prefix.iter().zip(path).all(|(p, s)| p == s);
+        return ok.then(Vec::new);
+    }
+    if pat.len() != path.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (p, s) in pat.iter().zip(path) {
+        match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) => params.push((name, *s)),
+            None if p == s => {}
+            None => return None,
+        }
+    }
+    Some(params)
+}
+
 pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> Response {
-    let method = req.method.as_str();
-    let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
     // Repeated security headers and a Host that is not ours: before any credential.
     if let Some(refused) = super::guard::check(ctx.config, req) {
         return refused;
     }
-    if req.path == "/health" {
-        return match method {
-            "GET" | "HEAD" => health(ctx),
-            _ => method_not_allowed("health", "GET, HEAD"),
-        };
+    let path = segments(&req.path);
+    // `Open` rows match the exact path, before the panel and while the database is
+    // down; another method on that path is 405.
+    let open = |r: &&Route| r.guard == Open && r.pattern == req.path;
+    if let Some(route) = ROUTES.iter().filter(open).find(|r| r.method == req.method) {
+        return call(ctx, req, route, Vec::new());
+    }
+    if let Some(route) = ROUTES.iter().find(open) {
+        let allow: Vec<&str> = ROUTES.iter().filter(open).map(|r| r.method).collect();
+        return method_not_allowed(route.action, &allow.join(", "));
     }
     // The panel's pages and files answer even while the database is down.
     if let Some(r) = super::panel::serve(req) {
@@ -63,170 +292,92 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     if let Err(e) = ctx.db.get() {
         return db_unavailable("request", e);
     }
-    match (method, segments.as_slice()) {
-        ("POST", ["hooks", "github"]) => hooks::github(ctx, req, None),
-        ("POST", ["hooks", "github", service]) => hooks::github(ctx, req, Some(service)),
-        (_, ["hooks", "github", ..]) => method_not_allowed("github_webhook", "POST"),
-        ("GET", ["api", "v1", "services"]) => api::services(ctx, req),
-        ("POST", ["api", "v1", "services", service, "update"]) => api::update_service(ctx, req, service),
-        ("POST", ["api", "v1", "update-all"]) => api::update_all(ctx, req),
-        ("GET", ["api", "v1", "tasks"]) => tasks::list_tasks(ctx, req),
-        ("GET", ["api", "v1", "tasks", id]) => with_id(id, |id| tasks::get_task(ctx, req, id)),
-        ("POST", ["api", "v1", "tasks", id, verb @ ("stop" | "force-stop" | "retry")]) => {
-            with_id(id, |id| tasks::task_action(ctx, req, id, verb))
-        }
-        ("GET", ["api", "v1", "webhooks", "status"]) => ops::webhooks_status(ctx, req),
-        ("GET", ["api", "v1", "locks"]) => ops::locks(ctx, req),
-        ("DELETE", ["api", "v1", "locks", unit]) => ops::clear_lock(ctx, req, unit),
-        ("POST", ["api", "v1", "discover"]) => ops::discover(ctx, req),
-        ("POST", ["api", "v1", "maintenance", "prune"]) => ops::prune(ctx, req),
-        // The panel: sign-in, and the data of its pages (docs/panel.md).
-        ("GET", ["api", "v1", "session"]) => session::show(ctx, req),
-        ("POST", ["api", "v1", "session"]) => session::sign_in(ctx, req),
-        ("DELETE", ["api", "v1", "session"]) => session::sign_out(ctx, req),
-        (_, ["api", "v1", "session"]) => method_not_allowed("session", "GET, POST, DELETE"),
-        ("GET", ["api", "v1", "events"]) => event_log::list(ctx, req),
-        ("GET", ["api", "v1", "overview"]) => overview::overview(ctx, req),
-        ("GET", ["api", "v1", "settings"]) => overview::settings(ctx, req),
-        ("GET", ["api", "v1", "webhooks"]) => webhooks::status(ctx, req),
-        ("POST", ["api", "v1", "webhooks", "test"]) => webhooks::test_delivery(ctx, req),
-        ("GET", ["api", "v1", "maintenance"]) => dbinfo::maintenance(ctx, req),
-        _ => Response::error(
-            404,
-            "not_found",
-            "unknown_route",
-            format!("there is no route for {method} '{}'", req.path),
-        ),
+    let found = ROUTES.iter().filter(|r| r.guard != Open && r.method == req.method);
+    if let Some((route, params)) = found.filter_map(|r| Some((r, matches(r.pattern, &path)?))).next() {
+        return call(ctx, req, route, params);
     }
-}
-
-fn with_id(text: &str, f: impl FnOnce(i64) -> Response) -> Response {
-    match text.parse::<i64>() {
-        Ok(id) if id > 0 => f(id),
-        _ => Response::error(404, "get_task", "unknown_task", format!("'{text}' is not a task id")),
+    if let Some((_, action, allow)) = NOT_ALLOWED.iter().find(|(p, ..)| matches(p, &path).is_some()) {
+        return method_not_allowed(action, allow);
     }
-}
-
-fn method_not_allowed(action: &'static str, allow: &str) -> Response {
-    Response::error(405, action, "method_not_allowed", format!("this route accepts {allow}"))
-        .with_header("Allow", allow.to_string())
-}
-
-/// The 503 every route answers while the database is unusable. No one can sign in
-/// meanwhile (tokens live in it), so it tells no one the path or the uid
-/// (`dbinfo::unavailable`): the journal and `podup check` do.
-pub fn db_unavailable(action: &'static str, e: &StoreError) -> Response {
-    let (message, db) = dbinfo::unavailable(e);
-    Response::json(
-        503,
-        action,
-        "db_unavailable",
-        &json!({
-            "error": "db_unavailable",
-            "message": message,
-            "component": "state database",
-            "db": db,
-        }),
-    )
-}
-
-/// A statement failed on an open database (disk full, locked too long, ...).
-pub fn store_failed(action: &'static str, e: &rusqlite::Error) -> Response {
-    log::error!(error_kind = "store_failed"; "state database error: {e}");
     Response::error(
-        503,
-        action,
-        "store_failed",
-        format!("the state database could not be written: {e}"),
+        404,
+        "not_found",
+        "unknown_route",
+        format!("there is no route for {} '{}'", req.method, req.path),
     )
 }
 
-/// 429 with `Retry-After`; the reason names the limit.
-pub fn rate_limited(action: &'static str, reason: &'static str, what: &str, l: &Limited) -> Response {
-    let message = format!(
-        "too many {what}: the limit is {}; try again in {} s",
-        l.rule, l.retry_after_secs
-    );
-    Response::json(429, action, reason, &json!({"error": reason, "message": message, "limit": l.rule.to_string(), "retry_after_secs": l.retry_after_secs}))
-        .with_header("Retry-After", l.retry_after_secs.to_string())
-        .with_meta(json!({"limit": l.rule.to_string()}))
-}
-
-/// Dispatches a created task and answers 202 `{task_id, status_url}`, or 500
-/// `dispatch_failed` (the task is then marked failed with systemd-run's stderr).
-pub fn dispatch_and_answer(ctx: &mut Ctx<'_>, action: &'static str, id: i64, description: &str) -> Response {
-    let d = ctx.dispatcher();
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return db_unavailable(action, e),
+/// Checks the route's task id and guard, then runs its handler.
+fn call<'r>(ctx: &mut Ctx<'_>, req: &'r Request, route: &Route, params: Vec<(&'static str, &'r str)>) -> Response {
+    let mut call = Call {
+        req,
+        action: route.action,
+        params,
+        who: None,
     };
-    match d.dispatch(conn, id, &format!("podup task {id}: {description}")) {
-        Ok(()) => accepted(action, id, &d.status_url(id)),
-        Err(message) => dispatch_failed(action, id, &message, &d.status_url(id)),
-    }
-}
-
-/// 202 `{status: "accepted", task_id, status_url}`, linked to the task.
-pub fn accepted(action: &'static str, id: i64, url: &str) -> Response {
-    Response::json(
-        202,
-        action,
-        "accepted",
-        &json!({"status": "accepted", "task_id": id, "status_url": url}),
-    )
-    .with_task(id)
-}
-
-/// 500 `dispatch_failed`: the task exists and is marked failed with systemd-run's stderr.
-pub fn dispatch_failed(action: &'static str, id: i64, message: &str, url: &str) -> Response {
-    let body = json!({"error": "dispatch_failed", "message": message, "task_id": id, "status_url": url});
-    Response::json(500, action, "dispatch_failed", &body).with_task(id)
-}
-
-fn health(ctx: &mut Ctx<'_>) -> Response {
-    let uptime_secs = ctx.started.elapsed().as_secs();
-    let webhook = if ctx.config.github_secrets.is_empty() {
-        "not_configured"
-    } else {
-        "configured"
-    };
-    let db_check = match ctx.db.get() {
-        Ok(conn) => conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.error.clone()),
-    };
-    if let Err(error) = db_check {
-        if ctx.db.get().is_ok() {
-            ctx.db.fail(&error);
+    let answer = (|| {
+        if let Some(id) = call.param("id") {
+            if !id.parse::<i64>().is_ok_and(|n| n > 0) {
+                return Err(Refusal::Answer(Box::new(Response::error(
+                    404,
+                    "get_task",
+                    "unknown_task",
+                    format!("'{id}' is not a task id"),
+                ))));
+            }
         }
-        let e = ctx.db.get().expect_err("just failed");
-        let (message, db) = dbinfo::unavailable(e);
-        return Response::json(
-            503,
-            "health",
-            "db_unavailable",
-            &json!({
-                "status": "unavailable",
-                "version": VERSION,
-                "uptime_secs": uptime_secs,
-                "error": "db_unavailable",
-                "message": message,
-                "db": db,
-                "webhook": webhook,
-            }),
-        );
+        if let Guard::Role(need) = route.guard {
+            call.who = Some(authorize(ctx, req, need, route.action)?);
+        }
+        (route.handler)(ctx, &call)
+    })();
+    let answer = answer.unwrap_or_else(|r| r.into_response(route.action));
+    match route.successor {
+        Some(s) => super::answer::deprecated(answer, s),
+        None => answer,
     }
-    Response::json(
-        200,
-        "health",
-        "ok",
-        &json!({
-            "status": "ok",
-            "version": VERSION,
-            "uptime_secs": uptime_secs,
-            "db": {"state": "ok"},
-            "webhook": webhook,
-        }),
-    )
 }
+
+/// Checks the caller's bearer token or panel session. The credential is checked
+/// first, always; only one that was presented and did not verify is counted
+/// (`auth_limit::failed`, as a token or a session), which may turn its 401 into a 429.
+pub fn authorize(ctx: &mut Ctx<'_>, req: &Request, need: Need, action: &'static str) -> Result<Identity, Refusal> {
+    let credential = extract::credential(&Peer::of(ctx), req);
+    let kind = match credential {
+        Credential::Bearer(_) => Kind::Token,
+        _ => Kind::Session,
+    };
+    authorize_as(ctx, req, &credential, need, action, kind)
+}
+
+/// `authorize` with this credential, counting a failure as `kind`. On success the
+/// context names the identity (the event row's `meta.by`).
+pub fn authorize_as(
+    ctx: &mut Ctx<'_>,
+    req: &Request,
+    credential: &Credential<'_>,
+    need: Need,
+    action: &'static str,
+    kind: Kind,
+) -> Result<Identity, Refusal> {
+    let now = now_ms();
+    let conn = ctx.db.get()?;
+    match auth::authorize(conn, credential, need, now) {
+        Ok(id) => {
+            ctx.authenticated = true;
+            ctx.identity = Some(id.name.clone());
+            Ok(id)
+        }
+        // A credential was presented and did not verify: a guess.
+        Err(d @ Denied::Invalid) => {
+            let refused = Response::error(d.status(), action, d.code(), d.message());
+            Err(failed(ctx, req, kind, refused).into())
+        }
+        // None at all guesses nothing.
+        Err(d) => Err(d.into()),
+    }
+}
+
+#[cfg(test)]
+#[path = "routes_tests.rs"]
+mod tests;

@@ -1,12 +1,10 @@
 //! The task endpoints of the JSON API (docs/api.md): the list with its filters and
 //! pages, one task with its units, log and events, and stop / force-stop / retry.
-// As in `api`: helpers answer early with `Err(Response)`.
-#![allow(clippy::result_large_err)]
 
-use super::api::{authorize, control_error};
-use super::routes::{Ctx, db_unavailable, store_failed};
-use super::{Request, Response, query_param};
-use crate::auth::Need;
+use super::Response;
+use super::extract::query_param;
+use super::refusal::Refusal;
+use super::routes::{Call, Ctx};
 use crate::model::{TaskKind, TaskStatus, category_kinds};
 use crate::store::events;
 use crate::store::tasks::{self, ListFilter};
@@ -17,12 +15,9 @@ const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 500;
 
 /// `GET /api/v1/tasks`
-pub fn list_tasks(ctx: &mut Ctx<'_>, req: &Request) -> Response {
-    const A: &str = "list_tasks";
-    if let Err(r) = authorize(ctx, req, Need::Read, A) {
-        return r;
-    }
-    let bad = |what: &str, v: &str| Response::error(400, A, "invalid_filter", format!("{what} '{v}' is not known"));
+pub fn list_tasks(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
+    let req = call.req;
+    let bad = |what: &str, v: &str| Err(Refusal::invalid("invalid_filter", format!("{what} '{v}' is not known")));
     let mut f = ListFilter {
         limit: DEFAULT_PAGE,
         ..Default::default()
@@ -59,21 +54,13 @@ pub fn list_tasks(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             }
         }
     }
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return db_unavailable(A, e),
+    let list = tasks::list(ctx.db.get()?, &f)?;
+    let next = if list.len() == f.limit {
+        list.last().map(|t| t.id)
+    } else {
+        None
     };
-    match tasks::list(conn, &f) {
-        Ok(list) => {
-            let next = if list.len() == f.limit {
-                list.last().map(|t| t.id)
-            } else {
-                None
-            };
-            Response::json(200, A, "ok", &json!({"tasks": list, "next_before": next}))
-        }
-        Err(e) => store_failed(A, &e),
-    }
+    call.ok(&json!({"tasks": list, "next_before": next}))
 }
 
 fn check_alive(ctx: &mut Ctx<'_>, id: i64) {
@@ -96,61 +83,41 @@ fn linked_events(conn: &rusqlite::Connection, id: i64) -> rusqlite::Result<Vec<e
 }
 
 /// `GET /api/v1/tasks/<id>`
-pub fn get_task(ctx: &mut Ctx<'_>, req: &Request, id: i64) -> Response {
-    const A: &str = "get_task";
-    if let Err(r) = authorize(ctx, req, Need::Read, A) {
-        return r;
-    }
+pub fn get_task(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
+    let id = call.task_id();
     check_alive(ctx, id);
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return db_unavailable(A, e),
+    let conn = ctx.db.get()?;
+    let Some(t) = tasks::get(conn, id)? else {
+        return Err(Refusal::not_found("unknown_task", format!("there is no task {id}")));
     };
-    let found = tasks::get(conn, id).and_then(|t| {
-        let Some(t) = t else { return Ok(None) };
-        Ok(Some((
-            t,
-            tasks::units(conn, id)?,
-            tasks::logs(conn, id)?,
-            linked_events(conn, id)?,
-        )))
-    });
-    match found {
-        Ok(Some((t, units, logs, evs))) => Response::json(
-            200,
-            A,
-            "ok",
-            &json!({"task": t, "units": units, "logs": logs, "events": evs}),
-        ),
-        Ok(None) => Response::error(404, A, "unknown_task", format!("there is no task {id}")),
-        Err(e) => store_failed(A, &e),
-    }
+    let (units, logs, evs) = (
+        tasks::units(conn, id)?,
+        tasks::logs(conn, id)?,
+        linked_events(conn, id)?,
+    );
+    call.ok(&json!({"task": t, "units": units, "logs": logs, "events": evs}))
 }
 
 /// `POST /api/v1/tasks/<id>/stop|force-stop|retry`
-pub fn task_action(ctx: &mut Ctx<'_>, req: &Request, id: i64, verb: &str) -> Response {
-    const A: &str = "task_action";
-    let who = match authorize(ctx, req, Need::Admin, A) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
+pub fn task_action(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
+    let (id, verb) = (
+        call.task_id(),
+        call.req.path.trim_matches('/').rsplit('/').next().unwrap_or_default(),
+    );
     check_alive(ctx, id);
     let request_id = ctx.request_id.to_string();
     let d = ctx.dispatcher();
-    let conn = match ctx.db.get_mut() {
-        Ok(c) => c,
-        Err(e) => return db_unavailable(A, e),
-    };
+    let conn = ctx.db.get_mut()?;
     let result = match verb {
         "retry" => {
             let origin = control::Origin {
                 source: "api",
-                caller: &who.name,
+                caller: call.who(),
                 reason: Some("retry"),
                 request_id: Some(&request_id),
             };
             control::retry(conn, &d, id, &origin).map(|new_id| {
-                Response::json(202, A, "retried", &json!({"status": "accepted", "task_id": new_id, "retry_of": id, "status_url": d.status_url(new_id)})).with_task(new_id)
+                Response::json(202, call.action, "retried", &json!({"status": "accepted", "task_id": new_id, "retry_of": id, "status_url": d.status_url(new_id)})).with_task(new_id)
             })
         }
         _ => control::stop(conn, &d, id, verb == "force-stop").map(|changed| {
@@ -168,12 +135,12 @@ pub fn task_action(ctx: &mut Ctx<'_>, req: &Request, id: i64, verb: &str) -> Res
             };
             Response::json(
                 200,
-                A,
+                call.action,
                 reason,
                 &json!({"task_id": id, "status": status, "changed": changed}),
             )
             .with_task(id)
         }),
     };
-    result.unwrap_or_else(|e| control_error(A, &e, &d))
+    result.map_err(|e| Refusal::control(call.action, e, &d))
 }

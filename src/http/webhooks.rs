@@ -4,10 +4,10 @@
 //! with the configured secret and hands it to the real webhook handler, whose answer
 //! is recorded as a delivery of its own (its `event_log` row is marked `test`).
 
-use super::api::authorize;
-use super::routes::{Ctx, db_unavailable, store_failed};
+use super::extract::{Peer, is_https};
+use super::refusal::Refusal;
+use super::routes::{Call, Ctx};
 use super::{Request, Response, hooks};
-use crate::auth::Need;
 use crate::clock::now_ms;
 use crate::store::events::{self, Event, EventFilter, EventRow};
 use serde_json::{Value, json};
@@ -28,7 +28,7 @@ pub fn base_url(ctx: &Ctx<'_>, req: &Request) -> String {
     if let Some(u) = &ctx.config.public_url {
         return u.clone();
     }
-    let https = super::session::is_https(&super::session::Peer::of(ctx), req);
+    let https = is_https(&Peer::of(ctx), req);
     let host = req.header("host").unwrap_or("127.0.0.1:8777");
     format!("{}://{host}", if https { "https" } else { "http" })
 }
@@ -51,12 +51,8 @@ fn delivery(e: &EventRow) -> Value {
     })
 }
 
-pub fn status(ctx: &mut Ctx<'_>, req: &Request) -> Response {
-    const A: &str = "webhooks";
-    if let Err(r) = authorize(ctx, req, Need::Read, A) {
-        return r;
-    }
-    let base = base_url(ctx, req);
+pub fn status(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
+    let base = base_url(ctx, call.req);
     let d = ctx.dispatcher();
     let services: Vec<Value> = d
         .resolve(ctx.db.get().ok(), None)
@@ -71,46 +67,29 @@ pub fn status(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         })
         .collect();
     let secrets = ctx.config.github_secrets.len();
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return db_unavailable(A, e),
-    };
     let f = EventFilter {
         action: Some("github_webhook".into()),
         limit: DELIVERIES,
         ..Default::default()
     };
-    match events::list(conn, &f) {
-        Ok(rows) => Response::json(
-            200,
-            A,
-            "ok",
-            &json!({
-                "secret": if secrets > 0 { "set" } else { "unset" },
-                "secret_count": secrets,
-                "url": format!("{base}/hooks/github"),
-                "content_type": "application/json",
-                "events": ["Packages", "Registry packages"],
-                "services": services,
-                "deliveries": rows.iter().map(delivery).collect::<Vec<_>>(),
-            }),
-        ),
-        Err(e) => store_failed(A, &e),
-    }
+    let rows = events::list(ctx.db.get()?, &f)?;
+    call.ok(&json!({
+        "secret": if secrets > 0 { "set" } else { "unset" },
+        "secret_count": secrets,
+        "url": format!("{base}/hooks/github"),
+        "content_type": "application/json",
+        "events": ["Packages", "Registry packages"],
+        "services": services,
+        "deliveries": rows.iter().map(delivery).collect::<Vec<_>>(),
+    }))
 }
 
-pub fn test_delivery(ctx: &mut Ctx<'_>, req: &Request) -> Response {
-    const A: &str = "webhook_test";
-    if let Err(r) = authorize(ctx, req, Need::Admin, A) {
-        return r;
-    }
+pub fn test_delivery(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let Some(secret) = ctx.config.github_secrets.first() else {
-        return Response::error(
-            409,
-            A,
+        return Err(Refusal::conflict(
             "webhook_not_configured",
             "no GitHub webhook secret is configured: set PODUP_GITHUB_SECRET_FILE or the credential 'github-secret'",
-        );
+        ));
     };
     let started = std::time::Instant::now();
     let delivery_id = format!("podup-test-{}", ctx.request_id);
@@ -156,21 +135,15 @@ pub fn test_delivery(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         meta: meta.to_string(),
         task_id: answer.task_id,
     };
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return db_unavailable(A, e),
-    };
-    if let Err(e) = events::insert(conn, &row) {
-        return store_failed(A, &e);
-    }
+    events::insert(ctx.db.get()?, &row)?;
     let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
     let v = verdict(answer.status, answer.reason);
-    Response::json(
+    Ok(Response::json(
         200,
-        A,
+        call.action,
         v,
         &json!({"delivery": delivery_id, "status": answer.status, "reason": answer.reason, "verdict": v, "answer": body}),
-    )
+    ))
 }
 
 #[cfg(test)]

@@ -1,0 +1,51 @@
+//! `GET /health` (and HEAD): anyone may ask, before the panel and while the state
+//! database is down; 200 with the version and uptime, or 503 naming what is wrong
+//! (`checks::database_answers`, the check `podup check` and the panel also make).
+
+use super::refusal::Refusal;
+use super::routes::{Call, Ctx};
+use super::{Response, dbinfo};
+use crate::cli::VERSION;
+use serde_json::json;
+
+pub fn health(ctx: &mut Ctx<'_>, _call: &Call<'_>) -> Result<Response, Refusal> {
+    let uptime_secs = ctx.started.elapsed().as_secs();
+    let webhook = if ctx.config.github_secrets.is_empty() {
+        "not_configured"
+    } else {
+        "configured"
+    };
+    if let Err(error) = crate::checks::database_answers(ctx.db) {
+        if ctx.db.get().is_ok() {
+            ctx.db.fail(&error);
+        }
+        let e = ctx.db.get().expect_err("just failed");
+        let (message, db) = dbinfo::unavailable(e);
+        return Ok(Response::json(
+            503,
+            "health",
+            "db_unavailable",
+            &json!({
+                "status": "unavailable",
+                "version": VERSION,
+                "uptime_secs": uptime_secs,
+                "error": "db_unavailable",
+                "message": message,
+                "db": db,
+                "webhook": webhook,
+            }),
+        ));
+    }
+    Ok(Response::json(
+        200,
+        "health",
+        "ok",
+        &json!({
+            "status": "ok",
+            "version": VERSION,
+            "uptime_secs": uptime_secs,
+            "db": {"state": "ok"},
+            "webhook": webhook,
+        }),
+    ))
+}
