@@ -8,7 +8,7 @@ use super::api::authorize;
 use super::routes::{Ctx, db_unavailable, store_failed};
 use super::{Request, Response};
 use crate::auth::Need;
-use crate::cli::VERSION;
+use crate::build_info::VERSION;
 use crate::clock::now_ms;
 use crate::config::{Config, VARIABLES};
 use crate::host::HostError;

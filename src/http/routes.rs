@@ -3,7 +3,7 @@
 //! of the shared failures (rate limited, store failed, dispatch failed) live here.
 
 use super::{Request, Response, api, dbinfo, event_log, hooks, ops, overview, session, tasks, webhooks};
-use crate::cli::VERSION;
+use crate::build_info::VERSION;
 use crate::config::Config;
 use crate::host::Host;
 use crate::ratelimit::Limited;
