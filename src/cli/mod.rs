@@ -176,7 +176,14 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
     match command {
         Command::Serve(args) => {
             logging::raise(args.verbose);
-            serve::run(config, &args).map_err(Error::Serve)
+            serve::run(
+                config,
+                &serve::Options {
+                    listen: args.listen,
+                    idle_exit_secs: args.idle_exit_secs,
+                },
+            )
+            .map_err(Error::Serve)
         }
         Command::Trigger(args) => trigger::run(&config, &args),
         Command::AutoUpdate(args) => trigger::auto_update(&config, &args),

@@ -4,10 +4,10 @@
 
 use super::{Error, TaskEnv, UsageError, common_options, open_db, parse_opts, task_id};
 use crate::config::Config;
+use crate::model::TaskStatus;
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch::Dispatcher;
-use crate::tasks::model::TaskStatus;
 use crate::tasks::{host_for, worker};
 
 /// How many tasks `podup tasks` lists without `--limit`.
@@ -163,7 +163,7 @@ pub fn one(config: &Config, args: &TaskArgs) -> Result<(), Error> {
             let now = tasks::get(conn, id)
                 .ok()
                 .flatten()
-                .map(|t| t.status)
+                .map(|t| t.status.as_str())
                 .unwrap_or_default();
             if changed {
                 format!("task {id} is {now}")

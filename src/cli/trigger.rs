@@ -3,10 +3,10 @@
 
 use super::{Error, TaskEnv, UsageError, common_options, parse_opts};
 use crate::config::Config;
+use crate::model::{Mode, TaskKind, TaskStatus, UnitSpec};
 use crate::store::tasks::{self, NewTask};
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch;
-use crate::tasks::model::{TaskKind, UnitSpec};
 use crate::tasks::worker;
 use std::time::Duration;
 
@@ -87,7 +87,7 @@ pub fn run(config: &Config, a: &TriggerArgs) -> Result<(), Error> {
             digest: None,
         })
         .collect();
-    let spec = d.spec(units, a.dry_run, "deploy");
+    let spec = d.spec(units, a.dry_run, Mode::Deploy);
     if a.dry_run {
         let plan = dispatch::plan(d.host, &spec);
         println!("{}", serde_json::to_string_pretty(&plan).expect("a plan serializes"));
@@ -121,7 +121,7 @@ pub fn run(config: &Config, a: &TriggerArgs) -> Result<(), Error> {
                 t.status,
                 t.message.clone().unwrap_or_default()
             );
-            if t.status().is_failure() || t.status == "cancelled" {
+            if t.status().is_failure() || t.status == TaskStatus::Cancelled {
                 Err(Error::TaskFailed { id })
             } else {
                 Ok(())
@@ -138,7 +138,7 @@ pub fn auto_update(config: &Config, args: &AutoUpdateArgs) -> Result<(), Error> 
     let dry_run = args.dry_run;
     let mut env = TaskEnv::open(config)?;
     let (d, conn) = env.split(config);
-    let spec = d.spec(Vec::new(), dry_run, "auto-update");
+    let spec = d.spec(Vec::new(), dry_run, Mode::AutoUpdate);
     let caller = args.caller.as_deref().unwrap_or("cli");
     let source = if caller == "timer" { "timer" } else { "cli" };
     let new = NewTask {

@@ -4,7 +4,7 @@
 
 use crate::auth::proxy::TrustedProxies;
 use crate::auth::tokens::Role;
-use crate::host::quadlet::quadlet_dirs;
+use crate::host::dirs::{quadlet_dirs, unit_dirs};
 use crate::host::{Scope, Simulated};
 use crate::ratelimit::{Rule, parse_duration_secs, parse_rules};
 use crate::services::{Service, parse_list};
@@ -371,7 +371,7 @@ impl Config {
         let scope = if systemd_user { Scope::User } else { Scope::System };
         let quadlet_dirs = quadlet_dirs(scope, get, euid);
         let config_home = get("XDG_CONFIG_HOME").or_else(|| get("HOME").map(|h| format!("{h}/.config")));
-        let unit_dirs = crate::discovery::unit_dirs(systemd_user, config_home.as_deref());
+        let unit_dirs = unit_dirs(scope, config_home.as_deref());
         let path_env = get("PATH");
         let trusted_proxies = TrustedProxies::parse(&get("PODUP_TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| err("PODUP_TRUSTED_PROXIES", e))?;
@@ -436,6 +436,11 @@ impl Config {
             session_secs,
             demo: None,
         })
+    }
+
+    /// The systemd manager podup talks to (`PODUP_SYSTEMD_SCOPE`).
+    pub fn scope(&self) -> Scope {
+        if self.systemd_user { Scope::User } else { Scope::System }
     }
 
     /// Path of the state database.

@@ -8,6 +8,7 @@
 //! is the task engine's business; reading `PODUP_*` configuration is `config`'s.
 
 pub mod auto_update;
+pub mod dirs;
 mod exec;
 #[cfg(test)]
 mod fakes;
@@ -19,19 +20,12 @@ mod simulated;
 pub mod systemd;
 pub mod unit_file;
 
+pub use crate::model::Scope;
 pub use simulated::{Simulated, SimulatedRun, Simulator};
 use std::cell::RefCell;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::time::{Duration, Instant};
-
-/// Which systemd manager podup talks to; `User` adds `--user` to every `systemctl`,
-/// `systemd-run` and `journalctl` call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    System,
-    User,
-}
 
 /// The programs to run: bare names are looked up on the child's PATH, paths are used as given.
 #[derive(Debug, Clone, PartialEq)]

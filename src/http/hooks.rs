@@ -8,11 +8,11 @@ use super::routes::Ctx;
 use super::{Request, Response};
 use crate::clock::now_ms;
 use crate::logging::Throttle;
+use crate::model::{Mode, TaskKind, TaskStatus, UnitSpec};
 use crate::providers::ImageEvent;
 use crate::providers::github::{self, SignatureError, Verdict};
 use crate::ratelimit;
 use crate::store::{immediate, replay, tasks};
-use crate::tasks::model::{TaskKind, TaskStatus, UnitSpec};
 use serde_json::json;
 
 const ACTION: &str = "github_webhook";
@@ -200,6 +200,16 @@ fn ignored(reason: &'static str, detail: String) -> Response {
     )
 }
 
+/// How a delivery that passed routing found its task.
+enum Found {
+    /// Its task exists already (a redelivery).
+    Duplicate,
+    /// An open task deploys the same digest; the delivery joins it.
+    Joined,
+    /// A new task was created; it is dispatched next.
+    Accepted,
+}
+
 /// Which declared services the event is for, then idempotency, coalescing, limits.
 fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &Delivered<'_>) -> Response {
     if let Some(name) = only {
@@ -254,12 +264,12 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &D
         Ok(c) => c,
         Err(e) => return super::routes::db_unavailable(ACTION, e),
     };
-    let created = (|| -> rusqlite::Result<Result<(i64, &'static str), Response>> {
+    let created = (|| -> rusqlite::Result<Result<(i64, Found), Response>> {
         let tx = immediate(conn)?;
         // `github` answered redeliveries it knew of; this catches one that made its
         // task meanwhile.
         if let Some(id) = duplicate_of(&tx, delivery.id, delivery.body_sha, now)? {
-            return Ok(Ok((id, "duplicate")));
+            return Ok(Ok((id, Found::Duplicate)));
         }
         let mut units = Vec::new();
         let mut joined = None;
@@ -292,7 +302,7 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &D
             };
             replay::remember(&tx, delivery.body_sha, id, now)?;
             tx.commit()?;
-            return Ok(Ok((id, "joined")));
+            return Ok(Ok((id, Found::Joined)));
         }
         if let Err(limited) = ratelimit::check(
             &tx,
@@ -308,7 +318,7 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &D
                 &limited,
             )));
         }
-        let spec = d.spec(units, false, "deploy");
+        let spec = d.spec(units, false, Mode::Deploy);
         let new = tasks::NewTask {
             kind: TaskKind::Webhook,
             source: "github",
@@ -322,7 +332,7 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &D
         let id = tasks::insert(&tx, &new, now)?;
         replay::remember(&tx, delivery.body_sha, id, now)?;
         tx.commit()?;
-        Ok(Ok((id, "accepted")))
+        Ok(Ok((id, Found::Accepted)))
     })();
     let (id, how) = match created {
         Ok(Ok(v)) => v,
@@ -331,14 +341,16 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &D
     };
     let url = d.status_url(id);
     match how {
-        "duplicate" => duplicate(ctx, id),
-        "joined" => Response::json(
+        Found::Duplicate => duplicate(ctx, id),
+        Found::Joined => Response::json(
             202,
             ACTION,
             "joined",
             &json!({"status": "joined", "task_id": id, "status_url": url}),
         )
         .with_task(id),
-        _ => super::routes::dispatch_and_answer(ctx, ACTION, id, &format!("webhook {}", event.reference())),
+        Found::Accepted => {
+            super::routes::dispatch_and_answer(ctx, ACTION, id, &format!("webhook {}", event.reference()))
+        }
     }
 }

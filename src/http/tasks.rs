@@ -7,10 +7,10 @@ use super::api::{authorize, control_error};
 use super::routes::{Ctx, db_unavailable, store_failed};
 use super::{Request, Response, query_param};
 use crate::auth::Need;
+use crate::model::{TaskKind, TaskStatus, category_kinds};
 use crate::store::events;
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::control;
-use crate::tasks::model::{TaskKind, TaskStatus, category_kinds};
 use serde_json::json;
 
 const DEFAULT_PAGE: usize = 50;
@@ -157,7 +157,7 @@ pub fn task_action(ctx: &mut Ctx<'_>, req: &Request, id: i64, verb: &str) -> Res
             let status = tasks::get(conn, id)
                 .ok()
                 .flatten()
-                .map(|t| t.status)
+                .map(|t| t.status.as_str())
                 .unwrap_or_default();
             let reason = if !changed {
                 "already_ended"

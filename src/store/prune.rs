@@ -164,8 +164,8 @@ pub fn size_bytes(path: &std::path::Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{TaskKind, TaskSpec, TaskStatus, UnitSpec};
     use crate::store::tasks::{self as t, NewTask};
-    use crate::tasks::model::{TaskKind, TaskSpec, TaskStatus, UnitSpec};
 
     #[test]
     fn dry_run_counts_exactly_what_prune_removes() {
@@ -178,10 +178,10 @@ mod tests {
                 image: None,
                 digest: None,
             }],
-            scope: "system".into(),
+            scope: Some(crate::model::Scope::System),
             verify_secs: 1,
             dry_run: false,
-            mode: "deploy".into(),
+            mode: crate::model::Mode::Deploy,
         };
         let new = NewTask {
             kind: TaskKind::Manual,
@@ -200,7 +200,7 @@ mod tests {
                 id,
                 &t::LogEntry {
                     ts_ms: i,
-                    level: "info".into(),
+                    level: crate::model::LogLevel::Info,
                     step: "s".into(),
                     message: "m".into(),
                     ..Default::default()
@@ -219,9 +219,8 @@ mod tests {
             [],
         )
         .unwrap();
-        let wide = crate::ratelimit::parse_rules("1/1d").unwrap();
-        crate::ratelimit::hit(&c, "k", &wide, 10).unwrap();
-        crate::ratelimit::hit(&c, "k", &wide, 5000).unwrap();
+        crate::store::ratelimit::insert_hit(&c, "k", 10).unwrap();
+        crate::store::ratelimit::insert_hit(&c, "k", 5000).unwrap();
         let cut = Cutoffs {
             events_before_ms: 600,
             tasks_before_ms: 1000,

@@ -2,9 +2,9 @@
 //! under a rate limit and dispatch it, stop or force-stop one, retry one.
 
 use super::dispatch::Dispatcher;
-use super::model::{TaskKind, TaskSpec, TaskStatus};
 use super::{transient_unit, worker};
 use crate::clock::now_ms;
+use crate::model::{TaskKind, TaskSpec, TaskStatus};
 use crate::ratelimit::{self, Limited, Rule};
 use crate::store::tasks::{self, NewTask, Task};
 use crate::store::{immediate, locks};
@@ -27,7 +27,7 @@ pub enum ControlError {
     UnknownTask(i64),
     NotEnded {
         task_id: i64,
-        status: String,
+        status: TaskStatus,
     },
     CannotStop {
         task_id: i64,
@@ -188,10 +188,10 @@ pub fn retry(conn: &mut Connection, d: &Dispatcher<'_>, id: i64, origin: &Origin
     if !task.status().is_terminal() {
         return Err(ControlError::NotEnded {
             task_id: id,
-            status: task.status.clone(),
+            status: task.status,
         });
     }
-    let (Some(spec), Some(kind)) = (task.spec(), TaskKind::parse(&task.kind)) else {
+    let (Some(spec), kind) = (task.spec(), task.kind) else {
         return Err(ControlError::NoSpec(id));
     };
     let new = NewTask {

@@ -8,13 +8,12 @@ pub mod dispatch;
 pub mod fields;
 pub mod journal;
 pub mod maintenance;
-pub mod model;
 pub mod resolve;
 pub mod sandbox;
 pub mod worker;
 
 use crate::config::Config;
-use crate::host::{Host, Programs, Scope};
+use crate::host::{Host, Programs};
 
 /// The transient unit a task runs in.
 pub fn transient_unit(id: i64) -> String {
@@ -24,11 +23,7 @@ pub fn transient_unit(id: i64) -> String {
 /// The host as the configuration describes it (scope, programs on PATH); under
 /// `podup demo`, its simulated host.
 pub fn host_for(config: &Config) -> Host {
-    let scope = if config.systemd_user {
-        Scope::User
-    } else {
-        Scope::System
-    };
+    let scope = config.scope();
     match &config.demo {
         Some(sim) => Host::simulated(scope, sim.clone()),
         None => Host::new(scope, Programs::default()),
