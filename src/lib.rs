@@ -7,6 +7,8 @@
 
 /// Bearer tokens, panel sessions, CSRF, trusted proxies, roles and the check each route makes.
 mod auth;
+/// The version and build facts (commit, date) of this binary.
+mod build_info;
 /// Self-checks: is podup able to do its job here?
 mod checks;
 /// Subcommands, their flags, usage text and exit codes.

@@ -72,7 +72,7 @@ pub fn stamp() -> &'static str {
             h.update(a.body);
         }
         let hex = crate::hex::hex(&h.finalize()[..6]);
-        format!("{}-{hex}", crate::cli::VERSION)
+        format!("{}-{hex}", crate::build_info::VERSION)
     })
 }
 
@@ -119,7 +119,7 @@ mod tests {
         let html = index();
         assert!(!html.contains("__STAMP__"));
         assert!(html.contains(&format!("/assets/{}/js/main.js", stamp())));
-        assert!(stamp().starts_with(crate::cli::VERSION));
+        assert!(stamp().starts_with(crate::build_info::VERSION));
         assert!(!html.contains("<style") && !html.contains(" style="));
         let handler = html.split(" on").skip(1).any(|rest| {
             let name: String = rest.chars().take_while(char::is_ascii_lowercase).collect();

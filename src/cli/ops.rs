@@ -1,12 +1,50 @@
-//! Operations from the shell: `podup check`, `podup prune`, `podup discover`.
+//! Operations from the shell: `podup check`, `podup prune`, `podup discover`: their
+//! flags and what they do.
 
-use super::{EXIT_FAILURE, EXIT_OK, fail, open_db};
+use super::{Error, UsageError, common_options, open_db, parse_opts};
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::duration::{self, DurationError};
 use crate::tasks::{host_for, maintenance};
 
+/// `podup prune [--dry-run] [--older-than DURATION]`
+#[derive(Debug, PartialEq)]
+pub struct PruneArgs {
+    pub dry_run: bool,
+    pub older_than_secs: Option<u64>,
+}
+
+pub fn parse_prune(rest: &[String]) -> Result<PruneArgs, UsageError> {
+    let mut o = common_options();
+    o.optflag("", "dry-run", "count, remove nothing");
+    o.optopt(
+        "",
+        "older-than",
+        "remove what is older than this (30d, 12h)",
+        "DURATION",
+    );
+    let m = parse_opts(o, rest, "prune")?;
+    let older_than_secs = match m.opt_str("older-than") {
+        None => None,
+        Some(v) => Some(duration::parse_secs(&v).map_err(|e| {
+            UsageError(match e {
+                DurationError::Invalid => {
+                    format!("--older-than: expected a duration such as 30d or 12h, got '{v}'")
+                }
+                DurationError::OutOfRange => {
+                    format!("--older-than: at most {}, got '{v}'", duration::MAX_TEXT)
+                }
+            })
+        })?),
+    };
+    Ok(PruneArgs {
+        dry_run: m.opt_present("dry-run"),
+        older_than_secs,
+    })
+}
+
 /// Prints every self-check with its verdict and fix; exit 1 when any failed.
-pub fn check(config: &Config) -> u8 {
+pub fn check(config: &Config) -> Result<(), Error> {
     let host = host_for(config);
     let checks = crate::checks::run(config, &host);
     let mut failed = 0;
@@ -20,76 +58,103 @@ pub fn check(config: &Config) -> u8 {
         }
     }
     println!("{} check(s), {failed} failed", checks.len());
-    if failed > 0 { EXIT_FAILURE } else { EXIT_OK }
-}
-
-pub fn prune(config: &Config, dry_run: bool, older_than_secs: Option<u64>) -> u8 {
-    let conn = match open_db(config) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let host = host_for(config);
-    let caller = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-    match maintenance::prune(&conn, &host, config, "cli", &caller, dry_run, older_than_secs) {
-        Ok((task, counts)) => {
-            let verb = if dry_run { "would remove" } else { "removed" };
-            println!(
-                "{verb}: {} events, {} tasks, {} task unit rows, {} task log lines, {} sessions, {} rate-limit hits, {} orphaned locks",
-                counts.events,
-                counts.tasks,
-                counts.task_units,
-                counts.task_logs,
-                counts.sessions,
-                counts.rate_hits,
-                counts.locks
-            );
-            if let Some(id) = task {
-                println!("maintenance task {id}");
-            }
-            println!(
-                "state database: {} bytes",
-                crate::store::prune::size_bytes(&config.db_path())
-            );
-            EXIT_OK
-        }
-        Err(e) => fail(format!("the prune failed: {e}")),
+    if failed > 0 {
+        Err(Error::ChecksFailed { failed })
+    } else {
+        Ok(())
     }
 }
 
-pub fn discover(config: &Config) -> u8 {
-    let conn = match open_db(config) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+pub fn prune(config: &Config, args: &PruneArgs) -> Result<(), Error> {
+    let PruneArgs {
+        dry_run,
+        older_than_secs,
+    } = *args;
+    let conn = open_db(config)?;
     let host = host_for(config);
-    match crate::discovery::run(&conn, &host, config, &config.unit_dirs, now_ms()) {
-        Ok(r) => {
-            for f in &r.found {
-                println!(
-                    "{:<40} {:<10} {:<50} {}",
-                    f.unit,
-                    f.source,
-                    f.image.as_deref().unwrap_or("-"),
-                    f.detail
-                );
+    let caller = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    let (task, counts) =
+        maintenance::prune(&conn, &host, config, "cli", &caller, dry_run, older_than_secs).map_err(Error::Prune)?;
+    let verb = if dry_run { "would remove" } else { "removed" };
+    println!(
+        "{verb}: {} events, {} tasks, {} task unit rows, {} task log lines, {} sessions, {} rate-limit hits, {} orphaned locks",
+        counts.events,
+        counts.tasks,
+        counts.task_units,
+        counts.task_logs,
+        counts.sessions,
+        counts.rate_hits,
+        counts.locks
+    );
+    if let Some(id) = task {
+        println!("maintenance task {id}");
+    }
+    println!(
+        "state database: {} bytes",
+        crate::store::prune::size_bytes(&config.db_path())
+    );
+    Ok(())
+}
+
+/// Lists what discovery found; the scans that failed are reported as it goes, on
+/// stderr, and make the exit code 1.
+pub fn discover(config: &Config) -> Result<(), Error> {
+    let conn = open_db(config)?;
+    let host = host_for(config);
+    let r = crate::discovery::run(&conn, &host, config, &config.unit_dirs, now_ms()).map_err(Error::Discovery)?;
+    for f in &r.found {
+        println!(
+            "{:<40} {:<10} {:<50} {}",
+            f.unit,
+            f.source,
+            f.image.as_deref().unwrap_or("-"),
+            f.detail
+        );
+    }
+    for u in &r.excluded {
+        println!("{u:<40} excluded (PODUP_EXCLUDE)");
+    }
+    for e in &r.errors {
+        eprintln!("podup: discovery: {e}");
+    }
+    eprintln!(
+        "podup: {} unit(s) found, {} forgotten, in {} ms",
+        r.found.len(),
+        r.forgotten,
+        r.elapsed_ms
+    );
+    if !config.auto_discover {
+        eprintln!("podup: PODUP_AUTO_DISCOVER is off: these units are listed but podup will not update them");
+    }
+    if r.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::DiscoveryIncomplete { errors: r.errors.len() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn prune_names_its_bad_flag() {
+        let e = parse_prune(&args("--bogus")).unwrap_err().0;
+        assert!(e.starts_with("prune: ") && e.contains("'bogus'"), "{e}");
+        assert_eq!(
+            parse_prune(&args("--older-than soon")).unwrap_err().0,
+            "--older-than: expected a duration such as 30d or 12h, got 'soon'"
+        );
+        assert_eq!(
+            parse_prune(&args("--dry-run --older-than 30d")).unwrap(),
+            PruneArgs {
+                dry_run: true,
+                older_than_secs: Some(30 * 86_400)
             }
-            for u in &r.excluded {
-                println!("{u:<40} excluded (PODUP_EXCLUDE)");
-            }
-            for e in &r.errors {
-                eprintln!("podup: discovery: {e}");
-            }
-            eprintln!(
-                "podup: {} unit(s) found, {} forgotten, in {} ms",
-                r.found.len(),
-                r.forgotten,
-                r.elapsed_ms
-            );
-            if !config.auto_discover {
-                eprintln!("podup: PODUP_AUTO_DISCOVER is off: these units are listed but podup will not update them");
-            }
-            if r.errors.is_empty() { EXIT_OK } else { EXIT_FAILURE }
-        }
-        Err(e) => fail(e),
+        );
     }
 }

@@ -1,7 +1,8 @@
-//! `podup tasks`, `podup task ID`, `podup task stop|kill|retry ID`, and
-//! `podup run-task ID --db PATH` (the worker inside `podup-task-<id>.service`).
+//! `podup tasks`, `podup task ID`, `podup task stop|force-stop|retry ID`, and
+//! `podup run-task ID --db PATH` (the worker inside `podup-task-<id>.service`):
+//! their flags and what they do.
 
-use super::{EXIT_OK, EXIT_USAGE, TaskEnv, fail, open_db};
+use super::{Error, TaskEnv, UsageError, common_options, open_db, parse_opts, task_id};
 use crate::config::Config;
 use crate::model::TaskStatus;
 use crate::store::tasks::{self, ListFilter};
@@ -9,56 +10,143 @@ use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch::Dispatcher;
 use crate::tasks::{host_for, worker};
 
-pub fn list(config: &Config, status: Option<&str>, limit: usize) -> u8 {
-    let status = match status.map(|s| (s, TaskStatus::parse(s))) {
-        None => None,
-        Some((_, Some(s))) => Some(s),
-        Some((s, None)) => {
-            eprintln!("podup: --status: '{s}' is not a task status");
-            return EXIT_USAGE;
+/// How many tasks `podup tasks` lists without `--limit`.
+const DEFAULT_LIMIT: usize = 20;
+
+/// `podup tasks [--status S] [--limit N]`
+#[derive(Debug, PartialEq)]
+pub struct ListArgs {
+    pub status: Option<String>,
+    pub limit: usize,
+}
+
+/// `podup task [VERB] ID`
+#[derive(Debug, PartialEq)]
+pub struct TaskArgs {
+    /// `None` shows the task.
+    pub verb: Option<TaskVerb>,
+    pub id: i64,
+}
+
+/// `podup run-task ID --db PATH`
+#[derive(Debug, PartialEq)]
+pub struct RunTaskArgs {
+    pub id: i64,
+    pub db: String,
+}
+
+/// What `podup task VERB ID` does to a task, in the words of the API
+/// (`POST /api/v1/tasks/<id>/force-stop`) and the panel's buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskVerb {
+    /// SIGTERM: the worker ends its step and stops.
+    Stop,
+    /// SIGKILL: the worker dies at once.
+    ForceStop,
+    /// A new task with the same spec.
+    Retry,
+}
+
+impl TaskVerb {
+    pub fn parse(word: &str) -> Option<TaskVerb> {
+        match word {
+            "stop" => Some(TaskVerb::Stop),
+            // `kill` is what the CLI called it before; scripts may still say so.
+            "force-stop" | "kill" => Some(TaskVerb::ForceStop),
+            "retry" => Some(TaskVerb::Retry),
+            _ => None,
         }
-    };
-    let conn = match open_db(config) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    match tasks::list(
-        &conn,
-        &ListFilter {
-            status,
-            limit,
-            ..Default::default()
-        },
-    ) {
-        Ok(list) => {
-            println!("{:<7} {:<12} {:<12} {:<16} UNITS", "ID", "KIND", "STATUS", "CALLER");
-            for t in list {
-                println!(
-                    "{:<7} {:<12} {:<12} {:<16} {}",
-                    t.id,
-                    t.kind,
-                    t.status,
-                    t.caller.unwrap_or_default(),
-                    t.units.join(" ")
-                );
-            }
-            EXIT_OK
-        }
-        Err(e) => fail(e),
     }
 }
 
-pub fn one(config: &Config, verb: Option<&str>, id: i64) -> u8 {
-    let mut env = match TaskEnv::open(config) {
-        Ok(e) => e,
-        Err(code) => return code,
+pub fn parse_list(rest: &[String]) -> Result<ListArgs, UsageError> {
+    let mut o = common_options();
+    o.optopt("", "status", "only tasks with this status", "S");
+    o.optopt("", "limit", "how many (default 20)", "N");
+    let m = parse_opts(o, rest, "tasks")?;
+    let limit = match m.opt_str("limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => v
+            .parse()
+            .map_err(|_| UsageError(format!("--limit: expected a whole number, got '{v}'")))?,
     };
+    Ok(ListArgs {
+        status: m.opt_str("status"),
+        limit,
+    })
+}
+
+pub fn parse_task(rest: &[String]) -> Result<TaskArgs, UsageError> {
+    let m = common_options()
+        .parse(rest)
+        .map_err(|e| UsageError(format!("task: {e}")))?;
+    let (verb, id) = match m.free.as_slice() {
+        [id] => (None, id),
+        [verb, id] => match TaskVerb::parse(verb) {
+            Some(v) => (Some(v), id),
+            None => {
+                return Err(UsageError(format!(
+                    "task: unknown action '{verb}' (stop, force-stop or retry)"
+                )));
+            }
+        },
+        _ => {
+            return Err(UsageError(
+                "task: expected 'task ID' or 'task stop|force-stop|retry ID'".into(),
+            ));
+        }
+    };
+    Ok(TaskArgs { verb, id: task_id(id)? })
+}
+
+pub fn parse_run_task(rest: &[String]) -> Result<RunTaskArgs, UsageError> {
+    let mut o = common_options();
+    o.optopt("", "db", "the state database", "PATH");
+    let m = o.parse(rest).map_err(|e| UsageError(format!("run-task: {e}")))?;
+    let [id] = m.free.as_slice() else {
+        return Err(UsageError("run-task: expected one task id".into()));
+    };
+    let db = m
+        .opt_str("db")
+        .ok_or_else(|| UsageError("run-task: --db PATH is required".into()))?;
+    Ok(RunTaskArgs { id: task_id(id)?, db })
+}
+
+pub fn list(config: &Config, args: &ListArgs) -> Result<(), Error> {
+    let status = match args.status.as_deref() {
+        None => None,
+        Some(s) => Some(TaskStatus::parse(s).ok_or_else(|| Error::UnknownStatus { value: s.into() })?),
+    };
+    let conn = open_db(config)?;
+    let filter = ListFilter {
+        status,
+        limit: args.limit,
+        ..Default::default()
+    };
+    let list = tasks::list(&conn, &filter)?;
+    println!("{:<7} {:<12} {:<12} {:<16} UNITS", "ID", "KIND", "STATUS", "CALLER");
+    for t in list {
+        println!(
+            "{:<7} {:<12} {:<12} {:<16} {}",
+            t.id,
+            t.kind,
+            t.status,
+            t.caller.unwrap_or_default(),
+            t.units.join(" ")
+        );
+    }
+    Ok(())
+}
+
+pub fn one(config: &Config, args: &TaskArgs) -> Result<(), Error> {
+    let id = args.id;
+    let mut env = TaskEnv::open(config)?;
     let (d, conn) = env.split(config);
     control::check_alive(conn, &d, id);
     let caller = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-    let result = match verb {
+    let message = match args.verb {
         None => return show(conn, id),
-        Some("retry") => control::retry(
+        Some(TaskVerb::Retry) => control::retry(
             conn,
             &d,
             id,
@@ -69,8 +157,9 @@ pub fn one(config: &Config, verb: Option<&str>, id: i64) -> u8 {
                 request_id: None,
             },
         )
-        .map(|new| format!("task {new} retries task {id}")),
-        Some(v) => control::stop(conn, &d, id, v == "kill").map(|changed| {
+        .map(|new| format!("task {new} retries task {id}"))?,
+        Some(verb @ (TaskVerb::Stop | TaskVerb::ForceStop)) => {
+            let changed = control::stop(conn, &d, id, verb == TaskVerb::ForceStop)?;
             let now = tasks::get(conn, id)
                 .ok()
                 .flatten()
@@ -81,24 +170,16 @@ pub fn one(config: &Config, verb: Option<&str>, id: i64) -> u8 {
             } else {
                 format!("task {id} had already ended ({now})")
             }
-        }),
-    };
-    match result {
-        Ok(message) => {
-            println!("{message}");
-            EXIT_OK
         }
-        Err(e) => fail(e),
-    }
+    };
+    println!("{message}");
+    Ok(())
 }
 
-fn show(conn: &rusqlite::Connection, id: i64) -> u8 {
-    let found = tasks::get(conn, id).map(|t| t.map(|t| (t, tasks::units(conn, id), tasks::logs(conn, id))));
-    let (t, units, logs) = match found {
-        Ok(Some((t, Ok(u), Ok(l)))) => (t, u, l),
-        Ok(None) => return fail(format!("there is no task {id}")),
-        Ok(Some((_, Err(e), _) | (_, _, Err(e)))) | Err(e) => return fail(e),
-    };
+fn show(conn: &rusqlite::Connection, id: i64) -> Result<(), Error> {
+    let t = tasks::get(conn, id)?.ok_or(Error::NoTask { id })?;
+    let units = tasks::units(conn, id)?;
+    let logs = tasks::logs(conn, id)?;
     println!(
         "task {} ({}) {} {}",
         t.id,
@@ -133,18 +214,14 @@ fn show(conn: &rusqlite::Connection, id: i64) -> u8 {
             }
         }
     }
-    EXIT_OK
+    Ok(())
 }
 
 /// The worker: exit 0 when the task succeeded, 1 otherwise.
-pub fn run_task(config: &Config, id: i64, db: &str) -> u8 {
-    if let Err(e) = crate::sys::catch_stop_signals() {
-        return fail(e);
-    }
-    let mut conn = match crate::store::open(std::path::Path::new(db)) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
+pub fn run_task(config: &Config, args: &RunTaskArgs) -> Result<(), Error> {
+    let id = args.id;
+    crate::sys::catch_stop_signals().map_err(Error::Signals)?;
+    let mut conn = crate::store::open(std::path::Path::new(&args.db))?;
     let host = host_for(config);
     // A task the previous worker left saying running, with its unit gone, is marked.
     if let Ok(open) = tasks::open_ids(&conn) {
@@ -158,5 +235,54 @@ pub fn run_task(config: &Config, id: i64, db: &str) -> u8 {
             control::check_alive(&conn, &d, other);
         }
     }
-    worker::run(&mut conn, &host, id)
+    Error::from_code(worker::run(&mut conn, &host, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn kill_is_still_accepted_as_force_stop() {
+        for word in ["kill", "force-stop"] {
+            let a = parse_task(&args(&format!("{word} 42"))).unwrap();
+            assert_eq!(
+                a,
+                TaskArgs {
+                    verb: Some(TaskVerb::ForceStop),
+                    id: 42
+                },
+                "{word}"
+            );
+        }
+        assert_eq!(parse_task(&args("stop 7")).unwrap().verb, Some(TaskVerb::Stop));
+        assert_eq!(parse_task(&args("retry 7")).unwrap().verb, Some(TaskVerb::Retry));
+        assert_eq!(parse_task(&args("7")).unwrap().verb, None);
+        assert_eq!(
+            parse_task(&args("frob 7")).unwrap_err().0,
+            "task: unknown action 'frob' (stop, force-stop or retry)"
+        );
+    }
+
+    #[test]
+    fn a_bad_flag_is_named_with_its_subcommand() {
+        let e = parse_list(&args("--bogus")).unwrap_err().0;
+        assert!(e.starts_with("tasks: ") && e.contains("'bogus'"), "{e}");
+        assert_eq!(
+            parse_list(&args("--limit many")).unwrap_err().0,
+            "--limit: expected a whole number, got 'many'"
+        );
+        let e = parse_task(&args("--bogus 7")).unwrap_err().0;
+        assert!(e.starts_with("task: ") && e.contains("'bogus'"), "{e}");
+        let e = parse_run_task(&args("7 --bogus")).unwrap_err().0;
+        assert!(e.starts_with("run-task: ") && e.contains("'bogus'"), "{e}");
+        assert_eq!(
+            parse_run_task(&args("7")).unwrap_err().0,
+            "run-task: --db PATH is required"
+        );
+    }
 }

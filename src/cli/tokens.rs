@@ -1,6 +1,6 @@
-//! `podup token add NAME --role R | list | revoke NAME`.
+//! `podup token add NAME --role R | list | revoke NAME`: the flags and what they do.
 
-use super::{EXIT_OK, UsageError, common_options, fail, open_db};
+use super::{Error, UsageError, common_options, open_db};
 use crate::auth::tokens::{self, Role};
 use crate::clock::now_ms;
 use crate::config::Config;
@@ -36,46 +36,55 @@ pub fn parse(rest: &[String]) -> Result<TokenArgs, UsageError> {
     }
 }
 
-pub fn run(config: &Config, args: &TokenArgs) -> u8 {
-    let conn = match open_db(config) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+pub fn run(config: &Config, args: &TokenArgs) -> Result<(), Error> {
+    let conn = open_db(config)?;
     match args {
-        TokenArgs::Add { name, role } => match tokens::add(&conn, name, *role, now_ms()) {
-            Ok(token) => {
-                eprintln!(
-                    "podup: token '{name}' ({}) created; it is shown only this once:",
-                    role.as_str()
+        TokenArgs::Add { name, role } => {
+            let token = tokens::add(&conn, name, *role, now_ms()).map_err(Error::Token)?;
+            eprintln!(
+                "podup: token '{name}' ({}) created; it is shown only this once:",
+                role.as_str()
+            );
+            println!("{token}");
+        }
+        TokenArgs::List => {
+            let list = tokens::list(&conn)?;
+            println!("{:<24} {:<8} {:<14} LAST USED", "NAME", "ROLE", "CREATED");
+            for t in list {
+                let last = t.last_used_ms.map_or("never".to_string(), |ms| (ms / 1000).to_string());
+                println!(
+                    "{:<24} {:<8} {:<14} {last}",
+                    t.name,
+                    t.role.as_str(),
+                    t.created_ms / 1000
                 );
-                println!("{token}");
-                EXIT_OK
             }
-            Err(e) => fail(e),
-        },
-        TokenArgs::List => match tokens::list(&conn) {
-            Ok(list) => {
-                println!("{:<24} {:<8} {:<14} LAST USED", "NAME", "ROLE", "CREATED");
-                for t in list {
-                    let last = t.last_used_ms.map_or("never".to_string(), |ms| (ms / 1000).to_string());
-                    println!(
-                        "{:<24} {:<8} {:<14} {last}",
-                        t.name,
-                        t.role.as_str(),
-                        t.created_ms / 1000
-                    );
-                }
-                EXIT_OK
+        }
+        TokenArgs::Revoke { name } => {
+            if !tokens::revoke(&conn, name)? {
+                return Err(Error::NoToken { name: name.clone() });
             }
-            Err(e) => fail(e),
-        },
-        TokenArgs::Revoke { name } => match tokens::revoke(&conn, name) {
-            Ok(true) => {
-                eprintln!("podup: token '{name}' revoked, and the panel sessions signed in with it");
-                EXIT_OK
-            }
-            Ok(false) => fail(format!("there is no token named '{name}'")),
-            Err(e) => fail(e),
-        },
+            eprintln!("podup: token '{name}' revoked, and the panel sessions signed in with it");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn token_names_its_bad_flag() {
+        let e = parse(&args("list --bogus")).unwrap_err().0;
+        assert!(e.starts_with("token: ") && e.contains("'bogus'"), "{e}");
+        assert_eq!(
+            parse(&args("add ci --role root")).unwrap_err().0,
+            "--role: expected admin, trigger or read, got 'root'"
+        );
     }
 }

@@ -1,7 +1,7 @@
-//! `podup trigger SERVICE... | --all` and `podup auto-update`: the same task
-//! creation and dispatch as the API, without HTTP.
+//! `podup trigger SERVICE... | --all` and `podup auto-update`: their flags, and the
+//! same task creation and dispatch as the API, without HTTP.
 
-use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, TaskEnv, UsageError, common_options, fail};
+use super::{Error, TaskEnv, UsageError, common_options, parse_opts};
 use crate::config::Config;
 use crate::model::{Mode, TaskKind, TaskStatus, UnitSpec};
 use crate::store::tasks::{self, NewTask};
@@ -21,6 +21,13 @@ pub struct TriggerArgs {
     pub reason: Option<String>,
     pub dry_run: bool,
     pub wait: bool,
+}
+
+/// `podup auto-update [--caller C] [--dry-run]`
+#[derive(Debug, Default, PartialEq)]
+pub struct AutoUpdateArgs {
+    pub caller: Option<String>,
+    pub dry_run: bool,
 }
 
 pub fn parse(rest: &[String]) -> Result<TriggerArgs, UsageError> {
@@ -48,22 +55,29 @@ pub fn parse(rest: &[String]) -> Result<TriggerArgs, UsageError> {
     Ok(a)
 }
 
-pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
-    let mut env = match TaskEnv::open(config) {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
+pub fn parse_auto_update(rest: &[String]) -> Result<AutoUpdateArgs, UsageError> {
+    let mut o = common_options();
+    o.optopt("", "caller", "who asks", "C");
+    o.optflag("", "dry-run", "only report what would be updated");
+    let m = parse_opts(o, rest, "auto-update")?;
+    let caller = m.opt_str("caller");
+    crate::tasks::fields::flag("--caller", caller.as_deref(), crate::tasks::fields::MAX_CALLER_CHARS)
+        .map_err(|e| UsageError(format!("auto-update: {e}")))?;
+    Ok(AutoUpdateArgs {
+        caller,
+        dry_run: m.opt_present("dry-run"),
+    })
+}
+
+pub fn run(config: &Config, a: &TriggerArgs) -> Result<(), Error> {
+    let mut env = TaskEnv::open(config)?;
     let (d, conn) = env.split(config);
     let only = (!a.all).then_some(a.services.as_slice());
-    let resolved = match d.resolve(Some(conn), only) {
-        Ok(r) => r,
-        Err(name) => {
-            eprintln!("podup: '{name}' is not a declared or discovered service (PODUP_SERVICES)");
-            return EXIT_USAGE;
-        }
-    };
+    let resolved = d
+        .resolve(Some(conn), only)
+        .map_err(|name| Error::UnknownService { name })?;
     if resolved.is_empty() {
-        return fail("no service is declared: set PODUP_SERVICES");
+        return Err(Error::NoServices);
     }
     let units: Vec<UnitSpec> = resolved
         .into_iter()
@@ -77,7 +91,7 @@ pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
     if a.dry_run {
         let plan = dispatch::plan(d.host, &spec);
         println!("{}", serde_json::to_string_pretty(&plan).expect("a plan serializes"));
-        return EXIT_OK;
+        return Ok(());
     }
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     let caller = a.caller.clone().unwrap_or(user);
@@ -94,44 +108,38 @@ pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
         (String::new(), Vec::new())
     };
     let limit = a.all.then_some((limit.0.as_str(), limit.1.as_slice()));
-    let id = match control::create(conn, &d, kind, &spec, &origin, limit) {
-        Ok(id) => id,
-        Err(e) => return fail(e),
-    };
+    let id = control::create(conn, &d, kind, &spec, &origin, limit)?;
     println!("{id}");
     eprintln!("podup: task {id} dispatched as podup-task-{id}.service");
     if !a.wait {
-        return EXIT_OK;
+        return Ok(());
     }
-    match dispatch::wait(conn, id, Duration::from_secs(WAIT_SECS)) {
-        Ok(Some(t)) if t.status().is_terminal() => {
+    match dispatch::wait(conn, id, Duration::from_secs(WAIT_SECS))? {
+        Some(t) if t.status().is_terminal() => {
             eprintln!(
                 "podup: task {id} {}: {}",
                 t.status,
                 t.message.clone().unwrap_or_default()
             );
             if t.status().is_failure() || t.status == TaskStatus::Cancelled {
-                EXIT_FAILURE
+                Err(Error::TaskFailed { id })
             } else {
-                EXIT_OK
+                Ok(())
             }
         }
-        Ok(_) => fail(format!("task {id} did not end within {WAIT_SECS} s")),
-        Err(e) => fail(e),
+        _ => Err(Error::WaitExpired { id, secs: WAIT_SECS }),
     }
 }
 
 /// `podup auto-update`: creates an `auto-update` task and runs it in this process
 /// (the timer's service is already a unit of its own). Exits 1 when any unit
 /// failed or rolled back, so `systemctl` shows it and `OnFailure=` fires.
-pub fn auto_update(config: &Config, caller: Option<&str>, dry_run: bool) -> u8 {
-    let mut env = match TaskEnv::open(config) {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
+pub fn auto_update(config: &Config, args: &AutoUpdateArgs) -> Result<(), Error> {
+    let dry_run = args.dry_run;
+    let mut env = TaskEnv::open(config)?;
     let (d, conn) = env.split(config);
     let spec = d.spec(Vec::new(), dry_run, Mode::AutoUpdate);
-    let caller = caller.unwrap_or("cli");
+    let caller = args.caller.as_deref().unwrap_or("cli");
     let source = if caller == "timer" { "timer" } else { "cli" };
     let new = NewTask {
         kind: TaskKind::AutoUpdate,
@@ -147,14 +155,9 @@ pub fn auto_update(config: &Config, caller: Option<&str>, dry_run: bool) -> u8 {
         retry_of: None,
         spec: &spec,
     };
-    let id = match tasks::insert(conn, &new, crate::clock::now_ms()) {
-        Ok(id) => id,
-        Err(e) => return fail(e),
-    };
+    let id = tasks::insert(conn, &new, crate::clock::now_ms())?;
     eprintln!("podup: auto-update task {id}");
-    if let Err(e) = crate::sys::catch_stop_signals() {
-        return fail(e);
-    }
+    crate::sys::catch_stop_signals().map_err(Error::Signals)?;
     // The timer job also keeps discovery current and the database bounded.
     if config.auto_discover {
         if let Err(e) = crate::discovery::run(conn, d.host, config, &config.unit_dirs, crate::clock::now_ms()) {
@@ -167,5 +170,29 @@ pub fn auto_update(config: &Config, caller: Option<&str>, dry_run: bool) -> u8 {
             log::error!(error_kind = "prune_failed"; "the retention prune failed: {e}");
         }
     }
-    code
+    Error::from_code(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn trigger_and_auto_update_name_their_bad_flag() {
+        let e = parse(&args("app.service --bogus")).unwrap_err().0;
+        assert!(e.starts_with("trigger: ") && e.contains("'bogus'"), "{e}");
+        let e = parse_auto_update(&args("--bogus")).unwrap_err().0;
+        assert!(e.starts_with("auto-update: ") && e.contains("'bogus'"), "{e}");
+        assert_eq!(
+            parse_auto_update(&args("--caller timer --dry-run")).unwrap(),
+            AutoUpdateArgs {
+                caller: Some("timer".into()),
+                dry_run: true
+            }
+        );
+    }
 }

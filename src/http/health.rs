@@ -5,7 +5,7 @@
 use super::refusal::Refusal;
 use super::routes::{Call, Ctx};
 use super::{Response, dbinfo};
-use crate::cli::VERSION;
+use crate::build_info::VERSION;
 use serde_json::json;
 
 pub fn health(ctx: &mut Ctx<'_>, _call: &Call<'_>) -> Result<Response, Refusal> {

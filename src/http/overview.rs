@@ -7,8 +7,8 @@
 use super::Response;
 use super::refusal::Refusal;
 use super::routes::{Call, Ctx};
+use crate::build_info::VERSION;
 use crate::checks;
-use crate::cli::VERSION;
 use crate::clock::now_ms;
 use crate::config::{Config, VARIABLES};
 use crate::store::events::{self, EventFilter};

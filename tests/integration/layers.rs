@@ -58,9 +58,6 @@ const KNOWN: &[&str] = &[
     // secret's type).
     "circle: config <-> providers <-> services",
     "demo -> cli",
-    // `VERSION` lives in `cli`.
-    "http -> cli",
-    "panel -> cli",
 ];
 
 /// One reference from a file to a top-level module.

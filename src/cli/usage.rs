@@ -1,0 +1,52 @@
+//! The text of `podup help`, also printed after a usage error.
+
+/// Commands, their flags, the options every command takes and the exit codes.
+pub const USAGE: &str = "\
+Usage: podup <command> [options]
+
+Commands:
+  demo [--listen ADDR] [--state DIR]
+                 try podup: the admin panel on ADDR (default 127.0.0.1:8777)
+                 over a simulated host with three days of history, a fresh
+                 state database in DIR (default ./state-demo); prints a token
+  serve [--listen ADDR] [--idle-exit SECS]
+                 answer HTTP requests: on the sockets systemd hands over
+                 (podup.socket, Accept=no or Accept=yes), else on ADDR
+                 (default 127.0.0.1:8777; 'unix:/path' for a Unix socket)
+  trigger SERVICE... | --all [--caller C] [--reason R] [--dry-run] [--wait]
+                 update services now, as POST /api/v1/services/S/update does
+  auto-update [--caller C] [--dry-run]
+                 run podman auto-update as a task (what the timer runs)
+  tasks [--status S] [--limit N]
+                 list tasks, newest first
+  task ID        show one task: units and log
+  task stop|force-stop|retry ID
+                 stop (SIGTERM), force-stop (SIGKILL) or retry a task, as the
+                 API and the panel do; 'kill' is the old name of force-stop
+  check          run every self-check and print a verdict with a fix each
+  prune [--dry-run] [--older-than DURATION]
+                 remove old events and finished tasks (default: the retention
+                 settings PODUP_RETENTION_EVENTS / PODUP_RETENTION_TASKS)
+  discover       find webhook-capable units (Quadlet markers, labelled containers)
+  token add NAME --role admin|trigger|read
+                 create an API token and print it (once)
+  token list     list tokens (never their values)
+  token revoke NAME
+  run-task ID --db PATH
+                 carry out a task (what podup-task-<id>.service runs)
+  version        print the version
+  help           print this help
+
+Options for every command:
+  -v, --verbose  more log output (repeat for more); PODUP_LOG_LEVEL sets the base
+  --discover     also take units found by discovery (as PODUP_AUTO_DISCOVER=1)
+  -h, --help     print this help
+
+Configuration comes from PODUP_* environment variables; env/podup.env.example
+lists every one with its default.
+
+Exit codes:
+  0  ok
+  1  runtime failure
+  2  usage or configuration error
+";
