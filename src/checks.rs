@@ -10,8 +10,8 @@ use crate::host::HostError;
 use crate::host::info::TimerInfo;
 use crate::host::probe::Probed;
 use crate::host::{Host, Scope};
-use crate::store::Db;
 use crate::store::stats::DbStats;
+use crate::store::{Db, probe};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -60,12 +60,11 @@ pub fn run(config: &Config, host: &Host) -> Vec<Check> {
     });
     checks.push(
         match crate::store::open(&config.db_path()).and_then(|c| {
-            c.query_row("SELECT count(*) FROM tokens", [], |r| r.get::<_, i64>(0))
-                .map_err(|e| crate::store::StoreError {
-                    path: config.db_path(),
-                    error: e.to_string(),
-                    fix: String::new(),
-                })
+            crate::store::tokens::count(&c).map_err(|e| crate::store::StoreError {
+                path: config.db_path(),
+                error: e.to_string(),
+                fix: String::new(),
+            })
         }) {
             Ok(0) => bad(
                 "api-tokens",
@@ -130,9 +129,7 @@ pub fn run(config: &Config, host: &Host) -> Vec<Check> {
 /// SQLite's error, or the error it could not be opened with.
 pub fn database_answers(db: &mut Db) -> Result<(), String> {
     match db.get() {
-        Ok(conn) => conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-            .map_err(|e| e.to_string()),
+        Ok(conn) => probe::answers_read(conn).map_err(|e| e.to_string()),
         Err(e) => Err(e.error.clone()),
     }
 }
@@ -141,18 +138,12 @@ fn db_writable(config: &Config) -> Check {
     let path = config.db_path();
     let mut db = Db::open(&path);
     let result = match db.get() {
-        Ok(conn) => conn
-            .execute_batch("BEGIN IMMEDIATE; PRAGMA user_version = user_version; ROLLBACK;")
-            .and_then(|()| {
-                let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-                conn.execute_batch(&format!("BEGIN IMMEDIATE; PRAGMA user_version = {v}; COMMIT;"))
-            })
-            .map_err(|e| {
-                (
-                    e.to_string(),
-                    format!("make '{}' writable by the user podup runs as", path.display()),
-                )
-            }),
+        Ok(conn) => probe::takes_writes(conn).map_err(|e| {
+            (
+                e.to_string(),
+                format!("make '{}' writable by the user podup runs as", path.display()),
+            )
+        }),
         Err(e) => Err((e.error.clone(), e.fix.clone())),
     };
     match result {

@@ -11,30 +11,25 @@ use super::refusal::Refusal;
 use super::routes::{Call, Ctx};
 use super::webhooks::{base_url, verdict};
 use crate::clock::now_ms;
+use crate::store::events::{self, Deliveries};
+use crate::store::{locks, stats};
 use crate::tasks::maintenance;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-fn delivery(conn: &Connection, filter: &str, unit: &str) -> rusqlite::Result<Option<Value>> {
-    let sql = format!(
-        "SELECT ts_ms, status, reason, request_id, task_id, meta FROM event_log e
-         WHERE action = 'github_webhook' AND ({filter}) ORDER BY id DESC LIMIT 1"
-    );
-    conn.query_row(&sql, [unit], |r| {
-        let (status, reason): (u16, String) = (r.get(1)?, r.get(2)?);
-        let meta: String = r.get(5)?;
-        Ok(json!({
-            "ts_ms": r.get::<_, i64>(0)?,
-            "status": status,
-            "reason": reason,
-            "verdict": verdict(status, &reason),
-            "request_id": r.get::<_, String>(3)?,
-            "task_id": r.get::<_, Option<i64>>(4)?,
-            "delivery": serde_json::from_str::<Value>(&meta).ok().and_then(|m| m.get("delivery").cloned()),
-        }))
-    })
-    .optional()
+fn delivery(conn: &Connection, which: Deliveries<'_>) -> rusqlite::Result<Option<Value>> {
+    Ok(events::last_delivery(conn, which)?.map(|d| {
+        json!({
+            "ts_ms": d.ts_ms,
+            "status": d.status,
+            "reason": d.reason,
+            "verdict": verdict(d.status, &d.reason),
+            "request_id": d.request_id,
+            "task_id": d.task_id,
+            "delivery": serde_json::from_str::<Value>(&d.meta).ok().and_then(|m| m.get("delivery").cloned()),
+        })
+    }))
 }
 
 /// `GET /api/v1/webhooks/status`
@@ -44,7 +39,6 @@ pub fn webhooks_status(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, R
     let secret_set = !ctx.config.github_secrets.is_empty();
     let conn = ctx.db.get()?;
     let services = d.resolve(Some(conn), None).unwrap_or_default();
-    let mine = "path = '/hooks/github/' || ?1 OR task_id IN (SELECT task_id FROM task_units WHERE unit = ?1)";
     let mut out = Vec::new();
     for s in services {
         out.push(json!({
@@ -53,40 +47,33 @@ pub fn webhooks_status(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, R
             "image": s.image.map(|i| i.to_string()),
             "url": format!("{base}/hooks/github/{}", s.unit),
             "secret_set": secret_set,
-            "last_delivery": delivery(conn, mine, &s.unit)?,
-            "last_success": delivery(conn, &format!("({mine}) AND reason = 'accepted'"), &s.unit)?,
-            "last_failure": delivery(conn, &format!("({mine}) AND status >= 400"), &s.unit)?,
+            "last_delivery": delivery(conn, Deliveries::Unit(&s.unit))?,
+            "last_success": delivery(conn, Deliveries::Accepted(&s.unit))?,
+            "last_failure": delivery(conn, Deliveries::Failed(&s.unit))?,
         }));
     }
-    let last = delivery(conn, "?1 = ?1", "")?;
+    let last = delivery(conn, Deliveries::Any)?;
     call.ok(&json!({"url": format!("{base}/hooks/github"), "secret_set": secret_set, "last_delivery": last, "services": out}))
 }
 
 /// `GET /api/v1/locks`
 pub fn locks(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let conn = ctx.db.get()?;
-    let locks: Vec<Value> = crate::store::stats::held_locks(conn)?
+    let locks: Vec<Value> = stats::held_locks(conn)?
         .into_iter()
         .map(|l| json!({"unit": l.unit, "task_id": l.task_id, "acquired_ms": l.acquired_ms, "task_status": l.task_status}))
         .collect();
-    let mut st =
-        conn.prepare("SELECT key, count(*), min(ts_ms), max(ts_ms) FROM rate_hits GROUP BY key ORDER BY key")?;
-    let limits: Vec<Value> = st
-        .query_map([], |r| {
-            Ok(json!({"key": r.get::<_, String>(0)?, "hits": r.get::<_, i64>(1)?, "oldest_ms": r.get::<_, i64>(2)?, "newest_ms": r.get::<_, i64>(3)?}))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let limits: Vec<Value> = stats::rate_hits(conn)?
+        .into_iter()
+        .map(|h| json!({"key": h.key, "hits": h.hits, "oldest_ms": h.oldest_ms, "newest_ms": h.newest_ms}))
+        .collect();
     call.ok(&json!({"locks": locks, "rate_limits": limits}))
 }
 
 /// `DELETE /api/v1/locks/<unit>`: clears a stuck deploy lock.
 pub fn clear_lock(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let unit = call.param("unit").unwrap_or_default();
-    match ctx
-        .db
-        .get()?
-        .execute("DELETE FROM unit_locks WHERE unit = ?1", [unit])?
-    {
+    match locks::clear(ctx.db.get()?, unit)? {
         1 => {
             log::warn!(unit = unit; "deploy lock of '{unit}' cleared by hand");
             Ok(Response::json(

@@ -180,11 +180,7 @@ pub fn keep_budget(db: &mut Db, config: &Config) {
 /// that changes no row. Failing is harmless: the first row's commit starts it then.
 fn start_log(db: &mut Db) {
     let Ok(conn) = db.get_mut() else { return };
-    let _ = immediate(conn).and_then(|tx| {
-        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        tx.pragma_update(None, "user_version", version)?;
-        tx.commit()
-    });
+    let _ = crate::store::probe::write_back_version(conn);
 }
 
 /// All rows in one commit; when that fails and there are several, each is tried

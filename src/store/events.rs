@@ -2,7 +2,7 @@
 //! response goes out; refused requests past a per-source rate share a row with a
 //! count (`fold`).
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 /// One request as the event log keeps it.
@@ -147,6 +147,57 @@ pub fn list(conn: &Connection, f: &EventFilter) -> rusqlite::Result<Vec<EventRow
     .collect()
 }
 
+/// Which GitHub deliveries `last_delivery` looks among.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deliveries<'a> {
+    /// Every one.
+    Any,
+    /// Those for this unit: to its own URL, or whose task deploys it.
+    Unit(&'a str),
+    /// Those for this unit that were accepted.
+    Accepted(&'a str),
+    /// Those for this unit answered with a status of 400 or more.
+    Failed(&'a str),
+}
+
+/// A GitHub delivery as its event row has it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub ts_ms: i64,
+    pub status: u16,
+    pub reason: String,
+    pub request_id: String,
+    pub task_id: Option<i64>,
+    /// The row's `meta`, as stored (a JSON object).
+    pub meta: String,
+}
+
+/// The newest GitHub delivery among `which`, if any.
+pub fn last_delivery(conn: &Connection, which: Deliveries<'_>) -> rusqlite::Result<Option<Delivery>> {
+    let mine = "path = '/hooks/github/' || ?1 OR task_id IN (SELECT task_id FROM task_units WHERE unit = ?1)";
+    let (filter, unit) = match which {
+        Deliveries::Any => ("?1 = ?1".to_string(), ""),
+        Deliveries::Unit(u) => (mine.to_string(), u),
+        Deliveries::Accepted(u) => (format!("({mine}) AND reason = 'accepted'"), u),
+        Deliveries::Failed(u) => (format!("({mine}) AND status >= 400"), u),
+    };
+    let sql = format!(
+        "SELECT ts_ms, status, reason, request_id, task_id, meta FROM event_log e
+         WHERE action = 'github_webhook' AND ({filter}) ORDER BY id DESC LIMIT 1"
+    );
+    conn.query_row(&sql, [unit], |r| {
+        Ok(Delivery {
+            ts_ms: r.get(0)?,
+            status: r.get(1)?,
+            reason: r.get(2)?,
+            request_id: r.get(3)?,
+            task_id: r.get(4)?,
+            meta: r.get(5)?,
+        })
+    })
+    .optional()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,5 +334,36 @@ mod tests {
             )
             .unwrap();
         assert!(plan.contains("event_log_action"), "{plan}");
+    }
+
+    #[test]
+    fn the_last_delivery_of_a_unit_by_url_or_task() {
+        let conn = crate::testing::migrated_db();
+        let add = |id: &str, path: &str, status: u16, reason: &str, task_id: Option<i64>| {
+            let e = Event {
+                request_id: id.into(),
+                ts_ms: 1,
+                method: "POST".into(),
+                path: path.into(),
+                status,
+                action: "github_webhook".into(),
+                reason: reason.into(),
+                duration_ms: 0,
+                remote_addr: None,
+                meta: "{}".into(),
+                task_id,
+            };
+            insert(&conn, &e).unwrap();
+        };
+        assert_eq!(last_delivery(&conn, Deliveries::Any).unwrap(), None);
+        add("a", "/hooks/github/app.service", 202, "accepted", None);
+        add("b", "/hooks/github/app.service", 401, "bad_signature", None);
+        add("c", "/hooks/github/other.service", 202, "accepted", None);
+        let id = |w| last_delivery(&conn, w).unwrap().map(|d| d.request_id);
+        assert_eq!(id(Deliveries::Any).as_deref(), Some("c"));
+        assert_eq!(id(Deliveries::Unit("app.service")).as_deref(), Some("b"));
+        assert_eq!(id(Deliveries::Accepted("app.service")).as_deref(), Some("a"));
+        assert_eq!(id(Deliveries::Failed("app.service")).as_deref(), Some("b"));
+        assert_eq!(id(Deliveries::Failed("other.service")), None);
     }
 }

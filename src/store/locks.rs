@@ -28,6 +28,12 @@ pub fn release(conn: &Connection, task_id: i64) -> rusqlite::Result<usize> {
     conn.execute("DELETE FROM unit_locks WHERE task_id = ?1", [task_id])
 }
 
+/// Clears the lock of `unit`, whichever task holds it (a stuck one, by hand);
+/// how many were cleared (0 or 1).
+pub fn clear(conn: &Connection, unit: &str) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM unit_locks WHERE unit = ?1", [unit])
+}
+
 /// A task newer than `task_id` for one of `units` that is waiting, running or has
 /// succeeded: then `task_id` must not deploy. (Its worker may start late, after the
 /// newer one finished; deploying then would put an older image back.)
@@ -105,5 +111,8 @@ mod tests {
         assert_eq!(release(&c, 1).unwrap(), 1);
         assert_eq!(acquire_all(&c, &ab, 2, 0).unwrap(), None);
         assert_eq!(count(&c), 2);
+        assert_eq!(clear(&c, "a.service").unwrap(), 1);
+        assert_eq!(clear(&c, "a.service").unwrap(), 0);
+        assert_eq!(count(&c), 1);
     }
 }

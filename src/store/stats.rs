@@ -63,6 +63,29 @@ pub fn rate_limits(conn: &Connection, now_ms: i64, window_ms: i64) -> rusqlite::
     .collect()
 }
 
+/// Every rate-limit key with stored hits: how many, the oldest and the newest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RateHits {
+    pub key: String,
+    pub hits: i64,
+    pub oldest_ms: i64,
+    pub newest_ms: i64,
+}
+
+pub fn rate_hits(conn: &Connection) -> rusqlite::Result<Vec<RateHits>> {
+    let mut st =
+        conn.prepare("SELECT key, count(*), min(ts_ms), max(ts_ms) FROM rate_hits GROUP BY key ORDER BY key")?;
+    st.query_map([], |r| {
+        Ok(RateHits {
+            key: r.get(0)?,
+            hits: r.get(1)?,
+            oldest_ms: r.get(2)?,
+            newest_ms: r.get(3)?,
+        })
+    })?
+    .collect()
+}
+
 /// A held deploy lock.
 #[derive(Debug, Clone, Serialize)]
 pub struct HeldLock {
@@ -129,6 +152,12 @@ mod tests {
         let l = rate_limits(&c, 250, 200).unwrap();
         assert_eq!(l.len(), 1);
         assert_eq!((l[0].key.as_str(), l[0].hits, l[0].last_ms), ("image:x", 2, 200));
+        let all = rate_hits(&c).unwrap();
+        let keys: Vec<_> = all
+            .iter()
+            .map(|h| (h.key.as_str(), h.hits, h.oldest_ms, h.newest_ms))
+            .collect();
+        assert_eq!(keys, [("image:x", 2, 100, 200), ("old", 1, 1, 1)]);
         c.execute("INSERT INTO unit_locks VALUES ('a.service', 4, 9)", [])
             .unwrap();
         let held = held_locks(&c).unwrap();

@@ -44,6 +44,11 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<TokenRow>> {
     .collect()
 }
 
+/// How many tokens there are.
+pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM tokens", [], |r| r.get(0))
+}
+
 /// Removes the token called `name`; whether there was one.
 pub fn delete(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     Ok(conn.execute("DELETE FROM tokens WHERE name = ?1", [name])? == 1)
