@@ -3,8 +3,7 @@
 //! store failed, rate limited, method not allowed). A route's own answers are made
 //! where it is; its refusals are `Refusal`s.
 
-use super::routes::Ctx;
-use super::{Response, dbinfo};
+use super::Response;
 use crate::ratelimit::Limited;
 use crate::store::StoreError;
 use serde_json::{Value, json};
@@ -22,9 +21,9 @@ pub fn method_not_allowed(action: &'static str, allow: &str) -> Response {
 
 /// The 503 every route answers while the database is unusable. No one can sign in
 /// meanwhile (tokens live in it), so it tells no one the path or the uid
-/// (`dbinfo::unavailable`): the journal and `podup check` do.
+/// (`unavailable`): the journal and `podup check` do.
 pub fn db_unavailable(action: &'static str, e: &StoreError) -> Response {
-    let (message, db) = dbinfo::unavailable(e);
+    let (message, db) = unavailable(e);
     Response::json(
         503,
         action,
@@ -36,6 +35,21 @@ pub fn db_unavailable(action: &'static str, e: &StoreError) -> Response {
             "db": db,
         }),
     )
+}
+
+/// What an unauthenticated answer says about an unusable database: that it is, and
+/// SQLite's or the system's error with the state directory's path taken out. The
+/// path, the uid and the fix (which names both) are for the operator: podup logs them
+/// when it starts, and `podup check` prints them.
+pub fn unavailable(e: &StoreError) -> (String, Value) {
+    let mut error = e.error.replace(&e.path.display().to_string(), "<state database>");
+    if let Some(dir) = e.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        error = error.replace(&dir.display().to_string(), "<state directory>");
+    }
+    let message = format!(
+        "the state database is unusable: {error}; the journal of podup.service and 'podup check' on the host say which file and what to do"
+    );
+    (message, json!({"state": "error", "error": error}))
 }
 
 /// A statement failed on an open database (disk full, locked too long, ...).
@@ -58,20 +72,6 @@ pub fn rate_limited(action: &'static str, reason: &'static str, what: &str, l: &
     Response::json(429, action, reason, &json!({"error": reason, "message": message, "limit": l.rule.to_string(), "retry_after_secs": l.retry_after_secs}))
         .with_header("Retry-After", l.retry_after_secs.to_string())
         .with_meta(json!({"limit": l.rule.to_string()}))
-}
-
-/// Dispatches a created task and answers 202 `{task_id, status_url}`, or 500
-/// `dispatch_failed` (the task is then marked failed with systemd-run's stderr).
-pub fn dispatch_and_answer(ctx: &mut Ctx<'_>, action: &'static str, id: i64, description: &str) -> Response {
-    let d = ctx.dispatcher();
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return db_unavailable(action, e),
-    };
-    match d.dispatch(conn, id, &format!("podup task {id}: {description}")) {
-        Ok(()) => accepted(action, id, &d.status_url(id)),
-        Err(message) => dispatch_failed(action, id, &message, &d.status_url(id)),
-    }
 }
 
 /// 202 `{status: "accepted", task_id, status_url}`, linked to the task.

@@ -3,9 +3,9 @@
 
 use super::Response;
 use super::answer::accepted;
+use super::context::{Call, Ctx};
 use super::extract::{body, wait_secs};
 use super::refusal::Refusal;
-use super::routes::{Call, Ctx};
 use crate::model::{Mode, TaskKind, UnitSpec};
 use crate::ratelimit;
 use crate::services::ImageRef;

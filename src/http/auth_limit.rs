@@ -10,8 +10,9 @@
 //! reason, never the credential; its event row outlives anonymous ones under the
 //! size budget (`store::fold`, tier 3).
 
+use super::answer::rate_limited;
 use super::auth_journal::Announcer;
-use super::routes::{Ctx, rate_limited};
+use super::context::Ctx;
 use super::{Request, Response};
 use crate::auth::client;
 use crate::clock::now_ms;

@@ -5,27 +5,12 @@
 //! docs/api.md), which the page's prune form calls.
 
 use super::Response;
+use super::context::{Call, Ctx};
 use super::refusal::Refusal;
-use super::routes::{Call, Ctx};
 use crate::clock::now_ms;
 use crate::ratelimit::Rule;
-use crate::store::{StoreError, stats};
-use serde_json::{Value, json};
-
-/// What an unauthenticated answer says about an unusable database: that it is, and
-/// SQLite's or the system's error with the state directory's path taken out. The
-/// path, the uid and the fix (which names both) are for the operator: podup logs them
-/// when it starts, and `podup check` prints them.
-pub fn unavailable(e: &StoreError) -> (String, Value) {
-    let mut error = e.error.replace(&e.path.display().to_string(), "<state database>");
-    if let Some(dir) = e.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        error = error.replace(&dir.display().to_string(), "<state directory>");
-    }
-    let message = format!(
-        "the state database is unusable: {error}; the journal of podup.service and 'podup check' on the host say which file and what to do"
-    );
-    (message, json!({"state": "error", "error": error}))
-}
+use crate::store::stats;
+use serde_json::json;
 
 pub fn maintenance(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let c = ctx.config;

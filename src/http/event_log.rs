@@ -3,9 +3,9 @@
 //! each have an index (migration 3), so a page stays fast on a long log.
 
 use super::Response;
+use super::context::{Call, Ctx};
 use super::extract::query_param;
 use super::refusal::Refusal;
-use super::routes::{Call, Ctx};
 use crate::store::events::{self, EventFilter};
 use serde_json::json;
 

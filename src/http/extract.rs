@@ -4,8 +4,8 @@
 //! `answer`'s; refusals `Refusal`'s.
 
 use super::Request;
+use super::context::Ctx;
 use super::refusal::Refusal;
-use super::routes::Ctx;
 use crate::auth::session::{self, COOKIE, CSRF_HEADER};
 use crate::auth::{Change, Credential};
 use crate::config::Config;

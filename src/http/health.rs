@@ -2,9 +2,9 @@
 //! database is down; 200 with the version and uptime, or 503 naming what is wrong
 //! (`checks::database_answers`, the check `podup check` and the panel also make).
 
+use super::context::{Call, Ctx};
 use super::refusal::Refusal;
-use super::routes::{Call, Ctx};
-use super::{Response, dbinfo};
+use super::{Response, answer};
 use crate::build_info::VERSION;
 use serde_json::json;
 
@@ -20,7 +20,7 @@ pub fn health(ctx: &mut Ctx<'_>, _call: &Call<'_>) -> Result<Response, Refusal> 
             ctx.db.fail(&error);
         }
         let e = ctx.db.get().expect_err("just failed");
-        let (message, db) = dbinfo::unavailable(e);
+        let (message, db) = answer::unavailable(e);
         return Ok(Response::json(
             503,
             "health",

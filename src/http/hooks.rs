@@ -4,8 +4,8 @@
 //! dispatch. Nothing GitHub can send gets a 5xx here except a failed dispatch.
 
 use super::auth_limit::Kind;
+use super::context::{Call, Ctx};
 use super::refusal::Refusal;
-use super::routes::{Call, Ctx};
 use super::{Request, Response};
 use crate::clock::now_ms;
 use crate::logging::Throttle;

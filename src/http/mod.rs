@@ -1,13 +1,16 @@
 //! HTTP/1.1 as podup speaks it: requests framed by `framing`, routed by the table in
 //! `routes` (which authorizes once), handlers that return a `Response` value or a
-//! `Refusal` (never touching the socket), what they read from a request in
-//! `extract`, shared answers in `answer`, JSON errors with stable codes, and the
+//! `Refusal` (never touching the socket), what they are given in `context`, what
+//! they read from a request in `extract`, shared answers in `answer`, the caller's
+//! credential checked in `authorize`, JSON errors with stable codes, and the
 //! redaction of secrets from request targets before they are stored.
 
 pub mod answer;
 pub mod api;
 pub mod auth_journal;
 pub mod auth_limit;
+pub mod authorize;
+pub mod context;
 pub mod dbinfo;
 pub mod event_log;
 pub mod extract;

@@ -6,9 +6,9 @@
 //! their answers).
 
 use super::Response;
+use super::context::{Call, Ctx};
 use super::extract;
 use super::refusal::Refusal;
-use super::routes::{Call, Ctx};
 use super::webhooks::{base_url, verdict};
 use crate::clock::now_ms;
 use crate::store::events::{self, Deliveries};

@@ -5,8 +5,8 @@
 //! Settings are the effective configuration, with secrets only as set or unset.
 
 use super::Response;
+use super::context::{Call, Ctx};
 use super::refusal::Refusal;
-use super::routes::{Call, Ctx};
 use crate::build_info::VERSION;
 use crate::checks;
 use crate::clock::now_ms;

@@ -6,51 +6,16 @@
 //! `Result<Response, Refusal>`.
 
 use super::answer::method_not_allowed;
-use super::auth_limit::{Kind, failed};
-use super::extract::{self, Peer};
+use super::authorize::authorize;
 use super::refusal::Refusal;
 use super::{Request, Response, api, dbinfo, event_log, health, hooks, ops, overview, session, tasks, webhooks};
-use crate::auth::{self, Credential, Denied, Identity, Need};
-use crate::clock::now_ms;
-use crate::config::Config;
-use crate::host::Host;
-use crate::store::Db;
-use crate::tasks::dispatch::Dispatcher;
-use std::path::Path;
-use std::time::Instant;
+use crate::auth::Need;
 
-// The shared answers, where the webhook handler has always found them.
-pub use super::answer::{db_unavailable, dispatch_and_answer, rate_limited, store_failed};
-
-/// What a handler may use.
-pub struct Ctx<'a> {
-    pub config: &'a Config,
-    pub started: Instant,
-    pub db: &'a mut Db,
-    pub host: &'a Host,
-    /// Absolute path of this binary (what task units run).
-    pub exe: &'a Path,
-    /// The id of the request's event row.
-    pub request_id: &'a str,
-    /// The client's address without port (rate-limit key).
-    pub client_ip: String,
-    /// Set once the request's credential verified (a token, a session, a webhook
-    /// signature): its event row is then never folded or pruned for size.
-    pub authenticated: bool,
-    /// The token or session user that verified, named in the event row's `meta` as
-    /// `by` (the operator's remedy for a credential that floods: revoke that one).
-    pub identity: Option<String>,
-}
-
-impl<'a> Ctx<'a> {
-    pub fn dispatcher(&self) -> Dispatcher<'a> {
-        Dispatcher {
-            config: self.config,
-            host: self.host,
-            exe: self.exe,
-        }
-    }
-}
+pub use super::context::{Call, Ctx};
+// The shared answers, where the webhook handler has always found them (its lines
+// name them here; the answers are `answer`'s and `context`'s).
+pub use super::answer::{db_unavailable, rate_limited, store_failed};
+pub use super::context::dispatch_and_answer;
 
 /// What a route needs before its handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,37 +177,6 @@ pub static NOT_ALLOWED: &[(&str, &str, &str)] = &[
     ("/api/v1/session", "session", "GET, POST, DELETE"),
 ];
 
-/// A matched request, as its handler sees it.
-pub struct Call<'r> {
-    pub req: &'r Request,
-    pub action: &'static str,
-    params: Vec<(&'static str, &'r str)>,
-    /// The identity the router authorized (routes with a `Role` guard).
-    pub who: Option<Identity>,
-}
-
-impl<'r> Call<'r> {
-    /// The path segment named `{name}` in the pattern.
-    pub fn param(&self, name: &str) -> Option<&'r str> {
-        self.params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
-    }
-
-    /// The `{id}` segment (the router checked it is a task id).
-    pub fn task_id(&self) -> i64 {
-        self.param("id").and_then(|v| v.parse().ok()).unwrap_or_default()
-    }
-
-    /// The authorized caller's name.
-    pub fn who(&self) -> &str {
-        self.who.as_ref().map_or("", |w| w.name.as_str())
-    }
-
-    /// A 200 answer with reason `ok`.
-    pub fn ok(&self, body: &serde_json::Value) -> Result<Response, Refusal> {
-        Ok(super::answer::ok(self.action, body))
-    }
-}
-
 /// The segments of `path` as routes see them (outer slashes dropped).
 fn segments(path: &str) -> Vec<&str> {
     path.trim_matches('/').split('/').collect()
@@ -309,12 +243,7 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> Response {
 
 /// Checks the route's task id and guard, then runs its handler.
 fn call<'r>(ctx: &mut Ctx<'_>, req: &'r Request, route: &Route, params: Vec<(&'static str, &'r str)>) -> Response {
-    let mut call = Call {
-        req,
-        action: route.action,
-        params,
-        who: None,
-    };
+    let mut call = Call::new(req, route.action, params);
     let answer = (|| {
         if let Some(id) = call.param("id") {
             if !id.parse::<i64>().is_ok_and(|n| n > 0) {
@@ -335,46 +264,6 @@ fn call<'r>(ctx: &mut Ctx<'_>, req: &'r Request, route: &Route, params: Vec<(&'s
     match route.successor {
         Some(s) => super::answer::deprecated(answer, s),
         None => answer,
-    }
-}
-
-/// Checks the caller's bearer token or panel session. The credential is checked
-/// first, always; only one that was presented and did not verify is counted
-/// (`auth_limit::failed`, as a token or a session), which may turn its 401 into a 429.
-pub fn authorize(ctx: &mut Ctx<'_>, req: &Request, need: Need, action: &'static str) -> Result<Identity, Refusal> {
-    let credential = extract::credential(&Peer::of(ctx), req);
-    let kind = match credential {
-        Credential::Bearer(_) => Kind::Token,
-        _ => Kind::Session,
-    };
-    authorize_as(ctx, req, &credential, need, action, kind)
-}
-
-/// `authorize` with this credential, counting a failure as `kind`. On success the
-/// context names the identity (the event row's `meta.by`).
-pub fn authorize_as(
-    ctx: &mut Ctx<'_>,
-    req: &Request,
-    credential: &Credential<'_>,
-    need: Need,
-    action: &'static str,
-    kind: Kind,
-) -> Result<Identity, Refusal> {
-    let now = now_ms();
-    let conn = ctx.db.get()?;
-    match auth::authorize(conn, credential, need, now) {
-        Ok(id) => {
-            ctx.authenticated = true;
-            ctx.identity = Some(id.name.clone());
-            Ok(id)
-        }
-        // A credential was presented and did not verify: a guess.
-        Err(d @ Denied::Invalid) => {
-            let refused = Response::error(d.status(), action, d.code(), d.message());
-            Err(failed(ctx, req, kind, refused).into())
-        }
-        // None at all guesses nothing.
-        Err(d) => Err(d.into()),
     }
 }
 

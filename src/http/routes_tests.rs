@@ -3,9 +3,15 @@
 
 use super::*;
 use crate::auth::tokens::{self, Role};
+use crate::clock::now_ms;
+use crate::config::Config;
+use crate::host::Host;
 use crate::host::{Programs, Scope};
+use crate::store::Db;
 use serde_json::Value;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 /// A state directory of its own, a database with one read and one admin token.
 struct World {

@@ -1,14 +1,15 @@
 //! Panel sign-in on the wire: `POST /api/v1/session` (a token, or a trusted proxy's
 //! forward-auth header) sets the session cookie; `GET` says who is signed in and
 //! hands the page its CSRF token; `DELETE` signs out. Every other API route
-//! authenticates in the router (`routes::authorize`): a bearer token as before, else
+//! authenticates in the router (`authorize::authorize`): a bearer token as before, else
 //! the session cookie, and a session-authenticated change needs the CSRF header and
 //! a same-origin `Origin` (`auth::Change`).
 
 use super::auth_limit::{self, Kind};
+use super::authorize::authorize_as;
+use super::context::{Call, Ctx};
 use super::extract::{self, Peer, is_https, origin_allowed, session_cookie};
 use super::refusal::Refusal;
-use super::routes::{Call, Ctx, authorize_as};
 use super::{Request, Response};
 use crate::auth::session;
 use crate::auth::tokens::{self, Role};

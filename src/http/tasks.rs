@@ -2,9 +2,9 @@
 //! pages, one task with its units, log and events, and stop / force-stop / retry.
 
 use super::Response;
+use super::context::{Call, Ctx};
 use super::extract::query_param;
 use super::refusal::Refusal;
-use super::routes::{Call, Ctx};
 use crate::model::{TaskKind, TaskStatus, category_kinds};
 use crate::store::events;
 use crate::store::tasks::{self, ListFilter};

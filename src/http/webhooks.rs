@@ -4,9 +4,9 @@
 //! with the configured secret and hands it to the real webhook handler, whose answer
 //! is recorded as a delivery of its own (its `event_log` row is marked `test`).
 
+use super::context::{Call, Ctx};
 use super::extract::{Peer, is_https};
 use super::refusal::Refusal;
-use super::routes::{Call, Ctx};
 use super::{Request, Response, hooks};
 use crate::clock::now_ms;
 use crate::store::events::{self, Event, EventFilter, EventRow};
