@@ -125,12 +125,32 @@ pub fn run(config: &Config, host: &Host) -> Vec<Check> {
     checks
 }
 
+/// Why the state database did not answer.
+#[derive(Debug)]
+pub enum Unanswered {
+    /// It could not be opened: the error it could not be opened with.
+    Unopened(String),
+    /// It is open and a read failed: SQLite's error.
+    Read(rusqlite::Error),
+}
+
+impl std::fmt::Display for Unanswered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unanswered::Unopened(error) => f.write_str(error),
+            Unanswered::Read(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Unanswered {}
+
 /// The state database answers a read (what `/health` asks on every call): `Err` with
 /// SQLite's error, or the error it could not be opened with.
-pub fn database_answers(db: &mut Db) -> Result<(), String> {
+pub fn database_answers(db: &mut Db) -> Result<(), Unanswered> {
     match db.get() {
-        Ok(conn) => probe::answers_read(conn).map_err(|e| e.to_string()),
-        Err(e) => Err(e.error.clone()),
+        Ok(conn) => probe::answers_read(conn).map_err(Unanswered::Read),
+        Err(e) => Err(Unanswered::Unopened(e.error.clone())),
     }
 }
 

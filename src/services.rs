@@ -26,17 +26,39 @@ impl fmt::Display for ImageRef {
     }
 }
 
+/// Why a text is not an image reference; each names the part that is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageRefError {
+    /// After `@`, lower-cased.
+    Digest(String),
+    Tag(String),
+    /// The whole reference (its registry or path).
+    Reference(String),
+}
+
+impl fmt::Display for ImageRefError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageRefError::Digest(d) => write!(f, "'{d}' is not a sha256 digest"),
+            ImageRefError::Tag(t) => write!(f, "'{t}' is not a valid tag"),
+            ImageRefError::Reference(s) => write!(f, "'{s}' is not a valid image reference"),
+        }
+    }
+}
+
+impl std::error::Error for ImageRefError {}
+
 impl ImageRef {
     /// Parses `[registry/]path[:tag][@sha256:hex]`; Docker Hub's short forms are
     /// expanded (`app` → `docker.io/library/app`), the tag defaults to `latest`.
     /// The grammar is the one provider events are checked against.
-    pub fn parse(s: &str) -> Result<ImageRef, String> {
+    pub fn parse(s: &str) -> Result<ImageRef, ImageRefError> {
         let s = s.trim();
         let (rest, digest) = match s.split_once('@') {
             Some((r, d)) => {
                 let d = d.to_ascii_lowercase();
                 if !is_valid_digest(&d) {
-                    return Err(format!("'{d}' is not a sha256 digest"));
+                    return Err(ImageRefError::Digest(d));
                 }
                 (r, Some(d))
             }
@@ -47,14 +69,14 @@ impl ImageRef {
             _ => (rest, "latest"),
         };
         if !is_valid_tag(tag) {
-            return Err(format!("'{tag}' is not a valid tag"));
+            return Err(ImageRefError::Tag(tag.to_string()));
         }
         let (host, names) = match path.split_once('/') {
             Some((first, more)) if first.contains(['.', ':']) || first == "localhost" => (first, more.to_string()),
             Some(_) => ("docker.io", path.to_string()),
             None => ("docker.io", format!("library/{path}")),
         };
-        let invalid = || format!("'{s}' is not a valid image reference");
+        let invalid = || ImageRefError::Reference(s.to_string());
         let host = normalize_host(host).ok_or_else(invalid)?;
         let names = normalize_path(&names).ok_or_else(invalid)?;
         Ok(ImageRef {

@@ -25,6 +25,26 @@ pub struct Session {
     pub expires_ms: i64,
 }
 
+/// Why a session could not be created.
+#[derive(Debug)]
+pub enum CreateError {
+    /// The system gave no random bytes for the cookie value.
+    Random(std::io::Error),
+    /// The session could not be stored.
+    Store(rusqlite::Error),
+}
+
+impl std::fmt::Display for CreateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CreateError::Random(e) => write!(f, "cannot get random bytes: {e}"),
+            CreateError::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for CreateError {}
+
 /// Creates a session for `name` with `role`; returns the cookie value (shown once).
 pub fn create(
     conn: &Connection,
@@ -34,11 +54,11 @@ pub fn create(
     now_ms: i64,
     ttl_secs: u64,
     remote: Option<&str>,
-) -> Result<String, String> {
-    let random = credential::generate().map_err(|e| format!("cannot get random bytes: {e}"))?;
+) -> Result<String, CreateError> {
+    let random = credential::generate().map_err(CreateError::Random)?;
     let value = format!("s_{}", random.trim_start_matches("podup_"));
     let expires = crate::duration::ms_after(now_ms, ttl_secs);
-    sessions::purge_expired(conn, now_ms).map_err(|e| e.to_string())?;
+    sessions::purge_expired(conn, now_ms).map_err(CreateError::Store)?;
     let hash = credential::hash(&value);
     let row = sessions::NewSession {
         hash: &hash,
@@ -49,7 +69,7 @@ pub fn create(
         expires_ms: expires,
         remote_addr: remote,
     };
-    sessions::insert(conn, &row).map_err(|e| e.to_string())?;
+    sessions::insert(conn, &row).map_err(CreateError::Store)?;
     Ok(value)
 }
 

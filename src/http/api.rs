@@ -67,12 +67,12 @@ pub fn update_service(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Re
                     format!("'{service}' runs '{}', not '{}'", configured.repository, r.repository),
                 ));
             }
-            Err(e) => return Err(Refusal::invalid("invalid_image", e)),
+            Err(e) => return Err(Refusal::invalid("invalid_image", e.to_string())),
         }
     }
     if let Some(t) = &b.tag {
-        let tagged =
-            ImageRef::parse(&format!("{}:{t}", target.repository)).map_err(|e| Refusal::invalid("invalid_tag", e))?;
+        let tagged = ImageRef::parse(&format!("{}:{t}", target.repository))
+            .map_err(|e| Refusal::invalid("invalid_tag", e.to_string()))?;
         target.tag = tagged.tag;
     }
     if let Some(d) = &b.digest {

@@ -190,7 +190,7 @@ impl Db {
 /// Writes what `conn` sees into a new file at `path`, which must not exist: into a
 /// temporary file beside it first, then linked into place (never over a file
 /// another process created meanwhile).
-fn restore(conn: &Connection, path: &Path) -> Result<(), String> {
+fn restore(conn: &Connection, path: &Path) -> Result<(), RestoreError> {
     let sibling = |suffix: &str| {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);
@@ -199,7 +199,7 @@ fn restore(conn: &Connection, path: &Path) -> Result<(), String> {
     let temp = sibling(&format!(".restore-{}", std::process::id()));
     let _ = std::fs::remove_file(&temp);
     conn.execute("VACUUM INTO ?1", [temp.to_string_lossy()])
-        .map_err(|e| format!("copying the open database failed: {e}"))?;
+        .map_err(RestoreError::Copy)?;
     // The old write-ahead log and its index belong to the deleted file: a new file
     // at the path must not read them.
     if identity(path).is_none() {
@@ -208,5 +208,23 @@ fn restore(conn: &Connection, path: &Path) -> Result<(), String> {
     }
     let linked = std::fs::hard_link(&temp, path);
     let _ = std::fs::remove_file(&temp);
-    linked.map_err(|e| format!("another file appeared at the path meanwhile ({e})"))
+    linked.map_err(RestoreError::Link)
+}
+
+/// Why a deleted database could not be restored (yet).
+#[derive(Debug)]
+enum RestoreError {
+    /// `VACUUM INTO` the temporary file failed (no space, say).
+    Copy(rusqlite::Error),
+    /// Linking it into place failed: another file appeared at the path meanwhile.
+    Link(std::io::Error),
+}
+
+impl fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RestoreError::Copy(e) => write!(f, "copying the open database failed: {e}"),
+            RestoreError::Link(e) => write!(f, "another file appeared at the path meanwhile ({e})"),
+        }
+    }
 }

@@ -34,7 +34,7 @@ pub fn classify(event: &str, payload: &Map<String, Value>) -> Verdict {
         return ignored("missing_package", format!("no '{event}' object in the body"));
     };
     if let Err(types) = container_check(package) {
-        return ignored("not_a_container", types);
+        return ignored("not_a_container", types.to_string());
     }
     let version = package.get("package_version");
     let name = text(package.get("name"));
@@ -59,7 +59,7 @@ pub fn classify(event: &str, payload: &Map<String, Value>) -> Verdict {
 /// saying `container` or `docker` is enough: octokit's container example has
 /// `package_type: npm` with `registry.type: CONTAINER`. `ecosystem` only decides
 /// when both are absent, since octokit's npm example says `ecosystem: docker`.
-fn container_check(package: &Map<String, Value>) -> Result<(), String> {
+fn container_check(package: &Map<String, Value>) -> Result<(), NotAContainer> {
     let is_container = |t: &str| t.eq_ignore_ascii_case("container") || t.eq_ignore_ascii_case("docker");
     let package_type = text(package.get("package_type"));
     let registry_type = text(at(package.get("registry"), &["type"]));
@@ -73,7 +73,17 @@ fn container_check(package: &Map<String, Value>) -> Result<(), String> {
         return Ok(());
     }
     let seen = format!("package_type '{package_type}', registry.type '{registry_type}', ecosystem '{ecosystem}'");
-    Err(shorten(&seen))
+    Err(NotAContainer(shorten(&seen)))
+}
+
+/// What a package that is not a container said it is (its three type fields, shortened).
+#[derive(Debug, Clone, PartialEq)]
+struct NotAContainer(String);
+
+impl std::fmt::Display for NotAContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// `container_metadata.tag.name` when the payload has it (an empty one means an
