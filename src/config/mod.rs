@@ -4,8 +4,8 @@
 
 use crate::auth::proxy::TrustedProxies;
 use crate::auth::tokens::Role;
+use crate::host::Scope;
 use crate::host::quadlet::quadlet_dirs;
-use crate::host::{Scope, Simulated};
 use crate::ratelimit::{Rule, parse_duration_secs, parse_rules};
 use crate::services::{Service, parse_list};
 use std::collections::BTreeMap;
@@ -184,9 +184,6 @@ pub struct Config {
     /// What the proxy must send in `X-Podup-Proxy-Secret` with the forward-auth header.
     pub forward_auth_secrets: Vec<Secret>,
     pub session_secs: u64,
-    /// Set only by `podup demo`, never from the environment: the simulated host every
-    /// `Host` is built on; tasks then run on threads of this process (`tasks::dispatch`).
-    pub demo: Option<Simulated>,
 }
 
 /// A variable with a value podup cannot use.
@@ -434,7 +431,6 @@ impl Config {
             forward_auth,
             forward_auth_secrets,
             session_secs,
-            demo: None,
         })
     }
 

@@ -162,7 +162,7 @@ pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         "ok",
         &json!({
             "version": VERSION,
-            "demo": config.demo.is_some(),
+            "demo": ctx.host.simulated(),
             "uptime_secs": ctx.started.elapsed().as_secs(),
             "scope": scope,
             "checks": checks,
@@ -246,7 +246,7 @@ pub fn settings(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             "unknown_variables": c.unknown_variables,
             "counts": {"declared": declared.len(), "discovered": discovered.len()},
             "services": {"declared": declared, "discovered": discovered},
-            "demo": c.demo.is_some(),
+            "demo": ctx.host.simulated(),
         }),
     )
 }

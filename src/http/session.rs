@@ -157,7 +157,7 @@ fn signed_in_body(ctx: &Ctx<'_>, s: &session::Session, value: &str) -> Value {
         "via": s.via,
         "csrf_token": session::csrf_token(value),
         "expires_ms": s.expires_ms,
-        "demo": ctx.config.demo.is_some(),
+        "demo": ctx.host.simulated(),
     })
 }
 
@@ -165,7 +165,7 @@ fn signed_in_body(ctx: &Ctx<'_>, s: &session::Session, value: &str) -> Value {
 /// its sign-in form.
 pub fn show(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     let forward = forwarded_user(ctx, req).is_some();
-    let demo = ctx.config.demo.is_some();
+    let demo = ctx.host.simulated();
     let conn = match ctx.db.get() {
         Ok(c) => c,
         Err(e) => return db_unavailable(A, e),

@@ -41,6 +41,7 @@ use super::net::{Listener, Stream};
 use super::queue::{Lane, Queue};
 use super::recorder::{NotStored, Record, Recorder};
 use crate::config::Config;
+use crate::host::Backend;
 use crate::http::Request;
 use crate::http::framing::{FrameError, Framer, Progress};
 use crate::store::Db;
@@ -291,6 +292,7 @@ impl Drop for Busy<'_> {
 pub fn serve(
     listeners: &[Listener],
     config: &Config,
+    backend: &Backend,
     exe: &Path,
     started: Instant,
     idle: Option<Duration>,
@@ -342,7 +344,7 @@ pub fn serve(
                             started,
                             ids,
                             db: take_or_open(spare, &config.db_path()),
-                            host: host_for(config),
+                            host: host_for(config).on(backend),
                             exe,
                         });
                         match work {

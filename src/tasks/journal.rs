@@ -6,7 +6,6 @@ use super::deploy::UnitOutcome;
 use crate::clock::now_ms;
 use crate::host::{Host, HostError};
 use crate::store::tasks::{self, LogEntry, UnitUpdate};
-use crate::sys;
 use crate::tasks::model::TaskStatus;
 use rusqlite::Connection;
 
@@ -118,6 +117,6 @@ impl Journal<'_> {
     }
 
     pub fn stop_requested(&self) -> bool {
-        sys::stop_requested()
+        self.host.stop_requested()
     }
 }

@@ -21,16 +21,13 @@ pub fn transient_unit(id: i64) -> String {
     format!("podup-task-{id}.service")
 }
 
-/// The host as the configuration describes it (scope, programs on PATH); under
-/// `podup demo`, its simulated host.
+/// The host as the configuration describes it (scope, programs on PATH), running
+/// commands for real and tasks as transient units; `.on(backend)` changes both.
 pub fn host_for(config: &Config) -> Host {
     let scope = if config.systemd_user {
         Scope::User
     } else {
         Scope::System
     };
-    match &config.demo {
-        Some(sim) => Host::simulated(scope, sim.clone()),
-        None => Host::new(scope, Programs::default()),
-    }
+    Host::new(scope, Programs::default())
 }

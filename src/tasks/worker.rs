@@ -99,7 +99,7 @@ enum Turn {
 fn take_turn(conn: &mut Connection, host: &Host, task: &Task, units: &[String]) -> rusqlite::Result<Turn> {
     let mut announced = false;
     loop {
-        if crate::sys::stop_requested() {
+        if host.stop_requested() {
             return Ok(Turn::Cancelled);
         }
         let tx = immediate(conn)?;
@@ -190,7 +190,7 @@ fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) 
             host,
             task_id: task.id,
         };
-        let outcome = if crate::sys::stop_requested() {
+        let outcome = if host.stop_requested() {
             UnitOutcome {
                 status: TaskStatus::Cancelled,
                 reason: "stopped",
