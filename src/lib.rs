@@ -29,6 +29,8 @@ mod host;
 mod http;
 /// The `log` backend: journald when stderr is the journal, plain stderr otherwise.
 mod logging;
+/// The shared nouns: task kinds, statuses, specs, scopes and modes, with their stored spellings.
+mod model;
 /// The admin panel's files (`web/`), embedded at compile time.
 mod panel;
 /// Provider payloads (GitHub, ...) turned into one normalized image event.
@@ -43,7 +45,7 @@ mod services;
 mod store;
 /// The few libc calls std does not wrap: poll, signals, socket options.
 mod sys;
-/// Tasks: the model, dispatch into transient units, and the worker.
+/// Tasks: dispatch into transient units, and the worker.
 mod tasks;
 
 /// Entry points for the fuzz targets in `fuzz/`: raw bytes in, checks inside.

@@ -3,10 +3,10 @@
 
 use super::{EXIT_OK, EXIT_USAGE, TaskEnv, fail, open_db};
 use crate::config::Config;
+use crate::model::TaskStatus;
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch::Dispatcher;
-use crate::tasks::model::TaskStatus;
 use crate::tasks::{host_for, worker};
 
 pub fn list(config: &Config, status: Option<&str>, limit: usize) -> u8 {

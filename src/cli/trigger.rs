@@ -3,10 +3,10 @@
 
 use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, TaskEnv, UsageError, common_options, fail};
 use crate::config::Config;
+use crate::model::{Mode, TaskKind, UnitSpec};
 use crate::store::tasks::{self, NewTask};
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch;
-use crate::tasks::model::{TaskKind, UnitSpec};
 use crate::tasks::worker;
 use std::time::Duration;
 
@@ -73,7 +73,7 @@ pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
             digest: None,
         })
         .collect();
-    let spec = d.spec(units, a.dry_run, "deploy");
+    let spec = d.spec(units, a.dry_run, Mode::Deploy);
     if a.dry_run {
         let plan = dispatch::plan(d.host, &spec);
         println!("{}", serde_json::to_string_pretty(&plan).expect("a plan serializes"));
@@ -130,7 +130,7 @@ pub fn auto_update(config: &Config, caller: Option<&str>, dry_run: bool) -> u8 {
         Err(code) => return code,
     };
     let (d, conn) = env.split(config);
-    let spec = d.spec(Vec::new(), dry_run, "auto-update");
+    let spec = d.spec(Vec::new(), dry_run, Mode::AutoUpdate);
     let caller = caller.unwrap_or("cli");
     let source = if caller == "timer" { "timer" } else { "cli" };
     let new = NewTask {

@@ -434,6 +434,11 @@ impl Config {
         })
     }
 
+    /// The systemd manager podup talks to (`PODUP_SYSTEMD_SCOPE`).
+    pub fn scope(&self) -> Scope {
+        if self.systemd_user { Scope::User } else { Scope::System }
+    }
+
     /// Path of the state database.
     pub fn db_path(&self) -> PathBuf {
         self.state_dir.join(DB_FILE_NAME)

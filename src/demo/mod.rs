@@ -17,9 +17,9 @@ use crate::cli::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::Backend;
+use crate::model::{Mode, TaskKind, UnitSpec};
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch::Dispatcher;
-use crate::tasks::model::{TaskKind, UnitSpec};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -186,7 +186,7 @@ fn prepare(config: &Config, backend: &Backend) -> Result<String, String> {
         digest: None,
     };
     for (caller, reason) in [("nightly-job", "nightly build"), ("alice", "rebuild")] {
-        let spec = d.spec(vec![unit.clone()], false, "deploy");
+        let spec = d.spec(vec![unit.clone()], false, Mode::Deploy);
         let origin = Origin {
             source: "api",
             caller,

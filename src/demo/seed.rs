@@ -8,8 +8,8 @@ use super::deliveries::{deliveries, event};
 use super::world::{self, DemoUnit, UNITS};
 use crate::host::podman::args as podman;
 use crate::host::{Scope, systemd};
+use crate::model::{Mode, TaskKind, TaskSpec, TaskStatus, UnitSpec};
 use crate::store::tasks::{self, LogEntry, NewTask, UnitUpdate};
-use crate::tasks::model::{TaskKind, TaskSpec, TaskStatus, UnitSpec};
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -20,7 +20,7 @@ fn unit(name: &str) -> &'static DemoUnit {
     UNITS.iter().find(|u| u.unit == name).expect("a demo unit")
 }
 
-fn spec(units: &[&str], mode: &str) -> TaskSpec {
+fn spec(units: &[&str], mode: Mode) -> TaskSpec {
     TaskSpec {
         units: units
             .iter()
@@ -30,10 +30,10 @@ fn spec(units: &[&str], mode: &str) -> TaskSpec {
                 digest: None,
             })
             .collect(),
-        scope: "system".into(),
+        scope: Some(Scope::System),
         verify_secs: 3,
         dry_run: false,
-        mode: mode.into(),
+        mode,
     }
 }
 
@@ -244,11 +244,11 @@ fn command(
 fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite::Result<()> {
     let created = now - s.ago_ms;
     let mode = if s.kind == TaskKind::AutoUpdate {
-        "auto-update"
+        Mode::AutoUpdate
     } else {
-        "deploy"
+        Mode::Deploy
     };
-    let spec = spec(if mode == "auto-update" { &[] } else { s.units }, mode);
+    let spec = spec(if mode == Mode::AutoUpdate { &[] } else { s.units }, mode);
     let request_id = format!("demo-seed-{n}");
     let delivery = format!("6e1f{n:04}-demo-delivery");
     let new = NewTask {
@@ -273,14 +273,14 @@ fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite::Result<()
     }
     for (k, name) in s.units.iter().enumerate() {
         let u = unit(name);
-        if mode == "auto-update" {
+        if mode == Mode::AutoUpdate {
             tasks::add_unit(conn, id, name, Some(&format!("{}:{}", u.repo, u.tag)))?;
         }
         let (from, to) = (world::digest(u.repo, n as u32), world::digest(u.repo, n as u32 + 1));
         let unit_status = match (s.status, u.kind) {
             (TaskStatus::Skipped, _) => "skipped",
             (TaskStatus::RolledBack, world::Kind::Crashes) => "rolled_back",
-            (TaskStatus::RolledBack | TaskStatus::Succeeded, world::Kind::Current) if mode == "auto-update" => {
+            (TaskStatus::RolledBack | TaskStatus::Succeeded, world::Kind::Current) if mode == Mode::AutoUpdate => {
                 "unchanged"
             }
             (TaskStatus::RolledBack | TaskStatus::Succeeded, _) => "succeeded",
@@ -298,7 +298,7 @@ fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite::Result<()
         };
         tasks::update_unit(conn, id, name, &up, ts)?;
         let image = format!("{}:{}", u.repo, u.tag);
-        if mode == "auto-update" {
+        if mode == Mode::AutoUpdate {
             ts += 2_000;
         } else {
             command(

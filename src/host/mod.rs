@@ -20,6 +20,7 @@ pub mod quadlet;
 pub mod systemd;
 pub mod unit_file;
 
+pub use crate::model::Scope;
 pub use backend::{Backend, Launcher, Runner, TaskUnit};
 pub use error::{HostError, ParseError};
 pub use exec::Outcome;
@@ -28,14 +29,6 @@ use std::ffi::{OsStr, OsString};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// Which systemd manager podup talks to; `User` adds `--user` to every `systemctl`,
-/// `systemd-run` and `journalctl` call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    System,
-    User,
-}
 
 /// The programs to run: bare names are looked up on the child's PATH, paths are used as given.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,12 +9,12 @@ use super::routes::{Ctx, accepted, db_unavailable, dispatch_failed, rate_limited
 use super::{Request, Response, query_param};
 use crate::auth::{Denied, Identity, Need};
 use crate::clock::now_ms;
+use crate::model::{Mode, TaskKind, UnitSpec};
 use crate::ratelimit;
 use crate::services::ImageRef;
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::control::{self, ControlError};
 use crate::tasks::dispatch::{self, Dispatcher};
-use crate::tasks::model::{TaskKind, UnitSpec};
 use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
@@ -181,7 +181,7 @@ pub fn update_service(ctx: &mut Ctx<'_>, req: &Request, service: &str) -> Respon
         image: Some(format!("{}:{}", target.repository, target.tag)),
         digest: target.digest.clone(),
     };
-    let spec = ctx.dispatcher().spec(vec![unit], b.dry_run, "deploy");
+    let spec = ctx.dispatcher().spec(vec![unit], b.dry_run, Mode::Deploy);
     if b.dry_run {
         return Response::json(
             200,
@@ -234,16 +234,16 @@ pub fn update_all(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         Ok(w) => w,
         Err(r) => return r,
     };
-    let mode = b.mode.as_deref().unwrap_or("deploy");
-    if !matches!(mode, "deploy" | "auto-update") {
+    let text = b.mode.as_deref().unwrap_or("deploy");
+    let Some(mode) = Mode::parse(text).filter(|m| *m != Mode::Prune) else {
         return Response::error(
             400,
             A,
             "invalid_mode",
-            format!("mode is 'deploy' or 'auto-update', got '{mode}'"),
+            format!("mode is 'deploy' or 'auto-update', got '{text}'"),
         );
-    }
-    let units = if mode == "auto-update" {
+    };
+    let units = if mode == Mode::AutoUpdate {
         Vec::new()
     } else {
         let d = ctx.dispatcher();
@@ -271,7 +271,7 @@ pub fn update_all(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             .collect()
     };
     let spec = ctx.dispatcher().spec(units, b.dry_run, mode);
-    if b.dry_run && mode == "deploy" {
+    if b.dry_run && mode == Mode::Deploy {
         return Response::json(
             200,
             A,
@@ -300,7 +300,7 @@ fn create(
     ctx: &mut Ctx<'_>,
     action: &'static str,
     kind: TaskKind,
-    spec: &crate::tasks::model::TaskSpec,
+    spec: &crate::model::TaskSpec,
     caller: &str,
     reason: Option<&str>,
     limit: (&str, &[ratelimit::Rule]),
@@ -404,7 +404,7 @@ pub fn services(ctx: &mut Ctx<'_>, req: &Request) -> Response {
             "image": r.image.map(|i| i.to_string()),
             "image_source": r.image_source,
             "source": r.source,
-            "scope": if ctx.config.systemd_user { "user" } else { "system" },
+            "scope": ctx.config.scope(),
             "last_task": last.map(|t| json!({"id": t.id, "kind": t.kind, "status": t.status, "created_ms": t.created_ms})),
         }));
     }

@@ -8,11 +8,11 @@ use super::routes::Ctx;
 use super::{Request, Response};
 use crate::clock::now_ms;
 use crate::logging::Throttle;
+use crate::model::{Mode, TaskKind, TaskStatus, UnitSpec};
 use crate::providers::ImageEvent;
 use crate::providers::github::{self, SignatureError, Verdict};
 use crate::ratelimit;
 use crate::store::{immediate, replay, tasks};
-use crate::tasks::model::{TaskKind, TaskStatus, UnitSpec};
 use serde_json::json;
 
 const ACTION: &str = "github_webhook";
@@ -308,7 +308,7 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &D
                 &limited,
             )));
         }
-        let spec = d.spec(units, false, "deploy");
+        let spec = d.spec(units, false, Mode::Deploy);
         let new = tasks::NewTask {
             kind: TaskKind::Webhook,
             source: "github",

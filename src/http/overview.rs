@@ -55,7 +55,7 @@ pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         return r;
     }
     let config = ctx.config;
-    let scope = if config.systemd_user { "user" } else { "system" };
+    let scope = config.scope().as_str();
     // Shared and bounded (host::probe): a hanging podman or systemctl costs one worker
     // a few seconds, and the other readers get the last answer or a marker at once.
     let timer_probe = ctx.host.timer_info_probe(TIMER);
@@ -137,7 +137,7 @@ pub fn overview(ctx: &mut Ctx<'_>, req: &Request) -> Response {
     let running = tasks::list(
         conn,
         &ListFilter {
-            status: Some(crate::tasks::model::TaskStatus::Running),
+            status: Some(crate::model::TaskStatus::Running),
             limit: 50,
             ..Default::default()
         },
@@ -189,7 +189,7 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
         "PODUP_GITHUB_SECRET" if c.github_secrets.is_empty() => "unset".into(),
         "PODUP_GITHUB_SECRET" => format!("set ({} secret(s))", c.github_secrets.len()),
         "PODUP_SERVICES" => c.services.iter().map(|s| s.unit.clone()).collect::<Vec<_>>().join(", "),
-        "PODUP_SYSTEMD_SCOPE" => if c.systemd_user { "user" } else { "system" }.into(),
+        "PODUP_SYSTEMD_SCOPE" => c.scope().to_string(),
         "PODUP_VERIFY_SECS" => c.verify_secs.to_string(),
         "PODUP_TASK_TIMEOUT_SECS" => c.task_timeout_secs.to_string(),
         "PODUP_PUBLIC_URL" => c.public_url.clone().unwrap_or_else(|| "unset".into()),

@@ -7,10 +7,10 @@ use super::api::{authorize, control_error};
 use super::routes::{Ctx, db_unavailable, store_failed};
 use super::{Request, Response, query_param};
 use crate::auth::Need;
+use crate::model::{TaskKind, TaskStatus, category_kinds};
 use crate::store::events;
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::control;
-use crate::tasks::model::{TaskKind, TaskStatus, category_kinds};
 use serde_json::json;
 
 const DEFAULT_PAGE: usize = 50;

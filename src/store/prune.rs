@@ -164,8 +164,8 @@ pub fn size_bytes(path: &std::path::Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{TaskKind, TaskSpec, TaskStatus, UnitSpec};
     use crate::store::tasks::{self as t, NewTask};
-    use crate::tasks::model::{TaskKind, TaskSpec, TaskStatus, UnitSpec};
 
     #[test]
     fn dry_run_counts_exactly_what_prune_removes() {
@@ -178,10 +178,10 @@ mod tests {
                 image: None,
                 digest: None,
             }],
-            scope: "system".into(),
+            scope: Some(crate::model::Scope::System),
             verify_secs: 1,
             dry_run: false,
-            mode: "deploy".into(),
+            mode: crate::model::Mode::Deploy,
         };
         let new = NewTask {
             kind: TaskKind::Manual,

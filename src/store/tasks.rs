@@ -1,7 +1,7 @@
 //! The `tasks`, `task_units` and `task_logs` tables (docs/tasks.md). The status
 //! rules are enforced here and by SQLite triggers: a terminal status never changes.
 
-use crate::tasks::model::{TaskKind, TaskSpec, TaskStatus};
+use crate::model::{TaskKind, TaskSpec, TaskStatus};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
@@ -363,7 +363,7 @@ pub fn end_open_units(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::model::UnitSpec;
+    use crate::model::UnitSpec;
 
     fn db() -> Connection {
         let mut c = Connection::open_in_memory().unwrap();
@@ -381,10 +381,10 @@ mod tests {
                     digest: Some("sha256:1".into()),
                 })
                 .collect(),
-            scope: "system".into(),
+            scope: Some(crate::model::Scope::System),
             verify_secs: 10,
             dry_run: false,
-            mode: "deploy".into(),
+            mode: crate::model::Mode::Deploy,
         }
     }
 

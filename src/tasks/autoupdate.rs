@@ -8,8 +8,8 @@ use super::worker::finish;
 use crate::clock::now_ms;
 use crate::host::Host;
 use crate::host::auto_update::{AutoUpdateRow, UpdateStatus};
+use crate::model::{TaskSpec, TaskStatus};
 use crate::store::tasks::{self, Task, UnitUpdate};
-use crate::tasks::model::{TaskSpec, TaskStatus};
 use rusqlite::Connection;
 
 /// The unit row status for a report line (`true` → succeeded, `false` → unchanged,

@@ -2,9 +2,9 @@
 //! under a rate limit and dispatch it, stop or force-stop one, retry one.
 
 use super::dispatch::Dispatcher;
-use super::model::{TaskKind, TaskSpec, TaskStatus};
 use super::{transient_unit, worker};
 use crate::clock::now_ms;
+use crate::model::{TaskKind, TaskSpec, TaskStatus};
 use crate::ratelimit::{self, Limited, Rule};
 use crate::store::tasks::{self, NewTask, Task};
 use crate::store::{immediate, locks};

@@ -5,9 +5,9 @@
 use super::journal::Journal;
 use crate::host::podman::Health;
 use crate::host::{Host, HostError};
+use crate::model::{TaskStatus, UnitSpec};
 use crate::services::ImageRef;
 use crate::store::tasks::UnitUpdate;
-use crate::tasks::model::{TaskStatus, UnitSpec};
 use std::time::{Duration, Instant};
 
 /// How long a restarted unit may take to become active.

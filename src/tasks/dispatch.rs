@@ -2,15 +2,15 @@
 //! <podup> run-task <id> --db <path>`, and everything the triggers share around it:
 //! resolving the images of declared services, the dry-run plan, waiting for a task.
 
-use super::model::{TaskSpec, UnitSpec};
 use super::{resolve, sandbox, transient_unit};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::podman::args as podman_args;
 use crate::host::{Host, TaskUnit, systemd};
+use crate::model::TaskStatus;
+use crate::model::{Mode, TaskSpec, UnitSpec};
 use crate::services::{ImageRef, Service};
 use crate::store::tasks::{self, LogEntry, Task};
-use crate::tasks::model::TaskStatus;
 use rusqlite::Connection;
 use serde::Serialize;
 use std::path::Path;
@@ -73,13 +73,13 @@ impl Dispatcher<'_> {
         }
     }
 
-    pub fn spec(&self, units: Vec<UnitSpec>, dry_run: bool, mode: &str) -> TaskSpec {
+    pub fn spec(&self, units: Vec<UnitSpec>, dry_run: bool, mode: Mode) -> TaskSpec {
         TaskSpec {
             units,
-            scope: if self.config.systemd_user { "user" } else { "system" }.into(),
+            scope: Some(self.config.scope()),
             verify_secs: self.config.verify_secs,
             dry_run,
-            mode: mode.into(),
+            mode,
         }
     }
 
@@ -95,13 +95,12 @@ impl Dispatcher<'_> {
             "--db".into(),
             db.display().to_string(),
         ];
-        let scope = if self.config.systemd_user { "user" } else { "system" };
         let mut setenv = vec![
             (
                 "PODUP_LOG_LEVEL".to_string(),
                 self.config.log_level.as_str().to_ascii_lowercase(),
             ),
-            ("PODUP_SYSTEMD_SCOPE".to_string(), scope.to_string()),
+            ("PODUP_SYSTEMD_SCOPE".to_string(), self.config.scope().to_string()),
         ];
         if let Some(path) = &self.config.path_env {
             setenv.push(("PATH".into(), path.clone()));
@@ -160,7 +159,7 @@ pub struct PlannedUnit {
 pub fn plan(host: &Host, spec: &TaskSpec) -> Vec<PlannedUnit> {
     let podman = |args: Vec<String>| [vec![host.programs.podman.clone()], args].concat();
     let systemctl = |args: Vec<String>| [vec![host.programs.systemctl.clone()], args].concat();
-    if spec.mode == "auto-update" {
+    if spec.mode == Mode::AutoUpdate {
         return vec![PlannedUnit {
             unit: "(every unit with a container labelled io.containers.autoupdate)".into(),
             image: None,

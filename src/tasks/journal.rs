@@ -5,8 +5,8 @@
 use super::deploy::UnitOutcome;
 use crate::clock::now_ms;
 use crate::host::{Host, HostError};
+use crate::model::TaskStatus;
 use crate::store::tasks::{self, LogEntry, UnitUpdate};
-use crate::tasks::model::TaskStatus;
 use rusqlite::Connection;
 
 pub struct Journal<'a> {

@@ -3,10 +3,10 @@
 
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::model::{Mode, TaskKind, TaskSpec, TaskStatus};
 use crate::store::prune::{self, Counts, Cutoffs};
 use crate::store::tasks::{self, NewTask};
 use crate::tasks::journal::Journal;
-use crate::tasks::model::{TaskKind, TaskSpec, TaskStatus};
 use crate::tasks::worker::finish;
 use rusqlite::Connection;
 
@@ -50,10 +50,10 @@ pub fn prune(
     }
     let spec = TaskSpec {
         units: Vec::new(),
-        scope: String::new(),
+        scope: None,
         verify_secs: 0,
         dry_run: false,
-        mode: "prune".into(),
+        mode: Mode::Prune,
     };
     let new = NewTask {
         kind: TaskKind::Maintenance,

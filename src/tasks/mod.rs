@@ -8,13 +8,12 @@ pub mod dispatch;
 pub mod fields;
 pub mod journal;
 pub mod maintenance;
-pub mod model;
 pub mod resolve;
 pub mod sandbox;
 pub mod worker;
 
 use crate::config::Config;
-use crate::host::{Host, Programs, Scope};
+use crate::host::{Host, Programs};
 
 /// The transient unit a task runs in.
 pub fn transient_unit(id: i64) -> String {
@@ -24,10 +23,5 @@ pub fn transient_unit(id: i64) -> String {
 /// The host as the configuration describes it (scope, programs on PATH), running
 /// commands for real and tasks as transient units; `.on(backend)` changes both.
 pub fn host_for(config: &Config) -> Host {
-    let scope = if config.systemd_user {
-        Scope::User
-    } else {
-        Scope::System
-    };
-    Host::new(scope, Programs::default())
+    Host::new(config.scope(), Programs::default())
 }

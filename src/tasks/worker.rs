@@ -6,10 +6,10 @@ use super::deploy::{self, UnitOutcome};
 use super::journal::Journal;
 use crate::clock::now_ms;
 use crate::host::Host;
+use crate::model::{Mode, TaskSpec, TaskStatus};
 use crate::services::ImageRef;
 use crate::store::tasks::{self, Task, UnitUpdate};
 use crate::store::{immediate, locks};
-use crate::tasks::model::{TaskSpec, TaskStatus};
 use crate::tasks::{autoupdate, resolve, transient_unit};
 use rusqlite::Connection;
 use std::time::Duration;
@@ -44,7 +44,7 @@ pub fn run(conn: &mut Connection, host: &Host, id: i64) -> u8 {
         );
         return 1;
     };
-    let result = if spec.mode == "auto-update" {
+    let result = if spec.mode == Mode::AutoUpdate {
         autoupdate::run_task(conn, host, &task, &spec)
     } else {
         run_deploy(conn, host, &task, &spec)
@@ -224,7 +224,7 @@ fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) 
 }
 
 /// The image a unit spec deploys: from the spec, else found on the host.
-fn image_of(host: &Host, journal: &Journal<'_>, u: &crate::tasks::model::UnitSpec) -> Result<ImageRef, String> {
+fn image_of(host: &Host, journal: &Journal<'_>, u: &crate::model::UnitSpec) -> Result<ImageRef, String> {
     let found = match &u.image {
         Some(i) => Some(i.clone()),
         None => {

@@ -1,0 +1,15 @@
+//! The shared nouns of podup (`docs/tasks.md`): task kinds and statuses with the status
+//! machine's rules, the spec a task carries out (units, scope, mode), unit statuses and log
+//! levels. Pure types with their one spelling each, used alike in SQLite, JSON and logs; no
+//! I/O. Every layer may use them, so this module imports no other part of podup.
+
+#[macro_use]
+mod text;
+mod spec;
+mod task;
+mod unit;
+
+pub use spec::{Mode, Scope, TaskSpec, UnitSpec};
+pub use task::{TaskKind, TaskStatus, category_kinds};
+pub use text::UnknownText;
+pub use unit::{LogLevel, UnitStatus};

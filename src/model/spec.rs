@@ -1,0 +1,125 @@
+//! A task's spec: the whole plan, fixed when the task is created (a retry copies it), and
+//! the two words it is made of besides units: the systemd manager (`Scope`) and how the
+//! units are updated (`Mode`).
+
+use serde::{Deserialize, Serialize};
+
+text_enum! {
+    /// Which systemd manager podup talks to; `User` adds `--user` to every `systemctl`,
+    /// `systemd-run` and `journalctl` call.
+    pub enum Scope ("systemd scope") {
+        System = "system",
+        User = "user",
+    }
+}
+
+text_enum! {
+    /// How a task updates its units.
+    #[derive(Default)]
+    pub enum Mode ("task mode") {
+        /// podup's verified deploy, unit by unit.
+        #[default]
+        Deploy = "deploy",
+        /// `podman auto-update`, then podup's stay-active check.
+        AutoUpdate = "auto-update",
+        /// Maintenance: prune old history.
+        Prune = "prune",
+    }
+}
+
+/// One unit of a task's plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitSpec {
+    pub unit: String,
+    /// `repository:tag` the unit runs; None when it is found at run time.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The digest to deploy; None: whatever the tag points at when pulled.
+    #[serde(default)]
+    pub digest: Option<String>,
+}
+
+/// What a task does, fixed at creation (a retry copies it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    pub units: Vec<UnitSpec>,
+    /// The manager the units belong to; None (stored as `""`) for maintenance, which runs
+    /// no unit.
+    #[serde(with = "scope_or_empty")]
+    pub scope: Option<Scope>,
+    pub verify_secs: u64,
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+/// `Option<Scope>` spelled as the scope's text, or `""` for none.
+mod scope_or_empty {
+    use super::Scope;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::borrow::Cow;
+
+    pub fn serialize<S: Serializer>(scope: &Option<Scope>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(scope.map_or("", Scope::as_str))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Scope>, D::Error> {
+        let text = Cow::<'de, str>::deserialize(d)?;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        Scope::from_text(&text).map(Some).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::text::assert_spellings;
+
+    #[test]
+    fn scopes_and_modes_keep_their_stored_spellings() {
+        assert_spellings(&[(Scope::System, "system"), (Scope::User, "user")], &Scope::ALL);
+        assert_spellings(
+            &[
+                (Mode::Deploy, "deploy"),
+                (Mode::AutoUpdate, "auto-update"),
+                (Mode::Prune, "prune"),
+            ],
+            &Mode::ALL,
+        );
+    }
+
+    #[test]
+    fn a_spec_serializes_as_it_did_with_strings() {
+        let spec = TaskSpec {
+            units: vec![UnitSpec {
+                unit: "app.service".into(),
+                image: Some("r/a:t".into()),
+                digest: None,
+            }],
+            scope: Some(Scope::User),
+            verify_secs: 10,
+            dry_run: false,
+            mode: Mode::AutoUpdate,
+        };
+        let text = r#"{"units":[{"unit":"app.service","image":"r/a:t","digest":null}],"scope":"user","verify_secs":10,"dry_run":false,"mode":"auto-update"}"#;
+        assert_eq!(serde_json::to_string(&spec).unwrap(), text);
+        assert_eq!(serde_json::from_str::<TaskSpec>(text).unwrap(), spec);
+        let maintenance = TaskSpec {
+            units: Vec::new(),
+            scope: None,
+            verify_secs: 0,
+            dry_run: false,
+            mode: Mode::Prune,
+        };
+        let text = r#"{"units":[],"scope":"","verify_secs":0,"dry_run":false,"mode":"prune"}"#;
+        assert_eq!(serde_json::to_string(&maintenance).unwrap(), text);
+        assert_eq!(serde_json::from_str::<TaskSpec>(text).unwrap(), maintenance);
+        // Specs written before `mode` existed deploy.
+        let old = r#"{"units":[],"scope":"system","verify_secs":5}"#;
+        assert_eq!(serde_json::from_str::<TaskSpec>(old).unwrap().mode, Mode::Deploy);
+        assert!(serde_json::from_str::<TaskSpec>(r#"{"units":[],"scope":"cluster","verify_secs":5}"#).is_err());
+    }
+}

@@ -1,0 +1,127 @@
+//! Task kinds and statuses of `docs/tasks.md`, and the status machine's rules.
+
+text_enum! {
+    /// What created a task.
+    pub enum TaskKind ("task kind") {
+        Webhook = "webhook",
+        Manual = "manual",
+        UpdateAll = "update-all",
+        AutoUpdate = "auto-update",
+        Maintenance = "maintenance",
+    }
+}
+
+/// The panel's categories, each a set of kinds.
+pub fn category_kinds(category: &str) -> Option<&'static [TaskKind]> {
+    match category {
+        "all" => Some(&TaskKind::ALL),
+        "manual" => Some(&[TaskKind::Manual, TaskKind::UpdateAll]),
+        "webhook" => Some(&[TaskKind::Webhook]),
+        "automatic" => Some(&[TaskKind::AutoUpdate]),
+        "maintenance" => Some(&[TaskKind::Maintenance]),
+        _ => None,
+    }
+}
+
+text_enum! {
+    /// Where a task is in its status machine (`docs/tasks.md`).
+    pub enum TaskStatus ("task status") {
+        Pending = "pending",
+        Running = "running",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        RolledBack = "rolled_back",
+        Cancelled = "cancelled",
+        Skipped = "skipped",
+        Unknown = "unknown",
+    }
+}
+
+impl TaskStatus {
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, TaskStatus::Pending | TaskStatus::Running)
+    }
+
+    /// Whether the status machine allows `self -> next`.
+    pub fn can_become(self, next: TaskStatus) -> bool {
+        match self {
+            TaskStatus::Pending => next != TaskStatus::Pending,
+            TaskStatus::Running => next.is_terminal(),
+            _ => false,
+        }
+    }
+
+    /// Statuses that count as a failure someone should see.
+    pub fn is_failure(self) -> bool {
+        matches!(self, TaskStatus::Failed | TaskStatus::RolledBack | TaskStatus::Unknown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_machine() {
+        use TaskStatus::*;
+        assert!(Pending.can_become(Running));
+        assert!(Pending.can_become(Skipped));
+        assert!(Running.can_become(RolledBack));
+        assert!(!Running.can_become(Pending));
+        for t in [Succeeded, Failed, RolledBack, Cancelled, Skipped, Unknown] {
+            assert!(t.is_terminal());
+            for n in TaskStatus::ALL {
+                assert!(!t.can_become(n), "{t:?} -> {n:?}");
+            }
+        }
+        for s in TaskStatus::ALL {
+            assert_eq!(TaskStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for k in TaskKind::ALL {
+            assert_eq!(TaskKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+    }
+
+    #[test]
+    fn kinds_and_statuses_keep_their_stored_spellings() {
+        use crate::model::text::assert_spellings;
+        assert_spellings(
+            &[
+                (TaskKind::Webhook, "webhook"),
+                (TaskKind::Manual, "manual"),
+                (TaskKind::UpdateAll, "update-all"),
+                (TaskKind::AutoUpdate, "auto-update"),
+                (TaskKind::Maintenance, "maintenance"),
+            ],
+            &TaskKind::ALL,
+        );
+        assert_spellings(
+            &[
+                (TaskStatus::Pending, "pending"),
+                (TaskStatus::Running, "running"),
+                (TaskStatus::Succeeded, "succeeded"),
+                (TaskStatus::Failed, "failed"),
+                (TaskStatus::RolledBack, "rolled_back"),
+                (TaskStatus::Cancelled, "cancelled"),
+                (TaskStatus::Skipped, "skipped"),
+                (TaskStatus::Unknown, "unknown"),
+            ],
+            &TaskStatus::ALL,
+        );
+    }
+
+    #[test]
+    fn categories_cover_every_kind_once() {
+        let mut seen: Vec<TaskKind> = ["manual", "webhook", "automatic", "maintenance"]
+            .iter()
+            .flat_map(|c| category_kinds(c).unwrap().iter().copied())
+            .collect();
+        seen.sort_by_key(|k| k.as_str());
+        let mut all = TaskKind::ALL.to_vec();
+        all.sort_by_key(|k| k.as_str());
+        assert_eq!(seen, all);
+        assert!(category_kinds("bogus").is_none());
+    }
+}
