@@ -4,9 +4,9 @@
 use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, TaskEnv, UsageError, common_options, fail};
 use crate::config::Config;
 use crate::model::{Mode, TaskKind, UnitSpec};
-use crate::store::tasks::{self, NewTask};
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch;
+use crate::tasks::lifecycle;
 use crate::tasks::worker;
 use std::time::Duration;
 
@@ -133,21 +133,17 @@ pub fn auto_update(config: &Config, caller: Option<&str>, dry_run: bool) -> u8 {
     let spec = d.spec(Vec::new(), dry_run, Mode::AutoUpdate);
     let caller = caller.unwrap_or("cli");
     let source = if caller == "timer" { "timer" } else { "cli" };
-    let new = NewTask {
-        kind: TaskKind::AutoUpdate,
+    let origin = Origin {
         source,
-        caller: Some(caller),
-        trigger_reason: Some(if dry_run {
+        caller,
+        reason: Some(if dry_run {
             "scheduled check (dry run)"
         } else {
             "scheduled update"
         }),
         request_id: None,
-        delivery_id: None,
-        retry_of: None,
-        spec: &spec,
     };
-    let id = match tasks::insert(conn, &new, crate::clock::now_ms()) {
+    let id = match lifecycle::record(conn, TaskKind::AutoUpdate, origin, &spec) {
         Ok(id) => id,
         Err(e) => return fail(e),
     };

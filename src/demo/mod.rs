@@ -13,7 +13,6 @@ pub mod seed;
 pub mod world;
 
 use crate::auth::tokens::{self, Role};
-use crate::cli::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::Backend;
@@ -22,6 +21,17 @@ use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch::Dispatcher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// The exit codes every `podup` command uses (README): done, failed, bad usage.
+const EXIT_OK: u8 = 0;
+const EXIT_FAILURE: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+/// Prints `podup: <message>` and returns the failure exit code.
+fn fail(message: impl std::fmt::Display) -> u8 {
+    eprintln!("podup: {message}");
+    EXIT_FAILURE
+}
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8777";
 pub const DEFAULT_STATE: &str = "state-demo";

@@ -135,7 +135,7 @@ impl Dispatcher<'_> {
             };
             let _ = tasks::add_log(conn, task_id, &entry);
         }
-        super::worker::finish(conn, task_id, TaskStatus::Failed, "dispatch_failed", &message);
+        super::lifecycle::finish(conn, task_id, TaskStatus::Failed, "dispatch_failed", &message);
         Err(message)
     }
 

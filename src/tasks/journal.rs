@@ -2,7 +2,7 @@
 //! command the host ran (argv, exit status, stderr excerpt). Each line also goes to
 //! the log with `PODUP_TASK_ID` and `UNIT` fields, so journald can find it.
 
-use super::deploy::UnitOutcome;
+use super::lifecycle::UnitOutcome;
 use crate::clock::now_ms;
 use crate::host::{Host, HostError};
 use crate::model::TaskStatus;

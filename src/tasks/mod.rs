@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod dispatch;
 pub mod fields;
 pub mod journal;
+pub mod lifecycle;
 pub mod maintenance;
 pub mod resolve;
 pub mod sandbox;
