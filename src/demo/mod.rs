@@ -10,6 +10,7 @@ mod deliveries;
 mod manager;
 mod podman;
 pub mod seed;
+mod timeline;
 pub mod world;
 
 use crate::auth::tokens::{self, Role};
