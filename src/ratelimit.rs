@@ -2,7 +2,8 @@
 //! the rules to what a window holds, however it is counted; `check` counts with a few
 //! index lookups per rule (hits are numbered per key) and `hit` records.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::ratelimit as store;
+use rusqlite::Connection;
 use std::fmt;
 
 /// At most `count` hits per `window_secs`.
@@ -106,7 +107,7 @@ pub fn check(
     now_ms: i64,
     record: bool,
 ) -> rusqlite::Result<Result<(), Limited>> {
-    let newest: Option<i64> = conn.prepare_cached(NEWEST)?.query_row(params![key], |r| r.get(0))?;
+    let newest = store::newest_seq(conn, key)?;
     let verdict = decide(now_ms, rules, |start_ms, count| {
         let Some(newest) = newest else {
             return Ok(Window {
@@ -114,15 +115,10 @@ pub fn check(
                 nth_newest_ms: None,
             });
         };
-        let first: Option<i64> = conn
-            .prepare_cached(FIRST_IN_WINDOW)?
-            .query_row(params![key, start_ms], |r| r.get(0))
-            .optional()?;
+        let first = store::first_seq_after(conn, key, start_ms)?;
         let inside = first.map_or(0, |f| (newest - f + 1).max(0) as u64);
         let nth_newest_ms = if inside >= u64::from(count) {
-            conn.prepare_cached(HIT_TIME)?
-                .query_row(params![key, newest - i64::from(count) + 1], |r| r.get(0))
-                .optional()?
+            store::hit_time(conn, key, newest - i64::from(count) + 1)?
         } else {
             None
         };
@@ -140,27 +136,14 @@ fn longest_ms(rules: &[Rule]) -> i64 {
 
 /// Records one hit for `key`, and drops its hits that no rule can count any more.
 pub fn hit(conn: &Connection, key: &str, rules: &[Rule], now_ms: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached(DROP_OLD)?
-        .execute(params![key, now_ms - longest_ms(rules)])?;
-    conn.prepare_cached(INSERT_HIT)?.execute(params![key, now_ms])?;
-    Ok(())
+    store::drop_until(conn, key, now_ms - longest_ms(rules))?;
+    store::insert_hit(conn, key, now_ms)
 }
-
-// The statements, named so that a test can ask SQLite how often each was compiled.
-const NEWEST: &str = "SELECT max(seq) FROM rate_hits WHERE key = ?1";
-const FIRST_IN_WINDOW: &str = "SELECT seq FROM rate_hits WHERE key = ?1 AND ts_ms > ?2 ORDER BY ts_ms LIMIT 1";
-const HIT_TIME: &str = "SELECT ts_ms FROM rate_hits WHERE key = ?1 AND seq = ?2";
-const DROP_OLD: &str = "DELETE FROM rate_hits WHERE key = ?1 AND ts_ms <= ?2";
-// A hit is never stored with a time before the key's newest: the window is counted
-// by sequence number, which needs times that only grow with it (a worker may record a
-// time it read before another worker's later one).
-const INSERT_HIT: &str = "INSERT INTO rate_hits (key, ts_ms, seq)
-     VALUES (?1, max(?2, coalesce((SELECT max(ts_ms) FROM rate_hits WHERE key = ?1), ?2)),
-             coalesce((SELECT max(seq) FROM rate_hits WHERE key = ?1), 0) + 1)";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::params;
 
     #[test]
     fn rules_parse_and_print() {
@@ -306,7 +289,7 @@ mod tests {
             let _ = check(&c, &key, &rules, t * 100, false).unwrap();
             hit(&c, &key, &rules, t * 100).unwrap();
         }
-        for sql in [NEWEST, FIRST_IN_WINDOW, HIT_TIME, DROP_OLD, INSERT_HIT] {
+        for sql in store::STATEMENTS {
             let st = c.prepare_cached(sql).unwrap();
             let runs = st.get_status(rusqlite::StatementStatus::Run);
             let again = st.get_status(rusqlite::StatementStatus::RePrepare);

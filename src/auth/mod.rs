@@ -3,6 +3,7 @@
 //! signatures live in `providers::github`.
 
 pub mod client;
+pub mod credential;
 pub mod proxy;
 pub mod session;
 pub mod tokens;

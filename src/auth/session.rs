@@ -4,8 +4,9 @@
 //! value, so it needs no storage and is worthless without the (HttpOnly) cookie.
 //! The HTTP side (routes, cookies on the wire) is `http::session`.
 
-use super::tokens::{self, Role};
-use rusqlite::{Connection, OptionalExtension, params};
+use super::credential::{self, Role};
+use crate::store::sessions;
+use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
 /// The cookie's name.
@@ -34,65 +35,54 @@ pub fn create(
     ttl_secs: u64,
     remote: Option<&str>,
 ) -> Result<String, String> {
-    let random = tokens::generate().map_err(|e| format!("cannot get random bytes: {e}"))?;
+    let random = credential::generate().map_err(|e| format!("cannot get random bytes: {e}"))?;
     let value = format!("s_{}", random.trim_start_matches("podup_"));
     let expires = crate::duration::ms_after(now_ms, ttl_secs);
-    conn.execute("DELETE FROM sessions WHERE expires_ms <= ?1", [now_ms])
-        .map_err(|e| e.to_string())?;
-    conn.execute(
-        "INSERT INTO sessions (hash, name, role, via, created_ms, expires_ms, last_seen_ms, remote_addr)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?7)",
-        params![tokens::hash(&value), name, role.as_str(), via, now_ms, expires, remote],
-    )
-    .map_err(|e| e.to_string())?;
+    sessions::purge_expired(conn, now_ms).map_err(|e| e.to_string())?;
+    let hash = credential::hash(&value);
+    let row = sessions::NewSession {
+        hash: &hash,
+        name,
+        role: role.as_str(),
+        via,
+        created_ms: now_ms,
+        expires_ms: expires,
+        remote_addr: remote,
+    };
+    sessions::insert(conn, &row).map_err(|e| e.to_string())?;
     Ok(value)
 }
 
 /// The session a cookie value belongs to, if it exists and has not expired.
 pub fn lookup(conn: &Connection, value: &str, now_ms: i64) -> rusqlite::Result<Option<Session>> {
-    let presented = tokens::hash(value);
-    let found = conn
-        .query_row(
-            "SELECT hash, name, role, via, created_ms, expires_ms FROM sessions WHERE hash = ?1 AND expires_ms > ?2",
-            params![presented, now_ms],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    Session {
-                        name: r.get(1)?,
-                        role: Role::parse(&r.get::<_, String>(2)?).unwrap_or(Role::Read),
-                        via: r.get(3)?,
-                        created_ms: r.get(4)?,
-                        expires_ms: r.get(5)?,
-                    },
-                ))
-            },
-        )
-        .optional()?;
-    let Some((stored, session)) = found else {
+    let presented = credential::hash(value);
+    let Some(row) = sessions::find_live(conn, &presented, now_ms)? else {
         return Ok(None);
     };
-    if !super::constant_time_eq(stored.as_bytes(), presented.as_bytes()) {
+    if !super::constant_time_eq(row.hash.as_bytes(), presented.as_bytes()) {
         return Ok(None);
     }
     // Best effort, as for tokens: a full disk does not sign anyone out.
-    if let Err(e) = conn.execute(
-        "UPDATE sessions SET last_seen_ms = ?2 WHERE hash = ?1",
-        params![stored, now_ms],
-    ) {
+    if let Err(e) = sessions::touch(conn, &row.hash, now_ms) {
         log::warn!(error_kind = "store_failed"; "could not record the use of a panel session: {e}");
     }
-    Ok(Some(session))
+    Ok(Some(Session {
+        name: row.name,
+        role: Role::parse(&row.role).unwrap_or(Role::Read),
+        via: row.via,
+        created_ms: row.created_ms,
+        expires_ms: row.expires_ms,
+    }))
 }
 
 /// Ends the session of a cookie value (sign-out); false when there was none.
 pub fn revoke(conn: &Connection, value: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM sessions WHERE hash = ?1", [tokens::hash(value)])? == 1)
+    Ok(sessions::delete(conn, &credential::hash(value))? == 1)
 }
 
 /// Ends every session signed in with token `name` (when the token is revoked).
 pub fn revoke_for(conn: &Connection, name: &str) -> rusqlite::Result<usize> {
-    conn.execute("DELETE FROM sessions WHERE name = ?1 AND via = 'token'", [name])
+    sessions::delete_for_token(conn, name)
 }
 
 /// The CSRF token of a session: SHA-256 over a fixed label and the cookie value.

@@ -2,44 +2,10 @@
 //! token once; only its SHA-256 is stored. Verification hashes what was presented
 //! and compares in constant time.
 
-use rusqlite::{Connection, OptionalExtension, params};
+pub use super::credential::{Role, generate, hash};
+use crate::store::tokens as store;
+use rusqlite::Connection;
 use serde::Serialize;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Trigger,
-    Read,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "trigger" => Some(Role::Trigger),
-            "read" => Some(Role::Read),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Trigger => "trigger",
-            Role::Read => "read",
-        }
-    }
-
-    /// `admin` may do everything, `trigger` the update endpoints, `read` the GETs.
-    pub fn allows(self, need: super::Need) -> bool {
-        use super::Need;
-        matches!(
-            (self, need),
-            (Role::Admin, _) | (Role::Trigger, Need::Trigger) | (Role::Read, Need::Read)
-        )
-    }
-}
 
 /// A stored token, without its secret.
 #[derive(Debug, Clone, Serialize)]
@@ -54,29 +20,6 @@ pub fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
-pub fn hash(token: &str) -> String {
-    crate::hex::sha256_hex(token.as_bytes())
-}
-
-/// 32 random bytes from the kernel, as `podup_` + 64 hex digits.
-pub fn generate() -> std::io::Result<String> {
-    let mut buf = [0u8; 32];
-    let mut filled = 0;
-    while filled < buf.len() {
-        // SAFETY: the pointer and length describe the unfilled part of `buf`.
-        let n = unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() != std::io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        } else {
-            filled += n as usize;
-        }
-    }
-    Ok(format!("podup_{}", crate::hex::hex(&buf)))
-}
-
 /// Stores a new token for `name`; returns the token (shown once) or why not.
 pub fn add(conn: &Connection, name: &str, role: Role, now_ms: i64) -> Result<String, String> {
     if !valid_name(name) {
@@ -85,36 +28,29 @@ pub fn add(conn: &Connection, name: &str, role: Role, now_ms: i64) -> Result<Str
         ));
     }
     let token = generate().map_err(|e| format!("cannot get random bytes: {e}"))?;
-    let inserted = conn
-        .execute(
-            "INSERT OR IGNORE INTO tokens (name, role, hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
-            params![name, role.as_str(), hash(&token), now_ms],
-        )
-        .map_err(|e| e.to_string())?;
-    if inserted == 0 {
+    let inserted = store::insert(conn, name, role.as_str(), &hash(&token), now_ms).map_err(|e| e.to_string())?;
+    if !inserted {
         return Err(format!("a token named '{name}' exists; revoke it first"));
     }
     Ok(token)
 }
 
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<TokenInfo>> {
-    let mut st = conn.prepare("SELECT name, role, created_ms, last_used_ms FROM tokens ORDER BY name")?;
-    st.query_map([], |r| {
-        let role: String = r.get(1)?;
-        Ok(TokenInfo {
-            name: r.get(0)?,
-            role: Role::parse(&role).unwrap_or(Role::Read),
-            created_ms: r.get(2)?,
-            last_used_ms: r.get(3)?,
+    Ok(store::list(conn)?
+        .into_iter()
+        .map(|row| TokenInfo {
+            name: row.name,
+            role: Role::parse(&row.role).unwrap_or(Role::Read),
+            created_ms: row.created_ms,
+            last_used_ms: row.last_used_ms,
         })
-    })?
-    .collect()
+        .collect())
 }
 
 /// Removes the token and ends the panel sessions signed in with it; false when
 /// there was no such token.
 pub fn revoke(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
-    let removed = conn.execute("DELETE FROM tokens WHERE name = ?1", [name])? == 1;
+    let removed = store::delete(conn, name)?;
     super::session::revoke_for(conn, name)?;
     Ok(removed)
 }
@@ -122,28 +58,19 @@ pub fn revoke(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
 /// The identity of a presented token, if it is one of ours.
 pub fn verify(conn: &Connection, token: &str, now_ms: i64) -> rusqlite::Result<Option<super::Identity>> {
     let presented = hash(token);
-    let found: Option<(String, String, String)> = conn
-        .query_row(
-            "SELECT name, role, hash FROM tokens WHERE hash = ?1",
-            [&presented],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let Some((name, role, stored)) = found else {
+    let Some(found) = store::find_by_hash(conn, &presented)? else {
         return Ok(None);
     };
-    if !super::constant_time_eq(stored.as_bytes(), presented.as_bytes()) {
+    if !super::constant_time_eq(found.hash.as_bytes(), presented.as_bytes()) {
         return Ok(None);
     }
+    let name = found.name;
     // Best effort: a valid token stays valid while the database cannot be written
     // (disk full), so reads keep working and writes fail with their own error.
-    if let Err(e) = conn.execute(
-        "UPDATE tokens SET last_used_ms = ?2 WHERE name = ?1",
-        params![name, now_ms],
-    ) {
+    if let Err(e) = store::touch(conn, &name, now_ms) {
         log::warn!(error_kind = "store_failed"; "could not record the use of token '{name}': {e}");
     }
-    Ok(Role::parse(&role).map(|role| super::Identity { name, role }))
+    Ok(Role::parse(&found.role).map(|role| super::Identity { name, role }))
 }
 
 #[cfg(test)]

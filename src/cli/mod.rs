@@ -339,7 +339,13 @@ pub fn run(args: Vec<String>) -> u8 {
             match command {
                 Command::Serve(args) => {
                     logging::raise(args.verbose);
-                    match serve::run(config, &args) {
+                    match serve::run(
+                        config,
+                        &serve::Options {
+                            listen: args.listen,
+                            idle_exit_secs: args.idle_exit_secs,
+                        },
+                    ) {
                         Ok(()) => EXIT_OK,
                         Err(e) => {
                             log::error!(error_kind = e.kind(); "{e}");

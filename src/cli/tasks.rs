@@ -74,7 +74,7 @@ pub fn one(config: &Config, verb: Option<&str>, id: i64) -> u8 {
             let now = tasks::get(conn, id)
                 .ok()
                 .flatten()
-                .map(|t| t.status)
+                .map(|t| t.status.as_str())
                 .unwrap_or_default();
             if changed {
                 format!("task {id} is {now}")

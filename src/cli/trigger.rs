@@ -3,7 +3,7 @@
 
 use super::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, TaskEnv, UsageError, common_options, fail};
 use crate::config::Config;
-use crate::model::{Mode, TaskKind, UnitSpec};
+use crate::model::{Mode, TaskKind, TaskStatus, UnitSpec};
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch;
 use crate::tasks::lifecycle;
@@ -110,7 +110,7 @@ pub fn run(config: &Config, a: &TriggerArgs) -> u8 {
                 t.status,
                 t.message.clone().unwrap_or_default()
             );
-            if t.status().is_failure() || t.status == "cancelled" {
+            if t.status().is_failure() || t.status == TaskStatus::Cancelled {
                 EXIT_FAILURE
             } else {
                 EXIT_OK

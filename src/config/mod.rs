@@ -5,7 +5,7 @@
 use crate::auth::proxy::TrustedProxies;
 use crate::auth::tokens::Role;
 use crate::host::Scope;
-use crate::host::quadlet::quadlet_dirs;
+use crate::host::dirs::{quadlet_dirs, unit_dirs};
 use crate::ratelimit::{Rule, parse_duration_secs, parse_rules};
 use crate::services::{Service, parse_list};
 use std::collections::BTreeMap;
@@ -272,7 +272,7 @@ impl Config {
         let scope = if systemd_user { Scope::User } else { Scope::System };
         let quadlet_dirs = quadlet_dirs(scope, get, euid);
         let config_home = get("XDG_CONFIG_HOME").or_else(|| get("HOME").map(|h| format!("{h}/.config")));
-        let unit_dirs = crate::discovery::unit_dirs(systemd_user, config_home.as_deref());
+        let unit_dirs = unit_dirs(scope, config_home.as_deref());
         let path_env = get("PATH");
         let trusted_proxies = TrustedProxies::parse(&get("PODUP_TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| err("PODUP_TRUSTED_PROXIES", e))?;

@@ -6,7 +6,7 @@ use super::seed::Story;
 use super::world::{self, DemoUnit, UNITS};
 use crate::host::podman::args as podman;
 use crate::host::{Scope, systemd};
-use crate::model::{Mode, TaskKind, TaskSpec, TaskStatus, UnitSpec};
+use crate::model::{LogLevel, Mode, TaskKind, TaskSpec, TaskStatus, UnitSpec, UnitStatus};
 use crate::store::tasks::{self, LogEntry, NewTask, UnitUpdate};
 use rusqlite::Connection;
 use serde_json::json;
@@ -36,14 +36,14 @@ fn log(
     conn: &Connection,
     id: i64,
     ts: i64,
-    level: &str,
+    level: LogLevel,
     step: &str,
     unit: Option<&str>,
     message: &str,
 ) -> rusqlite::Result<()> {
     let e = LogEntry {
         ts_ms: ts,
-        level: level.into(),
+        level,
         step: step.into(),
         unit: unit.map(String::from),
         message: message.into(),
@@ -66,7 +66,7 @@ fn command(
     let message = format!("ran {} (exit {exit}, {} ms)", argv[0], 40 + ts % 900);
     let e = LogEntry {
         ts_ms: ts,
-        level: if exit == 0 { "info" } else { "warn" }.into(),
+        level: if exit == 0 { LogLevel::Info } else { LogLevel::Warn },
         step: step.into(),
         unit: Some(unit.into()),
         message,
@@ -114,20 +114,20 @@ pub(super) fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite
         }
         let (from, to) = (world::digest(u.repo, n as u32), world::digest(u.repo, n as u32 + 1));
         let unit_status = match (s.status, u.kind) {
-            (TaskStatus::Skipped, _) => "skipped",
-            (TaskStatus::RolledBack, world::Kind::Crashes) => "rolled_back",
+            (TaskStatus::Skipped, _) => UnitStatus::Skipped,
+            (TaskStatus::RolledBack, world::Kind::Crashes) => UnitStatus::RolledBack,
             (TaskStatus::RolledBack | TaskStatus::Succeeded, world::Kind::Current) if mode == Mode::AutoUpdate => {
-                "unchanged"
+                UnitStatus::Unchanged
             }
-            (TaskStatus::RolledBack | TaskStatus::Succeeded, _) => "succeeded",
-            (TaskStatus::Failed, _) if k > 0 => "cancelled",
-            (other, _) => other.as_str(),
+            (TaskStatus::RolledBack | TaskStatus::Succeeded, _) => UnitStatus::Succeeded,
+            (TaskStatus::Failed, _) if k > 0 => UnitStatus::Cancelled,
+            (other, _) => other.into(),
         };
-        if unit_status == "skipped" {
+        if unit_status == UnitStatus::Skipped {
             continue;
         }
         let up = UnitUpdate {
-            status: Some("running"),
+            status: Some(UnitStatus::Running),
             phase: Some("inspect"),
             from_digest: Some(&from),
             ..Default::default()
@@ -151,7 +151,7 @@ pub(super) fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite
                 conn,
                 id,
                 ts + 50,
-                "info",
+                LogLevel::Info,
                 "inspect",
                 Some(name),
                 &format!("runs image '{}' ({from})", &world::image_id(&from)[..12]),
@@ -171,7 +171,7 @@ pub(super) fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite
                     125,
                     &err,
                 )?;
-                log(conn, id, ts + 10, "error", "pull", Some(name), s.message)?;
+                log(conn, id, ts + 10, LogLevel::Error, "pull", Some(name), s.message)?;
                 break;
             }
             command(
@@ -204,12 +204,12 @@ pub(super) fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite
         };
         tasks::update_unit(conn, id, name, &up, ts)?;
         ts += 3_200;
-        if unit_status == "rolled_back" {
+        if unit_status == UnitStatus::RolledBack {
             log(
                 conn,
                 id,
                 ts,
-                "error",
+                LogLevel::Error,
                 "verify",
                 Some(name),
                 "the unit stopped being active 1.2 s after the restart (failed, exit-code)",
@@ -218,25 +218,25 @@ pub(super) fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite
                 conn,
                 id,
                 ts + 900,
-                "warn",
+                LogLevel::Warn,
                 "rollback",
                 Some(name),
                 &format!("rolled back to {from}"),
             )?;
-        } else if unit_status == "succeeded" {
+        } else if unit_status == UnitStatus::Succeeded {
             log(
                 conn,
                 id,
                 ts,
-                "info",
+                LogLevel::Info,
                 "verify",
                 Some(name),
                 &format!("active for 3 s on {to}"),
             )?;
         }
         let msg = match unit_status {
-            "succeeded" => format!("runs {to}"),
-            "unchanged" => "podman: false".into(),
+            UnitStatus::Succeeded => format!("runs {to}"),
+            UnitStatus::Unchanged => "podman: false".into(),
             _ => s.message.to_string(),
         };
         let end = UnitUpdate {
@@ -248,10 +248,10 @@ pub(super) fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite
         tasks::update_unit(conn, id, name, &end, ts + 1_000)?;
     }
     if s.kind == TaskKind::Maintenance {
-        log(conn, id, ts, "info", "prune", None, s.message)?;
+        log(conn, id, ts, LogLevel::Info, "prune", None, s.message)?;
     }
     tasks::transition(conn, id, s.status, s.reason, s.message, ts + 1_200)?;
-    tasks::end_open_units(conn, id, s.status.as_str(), s.message, ts + 1_200)?;
+    tasks::end_open_units(conn, id, s.status.into(), s.message, ts + 1_200)?;
     let (method, path, action, reason, status) = match s.source {
         "github" => ("POST", "/hooks/github", "github_webhook", "accepted", 202),
         "api" if s.kind == TaskKind::UpdateAll => ("POST", "/api/v1/update-all", "update_all", "accepted", 202),

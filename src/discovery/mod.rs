@@ -9,7 +9,8 @@ pub mod scan;
 use crate::config::Config;
 use crate::host::Host;
 use crate::services::{ImageRef, Service};
-use rusqlite::{Connection, params};
+use crate::store::discovery as store;
+use rusqlite::Connection;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -68,16 +69,11 @@ pub fn run(
             report.excluded.push(f.unit);
             continue;
         }
-        conn.execute(
-            "INSERT INTO discovered_units (unit, source, image, detail, first_seen_ms, last_seen_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-             ON CONFLICT (unit) DO UPDATE SET source = ?2, image = coalesce(?3, image), detail = ?4, last_seen_ms = ?5",
-            params![f.unit, f.source, f.image, f.detail, now_ms],
-        )?;
+        store::upsert(conn, &f.unit, f.source, f.image.as_deref(), &f.detail, now_ms)?;
         report.found.push(f);
     }
     let cutoff = crate::duration::ms_before(now_ms, config.discovery_retention_secs);
-    report.forgotten = conn.execute("DELETE FROM discovered_units WHERE last_seen_ms < ?1", [cutoff])?;
+    report.forgotten = store::forget_before(conn, cutoff)?;
     report.elapsed_ms = start.elapsed().as_millis() as u64;
     log::info!(
         "discovery: {} unit(s) found, {} excluded, {} forgotten, {} error(s) in {} ms",
@@ -90,34 +86,6 @@ pub fn run(
     Ok(report)
 }
 
-/// A stored discovered unit.
-#[derive(Debug, Clone, Serialize)]
-pub struct Stored {
-    pub unit: String,
-    pub source: String,
-    pub image: Option<String>,
-    pub detail: Option<String>,
-    pub first_seen_ms: i64,
-    pub last_seen_ms: i64,
-}
-
-pub fn stored(conn: &Connection) -> rusqlite::Result<Vec<Stored>> {
-    let mut st = conn.prepare(
-        "SELECT unit, source, image, detail, first_seen_ms, last_seen_ms FROM discovered_units ORDER BY unit",
-    )?;
-    st.query_map([], |r| {
-        Ok(Stored {
-            unit: r.get(0)?,
-            source: r.get(1)?,
-            image: r.get(2)?,
-            detail: r.get(3)?,
-            first_seen_ms: r.get(4)?,
-            last_seen_ms: r.get(5)?,
-        })
-    })?
-    .collect()
-}
-
 /// Every service podup may touch: the declared ones, then (with discovery on) the
 /// discovered ones that are neither declared nor excluded.
 pub fn services(config: &Config, conn: Option<&Connection>) -> Vec<(Service, &'static str)> {
@@ -125,7 +93,7 @@ pub fn services(config: &Config, conn: Option<&Connection>) -> Vec<(Service, &'s
     if !config.auto_discover {
         return out;
     }
-    let Some(found) = conn.and_then(|c| stored(c).ok()) else {
+    let Some(found) = conn.and_then(|c| store::list(c).ok()) else {
         return out;
     };
     for d in found {
@@ -136,26 +104,4 @@ pub fn services(config: &Config, conn: Option<&Connection>) -> Vec<(Service, &'s
         out.push((Service { unit: d.unit, image }, "discovered"));
     }
     out
-}
-
-/// The unit search path of the scope (for plain unit files).
-pub fn unit_dirs(user: bool, config_home: Option<&str>) -> Vec<std::path::PathBuf> {
-    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
-    if user {
-        if let Some(h) = config_home {
-            dirs.push(std::path::Path::new(h).join("systemd/user"));
-        }
-        dirs.extend(["/etc/systemd/user", "/run/systemd/user", "/usr/lib/systemd/user"].map(Into::into));
-    } else {
-        dirs.extend(
-            [
-                "/etc/systemd/system",
-                "/run/systemd/system",
-                "/usr/lib/systemd/system",
-                "/lib/systemd/system",
-            ]
-            .map(Into::into),
-        );
-    }
-    dirs
 }

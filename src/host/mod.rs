@@ -9,6 +9,7 @@
 
 pub mod auto_update;
 mod backend;
+pub mod dirs;
 mod error;
 mod exec;
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! Quadlet files (`app.container` → `app.service`): the directories Quadlet reads them from,
-//! and which image a Quadlet-generated service runs (the file syntax is `unit_file`'s).
+//! Quadlet files (`app.container` → `app.service`): which image a Quadlet-generated service
+//! runs (the file syntax is `unit_file`'s; the directories Quadlet reads are `dirs`').
 //! Pure parsing plus file reads; nothing here runs a program. Debian 12's podman 4.3.1 ships
 //! no Quadlet, so this follows podman-systemd.unit(5) and Quadlet's source, and is tested
 //! with files in a temp dir.
@@ -12,39 +12,10 @@
 //! (dash prefixes) and `container.d`, the first file of each name winning, then merged in
 //! file-name order, so a later file overrides an earlier one. Specifiers (`%i`) are not expanded.
 
+use super::HostError;
 pub use super::unit_file::{UnitFile, parse_unit};
-use super::{HostError, Scope};
 use std::io;
 use std::path::{Path, PathBuf};
-
-/// The directories Quadlet reads, earlier ones first: for `System`, /run/containers/systemd
-/// (podman 5.3 and later), /etc/containers/systemd, /usr/share/containers/systemd; for `User`,
-/// $XDG_RUNTIME_DIR/containers/systemd (5.3 and later), $XDG_CONFIG_HOME/containers/systemd
-/// (or ~/.config/containers/systemd), /etc/containers/systemd/users/$UID and
-/// /etc/containers/systemd/users. `lookup` reads XDG_RUNTIME_DIR, XDG_CONFIG_HOME and HOME;
-/// unset, empty or relative values are skipped as the XDG spec says.
-pub fn quadlet_dirs(scope: Scope, lookup: impl Fn(&str) -> Option<String>, uid: u32) -> Vec<PathBuf> {
-    let absolute = |name: &str| lookup(name).map(PathBuf::from).filter(|p| p.is_absolute());
-    match scope {
-        Scope::System => [
-            "/run/containers/systemd",
-            "/etc/containers/systemd",
-            "/usr/share/containers/systemd",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect(),
-        Scope::User => {
-            let mut dirs = Vec::new();
-            dirs.extend(absolute("XDG_RUNTIME_DIR").map(|d| d.join("containers/systemd")));
-            let config = absolute("XDG_CONFIG_HOME").or_else(|| absolute("HOME").map(|h| h.join(".config")));
-            dirs.extend(config.map(|d| d.join("containers/systemd")));
-            dirs.push(PathBuf::from(format!("/etc/containers/systemd/users/{uid}")));
-            dirs.push(PathBuf::from("/etc/containers/systemd/users"));
-            dirs
-        }
-    }
-}
 
 /// The image the Quadlet-generated `service` runs: `[Container] Image=` after drop-ins, with
 /// `x.image` and `x.build` references resolved through those files. `None` when no
@@ -215,7 +186,6 @@ fn unreadable(path: &Path, e: io::Error) -> HostError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     /// A fresh directory tree: `files` maps relative paths to contents.
     fn tree(name: &str, files: &[(&str, &str)]) -> PathBuf {
@@ -231,41 +201,6 @@ mod tests {
 
     fn dirs(root: &Path) -> Vec<PathBuf> {
         vec![root.join("first"), root.join("second")]
-    }
-
-    #[test]
-    fn quadlet_dirs_for_both_scopes() {
-        let env: BTreeMap<&str, &str> = [
-            ("HOME", "/home/u"),
-            ("XDG_CONFIG_HOME", "relative/ignored"),
-            ("XDG_RUNTIME_DIR", "/run/user/1000"),
-        ]
-        .into();
-        let lookup = |n: &str| env.get(n).map(|v| v.to_string());
-        assert_eq!(
-            quadlet_dirs(Scope::User, lookup, 1000),
-            [
-                "/run/user/1000/containers/systemd",
-                "/home/u/.config/containers/systemd",
-                "/etc/containers/systemd/users/1000",
-                "/etc/containers/systemd/users"
-            ]
-            .map(PathBuf::from)
-        );
-        let xdg = |n: &str| (n == "XDG_CONFIG_HOME").then(|| "/cfg".to_string());
-        assert_eq!(
-            quadlet_dirs(Scope::User, xdg, 0)[0],
-            PathBuf::from("/cfg/containers/systemd")
-        );
-        assert_eq!(
-            quadlet_dirs(Scope::System, |_| None, 0),
-            [
-                "/run/containers/systemd",
-                "/etc/containers/systemd",
-                "/usr/share/containers/systemd"
-            ]
-            .map(PathBuf::from)
-        );
     }
 
     #[test]

@@ -170,6 +170,16 @@ fn ignored(reason: &'static str, detail: String) -> Response {
     )
 }
 
+/// How a delivery that passed routing found its task.
+enum Found {
+    /// Its task exists already (a redelivery).
+    Duplicate,
+    /// An open task deploys the same digest; the delivery joins it.
+    Joined,
+    /// A new task was created; it is dispatched next.
+    Accepted,
+}
+
 /// Which declared services the event is for, then idempotency, coalescing, limits.
 fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &Delivered<'_>) -> Response {
     if let Some(name) = only {
@@ -248,9 +258,9 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &D
         }),
     };
     let (id, how) = match lifecycle::create(conn, &trigger, &d.spec(units, false, Mode::Deploy)) {
-        Ok(Created::New(id)) => (id, "accepted"),
-        Ok(Created::Duplicate(id)) => (id, "duplicate"),
-        Ok(Created::Joined(id)) => (id, "joined"),
+        Ok(Created::New(id)) => (id, Found::Accepted),
+        Ok(Created::Duplicate(id)) => (id, Found::Duplicate),
+        Ok(Created::Joined(id)) => (id, Found::Joined),
         Ok(Created::Stale(units)) => {
             return stale_digest(event, &units.iter().map(String::as_str).collect::<Vec<_>>());
         }
@@ -261,14 +271,16 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &D
     };
     let url = d.status_url(id);
     match how {
-        "duplicate" => duplicate(ctx, id),
-        "joined" => Response::json(
+        Found::Duplicate => duplicate(ctx, id),
+        Found::Joined => Response::json(
             202,
             ACTION,
             "joined",
             &json!({"status": "joined", "task_id": id, "status_url": url}),
         )
         .with_task(id),
-        _ => super::routes::dispatch_and_answer(ctx, ACTION, id, &format!("webhook {}", event.reference())),
+        Found::Accepted => {
+            super::routes::dispatch_and_answer(ctx, ACTION, id, &format!("webhook {}", event.reference()))
+        }
     }
 }

@@ -92,14 +92,10 @@ pub fn locks(ctx: &mut Ctx<'_>, req: &Request) -> Response {
         Err(e) => return db_unavailable(A, e),
     };
     let result = (|| -> rusqlite::Result<Value> {
-        let mut st = conn.prepare(
-            "SELECT l.unit, l.task_id, l.acquired_ms, t.status FROM unit_locks l LEFT JOIN tasks t ON t.id = l.task_id ORDER BY l.unit",
-        )?;
-        let locks: Vec<Value> = st
-            .query_map([], |r| {
-                Ok(json!({"unit": r.get::<_, String>(0)?, "task_id": r.get::<_, i64>(1)?, "acquired_ms": r.get::<_, i64>(2)?, "task_status": r.get::<_, Option<String>>(3)?}))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let locks: Vec<Value> = crate::store::stats::held_locks(conn)?
+            .into_iter()
+            .map(|l| json!({"unit": l.unit, "task_id": l.task_id, "acquired_ms": l.acquired_ms, "task_status": l.task_status}))
+            .collect();
         let mut st =
             conn.prepare("SELECT key, count(*), min(ts_ms), max(ts_ms) FROM rate_hits GROUP BY key ORDER BY key")?;
         let limits: Vec<Value> = st

@@ -157,7 +157,7 @@ pub fn task_action(ctx: &mut Ctx<'_>, req: &Request, id: i64, verb: &str) -> Res
             let status = tasks::get(conn, id)
                 .ok()
                 .flatten()
-                .map(|t| t.status)
+                .map(|t| t.status.as_str())
                 .unwrap_or_default();
             let reason = if !changed {
                 "already_ended"

@@ -70,6 +70,9 @@ macro_rules! text_enum {
             }
         }
 
+        /// Tests compare with the spelling (`assert_eq!(t.status, "failed")`); code
+        /// compares variants.
+        #[cfg(test)]
         impl PartialEq<&str> for $name {
             fn eq(&self, other: &&str) -> bool {
                 self.as_str() == *other

@@ -5,18 +5,19 @@
 //! - nothing inherited: bind `--listen` and serve until stopped.
 
 mod exchange;
+mod ids;
 mod net;
 mod pool;
 mod queue;
 mod recorder;
 
-use crate::cli::ServeArgs;
 use crate::config::{Config, DEFAULT_LISTEN};
 use crate::host::Backend;
 use crate::http::framing::{FrameError, Framer, Progress};
 use crate::store::Db;
 use crate::sys;
-use exchange::{Received, RequestIds, Worker};
+use exchange::{Received, Worker};
+use ids::RequestIds;
 use net::{Listener, Stream};
 use sd_notify::NotifyState;
 use std::fmt;
@@ -55,6 +56,15 @@ impl fmt::Display for ServeError {
     }
 }
 
+/// What `podup serve` was asked for, by whoever starts it (the command line).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Options {
+    /// The address to bind when systemd passed no socket (`--listen`).
+    pub listen: Option<String>,
+    /// Exit after this many seconds without a request (`--idle-exit`).
+    pub idle_exit_secs: Option<u64>,
+}
+
 /// What systemd handed over.
 enum Inherited {
     Nothing,
@@ -62,7 +72,7 @@ enum Inherited {
     Connection(Stream),
 }
 
-pub fn run(config: Config, args: &ServeArgs) -> Result<(), ServeError> {
+pub fn run(config: Config, args: &Options) -> Result<(), ServeError> {
     let started = Instant::now();
     let inherited = inherit()?;
     // Task units run this very binary.

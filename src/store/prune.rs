@@ -200,7 +200,7 @@ mod tests {
                 id,
                 &t::LogEntry {
                     ts_ms: i,
-                    level: "info".into(),
+                    level: crate::model::LogLevel::Info,
                     step: "s".into(),
                     message: "m".into(),
                     ..Default::default()
@@ -219,9 +219,8 @@ mod tests {
             [],
         )
         .unwrap();
-        let wide = crate::ratelimit::parse_rules("1/1d").unwrap();
-        crate::ratelimit::hit(&c, "k", &wide, 10).unwrap();
-        crate::ratelimit::hit(&c, "k", &wide, 5000).unwrap();
+        crate::store::ratelimit::insert_hit(&c, "k", 10).unwrap();
+        crate::store::ratelimit::insert_hit(&c, "k", 5000).unwrap();
         let cut = Cutoffs {
             events_before_ms: 600,
             tasks_before_ms: 1000,

@@ -1,9 +1,19 @@
 //! The `tasks`, `task_units` and `task_logs` tables (docs/tasks.md). The status
 //! rules are enforced here and by SQLite triggers: a terminal status never changes.
+//! This file creates tasks, moves them along the status machine and finds them;
+//! `units` updates their unit rows and `logs` keeps their timelines.
 
 use crate::model::{TaskKind, TaskSpec, TaskStatus};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
+
+mod logs;
+#[cfg(test)]
+mod tests;
+mod units;
+
+pub use logs::{LogEntry, add_log, logs};
+pub use units::{UnitUpdate, add_unit, end_open_units, units, update_unit};
 
 /// What the triggers know when they create a task.
 #[derive(Debug, Clone)]
@@ -21,8 +31,8 @@ pub struct NewTask<'a> {
 #[derive(Debug, Clone, Serialize)]
 pub struct Task {
     pub id: i64,
-    pub kind: String,
-    pub status: String,
+    pub kind: TaskKind,
+    pub status: TaskStatus,
     pub reason: Option<String>,
     pub message: Option<String>,
     pub created_ms: i64,
@@ -40,38 +50,12 @@ pub struct Task {
 
 impl Task {
     pub fn status(&self) -> TaskStatus {
-        TaskStatus::parse(&self.status).unwrap_or(TaskStatus::Unknown)
+        self.status
     }
 
     pub fn spec(&self) -> Option<TaskSpec> {
         serde_json::from_value(self.spec.clone()).ok()
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TaskUnit {
-    pub unit: String,
-    pub image: Option<String>,
-    pub from_digest: Option<String>,
-    pub to_digest: Option<String>,
-    pub status: String,
-    pub phase: String,
-    pub started_ms: Option<i64>,
-    pub finished_ms: Option<i64>,
-    pub message: Option<String>,
-}
-
-/// One line of a task's timeline; commands carry argv, exit status and stderr.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct LogEntry {
-    pub ts_ms: i64,
-    pub level: String,
-    pub step: String,
-    pub unit: Option<String>,
-    pub message: String,
-    pub argv: Option<Vec<String>>,
-    pub exit_status: Option<i32>,
-    pub stderr: Option<String>,
 }
 
 const TASK_COLUMNS: &str = "id, kind, status, reason, message, created_ms, started_ms, finished_ms, source, caller, \
@@ -108,7 +92,7 @@ pub fn insert(conn: &Connection, t: &NewTask<'_>, now_ms: i64) -> rusqlite::Resu
         "INSERT INTO tasks (kind, status, created_ms, source, caller, trigger_reason, request_id, delivery_id, retry_of, units_text, spec)
          VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
-            t.kind.as_str(),
+            t.kind,
             now_ms,
             t.source,
             t.caller,
@@ -157,127 +141,9 @@ pub fn transition(
              started_ms = CASE WHEN ?2 = 'running' THEN ?5 ELSE started_ms END,
              finished_ms = CASE WHEN ?6 THEN ?5 ELSE finished_ms END
          WHERE id = ?1 AND status = ?7",
-        params![id, to.as_str(), reason, message, now_ms, to.is_terminal(), task.status],
+        params![id, to, reason, message, now_ms, to.is_terminal(), task.status],
     )?;
     Ok(changed == 1)
-}
-
-/// What changes on a unit row; `None` leaves a field as it is.
-#[derive(Debug, Default)]
-pub struct UnitUpdate<'a> {
-    pub status: Option<&'a str>,
-    pub phase: Option<&'a str>,
-    pub image: Option<&'a str>,
-    pub from_digest: Option<&'a str>,
-    pub to_digest: Option<&'a str>,
-    pub message: Option<&'a str>,
-}
-
-pub fn update_unit(
-    conn: &Connection,
-    task_id: i64,
-    unit: &str,
-    u: &UnitUpdate<'_>,
-    now_ms: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE task_units SET
-             status = coalesce(?3, status), phase = coalesce(?4, phase), image = coalesce(?5, image),
-             from_digest = coalesce(?6, from_digest), to_digest = coalesce(?7, to_digest),
-             message = coalesce(?8, message),
-             started_ms = coalesce(started_ms, CASE WHEN ?3 = 'running' THEN ?9 END),
-             finished_ms = CASE WHEN ?3 IS NOT NULL AND ?3 NOT IN ('pending', 'running') THEN ?9 ELSE finished_ms END
-         WHERE task_id = ?1 AND unit = ?2 AND status IN ('pending', 'running')",
-        params![
-            task_id,
-            unit,
-            u.status,
-            u.phase,
-            u.image,
-            u.from_digest,
-            u.to_digest,
-            u.message,
-            now_ms
-        ],
-    )?;
-    Ok(())
-}
-
-/// Adds a unit row after creation (auto-update learns its units from podman).
-pub fn add_unit(conn: &Connection, task_id: i64, unit: &str, image: Option<&str>) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT OR IGNORE INTO task_units (task_id, unit, image) VALUES (?1, ?2, ?3)",
-        params![task_id, unit, image],
-    )?;
-    conn.execute(
-        "UPDATE tasks SET units_text = trim(units_text || ' ' || ?2) WHERE id = ?1 AND instr(' ' || units_text || ' ', ' ' || ?2 || ' ') = 0",
-        params![task_id, unit],
-    )?;
-    Ok(())
-}
-
-pub fn units(conn: &Connection, task_id: i64) -> rusqlite::Result<Vec<TaskUnit>> {
-    let mut st = conn.prepare_cached(
-        "SELECT unit, image, from_digest, to_digest, status, phase, started_ms, finished_ms, message
-         FROM task_units WHERE task_id = ?1 ORDER BY id",
-    )?;
-    st.query_map([task_id], |r| {
-        Ok(TaskUnit {
-            unit: r.get(0)?,
-            image: r.get(1)?,
-            from_digest: r.get(2)?,
-            to_digest: r.get(3)?,
-            status: r.get(4)?,
-            phase: r.get(5)?,
-            started_ms: r.get(6)?,
-            finished_ms: r.get(7)?,
-            message: r.get(8)?,
-        })
-    })?
-    .collect()
-}
-
-pub fn add_log(conn: &Connection, task_id: i64, e: &LogEntry) -> rusqlite::Result<()> {
-    let argv = e
-        .argv
-        .as_ref()
-        .map(|a| serde_json::to_string(a).expect("strings serialize"));
-    conn.prepare_cached(
-        "INSERT INTO task_logs (task_id, ts_ms, level, step, unit, message, argv, exit_status, stderr)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        task_id,
-        e.ts_ms,
-        e.level,
-        e.step,
-        e.unit,
-        e.message,
-        argv,
-        e.exit_status,
-        e.stderr
-    ])?;
-    Ok(())
-}
-
-pub fn logs(conn: &Connection, task_id: i64) -> rusqlite::Result<Vec<LogEntry>> {
-    let mut st = conn.prepare_cached(
-        "SELECT ts_ms, level, step, unit, message, argv, exit_status, stderr FROM task_logs WHERE task_id = ?1 ORDER BY id",
-    )?;
-    st.query_map([task_id], |r| {
-        let argv: Option<String> = r.get(5)?;
-        Ok(LogEntry {
-            ts_ms: r.get(0)?,
-            level: r.get(1)?,
-            step: r.get(2)?,
-            unit: r.get(3)?,
-            message: r.get(4)?,
-            argv: argv.and_then(|a| serde_json::from_str(&a).ok()),
-            exit_status: r.get(6)?,
-            stderr: r.get(7)?,
-        })
-    })?
-    .collect()
 }
 
 /// Filters of `GET /api/v1/tasks`; pages go by id (newest first).
@@ -342,210 +208,4 @@ pub fn open_for(conn: &Connection, unit: &str, digest: &str) -> rusqlite::Result
 pub fn open_ids(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
     let mut st = conn.prepare_cached("SELECT id FROM tasks WHERE status IN ('pending', 'running') ORDER BY id")?;
     st.query_map([], |r| r.get(0))?.collect()
-}
-
-/// Marks every unit row that has not ended with `status`.
-pub fn end_open_units(
-    conn: &Connection,
-    task_id: i64,
-    status: &str,
-    message: &str,
-    now_ms: i64,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE task_units SET status = ?2, message = coalesce(message, ?3), finished_ms = ?4
-         WHERE task_id = ?1 AND status IN ('pending', 'running')",
-        params![task_id, status, message, now_ms],
-    )?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::UnitSpec;
-
-    fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut c).unwrap();
-        c
-    }
-
-    fn spec(units: &[&str]) -> TaskSpec {
-        TaskSpec {
-            units: units
-                .iter()
-                .map(|u| UnitSpec {
-                    unit: u.to_string(),
-                    image: Some("r/a:t".into()),
-                    digest: Some("sha256:1".into()),
-                })
-                .collect(),
-            scope: Some(crate::model::Scope::System),
-            verify_secs: 10,
-            dry_run: false,
-            mode: crate::model::Mode::Deploy,
-        }
-    }
-
-    fn new_task<'a>(s: &'a TaskSpec) -> NewTask<'a> {
-        NewTask {
-            kind: TaskKind::Manual,
-            source: "api",
-            caller: Some("ci"),
-            trigger_reason: None,
-            request_id: None,
-            delivery_id: Some("d1"),
-            retry_of: None,
-            spec: s,
-        }
-    }
-
-    #[test]
-    fn terminal_status_never_changes_even_by_raw_sql() {
-        let c = db();
-        let s = spec(&["a.service"]);
-        let id = insert(&c, &new_task(&s), 1).unwrap();
-        assert!(transition(&c, id, TaskStatus::Running, "", "", 2).unwrap());
-        assert!(!transition(&c, id, TaskStatus::Pending, "", "", 3).unwrap());
-        assert!(transition(&c, id, TaskStatus::Succeeded, "ok", "done", 4).unwrap());
-        assert!(!transition(&c, id, TaskStatus::Failed, "x", "x", 5).unwrap());
-        let e = c
-            .execute("UPDATE tasks SET status = 'failed' WHERE id = ?1", [id])
-            .unwrap_err();
-        assert!(e.to_string().contains("terminal"), "{e}");
-        let t = get(&c, id).unwrap().unwrap();
-        assert_eq!(
-            (t.status.as_str(), t.started_ms, t.finished_ms),
-            ("succeeded", Some(2), Some(4))
-        );
-    }
-
-    #[test]
-    fn running_cannot_return_to_pending_in_sql_either() {
-        let c = db();
-        let s = spec(&["a.service"]);
-        let id = insert(&c, &new_task(&s), 1).unwrap();
-        c.execute("UPDATE tasks SET status = 'running' WHERE id = ?1", [id])
-            .unwrap();
-        assert!(
-            c.execute("UPDATE tasks SET status = 'pending' WHERE id = ?1", [id])
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn list_filters_and_pages() {
-        let c = db();
-        let (a, b) = (spec(&["app.service"]), spec(&["worker.service", "db.service"]));
-        for i in 0..10 {
-            let s = if i % 2 == 0 { &a } else { &b };
-            let mut t = new_task(s);
-            if i % 3 == 0 {
-                t.kind = TaskKind::Webhook;
-            }
-            insert(&c, &t, i).unwrap();
-        }
-        let all = list(
-            &c,
-            &ListFilter {
-                limit: 4,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(all.iter().map(|t| t.id).collect::<Vec<_>>(), vec![10, 9, 8, 7]);
-        let next = list(
-            &c,
-            &ListFilter {
-                limit: 4,
-                before_id: Some(7),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(next[0].id, 6);
-        let worker = list(
-            &c,
-            &ListFilter {
-                limit: 50,
-                unit: Some("worker".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(worker.len(), 5);
-        let hooks = list(
-            &c,
-            &ListFilter {
-                limit: 50,
-                kinds: Some(vec![TaskKind::Webhook]),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(hooks.len(), 4);
-        let pending = list(
-            &c,
-            &ListFilter {
-                limit: 50,
-                status: Some(TaskStatus::Pending),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(pending.len(), 10);
-    }
-
-    #[test]
-    fn units_logs_delivery_and_coalescing() {
-        let c = db();
-        let s = spec(&["app.service"]);
-        let id = insert(&c, &new_task(&s), 1).unwrap();
-        assert_eq!(by_delivery(&c, "d1").unwrap().unwrap().id, id);
-        assert_eq!(open_for(&c, "app.service", "sha256:1").unwrap(), Some(id));
-        assert_eq!(open_for(&c, "app.service", "sha256:2").unwrap(), None);
-        let u = UnitUpdate {
-            status: Some("running"),
-            phase: Some("pull"),
-            from_digest: Some("sha256:0"),
-            ..Default::default()
-        };
-        update_unit(&c, id, "app.service", &u, 5).unwrap();
-        add_log(
-            &c,
-            id,
-            &LogEntry {
-                ts_ms: 5,
-                level: "info".into(),
-                step: "pull".into(),
-                message: "m".into(),
-                argv: Some(vec!["podman".into()]),
-                exit_status: Some(0),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let units = units(&c, id).unwrap();
-        assert_eq!(
-            (
-                units[0].phase.as_str(),
-                units[0].from_digest.as_deref(),
-                units[0].started_ms
-            ),
-            ("pull", Some("sha256:0"), Some(5))
-        );
-        assert_eq!(
-            logs(&c, id).unwrap()[0].argv.as_deref(),
-            Some(&["podman".to_string()][..])
-        );
-        end_open_units(&c, id, "cancelled", "stopped", 6).unwrap();
-        assert_eq!(self::units(&c, id).unwrap()[0].status, "cancelled");
-        add_unit(&c, id, "extra.service", None).unwrap();
-        add_unit(&c, id, "extra.service", None).unwrap();
-        assert_eq!(
-            get(&c, id).unwrap().unwrap().units,
-            vec!["app.service", "extra.service"]
-        );
-    }
 }

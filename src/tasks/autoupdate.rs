@@ -8,28 +8,28 @@ use super::lifecycle::finish;
 use crate::clock::now_ms;
 use crate::host::Host;
 use crate::host::auto_update::{AutoUpdateRow, UpdateStatus};
-use crate::model::{TaskSpec, TaskStatus};
+use crate::model::{TaskSpec, TaskStatus, UnitStatus};
 use crate::store::tasks::{self, Task, UnitUpdate};
 use rusqlite::Connection;
 
 /// The unit row status for a report line (`true` → succeeded, `false` → unchanged,
 /// `pending` → available, `failed` → failed, `rolled back` → rolled_back).
-pub fn row_status(u: &UpdateStatus) -> &'static str {
+pub fn row_status(u: &UpdateStatus) -> UnitStatus {
     match u {
-        UpdateStatus::Updated => "succeeded",
-        UpdateStatus::Unchanged => "unchanged",
-        UpdateStatus::Pending => "available",
-        UpdateStatus::Failed => "failed",
-        UpdateStatus::RolledBack => "rolled_back",
-        UpdateStatus::Other(_) => "unknown",
+        UpdateStatus::Updated => UnitStatus::Succeeded,
+        UpdateStatus::Unchanged => UnitStatus::Unchanged,
+        UpdateStatus::Pending => UnitStatus::Available,
+        UpdateStatus::Failed => UnitStatus::Failed,
+        UpdateStatus::RolledBack => UnitStatus::RolledBack,
+        UpdateStatus::Other(_) => UnitStatus::Unknown,
     }
 }
 
 /// The task's status from the unit rows' final statuses.
-pub fn overall(row_statuses: &[&str]) -> TaskStatus {
-    if row_statuses.contains(&"failed") || row_statuses.contains(&"unknown") {
+pub fn overall(row_statuses: &[UnitStatus]) -> TaskStatus {
+    if row_statuses.contains(&UnitStatus::Failed) || row_statuses.contains(&UnitStatus::Unknown) {
         TaskStatus::Failed
-    } else if row_statuses.contains(&"rolled_back") {
+    } else if row_statuses.contains(&UnitStatus::RolledBack) {
         TaskStatus::RolledBack
     } else {
         TaskStatus::Succeeded
@@ -70,22 +70,22 @@ pub fn run_task(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec
             "no container is labelled io.containers.autoupdate: nothing to do",
         );
     }
-    let mut finals: Vec<&'static str> = Vec::new();
+    let mut finals: Vec<UnitStatus> = Vec::new();
     for row in &rows {
         tasks::add_unit(conn, task.id, &row.unit, Some(&row.image))?;
         let mut status = row_status(&row.updated);
         let mut message = format!("podman: {}", row.updated.as_podman_str());
-        if status == "succeeded" && !spec.dry_run {
+        if status == UnitStatus::Succeeded && !spec.dry_run {
             journal.update(
                 &row.unit,
                 &UnitUpdate {
-                    status: Some("running"),
+                    status: Some(UnitStatus::Running),
                     phase: Some("verify"),
                     ..Default::default()
                 },
             );
             if let Err(why) = deploy::verify(host, &journal, &row.unit, None, spec.verify_secs) {
-                status = "failed";
+                status = UnitStatus::Failed;
                 message = format!("podman updated it, but {why}");
                 journal.error("verify", Some(&row.unit), &message);
             }
@@ -117,16 +117,16 @@ pub fn run_task(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec
     Ok(status)
 }
 
-fn summarize(finals: &[&str], error: Option<&str>) -> String {
-    let count = |s: &str| finals.iter().filter(|f| **f == s).count();
+fn summarize(finals: &[UnitStatus], error: Option<&str>) -> String {
+    let count = |s: UnitStatus| finals.iter().filter(|f| **f == s).count();
     let mut parts = vec![format!("{} unit(s)", finals.len())];
     for s in [
-        "succeeded",
-        "unchanged",
-        "available",
-        "failed",
-        "rolled_back",
-        "unknown",
+        UnitStatus::Succeeded,
+        UnitStatus::Unchanged,
+        UnitStatus::Available,
+        UnitStatus::Failed,
+        UnitStatus::RolledBack,
+        UnitStatus::Unknown,
     ] {
         let n = count(s);
         if n > 0 {
@@ -142,6 +142,19 @@ fn summarize(finals: &[&str], error: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The report's words as the unit rows store them.
+    fn statuses(words: &[&str]) -> Vec<UnitStatus> {
+        words.iter().map(|w| UnitStatus::from_text(w).unwrap()).collect()
+    }
+
+    fn overall(words: &[&str]) -> TaskStatus {
+        super::overall(&statuses(words))
+    }
+
+    fn summarize(words: &[&str], error: Option<&str>) -> String {
+        super::summarize(&statuses(words), error)
+    }
 
     #[test]
     fn report_lines_map_to_unit_statuses() {

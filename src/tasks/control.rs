@@ -32,7 +32,7 @@ pub enum ControlError {
     UnknownTask(i64),
     NotEnded {
         task_id: i64,
-        status: String,
+        status: TaskStatus,
     },
     CannotStop {
         task_id: i64,
@@ -184,10 +184,10 @@ pub fn retry(conn: &mut Connection, d: &Dispatcher<'_>, id: i64, origin: &Origin
     if !task.status().is_terminal() {
         return Err(ControlError::NotEnded {
             task_id: id,
-            status: task.status.clone(),
+            status: task.status,
         });
     }
-    let (Some(spec), Some(kind)) = (task.spec(), TaskKind::parse(&task.kind)) else {
+    let (Some(spec), kind) = (task.spec(), task.kind) else {
         return Err(ControlError::NoSpec(id));
     };
     let trigger = Trigger {

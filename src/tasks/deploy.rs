@@ -6,7 +6,7 @@ use super::journal::Journal;
 use super::lifecycle::UnitOutcome;
 use crate::host::podman::Health;
 use crate::host::{Host, HostError};
-use crate::model::{TaskStatus, UnitSpec};
+use crate::model::{TaskStatus, UnitSpec, UnitStatus};
 use crate::services::ImageRef;
 use crate::store::tasks::UnitUpdate;
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ type Verdict = Result<(), String>;
 /// Deploys `spec` (with its image resolved) to its unit.
 pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &ImageRef, verify_secs: u64) -> UnitOutcome {
     let unit = spec.unit.as_str();
-    journal.unit_phase(unit, "inspect", "running");
+    journal.unit_phase(unit, "inspect", UnitStatus::Running);
     // 1. What runs now.
     let current = match host.unit_containers(unit) {
         Ok(list) => list.into_iter().find(|c| c.state == "running"),
@@ -70,7 +70,7 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
     }
 
     // 2. Pull the target and point the unit's tag at it.
-    journal.unit_phase(unit, "pull", "running");
+    journal.unit_phase(unit, "pull", UnitStatus::Running);
     let tag_ref = image.to_string();
     let pulled = match &spec.digest {
         Some(d) => host
@@ -102,12 +102,12 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
     }
 
     // 3 + 4. Restart and verify.
-    journal.unit_phase(unit, "restart", "running");
+    journal.unit_phase(unit, "restart", UnitStatus::Running);
     let restarted = host.restart(unit);
     journal.flush(Some(unit), "restart");
     let verdict = match restarted {
         Ok(_) => {
-            journal.unit_phase(unit, "verify", "running");
+            journal.unit_phase(unit, "verify", UnitStatus::Running);
             verify(host, journal, unit, Some(&new_id), verify_secs)
         }
         Err(e) => Err(format!("the restart failed: {e}")),
@@ -145,7 +145,7 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
             format!("{why}; no previous image to roll back to"),
         );
     };
-    journal.unit_phase(unit, "rollback", "running");
+    journal.unit_phase(unit, "rollback", UnitStatus::Running);
     let back = host
         .tag(&prev.image_id, &tag_ref)
         .and_then(|()| host.restart(unit).map(|_| ()));
@@ -252,7 +252,7 @@ fn cleanup(host: &Host, journal: &Journal<'_>, unit: &str, previous: Option<&str
     let Some(old) = previous.filter(|o| *o != new_id) else {
         return;
     };
-    journal.unit_phase(unit, "cleanup", "running");
+    journal.unit_phase(unit, "cleanup", UnitStatus::Running);
     match host.image_users(old) {
         Ok(0) => {
             if let Err(e) = host.rmi(old) {

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::host::podman::args as podman_args;
 use crate::host::{Host, TaskUnit, systemd};
 use crate::model::TaskStatus;
-use crate::model::{Mode, TaskSpec, UnitSpec};
+use crate::model::{LogLevel, Mode, TaskSpec, UnitSpec};
 use crate::services::{ImageRef, Service};
 use crate::store::tasks::{self, LogEntry, Task};
 use rusqlite::Connection;
@@ -125,7 +125,7 @@ impl Dispatcher<'_> {
         for r in records {
             let entry = LogEntry {
                 ts_ms: now_ms(),
-                level: "error".into(),
+                level: LogLevel::Error,
                 step: "dispatch".into(),
                 message: message.clone(),
                 argv: Some(r.argv),

@@ -5,7 +5,7 @@
 use super::lifecycle::UnitOutcome;
 use crate::clock::now_ms;
 use crate::host::{Host, HostError};
-use crate::model::TaskStatus;
+use crate::model::{LogLevel, TaskStatus, UnitStatus};
 use crate::store::tasks::{self, LogEntry, UnitUpdate};
 use rusqlite::Connection;
 
@@ -18,21 +18,17 @@ pub struct Journal<'a> {
 impl Journal<'_> {
     fn write(&self, e: LogEntry) {
         let unit = e.unit.as_deref().unwrap_or("");
-        let level = match e.level.as_str() {
-            "error" => log::Level::Error,
-            "warn" => log::Level::Warn,
-            _ => log::Level::Info,
-        };
+        let level = e.level.log_level();
         log::log!(level, podup_task_id = self.task_id, unit = unit, step = e.step.as_str(); "task {}: {}", self.task_id, e.message);
         if let Err(err) = tasks::add_log(self.conn, self.task_id, &e) {
             log::error!(podup_task_id = self.task_id; "could not store a task log line: {err}");
         }
     }
 
-    pub fn line(&self, level: &str, step: &str, unit: Option<&str>, message: &str) {
+    pub fn line(&self, level: LogLevel, step: &str, unit: Option<&str>, message: &str) {
         self.write(LogEntry {
             ts_ms: now_ms(),
-            level: level.into(),
+            level,
             step: step.into(),
             unit: unit.map(String::from),
             message: message.into(),
@@ -41,15 +37,15 @@ impl Journal<'_> {
     }
 
     pub fn info(&self, step: &str, unit: Option<&str>, message: &str) {
-        self.line("info", step, unit, message);
+        self.line(LogLevel::Info, step, unit, message);
     }
 
     pub fn warn(&self, step: &str, unit: Option<&str>, message: &str) {
-        self.line("warn", step, unit, message);
+        self.line(LogLevel::Warn, step, unit, message);
     }
 
     pub fn error(&self, step: &str, unit: Option<&str>, message: &str) {
-        self.line("error", step, unit, message);
+        self.line(LogLevel::Error, step, unit, message);
     }
 
     /// Writes every command the host ran since the last flush.
@@ -69,7 +65,7 @@ impl Journal<'_> {
             };
             self.write(LogEntry {
                 ts_ms: now_ms(),
-                level: if ok { "info".into() } else { "warn".into() },
+                level: if ok { LogLevel::Info } else { LogLevel::Warn },
                 step: step.into(),
                 unit: unit.map(String::from),
                 message,
@@ -86,7 +82,7 @@ impl Journal<'_> {
         }
     }
 
-    pub fn unit_phase(&self, unit: &str, phase: &str, status: &str) {
+    pub fn unit_phase(&self, unit: &str, phase: &str, status: UnitStatus) {
         self.update(
             unit,
             &UnitUpdate {

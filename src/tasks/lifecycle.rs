@@ -6,7 +6,7 @@
 use super::dispatch::Dispatcher;
 use super::transient_unit;
 use crate::clock::now_ms;
-use crate::model::{TaskKind, TaskSpec, TaskStatus};
+use crate::model::{TaskKind, TaskSpec, TaskStatus, UnitStatus};
 use crate::ratelimit::{self, Limited, Rule};
 use crate::store::tasks::{self, NewTask};
 use crate::store::{immediate, replay};
@@ -195,9 +195,9 @@ impl UnitOutcome {
 pub fn finish(conn: &Connection, id: i64, status: TaskStatus, reason: &str, message: &str) {
     let now = now_ms();
     let unit_status = if status == TaskStatus::Succeeded {
-        "skipped"
+        UnitStatus::Skipped
     } else {
-        status.as_str()
+        status.into()
     };
     let result = tasks::transition(conn, id, status, reason, message, now)
         .and_then(|_| tasks::end_open_units(conn, id, unit_status, message, now));

@@ -181,7 +181,7 @@ fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) 
             }
         };
         let end = UnitUpdate {
-            status: Some(outcome.status.as_str()),
+            status: Some(outcome.status.into()),
             phase: Some("done"),
             message: Some(&outcome.message),
             ..Default::default()

@@ -19,7 +19,8 @@
 //! client that never reads keeps its window shut. Here it keeps its slot until the
 //! kernel's queue drains, looked at every `LINGER_CHECK`, or the same deadline resets it.
 
-use super::{Reply, SHED_AFTER, SHED_BATCH, Shared, Work};
+use super::reply::{Reply, Work};
+use super::{SHED_AFTER, SHED_BATCH, Shared};
 use crate::serve::exchange::{Answer, LINGER_CHECK, WRITE_TIMEOUT};
 use std::io;
 use std::os::fd::AsRawFd;
@@ -77,9 +78,7 @@ impl Reply {
     /// for another request.
     fn hand_to_worker(self, shared: &Shared) {
         let lane = self.lane;
-        shared.spare.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        if let Err(Work::Send(reply)) = shared.queue.push(lane, Work::Send(self)) {
-            shared.spare.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let Some(Work::Send(reply)) = shared.to_workers(lane, Work::Send(self)) {
             reply.next.done(None, shared);
         }
     }
