@@ -14,8 +14,6 @@ use std::path::PathBuf;
 
 pub mod forward;
 mod sources;
-#[cfg(test)]
-mod tests;
 mod variables;
 
 use sources::{secrets, state_dir, whole};
@@ -371,3 +369,6 @@ fn forward_auth(v: &str) -> Result<(String, Role), String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -59,7 +59,6 @@ const KNOWN: &[&str] = &[
     // config -> discovery (`unit_dirs`), discovery -> config, config -> services,
     // services -> providers, providers -> config (the webhook secret's type).
     "circle: config <-> discovery <-> providers <-> services",
-    "demo -> cli",
     // `VERSION` lives in `cli`.
     "http -> cli",
     "panel -> cli",
