@@ -47,6 +47,9 @@ mod store;
 mod sys;
 /// Tasks: dispatch into transient units, and the worker.
 mod tasks;
+/// Unit-test helpers: a scratch directory and a migrated in-memory database.
+#[cfg(test)]
+pub(crate) mod testing;
 
 /// Entry points for the fuzz targets in `fuzz/`: raw bytes in, checks inside.
 #[doc(hidden)]

@@ -198,8 +198,7 @@ mod tests {
 
     #[test]
     fn a_hit_recorded_late_with_an_earlier_time_still_counts() {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut c).unwrap();
+        let c = crate::testing::migrated_db();
         let rules = parse_rules("3/1m").unwrap();
         // Three workers read the clock, then record in another order than they read it.
         for t in [10_000, 5_000, 10_001] {
@@ -213,8 +212,7 @@ mod tests {
 
     #[test]
     fn stored_hits_survive_and_expire() {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut c).unwrap();
+        let c = crate::testing::migrated_db();
         let rules = parse_rules("2/1m").unwrap();
         assert!(check(&c, "k", &rules, 0, true).unwrap().is_ok());
         assert!(check(&c, "k", &rules, 1000, true).unwrap().is_ok());
@@ -247,8 +245,7 @@ mod tests {
 
     #[test]
     fn the_store_decides_as_the_list_of_hits_does() {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut c).unwrap();
+        let c = crate::testing::migrated_db();
         let rules = parse_rules("3/10s,5/1m,4000/1h").unwrap();
         let (mut hits, mut refused) = (Vec::new(), 0);
         // Irregular gaps: bursts, pauses longer than the short windows, a long quiet spell.
@@ -279,9 +276,7 @@ mod tests {
     /// asks SQLite for stable plans instead, so none of these is.
     #[test]
     fn no_statement_is_compiled_again_at_each_run() {
-        let dir = std::env::temp_dir().join(format!("podup-ratelimit-plans-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::testing::scratch_dir("ratelimit-plans");
         let c = crate::store::open(&dir.join("podup.db")).unwrap();
         let rules = parse_rules("3/10s,1000/1h").unwrap();
         for t in 0..200 {

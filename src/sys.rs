@@ -150,8 +150,7 @@ mod tests {
         assert!(is_listening(l.as_raw_fd()).unwrap());
         assert!(!is_listening(c.as_raw_fd()).unwrap());
         assert_eq!(socket_family(c.as_raw_fd()).unwrap(), libc::AF_INET);
-        let dir = std::env::temp_dir().join(format!("podup-sys-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::testing::scratch_dir("sys");
         let u = std::os::unix::net::UnixListener::bind(dir.join("s")).unwrap();
         assert_eq!(socket_family(u.as_raw_fd()).unwrap(), libc::AF_UNIX);
         assert!(is_listening(u.as_raw_fd()).unwrap());

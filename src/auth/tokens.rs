@@ -80,8 +80,7 @@ mod tests {
 
     #[test]
     fn add_verify_revoke() {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut c).unwrap();
+        let c = crate::testing::migrated_db();
         let t = add(&c, "ci", Role::Trigger, 1).unwrap();
         assert!(t.starts_with("podup_") && t.len() == 70);
         assert_ne!(t, add(&c, "other", Role::Read, 1).unwrap(), "tokens are random");

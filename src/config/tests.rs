@@ -92,8 +92,7 @@ fn bad_values_name_the_variable_and_value() {
 
 #[test]
 fn secrets_from_value_file_and_credential() {
-    let dir = std::env::temp_dir().join(format!("podup-config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::testing::scratch_dir("config");
     std::fs::write(dir.join("file"), "old-secret-0123456\n\n new-secret-0123456 \n").unwrap();
     std::fs::write(dir.join("github-secret"), "cred-secret-0123456\n").unwrap();
     std::fs::write(dir.join("blank"), "\n \n").unwrap();

@@ -178,8 +178,7 @@ mod tests {
 
     #[test]
     fn history_has_every_kind_and_ending() {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut c).unwrap();
+        let c = crate::testing::migrated_db();
         seed(&c, 1_700_000_000_000).unwrap();
         let all = tasks::list(
             &c,

@@ -162,8 +162,7 @@ mod tests {
 
     #[test]
     fn quadlet_markers_autoupdate_and_dropins() {
-        let d = std::env::temp_dir().join(format!("podup-discover-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
+        let d = crate::testing::scratch_dir("discover");
         write(
             &d,
             "auto.container",
@@ -215,8 +214,7 @@ mod tests {
 
     #[test]
     fn plain_unit_files_need_the_marker() {
-        let d = std::env::temp_dir().join(format!("podup-discover-units-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
+        let d = crate::testing::scratch_dir("discover-units");
         write(
             &d,
             "a.service",
@@ -240,8 +238,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_file_is_reported_and_the_rest_still_found() {
-        let d = std::env::temp_dir().join(format!("podup-discover-bad-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
+        let d = crate::testing::scratch_dir("discover-bad");
         write(
             &d,
             "good.container",

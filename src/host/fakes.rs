@@ -7,9 +7,6 @@ use super::auto_update::UpdateStatus;
 use super::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// A directory of fake programs; removed on drop.
 struct Fakes {
@@ -18,11 +15,9 @@ struct Fakes {
 
 impl Fakes {
     fn new() -> Fakes {
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("podup-host-fakes-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Fakes { dir }
+        Fakes {
+            dir: crate::testing::scratch_dir("host-fakes"),
+        }
     }
 
     /// Writes `program` as a script that saves its arguments to `<program>.argv`, then runs `body`.

@@ -189,8 +189,7 @@ mod tests {
 
     /// A fresh directory tree: `files` maps relative paths to contents.
     fn tree(name: &str, files: &[(&str, &str)]) -> PathBuf {
-        let root = std::env::temp_dir().join(format!("podup-quadlet-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let root = crate::testing::scratch_dir(&format!("quadlet-{name}"));
         for (rel, text) in files {
             let path = root.join(rel);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -271,8 +271,7 @@ mod tests {
 
     #[test]
     fn the_first_worker_keeps_the_handle_opened_before_serving_and_later_ones_open_their_own() {
-        let dir = std::env::temp_dir().join(format!("podup-pool-spare-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = crate::testing::scratch_dir("pool-spare");
         let path = dir.join("podup.db");
         let mut opened = Db::open(&path);
         // A temporary table lives in one connection only: it tells the handles apart.

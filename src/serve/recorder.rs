@@ -230,9 +230,7 @@ mod tests {
     /// An empty scratch directory named for the test, and a configuration keeping the
     /// state database in it.
     fn scratch(name: &str) -> (PathBuf, Config) {
-        let dir = std::env::temp_dir().join(format!("podup-recorder-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::testing::scratch_dir(&format!("recorder-{name}"));
         let pairs = [
             ("PODUP_STATE_DIR", dir.to_str().unwrap()),
             ("PODUP_LIMIT_AUTH_FAILURES", "2/1m"),

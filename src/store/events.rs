@@ -153,8 +153,7 @@ mod tests {
 
     #[test]
     fn insert_and_unique_request_id() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut conn).unwrap();
+        let conn = crate::testing::migrated_db();
         let e = Event {
             request_id: "r1".into(),
             ts_ms: 1,
@@ -184,8 +183,7 @@ mod tests {
 
     #[test]
     fn list_filters_pages_and_uses_the_indexes() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut conn).unwrap();
+        let conn = crate::testing::migrated_db();
         for i in 0..20i64 {
             let (method, status, action) = match i % 4 {
                 0 => ("POST", 202, "github_webhook"),

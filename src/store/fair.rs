@@ -142,8 +142,7 @@ mod tests {
 
     #[test]
     fn a_guesser_outlives_a_flood_spread_over_many_sources() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut conn).unwrap();
+        let conn = crate::testing::migrated_db();
         for i in 0..20 {
             failure(&conn, "192.0.2.5", i, "guess=REAL");
         }

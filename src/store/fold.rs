@@ -215,9 +215,7 @@ mod tests {
     use super::*;
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut conn).unwrap();
-        conn
+        crate::testing::migrated_db()
     }
 
     fn event(id: &str, ts_ms: i64, status: u16, reason: &str) -> Event {

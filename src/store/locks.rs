@@ -55,8 +55,7 @@ mod tests {
 
     #[test]
     fn a_newer_task_that_waits_runs_or_succeeded_supersedes_an_older_one() {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut c).unwrap();
+        let c = crate::testing::migrated_db();
         let add = |status: &str| -> i64 {
             c.execute(
                 "INSERT INTO tasks (kind, status, created_ms, source, units_text, spec)
@@ -96,8 +95,7 @@ mod tests {
 
     #[test]
     fn all_or_nothing_and_release() {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut c).unwrap();
+        let c = crate::testing::migrated_db();
         let ab = vec!["a.service".to_string(), "b.service".to_string()];
         let b = vec!["b.service".to_string()];
         assert_eq!(acquire_all(&c, &b, 1, 0).unwrap(), None);

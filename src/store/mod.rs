@@ -116,17 +116,10 @@ fn identity(path: &Path) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-
-    fn temp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("podup-store-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        d
-    }
 
     #[test]
     fn open_creates_directory_and_schema_and_is_idempotent() {
-        let d = temp("create");
+        let d = crate::testing::scratch_dir("store-create");
         let path = d.join("nested/podup.db");
         let conn = open(&path).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
@@ -140,7 +133,7 @@ mod tests {
 
     #[test]
     fn another_handle_never_creates_the_file_and_opens_once_it_is_back() {
-        let d = temp("existing");
+        let d = crate::testing::scratch_dir("store-existing");
         let path = d.join("podup.db");
         std::fs::create_dir_all(&d).unwrap();
         let mut db = Db::open_existing(&path);
@@ -154,7 +147,7 @@ mod tests {
 
     #[test]
     fn a_newer_schema_is_refused_with_a_fix() {
-        let d = temp("newer");
+        let d = crate::testing::scratch_dir("store-newer");
         let path = d.join("podup.db");
         let conn = open(&path).unwrap();
         conn.pragma_update(None, "user_version", schema::VERSION + 1).unwrap();
@@ -167,7 +160,7 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_a_database_names_path_and_fix() {
-        let d = temp("garbage");
+        let d = crate::testing::scratch_dir("store-garbage");
         std::fs::create_dir_all(&d).unwrap();
         let path = d.join("podup.db");
         std::fs::write(&path, vec![b'x'; 4096]).unwrap();

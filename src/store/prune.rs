@@ -169,8 +169,7 @@ mod tests {
 
     #[test]
     fn dry_run_counts_exactly_what_prune_removes() {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut c).unwrap();
+        let c = crate::testing::migrated_db();
         c.pragma_update(None, "foreign_keys", "ON").unwrap();
         let spec = TaskSpec {
             units: vec![UnitSpec {

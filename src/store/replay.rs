@@ -67,9 +67,7 @@ mod tests {
     use super::*;
 
     fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut c).unwrap();
-        c
+        crate::testing::migrated_db()
     }
 
     #[test]

@@ -117,8 +117,7 @@ mod tests {
 
     #[test]
     fn stats_of_an_empty_and_a_used_database() {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::schema::migrate(&mut c).unwrap();
+        let c = crate::testing::migrated_db();
         let s = db_stats(&c, Path::new("/nonexistent/podup.db")).unwrap();
         assert_eq!((s.events, s.tasks, s.size_bytes, s.oldest_event_ms), (0, 0, 0, None));
         assert_eq!(s.schema_version, crate::store::schema::VERSION);

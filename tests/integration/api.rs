@@ -2,20 +2,7 @@
 //! roles, dry-run plans, updates of one service and of all, the update-all limit,
 //! task listing filters, and stop / force-stop / retry.
 
-use crate::hooks::{DIGEST, IMAGE, setup};
 use crate::support::*;
-use std::net::SocketAddr;
-
-pub fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &str) -> Resp {
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let raw = format!(
-        "{method} {path} HTTP/1.1\r\nHost: t\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    exchange(addr, raw.as_bytes())
-}
 
 #[test]
 fn token_roles_decide_who_may_do_what() {

@@ -7,7 +7,6 @@
 //!
 //! `PODUP_GOLDEN=record cargo test --test integration golden` rewrites the fixture.
 
-use crate::fakes::Fakes;
 use crate::support::*;
 use hmac::{Hmac, KeyInit, Mac};
 use rusqlite::types::ValueRef;

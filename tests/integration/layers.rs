@@ -56,16 +56,12 @@ const FORBIDDEN: &[(&str, &str)] = &[("demo", "cli")];
 const KNOWN: &[&str] = &[
     // `authorize` reads the bearer token from `http::Request`.
     "auth -> http",
-    // config -> discovery (`unit_dirs`), discovery -> config, config -> services,
-    // services -> providers, providers -> config (the webhook secret's type).
-    "circle: config <-> discovery <-> providers <-> services",
+    // config -> services, services -> providers, providers -> config (the webhook
+    // secret's type).
+    "circle: config <-> providers <-> services",
     // `VERSION` lives in `cli`.
     "http -> cli",
     "panel -> cli",
-    // `ServeArgs`.
-    "serve -> cli",
-    // The task enums live in `tasks::model`.
-    "store -> tasks",
 ];
 
 /// One reference from a file to a top-level module.
@@ -343,6 +339,13 @@ pub fn parse(src: &str, path: &[&str]) -> Parsed {
                         }
                         if toks.get(i).is_some_and(|t| t.text == "pub") {
                             i += 1;
+                            // `pub(crate)`, `pub(super)`, `pub(in path)`
+                            if toks.get(i).is_some_and(|t| t.text == "(") {
+                                while toks.get(i).is_some_and(|t| t.text != ")") {
+                                    i += 1;
+                                }
+                                i += 1;
+                            }
                         }
                         if toks.get(i).is_some_and(|t| t.text == "mod")
                             && toks.get(i + 2).is_some_and(|t| t.text == ";")
@@ -619,6 +622,8 @@ mod tests {
 }
 #[cfg(test)]
 mod more_tests;
+#[cfg(test)]
+pub(crate) mod helpers_for_tests;
 mod inline {
     use super::super::zeta_is_top;
     use super::super::super::eta;
@@ -628,7 +633,7 @@ mod inline {
     let names: Vec<&str> = p.references.iter().map(|r| r.to.as_str()).collect();
     assert_eq!(names, ["alpha", "beta", "gamma", "delta", "epsilon", "eta"]);
     assert_eq!(p.references[0].line, 4);
-    assert_eq!(p.test_children, ["more_tests"]);
+    assert_eq!(p.test_children, ["more_tests", "helpers_for_tests"]);
     // From src/top.rs (depth 1), one super:: already leaves `top`.
     let p = parse("use super::other::X; use self::x;", &["top"]);
     assert_eq!(

@@ -5,7 +5,6 @@ mod activate;
 mod api;
 mod cli;
 mod db;
-mod fakes;
 mod faults;
 mod golden;
 mod hooks;

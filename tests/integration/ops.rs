@@ -1,9 +1,6 @@
 //! Operations: discovery from Quadlet files, `podup check`, prune (CLI and API,
 //! dry run first), webhook status and deploy locks.
 
-use crate::api::call;
-use crate::fakes::Fakes;
-use crate::hooks::{SECRET, fixture, setup, sign};
 use crate::support::*;
 
 #[test]

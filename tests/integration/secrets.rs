@@ -3,8 +3,7 @@
 //! signature podup expected appears in the event log, podup's log output (at trace
 //! level) or any answer.
 
-use crate::api::call;
-use crate::hooks::{SECRET, deliver, fixture, setup, sign};
+use crate::support::*;
 
 #[test]
 fn no_secret_token_or_expected_signature_leaks() {

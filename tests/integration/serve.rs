@@ -301,7 +301,7 @@ fn threads(pid: u32, prefix: &str) -> usize {
 
 #[test]
 fn workers_start_as_requests_need_them_up_to_the_limit() {
-    let (fakes, podup) = crate::hooks::setup("workers-on-demand", &[("PODUP_WORKERS", "4")]);
+    let (fakes, podup) = setup("workers-on-demand", &[("PODUP_WORKERS", "4")]);
     let admin = podup.token("admin", "admin");
     let server = podup.serve(&[]);
     let pid = server.child.id();
@@ -322,7 +322,7 @@ fn workers_start_as_requests_need_them_up_to_the_limit() {
     std::fs::write(&slow, script).unwrap();
     let (overviews, health) = std::thread::scope(|s| {
         let slow: Vec<_> = (0..6)
-            .map(|_| s.spawn(|| crate::api::call(server.addr, "POST", "/api/v1/discover", Some(&admin), "").status))
+            .map(|_| s.spawn(|| call(server.addr, "POST", "/api/v1/discover", Some(&admin), "").status))
             .collect();
         std::thread::sleep(Duration::from_millis(300));
         let health = get(server.addr, "/health").status;

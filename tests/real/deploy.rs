@@ -2,59 +2,10 @@
 //! real `podup-task-<id>.service`, real podman pulls and restarts, verification,
 //! rollback, stop / force-stop / retry, supersede, and the auto-update timer.
 
-use crate::harness::{Harness, shout, wait_until};
-use crate::podup::{SECRET, Served, serve};
+use crate::harness::{setup, shout, wait_until};
 use std::time::Duration;
 
 const VERIFY_SECS: &str = "3";
-
-/// A bed with `container-app.service` running v1 of `acme/app` and podup serving.
-pub struct Bed {
-    pub bed: Harness,
-    pub podup: Served,
-    pub repository: String,
-}
-
-/// Starts such a bed; `verify_secs` is how long a deployed unit must stay up.
-pub fn setup(name: &str, verify_secs: &str) -> Option<(Bed, String)> {
-    let bed = Harness::up(name)?;
-    let v1 = bed.push_image("acme/app", "v1", None);
-    let image = bed.image_ref("acme/app");
-    let unit = bed.container_unit("app", &image);
-    bed.systemctl_ok(&["start", &unit]);
-    assert_eq!(bed.running_digest("app"), v1);
-    let services = format!("{unit}={image}");
-    let podup = serve(
-        &bed,
-        &[
-            ("PODUP_SERVICES", &services),
-            ("PODUP_GITHUB_SECRET", SECRET),
-            ("PODUP_VERIFY_SECS", verify_secs),
-        ],
-    );
-    let repository = image.trim_end_matches(":latest").to_string();
-    Some((Bed { bed, podup, repository }, v1))
-}
-
-impl Bed {
-    /// Deploys `digest` to `container-app.service` through the API; returns the task id.
-    pub fn update(&self, digest: &str) -> i64 {
-        let r = self.podup.api(
-            "POST",
-            "/api/v1/services/container-app.service/update",
-            &format!(r#"{{"digest": "{digest}"}}"#),
-        );
-        assert_eq!(r.status, 202, "{}", r.body);
-        r.body["task_id"].as_i64().unwrap()
-    }
-
-    pub fn status(&self, t: &serde_json::Value) -> (String, String) {
-        (
-            t["task"]["status"].as_str().unwrap_or("").into(),
-            t["task"]["reason"].as_str().unwrap_or("").into(),
-        )
-    }
-}
 
 on_kinds!(a_webhook_deploys_and_broken_images_roll_back);
 fn a_webhook_deploys_and_broken_images_roll_back() {
@@ -168,8 +119,8 @@ fn stop_force_stop_retry_and_a_killed_worker() {
     // (7) the worker killed behind podup's back: never stays running.
     let id3 = b.update(&v4);
     b.podup.wait_status(id3, "running", Some("verify"));
-    let db = crate::podup::state_db(&b.bed);
-    let before = crate::faults::ids(&db);
+    let db = crate::harness::state_db(&b.bed);
+    let before = crate::harness::ids(&db);
     let logged = task_log_count(&db, id3);
     b.bed
         .systemctl_ok(&["kill", "--signal=SIGKILL", &format!("podup-task-{id3}.service")]);
@@ -182,7 +133,7 @@ fn stop_force_stop_retry_and_a_killed_worker() {
     assert!(status == "unknown" || status == "failed", "{t:#}");
     assert_eq!(t["task"]["reason"], "worker_lost");
     // A SIGKILL mid-write loses no committed row and leaves the database intact.
-    crate::faults::assert_intact(&db, &before);
+    crate::harness::assert_intact(&db, &before);
     assert!(task_log_count(&db, id3) >= logged, "the killed task's log is all there");
     assert_eq!(t["units"][0]["unit"], "container-app.service", "{t:#}");
     // retry of the cancelled task: a new task that succeeds.
@@ -263,7 +214,7 @@ fn the_auto_update_timer_records_one_row_per_labelled_container() {
         .unwrap()
         .replace(
             "ExecStart=/usr/local/bin/podup",
-            &format!("ExecStart={}", crate::podup::bed_bin(&b.bed)),
+            &format!("ExecStart={}", crate::harness::bed_bin(&b.bed)),
         );
     let timer = std::fs::read_to_string(format!("{units}/podup-auto-update.timer")).unwrap();
     let dropin = b.bed.unit_dir().join("podup-auto-update.timer.d");

@@ -4,11 +4,9 @@
 //! cut, port closed), as a registry host does when it goes down. (The worker killed
 //! mid-deploy is `deploy.rs`, step (7).)
 
-use crate::harness::{Harness, shout, wait_until};
-use crate::podup::{serve, state_db};
+use crate::harness::{Harness, assert_intact, ids, serve, shout, state_db, wait_until};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -108,32 +106,6 @@ fn pump(mut from: TcpStream, mut to: TcpStream, largest: Option<Arc<AtomicU64>>,
         }
     }
     let _ = to.shutdown(Shutdown::Write);
-}
-
-/// `PRAGMA integrity_check` of the bed's state database.
-fn integrity(db: &Path) -> String {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap()
-}
-
-/// Every task id and every event row's request id.
-pub fn ids(db: &Path) -> (Vec<i64>, Vec<String>) {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut st = conn.prepare("SELECT id FROM tasks ORDER BY id").unwrap();
-    let tasks = st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-    (tasks, crate::podup::request_ids(db))
-}
-
-/// Integrity is ok and every task and event row of `before` is still there.
-pub fn assert_intact(db: &Path, before: &(Vec<i64>, Vec<String>)) {
-    assert_eq!(integrity(db), "ok");
-    let (tasks, events) = ids(db);
-    for id in &before.0 {
-        assert!(tasks.contains(id), "task {id} was lost");
-    }
-    for e in &before.1 {
-        assert!(events.contains(e), "event row {e} was lost");
-    }
 }
 
 on_kinds!(the_registry_going_down_mid_pull_fails_the_deploy_and_the_old_container_keeps_running);

@@ -6,7 +6,8 @@
 //! `SKIPPED real test '<name>': <reason>` and passes; with `PODUP_REAL_TESTS=require` (CI) it
 //! fails instead. `PODUP_KEEP_HARNESS=1` leaves each bed running for a look inside.
 
-/// Starting, using and tearing down one bed, of either kind (first: its macro is used below).
+/// The suite's one support module: starting, using and tearing down one bed, of either kind;
+/// podup installed and serving in it (first: its macro is used below).
 #[macro_use]
 mod harness;
 /// The bed itself: a deploy can be shown, and nothing is left behind.
@@ -19,8 +20,6 @@ mod discovery;
 mod faults;
 /// Floods against podup.socket: a burst, slow clients, oversized requests.
 mod flood;
-/// podup installed in a bed: units, HTTP calls, tokens, signed webhooks.
-mod podup;
 /// Quadlet units on the trixie bed: health-verified deploys, Notify=healthy, drop-ins, the timer.
 mod quadlet;
 /// The sandbox of task units: exposure, unpacking special files, podman auto-update.

@@ -3,8 +3,7 @@
 //! webhooks, verified on their health checks and rolled back; `Notify=healthy`; discovery
 //! and the `Image=` lookup through drop-ins; the auto-update timer on Quadlet units.
 
-use crate::harness::{Harness, shout, wait_until};
-use crate::podup::{SECRET, Served, bed_bin, serve};
+use crate::harness::{Harness, SECRET, Served, bed_bin, serve, shout, wait_until};
 use std::time::Duration;
 
 const NOT_ON_BOOKWORM: &str = "Debian 12's podman 4.3.1 ships no Quadlet generator";

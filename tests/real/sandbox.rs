@@ -4,8 +4,7 @@
 //! whiteout succeeds inside it with those files intact, and so does `podman auto-update`.
 //! Deploys, rollbacks, stops and the timer inside it are in deploy.rs.
 
-use crate::deploy::setup;
-use crate::harness::{Harness, Kind, shout, wait_until};
+use crate::harness::{Harness, Kind, setup, shout, wait_until};
 use std::time::Duration;
 
 /// The overall exposure `systemd-analyze security UNIT` gives (0 safest, 10 least safe).

@@ -4,8 +4,9 @@
 //! REMOTE_ADDR in the event log), and a flood that must not fail the Accept=yes socket
 //! (floods against podup.socket are in `flood.rs`).
 
-use crate::harness::{Harness, shout, wait_until};
-use crate::podup::{bed_bin, copy_binary, free_port, get, install_shipped, request_ids, state_db};
+use crate::harness::{
+    Harness, bed_bin, copy_binary, free_port, get, install_shipped, request_ids, shout, state_db, wait_until,
+};
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -4,9 +4,7 @@ use super::*;
 use crate::model::{LogLevel, UnitSpec, UnitStatus};
 
 fn db() -> Connection {
-    let mut c = Connection::open_in_memory().unwrap();
-    crate::store::schema::migrate(&mut c).unwrap();
-    c
+    crate::testing::migrated_db()
 }
 
 fn spec(units: &[&str]) -> TaskSpec {

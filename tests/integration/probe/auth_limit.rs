@@ -5,8 +5,6 @@
 //! the client the proxy reports, and IPv6 sources share a limit per /64. A webhook
 //! secret too short to resist guessing stops podup at start. See docs/security.md.
 
-use crate::api::call;
-use crate::hooks::{SECRET, deliver, fixture, published, setup, sign};
 use crate::support::*;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};

@@ -6,7 +6,13 @@
 mod auth_limit;
 /// Finding 2 and the event log's own informational findings: bounded rows, folded junk.
 mod event_log;
-/// Findings 3, 6 and 7: forward-auth, origins, long fields, prune ages, configuration.
-mod proxy_and_fields;
-/// Finding 5 and the framing and replay findings.
-mod workers_and_framing;
+/// Findings 6 and 7: long fields, prune ages, configuration.
+mod fields;
+/// The lenient framing findings: each form refused with a 400 and its own code.
+mod framing;
+/// Finding 3: the Host and Origin checks under a public URL.
+mod host;
+/// Finding 3 and the session findings: forward-auth, repeated headers, cookies, sign-in.
+mod proxy;
+/// Finding 5, the replay findings, and clients that hold workers.
+mod workers_and_replay;

@@ -1,7 +1,7 @@
 //! podup inside a bed: its binary and shipped units installed into the real manager
 //! (with a test drop-in for the environment), HTTP calls, tokens, signed webhooks.
 
-use crate::harness::{Harness, wait_until};
+use super::{Harness, wait_until};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::io::{Read, Write};
@@ -276,7 +276,7 @@ impl Served {
 
 /// The real delivery shape (tests/fixtures), pointed at the bed's registry.
 pub fn package_event(repository: &str, tag: &str, digest: &str) -> Vec<u8> {
-    let text = include_str!("../fixtures/github/package.published.container-tagged.json");
+    let text = include_str!("../../fixtures/github/package.published.container-tagged.json");
     let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
     let (_, path) = repository.split_once('/').unwrap();
     let (owner, name) = path.split_once('/').unwrap();
@@ -290,4 +290,30 @@ pub fn package_event(repository: &str, tag: &str, digest: &str) -> Vec<u8> {
     pv["version"] = digest.into();
     pv["name"] = digest.into();
     serde_json::to_vec(&v).unwrap()
+}
+
+/// `PRAGMA integrity_check` of the bed's state database.
+fn integrity(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap()
+}
+
+/// Every task id and every event row's request id.
+pub fn ids(db: &Path) -> (Vec<i64>, Vec<String>) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut st = conn.prepare("SELECT id FROM tasks ORDER BY id").unwrap();
+    let tasks = st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    (tasks, request_ids(db))
+}
+
+/// Integrity is ok and every task and event row of `before` is still there.
+pub fn assert_intact(db: &Path, before: &(Vec<i64>, Vec<String>)) {
+    assert_eq!(integrity(db), "ok");
+    let (tasks, events) = ids(db);
+    for id in &before.0 {
+        assert!(tasks.contains(id), "task {id} was lost");
+    }
+    for e in &before.1 {
+        assert!(events.contains(e), "event row {e} was lost");
+    }
 }

@@ -1,0 +1,52 @@
+//! The bed the deploy tests share: `container-app.service` running v1 of `acme/app`, and
+//! podup serving with that unit as its one service.
+
+use super::{Harness, SECRET, Served, serve};
+
+/// A bed with `container-app.service` running v1 of `acme/app` and podup serving.
+pub struct Bed {
+    pub bed: Harness,
+    pub podup: Served,
+    pub repository: String,
+}
+
+/// Starts such a bed; `verify_secs` is how long a deployed unit must stay up.
+pub fn setup(name: &str, verify_secs: &str) -> Option<(Bed, String)> {
+    let bed = Harness::up(name)?;
+    let v1 = bed.push_image("acme/app", "v1", None);
+    let image = bed.image_ref("acme/app");
+    let unit = bed.container_unit("app", &image);
+    bed.systemctl_ok(&["start", &unit]);
+    assert_eq!(bed.running_digest("app"), v1);
+    let services = format!("{unit}={image}");
+    let podup = serve(
+        &bed,
+        &[
+            ("PODUP_SERVICES", &services),
+            ("PODUP_GITHUB_SECRET", SECRET),
+            ("PODUP_VERIFY_SECS", verify_secs),
+        ],
+    );
+    let repository = image.trim_end_matches(":latest").to_string();
+    Some((Bed { bed, podup, repository }, v1))
+}
+
+impl Bed {
+    /// Deploys `digest` to `container-app.service` through the API; returns the task id.
+    pub fn update(&self, digest: &str) -> i64 {
+        let r = self.podup.api(
+            "POST",
+            "/api/v1/services/container-app.service/update",
+            &format!(r#"{{"digest": "{digest}"}}"#),
+        );
+        assert_eq!(r.status, 202, "{}", r.body);
+        r.body["task_id"].as_i64().unwrap()
+    }
+
+    pub fn status(&self, t: &serde_json::Value) -> (String, String) {
+        (
+            t["task"]["status"].as_str().unwrap_or("").into(),
+            t["task"]["reason"].as_str().unwrap_or("").into(),
+        )
+    }
+}
