@@ -4,7 +4,6 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// True when `fd` is a listening socket (SO_ACCEPTCONN), false when it is connected.
@@ -134,21 +133,9 @@ pub fn catch_stop_signals() -> io::Result<()> {
     Ok(())
 }
 
-thread_local! {
-    /// A stop flag of this thread alone (see `stop_thread_on`).
-    static THREAD_STOP: std::cell::RefCell<Option<Arc<AtomicBool>>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Makes `stop_requested` true on this thread once `flag` is. Only `podup demo` uses
-/// it: it runs each task's worker on a thread, and stopping that task's simulated
-/// unit sets the flag where a real unit would get SIGTERM.
-pub fn stop_thread_on(flag: Arc<AtomicBool>) {
-    THREAD_STOP.with(|s| *s.borrow_mut() = Some(flag));
-}
-
-/// A stop signal arrived (or, on a demo worker thread, its unit was stopped).
+/// A stop signal arrived.
 pub fn stop_requested() -> bool {
-    STOP.load(Ordering::SeqCst) || THREAD_STOP.with(|s| s.borrow().as_ref().is_some_and(|f| f.load(Ordering::SeqCst)))
+    STOP.load(Ordering::SeqCst)
 }
 
 #[cfg(test)]

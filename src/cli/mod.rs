@@ -11,7 +11,7 @@ mod tokens;
 mod trigger;
 mod usage;
 
-pub use error::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Error};
+pub use error::{EXIT_OK, Error};
 
 use crate::build_info::{BUILD_COMMIT, BUILD_DATE, VERSION};
 use crate::config::Config;
@@ -196,13 +196,6 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         Command::Discover => ops::discover(&config),
         Command::Help | Command::Version | Command::Demo(_) => unreachable!("handled above"),
     }
-}
-
-/// Prints `podup: <message>` and returns the runtime-failure exit code. Only for
-/// `crate::demo`, which reports its own errors; the subcommands here return [`Error`].
-pub fn fail(message: impl std::fmt::Display) -> u8 {
-    eprintln!("podup: {message}");
-    EXIT_FAILURE
 }
 
 /// Opens the state database or explains why not.

@@ -4,9 +4,9 @@
 use super::{Error, TaskEnv, UsageError, common_options, parse_opts};
 use crate::config::Config;
 use crate::model::{Mode, TaskKind, TaskStatus, UnitSpec};
-use crate::store::tasks::{self, NewTask};
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch;
+use crate::tasks::lifecycle;
 use crate::tasks::worker;
 use std::time::Duration;
 
@@ -141,21 +141,17 @@ pub fn auto_update(config: &Config, args: &AutoUpdateArgs) -> Result<(), Error> 
     let spec = d.spec(Vec::new(), dry_run, Mode::AutoUpdate);
     let caller = args.caller.as_deref().unwrap_or("cli");
     let source = if caller == "timer" { "timer" } else { "cli" };
-    let new = NewTask {
-        kind: TaskKind::AutoUpdate,
+    let origin = Origin {
         source,
-        caller: Some(caller),
-        trigger_reason: Some(if dry_run {
+        caller,
+        reason: Some(if dry_run {
             "scheduled check (dry run)"
         } else {
             "scheduled update"
         }),
         request_id: None,
-        delivery_id: None,
-        retry_of: None,
-        spec: &spec,
     };
-    let id = tasks::insert(conn, &new, crate::clock::now_ms())?;
+    let id = lifecycle::record(conn, TaskKind::AutoUpdate, origin, &spec)?;
     eprintln!("podup: auto-update task {id}");
     crate::sys::catch_stop_signals().map_err(Error::Signals)?;
     // The timer job also keeps discovery current and the database bounded.

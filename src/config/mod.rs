@@ -4,13 +4,20 @@
 
 use crate::auth::proxy::TrustedProxies;
 use crate::auth::tokens::Role;
+use crate::host::Scope;
 use crate::host::dirs::{quadlet_dirs, unit_dirs};
-use crate::host::{Scope, Simulated};
 use crate::ratelimit::{Rule, parse_duration_secs, parse_rules};
 use crate::services::{Service, parse_list};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+pub mod forward;
+mod sources;
+mod variables;
+
+use sources::{secrets, state_dir, whole};
+pub use variables::VARIABLES;
 
 pub const DEFAULT_IDLE_EXIT_SECS: u64 = 30;
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
@@ -26,111 +33,6 @@ pub const DEFAULT_EVENTS_MAX_MB: u64 = 64;
 pub const MIN_WEBHOOK_SECRET_BYTES: usize = 16;
 /// Name of the state database inside the state directory.
 pub const DB_FILE_NAME: &str = "podup.db";
-
-/// Every variable podup reads, with its default and one sentence; the env example
-/// and `podup help` are checked against this list by a test.
-pub const VARIABLES: &[(&str, &str, &str)] = &[
-    (
-        "PODUP_STATE_DIR",
-        "$STATE_DIRECTORY, else /var/lib/podup (root) or $XDG_STATE_HOME/podup",
-        "Directory that holds the state database podup.db.",
-    ),
-    (
-        "PODUP_IDLE_EXIT_SECS",
-        "30",
-        "With socket activation (Accept=no), exit after this many seconds without a request; 0 never exits.",
-    ),
-    (
-        "PODUP_MAX_BODY_BYTES",
-        "1048576",
-        "Largest request body accepted; a larger declared length is refused with 413 before reading.",
-    ),
-    (
-        "PODUP_EVENTS_MAX_MB",
-        "64",
-        "Size budget of the state database, in MiB: past it the oldest anonymous event rows are removed (refused and replayed ones first, failed sign-ins and signatures last); authenticated events and tasks never are.",
-    ),
-    (
-        "PODUP_REQUEST_TIMEOUT_MS",
-        "10000",
-        "Deadline for receiving a whole request; a slower client is cut off with 408.",
-    ),
-    (
-        "PODUP_WORKERS",
-        "16",
-        "Most threads that handle complete requests (1 to 64); they start as requests need them.",
-    ),
-    (
-        "PODUP_LOG_LEVEL",
-        "info",
-        "error, warn, info, debug or trace; each -v on the command line raises it one step.",
-    ),
-    (
-        "PODUP_GITHUB_SECRET",
-        "unset",
-        "GitHub webhook secret(s), one per line (several while rotating); also PODUP_GITHUB_SECRET_FILE or the credential github-secret.",
-    ),
-    (
-        "PODUP_SERVICES",
-        "empty",
-        "Units podup may update, each optionally with its image.",
-    ),
-    (
-        "PODUP_SYSTEMD_SCOPE",
-        "system for root, user otherwise",
-        "Which manager podup drives: 'system' or 'user'.",
-    ),
-    (
-        "PODUP_VERIFY_SECS",
-        "10",
-        "How long a restarted unit must stay active on the new image.",
-    ),
-    (
-        "PODUP_TASK_TIMEOUT_SECS",
-        "1800",
-        "RuntimeMaxSec= of each task's transient unit.",
-    ),
-    (
-        "PODUP_PUBLIC_URL",
-        "unset",
-        "Base URL callers reach podup at, used in status_url.",
-    ),
-    (
-        "PODUP_LIMIT_UPDATE_ALL",
-        "2/10m,10/5h",
-        "Rate limits of update-all requests.",
-    ),
-    (
-        "PODUP_LIMIT_IMAGE",
-        "6/10m",
-        "Rate limit of deploys per image repository.",
-    ),
-    (
-        "PODUP_LIMIT_AUTH_FAILURES",
-        "20/1m",
-        "Failed authentications per source (per /64 for IPv6) and kind of credential before 429; a valid credential is always served.",
-    ),
-    (
-        "PODUP_TRUSTED_PROXIES",
-        "empty (trust no proxy)",
-        "IPs, CIDR ranges or 'unix' of reverse proxies whose X-Forwarded-Proto and forward-auth header podup believes.",
-    ),
-    (
-        "PODUP_FORWARD_AUTH_HEADER",
-        "unset",
-        "HEADER or HEADER:ROLE (admin or read; default admin): a trusted proxy's header naming its signed-in user, who then gets a panel session without a token.",
-    ),
-    (
-        "PODUP_FORWARD_AUTH_SECRET",
-        "unset",
-        "Secret(s) the trusted proxy sends in X-Podup-Proxy-Secret with the forward-auth header; required when PODUP_TRUSTED_PROXIES takes in loopback or unix. Also PODUP_FORWARD_AUTH_SECRET_FILE or the credential forward-auth-secret.",
-    ),
-    (
-        "PODUP_SESSION_SECS",
-        "43200",
-        "How long a panel sign-in lasts, in seconds.",
-    ),
-];
 
 /// A secret value: never printed by `Debug`.
 #[derive(Clone, PartialEq)]
@@ -184,9 +86,6 @@ pub struct Config {
     /// What the proxy must send in `X-Podup-Proxy-Secret` with the forward-auth header.
     pub forward_auth_secrets: Vec<Secret>,
     pub session_secs: u64,
-    /// Set only by `podup demo`, never from the environment: the simulated host every
-    /// `Host` is built on; tasks then run on threads of this process (`tasks::dispatch`).
-    pub demo: Option<Simulated>,
 }
 
 /// A variable with a value podup cannot use.
@@ -434,7 +333,6 @@ impl Config {
             forward_auth,
             forward_auth_secrets,
             session_secs,
-            demo: None,
         })
     }
 
@@ -472,102 +370,5 @@ fn forward_auth(v: &str) -> Result<(String, Role), String> {
     }
 }
 
-fn whole(get: &impl Fn(&str) -> Option<String>, name: &str, default: u64, what: &str) -> Result<u64, ConfigError> {
-    match get(name) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| err(name, format!("expected {what}, got '{v}'"))),
-    }
-}
-
-fn state_dir(get: &impl Fn(&str) -> Option<String>, euid: u32) -> Result<(PathBuf, &'static str), ConfigError> {
-    let absolute = |name: &str, v: &str| {
-        let p = PathBuf::from(v);
-        if p.is_absolute() {
-            Ok(p)
-        } else {
-            Err(err(name, format!("expected an absolute path, got '{v}'")))
-        }
-    };
-    if let Some(v) = get("PODUP_STATE_DIR") {
-        return Ok((absolute("PODUP_STATE_DIR", &v)?, "PODUP_STATE_DIR"));
-    }
-    if let Some(v) = get("STATE_DIRECTORY") {
-        // systemd sets a colon-separated list when StateDirectory= names several.
-        let first = v.split(':').next().unwrap_or_default();
-        return Ok((absolute("STATE_DIRECTORY", first)?, "STATE_DIRECTORY"));
-    }
-    if euid == 0 {
-        return Ok((PathBuf::from("/var/lib/podup"), "the default for root"));
-    }
-    if let Some(v) = get("XDG_STATE_HOME") {
-        return Ok((absolute("XDG_STATE_HOME", &v)?.join("podup"), "XDG_STATE_HOME"));
-    }
-    match get("HOME") {
-        Some(h) => Ok((absolute("HOME", &h)?.join(".local/state/podup"), "HOME")),
-        None => Err(err(
-            "PODUP_STATE_DIR",
-            "is not set and neither are STATE_DIRECTORY, XDG_STATE_HOME or HOME".into(),
-        )),
-    }
-}
-
-/// Reads a secret list from `NAME`, `NAME_FILE` or `$CREDENTIALS_DIRECTORY/<credential>`;
-/// one secret per line, each at least `min_bytes` long. Error messages name the source,
-/// never the content.
-fn secrets(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    credential: &str,
-    min_bytes: usize,
-) -> Result<Vec<Secret>, ConfigError> {
-    let file_var = format!("{name}_FILE");
-    let (source, text) = match (get(name), get(&file_var)) {
-        (Some(_), Some(_)) => {
-            return Err(err(name, format!("is set together with {file_var}: set only one")));
-        }
-        (Some(v), None) => (name.to_string(), v),
-        (None, Some(path)) => (file_var.clone(), read_secret_file(&file_var, Path::new(&path))?),
-        (None, None) => match get("CREDENTIALS_DIRECTORY") {
-            Some(dir) if Path::new(&dir).join(credential).exists() => {
-                let p = Path::new(&dir).join(credential);
-                (
-                    format!("credential '{credential}'"),
-                    read_secret_file(&format!("{name} (credential '{credential}')"), &p)?,
-                )
-            }
-            _ => return Ok(Vec::new()),
-        },
-    };
-    let list: Vec<Secret> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| Secret(l.to_string()))
-        .collect();
-    if list.is_empty() {
-        return Err(err(&source, "holds no secret (only blank lines)".into()));
-    }
-    if let Some((line, short)) = list.iter().enumerate().find(|(_, s)| s.0.len() < min_bytes) {
-        return Err(err(
-            &source,
-            format!(
-                "secret {} of {} is {} bytes; a secret needs at least {min_bytes} (make one with 'head -c 32 /dev/urandom | base64')",
-                line + 1,
-                list.len(),
-                short.0.len()
-            ),
-        ));
-    }
-    Ok(list)
-}
-
-fn read_secret_file(variable: &str, path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|e| err(variable, format!("cannot read '{}': {e}", path.display())))
-}
-
-pub mod forward;
 #[cfg(test)]
 mod tests;

@@ -133,7 +133,7 @@ fn secrets_from_value_file_and_credential() {
 #[test]
 fn proxies_and_forward_auth() {
     let c = config(&[], 0).unwrap();
-    assert!(c.trusted_proxies.is_empty() && c.forward_auth.is_none() && c.demo.is_none());
+    assert!(c.trusted_proxies.is_empty() && c.forward_auth.is_none());
     assert_eq!(c.session_secs, DEFAULT_SESSION_SECS);
     let c = config(
         &[

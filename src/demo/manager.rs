@@ -2,9 +2,8 @@
 //! auto-update timer and of the task "units" (worker threads), restart, stop and
 //! kill, `systemctl status` and a journal tail, as systemd 252 prints them.
 
-use super::world::{RESTART_MS, UNITS, World, fail, ok, sha256_hex, take};
+use super::world::{RESTART_MS, SimulatedRun, UNITS, World, fail, ok, sha256_hex, take};
 use crate::clock::now_ms;
-use crate::host::SimulatedRun;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 

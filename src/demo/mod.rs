@@ -1,24 +1,38 @@
 //! `podup demo`: the panel on 127.0.0.1 with a fresh state database, a simulated
 //! host (`world`: units, images, a registry and a systemd manager that only exist in
 //! this process) and three days of history (`seed`). Updates run as real tasks
-//! through the real worker, on threads instead of transient units (`Config::demo`,
-//! which nothing but this command sets). It prints the URL and a sign-in token.
+//! through the real worker, on threads instead of transient units (`backend`, which
+//! nothing but this command builds). It prints the URL and a sign-in token.
 
+mod backend;
 mod calendar;
 mod deliveries;
 mod manager;
+mod podman;
 pub mod seed;
+mod timeline;
 pub mod world;
 
 use crate::auth::tokens::{self, Role};
-use crate::cli::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail};
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::host::Backend;
 use crate::model::{Mode, TaskKind, UnitSpec};
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch::Dispatcher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// The exit codes every `podup` command uses (README): done, failed, bad usage.
+const EXIT_OK: u8 = 0;
+const EXIT_FAILURE: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+/// Prints `podup: <message>` and returns the failure exit code.
+fn fail(message: impl std::fmt::Display) -> u8 {
+    eprintln!("podup: {message}");
+    EXIT_FAILURE
+}
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8777";
 pub const DEFAULT_STATE: &str = "state-demo";
@@ -49,9 +63,7 @@ fn config(state: &Path, secret: &str) -> Result<Config, String> {
         ("PODUP_LIMIT_IMAGE", "60/10m"),
         ("PODUP_LIMIT_AUTH_FAILURES", "200/1m"),
     ];
-    let mut c = Config::from_pairs(&vars, 0).map_err(|e| e.to_string())?;
-    c.demo = Some(Arc::new(world::World::new()));
-    Ok(c)
+    Config::from_pairs(&vars, 0).map_err(|e| e.to_string())
 }
 
 /// Beside a database the demo created: that file's device and inode, so a later run
@@ -133,7 +145,8 @@ pub fn run(args: &DemoArgs) -> u8 {
         Err(e) => return fail(e),
     };
     crate::logging::init(config.log_level, args.verbose);
-    let token = match prepare(&config) {
+    let backend = backend::backend(Arc::new(world::World::new()));
+    let token = match prepare(&config, &backend) {
         Ok(t) => t,
         Err(e) => return fail(format!("cannot prepare the demo: {e}")),
     };
@@ -152,7 +165,7 @@ pub fn run(args: &DemoArgs) -> u8 {
     println!("Ctrl-C stops it.");
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    match crate::serve::serve_listener(&config, listener) {
+    match crate::serve::serve_listener(&config, &backend, listener) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             log::error!("{e}");
@@ -163,11 +176,11 @@ pub fn run(args: &DemoArgs) -> u8 {
 
 /// Seeds the history, creates the admin token, and starts two live tasks: a slow
 /// update of batch.service that runs now and one waiting behind it.
-fn prepare(config: &Config) -> Result<String, String> {
+fn prepare(config: &Config, backend: &Backend) -> Result<String, String> {
     let mut conn = crate::store::open(&config.db_path()).map_err(|e| e.to_string())?;
     seed::seed(&conn, now_ms()).map_err(|e| e.to_string())?;
     let token = tokens::add(&conn, "demo", Role::Admin, now_ms())?;
-    let host = crate::tasks::host_for(config);
+    let host = crate::tasks::host_for(config).on(backend);
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let d = Dispatcher {
         config,

@@ -8,7 +8,9 @@
 //! is the task engine's business; reading `PODUP_*` configuration is `config`'s.
 
 pub mod auto_update;
+mod backend;
 pub mod dirs;
+mod error;
 mod exec;
 #[cfg(test)]
 mod fakes;
@@ -16,15 +18,17 @@ pub mod info;
 pub mod podman;
 pub mod probe;
 pub mod quadlet;
-mod simulated;
 pub mod systemd;
 pub mod unit_file;
 
 pub use crate::model::Scope;
-pub use simulated::{Simulated, SimulatedRun, Simulator};
+pub use backend::{Backend, Launcher, Runner, TaskUnit};
+pub use error::{HostError, ParseError};
+pub use exec::Outcome;
 use std::cell::RefCell;
 use std::ffi::{OsStr, OsString};
-use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The programs to run: bare names are looked up on the child's PATH, paths are used as given.
@@ -66,75 +70,6 @@ impl CommandRecord {
     }
 }
 
-/// A command that could not run, failed, timed out or printed something unreadable.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostError {
-    /// Stable tag: `command_missing`, `command_failed`, `command_timeout`,
-    /// `unexpected_output`, `invalid_argument` or `unit_file_unreadable`.
-    pub kind: &'static str,
-    /// One sentence naming the command, its exit status and the end of its stderr.
-    pub message: String,
-    /// The command as it ran (boxed: errors travel by value through every `?`).
-    pub record: Option<Box<CommandRecord>>,
-}
-
-impl HostError {
-    fn invalid(what: &str, value: &str, why: &str) -> HostError {
-        HostError {
-            kind: "invalid_argument",
-            message: format!("refusing {what} '{}': {why}", value.escape_debug()),
-            record: None,
-        }
-    }
-
-    /// The command ran but exited non-zero (or was killed).
-    fn failed(record: CommandRecord) -> HostError {
-        let how = match record.status {
-            Some(code) => format!("exited with status {code}"),
-            None => "was killed by a signal".to_string(),
-        };
-        let message = format!(
-            "'{}' {how}: {}",
-            describe(&record.argv),
-            one_line(&record.stderr, "no output on stderr")
-        );
-        HostError {
-            kind: "command_failed",
-            message,
-            record: Some(Box::new(record)),
-        }
-    }
-
-    /// The command printed something podup cannot read.
-    fn unexpected(record: CommandRecord, error: ParseError) -> HostError {
-        HostError {
-            kind: "unexpected_output",
-            message: format!("'{}' printed output podup cannot read: {error}", describe(&record.argv)),
-            record: Some(Box::new(record)),
-        }
-    }
-}
-
-impl fmt::Display for HostError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for HostError {}
-
-/// What a pure parser found wrong with a tool's output.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ParseError(pub String);
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ParseError {}
-
 /// Runs host commands and remembers each one until `drain_records`.
 #[derive(Debug)]
 pub struct Host {
@@ -143,8 +78,9 @@ pub struct Host {
     /// The children's environment: the process's, scrubbed once at construction.
     env: Vec<(OsString, OsString)>,
     records: RefCell<Vec<CommandRecord>>,
-    /// `podup demo` only: answers commands instead of running them (`simulated`).
-    simulator: Option<Simulated>,
+    backend: Backend,
+    /// A stop flag of this host's own, besides the process's SIGTERM (`stopping`).
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Host {
@@ -160,25 +96,41 @@ impl Host {
             programs,
             env: exec::child_env(env),
             records: RefCell::new(Vec::new()),
-            simulator: None,
+            backend: Backend::real(),
+            stop: None,
         }
     }
 
-    /// A host whose commands are answered by `simulator` (`podup demo`'s simulated
-    /// units and images); nothing is run.
-    pub fn simulated(scope: Scope, simulator: Simulated) -> Host {
-        Host {
-            scope,
-            programs: Programs::default(),
-            env: Vec::new(),
-            records: RefCell::new(Vec::new()),
-            simulator: Some(simulator),
-        }
+    /// This host with its commands run and its task workers launched by `backend`.
+    pub fn on(mut self, backend: &Backend) -> Host {
+        self.backend = backend.clone();
+        self
     }
 
-    fn keep(&self, record: CommandRecord) -> CommandRecord {
+    /// This host, for a worker whose stop is also requested by setting `flag` (a
+    /// thread's stand-in for its transient unit's SIGTERM).
+    pub fn stopping(mut self, flag: Arc<AtomicBool>) -> Host {
+        self.stop = Some(flag);
+        self
+    }
+
+    /// A stop signal arrived, or this host's own stop flag was set.
+    pub fn stop_requested(&self) -> bool {
+        crate::sys::stop_requested() || self.stop.as_ref().is_some_and(|f| f.load(Ordering::SeqCst))
+    }
+
+    /// True when commands are answered by a simulation (`podup demo`), not run.
+    pub fn simulated(&self) -> bool {
+        self.backend.runner.simulated()
+    }
+
+    /// Launches the worker of `task` (a transient unit, unless the backend says otherwise).
+    pub fn launch(&self, task: &TaskUnit<'_>) -> Result<(), String> {
+        self.backend.launcher.launch(self, task)
+    }
+
+    fn keep(&self, record: &CommandRecord) {
         self.records.borrow_mut().push(record.clone());
-        record
     }
 
     /// Every command run since the last call, for the task log.
@@ -210,15 +162,8 @@ impl Host {
         argv.extend(args.iter().cloned());
         let argv = redact(argv);
         log::debug!("running '{}'", describe(&argv));
-        if let Some(sim) = &self.simulator {
-            return Ok(self.keep(simulated::answer(sim.as_ref(), argv)));
-        }
         let started = Instant::now();
-        let path_var = self.env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_os_str());
-        let outcome = exec::find_program(program, path_var)
-            .map_err(|why| ("command_missing", why))
-            .and_then(|path| exec::execute(&path, args, &self.env, timeout).map_err(|why| ("command_failed", why)));
-        let outcome = match outcome {
+        let outcome = match self.backend.runner.run(program, args, &self.env, timeout) {
             Ok(outcome) => outcome,
             Err((kind, why)) => {
                 let record = CommandRecord {
@@ -228,7 +173,7 @@ impl Host {
                     stderr: why.clone(),
                     duration_ms: started.elapsed().as_millis() as u64,
                 };
-                self.records.borrow_mut().push(record.clone());
+                self.keep(&record);
                 return Err(HostError {
                     kind,
                     message: why,
@@ -243,7 +188,7 @@ impl Host {
             stderr: exec::excerpt_tail(&outcome.stderr, exec::STDERR_EXCERPT_BYTES),
             duration_ms: outcome.duration.as_millis() as u64,
         };
-        self.records.borrow_mut().push(record.clone());
+        self.keep(&record);
         if outcome.timed_out {
             return Err(HostError {
                 kind: "command_timeout",

@@ -9,11 +9,11 @@ use super::refusal::Refusal;
 use super::{Request, Response};
 use crate::clock::now_ms;
 use crate::logging::Throttle;
-use crate::model::{Mode, TaskKind, TaskStatus, UnitSpec};
+use crate::model::{Mode, TaskKind, UnitSpec};
 use crate::providers::ImageEvent;
 use crate::providers::github::{self, SignatureError, Verdict};
-use crate::ratelimit;
-use crate::store::{immediate, replay, tasks};
+use crate::store::replay;
+use crate::tasks::lifecycle::{self, Created, Origin, Trigger};
 use serde_json::json;
 
 const ACTION: &str = "github_webhook";
@@ -67,7 +67,7 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
     // The same signed body under another id is a replay (the id is not signed): the
     // duplicate of the delivery that first brought it, within the redelivery window.
     let body_sha = crate::hex::sha256_hex(&req.body);
-    let earlier = match duplicate_of(conn, delivery.as_deref(), &body_sha, now) {
+    let earlier = match lifecycle::duplicate_of(conn, delivery.as_deref(), &body_sha, now) {
         Ok(earlier) => earlier,
         Err(e) => return super::routes::store_failed(ACTION, &e),
     };
@@ -137,36 +137,6 @@ fn filed(ctx: &mut Ctx<'_>, answer: Response, body_sha: &str, seen: bool, now: i
 struct Delivered<'a> {
     id: Option<&'a str>,
     body_sha: &'a str,
-}
-
-/// The task an earlier delivery with this id, or with this very body within the
-/// redelivery window, created or joined, unless that task ended in a way that a
-/// redelivery should run again (failed, rolled back, unknown, cancelled).
-fn duplicate_of(
-    conn: &rusqlite::Connection,
-    delivery: Option<&str>,
-    body_sha: &str,
-    now: i64,
-) -> rusqlite::Result<Option<i64>> {
-    let by_id = match delivery {
-        Some(d) => tasks::by_delivery(conn, d)?,
-        None => None,
-    };
-    let task = match by_id {
-        Some(t) => Some(t),
-        None => match replay::task_for_body(conn, body_sha, now)? {
-            Some(id) => tasks::get(conn, id)?,
-            None => None,
-        },
-    };
-    Ok(task
-        .filter(|t| {
-            !matches!(
-                t.status(),
-                TaskStatus::Failed | TaskStatus::RolledBack | TaskStatus::Unknown | TaskStatus::Cancelled
-            )
-        })
-        .map(|t| t.id))
 }
 
 fn duplicate(ctx: &Ctx<'_>, id: i64) -> Response {
@@ -264,86 +234,46 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &D
             detail,
         );
     }
-    let now = now_ms();
     let d = ctx.dispatcher();
     let (config, request_id) = (ctx.config, ctx.request_id);
     let conn = match ctx.db.get_mut() {
         Ok(c) => c,
         Err(e) => return super::routes::db_unavailable(ACTION, e),
     };
-    let created = (|| -> rusqlite::Result<Result<(i64, Found), Response>> {
-        let tx = immediate(conn)?;
-        // `github` answered redeliveries it knew of; this catches one that made its
-        // task meanwhile.
-        if let Some(id) = duplicate_of(&tx, delivery.id, delivery.body_sha, now)? {
-            return Ok(Ok((id, Found::Duplicate)));
-        }
-        let mut units = Vec::new();
-        let mut joined = None;
-        let mut stale = Vec::new();
-        for r in &matched {
-            // A digest a verified deploy replaced on this unit: a downgrade, which a
-            // webhook never asks for (an operator can, by the API, docs/security.md).
-            if let Some(d) = &event.digest {
-                if replay::is_stale_digest(&tx, &r.unit, d)? {
-                    stale.push(r.unit.as_str());
-                    continue;
-                }
-            }
-            let open = match &event.digest {
-                Some(d) => tasks::open_for(&tx, &r.unit, d)?,
-                None => None,
-            };
-            match open {
-                Some(id) => joined = Some(id),
-                None => units.push(UnitSpec {
-                    unit: r.unit.clone(),
-                    image: r.image.as_ref().map(|i| i.to_string()),
-                    digest: event.digest.clone(),
-                }),
-            }
-        }
-        if units.is_empty() {
-            let Some(id) = joined else {
-                return Ok(Err(stale_digest(event, &stale)));
-            };
-            replay::remember(&tx, delivery.body_sha, id, now)?;
-            tx.commit()?;
-            return Ok(Ok((id, Found::Joined)));
-        }
-        if let Err(limited) = ratelimit::check(
-            &tx,
-            &format!("image:{}", event.repository),
-            &config.limit_image,
-            now,
-            true,
-        )? {
-            return Ok(Err(super::routes::rate_limited(
-                ACTION,
-                "image_rate_limited",
-                "deploys of this image",
-                &limited,
-            )));
-        }
-        let spec = d.spec(units, false, Mode::Deploy);
-        let new = tasks::NewTask {
-            kind: TaskKind::Webhook,
+    let units = matched
+        .iter()
+        .map(|r| UnitSpec {
+            unit: r.unit.clone(),
+            image: r.image.as_ref().map(|i| i.to_string()),
+            digest: event.digest.clone(),
+        })
+        .collect();
+    let image_key = format!("image:{}", event.repository);
+    let trigger = Trigger {
+        kind: TaskKind::Webhook,
+        origin: Origin {
             source: "github",
-            caller: Some("github"),
-            trigger_reason: Some("package published"),
+            caller: "github",
+            reason: Some("package published"),
             request_id: Some(request_id),
-            delivery_id: delivery.id,
-            retry_of: None,
-            spec: &spec,
-        };
-        let id = tasks::insert(&tx, &new, now)?;
-        replay::remember(&tx, delivery.body_sha, id, now)?;
-        tx.commit()?;
-        Ok(Ok((id, Found::Accepted)))
-    })();
-    let (id, how) = match created {
-        Ok(Ok(v)) => v,
-        Ok(Err(resp)) => return resp,
+        },
+        limit: Some((&image_key, &config.limit_image)),
+        retry_of: None,
+        delivery: Some(lifecycle::Delivery {
+            id: delivery.id,
+            body_sha: delivery.body_sha,
+        }),
+    };
+    let (id, how) = match lifecycle::create(conn, &trigger, &d.spec(units, false, Mode::Deploy)) {
+        Ok(Created::New(id)) => (id, Found::Accepted),
+        Ok(Created::Duplicate(id)) => (id, Found::Duplicate),
+        Ok(Created::Joined(id)) => (id, Found::Joined),
+        Ok(Created::Stale(units)) => {
+            return stale_digest(event, &units.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+        Ok(Created::Limited(limited)) => {
+            return super::routes::rate_limited(ACTION, "image_rate_limited", "deploys of this image", &limited);
+        }
         Err(e) => return super::routes::store_failed(ACTION, &e),
     };
     let url = d.status_url(id);

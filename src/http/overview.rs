@@ -70,7 +70,7 @@ pub fn overview(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
     let counts: serde_json::Map<String, Value> = counts.into_iter().map(|(k, v)| (k, json!(v))).collect();
     call.ok(&json!({
             "version": VERSION,
-            "demo": config.demo.is_some(),
+            "demo": ctx.host.simulated(),
             "uptime_secs": ctx.started.elapsed().as_secs(),
             "scope": scope,
             "checks": checks,
@@ -145,7 +145,7 @@ pub fn settings(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
             "unknown_variables": c.unknown_variables,
             "counts": {"declared": declared.len(), "discovered": discovered.len()},
             "services": {"declared": declared, "discovered": discovered},
-            "demo": c.demo.is_some(),
+            "demo": ctx.host.simulated(),
     }))
 }
 

@@ -66,7 +66,7 @@ fn signed_in_body(ctx: &Ctx<'_>, s: &session::Session, value: &str) -> Value {
         "via": s.via,
         "csrf_token": session::csrf_token(value),
         "expires_ms": s.expires_ms,
-        "demo": ctx.config.demo.is_some(),
+        "demo": ctx.host.simulated(),
     })
 }
 
@@ -75,7 +75,7 @@ fn signed_in_body(ctx: &Ctx<'_>, s: &session::Session, value: &str) -> Value {
 pub fn show(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let (req, a) = (call.req, call.action);
     let forward = forwarded_user(ctx, req).is_some();
-    let demo = ctx.config.demo.is_some();
+    let demo = ctx.host.simulated();
     let conn = ctx.db.get()?;
     let mut stale = false;
     if let Some(value) = session_cookie(req) {

@@ -12,6 +12,7 @@ mod queue;
 mod recorder;
 
 use crate::config::{Config, DEFAULT_LISTEN};
+use crate::host::Backend;
 use crate::http::framing::{FrameError, Framer, Progress};
 use crate::store::Db;
 use crate::sys;
@@ -112,7 +113,7 @@ pub fn run(config: Config, args: &Options) -> Result<(), ServeError> {
                 listeners.len(),
                 idle.map_or("never".into(), |d| format!("{} s", d.as_secs()))
             );
-            serve_pool(&listeners, &config, &exe, started, idle, &status, db)
+            serve_pool(&listeners, &config, &Backend::real(), &exe, started, idle, &status, db)
         }
         Inherited::Nothing => {
             let addr = args.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_string());
@@ -122,26 +123,28 @@ pub fn run(config: Config, args: &Options) -> Result<(), ServeError> {
             })?;
             let idle = args.idle_exit_secs.filter(|s| *s > 0).map(Duration::from_secs);
             let status = format!("serving http://{}/; {db_state}", listener.describe());
-            serve_pool(&[listener], &config, &exe, started, idle, &status, db)
+            serve_pool(&[listener], &config, &Backend::real(), &exe, started, idle, &status, db)
         }
     }
 }
 
 /// Serves a TCP listener the caller bound (`podup demo`, which prints its address
-/// first) until a stop signal.
-pub fn serve_listener(config: &Config, listener: std::net::TcpListener) -> Result<(), ServeError> {
+/// first, and brings its own backend) until a stop signal.
+pub fn serve_listener(config: &Config, backend: &Backend, listener: std::net::TcpListener) -> Result<(), ServeError> {
     let started = Instant::now();
     let exe = std::env::current_exe().map_err(ServeError::Io)?;
     sys::catch_stop_signals().map_err(ServeError::Io)?;
     let listener = Listener::Tcp(listener);
     let status = format!("serving http://{}/", listener.describe());
     let db = Db::open(&config.db_path());
-    serve_pool(&[listener], config, &exe, started, None, &status, db)
+    serve_pool(&[listener], config, backend, &exe, started, None, &status, db)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn serve_pool(
     listeners: &[Listener],
     config: &Config,
+    backend: &Backend,
     exe: &std::path::Path,
     started: Instant,
     idle: Option<Duration>,
@@ -150,7 +153,7 @@ fn serve_pool(
 ) -> Result<(), ServeError> {
     log::info!("{status}");
     notify(&[NotifyState::Ready, NotifyState::Status(status)]);
-    let result = pool::serve(listeners, config, exe, started, idle, opened).map_err(ServeError::Io);
+    let result = pool::serve(listeners, config, backend, exe, started, idle, opened).map_err(ServeError::Io);
     notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
     result
 }

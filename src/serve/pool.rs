@@ -49,6 +49,7 @@ use super::net::Listener;
 use super::queue::{Lane, Queue};
 use super::recorder::Recorder;
 use crate::config::Config;
+use crate::host::Backend;
 use crate::store::Db;
 use crate::sys;
 use crate::tasks::host_for;
@@ -119,6 +120,7 @@ impl Shared {
 pub fn serve(
     listeners: &[Listener],
     config: &Config,
+    backend: &Backend,
     exe: &Path,
     started: Instant,
     idle: Option<Duration>,
@@ -165,7 +167,7 @@ pub fn serve(
                             started,
                             ids,
                             db: take_or_open(spare, &config.db_path()),
-                            host: host_for(config),
+                            host: host_for(config).on(backend),
                             exe,
                         });
                         match work {

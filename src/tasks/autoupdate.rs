@@ -4,7 +4,7 @@
 
 use super::deploy;
 use super::journal::Journal;
-use super::worker::finish;
+use super::lifecycle::finish;
 use crate::clock::now_ms;
 use crate::host::Host;
 use crate::host::auto_update::{AutoUpdateRow, UpdateStatus};

@@ -1,15 +1,20 @@
-//! What the API and the CLI both do to tasks, through one code path: create one
-//! under a rate limit and dispatch it, stop or force-stop one, retry one.
+//! What the API, the CLI and the demo do to tasks on request: create one (under a
+//! rate limit) and start it, stop or force-stop one, retry one, notice one whose
+//! worker is gone. Each goes through `lifecycle`; the webhook and auto-update
+//! triggers call `lifecycle::create` themselves, for checks of their own.
 
 use super::dispatch::Dispatcher;
-use super::{transient_unit, worker};
+use super::lifecycle::{self, Created, Trigger, finish, mark_lost};
+use super::transient_unit;
 use crate::clock::now_ms;
 use crate::model::{TaskKind, TaskSpec, TaskStatus};
-use crate::ratelimit::{self, Limited, Rule};
-use crate::store::tasks::{self, NewTask, Task};
-use crate::store::{immediate, locks};
+use crate::ratelimit::{Limited, Rule};
+use crate::store::locks;
+use crate::store::tasks::{self, Task};
 use rusqlite::Connection;
 use std::fmt;
+
+pub use super::lifecycle::Origin;
 
 /// How long a pending task may go without a transient unit (it is being dispatched).
 const DISPATCH_GRACE_MS: i64 = 10_000;
@@ -96,15 +101,7 @@ impl From<rusqlite::Error> for ControlError {
     }
 }
 
-/// Who asked for a task and why.
-pub struct Origin<'a> {
-    pub source: &'a str,
-    pub caller: &'a str,
-    pub reason: Option<&'a str>,
-    pub request_id: Option<&'a str>,
-}
-
-/// Creates a task (checking `limit` in the same transaction) and dispatches it.
+/// Creates a task (checking `limit` in the same transaction) and starts it.
 pub fn create(
     conn: &mut Connection,
     d: &Dispatcher<'_>,
@@ -113,27 +110,26 @@ pub fn create(
     origin: &Origin<'_>,
     limit: Option<(&str, &[Rule])>,
 ) -> Result<i64, ControlError> {
-    let now = now_ms();
-    let tx = immediate(conn)?;
-    if let Some((key, rules)) = limit {
-        ratelimit::check(&tx, key, rules, now, true)?.map_err(ControlError::RateLimited)?;
-    }
-    let new = NewTask {
+    let trigger = Trigger {
         kind,
-        source: origin.source,
-        caller: Some(origin.caller),
-        trigger_reason: origin.reason,
-        request_id: origin.request_id,
-        delivery_id: None,
+        origin: Origin { ..*origin },
+        limit,
         retry_of: None,
-        spec,
+        delivery: None,
     };
-    let id = tasks::insert(&tx, &new, now)?;
-    tx.commit()?;
-    let description = format!("podup task {id}: {} by {}", kind.as_str(), origin.caller);
-    d.dispatch(conn, id, &description)
-        .map_err(|message| ControlError::Dispatch { task_id: id, message })?;
+    let id = created(lifecycle::create(conn, &trigger, spec)?)?;
+    let what = format!("{} by {}", kind.as_str(), origin.caller);
+    lifecycle::start(conn, d, id, &what).map_err(|message| ControlError::Dispatch { task_id: id, message })?;
     Ok(id)
+}
+
+/// The new task's id, or why there is none (only a limit refuses a plain trigger).
+fn created(c: Created) -> Result<i64, ControlError> {
+    match c {
+        Created::New(id) | Created::Duplicate(id) | Created::Joined(id) => Ok(id),
+        Created::Limited(l) => Err(ControlError::RateLimited(l)),
+        Created::Stale(_) => unreachable!("only a webhook delivery can find a digest stale"),
+    }
 }
 
 /// Stops the task's transient unit: gracefully (the worker marks itself
@@ -156,7 +152,7 @@ pub fn stop(conn: &Connection, d: &Dispatcher<'_>, id: i64, force: bool) -> Resu
         let gone = d.host.unit_state(&unit).map(|s| !s.exists()).unwrap_or(false);
         d.host.drain_records();
         if gone {
-            worker::mark_lost(conn, id);
+            mark_lost(conn, id);
             locks::release(conn, id)?;
             let message = format!("{unit} is not loaded: its worker is gone, so the task is now unknown");
             return Err(ControlError::CannotStop { task_id: id, message });
@@ -167,7 +163,7 @@ pub fn stop(conn: &Connection, d: &Dispatcher<'_>, id: i64, force: bool) -> Resu
         });
     }
     if force {
-        worker::finish(
+        finish(
             conn,
             id,
             TaskStatus::Failed,
@@ -176,7 +172,7 @@ pub fn stop(conn: &Connection, d: &Dispatcher<'_>, id: i64, force: bool) -> Resu
         );
     } else {
         // The worker records `cancelled` itself on SIGTERM; this covers one that could not.
-        worker::finish(conn, id, TaskStatus::Cancelled, "stopped", "stopped on request");
+        finish(conn, id, TaskStatus::Cancelled, "stopped", "stopped on request");
     }
     locks::release(conn, id)?;
     Ok(true)
@@ -194,22 +190,21 @@ pub fn retry(conn: &mut Connection, d: &Dispatcher<'_>, id: i64, origin: &Origin
     let (Some(spec), kind) = (task.spec(), task.kind) else {
         return Err(ControlError::NoSpec(id));
     };
-    let new = NewTask {
+    let trigger = Trigger {
         kind,
-        source: origin.source,
-        caller: Some(origin.caller),
-        trigger_reason: Some(origin.reason.unwrap_or("retry")),
-        request_id: origin.request_id,
-        delivery_id: None,
+        origin: Origin {
+            reason: Some(origin.reason.unwrap_or("retry")),
+            ..*origin
+        },
+        limit: None,
         retry_of: Some(id),
-        spec: &spec,
+        delivery: None,
     };
-    let new_id = tasks::insert(conn, &new, now_ms())?;
-    d.dispatch(conn, new_id, &format!("podup task {new_id}: retry of task {id}"))
-        .map_err(|message| ControlError::Dispatch {
-            task_id: new_id,
-            message,
-        })?;
+    let new_id = created(lifecycle::create(conn, &trigger, &spec)?)?;
+    lifecycle::start(conn, d, new_id, &format!("retry of task {id}")).map_err(|message| ControlError::Dispatch {
+        task_id: new_id,
+        message,
+    })?;
     Ok(new_id)
 }
 
@@ -228,7 +223,7 @@ pub fn check_alive(conn: &Connection, d: &Dispatcher<'_>, id: i64) {
         .unwrap_or(false);
     d.host.drain_records();
     if gone {
-        worker::mark_lost(conn, id);
+        mark_lost(conn, id);
         let _ = locks::release(conn, id);
     }
 }

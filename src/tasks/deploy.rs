@@ -3,6 +3,7 @@
 //! active on the target, and roll back to the previous image when it does not.
 
 use super::journal::Journal;
+use super::lifecycle::UnitOutcome;
 use crate::host::podman::Health;
 use crate::host::{Host, HostError};
 use crate::model::{TaskStatus, UnitSpec, UnitStatus};
@@ -14,24 +15,6 @@ use std::time::{Duration, Instant};
 const START_TIMEOUT_SECS: u64 = 60;
 /// How often the unit's state is read while verifying.
 const VERIFY_POLL_MS: u64 = 250;
-
-/// How a unit's deploy ended.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UnitOutcome {
-    pub status: TaskStatus,
-    pub reason: &'static str,
-    pub message: String,
-}
-
-impl UnitOutcome {
-    fn new(status: TaskStatus, reason: &'static str, message: impl Into<String>) -> UnitOutcome {
-        UnitOutcome {
-            status,
-            reason,
-            message: message.into(),
-        }
-    }
-}
 
 /// Why verification failed, in one sentence.
 type Verdict = Result<(), String>;

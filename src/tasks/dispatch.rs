@@ -6,7 +6,7 @@ use super::{resolve, sandbox, transient_unit};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::podman::args as podman_args;
-use crate::host::{Host, Simulated, systemd};
+use crate::host::{Host, TaskUnit, systemd};
 use crate::model::TaskStatus;
 use crate::model::{LogLevel, Mode, TaskSpec, UnitSpec};
 use crate::services::{ImageRef, Service};
@@ -36,7 +36,6 @@ pub struct Resolved {
 }
 
 impl Dispatcher<'_> {
-    /// The declared services (all, or those named), with their images.
     /// The services podup may touch (declared, and discovered when discovery is on),
     /// all or those named, with their images; `Err(name)` for a name that is neither.
     pub fn resolve(&self, conn: Option<&Connection>, only: Option<&[String]>) -> Result<Vec<Resolved>, String> {
@@ -84,12 +83,10 @@ impl Dispatcher<'_> {
         }
     }
 
-    /// Starts `podup-task-<id>.service`. On failure the task is marked failed
-    /// (`dispatch_failed`, with systemd-run's stderr in its log) and the error returned.
+    /// Launches the worker of task `task_id` (`podup-task-<id>.service`, or what the
+    /// host's backend launches instead). On failure the task is marked failed
+    /// (`dispatch_failed`, with the launcher's commands in its log) and the error returned.
     pub fn dispatch(&self, conn: &Connection, task_id: i64, description: &str) -> Result<(), String> {
-        if let Some(sim) = &self.config.demo {
-            return self.run_on_thread(sim.clone(), task_id);
-        }
         let db = self.config.db_path();
         let command = vec![
             self.exe.display().to_string(),
@@ -110,15 +107,21 @@ impl Dispatcher<'_> {
         }
         let properties =
             sandbox::unit_properties(self.host.scope, self.config.task_timeout_secs, &self.config.state_dir);
-        let result = self
-            .host
-            .systemd_run(&transient_unit(task_id), description, &properties, &setenv, &command);
+        let unit = transient_unit(task_id);
+        let result = self.host.launch(&TaskUnit {
+            task_id,
+            unit: &unit,
+            description,
+            properties: &properties,
+            setenv: &setenv,
+            command: &command,
+            db: &db,
+        });
         let records = self.host.drain_records();
-        let Err(e) = result else {
-            log::info!(podup_task_id = task_id; "task {task_id} dispatched as {}", transient_unit(task_id));
+        let Err(message) = result else {
+            log::info!(podup_task_id = task_id; "task {task_id} dispatched as {unit}");
             return Ok(());
         };
-        let message = format!("systemd-run failed: {e}");
         for r in records {
             let entry = LogEntry {
                 ts_ms: now_ms(),
@@ -132,31 +135,8 @@ impl Dispatcher<'_> {
             };
             let _ = tasks::add_log(conn, task_id, &entry);
         }
-        super::worker::finish(conn, task_id, TaskStatus::Failed, "dispatch_failed", &message);
+        super::lifecycle::finish(conn, task_id, TaskStatus::Failed, "dispatch_failed", &message);
         Err(message)
-    }
-
-    /// `podup demo` only: where systemd-run would start `podup-task-<id>.service`, run
-    /// the same worker on a thread of this process against the simulated host, which
-    /// knows the thread as that unit (so stop, force-stop and `check_alive` work).
-    fn run_on_thread(&self, sim: Simulated, task_id: i64) -> Result<(), String> {
-        let unit = transient_unit(task_id);
-        let stop = sim.worker_started(&unit);
-        let (db, scope) = (self.config.db_path(), self.host.scope);
-        let name = unit.clone();
-        let spawned = std::thread::Builder::new().name(unit.clone()).spawn(move || {
-            crate::sys::stop_thread_on(stop);
-            match crate::store::open(&db) {
-                Ok(mut conn) => {
-                    super::worker::run(&mut conn, &Host::simulated(scope, sim.clone()), task_id);
-                }
-                Err(e) => log::error!(podup_task_id = task_id; "{e}"),
-            }
-            sim.worker_ended(&name);
-        });
-        spawned
-            .map(drop)
-            .map_err(|e| format!("cannot start a thread for task {task_id}: {e}"))
     }
 
     /// `status_url` for a task.

@@ -2,12 +2,11 @@
 //! command the host ran (argv, exit status, stderr excerpt). Each line also goes to
 //! the log with `PODUP_TASK_ID` and `UNIT` fields, so journald can find it.
 
-use super::deploy::UnitOutcome;
+use super::lifecycle::UnitOutcome;
 use crate::clock::now_ms;
 use crate::host::{Host, HostError};
 use crate::model::{LogLevel, TaskStatus, UnitStatus};
 use crate::store::tasks::{self, LogEntry, UnitUpdate};
-use crate::sys;
 use rusqlite::Connection;
 
 pub struct Journal<'a> {
@@ -114,6 +113,6 @@ impl Journal<'_> {
     }
 
     pub fn stop_requested(&self) -> bool {
-        sys::stop_requested()
+        self.host.stop_requested()
     }
 }

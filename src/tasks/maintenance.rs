@@ -5,9 +5,9 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::model::{Mode, TaskKind, TaskSpec, TaskStatus};
 use crate::store::prune::{self, Counts, Cutoffs};
-use crate::store::tasks::{self, NewTask};
+use crate::store::tasks;
 use crate::tasks::journal::Journal;
-use crate::tasks::worker::finish;
+use crate::tasks::lifecycle::{self, Origin, finish};
 use rusqlite::Connection;
 
 /// The cut-offs: `older_than` (seconds) for events and tasks when given, else the
@@ -55,21 +55,17 @@ pub fn prune(
         dry_run: false,
         mode: Mode::Prune,
     };
-    let new = NewTask {
-        kind: TaskKind::Maintenance,
+    let origin = Origin {
         source,
-        caller: Some(caller),
-        trigger_reason: Some(if older_than_secs.is_some() {
+        caller,
+        reason: Some(if older_than_secs.is_some() {
             "prune"
         } else {
             "retention"
         }),
         request_id: None,
-        delivery_id: None,
-        retry_of: None,
-        spec: &spec,
     };
-    let id = tasks::insert(conn, &new, now)?;
+    let id = lifecycle::record(conn, TaskKind::Maintenance, origin, &spec)?;
     tasks::transition(conn, id, TaskStatus::Running, "running", "pruning", now_ms())?;
     let journal = Journal {
         conn,

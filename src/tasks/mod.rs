@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod dispatch;
 pub mod fields;
 pub mod journal;
+pub mod lifecycle;
 pub mod maintenance;
 pub mod resolve;
 pub mod sandbox;
@@ -20,12 +21,8 @@ pub fn transient_unit(id: i64) -> String {
     format!("podup-task-{id}.service")
 }
 
-/// The host as the configuration describes it (scope, programs on PATH); under
-/// `podup demo`, its simulated host.
+/// The host as the configuration describes it (scope, programs on PATH), running
+/// commands for real and tasks as transient units; `.on(backend)` changes both.
 pub fn host_for(config: &Config) -> Host {
-    let scope = config.scope();
-    match &config.demo {
-        Some(sim) => Host::simulated(scope, sim.clone()),
-        None => Host::new(scope, Programs::default()),
-    }
+    Host::new(config.scope(), Programs::default())
 }

@@ -2,11 +2,12 @@
 //! task's per-unit deploy locks (one deploy per unit at a time; of several waiting
 //! tasks only the newest runs), deploys each unit, and records how the task ended.
 
-use super::deploy::{self, UnitOutcome};
+use super::deploy;
 use super::journal::Journal;
+use super::lifecycle::{UnitOutcome, finish, mark_lost};
 use crate::clock::now_ms;
 use crate::host::Host;
-use crate::model::{Mode, TaskSpec, TaskStatus, UnitStatus};
+use crate::model::{Mode, TaskSpec, TaskStatus};
 use crate::services::ImageRef;
 use crate::store::tasks::{self, Task, UnitUpdate};
 use crate::store::{immediate, locks};
@@ -68,27 +69,6 @@ pub fn run(conn: &mut Connection, host: &Host, id: i64) -> u8 {
     }
 }
 
-/// Ends the task (if it has not ended) with `status`, closing its open unit rows.
-pub fn finish(conn: &Connection, id: i64, status: TaskStatus, reason: &str, message: &str) {
-    let now = now_ms();
-    let unit_status = if status == TaskStatus::Succeeded {
-        UnitStatus::Skipped
-    } else {
-        status.into()
-    };
-    let result = tasks::transition(conn, id, status, reason, message, now)
-        .and_then(|_| tasks::end_open_units(conn, id, unit_status, message, now));
-    if let Err(e) = result {
-        log::error!(podup_task_id = id; "could not record the end of task {id}: {e}");
-    }
-    let level = if status.is_failure() {
-        log::Level::Error
-    } else {
-        log::Level::Info
-    };
-    log::log!(level, podup_task_id = id, status = status.as_str(), reason = reason; "task {id} {}: {message}", status.as_str());
-}
-
 enum Turn {
     Go,
     Superseded(i64),
@@ -99,7 +79,7 @@ enum Turn {
 fn take_turn(conn: &mut Connection, host: &Host, task: &Task, units: &[String]) -> rusqlite::Result<Turn> {
     let mut announced = false;
     loop {
-        if crate::sys::stop_requested() {
+        if host.stop_requested() {
             return Ok(Turn::Cancelled);
         }
         let tx = immediate(conn)?;
@@ -149,15 +129,6 @@ fn take_turn(conn: &mut Connection, host: &Host, task: &Task, units: &[String]) 
     }
 }
 
-/// Marks a task whose worker vanished as unknown.
-pub fn mark_lost(conn: &Connection, id: i64) {
-    let message = format!(
-        "its transient unit {} is gone while the task had not ended",
-        transient_unit(id)
-    );
-    finish(conn, id, TaskStatus::Unknown, "worker_lost", &message);
-}
-
 fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) -> rusqlite::Result<TaskStatus> {
     let units: Vec<String> = spec.units.iter().map(|u| u.unit.clone()).collect();
     match take_turn(conn, host, task, &units)? {
@@ -190,7 +161,7 @@ fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) 
             host,
             task_id: task.id,
         };
-        let outcome = if crate::sys::stop_requested() {
+        let outcome = if host.stop_requested() {
             UnitOutcome {
                 status: TaskStatus::Cancelled,
                 reason: "stopped",

@@ -57,7 +57,6 @@ const KNOWN: &[&str] = &[
     // config -> services, services -> providers, providers -> config (the webhook
     // secret's type).
     "circle: config <-> providers <-> services",
-    "demo -> cli",
 ];
 
 /// One reference from a file to a top-level module.

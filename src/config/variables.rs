@@ -1,0 +1,107 @@
+//! The table of every `PODUP_*` variable: name, default and one sentence, from which
+//! `podup help` and the checked `env/podup.env.example` are written.
+
+/// Every variable podup reads, with its default and one sentence; the env example
+/// and `podup help` are checked against this list by a test.
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    (
+        "PODUP_STATE_DIR",
+        "$STATE_DIRECTORY, else /var/lib/podup (root) or $XDG_STATE_HOME/podup",
+        "Directory that holds the state database podup.db.",
+    ),
+    (
+        "PODUP_IDLE_EXIT_SECS",
+        "30",
+        "With socket activation (Accept=no), exit after this many seconds without a request; 0 never exits.",
+    ),
+    (
+        "PODUP_MAX_BODY_BYTES",
+        "1048576",
+        "Largest request body accepted; a larger declared length is refused with 413 before reading.",
+    ),
+    (
+        "PODUP_EVENTS_MAX_MB",
+        "64",
+        "Size budget of the state database, in MiB: past it the oldest anonymous event rows are removed (refused and replayed ones first, failed sign-ins and signatures last); authenticated events and tasks never are.",
+    ),
+    (
+        "PODUP_REQUEST_TIMEOUT_MS",
+        "10000",
+        "Deadline for receiving a whole request; a slower client is cut off with 408.",
+    ),
+    (
+        "PODUP_WORKERS",
+        "16",
+        "Most threads that handle complete requests (1 to 64); they start as requests need them.",
+    ),
+    (
+        "PODUP_LOG_LEVEL",
+        "info",
+        "error, warn, info, debug or trace; each -v on the command line raises it one step.",
+    ),
+    (
+        "PODUP_GITHUB_SECRET",
+        "unset",
+        "GitHub webhook secret(s), one per line (several while rotating); also PODUP_GITHUB_SECRET_FILE or the credential github-secret.",
+    ),
+    (
+        "PODUP_SERVICES",
+        "empty",
+        "Units podup may update, each optionally with its image.",
+    ),
+    (
+        "PODUP_SYSTEMD_SCOPE",
+        "system for root, user otherwise",
+        "Which manager podup drives: 'system' or 'user'.",
+    ),
+    (
+        "PODUP_VERIFY_SECS",
+        "10",
+        "How long a restarted unit must stay active on the new image.",
+    ),
+    (
+        "PODUP_TASK_TIMEOUT_SECS",
+        "1800",
+        "RuntimeMaxSec= of each task's transient unit.",
+    ),
+    (
+        "PODUP_PUBLIC_URL",
+        "unset",
+        "Base URL callers reach podup at, used in status_url.",
+    ),
+    (
+        "PODUP_LIMIT_UPDATE_ALL",
+        "2/10m,10/5h",
+        "Rate limits of update-all requests.",
+    ),
+    (
+        "PODUP_LIMIT_IMAGE",
+        "6/10m",
+        "Rate limit of deploys per image repository.",
+    ),
+    (
+        "PODUP_LIMIT_AUTH_FAILURES",
+        "20/1m",
+        "Failed authentications per source (per /64 for IPv6) and kind of credential before 429; a valid credential is always served.",
+    ),
+    (
+        "PODUP_TRUSTED_PROXIES",
+        "empty (trust no proxy)",
+        "IPs, CIDR ranges or 'unix' of reverse proxies whose X-Forwarded-Proto and forward-auth header podup believes.",
+    ),
+    (
+        "PODUP_FORWARD_AUTH_HEADER",
+        "unset",
+        "HEADER or HEADER:ROLE (admin or read; default admin): a trusted proxy's header naming its signed-in user, who then gets a panel session without a token.",
+    ),
+    (
+        "PODUP_FORWARD_AUTH_SECRET",
+        "unset",
+        "Secret(s) the trusted proxy sends in X-Podup-Proxy-Secret with the forward-auth header; required when PODUP_TRUSTED_PROXIES takes in loopback or unix. Also PODUP_FORWARD_AUTH_SECRET_FILE or the credential forward-auth-secret.",
+    ),
+    (
+        "PODUP_SESSION_SECS",
+        "43200",
+        "How long a panel sign-in lasts, in seconds.",
+    ),
+];

@@ -1,0 +1,168 @@
+//! The demo's podman and registry: `podman ps`, `inspect`, `pull`, `tag`, `rmi` and
+//! `auto-update` of the simulated units and images, as podman 4.3.1 prints them. A
+//! pull finds a new release for units that release often.
+
+use super::world::{Image, Kind, PULL_MS, SLOW_PULL_MS, SimulatedRun, UNITS, World, digest, fail, image_id, ok, take};
+use serde_json::json;
+
+impl World {
+    pub(super) fn podman(&self, args: &[&str]) -> SimulatedRun {
+        match args {
+            ["--version"] => ok("podman version 4.3.1\n"),
+            ["ps", "-a", "--filter", label, "--format", "json"] => {
+                let unit = label.trim_start_matches("label=PODMAN_SYSTEMD_UNIT=");
+                let s = self.lock();
+                let Some(r) = s.running.get(unit) else {
+                    return ok("[]\n");
+                };
+                let name = unit.trim_end_matches(".service");
+                let image = UNITS
+                    .iter()
+                    .find(|u| u.unit == unit)
+                    .map(|u| format!("{}:{}", u.repo, u.tag));
+                let state = if Self::crashed(&s, unit) { "exited" } else { "running" };
+                let labels = json!({"PODMAN_SYSTEMD_UNIT": unit, "io.containers.autoupdate": "registry"});
+                let c = json!([{"Id": r.container_id, "Names": [name], "Image": image, "ImageID": r.image_id, "State": state, "Labels": labels}]);
+                ok(format!("{c:#}\n"))
+            }
+            ["ps", "-a", "-q", "--filter", ancestor] => {
+                let id = ancestor.trim_start_matches("ancestor=");
+                let s = self.lock();
+                let users: Vec<&str> = s
+                    .running
+                    .values()
+                    .filter(|r| r.image_id == id)
+                    .map(|r| &r.container_id[..12])
+                    .collect();
+                ok(users.iter().map(|c| format!("{c}\n")).collect::<String>())
+            }
+            ["inspect", "--type", "container", "--format", "json", id] => {
+                let s = self.lock();
+                let found = s.running.iter().find(|(_, r)| r.container_id == *id);
+                match found.and_then(|(unit, r)| Some((unit, r, s.images.get(&r.image_id)?))) {
+                    Some((unit, r, img)) => {
+                        let name = UNITS
+                            .iter()
+                            .find(|u| u.unit == *unit)
+                            .map(|u| format!("{}:{}", u.repo, u.tag));
+                        ok(format!(
+                            "{:#}\n",
+                            json!([{"Image": r.image_id, "ImageName": name, "ImageDigest": img.digest}])
+                        ))
+                    }
+                    None => SimulatedRun {
+                        status: Some(125),
+                        stdout: "[]\n".into(),
+                        stderr: format!("Error: no such container {id}\n"),
+                    },
+                }
+            }
+            ["pull", "-q", reference] => self.pull(reference),
+            ["image", "inspect", "--format", _, image] => match self.lock().images.get(*image) {
+                Some(i) => ok(format!("{}\n", i.digest)),
+                None => fail(125, format!("Error: {image}: image not known\n")),
+            },
+            ["tag", image, reference] => {
+                let mut s = self.lock();
+                if !s.images.contains_key(*image) {
+                    return fail(125, format!("Error: {image}: image not known\n"));
+                }
+                s.tags.insert(reference.to_string(), image.to_string());
+                ok("")
+            }
+            ["rmi", image] => {
+                let mut s = self.lock();
+                if s.running.values().any(|r| r.image_id == *image) {
+                    return fail(2, format!("Error: image used by a container: {image}\n"));
+                }
+                s.images.remove(*image);
+                s.tags.retain(|_, id| id != image);
+                ok(format!("Untagged: {image}\nDeleted: {image}\n"))
+            }
+            ["auto-update", "--format", "json", rest @ ..] => self.auto_update(rest.contains(&"--dry-run")),
+            _ => fail(
+                125,
+                format!("Error: the demo host does not simulate 'podman {}'\n", args.join(" ")),
+            ),
+        }
+    }
+
+    /// `repo:tag` finds the newest release (a new one for units that release often);
+    /// `repo@digest` is taken as a release of that repository.
+    fn pull(&self, reference: &str) -> SimulatedRun {
+        let (repo, by_digest) = match reference.split_once('@') {
+            Some((r, d)) => (r, Some(d)),
+            None => (reference.rsplit_once(':').map_or(reference, |(r, _)| r), None),
+        };
+        let Some(u) = UNITS.iter().find(|u| u.repo == repo) else {
+            return fail(
+                125,
+                format!(
+                    "Trying to pull {reference}...\nError: initializing source docker://{reference}: reading manifest: manifest unknown\n"
+                ),
+            );
+        };
+        let ms = if u.kind == Kind::Slow { SLOW_PULL_MS } else { PULL_MS };
+        take(ms);
+        let mut s = self.lock();
+        let d = match by_digest {
+            Some(d) => d.to_string(),
+            None if u.kind == Kind::Current => digest(u.repo, 0),
+            None => {
+                let n = s.releases.entry(u.repo).or_insert(0);
+                *n += 1;
+                digest(u.repo, *n)
+            }
+        };
+        let id = image_id(&d);
+        let crashes = u.kind == Kind::Crashes && d != digest(u.repo, 0);
+        s.images.entry(id.clone()).or_insert(Image { digest: d, crashes });
+        if by_digest.is_none() {
+            s.tags.insert(reference.to_string(), id.clone());
+        }
+        SimulatedRun {
+            status: Some(0),
+            stdout: format!("{id}\n"),
+            stderr: format!("Trying to pull {reference}...\nWriting manifest to image destination\n"),
+        }
+    }
+
+    fn auto_update(&self, dry_run: bool) -> SimulatedRun {
+        take(PULL_MS * 2);
+        let mut rows = Vec::new();
+        for u in UNITS.iter().filter(|u| u.kind != Kind::Slow) {
+            let updated = match (u.kind, dry_run) {
+                (Kind::Current, _) => "false",
+                (_, true) => "pending",
+                (Kind::Crashes, false) => "rolled back",
+                _ => "true",
+            };
+            if updated == "true" {
+                let d = {
+                    let mut s = self.lock();
+                    let n = s.releases.entry(u.repo).or_insert(0);
+                    *n += 1;
+                    digest(u.repo, *n)
+                };
+                let id = image_id(&d);
+                self.lock().images.insert(
+                    id.clone(),
+                    Image {
+                        digest: d,
+                        crashes: false,
+                    },
+                );
+                self.start(u.unit, Some(&id));
+            }
+            let s = self.lock();
+            let cid = s
+                .running
+                .get(u.unit)
+                .map(|r| r.container_id.clone())
+                .unwrap_or_default();
+            let name = u.unit.trim_end_matches(".service");
+            rows.push(json!({"Unit": u.unit, "Container": format!("{} ({name})", &cid[..12]), "ContainerName": name, "ContainerID": cid, "Image": format!("{}:{}", u.repo, u.tag), "Policy": "registry", "Updated": updated}));
+        }
+        ok(format!("{:#}\n", json!(rows)))
+    }
+}
