@@ -6,6 +6,7 @@ use crate::auth::proxy::TrustedProxies;
 use crate::auth::tokens::Role;
 use crate::host::Scope;
 use crate::host::dirs::{quadlet_dirs, unit_dirs};
+use crate::model::Secret;
 use crate::ratelimit::{Rule, parse_duration_secs, parse_rules};
 use crate::services::{Service, parse_list};
 use std::collections::BTreeMap;
@@ -33,16 +34,6 @@ pub const DEFAULT_EVENTS_MAX_MB: u64 = 64;
 pub const MIN_WEBHOOK_SECRET_BYTES: usize = 16;
 /// Name of the state database inside the state directory.
 pub const DB_FILE_NAME: &str = "podup.db";
-
-/// A secret value: never printed by `Debug`.
-#[derive(Clone, PartialEq)]
-pub struct Secret(pub String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(..)")
-    }
-}
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
