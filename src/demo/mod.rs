@@ -10,6 +10,7 @@ mod deliveries;
 mod manager;
 mod podman;
 pub mod seed;
+mod stop;
 mod timeline;
 pub mod world;
 

@@ -68,7 +68,7 @@ pub fn dispatch_and_answer(ctx: &mut Ctx<'_>, action: &'static str, id: i64, des
         Ok(c) => c,
         Err(e) => return db_unavailable(action, e),
     };
-    match d.dispatch(conn, id, &format!("podup task {id}: {description}")) {
+    match crate::tasks::lifecycle::start(conn, &d, id, description) {
         Ok(()) => accepted(action, id, &d.status_url(id)),
         Err(message) => dispatch_failed(action, id, &message, &d.status_url(id)),
     }
