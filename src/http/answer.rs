@@ -3,7 +3,6 @@
 //! store failed, rate limited, method not allowed). A route's own answers are made
 //! where it is; its refusals are `Refusal`s.
 
-use super::routes::Ctx;
 use super::{Response, dbinfo};
 use crate::ratelimit::Limited;
 use crate::store::StoreError;
@@ -58,20 +57,6 @@ pub fn rate_limited(action: &'static str, reason: &'static str, what: &str, l: &
     Response::json(429, action, reason, &json!({"error": reason, "message": message, "limit": l.rule.to_string(), "retry_after_secs": l.retry_after_secs}))
         .with_header("Retry-After", l.retry_after_secs.to_string())
         .with_meta(json!({"limit": l.rule.to_string()}))
-}
-
-/// Dispatches a created task and answers 202 `{task_id, status_url}`, or 500
-/// `dispatch_failed` (the task is then marked failed with systemd-run's stderr).
-pub fn dispatch_and_answer(ctx: &mut Ctx<'_>, action: &'static str, id: i64, description: &str) -> Response {
-    let d = ctx.dispatcher();
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return db_unavailable(action, e),
-    };
-    match crate::tasks::lifecycle::start(conn, &d, id, description) {
-        Ok(()) => accepted(action, id, &d.status_url(id)),
-        Err(message) => dispatch_failed(action, id, &message, &d.status_url(id)),
-    }
 }
 
 /// 202 `{status: "accepted", task_id, status_url}`, linked to the task.

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::Instant;
 
 // The shared answers, where the webhook handler has always found them.
-pub use super::answer::{db_unavailable, dispatch_and_answer, rate_limited, store_failed};
+pub use super::answer::{db_unavailable, rate_limited};
 
 /// What a handler may use.
 pub struct Ctx<'a> {
