@@ -4,12 +4,13 @@
 //! a few control lines in front, so that the seeds in `fuzz/seeds/` stay readable. Nothing in
 //! podup calls these; they are public only for the fuzz crate.
 
-use crate::config::{DEFAULT_MAX_BODY_BYTES, Secret};
+use crate::config::DEFAULT_MAX_BODY_BYTES;
 use crate::host::auto_update::{UpdateStatus, parse_auto_update};
 use crate::host::podman::{parse_container_inspect, parse_ps, parse_pull};
 use crate::host::unit_file::{UnitFile, parse_unit};
 use crate::http::Request;
 use crate::http::framing::{FrameError, Framer, MAX_HEAD_BYTES, MAX_HEADERS, Progress};
+use crate::model::Secret;
 use crate::providers::github::{self, SignatureError, Verdict};
 use crate::providers::{ImageEvent, reference};
 

@@ -1,5 +1,5 @@
 //! `podup demo [--listen ADDR] [--state DIR]`: its flags. The demo itself is
-//! `crate::demo`, which reports its own errors and returns an exit code.
+//! `crate::demo`, whose errors `cli::run` prints (`Error::Demo`).
 
 use super::{UsageError, common_options, parse_opts};
 use crate::demo::{DEFAULT_LISTEN, DemoArgs};

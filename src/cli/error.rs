@@ -59,7 +59,9 @@ pub enum Error {
     DiscoveryIncomplete { errors: usize },
     /// `podup trigger --wait`: the task ended failed or cancelled (already printed).
     TaskFailed { id: i64 },
-    /// A command that reports on its own (the worker, the demo) ended with this code.
+    /// `podup demo` could not start or stopped serving.
+    Demo(crate::demo::Error),
+    /// A command that reports on its own (the worker) ended with this code.
     Exit(u8),
 }
 
@@ -72,6 +74,7 @@ impl Error {
                 EXIT_USAGE
             }
             Error::Exit(code) => *code,
+            Error::Demo(e) if e.is_usage() => EXIT_USAGE,
             _ => EXIT_FAILURE,
         }
     }
@@ -120,6 +123,7 @@ impl fmt::Display for Error {
             Error::DiscoveryIncomplete { errors } => write!(f, "discovery: {errors} error(s)"),
             Error::TaskFailed { id } => write!(f, "task {id} did not succeed"),
             Error::Exit(code) => write!(f, "exit code {code}"),
+            Error::Demo(e) => write!(f, "{e}"),
         }
     }
 }

@@ -143,6 +143,7 @@ pub fn run(args: Vec<String>) -> u8 {
             match &e {
                 Error::Usage(u) => eprintln!("podup: {u}\n\n{USAGE}"),
                 Error::Serve(s) => log::error!(error_kind = s.kind(); "{s}"),
+                Error::Demo(crate::demo::Error::Serve(s)) => log::error!("{s}"),
                 e if e.is_reported() => {}
                 e => eprintln!("podup: {e}"),
             }
@@ -163,7 +164,7 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
             return Ok(());
         }
         // The demo never reads PODUP_* variables: it builds its own configuration.
-        Command::Demo(args) => return Error::from_code(crate::demo::run(&args)),
+        Command::Demo(args) => return crate::demo::run(&args).map_err(Error::Demo),
         _ => {}
     }
     let mut config = Config::from_env()?;

@@ -3,8 +3,9 @@
 //! that the user it names was signed in by the proxy and not by any local process. It
 //! is checked here against `PODUP_TRUSTED_PROXIES` once, at start.
 
-use super::{ConfigError, Secret, err, secrets};
+use super::{ConfigError, err, secrets};
 use crate::auth::proxy::TrustedProxies;
+use crate::model::Secret;
 
 /// The header (lower case) the proxy's secret travels in.
 pub const PROXY_SECRET_HEADER: &str = "x-podup-proxy-secret";

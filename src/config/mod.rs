@@ -6,6 +6,7 @@ use crate::auth::proxy::TrustedProxies;
 use crate::auth::tokens::Role;
 use crate::host::Scope;
 use crate::host::dirs::{quadlet_dirs, unit_dirs};
+use crate::model::Secret;
 use crate::ratelimit::{Rule, parse_duration_secs, parse_rules};
 use crate::services::{Service, parse_list};
 use std::collections::BTreeMap;
@@ -33,16 +34,6 @@ pub const DEFAULT_EVENTS_MAX_MB: u64 = 64;
 pub const MIN_WEBHOOK_SECRET_BYTES: usize = 16;
 /// Name of the state database inside the state directory.
 pub const DB_FILE_NAME: &str = "podup.db";
-
-/// A secret value: never printed by `Debug`.
-#[derive(Clone, PartialEq)]
-pub struct Secret(pub String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(..)")
-    }
-}
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -277,7 +268,7 @@ impl Config {
         let forward_auth = get("PODUP_FORWARD_AUTH_HEADER")
             .map(|v| forward_auth(&v))
             .transpose()
-            .map_err(|e| err("PODUP_FORWARD_AUTH_HEADER", e))?;
+            .map_err(|e| err("PODUP_FORWARD_AUTH_HEADER", e.to_string()))?;
         let forward_auth_secrets = forward::secrets_for(&get, &trusted_proxies, forward_auth.is_some())?;
         let session_secs = whole(
             &get,
@@ -355,7 +346,7 @@ impl Config {
 }
 
 /// `HEADER` or `HEADER:ROLE`; a session may be admin or read.
-fn forward_auth(v: &str) -> Result<(String, Role), String> {
+fn forward_auth(v: &str) -> Result<(String, Role), BadHeader> {
     let (name, role) = v.split_once(':').unwrap_or((v, "admin"));
     let name = name.trim();
     let valid = !name.is_empty()
@@ -364,9 +355,20 @@ fn forward_auth(v: &str) -> Result<(String, Role), String> {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     match Role::parse(role.trim()) {
         Some(role @ (Role::Admin | Role::Read)) if valid => Ok((name.to_ascii_lowercase(), role)),
-        _ => Err(format!(
-            "expected a header name, optionally with ':admin' or ':read', got '{v}'"
-        )),
+        _ => Err(BadHeader(v.to_string())),
+    }
+}
+
+/// `PODUP_FORWARD_AUTH_HEADER` is neither `HEADER` nor `HEADER:ROLE` (the value as given).
+struct BadHeader(String);
+
+impl fmt::Display for BadHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "expected a header name, optionally with ':admin' or ':read', got '{}'",
+            self.0
+        )
     }
 }
 

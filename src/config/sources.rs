@@ -2,7 +2,8 @@
 //! the state directory's fallbacks, and secrets from a variable, a file or a
 //! systemd credential (messages name the source, never the content).
 
-use super::{ConfigError, Secret, err};
+use super::{ConfigError, err};
+use crate::model::Secret;
 use std::path::{Path, PathBuf};
 
 pub(super) fn whole(

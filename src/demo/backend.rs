@@ -6,10 +6,9 @@
 
 use super::world::{QUERY_MS, World, fail};
 use crate::host::{Backend, Host, Launcher, Outcome, Programs, Runner, TaskUnit};
-use std::cell::RefCell;
 use std::ffi::OsString;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// The backend of every `Host` of `podup demo`.
@@ -52,17 +51,6 @@ impl Runner for World {
     }
 }
 
-thread_local! {
-    /// The stop flag of the task whose worker runs on this thread.
-    static STOP: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
-}
-
-/// A stop signal arrived, or this thread's task unit was stopped: a simulated
-/// command in progress ends at once.
-pub(super) fn stop_requested() -> bool {
-    crate::sys::stop_requested() || STOP.with(|s| s.borrow().as_ref().is_some_and(|f| f.load(Ordering::SeqCst)))
-}
-
 /// Launches task workers on threads.
 #[derive(Debug)]
 pub struct Threads {
@@ -75,7 +63,7 @@ impl Launcher for Threads {
         let stop = self.world.worker_started(&unit);
         let world = self.world.clone();
         let spawned = std::thread::Builder::new().name(unit.clone()).spawn(move || {
-            STOP.with(|s| *s.borrow_mut() = Some(stop.clone()));
+            super::stop::own(stop.clone());
             let host = Host::with_env(scope, Programs::default(), [])
                 .on(&backend(world.clone()))
                 .stopping(stop);

@@ -7,15 +7,17 @@
 mod backend;
 mod calendar;
 mod deliveries;
+mod error;
 mod manager;
 mod podman;
 pub mod seed;
+mod stop;
 mod timeline;
 pub mod world;
 
 use crate::auth::tokens::{self, Role};
 use crate::clock::now_ms;
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::host::Backend;
 use crate::model::{Mode, TaskKind, UnitSpec};
 use crate::tasks::control::{self, Origin};
@@ -23,16 +25,7 @@ use crate::tasks::dispatch::Dispatcher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The exit codes every `podup` command uses (README): done, failed, bad usage.
-const EXIT_OK: u8 = 0;
-const EXIT_FAILURE: u8 = 1;
-const EXIT_USAGE: u8 = 2;
-
-/// Prints `podup: <message>` and returns the failure exit code.
-fn fail(message: impl std::fmt::Display) -> u8 {
-    eprintln!("podup: {message}");
-    EXIT_FAILURE
-}
+pub use error::{Error, Prepare};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8777";
 pub const DEFAULT_STATE: &str = "state-demo";
@@ -45,7 +38,7 @@ pub struct DemoArgs {
 }
 
 /// The configuration of the demo: its own variables only, never the environment's.
-fn config(state: &Path, secret: &str) -> Result<Config, String> {
+fn config(state: &Path, secret: &str) -> Result<Config, ConfigError> {
     let services: Vec<String> = world::UNITS
         .iter()
         .map(|u| format!("{}={}:{}", u.unit, u.repo, u.tag))
@@ -63,7 +56,7 @@ fn config(state: &Path, secret: &str) -> Result<Config, String> {
         ("PODUP_LIMIT_IMAGE", "60/10m"),
         ("PODUP_LIMIT_AUTH_FAILURES", "200/1m"),
     ];
-    Config::from_pairs(&vars, 0).map_err(|e| e.to_string())
+    Config::from_pairs(&vars, 0)
 }
 
 /// Beside a database the demo created: that file's device and inode, so a later run
@@ -79,18 +72,14 @@ fn identity(path: &Path) -> Option<String> {
 
 /// `Err` naming the database when `dir` holds one this demo did not create (a real
 /// state directory given to `--state` by mistake): the demo would delete it.
-fn owned(dir: &Path) -> Result<(), String> {
+fn owned(dir: &Path) -> Result<(), Error> {
     let db = dir.join("podup.db");
     let present = DB_FILES.iter().any(|f| dir.join(f).exists());
     let marked = std::fs::read_to_string(dir.join(MARKER)).ok();
     if !present || (identity(&db).is_some() && marked.as_deref().map(str::trim) == identity(&db).as_deref()) {
         return Ok(());
     }
-    Err(format!(
-        "'{}' was not created by podup demo, which starts from a fresh database and would delete it: \
-         choose another directory with --state",
-        db.display()
-    ))
+    Err(Error::NotOwned { db })
 }
 
 /// Removes the previous demo's database, so every run starts from the same history,
@@ -110,46 +99,27 @@ fn fresh(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn run(args: &DemoArgs) -> u8 {
+/// Runs the demo until a stop signal; prints the URL and token, leaves errors to `cli`.
+pub fn run(args: &DemoArgs) -> Result<(), Error> {
     let state = match &args.state {
         Some(s) => PathBuf::from(s),
         None => PathBuf::from(DEFAULT_STATE),
     };
     let state = std::path::absolute(&state).unwrap_or(state);
-    let listener = match std::net::TcpListener::bind(&args.listen) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "podup: cannot listen on '{}': {e} (choose another address with --listen)",
-                args.listen
-            );
-            return EXIT_USAGE;
-        }
-    };
-    if let Err(e) = owned(&state) {
-        eprintln!("podup: {e}");
-        return EXIT_USAGE;
-    }
-    if let Err(e) = fresh(&state) {
-        return fail(format!(
-            "cannot prepare the demo state directory '{}': {e}",
-            state.display()
-        ));
-    }
-    let secret = match tokens::generate() {
-        Ok(t) => format!("demo-{}", &t[6..22]),
-        Err(e) => return fail(e),
-    };
-    let config = match config(&state, &secret) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
+    let listener = std::net::TcpListener::bind(&args.listen).map_err(|error| Error::Listen {
+        addr: args.listen.clone(),
+        error,
+    })?;
+    owned(&state)?;
+    fresh(&state).map_err(|error| Error::Fresh {
+        dir: state.clone(),
+        error,
+    })?;
+    let secret = format!("demo-{}", &tokens::generate().map_err(Error::Secret)?[6..22]);
+    let config = config(&state, &secret).map_err(Error::Config)?;
     crate::logging::init(config.log_level, args.verbose);
     let backend = backend::backend(Arc::new(world::World::new()));
-    let token = match prepare(&config, &backend) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("cannot prepare the demo: {e}")),
-    };
+    let token = prepare(&config, &backend).map_err(Error::Prepare)?;
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -165,23 +135,17 @@ pub fn run(args: &DemoArgs) -> u8 {
     println!("Ctrl-C stops it.");
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    match crate::serve::serve_listener(&config, &backend, listener) {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            log::error!("{e}");
-            EXIT_FAILURE
-        }
-    }
+    crate::serve::serve_listener(&config, &backend, listener).map_err(Error::Serve)
 }
 
 /// Seeds the history, creates the admin token, and starts two live tasks: a slow
 /// update of batch.service that runs now and one waiting behind it.
-fn prepare(config: &Config, backend: &Backend) -> Result<String, String> {
-    let mut conn = crate::store::open(&config.db_path()).map_err(|e| e.to_string())?;
-    seed::seed(&conn, now_ms()).map_err(|e| e.to_string())?;
-    let token = tokens::add(&conn, "demo", Role::Admin, now_ms())?;
+fn prepare(config: &Config, backend: &Backend) -> Result<String, Prepare> {
+    let mut conn = crate::store::open(&config.db_path()).map_err(Prepare::Open)?;
+    seed::seed(&conn, now_ms()).map_err(Prepare::Seed)?;
+    let token = tokens::add(&conn, "demo", Role::Admin, now_ms()).map_err(Prepare::Token)?;
     let host = crate::tasks::host_for(config).on(backend);
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(Prepare::Binary)?;
     let d = Dispatcher {
         config,
         host: &host,
@@ -204,7 +168,7 @@ fn prepare(config: &Config, backend: &Backend) -> Result<String, String> {
             reason: Some(reason),
             request_id: None,
         };
-        control::create(&mut conn, &d, TaskKind::Manual, &spec, &origin, None).map_err(|e| e.to_string())?;
+        control::create(&mut conn, &d, TaskKind::Manual, &spec, &origin, None).map_err(Prepare::Task)?;
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
     Ok(token)

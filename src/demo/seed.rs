@@ -5,25 +5,12 @@
 //! through the store's own functions, as the real paths write them.
 
 use super::deliveries::deliveries;
-use super::timeline::task;
+use super::timeline::{Story, task};
 use crate::model::{TaskKind, TaskStatus};
 use rusqlite::Connection;
 
 const MIN_MS: i64 = 60_000;
 const HOUR_MS: i64 = 60 * MIN_MS;
-
-/// One seeded task: how it was asked for and how each unit ended.
-pub(super) struct Story {
-    pub(super) ago_ms: i64,
-    pub(super) kind: TaskKind,
-    pub(super) source: &'static str,
-    pub(super) caller: &'static str,
-    pub(super) units: &'static [&'static str],
-    /// The task's ending and the reason code.
-    pub(super) status: TaskStatus,
-    pub(super) reason: &'static str,
-    pub(super) message: &'static str,
-}
 
 /// Writes everything; `n` numbers the request ids.
 pub fn seed(conn: &Connection, now: i64) -> rusqlite::Result<()> {

@@ -2,7 +2,6 @@
 //! a log timeline with the commands it ran, and the request that created it.
 
 use super::deliveries::event;
-use super::seed::Story;
 use super::world::{self, DemoUnit, UNITS};
 use crate::host::podman::args as podman;
 use crate::host::{Scope, systemd};
@@ -10,6 +9,19 @@ use crate::model::{LogLevel, Mode, TaskKind, TaskSpec, TaskStatus, UnitSpec, Uni
 use crate::store::tasks::{self, LogEntry, NewTask, UnitUpdate};
 use rusqlite::Connection;
 use serde_json::json;
+
+/// One seeded task: how it was asked for and how each unit ended.
+pub(super) struct Story {
+    pub(super) ago_ms: i64,
+    pub(super) kind: TaskKind,
+    pub(super) source: &'static str,
+    pub(super) caller: &'static str,
+    pub(super) units: &'static [&'static str],
+    /// The task's ending and the reason code.
+    pub(super) status: TaskStatus,
+    pub(super) reason: &'static str,
+    pub(super) message: &'static str,
+}
 
 fn unit(name: &str) -> &'static DemoUnit {
     UNITS.iter().find(|u| u.unit == name).expect("a demo unit")

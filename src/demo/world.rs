@@ -151,7 +151,7 @@ pub(super) fn fail(code: i32, stderr: impl Into<String>) -> SimulatedRun {
 /// at once, so the worker sees the stop at its next step and ends `cancelled`.
 pub(super) fn take(ms: u64) {
     let until = Instant::now() + Duration::from_millis(ms);
-    while Instant::now() < until && !super::backend::stop_requested() {
+    while Instant::now() < until && !super::stop::requested() {
         std::thread::sleep(Duration::from_millis(50).min(until - Instant::now()));
     }
 }

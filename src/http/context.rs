@@ -85,17 +85,3 @@ impl<'r> Call<'r> {
         Ok(answer::ok(self.action, body))
     }
 }
-
-/// Dispatches a created task and answers 202 `{task_id, status_url}`, or 500
-/// `dispatch_failed` (the task is then marked failed with systemd-run's stderr).
-pub fn dispatch_and_answer(ctx: &mut Ctx<'_>, action: &'static str, id: i64, description: &str) -> Response {
-    let d = ctx.dispatcher();
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return answer::db_unavailable(action, e),
-    };
-    match d.dispatch(conn, id, &format!("podup task {id}: {description}")) {
-        Ok(()) => answer::accepted(action, id, &d.status_url(id)),
-        Err(message) => answer::dispatch_failed(action, id, &message, &d.status_url(id)),
-    }
-}

@@ -3,7 +3,8 @@
 //! coalescing with an open task for the same digest, the per-image rate limit, and
 //! dispatch. Nothing GitHub can send gets a 5xx here except a failed dispatch.
 
-use super::auth_limit::Kind;
+use super::answer::accepted;
+use super::auth_limit::{self, Kind};
 use super::context::{Call, Ctx};
 use super::refusal::Refusal;
 use super::{Request, Response};
@@ -24,17 +25,27 @@ static REFUSALS: Throttle = Throttle::new(1_000);
 /// The handler of both webhook routes (`routes::ROUTES`): `github`, for the service
 /// the path names if it names one. Its guard, the signature, is `github`'s first step.
 pub fn delivery(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
-    Ok(github(ctx, call.req, call.param("service")))
+    receive(ctx, call.req, call.param("service"))
 }
 
+/// A delivery's answer, refusals included (the panel's test delivery files it itself).
 pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response {
+    receive(ctx, req, only).unwrap_or_else(|r| r.into_response(ACTION))
+}
+
+/// 503 `webhook_not_configured`: there is no secret to check a signature with.
+fn not_configured() -> Refusal {
+    Refusal::Answer(Box::new(Response::error(
+        503,
+        ACTION,
+        "webhook_not_configured",
+        "no GitHub webhook secret is configured: set PODUP_GITHUB_SECRET_FILE or the credential 'github-secret'",
+    )))
+}
+
+fn receive(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Result<Response, Refusal> {
     if ctx.config.github_secrets.is_empty() {
-        return Response::error(
-            503,
-            ACTION,
-            "webhook_not_configured",
-            "no GitHub webhook secret is configured: set PODUP_GITHUB_SECRET_FILE or the credential 'github-secret'",
-        );
+        return Err(not_configured());
     }
     let now = now_ms();
     // The signature first, always (microseconds): a delivery that verifies is served
@@ -51,15 +62,12 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         let refusal = Response::error(401, ACTION, e.kind(), e.to_string());
         // No signature at all guesses nothing: refused, not counted.
         if matches!(e, SignatureError::Missing) {
-            return refusal;
+            return Err(refusal.into());
         }
-        return super::auth_limit::failed(ctx, req, Kind::Signature, refusal);
+        return Err(auth_limit::failed(ctx, req, Kind::Signature, refusal).into());
     }
     ctx.authenticated = true;
-    let conn = match ctx.db.get() {
-        Ok(c) => c,
-        Err(e) => return super::routes::db_unavailable(ACTION, e),
-    };
+    let conn = ctx.db.get()?;
     let delivery = req.header("x-github-delivery").map(str::to_string);
     // A redelivery (GitHub's retry, or "Redeliver" in its UI) of a delivery that made a
     // task is answered before its body is parsed: same id, same signed body, same task.
@@ -67,38 +75,40 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
     // The same signed body under another id is a replay (the id is not signed): the
     // duplicate of the delivery that first brought it, within the redelivery window.
     let body_sha = crate::hex::sha256_hex(&req.body);
-    let earlier = match lifecycle::duplicate_of(conn, delivery.as_deref(), &body_sha, now) {
-        Ok(earlier) => earlier,
-        Err(e) => return super::routes::store_failed(ACTION, &e),
-    };
+    let earlier = lifecycle::duplicate_of(conn, delivery.as_deref(), &body_sha, now)?;
     let meta = json!({"event": req.header("x-github-event"), "delivery": delivery});
     if let Some(id) = earlier {
-        return duplicate(ctx, id).with_meta(meta).repeated();
+        return Ok(duplicate(id, &ctx.dispatcher().status_url(id))
+            .with_meta(meta)
+            .repeated());
     }
     // A body verified before (within the window) that made no task: a ping or an
     // ignored event sent again, answered as before but filed as the repeat it is.
-    let seen = match replay::task_for_body(conn, &body_sha, now) {
-        Ok(t) => t.is_some(),
-        Err(e) => return super::routes::store_failed(ACTION, &e),
-    };
+    let seen = replay::task_for_body(conn, &body_sha, now)?.is_some();
     let verdict = match github::classify(req.header("x-github-event"), req.header("content-type"), &req.body) {
         Ok(v) => v,
         // Content-Type, event and query are not signed: a verified body that does not
         // parse as declared is filed like any other answer (a repeat folds and prunes).
         Err(e) => {
             let refused = Response::error(400, ACTION, e.kind(), e.to_string()).with_meta(meta);
-            return filed(ctx, refused, &body_sha, seen, now);
+            return Ok(filed(ctx, refused, &body_sha, seen, now));
         }
     };
     let event = match verdict {
         Verdict::Ping { hook_id } => {
             let pong = Response::json(200, ACTION, "ping", &json!({"status": "pong", "hook_id": hook_id}));
-            return filed(ctx, pong.with_meta(meta), &body_sha, seen, now);
+            return Ok(filed(ctx, pong.with_meta(meta), &body_sha, seen, now));
         }
         Verdict::Ignored { reason, detail } => {
             let mut meta = meta;
             meta["detail"] = json!(detail);
-            return filed(ctx, ignored(reason, detail).with_meta(meta), &body_sha, seen, now);
+            return Ok(filed(
+                ctx,
+                ignored(reason, detail).with_meta(meta),
+                &body_sha,
+                seen,
+                now,
+            ));
         }
         Verdict::Image(e) => e,
     };
@@ -109,11 +119,15 @@ pub fn github(ctx: &mut Ctx<'_>, req: &Request, only: Option<&str>) -> Response 
         id: delivery.as_deref(),
         body_sha: &body_sha,
     };
-    let answer = route(ctx, &event, only, &delivered).with_meta(meta);
+    // Whatever `route` answers, refusals included, carries the delivery's meta and
+    // is filed.
+    let answer = route(ctx, &event, only, &delivered)
+        .unwrap_or_else(|r| r.into_response(ACTION))
+        .with_meta(meta);
     if answer.reason == "duplicate_delivery" {
-        return answer.repeated();
+        return Ok(answer.repeated());
     }
-    filed(ctx, answer, &body_sha, seen, now)
+    Ok(filed(ctx, answer, &body_sha, seen, now))
 }
 
 /// A verified delivery's answer that made or joined no task: remembered by its body
@@ -139,8 +153,7 @@ struct Delivered<'a> {
     body_sha: &'a str,
 }
 
-fn duplicate(ctx: &Ctx<'_>, id: i64) -> Response {
-    let url = ctx.dispatcher().status_url(id);
+fn duplicate(id: i64, url: &str) -> Response {
     Response::json(
         200,
         ACTION,
@@ -177,41 +190,27 @@ fn ignored(reason: &'static str, detail: String) -> Response {
     )
 }
 
-/// How a delivery that passed routing found its task.
-enum Found {
-    /// Its task exists already (a redelivery).
-    Duplicate,
-    /// An open task deploys the same digest; the delivery joins it.
-    Joined,
-    /// A new task was created; it is dispatched next.
-    Accepted,
-}
-
-/// Which declared services the event is for, then idempotency, coalescing, limits.
-fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &Delivered<'_>) -> Response {
+/// Which declared services the event is for, then idempotency, coalescing, limits,
+/// and the new task's start (`lifecycle`).
+fn route(
+    ctx: &mut Ctx<'_>,
+    event: &ImageEvent,
+    only: Option<&str>,
+    delivery: &Delivered<'_>,
+) -> Result<Response, Refusal> {
     if let Some(name) = only {
         if !ctx.config.services.iter().any(|s| s.unit == name) {
-            return Response::error(
-                404,
-                ACTION,
+            return Err(Refusal::not_found(
                 "unknown_service",
                 format!("'{name}' is not a declared service (PODUP_SERVICES)"),
-            );
+            ));
         }
     }
     let names: Option<Vec<String>> = only.map(|n| vec![n.to_string()]);
     let d = ctx.dispatcher();
-    let resolved = match d.resolve(ctx.db.get().ok(), names.as_deref()) {
-        Ok(r) => r,
-        Err(name) => {
-            return Response::error(
-                404,
-                ACTION,
-                "unknown_service",
-                format!("'{name}' is not a declared service"),
-            );
-        }
-    };
+    let resolved = d
+        .resolve(ctx.db.get().ok(), names.as_deref())
+        .map_err(|name| Refusal::not_found("unknown_service", format!("'{name}' is not a declared service")))?;
     let matched: Vec<_> = resolved
         .into_iter()
         .filter(|r| {
@@ -225,21 +224,17 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &D
             Some(n) => format!("'{n}' does not run '{}'", event.reference()),
             None => format!("no declared service runs '{}'", event.reference()),
         };
-        return ignored(
+        return Ok(ignored(
             if only.is_some() {
                 "image_mismatch"
             } else {
                 "no_matching_service"
             },
             detail,
-        );
+        ));
     }
-    let d = ctx.dispatcher();
     let (config, request_id) = (ctx.config, ctx.request_id);
-    let conn = match ctx.db.get_mut() {
-        Ok(c) => c,
-        Err(e) => return super::routes::db_unavailable(ACTION, e),
-    };
+    let conn = ctx.db.get_mut()?;
     let units = matched
         .iter()
         .map(|r| UnitSpec {
@@ -264,30 +259,32 @@ fn route(ctx: &mut Ctx<'_>, event: &ImageEvent, only: Option<&str>, delivery: &D
             body_sha: delivery.body_sha,
         }),
     };
-    let (id, how) = match lifecycle::create(conn, &trigger, &d.spec(units, false, Mode::Deploy)) {
-        Ok(Created::New(id)) => (id, Found::Accepted),
-        Ok(Created::Duplicate(id)) => (id, Found::Duplicate),
-        Ok(Created::Joined(id)) => (id, Found::Joined),
-        Ok(Created::Stale(units)) => {
-            return stale_digest(event, &units.iter().map(String::as_str).collect::<Vec<_>>());
-        }
-        Ok(Created::Limited(limited)) => {
-            return super::routes::rate_limited(ACTION, "image_rate_limited", "deploys of this image", &limited);
-        }
-        Err(e) => return super::routes::store_failed(ACTION, &e),
-    };
-    let url = d.status_url(id);
-    match how {
-        Found::Duplicate => duplicate(ctx, id),
-        Found::Joined => Response::json(
+    let created = lifecycle::create(conn, &trigger, &d.spec(units, false, Mode::Deploy))?;
+    match created {
+        Created::New(id) => match lifecycle::start(conn, &d, id, &format!("webhook {}", event.reference())) {
+            Ok(()) => Ok(accepted(ACTION, id, &d.status_url(id))),
+            Err(message) => Err(Refusal::Dispatch {
+                task_id: id,
+                message,
+                status_url: d.status_url(id),
+            }),
+        },
+        Created::Duplicate(id) => Ok(duplicate(id, &d.status_url(id))),
+        Created::Joined(id) => Ok(Response::json(
             202,
             ACTION,
             "joined",
-            &json!({"status": "joined", "task_id": id, "status_url": url}),
+            &json!({"status": "joined", "task_id": id, "status_url": d.status_url(id)}),
         )
-        .with_task(id),
-        Found::Accepted => {
-            super::routes::dispatch_and_answer(ctx, ACTION, id, &format!("webhook {}", event.reference()))
-        }
+        .with_task(id)),
+        Created::Stale(units) => Ok(stale_digest(
+            event,
+            &units.iter().map(String::as_str).collect::<Vec<_>>(),
+        )),
+        Created::Limited(limit) => Err(Refusal::Limited {
+            reason: "image_rate_limited",
+            what: "deploys of this image",
+            limit,
+        }),
     }
 }

@@ -11,11 +11,8 @@ use super::refusal::Refusal;
 use super::{Request, Response, api, dbinfo, event_log, health, hooks, ops, overview, session, tasks, webhooks};
 use crate::auth::Need;
 
+use super::answer::db_unavailable;
 pub use super::context::{Call, Ctx};
-// The shared answers, where the webhook handler has always found them (its lines
-// name them here; the answers are `answer`'s and `context`'s).
-pub use super::answer::{db_unavailable, rate_limited, store_failed};
-pub use super::context::dispatch_and_answer;
 
 /// What a route needs before its handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,10 +5,12 @@
 
 #[macro_use]
 mod text;
+mod secret;
 mod spec;
 mod task;
 mod unit;
 
+pub use secret::Secret;
 pub use spec::{Mode, Scope, TaskSpec, UnitSpec};
 pub use task::{TaskKind, TaskStatus, category_kinds};
 pub use text::UnknownText;

@@ -7,7 +7,6 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::podman::args as podman_args;
 use crate::host::{Host, TaskUnit, systemd};
-use crate::model::TaskStatus;
 use crate::model::{LogLevel, Mode, TaskSpec, UnitSpec};
 use crate::services::{ImageRef, Service};
 use crate::store::tasks::{self, LogEntry, Task};
@@ -84,8 +83,8 @@ impl Dispatcher<'_> {
     }
 
     /// Launches the worker of task `task_id` (`podup-task-<id>.service`, or what the
-    /// host's backend launches instead). On failure the task is marked failed
-    /// (`dispatch_failed`, with the launcher's commands in its log) and the error returned.
+    /// host's backend launches instead). On failure the launcher's commands go to the
+    /// task's log and the error is returned; `lifecycle::start` then marks it failed.
     pub fn dispatch(&self, conn: &Connection, task_id: i64, description: &str) -> Result<(), String> {
         let db = self.config.db_path();
         let command = vec![
@@ -135,7 +134,6 @@ impl Dispatcher<'_> {
             };
             let _ = tasks::add_log(conn, task_id, &entry);
         }
-        super::lifecycle::finish(conn, task_id, TaskStatus::Failed, "dispatch_failed", &message);
         Err(message)
     }
 

@@ -170,7 +170,11 @@ pub fn duplicate_of(
 /// Launches the worker of a created task, described as `podup task <id>: <what>`.
 /// On failure the task is marked failed (`dispatch_failed`) and the error returned.
 pub fn start(conn: &Connection, d: &Dispatcher<'_>, id: i64, what: &str) -> Result<(), String> {
-    d.dispatch(conn, id, &format!("podup task {id}: {what}"))
+    let result = d.dispatch(conn, id, &format!("podup task {id}: {what}"));
+    if let Err(message) = &result {
+        finish(conn, id, TaskStatus::Failed, "dispatch_failed", message);
+    }
+    result
 }
 
 /// How a unit's deploy ended.

@@ -170,7 +170,8 @@ fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) 
         } else {
             match image_of(host, &journal, u) {
                 Ok(image) => deploy::deploy(host, &journal, u, &image, spec.verify_secs),
-                Err(message) => {
+                Err(e) => {
+                    let message = e.to_string();
                     journal.error("inspect", Some(&u.unit), &message);
                     UnitOutcome {
                         status: TaskStatus::Failed,
@@ -195,23 +196,47 @@ fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) 
 }
 
 /// The image a unit spec deploys: from the spec, else found on the host.
-fn image_of(host: &Host, journal: &Journal<'_>, u: &crate::model::UnitSpec) -> Result<ImageRef, String> {
+fn image_of(host: &Host, journal: &Journal<'_>, u: &crate::model::UnitSpec) -> Result<ImageRef, NoImage> {
     let found = match &u.image {
         Some(i) => Some(i.clone()),
         None => {
             // Triggers resolve images when they create the task; this is the fallback.
             let r = resolve::image_for(host, &[], &u.unit);
             journal.flush(Some(&u.unit), "inspect");
-            r?
+            r.map_err(NoImage::Host)?
         }
     };
-    let image = found.ok_or_else(|| {
-        format!(
-            "cannot tell which image '{}' runs: declare it in PODUP_SERVICES",
-            u.unit
-        )
-    })?;
-    ImageRef::parse(&image).map_err(|e| format!("the image of '{}' is not usable: {e}", u.unit))
+    let image = found.ok_or_else(|| NoImage::Undeclared { unit: u.unit.clone() })?;
+    ImageRef::parse(&image).map_err(|error| NoImage::Unusable {
+        unit: u.unit.clone(),
+        error,
+    })
+}
+
+/// Why a unit has no image to deploy (`no_image`).
+#[derive(Debug)]
+enum NoImage {
+    /// Looking for it on the host failed.
+    Host(crate::host::HostError),
+    /// Neither the spec nor the host names one.
+    Undeclared { unit: String },
+    /// The reference found does not parse.
+    Unusable {
+        unit: String,
+        error: crate::services::ImageRefError,
+    },
+}
+
+impl std::fmt::Display for NoImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoImage::Host(e) => write!(f, "{e}"),
+            NoImage::Undeclared { unit } => {
+                write!(f, "cannot tell which image '{unit}' runs: declare it in PODUP_SERVICES")
+            }
+            NoImage::Unusable { unit, error } => write!(f, "the image of '{unit}' is not usable: {error}"),
+        }
+    }
 }
 
 /// The task's status from its units' outcomes: the worst wins.

@@ -7,7 +7,7 @@ use std::fmt;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::config::Secret;
+use crate::model::Secret;
 
 const PREFIX: &str = "sha256=";
 const MAC_BYTES: usize = 32;
