@@ -148,14 +148,7 @@ pub fn seed(conn: &Connection, now: i64) -> rusqlite::Result<()> {
     }
     deliveries(conn, now)?;
     // The log pages by id: renumber the rows in the order they happened.
-    conn.execute_batch(
-        "CREATE TEMP TABLE seeded AS SELECT * FROM event_log;
-         DELETE FROM event_log;
-         INSERT INTO event_log (request_id, ts_ms, method, path, status, action, reason, duration_ms, remote_addr, meta, task_id)
-           SELECT request_id, ts_ms, method, path, status, action, reason, duration_ms, remote_addr, meta, task_id
-           FROM seeded ORDER BY ts_ms, id;
-         DROP TABLE seeded;",
-    )
+    crate::store::events::renumber_by_time(conn)
 }
 
 #[cfg(test)]

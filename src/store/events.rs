@@ -172,6 +172,19 @@ pub struct Delivery {
     pub meta: String,
 }
 
+/// Gives the rows new ids in the order they happened (`ts_ms`, then id): the log
+/// pages by id, and `podup demo` writes its backdated history out of order.
+pub fn renumber_by_time(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE seeded AS SELECT * FROM event_log;
+         DELETE FROM event_log;
+         INSERT INTO event_log (request_id, ts_ms, method, path, status, action, reason, duration_ms, remote_addr, meta, task_id)
+           SELECT request_id, ts_ms, method, path, status, action, reason, duration_ms, remote_addr, meta, task_id
+           FROM seeded ORDER BY ts_ms, id;
+         DROP TABLE seeded;",
+    )
+}
+
 /// The newest GitHub delivery among `which`, if any.
 pub fn last_delivery(conn: &Connection, which: Deliveries<'_>) -> rusqlite::Result<Option<Delivery>> {
     let mine = "path = '/hooks/github/' || ?1 OR task_id IN (SELECT task_id FROM task_units WHERE unit = ?1)";
