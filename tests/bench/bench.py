@@ -138,7 +138,9 @@ def throughput(work, fakes, body):
                  "peer_close": wrk(f"http://127.0.0.1:{wport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad, "Connection": "close"}, work),
                  "noop": noop_ceiling(work, body, {**base, "X-Hub-Signature-256": bad, "Connection": "close"})}
         with sqlite3.connect(db) as c:
-            n_rows = c.execute("SELECT count(*) FROM event_log WHERE reason = 'signature_mismatch'").fetchone()[0]
+            # Past 20 a second, a source's refused requests share one row per reason and
+            # second, whose `count` says how many (docs/state.md): count requests, not rows.
+            n_rows, n_stored = c.execute("SELECT coalesce(sum(count), 0), count(*) FROM event_log WHERE reason = 'signature_mismatch'").fetchone()
         # Valid and recognised, nothing to dispatch: the first delivery creates the
         # task (the fake systemd-run accepts it), every repeat is a duplicate.
         dup = {**base, "X-Hub-Signature-256": good, "X-GitHub-Delivery": "bench-duplicate"}
@@ -159,7 +161,7 @@ def throughput(work, fakes, body):
     rows.append(("1. ceiling for one request per connection: a no-op server (tests/bench/noop_server.rs), req/s", "-", "-", f"{b['noop']['rps']:.0f}; podup at {100 * b['podup_close']['rps'] / b['noop']['rps']:.0f}% of it"))
     rows.append(("1. rejected signature: p50 / p99 ms", f"{b['podup']['p50']:.2f} / {b['podup']['p99']:.2f}", f"{b['peer']['p50']:.2f} / {b['peer']['p99']:.2f}", ""))
     answered = b['podup']['requests'] + b['podup_close']['requests']
-    rows.append(("1. event rows written for the rejected runs", f"{n_rows} of {answered} answered", "-", "one per request" if n_rows >= answered else "MISSING ROWS"))
+    rows.append(("1. rejected requests recorded in the event log", f"{n_rows} of {answered} answered, in {n_stored} rows", "-", "every one counted" if n_rows >= answered else "MISSING ROWS"))
     rows.append(("2. valid signature, duplicate delivery: requests/s", f"{g['podup']['rps']:.0f}", f"{g['peer']['rps']:.0f}", f"{g['podup']['rps'] / g['peer']['rps']:.1f}x (goal 3x)"))
     rows.append(("2. duplicates answered without dispatch", f"{dups} rows, {tasks} task", "-", ""))
     return rss
