@@ -35,6 +35,7 @@ impl World {
                 self.start(unit, None);
                 ok("")
             }
+            ["reset-failed", _] => ok(""),
             ["stop", unit] => self.stop_worker(unit, false),
             ["kill", _signal, unit] => self.stop_worker(unit, true),
             ["status", _, _, unit] => {

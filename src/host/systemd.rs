@@ -211,6 +211,15 @@ impl Host {
         self.job("restart", unit)
     }
 
+    /// Forgets the unit's failed state and its start rate limit (`StartLimitBurst=`
+    /// within `StartLimitIntervalSec=`), so that a start is not refused because of the
+    /// failed starts before it.
+    pub fn reset_failed(&self, unit: &str) -> Result<CommandRecord, HostError> {
+        check_operand("unit", unit)?;
+        let argv = systemctl_argv(self.scope, "reset-failed", unit);
+        self.run_for(&self.programs.systemctl, &argv, Duration::from_secs(QUERY_TIMEOUT_SECS))
+    }
+
     /// Stops the unit and waits for the job.
     pub fn stop(&self, unit: &str) -> Result<CommandRecord, HostError> {
         self.job("stop", unit)

@@ -146,9 +146,14 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
         );
     };
     journal.unit_phase(unit, "rollback", UnitStatus::Running);
-    let back = host
-        .tag(&prev.image_id, &tag_ref)
-        .and_then(|()| host.restart(unit).map(|_| ()));
+    // The failed restart and the manager's own retries (`Restart=on-failure`) may have
+    // used up the unit's start limit: a rollback refused with "start of the service was
+    // attempted too often" would leave it down. Resetting it is best effort: if it
+    // fails, the restart says why.
+    let back = host.tag(&prev.image_id, &tag_ref).and_then(|()| {
+        let _ = host.reset_failed(unit);
+        host.restart(unit).map(|_| ())
+    });
     journal.flush(Some(unit), "rollback");
     let back = match back {
         Ok(()) => verify(host, journal, unit, Some(&prev.image_id), verify_secs),

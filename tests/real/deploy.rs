@@ -85,6 +85,27 @@ fn a_webhook_deploys_and_broken_images_roll_back() {
     assert_eq!(b.bed.running_digest("app"), v2);
 }
 
+on_kinds!(a_rollback_starts_the_unit_although_the_failed_deploy_used_up_its_start_limit);
+fn a_rollback_starts_the_unit_although_the_failed_deploy_used_up_its_start_limit() {
+    let Some((b, v1)) = setup("rollback-start-limit", VERIFY_SECS) else {
+        return;
+    };
+    // Two starts in ten minutes: the failed restart onto v2 and the manager's own retry
+    // (`Restart=on-failure`, as podman generates it) use them up, so a plain restart
+    // back to v1 is refused ("start of the service was attempted too often").
+    let dropin = b.bed.unit_dir().join("container-app.service.d");
+    std::fs::create_dir_all(&dropin).unwrap();
+    b.bed.install_unit(
+        "container-app.service.d/start-limit.conf",
+        "[Unit]\nStartLimitIntervalSec=600\nStartLimitBurst=2\n",
+    );
+    let v2 = b.bed.push_image("acme/app", "v2", Some(r#"["/nonexistent"]"#));
+    let t = b.podup.wait_task(b.update(&v2), Duration::from_secs(120));
+    assert_eq!(b.status(&t).0, "rolled_back", "{t:#}");
+    assert_eq!(b.bed.running_digest("app"), v1, "runs v1 again");
+    assert_eq!(b.bed.unit_property("container-app.service", "ActiveState"), "active");
+}
+
 on_kinds!(stop_force_stop_retry_and_a_killed_worker);
 fn stop_force_stop_retry_and_a_killed_worker() {
     let Some((b, _v1)) = setup("deploy-stop", "20") else {
