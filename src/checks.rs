@@ -77,7 +77,7 @@ pub fn run(config: &Config, host: &Host) -> Vec<Check> {
     );
     let manager = host.unit_state("podup.socket");
     checks.push(match &manager {
-        Ok(_) => ok("manager", format!("the {} manager answers", if user.is_empty() { "system" } else { "user" })),
+        Ok(_) => ok("manager", format!("the {} manager answers", host.scope)),
         Err(e) => bad("manager", e.to_string(), format!("is systemd running? try 'systemctl {user}is-system-running'; PODUP_SYSTEMD_SCOPE chooses system or user")),
     });
     if config.services.is_empty() && !config.auto_discover {
@@ -227,7 +227,7 @@ pub fn overview(
     (timer_probe, timer): (&Probed<TimerInfo>, &Result<TimerInfo, HostError>),
     (podman_probe, podman): (&Probed<String>, &Result<String, HostError>),
 ) -> Vec<Value> {
-    let scope = if config.systemd_user { "user" } else { "system" };
+    let scope = config.scope().as_str();
     let db_path = config.db_path();
     let mut checks = Vec::new();
     checks.push(match db {
