@@ -5,14 +5,12 @@
 //! authorizes once, and calls the handler with the identity; handlers return
 //! `Result<Response, Refusal>`.
 
-use super::answer::method_not_allowed;
+use super::answer::{db_unavailable, method_not_allowed};
 use super::authorize::authorize;
+use super::context::{Call, Ctx};
 use super::refusal::Refusal;
 use super::{Request, Response, api, dbinfo, event_log, health, hooks, ops, overview, session, tasks, webhooks};
 use crate::auth::Need;
-
-use super::answer::db_unavailable;
-pub use super::context::{Call, Ctx};
 
 /// What a route needs before its handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
