@@ -34,13 +34,14 @@ pub fn clear(conn: &Connection, unit: &str) -> rusqlite::Result<usize> {
     conn.execute("DELETE FROM unit_locks WHERE unit = ?1", [unit])
 }
 
-/// A task newer than `task_id` for one of `units` that is waiting, running or has
-/// succeeded: then `task_id` must not deploy. (Its worker may start late, after the
+/// A deploy task newer than `task_id` for one of `units` that is waiting, running or
+/// has succeeded: then `task_id` must not deploy. (A recovery is no deploy.) (Its worker may start late, after the
 /// newer one finished; deploying then would put an older image back.)
 pub fn newer_for_units(conn: &Connection, units: &[String], task_id: i64) -> rusqlite::Result<Option<i64>> {
     let mut st = conn.prepare_cached(
         "SELECT max(t.id) FROM tasks t JOIN task_units u ON u.task_id = t.id
-         WHERE u.unit = ?1 AND t.status IN ('pending', 'running', 'succeeded') AND t.id > ?2",
+         WHERE u.unit = ?1 AND t.status IN ('pending', 'running', 'succeeded') AND t.id > ?2
+             AND t.kind <> 'maintenance'",
     )?;
     for unit in units {
         if let Some(id) = st.query_row(params![unit, task_id], |r| r.get::<_, Option<i64>>(0))? {

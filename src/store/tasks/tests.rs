@@ -18,6 +18,7 @@ fn spec(units: &[&str]) -> TaskSpec {
             })
             .collect(),
         scope: Some(crate::model::Scope::System),
+        recovers: None,
         verify_secs: 10,
         dry_run: false,
         mode: crate::model::Mode::Deploy,
