@@ -98,6 +98,21 @@ mod tests {
         let waiting = add("pending");
         assert_eq!(newer_for_units(&c, &app, old).unwrap(), Some(waiting));
         assert_eq!(newer_for_units(&c, &["other.service".to_string()], old).unwrap(), None);
+        // A recovery (maintenance) of the same unit is no deploy: it supersedes nothing.
+        let last = add("pending");
+        c.execute(
+            "INSERT INTO tasks (kind, status, created_ms, source, units_text, spec)
+             VALUES ('maintenance', 'running', 1, 'worker', 'app.service', '{}')",
+            [],
+        )
+        .unwrap();
+        let recovery = c.last_insert_rowid();
+        c.execute(
+            "INSERT INTO task_units (task_id, unit, status) VALUES (?1, 'app.service', 'running')",
+            [recovery],
+        )
+        .unwrap();
+        assert_eq!(newer_for_units(&c, &app, last).unwrap(), None);
     }
 
     #[test]
