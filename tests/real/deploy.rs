@@ -108,20 +108,22 @@ fn a_rollback_starts_the_unit_although_the_failed_deploy_used_up_its_start_limit
 
 on_kinds!(stop_force_stop_retry_and_a_killed_worker);
 fn stop_force_stop_retry_and_a_killed_worker() {
-    let Some((b, _v1)) = setup("deploy-stop", "20") else {
+    let Some((b, v1)) = setup("deploy-stop", "10") else {
         return;
     };
     // Each step deploys an image the unit does not run yet, so it reaches verification.
     let v2 = b.bed.push_image("acme/app", "v2", None);
     let v3 = b.bed.push_image("acme/app", "v3", None);
     let v4 = b.bed.push_image("acme/app", "v4", None);
-    // (4) stop during the 20 s verification: cancelled.
+    // (4) stop during the 10 s verification: cancelled, after rolling back to v1.
     let id = b.update(&v2);
     b.podup.wait_status(id, "running", Some("verify"));
     let r = b.podup.api("POST", &format!("/api/v1/tasks/{id}/stop"), "");
     assert_eq!(r.status, 200, "{}", r.body);
     let t = b.podup.task(id);
     assert_eq!(t["task"]["status"], "cancelled", "{t:#}");
+    assert!(t["task"]["message"].as_str().unwrap().contains("rolled back to"), "{t:#}");
+    assert_eq!(b.bed.running_digest("app"), v1, "a stop puts back what ran before");
     assert_eq!(
         b.bed.unit_property(&format!("podup-task-{id}.service"), "LoadState"),
         "not-found"
@@ -137,6 +139,17 @@ fn stop_force_stop_retry_and_a_killed_worker() {
         r.body
     );
     assert_eq!(b.podup.task(id2)["task"]["reason"], "killed");
+    // ... and a recovery task repairs what the killed worker left: v3 runs unverified,
+    // so the recovery verifies it (it is a good image) and keeps it.
+    let rec = r.body["recovery_task_id"].as_i64().expect("a recovery task");
+    let t = b.podup.wait_task(rec, Duration::from_secs(120));
+    assert_eq!(
+        (&t["task"]["kind"], &t["task"]["trigger_reason"], &t["task"]["status"]),
+        (&"maintenance".into(), &"recovered".into(), &"succeeded".into()),
+        "{t:#}"
+    );
+    assert_eq!(t["task"]["spec"]["recovers"].as_i64(), Some(id2), "{t:#}");
+    assert_eq!(b.bed.running_digest("app"), v3, "verified after the force-stop");
     // (7) the worker killed behind podup's back: never stays running.
     let id3 = b.update(&v4);
     b.podup.wait_status(id3, "running", Some("verify"));
@@ -165,6 +178,10 @@ fn stop_force_stop_retry_and_a_killed_worker() {
     assert_eq!(t["task"]["status"], "succeeded", "{t:#}");
     assert_eq!(t["task"]["retry_of"].as_i64(), Some(id));
     assert_eq!(b.bed.running_digest("app"), v2);
+    // Its worker first repaired what the worker killed behind podup's back left.
+    let lost = b.podup.task(id3);
+    assert!(lost["units"][0]["recovered_by"].is_i64(), "{lost:#}");
+    assert_eq!(lost["units"][0]["intent"], "recovered", "{lost:#}");
 }
 
 on_kinds!(quick_webhooks_deploy_one_at_a_time_and_the_older_waiting_one_is_superseded);
