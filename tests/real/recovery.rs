@@ -20,42 +20,18 @@ struct Kill {
 /// Each pause point once (verification twice: a good and a bad target); each recovery
 /// path at least twice.
 const KILLS: &[Kill] = &[
-    Kill {
-        point: "pulled",
-        bad: false,
-        by: RecoverBy::NextWorker,
-    },
-    Kill {
-        point: "tagged",
-        bad: false,
-        by: RecoverBy::Timer,
-    },
-    Kill {
-        point: "restarting",
-        bad: false,
-        by: RecoverBy::Cli,
-    },
-    Kill {
-        point: "verifying",
-        bad: false,
-        by: RecoverBy::NextWorker,
-    },
-    Kill {
-        point: "verifying",
-        bad: true,
-        by: RecoverBy::Timer,
-    },
-    Kill {
-        point: "rollback-tagged",
-        bad: true,
-        by: RecoverBy::Cli,
-    },
-    Kill {
-        point: "rollback-verifying",
-        bad: true,
-        by: RecoverBy::NextWorker,
-    },
+    kill("pulled", false, RecoverBy::NextWorker),
+    kill("tagged", false, RecoverBy::Timer),
+    kill("restarting", false, RecoverBy::Cli),
+    kill("verifying", false, RecoverBy::NextWorker),
+    kill("verifying", true, RecoverBy::Timer),
+    kill("rollback-tagged", true, RecoverBy::Cli),
+    kill("rollback-verifying", true, RecoverBy::NextWorker),
 ];
+
+const fn kill(point: &'static str, bad: bool, by: RecoverBy) -> Kill {
+    Kill { point, bad, by }
+}
 
 on_kinds!(a_deploy_killed_at_any_step_is_recovered_to_a_verified_image);
 fn a_deploy_killed_at_any_step_is_recovered_to_a_verified_image() {
@@ -119,31 +95,17 @@ struct Stop {
 }
 
 const STOPS: &[Stop] = &[
-    Stop {
-        point: "pulled",
-        bad: false,
-    },
-    Stop {
-        point: "tagged",
-        bad: false,
-    },
-    Stop {
-        point: "restarting",
-        bad: false,
-    },
-    Stop {
-        point: "verifying",
-        bad: false,
-    },
-    Stop {
-        point: "rollback-tagged",
-        bad: true,
-    },
-    Stop {
-        point: "rollback-verifying",
-        bad: true,
-    },
+    stop("pulled", false),
+    stop("tagged", false),
+    stop("restarting", false),
+    stop("verifying", false),
+    stop("rollback-tagged", true),
+    stop("rollback-verifying", true),
 ];
+
+const fn stop(point: &'static str, bad: bool) -> Stop {
+    Stop { point, bad }
+}
 
 on_kinds!(a_deploy_stopped_at_any_step_ends_on_the_image_it_found);
 fn a_deploy_stopped_at_any_step_ends_on_the_image_it_found() {
