@@ -180,3 +180,38 @@ mod tests {
         assert!(!readable(0));
     }
 }
+
+/// The systemd unit this process runs in (`….service` or `….scope`), from
+/// `/proc/self/cgroup`; `None` outside systemd.
+pub fn own_unit() -> Option<String> {
+    unit_of_cgroup(&std::fs::read_to_string("/proc/self/cgroup").ok()?)
+}
+
+/// The innermost unit in a `/proc/<pid>/cgroup` text: the `name=systemd` hierarchy of a
+/// hybrid (v1) host, else the unified one (`0::`).
+pub fn unit_of_cgroup(text: &str) -> Option<String> {
+    let path = text
+        .lines()
+        .find_map(|l| l.split_once(":name=systemd:").map(|(_, p)| p))
+        .or_else(|| text.lines().find_map(|l| l.strip_prefix("0::")))?;
+    path.rsplit('/')
+        .find(|c| c.ends_with(".service") || c.ends_with(".scope"))
+        .map(String::from)
+}
+
+#[cfg(test)]
+mod cgroup_tests {
+    use super::unit_of_cgroup;
+
+    #[test]
+    fn the_innermost_unit_of_either_hierarchy() {
+        let v2 = "0::/system.slice/podup-task-7.service\n";
+        assert_eq!(unit_of_cgroup(v2).as_deref(), Some("podup-task-7.service"));
+        let user = "0::/user.slice/user-1000.slice/user@1000.service/app.slice/podup-recover.service\n";
+        assert_eq!(unit_of_cgroup(user).as_deref(), Some("podup-recover.service"));
+        let hybrid = "12:pids:/x\n1:name=systemd:/bed/podup-auto-update.service\n0::/bed\n";
+        assert_eq!(unit_of_cgroup(hybrid).as_deref(), Some("podup-auto-update.service"));
+        assert_eq!(unit_of_cgroup("0::/\n"), None);
+        assert_eq!(unit_of_cgroup(""), None);
+    }
+}

@@ -6,6 +6,7 @@
 mod demo;
 mod error;
 mod ops;
+mod recover;
 mod tasks;
 mod tokens;
 mod trigger;
@@ -26,6 +27,7 @@ pub enum Command {
     Serve(ServeArgs),
     Trigger(trigger::TriggerArgs),
     AutoUpdate(trigger::AutoUpdateArgs),
+    Recover(recover::RecoverArgs),
     Tasks(tasks::ListArgs),
     Task(tasks::TaskArgs),
     Token(tokens::TokenArgs),
@@ -107,6 +109,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "demo" => Ok(demo::parse(rest)?.map_or(Command::Help, Command::Demo)),
         "trigger" => trigger::parse(rest).map(Command::Trigger),
         "auto-update" => trigger::parse_auto_update(rest).map(Command::AutoUpdate),
+        "recover" => recover::parse(rest).map(Command::Recover),
         "tasks" => tasks::parse_list(rest).map(Command::Tasks),
         "task" => tasks::parse_task(rest).map(Command::Task),
         "token" => tokens::parse(rest).map(Command::Token),
@@ -188,6 +191,7 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         }
         Command::Trigger(args) => trigger::run(&config, &args),
         Command::AutoUpdate(args) => trigger::auto_update(&config, &args),
+        Command::Recover(args) => recover::run(&config, &args),
         Command::Tasks(args) => tasks::list(&config, &args),
         Command::Task(args) => tasks::one(&config, &args),
         Command::Token(args) => tokens::run(&config, &args),

@@ -159,13 +159,16 @@ pub fn one(config: &Config, args: &TaskArgs) -> Result<(), Error> {
         )
         .map(|new| format!("task {new} retries task {id}"))?,
         Some(verb @ (TaskVerb::Stop | TaskVerb::ForceStop)) => {
-            let changed = control::stop(conn, &d, id, verb == TaskVerb::ForceStop)?;
+            let stopped = control::stop(conn, &d, id, verb == TaskVerb::ForceStop)?;
+            let changed = stopped.changed;
             let now = tasks::get(conn, id)
                 .ok()
                 .flatten()
                 .map(|t| t.status.as_str())
                 .unwrap_or_default();
-            if changed {
+            if let Some(r) = stopped.recovery {
+                format!("task {id} is {now}; recovery task {r} repairs what its worker left")
+            } else if changed {
                 format!("task {id} is {now}")
             } else {
                 format!("task {id} had already ended ({now})")

@@ -151,9 +151,14 @@ pub fn auto_update(config: &Config, args: &AutoUpdateArgs) -> Result<(), Error> 
         }),
         request_id: None,
     };
-    let id = lifecycle::record(conn, TaskKind::AutoUpdate, origin, &spec)?;
-    eprintln!("podup: auto-update task {id}");
     crate::sys::catch_stop_signals().map_err(Error::Signals)?;
+    // podman auto-update must not find a tag a lost worker moved: repair first.
+    super::recover::before(conn, d.host, &origin);
+    let id = lifecycle::record(conn, TaskKind::AutoUpdate, Origin { ..origin }, &spec)?;
+    if let Some(unit) = crate::sys::own_unit() {
+        crate::store::tasks::set_runner(conn, id, &unit)?;
+    }
+    eprintln!("podup: auto-update task {id}");
     // The timer job also keeps discovery current and the database bounded.
     if config.auto_discover {
         if let Err(e) = crate::discovery::run(conn, d.host, config, &config.unit_dirs, crate::clock::now_ms()) {

@@ -16,7 +16,12 @@ Commands:
   trigger SERVICE... | --all [--caller C] [--reason R] [--dry-run] [--wait]
                  update services now, as POST /api/v1/services/S/update does
   auto-update [--caller C] [--dry-run]
-                 run podman auto-update as a task (what the timer runs)
+                 run podman auto-update as a task (what the timer runs);
+                 repairs what lost workers left first, as recover does
+  recover [--caller C]
+                 repair units a lost worker left half-deployed (killed, out of
+                 memory, power loss): re-tag, verify or roll back, each as a
+                 maintenance task (what podup-recover.service runs at boot)
   tasks [--status S] [--limit N]
                  list tasks, newest first
   task ID        show one task: units and log

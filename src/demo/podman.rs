@@ -58,6 +58,15 @@ impl World {
                 }
             }
             ["pull", "-q", reference] => self.pull(reference),
+            ["image", "inspect", "--format", "{{.Id}}", reference] => {
+                let s = self.lock();
+                // A tag names the image it points at; an id names itself.
+                match s.tags.get(*reference) {
+                    Some(id) => ok(format!("{id}\n")),
+                    None if s.images.contains_key(*reference) => ok(format!("{reference}\n")),
+                    None => fail(125, format!("Error: {reference}: image not known\n")),
+                }
+            }
             ["image", "inspect", "--format", _, image] => match self.lock().images.get(*image) {
                 Some(i) => ok(format!("{}\n", i.digest)),
                 None => fail(125, format!("Error: {image}: image not known\n")),

@@ -41,6 +41,7 @@ fn spec(units: &[&str], mode: Mode) -> TaskSpec {
         verify_secs: 3,
         dry_run: false,
         mode,
+        recovers: None,
     }
 }
 

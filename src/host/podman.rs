@@ -212,6 +212,19 @@ impl Host {
         }
     }
 
+    /// The id of the local image `reference` (a tag) names.
+    pub fn image_id(&self, reference: &str) -> Result<String, HostError> {
+        check_operand("image reference", reference)?;
+        let record = self.podman(&args::image_id(reference), LOCAL_TIMEOUT_SECS)?;
+        let id = record.stdout.trim().to_string();
+        if !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit()) {
+            Ok(id)
+        } else {
+            let e = ParseError(format!("expected one image id, got '{}'", id.escape_debug()));
+            Err(HostError::unexpected(record, e))
+        }
+    }
+
     /// Gives local image `image` the additional name `reference`.
     pub fn tag(&self, image: &str, reference: &str) -> Result<(), HostError> {
         check_operand("image", image)?;

@@ -120,7 +120,8 @@ pub fn task_action(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refus
                 Response::json(202, call.action, "retried", &json!({"status": "accepted", "task_id": new_id, "retry_of": id, "status_url": d.status_url(new_id)})).with_task(new_id)
             })
         }
-        _ => control::stop(conn, &d, id, verb == "force-stop").map(|changed| {
+        _ => control::stop(conn, &d, id, verb == "force-stop").map(|stopped| {
+            let changed = stopped.changed;
             let status = tasks::get(conn, id)
                 .ok()
                 .flatten()
@@ -137,7 +138,10 @@ pub fn task_action(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refus
                 200,
                 call.action,
                 reason,
-                &json!({"task_id": id, "status": status, "changed": changed}),
+                &match stopped.recovery {
+                    None => json!({"task_id": id, "status": status, "changed": changed}),
+                    Some(r) => json!({"task_id": id, "status": status, "changed": changed, "recovery_task_id": r}),
+                },
             )
             .with_task(id)
         }),

@@ -14,4 +14,4 @@ pub use secret::Secret;
 pub use spec::{Mode, Scope, TaskSpec, UnitSpec};
 pub use task::{TaskKind, TaskStatus, category_kinds};
 pub use text::UnknownText;
-pub use unit::{LogLevel, UnitStatus};
+pub use unit::{Intent, LogLevel, UnitStatus};

@@ -24,6 +24,8 @@ text_enum! {
         AutoUpdate = "auto-update",
         /// Maintenance: prune old history.
         Prune = "prune",
+        /// Maintenance: repair what a lost worker left (`recovers` names its task).
+        Recover = "recover",
     }
 }
 
@@ -52,6 +54,9 @@ pub struct TaskSpec {
     pub dry_run: bool,
     #[serde(default)]
     pub mode: Mode,
+    /// For `Mode::Recover`: the lost task whose units this task repairs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovers: Option<i64>,
 }
 
 /// `Option<Scope>` spelled as the scope's text, or `""` for none.
@@ -86,6 +91,7 @@ mod tests {
                 (Mode::Deploy, "deploy"),
                 (Mode::AutoUpdate, "auto-update"),
                 (Mode::Prune, "prune"),
+                (Mode::Recover, "recover"),
             ],
             &Mode::ALL,
         );
@@ -103,6 +109,7 @@ mod tests {
             verify_secs: 10,
             dry_run: false,
             mode: Mode::AutoUpdate,
+            recovers: None,
         };
         let text = r#"{"units":[{"unit":"app.service","image":"r/a:t","digest":null}],"scope":"user","verify_secs":10,"dry_run":false,"mode":"auto-update"}"#;
         assert_eq!(serde_json::to_string(&spec).unwrap(), text);
@@ -113,6 +120,7 @@ mod tests {
             verify_secs: 0,
             dry_run: false,
             mode: Mode::Prune,
+            recovers: None,
         };
         let text = r#"{"units":[],"scope":"","verify_secs":0,"dry_run":false,"mode":"prune"}"#;
         assert_eq!(serde_json::to_string(&maintenance).unwrap(), text);

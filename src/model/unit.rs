@@ -37,6 +37,31 @@ impl From<TaskStatus> for UnitStatus {
 }
 
 text_enum! {
+    /// The write-ahead note on a unit row (`task_units.intent`): the step a worker is about
+    /// to take, written before it takes it, so that recovery never has to guess what a lost
+    /// worker may have changed (docs/tasks.md, "Crash safety").
+    pub enum Intent ("unit intent") {
+        /// About to point the unit's tag at the target (or pull by tag, which moves it).
+        Tag = "tag",
+        /// About to restart the unit onto the target, then verify it.
+        Restart = "restart",
+        /// About to point the tag back at the previous image and restart onto it.
+        RollBack = "rollback",
+        /// The unit is in the state the task's status names.
+        Settled = "settled",
+        /// A recovery task (`recovered_by`) repaired what the lost worker left.
+        Recovered = "recovered",
+    }
+}
+
+impl Intent {
+    /// The unit may have been restarted by podup (onto the target or back).
+    pub fn may_have_restarted(self) -> bool {
+        matches!(self, Intent::Restart | Intent::RollBack)
+    }
+}
+
+text_enum! {
     /// How loud a task log line is; also the journal priority it is logged at.
     #[derive(Default)]
     pub enum LogLevel ("log level") {

@@ -34,13 +34,14 @@ pub fn clear(conn: &Connection, unit: &str) -> rusqlite::Result<usize> {
     conn.execute("DELETE FROM unit_locks WHERE unit = ?1", [unit])
 }
 
-/// A task newer than `task_id` for one of `units` that is waiting, running or has
-/// succeeded: then `task_id` must not deploy. (Its worker may start late, after the
+/// A deploy task newer than `task_id` for one of `units` that is waiting, running or
+/// has succeeded: then `task_id` must not deploy. (A recovery is no deploy.) (Its worker may start late, after the
 /// newer one finished; deploying then would put an older image back.)
 pub fn newer_for_units(conn: &Connection, units: &[String], task_id: i64) -> rusqlite::Result<Option<i64>> {
     let mut st = conn.prepare_cached(
         "SELECT max(t.id) FROM tasks t JOIN task_units u ON u.task_id = t.id
-         WHERE u.unit = ?1 AND t.status IN ('pending', 'running', 'succeeded') AND t.id > ?2",
+         WHERE u.unit = ?1 AND t.status IN ('pending', 'running', 'succeeded') AND t.id > ?2
+             AND t.kind <> 'maintenance'",
     )?;
     for unit in units {
         if let Some(id) = st.query_row(params![unit, task_id], |r| r.get::<_, Option<i64>>(0))? {
@@ -97,6 +98,21 @@ mod tests {
         let waiting = add("pending");
         assert_eq!(newer_for_units(&c, &app, old).unwrap(), Some(waiting));
         assert_eq!(newer_for_units(&c, &["other.service".to_string()], old).unwrap(), None);
+        // A recovery (maintenance) of the same unit is no deploy: it supersedes nothing.
+        let last = add("pending");
+        c.execute(
+            "INSERT INTO tasks (kind, status, created_ms, source, units_text, spec)
+             VALUES ('maintenance', 'running', 1, 'worker', 'app.service', '{}')",
+            [],
+        )
+        .unwrap();
+        let recovery = c.last_insert_rowid();
+        c.execute(
+            "INSERT INTO task_units (task_id, unit, status) VALUES (?1, 'app.service', 'running')",
+            [recovery],
+        )
+        .unwrap();
+        assert_eq!(newer_for_units(&c, &app, last).unwrap(), None);
     }
 
     #[test]

@@ -178,6 +178,7 @@ mod tests {
                 digest: None,
             }],
             scope: Some(crate::model::Scope::System),
+            recovers: None,
             verify_secs: 1,
             dry_run: false,
             mode: crate::model::Mode::Deploy,

@@ -157,6 +157,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // pruned after tiers 2 and 1 and folded per source like refused rows
     // (docs/security.md, second round): their per-second count needs its own index.
     "CREATE INDEX event_log_source_failed ON event_log (source, ts_ms) WHERE tier = 3;",
+    // 9: crash-safe deploys (docs/tasks.md, "Crash safety"). A unit row keeps the image
+    // that ran before (`prev_image`), the target's image id, and the write-ahead note of
+    // the step under way (`intent`); a recovery task that repaired the row is
+    // `recovered_by`. `runner` names the systemd unit a task runs in when that is not
+    // its own `podup-task-<id>.service` (the timer job, `podup recover`).
+    "ALTER TABLE task_units ADD COLUMN prev_image TEXT;
+    ALTER TABLE task_units ADD COLUMN target_image TEXT;
+    ALTER TABLE task_units ADD COLUMN intent TEXT
+        CHECK (intent IS NULL OR intent IN ('tag', 'restart', 'rollback', 'settled', 'recovered'));
+    ALTER TABLE task_units ADD COLUMN recovered_by INTEGER;
+    CREATE INDEX task_units_open_intent ON task_units (task_id) WHERE intent IN ('tag', 'restart', 'rollback');
+    ALTER TABLE tasks ADD COLUMN runner TEXT;",
 ];
 
 /// The schema version this build writes.

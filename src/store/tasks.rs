@@ -13,7 +13,7 @@ mod tests;
 mod units;
 
 pub use logs::{LogEntry, add_log, logs};
-pub use units::{UnitUpdate, add_unit, end_open_units, units, update_unit};
+pub use units::{UnitUpdate, Unsettled, add_unit, end_open_units, mark_recovered, units, unsettled, update_unit};
 
 /// What the triggers know when they create a task.
 #[derive(Debug, Clone)]
@@ -46,6 +46,9 @@ pub struct Task {
     pub retry_of: Option<i64>,
     pub units: Vec<String>,
     pub spec: serde_json::Value,
+    /// The systemd unit the task runs in, when not its own `podup-task-<id>.service`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
 }
 
 impl Task {
@@ -59,7 +62,7 @@ impl Task {
 }
 
 const TASK_COLUMNS: &str = "id, kind, status, reason, message, created_ms, started_ms, finished_ms, source, caller, \
-     trigger_reason, request_id, delivery_id, retry_of, units_text, spec";
+     trigger_reason, request_id, delivery_id, retry_of, units_text, spec, runner";
 
 fn task_from_row(r: &Row<'_>) -> rusqlite::Result<Task> {
     let units_text: String = r.get(14)?;
@@ -81,6 +84,7 @@ fn task_from_row(r: &Row<'_>) -> rusqlite::Result<Task> {
         retry_of: r.get(13)?,
         units: units_text.split_whitespace().map(String::from).collect(),
         spec: serde_json::from_str(&spec).unwrap_or(serde_json::Value::Null),
+        runner: r.get(16)?,
     })
 }
 
@@ -120,6 +124,12 @@ pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Task>> {
         task_from_row,
     )
     .optional()
+}
+
+/// Records the systemd unit task `id` runs in, when that is not its own transient unit.
+pub fn set_runner(conn: &Connection, id: i64, unit: &str) -> rusqlite::Result<()> {
+    conn.execute("UPDATE tasks SET runner = ?2 WHERE id = ?1", params![id, unit])?;
+    Ok(())
 }
 
 /// Moves a task along the status machine. Returns false (and changes nothing) when

@@ -2,7 +2,6 @@
 //! report line, then podup's own stay-active check on every unit podman restarted
 //! (podman counts a container that exits a second after its start as updated).
 
-use super::deploy;
 use super::journal::Journal;
 use super::lifecycle::finish;
 use crate::clock::now_ms;
@@ -84,7 +83,14 @@ pub fn run_task(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec
                     ..Default::default()
                 },
             );
-            if let Err(why) = deploy::verify(host, &journal, &row.unit, None, spec.verify_secs) {
+            if let Err(why) = super::verify::verify(
+                host,
+                &journal,
+                &row.unit,
+                None,
+                spec.verify_secs,
+                super::verify::OnStop::End,
+            ) {
                 status = UnitStatus::Failed;
                 message = format!("podman updated it, but {why}");
                 journal.error("verify", Some(&row.unit), &message);

@@ -5,7 +5,7 @@
 
 use super::dispatch::Dispatcher;
 use super::lifecycle::{self, Created, Trigger, finish, mark_lost};
-use super::transient_unit;
+use super::{recover, runner_unit, transient_unit};
 use crate::clock::now_ms;
 use crate::model::{TaskKind, TaskSpec, TaskStatus};
 use crate::ratelimit::{Limited, Rule};
@@ -132,13 +132,30 @@ fn created(c: Created) -> Result<i64, ControlError> {
     }
 }
 
-/// Stops the task's transient unit: gracefully (the worker marks itself
-/// `cancelled`) or with SIGKILL (podup marks it `failed`, reason `killed`).
-/// A task that already ended is left alone: `Ok(false)`.
-pub fn stop(conn: &Connection, d: &Dispatcher<'_>, id: i64, force: bool) -> Result<bool, ControlError> {
+/// What a stop did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stopped {
+    /// False when the task had already ended (and was left alone).
+    pub changed: bool,
+    /// After a force-stop: the recovery task started to repair what the worker left.
+    pub recovery: Option<i64>,
+}
+
+/// Stops the task's transient unit: gracefully (the worker ends safely: it rolls back
+/// what it changed and marks itself `cancelled`) or with SIGKILL (podup marks it
+/// `failed`, reason `killed`, and starts a recovery task for what the worker left).
+/// A task that already ended is left alone.
+pub fn stop(conn: &mut Connection, d: &Dispatcher<'_>, id: i64, force: bool) -> Result<Stopped, ControlError> {
     let task = tasks::get(conn, id)?.ok_or(ControlError::UnknownTask(id))?;
     if task.status().is_terminal() {
-        return Ok(false);
+        return Ok(Stopped {
+            changed: false,
+            recovery: None,
+        });
+    }
+    if let Some(runner) = &task.runner {
+        let message = format!("task {id} runs inside {runner}, not in a unit of its own: stop {runner} instead");
+        return Err(ControlError::CannotStop { task_id: id, message });
     }
     let unit = transient_unit(id);
     // SIGKILL ends the worker at once and the collected unit disappears: no stop after it.
@@ -175,7 +192,43 @@ pub fn stop(conn: &Connection, d: &Dispatcher<'_>, id: i64, force: bool) -> Resu
         finish(conn, id, TaskStatus::Cancelled, "stopped", "stopped on request");
     }
     locks::release(conn, id)?;
-    Ok(true)
+    let recovery = if force { recover_after(conn, d, id)? } else { None };
+    Ok(Stopped {
+        changed: true,
+        recovery,
+    })
+}
+
+/// Creates and starts the recovery task for what task `id`'s worker left unsettled, if
+/// anything. A failed start leaves it `failed` (`dispatch_failed`); the timer job or
+/// `podup recover` repairs then.
+fn recover_after(conn: &mut Connection, d: &Dispatcher<'_>, id: i64) -> Result<Option<i64>, ControlError> {
+    let Some(lost) = tasks::get(conn, id)? else {
+        return Ok(None);
+    };
+    let rows: Vec<_> = tasks::unsettled(conn, None)?
+        .into_iter()
+        .filter(|r| r.task_id == id)
+        .collect();
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let spec = recover::recovery_spec(&lost, &rows);
+    let origin = Origin {
+        source: lost.source.as_str(),
+        caller: "force-stop",
+        reason: Some("recovered"),
+        request_id: None,
+    };
+    let new_id = lifecycle::record(conn, TaskKind::Maintenance, origin, &spec)?;
+    let what = format!("recovery after task {id} was force-stopped");
+    match lifecycle::start(conn, d, new_id, &what) {
+        Ok(()) => Ok(Some(new_id)),
+        Err(message) => Err(ControlError::Dispatch {
+            task_id: new_id,
+            message,
+        }),
+    }
 }
 
 /// A new task with the same spec, `retry_of` the old one, dispatched.
@@ -218,7 +271,7 @@ pub fn check_alive(conn: &Connection, d: &Dispatcher<'_>, id: i64) {
     }
     let gone = d
         .host
-        .unit_state(&transient_unit(id))
+        .unit_state(&runner_unit(&t))
         .map(|s| !s.exists())
         .unwrap_or(false);
     d.host.drain_records();

@@ -1,23 +1,26 @@
 //! One unit's verified deploy: record what runs, pull the target (by digest when
 //! known) and point the unit's tag at it, restart, verify that the unit stays
 //! active on the target, and roll back to the previous image when it does not.
+//! Each change is noted on the unit's row before it is made (`steps::note`), so a
+//! worker lost at any point leaves what recovery needs; a stop request at any point
+//! after the tag moved rolls back before the task ends `cancelled`.
 
 use super::journal::Journal;
 use super::lifecycle::UnitOutcome;
-use crate::host::podman::Health;
-use crate::host::{Host, HostError};
-use crate::model::{TaskStatus, UnitSpec, UnitStatus};
+use super::pause::{self, Point};
+use super::steps::{diagnose, note, roll_back};
+use super::verify::{OnStop, verify};
+use crate::host::Host;
+use crate::model::{Intent, TaskStatus, UnitSpec, UnitStatus};
 use crate::services::ImageRef;
 use crate::store::tasks::UnitUpdate;
-use std::time::{Duration, Instant};
 
-/// How long a restarted unit may take to become active.
-const START_TIMEOUT_SECS: u64 = 60;
-/// How often the unit's state is read while verifying.
-const VERIFY_POLL_MS: u64 = 250;
-
-/// Why verification failed, in one sentence.
-type Verdict = Result<(), String>;
+/// What the unit ran before the deploy.
+struct Before {
+    image_id: String,
+    /// Its digest, or its id when podman knows no digest.
+    name: String,
+}
 
 /// Deploys `spec` (with its image resolved) to its unit.
 pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &ImageRef, verify_secs: u64) -> UnitOutcome {
@@ -41,23 +44,25 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
         .as_ref()
         .map(|p| p.image_digest.clone())
         .filter(|d| !d.is_empty());
+    let tag_ref = image.to_string();
     journal.update(
         unit,
         &UnitUpdate {
             from_digest: from_digest.as_deref(),
-            image: Some(&image.to_string()),
+            image: Some(&tag_ref),
+            prev_image: previous.as_ref().map(|p| p.image_id.as_str()),
             ..Default::default()
         },
     );
-    match &previous {
-        Some(p) => journal.info(
+    let before = previous.as_ref().map(|p| Before {
+        image_id: p.image_id.clone(),
+        name: from_digest.clone().unwrap_or_else(|| p.image_id.clone()),
+    });
+    match &before {
+        Some(b) => journal.info(
             "inspect",
             Some(unit),
-            &format!(
-                "runs image '{}' ({})",
-                p.image_id,
-                from_digest.as_deref().unwrap_or("no digest")
-            ),
+            &format!("runs image '{}' ({})", b.image_id, b.name),
         ),
         None => journal.warn(
             "inspect",
@@ -66,19 +71,21 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
         ),
     }
     if journal.stop_requested() {
-        return cancelled();
+        return cancelled(&before, "nothing was changed");
     }
 
-    // 2. Pull the target and point the unit's tag at it.
+    // 2. Pull the target and point the unit's tag at it. A pull by tag moves the tag
+    // itself, so its note comes first.
     journal.unit_phase(unit, "pull", UnitStatus::Running);
-    let tag_ref = image.to_string();
     let pulled = match &spec.digest {
         Some(d) => host
             .pull(&format!("{}@{d}", image.repository))
-            .and_then(|id| host.tag(&id, &tag_ref).map(|()| (id, d.clone()))),
-        None => host
-            .pull(&tag_ref)
-            .and_then(|id| host.image_digest(&id).map(|d| (id, d))),
+            .map(|id| (id, d.clone())),
+        None => {
+            note(journal, unit, Intent::Tag);
+            host.pull(&tag_ref)
+                .and_then(|id| host.image_digest(&id).map(|d| (id, d)))
+        }
     };
     journal.flush(Some(unit), "pull");
     let (new_id, target_digest) = match pulled {
@@ -89,32 +96,94 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
         unit,
         &UnitUpdate {
             to_digest: Some(&target_digest),
+            target_image: Some(&new_id),
             ..Default::default()
         },
     );
-    if previous.as_ref().is_some_and(|p| p.image_id == new_id) {
+    if spec.digest.is_some() {
+        pause::at(journal, Point::Pulled);
+        if journal.stop_requested() {
+            return cancelled(&before, "the tag was not moved");
+        }
+        note(journal, unit, Intent::Tag);
+        let tagged = host.tag(&new_id, &tag_ref);
+        journal.flush(Some(unit), "pull");
+        if let Err(e) = tagged {
+            // The tag may or may not have moved: put it back, as a stop would.
+            journal.error("pull", Some(unit), &e.to_string());
+            return undo(
+                host,
+                journal,
+                unit,
+                &tag_ref,
+                &before,
+                false,
+                verify_secs,
+                "tag_failed",
+                &e.to_string(),
+            );
+        }
+    }
+    if before.as_ref().is_some_and(|b| b.image_id == new_id) {
         let m = format!("already runs {target_digest}");
         journal.info("pull", Some(unit), &m);
         return UnitOutcome::new(TaskStatus::Succeeded, "already_current", m);
     }
+    pause::at(journal, Point::Tagged);
     if journal.stop_requested() {
-        return cancelled();
+        return undo(
+            host,
+            journal,
+            unit,
+            &tag_ref,
+            &before,
+            false,
+            verify_secs,
+            "stopped",
+            "stopped on request",
+        );
     }
 
     // 3 + 4. Restart and verify.
+    note(journal, unit, Intent::Restart);
+    pause::at(journal, Point::Restarting);
+    if journal.stop_requested() {
+        return undo(
+            host,
+            journal,
+            unit,
+            &tag_ref,
+            &before,
+            false,
+            verify_secs,
+            "stopped",
+            "stopped on request",
+        );
+    }
     journal.unit_phase(unit, "restart", UnitStatus::Running);
     let restarted = host.restart(unit);
     journal.flush(Some(unit), "restart");
     let verdict = match restarted {
         Ok(_) => {
             journal.unit_phase(unit, "verify", UnitStatus::Running);
-            verify(host, journal, unit, Some(&new_id), verify_secs)
+            pause::at(journal, Point::Verifying);
+            verify(host, journal, unit, Some(&new_id), verify_secs, OnStop::End)
         }
         Err(e) => Err(format!("the restart failed: {e}")),
     };
     journal.flush(Some(unit), "verify");
     if journal.stop_requested() {
-        return cancelled();
+        return undo(
+            host,
+            journal,
+            unit,
+            &tag_ref,
+            &before,
+            true,
+            verify_secs,
+            "stopped",
+            "stopped on request",
+        );
     }
     let why = match verdict {
         Ok(()) => {
@@ -127,7 +196,7 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
                 host,
                 journal,
                 unit,
-                previous.as_ref().map(|p| p.image_id.as_str()),
+                before.as_ref().map(|b| b.image_id.as_str()),
                 &new_id,
             );
             return UnitOutcome::new(TaskStatus::Succeeded, "ok", format!("runs {target_digest}"));
@@ -137,37 +206,92 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
     journal.error("verify", Some(unit), &why);
 
     // 5. Roll back.
-    let Some(prev) = previous else {
-        diagnose(host, journal, unit);
-        return UnitOutcome::new(
-            TaskStatus::Failed,
-            "verify_failed",
-            format!("{why}; no previous image to roll back to"),
-        );
+    undo(
+        host,
+        journal,
+        unit,
+        &tag_ref,
+        &before,
+        true,
+        verify_secs,
+        "verify_failed",
+        &why,
+    )
+}
+
+/// The stop outcome when nothing needed undoing: the previous image still runs.
+fn cancelled(before: &Option<Before>, what: &str) -> UnitOutcome {
+    let runs = match before {
+        Some(b) => format!("{} still runs", b.name),
+        None => "no container ran before and none was started".into(),
+    };
+    UnitOutcome::new(
+        TaskStatus::Cancelled,
+        "stopped",
+        format!("stopped on request; {what}: {runs}"),
+    )
+}
+
+/// Puts the unit back on the image it ran before: the tag, and when `restarted` the
+/// container too. `reason` says why: `stopped` (a stop request: the task ends
+/// `cancelled`), `verify_failed` (`rolled_back`), or a failed step (`failed`).
+#[allow(clippy::too_many_arguments)]
+fn undo(
+    host: &Host,
+    journal: &Journal<'_>,
+    unit: &str,
+    tag: &str,
+    before: &Option<Before>,
+    restarted: bool,
+    verify_secs: u64,
+    reason: &'static str,
+    why: &str,
+) -> UnitOutcome {
+    let stop = reason == "stopped";
+    let Some(b) = before else {
+        // Nothing ran before: there is nothing to go back to. A stop puts the unit back
+        // where it was (not running); a failure leaves it for the operator to see.
+        if stop && restarted {
+            let stopped = host.stop(unit);
+            journal.flush(Some(unit), "rollback");
+            if let Err(e) = stopped {
+                return UnitOutcome::new(
+                    TaskStatus::Failed,
+                    "rollback_failed",
+                    format!("{why}; stopping the unit failed: {e}"),
+                );
+            }
+            return UnitOutcome::new(
+                TaskStatus::Cancelled,
+                "stopped",
+                format!("{why}; no container ran before, so the unit is stopped again"),
+            );
+        }
+        if restarted {
+            diagnose(host, journal, unit);
+        }
+        let status = if stop {
+            TaskStatus::Cancelled
+        } else {
+            TaskStatus::Failed
+        };
+        return UnitOutcome::new(status, reason, format!("{why}; no previous image to roll back to"));
     };
     journal.unit_phase(unit, "rollback", UnitStatus::Running);
-    // The failed restart and the manager's own retries (`Restart=on-failure`) may have
-    // used up the unit's start limit: a rollback refused with "start of the service was
-    // attempted too often" would leave it down. Resetting it is best effort: if it
-    // fails, the restart says why.
-    let back = host.tag(&prev.image_id, &tag_ref).and_then(|()| {
-        let _ = host.reset_failed(unit);
-        host.restart(unit).map(|_| ())
-    });
-    journal.flush(Some(unit), "rollback");
-    let back = match back {
-        Ok(()) => verify(host, journal, unit, Some(&prev.image_id), verify_secs),
-        Err(e) => Err(format!("the rollback failed: {e}")),
-    };
-    journal.flush(Some(unit), "rollback");
-    match back {
+    match roll_back(host, journal, unit, tag, &b.image_id, restarted, verify_secs) {
         Ok(()) => {
-            let m = format!(
-                "{why}; rolled back to {}",
-                from_digest.as_deref().unwrap_or(&prev.image_id)
-            );
+            let m = if restarted {
+                format!("{why}; rolled back to {}, which runs", b.name)
+            } else {
+                format!("{why}; the tag points at {} again, which still runs", b.name)
+            };
             journal.warn("rollback", Some(unit), &m);
-            UnitOutcome::new(TaskStatus::RolledBack, "verify_failed", m)
+            let status = match reason {
+                "stopped" => TaskStatus::Cancelled,
+                "verify_failed" => TaskStatus::RolledBack,
+                _ => TaskStatus::Failed,
+            };
+            UnitOutcome::new(status, reason, m)
         }
         Err(back_why) => {
             diagnose(host, journal, unit);
@@ -177,78 +301,6 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
                 format!("{why}; then the rollback failed too: {back_why}"),
             )
         }
-    }
-}
-
-fn cancelled() -> UnitOutcome {
-    UnitOutcome::new(TaskStatus::Cancelled, "stopped", "stopped on request")
-}
-
-/// The unit must become active, then stay active (same invocation, no restart) for
-/// `verify_secs`, and its container must run `image_id` when one is given.
-/// (podman's own auto-update counts a container that exits a second after its
-/// start as updated; this check does not.)
-pub fn verify(host: &Host, journal: &Journal<'_>, unit: &str, image_id: Option<&str>, verify_secs: u64) -> Verdict {
-    let poll = Duration::from_millis(VERIFY_POLL_MS);
-    let start = Instant::now();
-    let first = loop {
-        let state = host.unit_state(unit).map_err(|e| e.to_string())?;
-        if state.is_active() {
-            break state;
-        }
-        if matches!(state.active_state.as_str(), "failed" | "inactive") && start.elapsed() > Duration::from_secs(2) {
-            return Err(format!(
-                "the unit is {} ({}) after the restart",
-                state.active_state, state.result
-            ));
-        }
-        if start.elapsed() > Duration::from_secs(START_TIMEOUT_SECS) || journal.stop_requested() {
-            return Err(format!(
-                "the unit did not become active within {START_TIMEOUT_SECS} s ({})",
-                state.active_state
-            ));
-        }
-        std::thread::sleep(poll);
-    };
-    let active_since = Instant::now();
-    while active_since.elapsed() < Duration::from_secs(verify_secs) {
-        if journal.stop_requested() {
-            return Err("stopped on request during verification".into());
-        }
-        std::thread::sleep(poll);
-        let now = host.unit_state(unit).map_err(|e| e.to_string())?;
-        if !now.is_active() || now.invocation_id != first.invocation_id || now.n_restarts != first.n_restarts {
-            let secs = active_since.elapsed().as_secs_f64();
-            return Err(format!(
-                "the unit stopped being active {secs:.1} s after the restart ({}, {})",
-                now.active_state, now.result
-            ));
-        }
-    }
-    let Some(image_id) = image_id else { return Ok(()) };
-    let running = host.unit_containers(unit).map_err(|e| e.to_string())?;
-    let Some(c) = running.into_iter().find(|c| c.state == "running") else {
-        return Err("the unit is active but runs no container".into());
-    };
-    if c.image_id != image_id {
-        return Err(format!(
-            "the unit's container runs image '{}', not the target '{image_id}'",
-            c.image_id
-        ));
-    }
-    // A container with a health check counts only once the check says healthy: active and
-    // running is what `podman auto-update` settles for, and it is not enough.
-    match host.container_health(&c.id).map_err(|e| e.to_string())? {
-        Health::None => Ok(()),
-        Health::Healthy => {
-            journal.info("verify", Some(unit), "the health check reports 'healthy'");
-            Ok(())
-        }
-        other => Err(format!(
-            "the health check reports '{}', not 'healthy', {:.1} s after the restart",
-            other.as_str(),
-            start.elapsed().as_secs_f64()
-        )),
     }
 }
 
@@ -276,13 +328,4 @@ fn cleanup(host: &Host, journal: &Journal<'_>, unit: &str, previous: Option<&str
         ),
     }
     journal.flush(Some(unit), "cleanup");
-}
-
-/// Puts `systemctl status` and the journal tail of the unit into the task log.
-fn diagnose(host: &Host, journal: &Journal<'_>, unit: &str) {
-    let status = host.status_text(unit).unwrap_or_else(|e: HostError| e.to_string());
-    journal.error("diagnose", Some(unit), &format!("systemctl status:\n{status}"));
-    let tail = host.journal_tail(unit, 30).unwrap_or_else(|e: HostError| e.to_string());
-    journal.error("diagnose", Some(unit), &format!("last journal lines:\n{tail}"));
-    journal.flush(Some(unit), "diagnose");
 }

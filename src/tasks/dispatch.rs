@@ -2,7 +2,7 @@
 //! <podup> run-task <id> --db <path>`, and everything the triggers share around it:
 //! resolving the images of declared services, the dry-run plan, waiting for a task.
 
-use super::{resolve, sandbox, transient_unit};
+use super::{pause, resolve, sandbox, transient_unit, verify};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::host::podman::args as podman_args;
@@ -79,6 +79,7 @@ impl Dispatcher<'_> {
             verify_secs: self.config.verify_secs,
             dry_run,
             mode,
+            recovers: None,
         }
     }
 
@@ -104,8 +105,15 @@ impl Dispatcher<'_> {
         if let Some(path) = &self.config.path_env {
             setenv.push(("PATH".into(), path.clone()));
         }
-        let properties =
+        // Test-only pause points (tasks/pause.rs) reach the worker only when set here.
+        for name in [pause::AT_VAR, pause::DIR_VAR] {
+            if let Some(value) = std::env::var_os(name).and_then(|v| v.into_string().ok()) {
+                setenv.push((name.to_string(), value));
+            }
+        }
+        let mut properties =
             sandbox::unit_properties(self.host.scope, self.config.task_timeout_secs, &self.config.state_dir);
+        properties.extend(stop_properties(self.config.verify_secs));
         let unit = transient_unit(task_id);
         let result = self.host.launch(&TaskUnit {
             task_id,
@@ -212,4 +220,13 @@ pub fn wait(conn: &Connection, id: i64, limit: Duration) -> rusqlite::Result<Opt
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// How a stop ends a task unit: SIGTERM to the worker alone (`KillMode=mixed`), so the
+/// podman or systemctl command under way finishes its step, and the worker has time for
+/// the rollback a stop makes (a restart, the start timeout, the verification window)
+/// before the manager sends SIGKILL.
+pub fn stop_properties(verify_secs: u64) -> [String; 2] {
+    let secs = 2 * verify::START_TIMEOUT_SECS + verify_secs + 30;
+    ["KillMode=mixed".into(), format!("TimeoutStopSec={secs}")]
 }

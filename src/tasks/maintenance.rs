@@ -54,6 +54,7 @@ pub fn prune(
         verify_secs: 0,
         dry_run: false,
         mode: Mode::Prune,
+        recovers: None,
     };
     let origin = Origin {
         source,

@@ -9,8 +9,12 @@ pub mod fields;
 pub mod journal;
 pub mod lifecycle;
 pub mod maintenance;
+pub mod pause;
+pub mod recover;
 pub mod resolve;
 pub mod sandbox;
+pub mod steps;
+pub mod verify;
 pub mod worker;
 
 use crate::config::Config;
@@ -19,6 +23,12 @@ use crate::host::{Host, Programs};
 /// The transient unit a task runs in.
 pub fn transient_unit(id: i64) -> String {
     format!("podup-task-{id}.service")
+}
+
+/// The systemd unit task `t`'s worker runs in: its own transient unit, or the unit it
+/// recorded (the timer job, `podup recover`).
+pub fn runner_unit(t: &crate::store::tasks::Task) -> String {
+    t.runner.clone().unwrap_or_else(|| transient_unit(t.id))
 }
 
 /// The host as the configuration describes it (scope, programs on PATH), running

@@ -4,14 +4,15 @@
 
 use super::deploy;
 use super::journal::Journal;
-use super::lifecycle::{UnitOutcome, finish, mark_lost};
+use super::lifecycle::{Origin, UnitOutcome, finish, mark_lost};
 use crate::clock::now_ms;
 use crate::host::Host;
-use crate::model::{Mode, TaskSpec, TaskStatus};
+use crate::model::{Intent, Mode, TaskSpec, TaskStatus};
 use crate::services::ImageRef;
 use crate::store::tasks::{self, Task, UnitUpdate};
 use crate::store::{immediate, locks};
-use crate::tasks::{autoupdate, resolve, transient_unit};
+use crate::tasks::recover::{self, Caller};
+use crate::tasks::{autoupdate, resolve, runner_unit};
 use rusqlite::Connection;
 use std::time::Duration;
 
@@ -45,10 +46,10 @@ pub fn run(conn: &mut Connection, host: &Host, id: i64) -> u8 {
         );
         return 1;
     };
-    let result = if spec.mode == Mode::AutoUpdate {
-        autoupdate::run_task(conn, host, &task, &spec)
-    } else {
-        run_deploy(conn, host, &task, &spec)
+    let result = match spec.mode {
+        Mode::AutoUpdate => autoupdate::run_task(conn, host, &task, &spec),
+        Mode::Recover => run_recovery(conn, host, &task, &spec),
+        Mode::Deploy | Mode::Prune => run_deploy(conn, host, &task, &spec),
     };
     if let Err(e) = locks::release(conn, id) {
         log::error!(podup_task_id = id; "could not release the deploy locks: {e}");
@@ -76,14 +77,20 @@ enum Turn {
 }
 
 /// Waits until every unit of the task is free, then holds their locks.
-fn take_turn(conn: &mut Connection, host: &Host, task: &Task, units: &[String]) -> rusqlite::Result<Turn> {
+fn take_turn(
+    conn: &mut Connection,
+    host: &Host,
+    task: &Task,
+    units: &[String],
+    deploys: bool,
+) -> rusqlite::Result<Turn> {
     let mut announced = false;
     loop {
         if host.stop_requested() {
             return Ok(Turn::Cancelled);
         }
         let tx = immediate(conn)?;
-        if let Some(newer) = locks::newer_for_units(&tx, units, task.id)? {
+        if let Some(newer) = locks::newer_for_units(&tx, units, task.id)?.filter(|_| deploys) {
             tx.commit()?;
             return Ok(Turn::Superseded(newer));
         }
@@ -99,8 +106,9 @@ fn take_turn(conn: &mut Connection, host: &Host, task: &Task, units: &[String]) 
                 let holder_task = tasks::get(&tx, holder)?;
                 let gone = match &holder_task {
                     Some(t) if t.status().is_terminal() => true,
-                    _ => !host
-                        .unit_state(&transient_unit(holder))
+                    Some(t) => !host.unit_state(&runner_unit(t)).map(|s| s.exists()).unwrap_or(true),
+                    None => !host
+                        .unit_state(&crate::tasks::transient_unit(holder))
                         .map(|s| s.exists())
                         .unwrap_or(true),
                 };
@@ -129,10 +137,46 @@ fn take_turn(conn: &mut Connection, host: &Host, task: &Task, units: &[String]) 
     }
 }
 
+/// A dispatched recovery task (after a force-stop, or a retry of one): its units'
+/// turn, then the repair.
+fn run_recovery(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) -> rusqlite::Result<TaskStatus> {
+    let units: Vec<String> = spec.units.iter().map(|u| u.unit.clone()).collect();
+    match take_turn(conn, host, task, &units, false)? {
+        Turn::Go => recover::run_task(conn, host, task, spec),
+        Turn::Superseded(_) => unreachable!("a recovery is never superseded"),
+        Turn::Cancelled => {
+            let m = "stopped on request before it started";
+            finish(conn, task.id, TaskStatus::Cancelled, "stopped", m);
+            Ok(TaskStatus::Cancelled)
+        }
+    }
+}
+
 fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) -> rusqlite::Result<TaskStatus> {
     let units: Vec<String> = spec.units.iter().map(|u| u.unit.clone()).collect();
-    match take_turn(conn, host, task, &units)? {
-        Turn::Go => {}
+    match take_turn(conn, host, task, &units, true)? {
+        Turn::Go => {
+            // What a lost worker left on these units is repaired before anything else.
+            let caller = format!("task {}", task.id);
+            let origin = Origin {
+                source: "worker",
+                caller: &caller,
+                reason: None,
+                request_id: None,
+            };
+            for r in recover::sweep(conn, host, &origin, Some(&units), Caller::Worker)? {
+                let j = Journal {
+                    conn,
+                    host,
+                    task_id: task.id,
+                };
+                let m = format!(
+                    "recovery task {} repaired what task {} left: {}",
+                    r.task_id, r.lost_task, r.message
+                );
+                j.info("recover", None, &m);
+            }
+        }
         Turn::Superseded(newer) => {
             finish(
                 conn,
@@ -185,6 +229,7 @@ fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) 
             status: Some(outcome.status.into()),
             phase: Some("done"),
             message: Some(&outcome.message),
+            intent: Some(Intent::Settled),
             ..Default::default()
         };
         journal.update(&u.unit, &end);

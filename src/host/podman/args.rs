@@ -28,6 +28,10 @@ pub fn image_digest(image: &str) -> Vec<String> {
     own(&["image", "inspect", "--format", "{{.Digest}}", image])
 }
 
+pub fn image_id(reference: &str) -> Vec<String> {
+    own(&["image", "inspect", "--format", "{{.Id}}", reference])
+}
+
 pub fn tag(image: &str, reference: &str) -> Vec<String> {
     own(&["tag", image, reference])
 }

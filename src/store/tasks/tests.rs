@@ -18,6 +18,7 @@ fn spec(units: &[&str]) -> TaskSpec {
             })
             .collect(),
         scope: Some(crate::model::Scope::System),
+        recovers: None,
         verify_secs: 10,
         dry_run: false,
         mode: crate::model::Mode::Deploy,
@@ -183,4 +184,47 @@ fn units_logs_delivery_and_coalescing() {
         get(&c, id).unwrap().unwrap().units,
         vec!["app.service", "extra.service"]
     );
+}
+
+#[test]
+fn an_open_intent_of_an_ended_task_is_unsettled_until_recovered() {
+    use crate::model::Intent;
+    let c = db();
+    let s = spec(&["a.service", "b.service"]);
+    let id = insert(&c, &new_task(&s), 1).unwrap();
+    let note = |unit: &str, intent: Intent| {
+        let u = UnitUpdate {
+            intent: Some(intent),
+            prev_image: Some("p1"),
+            target_image: Some("n1"),
+            ..Default::default()
+        };
+        update_unit(&c, id, unit, &u, 2).unwrap();
+    };
+    note("a.service", Intent::Tag);
+    note("b.service", Intent::Restart);
+    note("b.service", Intent::Settled);
+    let open = unsettled(&c, None).unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(
+        (open[0].unit.as_str(), open[0].intent, open[0].prev_image.as_deref()),
+        ("a.service", Intent::Tag, Some("p1"))
+    );
+    assert_eq!(open[0].image.as_deref(), Some("r/a:t"));
+    assert!(unsettled(&c, Some(&["b.service".to_string()])).unwrap().is_empty());
+    // A lost task's row keeps its note when the task is marked lost.
+    transition(&c, id, TaskStatus::Unknown, "worker_lost", "gone", 3).unwrap();
+    end_open_units(&c, id, UnitStatus::Unknown, "gone", 3).unwrap();
+    assert_eq!(unsettled(&c, None).unwrap().len(), 1);
+    mark_recovered(&c, id, "a.service", 99).unwrap();
+    assert!(unsettled(&c, None).unwrap().is_empty());
+    let rows = units(&c, id).unwrap();
+    assert_eq!(
+        (rows[0].intent, rows[0].recovered_by),
+        (Some(Intent::Recovered), Some(99))
+    );
+    assert_eq!(rows[0].status, UnitStatus::Unknown, "the lost task's outcome stays");
+    // The schema refuses a note it does not know.
+    let bad = c.execute("UPDATE task_units SET intent = 'guess' WHERE task_id = ?1", [id]);
+    assert!(bad.is_err());
 }

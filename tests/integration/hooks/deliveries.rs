@@ -111,6 +111,10 @@ fn a_signed_package_event_dispatches_one_task_with_the_exact_argv() {
         "SystemCallErrorNumber=EPERM",
         "UMask=0077",
         &format!("ReadWritePaths=\"-{state_dir}\""),
+        // A stop ends safely (docs/tasks.md): SIGTERM to the worker alone, and time
+        // for its rollback: two start timeouts, the 10 s window and a margin.
+        "KillMode=mixed",
+        "TimeoutStopSec=160",
     ];
     assert_eq!(properties, expected);
     assert!(argv.iter().any(|a| a.starts_with("--setenv=PATH=")), "{argv:?}");

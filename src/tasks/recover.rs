@@ -1,0 +1,447 @@
+//! Recovery (docs/tasks.md, "Crash safety"): a worker lost in the middle of a deploy
+//! (SIGKILL, OOM, `RuntimeMaxSec=`, power loss) leaves its unit rows with the step it
+//! was about to take. Recovery finds such rows, reads what the host shows, and puts
+//! each unit back in a state podup can stand behind: the tag points at the image the
+//! container runs, and that image either ran before the deploy or is verified now.
+//! Each repair is a `maintenance` task (`trigger_reason` `recovered`, `spec.recovers`
+//! the lost task) with its own unit rows and notes, so a lost recovery is recovered too.
+//!
+//! Recovery runs in the next worker for the unit, in the timer job, in `podup recover`
+//! (and so in `podup-recover.service` at boot), and after a force-stop.
+
+use super::journal::Journal;
+use super::lifecycle::{self, Origin, UnitOutcome, finish, mark_lost};
+use super::steps::{diagnose, note, roll_back};
+use super::verify::{OnStop, verify};
+use super::{runner_unit, worker};
+use crate::clock::now_ms;
+use crate::host::Host;
+use crate::model::{Intent, Mode, TaskKind, TaskSpec, TaskStatus, UnitSpec, UnitStatus};
+use crate::store::tasks::{self, Task, UnitUpdate, Unsettled};
+use crate::store::{immediate, locks};
+use rusqlite::Connection;
+
+/// How long a pending task may go without its transient unit (it is being dispatched).
+const DISPATCH_GRACE_MS: i64 = 10_000;
+
+/// One repair: the recovery task, the lost task it repaired, how it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repaired {
+    pub task_id: i64,
+    pub lost_task: i64,
+    pub status: TaskStatus,
+    pub message: String,
+}
+
+/// Who recovers, which says what is safe to do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Caller {
+    /// A worker, after taking its turn: it holds its units' locks, so they are safe to
+    /// repair.
+    Worker,
+    /// The timer job, `podup recover`: take each lost task's locks first, and skip a
+    /// unit a live task holds (its worker recovers it when it starts).
+    Job,
+    /// `podup-recover.service` early in boot, before the container units start: a unit
+    /// that runs nothing gets its tag pointed back at the previous image and is left to
+    /// start on it as the host boots (a restart now would wait for units ordered after
+    /// this one).
+    Boot,
+}
+
+/// Marks tasks whose worker is gone as lost, then repairs every unsettled unit row
+/// (of `only` when given). Returns one entry per recovery task.
+pub fn sweep(
+    conn: &mut Connection,
+    host: &Host,
+    origin: &Origin<'_>,
+    only: Option<&[String]>,
+    caller: Caller,
+) -> rusqlite::Result<Vec<Repaired>> {
+    if caller != Caller::Worker {
+        notice_lost(conn, host)?;
+    }
+    let mut groups: Vec<(Task, Vec<Unsettled>)> = Vec::new();
+    for row in tasks::unsettled(conn, only)? {
+        match groups.last_mut() {
+            Some((t, rows)) if t.id == row.task_id => rows.push(row),
+            _ => {
+                // Only an ended task's rows: a running one's worker is still at work.
+                if let Some(t) = tasks::get(conn, row.task_id)?.filter(|t| t.status().is_terminal()) {
+                    groups.push((t, vec![row]));
+                }
+            }
+        }
+    }
+    let mut done = Vec::new();
+    for (lost, rows) in groups {
+        let spec = recovery_spec(&lost, &rows);
+        let trigger = lifecycle::Trigger {
+            kind: TaskKind::Maintenance,
+            origin: Origin {
+                reason: Some("recovered"),
+                ..*origin
+            },
+            limit: None,
+            retry_of: None,
+            delivery: None,
+        };
+        let id = match caller {
+            Caller::Worker => lifecycle::record(conn, TaskKind::Maintenance, Origin { ..trigger.origin }, &spec)?,
+            Caller::Job | Caller::Boot => match create_locked(conn, host, &trigger, &spec)? {
+                Some(id) => id,
+                None => continue,
+            },
+        };
+        let status = repair_task(conn, host, id, &lost, &rows, &spec, caller == Caller::Boot);
+        if caller != Caller::Worker {
+            locks::release(conn, id)?;
+        }
+        let message = tasks::get(conn, id)?.and_then(|t| t.message).unwrap_or_default();
+        done.push(Repaired {
+            task_id: id,
+            lost_task: lost.id,
+            status: status?,
+            message,
+        });
+    }
+    Ok(done)
+}
+
+/// A dispatched recovery task (`Mode::Recover`, e.g. after a force-stop or a retry):
+/// the worker holds its units' locks; repairs what of `spec.recovers` is unsettled.
+pub fn run_task(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) -> rusqlite::Result<TaskStatus> {
+    let units: Vec<String> = spec.units.iter().map(|u| u.unit.clone()).collect();
+    let lost = match spec.recovers {
+        Some(id) => tasks::get(conn, id)?,
+        None => None,
+    };
+    let rows: Vec<Unsettled> = tasks::unsettled(conn, Some(&units))?
+        .into_iter()
+        .filter(|r| Some(r.task_id) == spec.recovers)
+        .collect();
+    let Some(lost) = lost.filter(|_| !rows.is_empty()) else {
+        let message = "nothing to recover: the units were repaired already";
+        finish(conn, task.id, TaskStatus::Skipped, "nothing_to_do", message);
+        return Ok(TaskStatus::Skipped);
+    };
+    repair_task(conn, host, task.id, &lost, &rows, spec, false)
+}
+
+/// The spec of the task that repairs `rows` of `lost`.
+pub fn recovery_spec(lost: &Task, rows: &[Unsettled]) -> TaskSpec {
+    let old = lost.spec();
+    TaskSpec {
+        units: rows
+            .iter()
+            .map(|r| UnitSpec {
+                unit: r.unit.clone(),
+                image: r.image.clone(),
+                digest: None,
+            })
+            .collect(),
+        scope: old.as_ref().and_then(|s| s.scope),
+        verify_secs: old.as_ref().map_or(10, |s| s.verify_secs),
+        dry_run: false,
+        mode: Mode::Recover,
+        recovers: Some(lost.id),
+    }
+}
+
+/// Marks each pending or running task whose worker's unit is gone as lost.
+fn notice_lost(conn: &Connection, host: &Host) -> rusqlite::Result<()> {
+    for id in tasks::open_ids(conn)? {
+        let Some(t) = tasks::get(conn, id)? else { continue };
+        if t.status() == TaskStatus::Pending && now_ms() - t.created_ms < DISPATCH_GRACE_MS {
+            continue;
+        }
+        let gone = host.unit_state(&runner_unit(&t)).map(|s| !s.exists()).unwrap_or(false);
+        host.drain_records();
+        if gone {
+            mark_lost(conn, id);
+            locks::release(conn, id)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records the recovery task holding its units' locks, in one transaction; `None`
+/// when a live task holds one (that task's worker recovers the unit when it starts).
+fn create_locked(
+    conn: &mut Connection,
+    host: &Host,
+    trigger: &lifecycle::Trigger<'_>,
+    spec: &TaskSpec,
+) -> rusqlite::Result<Option<i64>> {
+    let units: Vec<String> = spec.units.iter().map(|u| u.unit.clone()).collect();
+    let tx = immediate(conn)?;
+    let id = lifecycle::record(&tx, trigger.kind, Origin { ..trigger.origin }, spec)?;
+    match locks::acquire_all(&tx, &units, id, now_ms())? {
+        None => {
+            tx.commit()?;
+            Ok(Some(id))
+        }
+        Some(holder) => {
+            let ended = tasks::get(&tx, holder)?.is_none_or(|t| t.status().is_terminal());
+            if ended {
+                // A lock its ended task never released: free it and take it.
+                locks::release(&tx, holder)?;
+                if locks::acquire_all(&tx, &units, id, now_ms())?.is_none() {
+                    tx.commit()?;
+                    return Ok(Some(id));
+                }
+            }
+            log::info!("recovery of {} waits: task {holder} holds its lock", units.join(" "));
+            host.drain_records();
+            Ok(None)
+        }
+    }
+}
+
+/// Runs recovery task `id` over `rows` of `lost`, and ends it.
+fn repair_task(
+    conn: &Connection,
+    host: &Host,
+    id: i64,
+    lost: &Task,
+    rows: &[Unsettled],
+    spec: &TaskSpec,
+    at_boot: bool,
+) -> rusqlite::Result<TaskStatus> {
+    if let Some(unit) = crate::sys::own_unit() {
+        tasks::set_runner(conn, id, &unit)?;
+    }
+    let what = format!("repairing what task {} ({}) left", lost.id, lost.status);
+    tasks::transition(conn, id, TaskStatus::Running, "running", &what, now_ms())?;
+    let journal = Journal {
+        conn,
+        host,
+        task_id: id,
+    };
+    let mut outcomes = Vec::new();
+    for row in rows {
+        journal.unit_phase(&row.unit, "inspect", UnitStatus::Running);
+        journal.update(
+            &row.unit,
+            &UnitUpdate {
+                prev_image: row.prev_image.as_deref(),
+                target_image: row.target_image.as_deref(),
+                ..Default::default()
+            },
+        );
+        let outcome = repair(host, &journal, row, spec.verify_secs, at_boot);
+        journal.update(
+            &row.unit,
+            &UnitUpdate {
+                status: Some(outcome.status.into()),
+                phase: Some("done"),
+                message: Some(&outcome.message),
+                intent: Some(Intent::Settled),
+                ..Default::default()
+            },
+        );
+        tasks::mark_recovered(conn, row.task_id, &row.unit, id)?;
+        let lost_journal = Journal {
+            conn,
+            host,
+            task_id: row.task_id,
+        };
+        lost_journal.info(
+            "recover",
+            Some(&row.unit),
+            &format!("recovery task {id}: {}", outcome.message),
+        );
+        outcomes.push(outcome);
+    }
+    let (status, reason, message) = worker::overall(&outcomes);
+    let reason = if status == TaskStatus::Succeeded {
+        "recovered"
+    } else {
+        reason
+    };
+    finish(conn, id, status, reason, &message);
+    Ok(status)
+}
+
+/// Repairs one unit row: reads what runs and what the tag says, then re-tags, verifies
+/// or rolls back (docs/tasks.md, "Recovery rules").
+fn repair(host: &Host, journal: &Journal<'_>, row: &Unsettled, verify_secs: u64, at_boot: bool) -> UnitOutcome {
+    let unit = row.unit.as_str();
+    let Some(tag) = row.image.as_deref() else {
+        let m = "the lost task did not record the unit's tag: nothing can be repaired";
+        journal.error("recover", Some(unit), m);
+        return UnitOutcome::new(TaskStatus::Failed, "no_image", m);
+    };
+    let running = host.unit_containers(unit);
+    journal.flush(Some(unit), "recover");
+    let runs = match running {
+        Ok(list) => list.into_iter().find(|c| c.state == "running").map(|c| c.image_id),
+        Err(e) => return journal.fail_step(unit, "recover", e, TaskStatus::Failed, "inspect_failed"),
+    };
+    let tagged = host.image_id(tag);
+    journal.flush(Some(unit), "recover");
+    let prev = row.prev_image.as_deref();
+    let target = row.target_image.as_deref();
+    let name = |id: Option<&str>| -> String {
+        match id {
+            None => "nothing".into(),
+            Some(i) if Some(i) == prev => format!("the previous image {}", short(i)),
+            Some(i) if Some(i) == target => format!("the lost task's target {}", short(i)),
+            Some(i) => format!("image {}", short(i)),
+        }
+    };
+    let restarted = row.intent.may_have_restarted();
+    journal.info(
+        "recover",
+        Some(unit),
+        &format!(
+            "task {} was lost about to {}; the unit runs {}, its tag {tag} points at {}",
+            row.task_id,
+            match row.intent {
+                Intent::Tag => "move the tag",
+                Intent::Restart => "restart onto the target or verify it",
+                _ => "roll back",
+            },
+            name(runs.as_deref()),
+            match &tagged {
+                Ok(id) => name(Some(id)),
+                Err(e) => format!("nothing podman could read ({e})"),
+            },
+        ),
+    );
+    match (runs.as_deref(), prev) {
+        // The previous image runs: point the tag back at it; verify it when it was restarted.
+        (Some(c), Some(p)) if c == p => {
+            journal.unit_phase(unit, "rollback", UnitStatus::Running);
+            let verdict = if tagged.as_deref().ok() == Some(p) && !restarted {
+                Ok(())
+            } else {
+                roll_back_tag_only(host, journal, unit, tag, p).and_then(|()| {
+                    if restarted {
+                        verify(host, journal, unit, Some(p), verify_secs, OnStop::Finish)
+                    } else {
+                        Ok(())
+                    }
+                })
+            };
+            settle(host, journal, unit, verdict, || {
+                format!("the previous image {} runs, and the tag points at it", short(p))
+            })
+        }
+        // Something else runs (the target, most often): verify it, keep it when it holds,
+        // else roll back.
+        (Some(c), _) => {
+            journal.unit_phase(unit, "verify", UnitStatus::Running);
+            let retagged = if tagged.as_deref().ok() == Some(c) {
+                Ok(())
+            } else {
+                note(journal, unit, Intent::Tag);
+                let r = host.tag(c, tag).map_err(|e| e.to_string());
+                journal.flush(Some(unit), "recover");
+                r
+            };
+            note(journal, unit, Intent::Restart);
+            let verdict = retagged.and_then(|()| verify(host, journal, unit, Some(c), verify_secs, OnStop::Finish));
+            match verdict {
+                Ok(()) => UnitOutcome::new(
+                    TaskStatus::Succeeded,
+                    "ok",
+                    format!("verified {} that runs, and the tag points at it", name(Some(c))),
+                ),
+                Err(why) => back_to_previous(host, journal, unit, tag, prev, verify_secs, &why),
+            }
+        }
+        // Nothing runs: the previous image goes back on the tag; it is started again
+        // when the lost task may have stopped it by restarting.
+        (None, Some(p)) => {
+            journal.unit_phase(unit, "rollback", UnitStatus::Running);
+            if restarted && !at_boot {
+                let why = "nothing runs after the lost task restarted the unit";
+                return back_to_previous(host, journal, unit, tag, prev, verify_secs, why);
+            }
+            let verdict = roll_back_tag_only(host, journal, unit, tag, p);
+            settle(host, journal, unit, verdict, || {
+                if at_boot {
+                    format!(
+                        "the tag points at the previous image {} again; the unit starts on it as the host boots",
+                        short(p)
+                    )
+                } else {
+                    format!(
+                        "the tag points at the previous image {} again; the unit is not running, as before the lost task",
+                        short(p)
+                    )
+                }
+            })
+        }
+        (None, None) => UnitOutcome::new(
+            TaskStatus::Failed,
+            "nothing_to_roll_back_to",
+            "nothing runs and nothing ran before the lost task: left as it is",
+        ),
+    }
+}
+
+/// Points the tag at `previous` (no restart).
+fn roll_back_tag_only(host: &Host, journal: &Journal<'_>, unit: &str, tag: &str, previous: &str) -> Result<(), String> {
+    roll_back(host, journal, unit, tag, previous, false, 0)
+}
+
+/// Rolls back to `prev` (re-tag, restart, verify) after `why`.
+fn back_to_previous(
+    host: &Host,
+    journal: &Journal<'_>,
+    unit: &str,
+    tag: &str,
+    prev: Option<&str>,
+    verify_secs: u64,
+    why: &str,
+) -> UnitOutcome {
+    journal.error("recover", Some(unit), why);
+    let Some(p) = prev else {
+        diagnose(host, journal, unit);
+        return UnitOutcome::new(
+            TaskStatus::Failed,
+            "verify_failed",
+            format!("{why}; no previous image to roll back to"),
+        );
+    };
+    journal.unit_phase(unit, "rollback", UnitStatus::Running);
+    match roll_back(host, journal, unit, tag, p, true, verify_secs) {
+        Ok(()) => UnitOutcome::new(
+            TaskStatus::RolledBack,
+            "verify_failed",
+            format!("{why}; rolled back to the previous image {}, which runs", short(p)),
+        ),
+        Err(back) => {
+            diagnose(host, journal, unit);
+            UnitOutcome::new(
+                TaskStatus::Failed,
+                "rollback_failed",
+                format!("{why}; then the rollback failed too: {back}"),
+            )
+        }
+    }
+}
+
+fn settle(
+    host: &Host,
+    journal: &Journal<'_>,
+    unit: &str,
+    verdict: Result<(), String>,
+    ok: impl FnOnce() -> String,
+) -> UnitOutcome {
+    match verdict {
+        Ok(()) => UnitOutcome::new(TaskStatus::Succeeded, "ok", ok()),
+        Err(why) => {
+            diagnose(host, journal, unit);
+            UnitOutcome::new(TaskStatus::Failed, "rollback_failed", why)
+        }
+    }
+}
+
+/// An image id as people read it: its first 12 hex digits.
+fn short(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..hex.len().min(12)]
+}
