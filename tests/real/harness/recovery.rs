@@ -197,11 +197,13 @@ impl Bed {
         );
     }
 
-    /// `podup recover --db DB` in the bed, as an operator runs it.
+    /// `podup recover` in the bed, as an operator runs it (with podup.service's state
+    /// directory and verification window).
     pub fn recover_cli(&self) -> Output {
-        let db = super::state_db(&self.bed).display().to_string();
+        let db = super::state_db(&self.bed);
+        let state = format!("PODUP_STATE_DIR={}", db.parent().unwrap().display());
         let verify = format!("PODUP_VERIFY_SECS={}", self.verify_secs);
-        self.bed.exec(&["env", &verify, &self.bin, "recover", "--db", &db])
+        self.bed.exec(&["env", &state, &verify, &self.bin, "recover"])
     }
 
     /// Runs the timer job once: the shipped `podup-auto-update.service` (installed the first
