@@ -72,6 +72,13 @@ fn kill_case(b: &Bed, n: usize, case: &Kill) {
     let verified_target = case.point == "verifying" && !case.bad;
     let recovered = if verified_target { &target } else { &v_old };
     let end = b.recover(case.by, recovered, &format!("k{n}-next"), &what);
+    if case.point == "pulled" {
+        // Nothing was noted, nothing changed on the host: nothing to repair, no task.
+        assert_eq!(b.recoveries_of(id), Vec::<serde_json::Value>::new(), "{what}");
+        b.assert_lost(id);
+        b.assert_runs(&end, &what);
+        return;
+    }
     let r = b.recovery_of(id);
     let status = r["task"]["status"].as_str().unwrap_or("");
     let allowed: &[&str] = match (case.point, case.bad) {

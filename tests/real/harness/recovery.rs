@@ -98,13 +98,14 @@ impl Bed {
         let dir = self.bed.unit_dir().join("podup.service.d");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::create_dir_all(self.pause_dir()).unwrap();
-        let text = match point {
-            Some(p) => format!(
-                "[Service]\nEnvironment=PODUP_TEST_PAUSE_AT={p}\nEnvironment=PODUP_TEST_PAUSE_DIR={}\n",
+        // (a matrix deploys to one image far more often than the default 6 in 10 minutes)
+        let mut text = "[Service]\nEnvironment=PODUP_LIMIT_IMAGE=1000/10m\n".to_string();
+        if let Some(p) = point {
+            text += &format!(
+                "Environment=PODUP_TEST_PAUSE_AT={p}\nEnvironment=PODUP_TEST_PAUSE_DIR={}\n",
                 self.pause_dir().display()
-            ),
-            None => "[Service]\n".to_string(),
-        };
+            );
+        }
         std::fs::write(dir.join("pause.conf"), text).unwrap();
         if restart {
             self.bed.systemctl_ok(&["daemon-reload"]);
@@ -260,16 +261,25 @@ impl Bed {
             .collect()
     }
 
+    /// The recovery tasks that repaired lost task `lost`.
+    pub fn recoveries_of(&self, lost: i64) -> Vec<Value> {
+        self.recovery_tasks()
+            .into_iter()
+            .filter(|t| t["task"]["spec"]["recovers"].as_i64() == Some(lost))
+            .collect()
+    }
+
     /// The one recovery task that repaired lost task `lost`, checked for its kind, reason
     /// and mode; panics when there is none or more than one.
     #[track_caller]
     pub fn recovery_of(&self, lost: i64) -> Value {
-        let all = self.recovery_tasks();
-        let of: Vec<&Value> = all
-            .iter()
-            .filter(|t| t["task"]["spec"]["recovers"].as_i64() == Some(lost))
-            .collect();
-        assert_eq!(of.len(), 1, "one recovery task for task {lost}: {all:#?}");
+        let of = self.recoveries_of(lost);
+        assert_eq!(
+            of.len(),
+            1,
+            "one recovery task for task {lost}: {:#?}",
+            self.recovery_tasks()
+        );
         let t = of[0].clone();
         assert_eq!(t["task"]["kind"], "maintenance", "{t:#}");
         assert_eq!(t["task"]["trigger_reason"], "recovered", "{t:#}");
