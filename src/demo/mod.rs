@@ -10,6 +10,8 @@ mod deliveries;
 mod error;
 mod manager;
 mod podman;
+#[cfg(test)]
+mod recovery_tests;
 pub mod seed;
 mod stop;
 mod timeline;
