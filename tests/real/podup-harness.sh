@@ -615,6 +615,9 @@ cmd_powercycle() {
   for c in $(cgroup_dirs); do
     [[ -d $c/manager ]] && find "$c/manager" -depth -type d -exec rmdir {} \; 2>/dev/null || true
   done
+  # XDG_RUNTIME_DIR is the manager's /run/user/0, a tmpfs on a host: a boot empties it
+  # (transient unit files, sockets). It lives in DIR here, so empty it as a boot would.
+  rm -rf --one-file-system "$XRT"; mkdir -p "$XRT"; chmod 0700 "$XRT"
   log "power cut in $(elapsed "$t0")s"
   start_manager
   log "powercycle in $(elapsed "$t0")s: manager pid $(recorded_pid manager)"
