@@ -22,6 +22,10 @@ mod faults;
 mod flood;
 /// Quadlet units on the trixie bed: health-verified deploys, Notify=healthy, drop-ins, the timer.
 mod quadlet;
+/// Issue 27 on the real bed: the power cut mid-deploy, the operator's restart after a kill.
+mod reboot;
+/// Issue 27's kill-point matrix: a deploy killed or stopped at each step, then recovered.
+mod recovery;
 /// The sandbox of task units: exposure, unpacking special files, podman auto-update.
 mod sandbox;
 /// podup's own socket and service units under the real manager.

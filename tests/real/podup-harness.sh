@@ -14,6 +14,9 @@
 #                                          PODUP_IMAGE_SPECIAL=1 adds /special: set-uid,
 #                                          device node, other owner, file capability,
 #                                          and a whiteout in a second layer)
+#   podup-harness.sh powercycle DIR        a power cut and a boot: SIGKILL the manager and
+#                                          all it runs, start a new one; storage, home,
+#                                          state database and registry stay (see cmd_powercycle)
 #   podup-harness.sh down   DIR            stop everything, remove cgroups and DIR
 #
 # How it works (tests/real/README.md; the design notes are the shared
@@ -471,6 +474,45 @@ cmd_down() {
   log "down in $(elapsed "$t0")s ($phases )"
 }
 
+# start_manager: the user manager in a fresh private mount namespace (unshare execs,
+# same pid), recorded in state/, then waits until the registry answers and both client
+# modes see the manager running (its start-up jobs done). Used by `up` and `powercycle`.
+start_manager() {
+  local wait_ticks=$(( ${PODUP_UP_TIMEOUT:-30} * 50 )) t   # ticks of 0.02 s
+  PORT=$(<"$STATE/port")
+  ( exec setsid unshare -m --propagation private "$BIN/ns-init.sh" </dev/null >>"$LOGS/manager.log" 2>&1 ) &
+  local mpid=$!
+  echo "$mpid" > "$STATE/manager.pid"
+  # wait for systemd to be exec'd in the namespace
+  t=0
+  until [[ $(readlink "/proc/$mpid/exe" 2>/dev/null) == */systemd ]]; do
+    alive "$mpid" && (( t < wait_ticks )) || die "manager did not start within ${PODUP_UP_TIMEOUT:-30} s (alive: $(alive "$mpid" && echo yes || echo no)): $(tail -n 20 "$LOGS/manager.log")"
+    sleep 0.02; t=$((t+1))
+  done
+  starttime "$mpid" > "$STATE/manager.start"
+  readlink "/proc/$mpid/ns/mnt" | tr -dc 0-9 > "$STATE/mntns"
+
+  # --- readiness: registry answers, both client modes see the manager running
+  local deadline; deadline=$(awk -v a="$(now)" -v b="${PODUP_UP_TIMEOUT:-30}" 'BEGIN{printf "%.3f", a+b}')
+  local s_user="" s_sys="" reg=no
+  while :; do
+    [[ $reg == yes ]] || { curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/v2/" && reg=yes || true; }
+    s_user=$(in_ns systemctl --user is-system-running 2>/dev/null || true)
+    s_sys=$(in_ns systemctl is-system-running 2>/dev/null || true)
+    if [[ $reg == yes && ( $s_user == running || $s_user == degraded ) && $s_sys == "$s_user" && -S $XRT/bus ]]; then
+      break
+    fi
+    if awk -v d="$deadline" -v n="$(now)" 'BEGIN{exit !(n>d)}' || ! alive_recorded manager || ! alive_recorded registry; then
+      tail -n 20 "$LOGS/manager.log" "$LOGS/registry.log" >&2 || true
+      die "not ready: registry=$reg user=$s_user system=$s_sys bus=$([[ -S $XRT/bus ]] && echo yes || echo no)"
+    fi
+    sleep 0.05
+  done
+  if [[ $s_user == degraded ]]; then
+    log "manager is degraded: $(in_ns systemctl --user --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
+  fi
+}
+
 # ---------------------------------------------------------------- up -------
 cmd_up() {
   set_paths "$1"
@@ -520,41 +562,65 @@ cmd_up() {
   echo "$PORT" > "$STATE/port"
   write_env; write_configs; write_ns_init
 
-  # --- user manager in a private mount namespace (unshare execs, same pid)
-  ( exec setsid unshare -m --propagation private "$BIN/ns-init.sh" </dev/null >>"$LOGS/manager.log" 2>&1 ) &
-  local mpid=$!
-  echo "$mpid" > "$STATE/manager.pid"
-  # wait for systemd to be exec'd in the namespace
-  t=0
-  until [[ $(readlink "/proc/$mpid/exe" 2>/dev/null) == */systemd ]]; do
-    alive "$mpid" && (( t < wait_ticks )) || die "manager did not start within ${PODUP_UP_TIMEOUT:-30} s (alive: $(alive "$mpid" && echo yes || echo no)): $(tail -n 20 "$LOGS/manager.log")"
-    sleep 0.02; t=$((t+1))
-  done
-  starttime "$mpid" > "$STATE/manager.start"
-  readlink "/proc/$mpid/ns/mnt" | tr -dc 0-9 > "$STATE/mntns"
+  start_manager
+  UP_DONE=1; trap - EXIT
+  log "up in $(elapsed "$t0")s: manager pid $(recorded_pid manager), registry pid $rpid on 127.0.0.1:$PORT, cgroup $CG"
+  echo "$D/env"
+}
 
-  # --- readiness: registry answers, both client modes see the manager running
-  local deadline; deadline=$(awk -v a="$(now)" -v b="${PODUP_UP_TIMEOUT:-30}" 'BEGIN{printf "%.3f", a+b}')
-  local s_user="" s_sys="" reg=no
-  while :; do
-    [[ $reg == yes ]] || { curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/v2/" && reg=yes || true; }
-    s_user=$(in_ns systemctl --user is-system-running 2>/dev/null || true)
-    s_sys=$(in_ns systemctl is-system-running 2>/dev/null || true)
-    if [[ $reg == yes && ( $s_user == running || $s_user == degraded ) && $s_sys == "$s_user" && -S $XRT/bus ]]; then
-      break
-    fi
-    if awk -v d="$deadline" -v n="$(now)" 'BEGIN{exit !(n>d)}' || ! alive_recorded manager || ! alive_recorded registry; then
-      tail -n 20 "$LOGS/manager.log" "$LOGS/registry.log" >&2 || true
-      die "not ready: registry=$reg user=$s_user system=$s_sys bus=$([[ -S $XRT/bus ]] && echo yes || echo no)"
-    fi
+# ---------------------------------------------------------------- powercycle
+# powercycle DIR: the bed's stand-in for a power cut and the boot after it. Every process
+# of the manager (itself, its units, their containers and conmons, anything living in
+# its namespace) is SIGKILLed, nothing is shut down; then a new manager starts in a fresh
+# namespace (an empty /run, as after a boot), runs its start-up jobs (the enabled units)
+# and is waited for as in `up`. What a disk would keep stays: podman storage, the
+# /var/lib overlay, the home directory (unit files, enablement links, podup's state
+# database) and the logs. The registry, another machine, keeps running.
+cmd_powercycle() {
+  set_paths "$1"
+  local t0; t0=$(now)
+  [[ -f $D/$MARKER ]] && alive_recorded manager || die "harness in $D is not up"
+  local mntns; mntns=$(<"$STATE/mntns")
+  [[ $(readlink /proc/self/ns/mnt) != "mnt:[$mntns]" ]] || die "run powercycle from outside the bed"
+  # the manager's cgroup subtrees, every hierarchy (never the registry's)
+  manager_pids() {
+    local c
+    for c in $(cgroup_dirs); do
+      [[ -d $c/manager ]] && find "$c/manager" -name cgroup.procs -exec cat {} + 2>/dev/null
+    done | sort -un
+    return 0
+  }
+  # First pass while the manager still holds the namespace (its inode cannot be reused
+  # yet): the cgroups and the namespace. Later passes: the cgroups, and the pids noted in
+  # the first pass that are still the same process (same start time).
+  local noted="" p st pass left
+  for p in $(manager_pids) $(ns_pids "$mntns"); do
+    [[ $p == "$$" ]] && continue
+    st=$(starttime "$p" 2>/dev/null) && noted+="$p $st"$'\n'
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  for pass in $(seq 1 100); do
+    left=$(manager_pids)
+    while read -r p st; do
+      [[ -n $p && $(starttime "$p" 2>/dev/null) == "$st" ]] && alive "$p" && left+=$'\n'$p
+    done <<<"$noted"
+    left=$(echo "$left" | grep -E '^[0-9]+$' | grep -vx "$$" || true)
+    [[ -n $left ]] || break
+    for p in $left; do kill -KILL "$p" 2>/dev/null || true; done
     sleep 0.05
   done
-  if [[ $s_user == degraded ]]; then
-    log "manager is degraded: $(in_ns systemctl --user --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
-  fi
-  UP_DONE=1; trap - EXIT
-  log "up in $(elapsed "$t0")s: manager pid $mpid, registry pid $rpid on 127.0.0.1:$PORT, cgroup $CG"
-  echo "$D/env"
+  [[ -z $left ]] || die "powercycle: still alive after SIGKILL: $(echo $left)"
+  # the manager's cgroups, emptied: removed depth-first, so the next one starts clean
+  local c
+  for c in $(cgroup_dirs); do
+    [[ -d $c/manager ]] && find "$c/manager" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  done
+  # XDG_RUNTIME_DIR is the manager's /run/user/0, a tmpfs on a host: a boot empties it
+  # (transient unit files, sockets). It lives in DIR here, so empty it as a boot would.
+  rm -rf --one-file-system "$XRT"; mkdir -p "$XRT"; chmod 0700 "$XRT"
+  log "power cut in $(elapsed "$t0")s"
+  start_manager
+  log "powercycle in $(elapsed "$t0")s: manager pid $(recorded_pid manager)"
 }
 
 # ---------------------------------------------------------------- image ----
@@ -612,9 +678,10 @@ cmd_image() {
 # ---------------------------------------------------------------- main -----
 main() {
   local sub=${1:-}; shift || true
-  case $sub in up|status|exec|image) preflight ;; down) preflight root-only ;; esac
+  case $sub in up|status|exec|image|powercycle) preflight ;; down) preflight root-only ;; esac
   case $sub in
     up)     [[ $# == 1 ]] || usage; cmd_up "$1" ;;
+    powercycle) [[ $# == 1 ]] || usage; cmd_powercycle "$1" ;;
     down)   [[ $# == 1 ]] || usage; cmd_down "$1" ;;
     status) [[ $# == 1 ]] || usage; set_paths "$1"; if is_up; then echo up; else echo down; exit 1; fi ;;
     env)    [[ $# == 1 ]] || usage; set_paths "$1"; cat "$D/env" ;;

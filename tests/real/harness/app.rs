@@ -1,17 +1,27 @@
 //! The bed the deploy tests share: `container-app.service` running v1 of `acme/app`, and
 //! podup serving with that unit as its one service.
 
-use super::{Harness, SECRET, Served, serve};
+use super::{Harness, SECRET, Served, bed_bin, copy_binary, serve_with};
 
 /// A bed with `container-app.service` running v1 of `acme/app` and podup serving.
 pub struct Bed {
     pub bed: Harness,
     pub podup: Served,
     pub repository: String,
+    /// podup's binary in the bed, as its units run it.
+    pub bin: String,
+    /// `PODUP_VERIFY_SECS` of podup.service.
+    pub verify_secs: String,
 }
 
 /// Starts such a bed; `verify_secs` is how long a deployed unit must stay up.
 pub fn setup(name: &str, verify_secs: &str) -> Option<(Bed, String)> {
+    setup_with(name, verify_secs, false)
+}
+
+/// [`setup`]; with `on_disk`, podup is installed at `DIR/usr-local-bin/podup` (the bed's
+/// disk), where it survives [`Harness::powercycle`], rather than on the bed's `/run`.
+pub fn setup_with(name: &str, verify_secs: &str, on_disk: bool) -> Option<(Bed, String)> {
     let bed = Harness::up(name)?;
     let v1 = bed.push_image("acme/app", "v1", None);
     let image = bed.image_ref("acme/app");
@@ -19,16 +29,35 @@ pub fn setup(name: &str, verify_secs: &str) -> Option<(Bed, String)> {
     bed.systemctl_ok(&["start", &unit]);
     assert_eq!(bed.running_digest("app"), v1);
     let services = format!("{unit}={image}");
-    let podup = serve(
+    let bin = if on_disk {
+        let bin = bed.dir().join("usr-local-bin/podup").display().to_string();
+        bed.exec_ok(&["install", "-D", "-m", "0755", env!("CARGO_BIN_EXE_podup"), &bin]);
+        bin
+    } else {
+        copy_binary(&bed);
+        bed_bin(&bed)
+    };
+    let podup = serve_with(
         &bed,
         &[
             ("PODUP_SERVICES", &services),
             ("PODUP_GITHUB_SECRET", SECRET),
             ("PODUP_VERIFY_SECS", verify_secs),
         ],
+        &bin,
     );
     let repository = image.trim_end_matches(":latest").to_string();
-    Some((Bed { bed, podup, repository }, v1))
+    let verify_secs = verify_secs.to_string();
+    Some((
+        Bed {
+            bed,
+            podup,
+            repository,
+            bin,
+            verify_secs,
+        },
+        v1,
+    ))
 }
 
 impl Bed {

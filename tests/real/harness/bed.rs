@@ -194,6 +194,27 @@ impl Harness {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
+    /// A power cut and the boot after it (the script's `powercycle`): the manager and all it
+    /// runs are SIGKILLed, nothing shuts down; a new manager starts on the same disk (podman
+    /// storage, the home directory with unit files and podup's database) with an empty
+    /// `/run`, and this returns once its start-up jobs (the enabled units) are done.
+    #[track_caller]
+    pub fn powercycle(&self) {
+        let started = Instant::now();
+        let output = script_command(self.kind, &["powercycle", path_str(&self.dir)])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.kind.script()));
+        check(
+            output,
+            &format!("{} powercycle {}", self.kind.script(), self.dir.display()),
+        );
+        eprintln!(
+            "real test '{}': powercycle in {:.2}s",
+            self.name,
+            started.elapsed().as_secs_f64()
+        );
+    }
+
     /// Stops the bed now and panics if `down` fails (dropping the handle only warns).
     pub fn down(mut self) {
         self.is_down = true;

@@ -27,11 +27,13 @@ mod bed;
 mod images;
 mod podup;
 mod preflight;
+mod recovery;
 
-pub use app::setup;
+pub use app::{Bed, setup, setup_with};
 pub use bed::Harness;
 pub use podup::*;
 pub use preflight::skip_reason;
+pub use recovery::{RECOVERY_VERIFY_SECS, RecoverBy, output_text};
 
 use std::io::Write;
 use std::path::Path;

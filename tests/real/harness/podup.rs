@@ -90,9 +90,14 @@ pub fn free_port() -> u16 {
 /// Installs a unit from `units/` as shipped, with only the address and the binary
 /// path changed, plus a test drop-in.
 pub fn install_shipped(bed: &Harness, name: &str, port: u16, dropin: Option<&str>) {
+    install_shipped_with(bed, name, port, dropin, &bed_bin(bed));
+}
+
+/// [`install_shipped`] with the binary at `bin`.
+pub fn install_shipped_with(bed: &Harness, name: &str, port: u16, dropin: Option<&str>, bin: &str) {
     let text = std::fs::read_to_string(format!("{UNITS}/{name}")).unwrap();
     let text = text
-        .replace("ExecStart=/usr/local/bin/podup", &format!("ExecStart={}", bed_bin(bed)))
+        .replace("ExecStart=/usr/local/bin/podup", &format!("ExecStart={bin}"))
         .replace("127.0.0.1:8777", &format!("127.0.0.1:{port}"))
         .replace("127.0.0.1:8778", &format!("127.0.0.1:{port}"));
     if let Some(conf) = dropin {
@@ -167,13 +172,18 @@ pub struct Served {
 /// starts the socket, makes podup create its database, and adds an admin token.
 pub fn serve(bed: &Harness, env: &[(&str, &str)]) -> Served {
     copy_binary(bed);
+    serve_with(bed, env, &bed_bin(bed))
+}
+
+/// [`serve`] from the binary already installed at `bin` in the bed.
+pub fn serve_with(bed: &Harness, env: &[(&str, &str)], bin: &str) -> Served {
     let port = free_port();
     let mut dropin = String::from("[Service]\n");
     for (k, v) in env {
         dropin += &format!("Environment=\"{k}={v}\"\n");
     }
-    install_shipped(bed, "podup.socket", port, None);
-    install_shipped(bed, "podup.service", port, Some(&dropin));
+    install_shipped_with(bed, "podup.socket", port, None, bin);
+    install_shipped_with(bed, "podup.service", port, Some(&dropin), bin);
     bed.systemctl_ok(&["start", "podup.socket"]);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     assert_eq!(get(addr, "/health").unwrap().status, 200);
