@@ -122,7 +122,10 @@ fn stop_force_stop_retry_and_a_killed_worker() {
     assert_eq!(r.status, 200, "{}", r.body);
     let t = b.podup.task(id);
     assert_eq!(t["task"]["status"], "cancelled", "{t:#}");
-    assert!(t["task"]["message"].as_str().unwrap().contains("rolled back to"), "{t:#}");
+    assert!(
+        t["task"]["message"].as_str().unwrap().contains("rolled back to"),
+        "{t:#}"
+    );
     assert_eq!(b.bed.running_digest("app"), v1, "a stop puts back what ran before");
     assert_eq!(
         b.bed.unit_property(&format!("podup-task-{id}.service"), "LoadState"),
