@@ -284,6 +284,17 @@ impl Bed {
         assert_eq!(t["task"]["kind"], "maintenance", "{t:#}");
         assert_eq!(t["task"]["trigger_reason"], "recovered", "{t:#}");
         assert_eq!(t["task"]["spec"]["mode"], "recover", "{t:#}");
+        // Its log says what it found, and the lost task's log names it.
+        let said = |task: &Value, text: &str| {
+            task["logs"].as_array().is_some_and(|l| {
+                l.iter()
+                    .any(|line| line["message"].as_str().is_some_and(|m| m.contains(text)))
+            })
+        };
+        assert!(said(&t, &format!("task {lost} was lost")), "{t:#}");
+        let id = t["task"]["id"].as_i64().unwrap_or_default();
+        let lost_task = self.podup.task(lost);
+        assert!(said(&lost_task, &format!("recovery task {id}")), "{lost_task:#}");
         t
     }
 
