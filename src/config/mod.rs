@@ -7,6 +7,7 @@ use crate::auth::tokens::Role;
 use crate::host::Scope;
 use crate::host::dirs::{quadlet_dirs, unit_dirs};
 use crate::model::Secret;
+use crate::providers::Sender;
 use crate::ratelimit::{Rule, parse_duration_secs, parse_rules};
 use crate::services::{Service, parse_list};
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub mod forward;
+mod senders;
 mod sources;
 mod variables;
 
@@ -47,6 +49,8 @@ pub struct Config {
     pub workers: usize,
     pub log_level: log::LevelFilter,
     pub github_secrets: Vec<Secret>,
+    /// The other senders' secrets (`config::senders`): only configured ones.
+    pub sender_secrets: Vec<(Sender, Vec<Secret>)>,
     pub services: Vec<Service>,
     /// Drive the user manager (`--user`) instead of the system manager.
     pub systemd_user: bool,
@@ -179,6 +183,7 @@ impl Config {
             },
         };
         let github_secrets = secrets(&get, "PODUP_GITHUB_SECRET", "github-secret", MIN_WEBHOOK_SECRET_BYTES)?;
+        let sender_secrets = senders::read(&get)?;
         let services = parse_list(&get("PODUP_SERVICES").unwrap_or_default()).map_err(|e| err("PODUP_SERVICES", e))?;
         let systemd_user = match get("PODUP_SYSTEMD_SCOPE").as_deref() {
             None => euid != 0,
@@ -302,6 +307,7 @@ impl Config {
             workers: workers as usize,
             log_level,
             github_secrets,
+            sender_secrets,
             services,
             systemd_user,
             verify_secs,
@@ -330,6 +336,17 @@ impl Config {
     /// The systemd manager podup talks to (`PODUP_SYSTEMD_SCOPE`).
     pub fn scope(&self) -> Scope {
         if self.systemd_user { Scope::User } else { Scope::System }
+    }
+
+    /// The secrets `sender`'s deliveries are checked against (none: not configured).
+    pub fn secrets_of(&self, sender: Sender) -> &[Secret] {
+        if sender == Sender::Github {
+            return &self.github_secrets;
+        }
+        self.sender_secrets
+            .iter()
+            .find(|(s, _)| *s == sender)
+            .map_or(&[], |(_, list)| list.as_slice())
     }
 
     /// Path of the state database.

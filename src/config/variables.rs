@@ -45,6 +45,46 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "GitHub webhook secret(s), one per line (several while rotating); also PODUP_GITHUB_SECRET_FILE or the credential github-secret.",
     ),
     (
+        "PODUP_GITEA_SECRET",
+        "unset",
+        "Gitea webhook secret(s), one per line (two while rotating); also PODUP_GITEA_SECRET_FILE or the credential gitea-secret. Unset: /hooks/gitea answers 503 gitea_not_configured.",
+    ),
+    (
+        "PODUP_FORGEJO_SECRET",
+        "unset",
+        "Forgejo webhook secret(s), one per line (two while rotating); also PODUP_FORGEJO_SECRET_FILE or the credential forgejo-secret. Unset: /hooks/forgejo answers 503 forgejo_not_configured.",
+    ),
+    (
+        "PODUP_HARBOR_SECRET",
+        "unset",
+        "Harbor webhook secret(s), one per line (two while rotating); also PODUP_HARBOR_SECRET_FILE or the credential harbor-secret. Unset: /hooks/harbor answers 503 harbor_not_configured.",
+    ),
+    (
+        "PODUP_REGISTRY_SECRET",
+        "unset",
+        "registry notification webhook secret(s), one per line (two while rotating); also PODUP_REGISTRY_SECRET_FILE or the credential registry-secret. Unset: /hooks/registry answers 503 registry_not_configured.",
+    ),
+    (
+        "PODUP_ACR_SECRET",
+        "unset",
+        "Azure Container Registry webhook secret(s), one per line (two while rotating); also PODUP_ACR_SECRET_FILE or the credential acr-secret. Unset: /hooks/acr answers 503 acr_not_configured.",
+    ),
+    (
+        "PODUP_JFROG_SECRET",
+        "unset",
+        "JFrog Artifactory webhook secret(s), one per line (two while rotating); also PODUP_JFROG_SECRET_FILE or the credential jfrog-secret. Unset: /hooks/jfrog answers 503 jfrog_not_configured.",
+    ),
+    (
+        "PODUP_QUAY_SECRET",
+        "unset",
+        "Quay webhook secret(s), one per line (two while rotating); also PODUP_QUAY_SECRET_FILE or the credential quay-secret. Unset: /hooks/quay answers 503 quay_not_configured. It goes into the URL /hooks/quay/<secret>: letters, digits, - _ . ~ only.",
+    ),
+    (
+        "PODUP_DOCKERHUB_SECRET",
+        "unset",
+        "Docker Hub webhook secret(s), one per line (two while rotating); also PODUP_DOCKERHUB_SECRET_FILE or the credential dockerhub-secret. Unset: /hooks/dockerhub answers 503 dockerhub_not_configured. It goes into the URL /hooks/dockerhub/<secret>: letters, digits, - _ . ~ only.",
+    ),
+    (
         "PODUP_SERVICES",
         "empty",
         "Units podup may update, each optionally with its image.",

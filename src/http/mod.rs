@@ -24,6 +24,7 @@ pub mod panel;
 pub mod redact;
 pub mod refusal;
 pub mod routes;
+pub mod senders;
 pub mod session;
 pub mod tasks;
 pub mod webhooks;

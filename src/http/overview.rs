@@ -95,6 +95,15 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
         "PODUP_LOG_LEVEL" => c.log_level.as_str().to_ascii_lowercase(),
         "PODUP_GITHUB_SECRET" if c.github_secrets.is_empty() => "unset".into(),
         "PODUP_GITHUB_SECRET" => format!("set ({} secret(s))", c.github_secrets.len()),
+        other if other.ends_with("_SECRET") && crate::providers::Sender::ALL.iter().any(|s| s.variable() == other) => {
+            let sender = crate::providers::Sender::ALL
+                .into_iter()
+                .find(|s| s.variable() == other)?;
+            match c.secrets_of(sender).len() {
+                0 => "unset".into(),
+                n => format!("set ({n} secret(s))"),
+            }
+        }
         "PODUP_SERVICES" => c.services.iter().map(|s| s.unit.clone()).collect::<Vec<_>>().join(", "),
         "PODUP_SYSTEMD_SCOPE" => c.scope().to_string(),
         "PODUP_VERIFY_SECS" => c.verify_secs.to_string(),

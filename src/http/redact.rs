@@ -87,13 +87,35 @@ fn needs_escape(c: char) -> bool {
 
 /// `path` with each segment that looks like a credential replaced by `REDACTED`.
 pub fn redact_segments(path: &str) -> String {
-    if !path.split('/').any(looks_like_credential) {
+    let secret_at = path_secret_index(path);
+    if secret_at.is_none() && !path.split('/').any(looks_like_credential) {
         return path.to_string();
     }
     path.split('/')
-        .map(|seg| if looks_like_credential(seg) { "REDACTED" } else { seg })
+        .enumerate()
+        .map(|(i, seg)| match () {
+            _ if Some(i) == secret_at => PATH_SECRET_MARK,
+            _ if looks_like_credential(seg) => "REDACTED",
+            _ => seg,
+        })
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// What stands for the secret segment of `/hooks/quay/<secret>` and
+/// `/hooks/dockerhub/<secret>`: never stored, whatever it looks like.
+pub const PATH_SECRET_MARK: &str = "<redacted>";
+
+/// The index (in `path.split('/')`) of a path secret, whatever its case or slashes
+/// around it: the segment after `hooks` and a sender whose URL is its credential.
+fn path_secret_index(path: &str) -> Option<usize> {
+    let segs: Vec<&str> = path.split('/').collect();
+    let hooks = segs.iter().position(|s| !s.is_empty())?;
+    let sender = segs.iter().skip(hooks + 1).position(|s| !s.is_empty())? + hooks + 1;
+    let url_secret = crate::providers::Sender::ALL
+        .into_iter()
+        .any(|s| s.url_secret_only() && segs[sender].eq_ignore_ascii_case(s.name()));
+    (segs[hooks].eq_ignore_ascii_case("hooks") && url_secret && sender + 1 < segs.len()).then_some(sender + 1)
 }
 
 /// podup's own credentials are `podup_` + 64 hex (tokens, `auth::tokens::generate`)
@@ -119,6 +141,32 @@ fn looks_like_credential(seg: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_secrets_never_stay() {
+        let secret = "my.quay-secret~0";
+        for (path, want) in [
+            (format!("/hooks/quay/{secret}"), "/hooks/quay/<redacted>".to_string()),
+            (
+                format!("/hooks/dockerhub/{secret}/app.service"),
+                "/hooks/dockerhub/<redacted>/app.service".to_string(),
+            ),
+            (format!("/hooks/Quay/{secret}/"), "/hooks/Quay/<redacted>/".to_string()),
+            (
+                format!("//hooks//quay/{secret}"),
+                "//hooks//<redacted>/"
+                    .to_string()
+                    .replace("<redacted>/", "quay/<redacted>"),
+            ),
+            (
+                "/hooks/gitea/app.service".to_string(),
+                "/hooks/gitea/app.service".to_string(),
+            ),
+            ("/hooks/quay".to_string(), "/hooks/quay".to_string()),
+        ] {
+            assert_eq!(redact_segments(&path), want, "{path}");
+        }
+    }
 
     #[test]
     fn values_are_cut_with_a_mark() {

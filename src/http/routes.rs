@@ -17,7 +17,8 @@ use crate::auth::Need;
 pub enum Guard {
     /// Nothing, not even the database (`/health` reports on it).
     Open,
-    /// A GitHub signature, which the handler checks first, before it parses anything.
+    /// The sender's credential (a signature, a header, a path secret), which the
+    /// handler checks first, before it parses anything.
     Signature,
     /// Nothing: signing in and out with a session is what the route does.
     SessionOnly,
@@ -76,6 +77,88 @@ pub static ROUTES: &[Route] = &[
         "POST",
         "/hooks/github/{service}",
         "github_webhook",
+        Signature,
+        hooks::delivery,
+    ),
+    row("POST", "/hooks/gitea", "gitea_webhook", Signature, hooks::delivery),
+    row(
+        "POST",
+        "/hooks/gitea/{service}",
+        "gitea_webhook",
+        Signature,
+        hooks::delivery,
+    ),
+    row("POST", "/hooks/forgejo", "forgejo_webhook", Signature, hooks::delivery),
+    row(
+        "POST",
+        "/hooks/forgejo/{service}",
+        "forgejo_webhook",
+        Signature,
+        hooks::delivery,
+    ),
+    row("POST", "/hooks/harbor", "harbor_webhook", Signature, hooks::delivery),
+    row(
+        "POST",
+        "/hooks/harbor/{service}",
+        "harbor_webhook",
+        Signature,
+        hooks::delivery,
+    ),
+    row(
+        "POST",
+        "/hooks/registry",
+        "registry_webhook",
+        Signature,
+        hooks::delivery,
+    ),
+    row(
+        "POST",
+        "/hooks/registry/{service}",
+        "registry_webhook",
+        Signature,
+        hooks::delivery,
+    ),
+    row("POST", "/hooks/acr", "acr_webhook", Signature, hooks::delivery),
+    row(
+        "POST",
+        "/hooks/acr/{service}",
+        "acr_webhook",
+        Signature,
+        hooks::delivery,
+    ),
+    row("POST", "/hooks/jfrog", "jfrog_webhook", Signature, hooks::delivery),
+    row(
+        "POST",
+        "/hooks/jfrog/{service}",
+        "jfrog_webhook",
+        Signature,
+        hooks::delivery,
+    ),
+    row(
+        "POST",
+        "/hooks/quay/{secret}",
+        "quay_webhook",
+        Signature,
+        hooks::delivery,
+    ),
+    row(
+        "POST",
+        "/hooks/quay/{secret}/{service}",
+        "quay_webhook",
+        Signature,
+        hooks::delivery,
+    ),
+    row(
+        "POST",
+        "/hooks/dockerhub/{secret}",
+        "dockerhub_webhook",
+        Signature,
+        hooks::delivery,
+    ),
+    row(
+        "POST",
+        "/hooks/dockerhub/{secret}/{service}",
+        "dockerhub_webhook",
         Signature,
         hooks::delivery,
     ),
@@ -169,6 +252,14 @@ pub static ROUTES: &[Route] = &[
 /// always do, with their methods.)
 pub static NOT_ALLOWED: &[(&str, &str, &str)] = &[
     ("/hooks/github/**", "github_webhook", "POST"),
+    ("/hooks/gitea/**", "gitea_webhook", "POST"),
+    ("/hooks/forgejo/**", "forgejo_webhook", "POST"),
+    ("/hooks/harbor/**", "harbor_webhook", "POST"),
+    ("/hooks/registry/**", "registry_webhook", "POST"),
+    ("/hooks/acr/**", "acr_webhook", "POST"),
+    ("/hooks/jfrog/**", "jfrog_webhook", "POST"),
+    ("/hooks/quay/**", "quay_webhook", "POST"),
+    ("/hooks/dockerhub/**", "dockerhub_webhook", "POST"),
     ("/api/v1/session", "session", "GET, POST, DELETE"),
 ];
 

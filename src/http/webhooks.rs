@@ -7,8 +7,9 @@
 use super::context::{Call, Ctx};
 use super::extract::{Peer, is_https};
 use super::refusal::Refusal;
-use super::{Request, Response, hooks};
+use super::{Request, Response, hooks, senders};
 use crate::clock::now_ms;
+use crate::providers::Sender;
 use crate::store::events::{self, Event, EventFilter, EventRow};
 use serde_json::{Value, json};
 
@@ -51,72 +52,119 @@ fn delivery(e: &EventRow) -> Value {
     })
 }
 
-pub fn status(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
-    let base = base_url(ctx, call.req);
-    let d = ctx.dispatcher();
-    let services: Vec<Value> = d
-        .resolve(ctx.db.get().ok(), None)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| {
-            json!({
-                "unit": r.unit,
-                "image": r.image.map(|i| i.to_string()),
-                "url": format!("{base}/hooks/github/{}", r.unit),
-            })
-        })
-        .collect();
-    let secrets = ctx.config.github_secrets.len();
+/// One sender's card: configured or not, what to paste, its last deliveries.
+fn sender_card(
+    ctx: &mut Ctx<'_>,
+    sender: Sender,
+    base: &str,
+    services: &[(String, Option<String>)],
+) -> Result<Value, Refusal> {
+    let secrets = ctx.config.secrets_of(sender).len();
     let f = EventFilter {
-        action: Some("github_webhook".into()),
+        action: Some(sender.action().into()),
         limit: DELIVERIES,
         ..Default::default()
     };
     let rows = events::list(ctx.db.get()?, &f)?;
-    call.ok(&json!({
-        "secret": if secrets > 0 { "set" } else { "unset" },
+    Ok(json!({
+        "name": sender.name(),
+        "title": sender.title(),
+        "configured": secrets > 0,
         "secret_count": secrets,
-        "url": format!("{base}/hooks/github"),
-        "content_type": "application/json",
-        "events": ["Packages", "Registry packages"],
-        "services": services,
+        "variable": format!("{}_FILE", sender.variable()),
+        "credential": sender.credential(),
+        "url": senders::url(sender, base, None),
+        "url_secret_only": sender.url_secret_only(),
+        "setup": senders::setup(sender, base),
+        "services": services.iter().map(|(unit, image)| json!({
+            "unit": unit,
+            "image": image,
+            "url": senders::url(sender, base, Some(unit)),
+        })).collect::<Vec<_>>(),
         "deliveries": rows.iter().map(delivery).collect::<Vec<_>>(),
     }))
 }
 
+pub fn status(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
+    let base = base_url(ctx, call.req);
+    let d = ctx.dispatcher();
+    let services: Vec<(String, Option<String>)> = d
+        .resolve(ctx.db.get().ok(), None)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.unit, r.image.map(|i| i.to_string())))
+        .collect();
+    let mut cards = Vec::new();
+    for sender in Sender::ALL {
+        cards.push(sender_card(ctx, sender, &base, &services)?);
+    }
+    let github = cards[0].clone();
+    call.ok(&json!({
+        "secret": if github["configured"] == true { "set" } else { "unset" },
+        "secret_count": github["secret_count"],
+        "url": github["url"],
+        "content_type": "application/json",
+        "events": ["Packages", "Registry packages"],
+        "services": github["services"],
+        "deliveries": github["deliveries"],
+        "senders": cards,
+    }))
+}
+
+/// `POST /api/v1/webhooks/test[?sender=<name>]` (GitHub when not named).
 pub fn test_delivery(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
-    let Some(secret) = ctx.config.github_secrets.first() else {
-        return Err(Refusal::conflict(
-            "webhook_not_configured",
-            "no GitHub webhook secret is configured: set PODUP_GITHUB_SECRET_FILE or the credential 'github-secret'",
+    let named = call
+        .req
+        .query
+        .split('&')
+        .find_map(|p| p.strip_prefix("sender="))
+        .unwrap_or("github");
+    let Some(sender) = Sender::ALL.into_iter().find(|s| s.name() == named) else {
+        return Err(Refusal::not_found(
+            "unknown_sender",
+            format!(
+                "'{}' is not a sender; senders: {}",
+                crate::http::redact::bound(named, 64),
+                Sender::ALL.map(|s| s.name()).join(", ")
+            ),
         ));
+    };
+    let Some(secret) = ctx.config.secrets_of(sender).first().cloned() else {
+        return Err(Refusal::Answer(Box::new(Response::error(
+            409,
+            call.action,
+            sender.not_configured(),
+            format!(
+                "no {} webhook secret is configured: set {}_FILE or the credential '{}'",
+                sender.title(),
+                sender.variable(),
+                sender.credential()
+            ),
+        ))));
     };
     let started = std::time::Instant::now();
     let delivery_id = format!("podup-test-{}", ctx.request_id);
-    let body = serde_json::to_vec(&json!({
-        "zen": "Sent by podup's panel: a signed test delivery.",
-        "hook_id": 0,
-        "hook": {"type": "Repository", "id": 0, "events": ["registry_package"]},
-    }))
-    .expect("JSON serializes");
+    let (headers, body) = senders::test_delivery(sender, &secret, &delivery_id);
+    let path = format!("/hooks/{}", sender.name());
+    let (target, shown) = if sender.url_secret_only() {
+        (
+            format!("{path}/{}", secret.0),
+            format!("{path}/{}", super::redact::PATH_SECRET_MARK),
+        )
+    } else {
+        (path.clone(), path)
+    };
+    let path_secret = sender.url_secret_only().then_some(secret.0.as_str());
     let inner = Request {
         keep_alive: false,
         method: "POST".into(),
-        target: "/hooks/github".into(),
-        path: "/hooks/github".into(),
+        target: target.clone(),
+        path: target,
         query: String::new(),
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            ("x-github-event".into(), "ping".into()),
-            ("x-github-delivery".into(), delivery_id.clone()),
-            (
-                "x-hub-signature-256".into(),
-                crate::providers::github::sign(secret, &body),
-            ),
-        ],
+        headers,
         body,
     };
-    let answer = hooks::github(ctx, &inner, None);
+    let answer = hooks::answer(ctx, &inner, sender, path_secret);
     let mut meta = answer.meta.clone();
     if !meta.is_object() {
         meta = json!({});
@@ -126,7 +174,7 @@ pub fn test_delivery(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Ref
         request_id: format!("{}-test", ctx.request_id),
         ts_ms: now_ms(),
         method: inner.method.clone(),
-        path: inner.path.clone(),
+        path: shown,
         status: answer.status,
         action: answer.action.to_string(),
         reason: answer.reason.to_string(),
@@ -137,12 +185,17 @@ pub fn test_delivery(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Ref
     };
     events::insert(ctx.db.get()?, &row)?;
     let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-    let v = verdict(answer.status, answer.reason);
+    // Senders other than GitHub have no ping: a test delivery that got past the
+    // credential and was read (ignored, as it deploys nothing) went through.
+    let v = match answer.status {
+        ..400 => "accepted",
+        _ => verdict(answer.status, answer.reason),
+    };
     Ok(Response::json(
         200,
         call.action,
         v,
-        &json!({"delivery": delivery_id, "status": answer.status, "reason": answer.reason, "verdict": v, "answer": body}),
+        &json!({"sender": sender.name(), "delivery": delivery_id, "status": answer.status, "reason": answer.reason, "verdict": v, "answer": body}),
     ))
 }
 

@@ -16,21 +16,7 @@ use serde_json::{Map, Value};
 pub use body::PayloadError;
 pub use signature::{SignatureError, sign, verify_signature};
 
-use super::ImageEvent;
-
-/// What a verified delivery asks of podup.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
-    /// GitHub's hello when a hook is created or tested.
-    Ping { hook_id: Option<i64> },
-    /// A container image was published or updated.
-    Image(ImageEvent),
-    /// Nothing to do. `reason` is a stable snake_case tag for the event log:
-    /// `missing_event`, `unsupported_event`, `unsupported_action`,
-    /// `missing_package`, `not_a_container`, `untagged`, `invalid_reference`;
-    /// `detail` says what was seen (at most about 100 characters of it).
-    Ignored { reason: &'static str, detail: String },
-}
+pub use super::Verdict;
 
 /// Event names that carry a package; `package_v2` was a 2021 beta.
 const PACKAGE_EVENTS: &[&str] = &["package", "registry_package", "package_v2"];

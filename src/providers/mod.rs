@@ -4,8 +4,64 @@
 //! every event is checked against. Deciding which units an event restarts, and
 //! recording it, is left to the callers.
 
+pub mod acr;
+pub mod delivery;
+pub mod dockerhub;
+pub mod gitea;
 pub mod github;
+pub mod harbor;
+pub mod image;
+pub mod jfrog;
+pub mod json;
+pub mod proof;
+pub mod quay;
 pub mod reference;
+pub mod registry;
+pub mod sender;
+
+pub use delivery::{Delivery, Item};
+pub use github::PayloadError;
+pub use sender::Sender;
+
+/// A request header by lower-case name.
+pub type Headers<'a> = &'a dyn Fn(&str) -> Option<&'a str>;
+
+/// Reads one delivery that `sender`'s credential verified: `Err` only for a body that
+/// is not a JSON object (also as a form's `payload` field); anything a real sender
+/// sends that is not a tagged container image push is an item `Ignored` with a reason.
+pub fn read(sender: Sender, header: Headers<'_>, body: &[u8]) -> Result<Delivery, PayloadError> {
+    let payload = serde_json::Value::Object(github::body::decode(header("content-type"), body)?);
+    Ok(match sender {
+        Sender::Github => {
+            let verdict = github::classify(header("x-github-event"), header("content-type"), body)?;
+            Delivery::one(
+                header("x-github-event").map(str::to_string),
+                header("x-github-delivery").map(str::to_string),
+                verdict,
+            )
+        }
+        Sender::Gitea | Sender::Forgejo => gitea::read(sender, header, &payload),
+        Sender::Harbor => harbor::read(header, &payload),
+        Sender::Registry => registry::read(header, &payload),
+        Sender::Acr => acr::read(header, &payload),
+        Sender::Jfrog => jfrog::read(header, &payload),
+        Sender::Quay => quay::read(header, &payload),
+        Sender::Dockerhub => dockerhub::read(header, &payload),
+    })
+}
+
+/// What one event of a verified delivery asks of podup.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// A sender's hello when a hook is created or tested (GitHub's `ping`).
+    Ping { hook_id: Option<i64> },
+    /// A tagged container image was pushed.
+    Image(ImageEvent),
+    /// Nothing to do. `reason` is a stable snake_case tag for the event log
+    /// (docs/api.md lists them); `detail` says what was seen (at most about 100
+    /// characters of it).
+    Ignored { reason: &'static str, detail: String },
+}
 
 /// A normalized "image `repository:tag` now points at `digest`".
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

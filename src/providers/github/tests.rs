@@ -2,6 +2,7 @@
 //! (see `tests/fixtures/README.md`), and against every fixture truncated and mutated:
 //! no input panics, and no JSON object is an error.
 
+use crate::providers::ImageEvent;
 use serde_json::{Value, json};
 
 use super::*;
