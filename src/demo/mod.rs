@@ -46,10 +46,14 @@ fn config(state: &Path, secret: &str) -> Result<Config, ConfigError> {
         .map(|u| format!("{}={}:{}", u.unit, u.repo, u.tag))
         .collect();
     let (state, services) = (state.display().to_string(), services.join(", "));
+    // Two more senders, so the Webhooks page shows a signed one and a URL-secret one.
+    let (harbor, quay) = (format!("{secret}-harbor"), format!("{secret}-quay"));
     let vars = [
         ("PODUP_STATE_DIR", state.as_str()),
         ("PODUP_SERVICES", services.as_str()),
         ("PODUP_GITHUB_SECRET", secret),
+        ("PODUP_HARBOR_SECRET", harbor.as_str()),
+        ("PODUP_QUAY_SECRET", quay.as_str()),
         ("PODUP_SYSTEMD_SCOPE", "system"),
         ("PODUP_VERIFY_SECS", "3"),
         ("PODUP_WORKERS", "8"),
@@ -133,6 +137,8 @@ pub fn run(args: &DemoArgs) -> Result<(), Error> {
     println!("  token    {token}   (admin; paste it into the sign-in form)");
     println!("  state    {} (fresh on every run)", config.db_path().display());
     println!("  webhook  POST http://{addr}/hooks/github, secret '{secret}'");
+    println!("           POST http://{addr}/hooks/harbor, Authorization 'Bearer {secret}-harbor'");
+    println!("           POST http://{addr}/hooks/quay/{secret}-quay");
     println!();
     println!("Ctrl-C stops it.");
     use std::io::Write;

@@ -153,6 +153,17 @@ impl Sender {
         }
     }
 
+    /// The headers (lower case) that carry the sender's id of a delivery, in order of
+    /// preference; a delivery known by one is answered before its body is parsed.
+    pub fn delivery_headers(self) -> &'static [&'static str] {
+        match self {
+            Sender::Github => &["x-github-delivery"],
+            Sender::Gitea => &["x-gitea-delivery"],
+            Sender::Forgejo => &["x-forgejo-delivery", "x-gitea-delivery"],
+            _ => &[],
+        }
+    }
+
     /// Whether the only credential is the URL (marked so in events and the panel).
     pub fn url_secret_only(self) -> bool {
         self.proof() == Proof::PathSecret

@@ -79,3 +79,26 @@ test('stop, force-stop and retry change the task and show a toast', async () => 
   await badge(page).filter({ hasText: 'cancelled' }).waitFor();
   await context.close();
 });
+
+test('every sender has its card on Webhooks, and a test delivery goes through its own path', async () => {
+  const { context, page, errors } = await signedIn(browser, demo);
+  await page.goto(`${demo.base}/webhooks`);
+  const harbor = page.locator('section[data-sender="harbor"]');
+  await harbor.getByText('configured', { exact: true }).waitFor();
+  await harbor.getByText('Auth Header').waitFor();
+  for (const name of ['gitea', 'forgejo', 'registry', 'acr', 'jfrog', 'dockerhub']) {
+    await page.locator(`section[data-sender="${name}"]`).getByText('not configured').waitFor();
+  }
+  const quay = page.locator('section[data-sender="quay"]');
+  await quay.getByText('authenticated by URL secret only', { exact: false }).waitFor();
+  assert.match(await quay.textContent(), /\/hooks\/quay\/<secret>/);
+  assert.doesNotMatch(await page.locator('main').textContent(), /demo-\w+-quay/, 'the URL secret is never shown');
+  await harbor.getByRole('button', { name: 'Send a test delivery as harbor' }).click();
+  await page.locator('.toast').filter({ hasText: 'Test delivery accepted' }).waitFor();
+  await harbor.locator('table').getByText('test').first().waitFor();
+  await quay.getByRole('button', { name: 'Send a test delivery as quay' }).click();
+  await quay.locator('table').getByText('test').first().waitFor();
+  await screenshot(page, 'webhooks-senders-desktop');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

@@ -196,6 +196,23 @@
  * @property {string[]} events
  * @property {{unit: string, image: string|null, url: string}[]} services
  * @property {Delivery[]} deliveries
+ * @property {SenderInfo[]} senders
+ */
+
+/**
+ * One sender's card on the Webhooks page.
+ * @typedef {object} SenderInfo
+ * @property {string} name
+ * @property {string} title
+ * @property {boolean} configured
+ * @property {number} secret_count
+ * @property {string} variable
+ * @property {string} credential
+ * @property {string} url
+ * @property {boolean} url_secret_only
+ * @property {[string, string][]} setup
+ * @property {{unit: string, image: string|null, url: string}[]} services
+ * @property {Delivery[]} deliveries
  */
 
 /**

@@ -119,6 +119,17 @@ fn receive(
     }
     ctx.authenticated = true;
     let body_sha = crate::hex::sha256_hex(&req.body);
+    // A redelivery (the sender's retry, or "Redeliver" in its UI) of a delivery that
+    // made a task is answered before its body is parsed: same id, same task.
+    let header_id = sender.delivery_headers().iter().find_map(|h| req.header(h));
+    if let Some(id) = route::delivery_key(sender, header_id) {
+        if let Some(earlier) = lifecycle::duplicate_of(ctx.db.get()?, Some(&id), &body_sha, now)? {
+            let meta = json!({"sender": sender.name(), "delivery": header_id});
+            return Ok(route::duplicate(action, earlier, &ctx.dispatcher().status_url(earlier))
+                .with_meta(meta)
+                .repeated());
+        }
+    }
     let header = |name: &str| req.header(name);
     let read = providers::read(sender, &header, &req.body);
     let mut meta = json!({"sender": sender.name()});

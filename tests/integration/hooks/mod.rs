@@ -6,3 +6,6 @@
 mod deliveries;
 /// Duplicates, a failing `systemd-run`, no secret, rate limits, and how refusals are logged.
 mod failures_and_limits;
+/// Every other sender: its credential, its real fixtures, another sender's credential,
+/// path secrets never kept, batches and duplicates.
+mod senders;

@@ -13,11 +13,13 @@ mod http;
 mod podup;
 /// Requests with exact headers and the same-host proxy setup, for the probe tests.
 pub mod probe;
+mod senders;
 
 pub use fakes::Fakes;
 pub use github::*;
 pub use http::*;
 pub use podup::*;
+pub use senders::*;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
