@@ -42,21 +42,31 @@ fn bad(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) ->
     }
 }
 
+/// The senders with a secret, with their counts: `github (1), harbor (2)`.
+fn configured_senders(config: &Config) -> String {
+    crate::providers::Sender::ALL
+        .into_iter()
+        .filter_map(|s| match config.secrets_of(s).len() {
+            0 => None,
+            n => Some(format!("{} ({n} secret(s))", s.name())),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Every check, in order.
 pub fn run(config: &Config, host: &Host) -> Vec<Check> {
     let user = if host.scope == Scope::User { "--user " } else { "" };
     let mut checks = vec![db_writable(config)];
-    checks.push(if config.github_secrets.is_empty() {
+    let senders = configured_senders(config);
+    checks.push(if senders.is_empty() {
         bad(
             "webhook-secret",
-            "no GitHub webhook secret is set",
-            "put the secret in a file and set PODUP_GITHUB_SECRET_FILE (or LoadCredential=github-secret:...)",
+            "no webhook secret is set for any sender",
+            "put the secret in a file and set PODUP_GITHUB_SECRET_FILE (or another sender's, such as PODUP_GITEA_SECRET_FILE; or LoadCredential=github-secret:...)",
         )
     } else {
-        ok(
-            "webhook-secret",
-            format!("{} secret(s) configured", config.github_secrets.len()),
-        )
+        ok("webhook-secret", format!("configured: {senders}"))
     });
     checks.push(
         match crate::store::open(&config.db_path()).and_then(|c| {
@@ -269,12 +279,12 @@ pub fn overview(
             ),
         },
     ));
-    let n = config.github_secrets.len();
+    let senders = configured_senders(config);
     checks.push(check(
         "webhook-secret",
-        n > 0,
-        if n > 0 { format!("set ({n} secret(s))") } else { "not set: POST /hooks/github answers 503".into() },
-        Some("put the secret in /etc/podup/github-secret and set PODUP_GITHUB_SECRET_FILE=/etc/podup/github-secret (or LoadCredential=github-secret:...)".into()),
+        !senders.is_empty(),
+        if senders.is_empty() { "not set for any sender: every /hooks/<sender> answers 503".into() } else { format!("configured: {senders}") },
+        Some("put the secret in /etc/podup/github-secret and set PODUP_GITHUB_SECRET_FILE=/etc/podup/github-secret (or another sender's: docs/operations.md, \"Senders\")".into()),
     ));
     checks.push(check(
         "services",

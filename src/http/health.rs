@@ -10,7 +10,13 @@ use serde_json::json;
 
 pub fn health(ctx: &mut Ctx<'_>, _call: &Call<'_>) -> Result<Response, Refusal> {
     let uptime_secs = ctx.started.elapsed().as_secs();
-    let webhook = if ctx.config.github_secrets.is_empty() {
+    // Configured when any sender has a secret (`senders` names them).
+    let senders: Vec<&str> = crate::providers::Sender::ALL
+        .into_iter()
+        .filter(|s| !ctx.config.secrets_of(*s).is_empty())
+        .map(|s| s.name())
+        .collect();
+    let webhook = if senders.is_empty() {
         "not_configured"
     } else {
         "configured"
@@ -33,6 +39,7 @@ pub fn health(ctx: &mut Ctx<'_>, _call: &Call<'_>) -> Result<Response, Refusal> 
                 "message": message,
                 "db": db,
                 "webhook": webhook,
+                "senders": senders,
             }),
         ));
     }
@@ -46,6 +53,7 @@ pub fn health(ctx: &mut Ctx<'_>, _call: &Call<'_>) -> Result<Response, Refusal> 
             "uptime_secs": uptime_secs,
             "db": {"state": "ok"},
             "webhook": webhook,
+            "senders": senders,
         }),
     ))
 }
