@@ -10,13 +10,12 @@ use serde_json::json;
 
 pub fn health(ctx: &mut Ctx<'_>, _call: &Call<'_>) -> Result<Response, Refusal> {
     let uptime_secs = ctx.started.elapsed().as_secs();
-    // Configured when any sender has a secret (`senders` names them).
-    let senders: Vec<&str> = crate::providers::Sender::ALL
+    // Configured when any sender has a secret; which ones is for signed-in eyes only
+    // (`GET /api/v1/webhooks`), not for anyone who asks.
+    let any = crate::providers::Sender::ALL
         .into_iter()
-        .filter(|s| !ctx.config.secrets_of(*s).is_empty())
-        .map(|s| s.name())
-        .collect();
-    let webhook = if senders.is_empty() {
+        .any(|s| !ctx.config.secrets_of(s).is_empty());
+    let webhook = if !any {
         "not_configured"
     } else {
         "configured"
@@ -39,7 +38,6 @@ pub fn health(ctx: &mut Ctx<'_>, _call: &Call<'_>) -> Result<Response, Refusal> 
                 "message": message,
                 "db": db,
                 "webhook": webhook,
-                "senders": senders,
             }),
         ));
     }
@@ -53,7 +51,6 @@ pub fn health(ctx: &mut Ctx<'_>, _call: &Call<'_>) -> Result<Response, Refusal> 
             "uptime_secs": uptime_secs,
             "db": {"state": "ok"},
             "webhook": webhook,
-            "senders": senders,
         }),
     ))
 }
