@@ -3,6 +3,9 @@
 //! (deploying ones dispatch the right image and digest, lookalikes are 2xx `ignored`),
 //! one sender's valid delivery on another's path, path secrets never stored or logged,
 //! batches and duplicates.
+//!
+//! Quay and Docker Hub deploy on the tag alone (no digest in their bodies), as do the
+//! ACR docs' example whose digest Microsoft blanked.
 
 use crate::support::*;
 use rusqlite::Connection;
@@ -44,6 +47,14 @@ const DEPLOYING: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "docker.io/karolisr/keel:0.1.7",
         None,
     ),
+];
+
+/// Fixtures that also deploy, besides `DEPLOYING`: (fixture, service). The ACR docs of
+/// 2023 blank part of the digest (`xxxx`), so it deploys on the tag and the task
+/// resolves the digest; Quay's 2015 docs give `updated_tags` as an object.
+const ALSO_DEPLOYING: &[(&str, &str)] = &[
+    ("acr/push.tagged.redacted.acr-docs-2023.json", "acr.service"),
+    ("quay/repo_push.updated_tags-object.quay-docs-2015.json", "quay.service"),
 ];
 
 /// The unit, digest and delivery id task `id` records.
@@ -331,7 +342,7 @@ fn lookalikes_are_answered_2xx_ignored_and_deploy_nothing() {
     let (fakes, podup) = setup_senders("senders-lookalikes", &[]);
     let server = podup.serve(&[]);
     let dirs = ["harbor", "acr", "registry", "quay", "dockerhub", "jfrog"];
-    let mut seen = 0;
+    let (mut seen, mut deployed) = (0, 0);
     for dir in dirs {
         let path = format!("{}/tests/fixtures/{dir}", env!("CARGO_MANIFEST_DIR"));
         let mut files: Vec<_> = std::fs::read_dir(&path)
@@ -347,6 +358,13 @@ fn lookalikes_are_answered_2xx_ignored_and_deploy_nothing() {
             let body = sender_fixture(&file);
             let r = as_sender(server.addr, dir, secret_of(dir), None, &body);
             assert!(r.status < 300, "{file}: {} {}", r.status, r.body);
+            if let Some((_, unit)) = ALSO_DEPLOYING.iter().find(|(f, _)| *f == file) {
+                assert_eq!(r.json()["status"], "accepted", "{file}: {}", r.body);
+                let (got, digest, _, _) = task_of(&server.db, r.json()["task_id"].as_i64().unwrap());
+                assert_eq!((got.as_str(), digest), (*unit, None), "{file}: the registry names the digest");
+                deployed += 1;
+                continue;
+            }
             let v = r.json();
             // A deploy of an image no service runs is ignored too: no task either way.
             assert!(
@@ -358,7 +376,8 @@ fn lookalikes_are_answered_2xx_ignored_and_deploy_nothing() {
         }
     }
     assert!(seen >= 25, "{seen} lookalike fixtures");
-    assert!(fakes.calls_of("systemd-run").is_empty());
+    assert_eq!(deployed, ALSO_DEPLOYING.len());
+    assert_eq!(fakes.calls_of("systemd-run").len(), deployed, "only those dispatched");
 }
 
 #[test]
