@@ -3,13 +3,18 @@
 //! Harbor and Docker Hub send them, each ending in a verified deploy.
 
 use crate::harness::{
-    Bed, Harness, SECRET, Served, bed_bin, copy_binary, free_port, serve_on, shout, state_db, wait_until,
+    Bed, Harness, Json, SECRET, Served, bed_bin, call, copy_binary, free_port, serve_on, shout, state_db, wait_until,
 };
-use serde_json::Value;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const VERIFY_SECS: &str = "2";
 const REGISTRY_SECRET: &str = "real-test-registry-secret";
+const GITEA_SECRET: &str = "real-test-gitea-secret";
+const HARBOR_SECRET: &str = "real-test-harbor-secret";
+const DOCKERHUB_SECRET: &str = "real-test-dockerhub-secret";
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
@@ -141,7 +146,8 @@ fn the_registrys_own_notifications_deploy_a_push() {
 
     let pushed_ms = now_ms();
     let v2 = b.bed.push_image("acme/app", "v2", None);
-    let push_s = (now_ms() - pushed_ms) as f64 / 1000.0;
+    let pushed_end_ms = now_ms();
+    let push_s = (pushed_end_ms - pushed_ms) as f64 / 1000.0;
     let mut tasks = Vec::new();
     assert!(
         wait_until(Duration::from_secs(60), || {
@@ -154,9 +160,12 @@ fn the_registrys_own_notifications_deploy_a_push() {
     let t = assert_deployed(&b, tasks[before], "container-app.service", &v2);
     assert_eq!(t["task"]["source"], "registry", "{t:#}");
     let finished = t["task"]["finished_ms"].as_i64().unwrap();
+    let created = t["task"]["created_ms"].as_i64().unwrap();
     shout(&format!(
-        "registry notifications: push → verified deploy: {:.2} s (of which the harness's build and buildah push {push_s:.2} s; the deploy's stay-active window is {VERIFY_SECS} s)",
-        (finished - pushed_ms) as f64 / 1000.0
+        "registry notifications: push → verified deploy: {:.2} s (of which the harness's build and buildah push {push_s:.2} s, push end to task created {:.2} s, the task {:.2} s with its {VERIFY_SECS} s stay-active window)",
+        (finished - pushed_ms) as f64 / 1000.0,
+        (created - pushed_end_ms) as f64 / 1000.0,
+        (finished - created) as f64 / 1000.0,
     ));
     // The push's blob events and the pulls were each answered 2xx, ignored, so the
     // registry did not retry them.
@@ -175,4 +184,195 @@ fn the_registrys_own_notifications_deploy_a_push() {
         blobs.len(),
         pulls.len()
     ));
+}
+
+/// Hex HMAC-SHA256 of `body` under `secret`, as Gitea signs (`X-Gitea-Signature`).
+fn hmac_hex(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A Gitea `package` delivery for `owner/name:tag` on the instance at `host`. No Gitea
+/// package delivery was ever captured (tests/fixtures/README.md, "gitea/"): this follows
+/// go-gitea/gitea `modules/structs/hook.go` `PackagePayload{action, repository, package,
+/// organization, sender}` and `modules/structs/package.go` `Package{id, owner,
+/// repository, creator, type, name, version, html_url, created_at}`, with `html_url`
+/// `<ROOT_URL>/<owner>/-/packages/container/<name>/<version>` as Gitea links a package.
+fn gitea_package(host: &str, owner: &str, name: &str, tag: &str) -> Vec<u8> {
+    let user = json!({"id": 1, "login": owner, "full_name": "", "email": "", "username": owner});
+    let body = json!({
+        "action": "created",
+        "repository": null,
+        "package": {
+            "id": 7,
+            "owner": user,
+            "repository": null,
+            "creator": user,
+            "type": "container",
+            "name": name,
+            "version": tag,
+            "html_url": format!("http://{host}/{owner}/-/packages/container/{name}/{tag}"),
+            "created_at": "2026-01-01T00:00:00Z"
+        },
+        "organization": null,
+        "sender": user
+    });
+    serde_json::to_vec(&body).unwrap()
+}
+
+/// Harbor's Default-format `PUSH_ARTIFACT`: the structure of the fixture
+/// `harbor/PUSH_ARTIFACT.tagged.docs-2.0.json` with the bed's image in it.
+fn harbor_push(image: &str, repo: &str, tag: &str, digest: &str) -> Vec<u8> {
+    let text = include_str!("../fixtures/harbor/PUSH_ARTIFACT.tagged.docs-2.0.json");
+    let mut v: Value = serde_json::from_str(text).unwrap();
+    v["occur_at"] = json!(now_ms() / 1000);
+    let r = &mut v["event_data"]["resources"][0];
+    r["digest"] = json!(digest);
+    r["tag"] = json!(tag);
+    r["resource_url"] = json!(format!("{image}:{tag}"));
+    let (namespace, name) = repo.split_once('/').unwrap();
+    let repository = &mut v["event_data"]["repository"];
+    repository["name"] = json!(name);
+    repository["namespace"] = json!(namespace);
+    repository["repo_full_name"] = json!(repo);
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// Docker Hub's push: the structure of the fixture `dockerhub/push.docker-docs.json`
+/// with the bed's repository in it (Docker Hub names no host: docker.io).
+fn dockerhub_push(repo: &str, tag: &str) -> Vec<u8> {
+    let text = include_str!("../fixtures/dockerhub/push.docker-docs.json");
+    let mut v: Value = serde_json::from_str(text).unwrap();
+    let (namespace, name) = repo.split_once('/').unwrap();
+    v["push_data"]["tag"] = json!(tag);
+    v["push_data"]["pushed_at"] = json!(now_ms() / 1000);
+    let r = &mut v["repository"];
+    r["repo_name"] = json!(repo);
+    r["namespace"] = json!(namespace);
+    r["owner"] = json!(namespace);
+    r["name"] = json!(name);
+    r["repo_url"] = json!(format!("https://registry.hub.docker.com/u/{repo}/"));
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// The task a delivery's 202 names.
+fn accepted(r: &Json, what: &str) -> i64 {
+    assert_eq!(
+        (r.status, r.body["status"].as_str()),
+        (202, Some("accepted")),
+        "{what}: {}",
+        r.body
+    );
+    r.body["task_id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{what}: no task_id in {}", r.body))
+}
+
+on_kinds!(gitea_harbor_and_docker_hub_deliveries_deploy);
+fn gitea_harbor_and_docker_hub_deliveries_deploy() {
+    let env = [
+        ("PODUP_GITEA_SECRET", GITEA_SECRET),
+        ("PODUP_HARBOR_SECRET", HARBOR_SECRET),
+        ("PODUP_DOCKERHUB_SECRET", DOCKERHUB_SECRET),
+    ];
+    let apps = [
+        App {
+            name: "app",
+            repo: "acme/app",
+            hub: false,
+        },
+        App {
+            name: "hub",
+            repo: "podup-hub/app",
+            hub: true,
+        },
+    ];
+    let Some((b, _)) = bed_with("senders-signed", &apps, &env, false) else {
+        return;
+    };
+    let registry = b.bed.registry();
+    let addr = b.podup.addr;
+
+    // Gitea: signed, no digest; the deploy resolves the tag and records the digest.
+    let v2 = b.bed.push_image("acme/app", "v2", None);
+    let body = gitea_package(&registry, "acme", "app", "latest");
+    let sig = hmac_hex(GITEA_SECRET, &body);
+    let sig256 = format!("sha256={sig}");
+    // Gitea also sends the GitHub and Gogs lookalike headers (services/webhook/deliver.go);
+    // its SHA-1 `X-Hub-Signature` is left out (no SHA-1 here): podup checks neither.
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("X-Gitea-Delivery", "5b4f1b1e-3c1a-4d8e-9a53-0c7c2b1f0a01"),
+        ("X-Gitea-Event", "package"),
+        ("X-Gitea-Event-Type", "package"),
+        ("X-Gitea-Signature", sig.as_str()),
+        ("X-Gogs-Delivery", "5b4f1b1e-3c1a-4d8e-9a53-0c7c2b1f0a01"),
+        ("X-Gogs-Event", "package"),
+        ("X-GitHub-Delivery", "5b4f1b1e-3c1a-4d8e-9a53-0c7c2b1f0a01"),
+        ("X-GitHub-Event", "package"),
+        ("X-Hub-Signature-256", sig256.as_str()),
+    ];
+    let r = call(addr, "POST", "/hooks/gitea", &headers, &body);
+    let t = assert_deployed(&b, accepted(&r, "gitea"), "container-app.service", &v2);
+    shout(&format!("gitea: delivery → verified deploy {:.2} s", took(&t)));
+    // Gitea's "Redeliver" sends the same delivery again: answered with the same task.
+    let again = call(addr, "POST", "/hooks/gitea", &headers, &body);
+    assert_eq!(
+        (again.status, again.body["task_id"].as_i64()),
+        (200, t["task"]["id"].as_i64()),
+        "{}",
+        again.body
+    );
+    // Signed with another secret: refused.
+    let forged = hmac_hex("not-the-gitea-secret", &body);
+    let mut bad = headers;
+    bad[4] = ("X-Gitea-Signature", forged.as_str());
+    bad[9] = ("X-Hub-Signature-256", "");
+    assert_eq!(call(addr, "POST", "/hooks/gitea", &bad, &body).status, 401);
+
+    // Harbor: the Auth Header arrives verbatim in Authorization; the digest is in the body.
+    let v3 = b.bed.push_image("acme/app", "v3", None);
+    let image = b.bed.image_ref("acme/app");
+    let body = harbor_push(image.trim_end_matches(":latest"), "acme/app", "latest", &v3);
+    let headers = [("Content-Type", "application/json"), ("Authorization", HARBOR_SECRET)];
+    let r = call(addr, "POST", "/hooks/harbor", &headers, &body);
+    let t = assert_deployed(&b, accepted(&r, "harbor"), "container-app.service", &v3);
+    let pulled = t["logs"].as_array().unwrap().iter().any(|l| {
+        l["argv"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|x| x.as_str().is_some_and(|x| x.ends_with(&format!("@{v3}"))))
+        })
+    });
+    assert!(pulled, "Harbor's digest is pulled by digest: {t:#}");
+    shout(&format!("harbor: delivery → verified deploy {:.2} s", took(&t)));
+
+    // Docker Hub: the secret is the path; docker.io/podup-hub/app is the bed's registry
+    // (its registries.conf); no digest: resolved by the deploy and recorded.
+    let hub2 = b.bed.push_image("podup-hub/app", "v2", None);
+    let body = dockerhub_push("podup-hub/app", "latest");
+    let path = format!("/hooks/dockerhub/{DOCKERHUB_SECRET}");
+    let r = call(addr, "POST", &path, &[("Content-Type", "application/json")], &body);
+    let t = assert_deployed(&b, accepted(&r, "dockerhub"), "container-hub.service", &hub2);
+    assert_eq!(t["units"][0]["image"], "docker.io/podup-hub/app:latest", "{t:#}");
+    shout(&format!("dockerhub: delivery → verified deploy {:.2} s", took(&t)));
+    let wrong = call(
+        addr,
+        "POST",
+        "/hooks/dockerhub/not-the-secret",
+        &[("Content-Type", "application/json")],
+        &body,
+    );
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert_eq!(
+        b.bed.running_digest("app"),
+        v3,
+        "the hub deploy left the other unit alone"
+    );
+}
+
+/// From a task's creation to its end, in seconds.
+fn took(t: &Value) -> f64 {
+    let (created, finished) = (t["task"]["created_ms"].as_i64(), t["task"]["finished_ms"].as_i64());
+    (finished.unwrap_or(0) - created.unwrap_or(0)) as f64 / 1000.0
 }
