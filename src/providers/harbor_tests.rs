@@ -206,3 +206,56 @@ fn odd_bodies_are_ignored_never_fail() {
         assert_eq!(reasons(&d), [reason], "{body}");
     }
 }
+
+/// Every value at every depth of `v`, one at a time, replaced by each odd value.
+fn mutations(v: &Value) -> Vec<Value> {
+    let odd = [
+        json!(null),
+        json!(1),
+        json!(-1.5),
+        json!([]),
+        json!({}),
+        json!(""),
+        json!("x"),
+        json!([{}]),
+    ];
+    let mut out = Vec::new();
+    match v {
+        Value::Object(map) => {
+            for (key, child) in map {
+                for o in odd.iter().cloned().chain(mutations(child)) {
+                    let mut copy = map.clone();
+                    copy.insert(key.clone(), o);
+                    out.push(Value::Object(copy));
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                for o in odd.iter().cloned().chain(mutations(child)) {
+                    let mut copy = items.clone();
+                    copy[i] = o;
+                    out.push(Value::Array(copy));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+#[test]
+fn wrong_types_anywhere_never_panic() {
+    let none = |_: &str| None;
+    for file in [
+        "PUSH_ARTIFACT.tagged.docs-2.0.json",
+        "pushImage.docs-1.10.json",
+        "DELETE_ARTIFACT.cloudevents.docs-2.8.json",
+    ] {
+        let path = format!("{}/tests/fixtures/harbor/{file}", env!("CARGO_MANIFEST_DIR"));
+        let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for body in mutations(&fixture) {
+            assert!(!read(&none, &body).items.is_empty(), "{body}");
+        }
+    }
+}
