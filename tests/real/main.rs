@@ -28,5 +28,7 @@ mod reboot;
 mod recovery;
 /// The sandbox of task units: exposure, unpacking special files, podman auto-update.
 mod sandbox;
+/// Senders other than GitHub: the registry's own notifications; Gitea, Harbor, Docker Hub.
+mod senders;
 /// podup's own socket and service units under the real manager.
 mod socket;

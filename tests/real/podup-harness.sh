@@ -67,6 +67,9 @@
 # no network (netns "none"; never bridge).
 #
 # Environment knobs:
+#   PODUP_REGISTRY_NOTIFY_URL, PODUP_REGISTRY_NOTIFY_SECRET
+#                         the registry sends its notifications there (loopback
+#                         http URL; Authorization: Bearer SECRET); unset: none
 #   PODUP_REGISTRY_PORT   fixed registry port (default: a free port chosen by the
 #                         kernel; read it from $PODUP_REGISTRY = localhost:PORT)
 #   PODUP_STORAGE_DRIVER  overlay (default) or vfs
@@ -263,10 +266,38 @@ insecure = true
 [[registry]]
 location = "127.0.0.1:$PORT"
 insecure = true
+
+# Docker Hub deliveries always mean docker.io: this one namespace of it (and never
+# the real Docker Hub: no network) is the bed's registry, for the Docker Hub sender's test
+[[registry]]
+prefix = "docker.io/podup-hub"
+location = "localhost:$PORT/podup-hub"
+insecure = true
 EOF
 }
 
 
+# the notifications endpoint a test asks for (PODUP_REGISTRY_NOTIFY_URL and
+# PODUP_REGISTRY_NOTIFY_SECRET), in the registry's config.yml: only beds whose tests
+# want the registry's own deliveries get them. The values go into YAML unquoted, so
+# only a loopback http URL and a plain token are accepted.
+notify_conf() {
+  local url=${PODUP_REGISTRY_NOTIFY_URL:-} secret=${PODUP_REGISTRY_NOTIFY_SECRET:-}
+  [[ -n $url ]] || return 0
+  [[ $url =~ ^http://127\.0\.0\.1:[0-9]+(/[A-Za-z0-9/_.-]*)?$ ]] || die "PODUP_REGISTRY_NOTIFY_URL must be http://127.0.0.1:PORT/path, not '$url'"
+  [[ $secret =~ ^[A-Za-z0-9._-]+$ ]] || die "PODUP_REGISTRY_NOTIFY_SECRET must be a plain token"
+  cat <<EOF
+notifications:
+  endpoints:
+    - name: podup
+      url: $url
+      headers:
+        Authorization: [Bearer $secret]
+      timeout: 1s
+      threshold: 5
+      backoff: 1s
+EOF
+}
 # registry config; port 0 = the kernel picks a free port (no race between
 # parallel harnesses); the real port is read back from /proc (listen_port)
 write_registry_conf() {
@@ -283,6 +314,7 @@ http:
   addr: 127.0.0.1:$1
   secret: podup-harness-local-only
 EOF
+  notify_conf >> "$CONF/registry.yml"
 }
 # listen_port PID: the TCP port PID listens on (LISTEN sockets in /proc/net/tcp)
 listen_port() {

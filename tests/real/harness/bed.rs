@@ -41,6 +41,12 @@ impl Harness {
     /// `SKIPPED real test '<name>': <reason>`) when [`skip_reason`] says it cannot run here.
     /// With `PODUP_REAL_TESTS=require` a reason to skip is a panic instead.
     pub fn up(name: &str) -> Option<Harness> {
+        Harness::up_with(name, &[])
+    }
+
+    /// [`Harness::up`] with `env` for the script's `up` (its knobs, such as
+    /// `PODUP_REGISTRY_NOTIFY_URL`).
+    pub fn up_with(name: &str, env: &[(&str, &str)]) -> Option<Harness> {
         let kind = kind();
         let name = &format!("{name}@{}", kind.name());
         if let Some(reason) = skip_reason(kind) {
@@ -56,6 +62,7 @@ impl Harness {
         let dir = fresh_dir(name, kind);
         let started = Instant::now();
         let mut up = script_command(kind, &["up", path_str(&dir)]);
+        up.envs(env.iter().copied());
         if kind == Kind::Trixie {
             // the built podup, at the same path inside (tests run it there)
             let bin = Path::new(env!("CARGO_BIN_EXE_podup")).parent().unwrap();

@@ -177,7 +177,12 @@ pub fn serve(bed: &Harness, env: &[(&str, &str)]) -> Served {
 
 /// [`serve`] from the binary already installed at `bin` in the bed.
 pub fn serve_with(bed: &Harness, env: &[(&str, &str)], bin: &str) -> Served {
-    let port = free_port();
+    serve_on(bed, env, bin, free_port())
+}
+
+/// [`serve_with`] on `port` (one a test chose before the bed was up, to tell the
+/// bed's registry where to send its notifications).
+pub fn serve_on(bed: &Harness, env: &[(&str, &str)], bin: &str, port: u16) -> Served {
     let mut dropin = String::from("[Service]\n");
     for (k, v) in env {
         dropin += &format!("Environment=\"{k}={v}\"\n");
