@@ -15,11 +15,7 @@ pub fn health(ctx: &mut Ctx<'_>, _call: &Call<'_>) -> Result<Response, Refusal> 
     let any = crate::providers::Sender::ALL
         .into_iter()
         .any(|s| !ctx.config.secrets_of(s).is_empty());
-    let webhook = if !any {
-        "not_configured"
-    } else {
-        "configured"
-    };
+    let webhook = if !any { "not_configured" } else { "configured" };
     if let Err(error) = crate::checks::database_answers(ctx.db) {
         if ctx.db.get().is_ok() {
             ctx.db.fail(&error);

@@ -134,6 +134,8 @@ pub static ROUTES: &[Route] = &[
         Signature,
         hooks::delivery,
     ),
+    // Without its secret segment: answered 401 credential_missing, not 405.
+    row("POST", "/hooks/quay", "quay_webhook", Signature, hooks::delivery),
     row(
         "POST",
         "/hooks/quay/{secret}",
@@ -145,6 +147,14 @@ pub static ROUTES: &[Route] = &[
         "POST",
         "/hooks/quay/{secret}/{service}",
         "quay_webhook",
+        Signature,
+        hooks::delivery,
+    ),
+    // Without its secret segment: answered 401 credential_missing, not 405.
+    row(
+        "POST",
+        "/hooks/dockerhub",
+        "dockerhub_webhook",
         Signature,
         hooks::delivery,
     ),
