@@ -12,7 +12,7 @@ use crate::http::Request;
 use crate::http::framing::{FrameError, Framer, MAX_HEAD_BYTES, MAX_HEADERS, Progress};
 use crate::model::Secret;
 use crate::providers::github::{self, SignatureError, Verdict};
-use crate::providers::{ImageEvent, reference};
+use crate::providers::{self, ImageEvent, Sender, reference};
 
 /// The secret every `github_payload` input is checked against, besides its own.
 const FIXED_SECRET: &str = "It's a Secret to Everybody";
@@ -147,15 +147,7 @@ pub fn github_payload(data: &[u8]) {
     let (event, content_type, signature) = (header(event), header(content_type), header(signature));
 
     match github::classify(event.as_deref(), content_type.as_deref(), body) {
-        Ok(Verdict::Image(image)) => valid_reference(&image),
-        Ok(Verdict::Ignored { reason, detail }) => {
-            assert!(!reason.is_empty());
-            assert!(
-                detail.chars().count() <= MAX_DETAIL_CHARS,
-                "detail too long: {detail:?}"
-            );
-        }
-        Ok(Verdict::Ping { .. }) => {}
+        Ok(verdict) => well_judged(&verdict),
         Err(e) => assert!(!e.to_string().is_empty() && e.kind() == "invalid_payload"),
     }
 
@@ -189,6 +181,63 @@ pub fn github_payload(data: &[u8]) {
             let refused = github::verify_signature(&secrets[..=i], body, Some(&bad));
             assert_eq!(refused, Err(SignatureError::Mismatch));
         }
+    }
+}
+
+/// Deliveries of every sender, read as a verified delivery on `/hooks/<sender>` is
+/// (`providers::read`). Line 1 names the sender (`github`, `gitea`, `forgejo`, `harbor`,
+/// `registry`, `acr`, `jfrog`, `quay`, `dockerhub`; any other name ends the run), then
+/// header lines `Name: value` up to an empty line, then the body.
+///
+/// Checks: every body is read (`Err` only for one that is not a JSON object); each item
+/// is an image event with a valid OCI reference and a valid digest or none, or an
+/// `Ignored` with a snake_case reason and a short detail; the same input reads the
+/// same twice.
+pub fn sender_payload(data: &[u8]) {
+    let (name, mut rest) = split_line(data);
+    let name = String::from_utf8_lossy(name);
+    let Some(sender) = Sender::ALL.into_iter().find(|s| s.name() == name.trim()) else {
+        return;
+    };
+    let mut headers = Vec::new();
+    loop {
+        let (line, after) = split_line(rest);
+        rest = after;
+        let line = String::from_utf8_lossy(line);
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    let body = rest;
+    let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+
+    let read = providers::read(sender, &header, body);
+    match &read {
+        Ok(delivery) => delivery.items.iter().for_each(|item| well_judged(&item.verdict)),
+        Err(e) => assert!(!e.to_string().is_empty() && e.kind() == "invalid_payload"),
+    }
+    assert_eq!(read, providers::read(sender, &header, body), "a second read differs");
+}
+
+/// What a parser may answer: an image podman can pull, a ping, or a reason to ignore
+/// the event that the event log can store as is.
+fn well_judged(verdict: &Verdict) {
+    match verdict {
+        Verdict::Image(image) => valid_reference(image),
+        Verdict::Ignored { reason, detail } => {
+            assert!(
+                !reason.is_empty() && reason.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "reason not snake_case: {reason:?}"
+            );
+            assert!(
+                detail.chars().count() <= MAX_DETAIL_CHARS,
+                "detail too long: {detail:?}"
+            );
+        }
+        Verdict::Ping { .. } => {}
     }
 }
 
@@ -302,9 +351,10 @@ mod tests {
     #[test]
     fn every_seed_passes_its_target() {
         type Target = fn(&[u8]);
-        let targets: [(&str, Target); 4] = [
+        let targets: [(&str, Target); 5] = [
             ("http_framing", http_framing),
             ("github_payload", github_payload),
+            ("sender_payload", sender_payload),
             ("podman_json", podman_json),
             ("quadlet", quadlet),
         ];
@@ -317,5 +367,46 @@ mod tests {
             }
             assert!(seeds > 0, "no seeds in {}", dir.display());
         }
+    }
+
+    /// The input `sender_payload` gets for a fixture file, with the headers its
+    /// sender sends it with (GitHub's event is the file name's first word).
+    pub(super) fn sender_input(sender: Sender, file: &str, body: &[u8]) -> Vec<u8> {
+        let content_type = match sender {
+            Sender::Registry => "application/vnd.docker.distribution.events.v1+json",
+            _ => "application/json",
+        };
+        let mut input = format!("{}\nContent-Type: {content_type}\n", sender.name());
+        if sender == Sender::Github {
+            let event = file.split('.').next().unwrap_or_default();
+            input.push_str(&format!("X-GitHub-Event: {event}\n"));
+        }
+        input.push('\n');
+        let mut input = input.into_bytes();
+        input.extend_from_slice(body);
+        input
+    }
+
+    /// Every sender's fixtures, through the fuzz target's checks: each is a JSON
+    /// object that is read, whatever the parser makes of it.
+    #[test]
+    fn every_sender_fixture_passes_sender_payload() {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut files = 0;
+        for sender in Sender::ALL {
+            let Ok(entries) = std::fs::read_dir(fixtures.join(sender.name())) else {
+                continue; // Gitea and Forgejo: no captured delivery exists
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                let file = path.file_name().unwrap().to_string_lossy().into_owned();
+                let body = std::fs::read(&path).unwrap();
+                sender_payload(&sender_input(sender, &file, &body));
+                let header = |name: &str| (name == "x-github-event").then(|| file.split('.').next().unwrap());
+                assert!(providers::read(sender, &header, &body).is_ok(), "{}", path.display());
+                files += 1;
+            }
+        }
+        assert!(files >= 40, "only {files} fixture files");
     }
 }

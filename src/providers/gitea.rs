@@ -13,7 +13,11 @@ use serde_json::Value;
 
 /// Reads a delivery on `/hooks/gitea` or `/hooks/forgejo`.
 pub fn read(sender: Sender, header: Headers<'_>, payload: &Value) -> Delivery {
-    let first = |names: &[&str]| names.iter().find_map(|n| header(n)).map(str::trim).map(str::to_string);
+    // An empty value is no header (Gitea sends some empty; a proxy may blank one).
+    let first = |names: &[&str]| {
+        let value = |n: &&str| header(n).map(str::trim).filter(|v| !v.is_empty());
+        names.iter().find_map(value).map(str::to_string)
+    };
     let (event, id) = if sender == Sender::Forgejo {
         (
             first(&["x-forgejo-event", "x-gitea-event"]),
@@ -44,18 +48,37 @@ fn package(payload: &Value) -> super::Verdict {
     if !kind.eq_ignore_ascii_case("container") {
         return ignored("not_a_container", format!("package type '{}'", shorten(&kind)));
     }
-    let name = text(payload, &["package", "name"]).unwrap_or_default();
-    let owner = text(payload, &["package", "owner", "login"])
+    let Some(name) = text(payload, &["package", "name"]) else {
+        return ignored("invalid_reference", "the package has no name".into());
+    };
+    let package_url = text(payload, &["package", "html_url"]);
+    // Every package has an owner, and the registry path begins with it: without one
+    // the name alone would be another image.
+    let Some(owner) = text(payload, &["package", "owner", "login"])
         .or_else(|| text(payload, &["package", "owner", "username"]))
-        .unwrap_or_default();
-    let host = text(payload, &["package", "html_url"])
+        .or_else(|| package_url.as_deref().and_then(owner_in_url))
+    else {
+        return ignored(
+            "invalid_reference",
+            format!("no owner for package '{}'", shorten(&name)),
+        );
+    };
+    let host = package_url
         .or_else(|| text(payload, &["repository", "html_url"]))
         .or_else(|| text(payload, &["sender", "html_url"]));
-    let path = if owner.is_empty() {
-        name
-    } else {
-        format!("{owner}/{name}")
-    };
     let version = text(payload, &["package", "version"]);
-    image::event(host.as_deref(), &path, version.as_deref(), None)
+    image::event(host.as_deref(), &format!("{owner}/{name}"), version.as_deref(), None)
 }
+
+/// The owner in a package's `html_url`, `<ROOT_URL><owner>/-/packages/…`: the path
+/// segment before `/-/packages/` (ROOT_URL may have a path of its own).
+fn owner_in_url(url: &str) -> Option<String> {
+    let (before, _) = url.split_once("/-/packages/")?;
+    let path = before.split_once("://").map_or(before, |(_, rest)| rest);
+    let (_, owner) = path.rsplit_once('/')?;
+    Some(owner.to_string()).filter(|o| !o.is_empty())
+}
+
+#[cfg(test)]
+#[path = "gitea_tests.rs"]
+mod tests;
