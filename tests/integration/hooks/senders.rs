@@ -385,31 +385,3 @@ fn lookalikes_are_answered_2xx_ignored_and_deploy_nothing() {
     assert_eq!(deployed, ALSO_DEPLOYING.len());
     assert_eq!(fakes.calls_of("systemd-run").len(), deployed, "only those dispatched");
 }
-
-#[test]
-fn a_batch_is_judged_event_by_event_and_its_events_are_known_again() {
-    let (fakes, podup) = setup_senders("senders-batch", &[]);
-    let server = podup.serve(&[]);
-    // distribution's own example: an untagged manifest and two layers, none deploys.
-    let docs = sender_fixture("registry/push.untagged-manifest-and-layers.distribution-docs.json");
-    let r = as_sender(server.addr, "registry", secret_of("registry"), None, &docs);
-    assert_eq!(r.status, 202, "{}", r.body);
-    let events = r.json()["events"].as_array().cloned().unwrap_or_default();
-    assert_eq!(events.len(), 3, "{}", r.body);
-    assert!(events.iter().all(|e| e["status"] == "ignored"), "{}", r.body);
-    // The GitLab capture, then the same event in other bytes: its id makes it a repeat.
-    let gitlab = sender_fixture("registry/push.tagged.gitlab-registry-erxes-2018.keel.json");
-    let first = as_sender(server.addr, "registry", secret_of("registry"), None, &gitlab);
-    assert_eq!(first.status, 202, "{}", first.body);
-    let mut again = gitlab.clone();
-    again.extend_from_slice(b"\n");
-    let second = as_sender(server.addr, "registry", secret_of("registry"), None, &again);
-    assert_eq!(
-        second.json()["reason"]
-            .as_str()
-            .or(second.json()["status"].as_str())
-            .is_some(),
-        true
-    );
-    assert_eq!(fakes.calls_of("systemd-run").len(), 1, "{}", second.body);
-}
