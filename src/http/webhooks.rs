@@ -130,17 +130,7 @@ pub fn test_delivery(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Ref
         ));
     };
     let Some(secret) = ctx.config.secrets_of(sender).first().cloned() else {
-        return Err(Refusal::Answer(Box::new(Response::error(
-            409,
-            call.action,
-            sender.not_configured(),
-            format!(
-                "no {} webhook secret is configured: set {}_FILE or the credential '{}'",
-                sender.title(),
-                sender.variable(),
-                sender.credential()
-            ),
-        ))));
+        return Err(hooks::not_configured(sender, 409, call.action));
     };
     let started = std::time::Instant::now();
     let delivery_id = format!("podup-test-{}", ctx.request_id);

@@ -19,6 +19,9 @@ pub mod reference;
 pub mod registry;
 pub mod sender;
 
+#[cfg(test)]
+mod robustness_tests;
+
 pub use delivery::{Delivery, Item};
 pub use github::PayloadError;
 pub use sender::Sender;

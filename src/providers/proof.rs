@@ -141,20 +141,7 @@ fn same(a: &str, b: &str) -> bool {
 
 /// 64 hex digits, either case, after an optional `sha256=`.
 fn decode_mac(value: &str) -> Option<[u8; MAC_BYTES]> {
-    let hex = value.strip_prefix("sha256=").unwrap_or(value);
-    if hex.len() != 2 * MAC_BYTES || !hex.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; MAC_BYTES];
-    for (byte, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
-        let [high, low] = pair else { return None };
-        *byte = nibble(*high)? << 4 | nibble(*low)?;
-    }
-    Some(out)
-}
-
-fn nibble(c: u8) -> Option<u8> {
-    char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    crate::hex::decode_32(value.strip_prefix("sha256=").unwrap_or(value))
 }
 
 #[cfg(test)]

@@ -38,11 +38,12 @@ pub fn answer(ctx: &mut Ctx<'_>, req: &Request, sender: Sender, path_secret: Opt
     receive(ctx, req, sender, None, path_secret).unwrap_or_else(|r| r.into_response(sender.action()))
 }
 
-/// 503 `<sender>_not_configured`: there is no secret to check a credential with.
-fn not_configured(sender: Sender) -> Refusal {
+/// `<sender>_not_configured` with `status`: there is no secret to check a credential
+/// with (503 here, 409 for the panel's test delivery).
+pub fn not_configured(sender: Sender, status: u16, action: &'static str) -> Refusal {
     Refusal::Answer(Box::new(Response::error(
-        503,
-        sender.action(),
+        status,
+        action,
         sender.not_configured(),
         format!(
             "no {} webhook secret is configured: set {}_FILE or the credential '{}'",
@@ -96,7 +97,7 @@ fn receive(
 ) -> Result<Response, Refusal> {
     let action = sender.action();
     if ctx.config.secrets_of(sender).is_empty() {
-        return Err(not_configured(sender));
+        return Err(not_configured(sender, 503, action));
     }
     let now = now_ms();
     // The credential first, always (microseconds): a delivery that verifies is served

@@ -84,19 +84,7 @@ fn matches(secret: &Secret, body: &[u8], claimed: &[u8; MAC_BYTES]) -> bool {
 
 /// Exactly 64 hex digits, either case, as 32 bytes.
 fn decode_hex(hex: &str) -> Option<[u8; MAC_BYTES]> {
-    if hex.len() != 2 * MAC_BYTES {
-        return None;
-    }
-    let mut out = [0u8; MAC_BYTES];
-    for (byte, pair) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
-        let [high, low] = pair else { return None };
-        *byte = nibble(*high)? << 4 | nibble(*low)?;
-    }
-    Some(out)
-}
-
-fn nibble(c: u8) -> Option<u8> {
-    char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    crate::hex::decode_32(hex)
 }
 
 #[cfg(test)]

@@ -343,5 +343,4 @@ fn number(token: &[u8]) -> Option<u64> {
 }
 
 #[cfg(test)]
-#[path = "fuzzing_tests.rs"]
 mod tests;
