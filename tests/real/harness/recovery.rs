@@ -10,12 +10,8 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-/// `PODUP_VERIFY_SECS` of the recovery beds: short, so that the matrix stays cheap, yet
-/// three seconds longer than `BAD_IMAGE` lives. At 2 s the operator-restart case (bad
-/// target, timer job) failed once on a loaded 2-core machine (stress-ng --cpu 2 beside
-/// `.ci/run`): the timer job's own update then found the unit off the image recovery
-/// should have left, which a bad image that outlives the window explains.
-pub const RECOVERY_VERIFY_SECS: &str = "4";
+/// `PODUP_VERIFY_SECS` of the recovery beds: short, so that the matrix stays cheap.
+pub const RECOVERY_VERIFY_SECS: &str = "2";
 
 /// An image that starts, then exits 1 a second later: it fails verification.
 pub const BAD_IMAGE: &str = "echo started $(cat /version); sleep 1; exit 1";
