@@ -143,3 +143,24 @@ fn an_unverified_target_that_holds_is_verified_and_kept() {
     assert_eq!(l.host.image_id(&l.tag).unwrap(), l.target);
     assert_eq!(runs(&l, "api.service"), l.target);
 }
+
+#[test]
+fn an_operator_restart_onto_a_crashing_target_is_rolled_back_after_it_died() {
+    // The lost worker only moved the tag; the operator restarted the unit, which ran
+    // the target, and the target crashed before any recovery looked.
+    let mut l = lost_after("worker.service", Intent::Tag);
+    l.host.restart("worker.service").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(super::world::CRASH_AFTER_MS + 300));
+    assert!(
+        l.host
+            .unit_containers("worker.service")
+            .unwrap()
+            .iter()
+            .all(|c| c.state != "running"),
+        "the target crashed"
+    );
+    let r = recover_job(&mut l);
+    assert_eq!(r.status, TaskStatus::RolledBack, "{r:?}");
+    assert_eq!(l.host.image_id(&l.tag).unwrap(), l.prev);
+    assert_eq!(runs(&l, "worker.service"), l.prev, "what ran before runs again");
+}

@@ -104,12 +104,26 @@ pub(super) fn repair(
             }
         }
         // Nothing runs: the previous image goes back on the tag; it is started again
-        // when the lost task may have stopped it by restarting.
+        // when the lost task may have stopped it by restarting, or when the unit failed
+        // since (an operator's restart or `Restart=` ran the moved tag, and it died).
         (None, Some(p)) => {
             journal.unit_phase(unit, "rollback", UnitStatus::Running);
-            if restarted && !at_boot {
-                let why = "nothing runs after the lost task restarted the unit";
-                return back_to_previous(host, journal, unit, tag, prev, verify_secs, why);
+            if !at_boot {
+                let failed = match host.unit_state(unit) {
+                    Ok(s) if s.active_state != "inactive" => Some(format!("{}/{}", s.active_state, s.result)),
+                    _ => None,
+                };
+                journal.flush(Some(unit), "recover");
+                let why = match (restarted, failed) {
+                    (true, _) => Some("nothing runs after the lost task restarted the unit".to_string()),
+                    (false, Some(state)) => Some(format!(
+                        "nothing runs: the unit was started on the moved tag since the lost task and is {state}"
+                    )),
+                    (false, None) => None,
+                };
+                if let Some(why) = why {
+                    return back_to_previous(host, journal, unit, tag, prev, verify_secs, &why);
+                }
             }
             let verdict = roll_back_tag_only(host, journal, unit, tag, p);
             settle(host, journal, unit, verdict, || {
