@@ -41,7 +41,25 @@ const IMAGE_CONFIGS: &[&str] = &[
 ];
 
 /// Reads a delivery on `/hooks/registry`: one item per event of the envelope.
-pub fn read(_header: Headers<'_>, payload: &Value) -> Delivery {
+pub fn read(header: Headers<'_>, payload: &Value) -> Delivery {
+    // zot (2.1.7 and later) sends CloudEvents, not this envelope: `ce-type`
+    // `zotregistry.image.updated` and data `{name, reference, digest, mediaType,
+    // manifest}` (project-zot/zot `pkg/extensions/events/events.go`). Nothing in it
+    // names the registry's host, and podup does not guess one: said, not deployed.
+    let ce_type = header("ce-type").or_else(|| {
+        payload
+            .get("specversion")
+            .and(payload.get("type"))
+            .and_then(Value::as_str)
+    });
+    if let Some(kind) = ce_type {
+        let id = header("ce-id").map(str::to_string).or_else(|| text(payload, &["id"]));
+        let detail = format!(
+            "a CloudEvent '{}' (zot's): it names no registry host to pull from",
+            shorten(kind)
+        );
+        return Delivery::one(Some(kind.to_string()), id, ignored("missing_registry", detail));
+    }
     let events = list(payload, &["events"]);
     if events.is_empty() {
         let detail = if at(payload, &["events"]).is_some() {

@@ -288,3 +288,34 @@ fn odd_bodies_are_ignored_never_a_panic() {
         assert!(matches!(d.items[0].verdict, Verdict::Ignored { .. }), "{ev}: {d:?}");
     }
 }
+
+#[test]
+fn zots_cloudevents_name_no_host_and_are_said_to() {
+    // The data zot's events.go sends for `zotregistry.image.updated` (no captured
+    // delivery exists): binary mode, the event's attributes in `ce-*` headers.
+    let body = serde_json::json!({
+        "name": "acme/app",
+        "reference": "v2",
+        "digest": format!("sha256:{}", "ab".repeat(32)),
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "manifest": "{}"
+    });
+    let headers = |name: &str| match name {
+        "ce-type" => Some("zotregistry.image.updated"),
+        "ce-id" => Some("0f2c5c7e-1d5e-4a55-9d2b-3d0a2f6f1a11"),
+        _ => None,
+    };
+    let d = read(&headers, &body);
+    assert_eq!(d.event.as_deref(), Some("zotregistry.image.updated"));
+    assert_eq!(d.id.as_deref(), Some("0f2c5c7e-1d5e-4a55-9d2b-3d0a2f6f1a11"));
+    assert!(
+        matches!(
+            &d.items[0].verdict,
+            crate::providers::Verdict::Ignored {
+                reason: "missing_registry",
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
