@@ -78,6 +78,10 @@ const VARYING_KEYS: &[&str] = &[
     "elapsed_ms",
     "uptime_secs",
     "age_ms",
+    // The state database's size on disk: how much is in the WAL, and so in the main
+    // file, depends on when SQLite's checkpoints ran (a loaded machine moves them).
+    "wal_bytes",
+    "size_bytes",
     // Random per request or per session.
     "request_id",
     "csrf_token",
