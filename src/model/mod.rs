@@ -5,11 +5,13 @@
 
 #[macro_use]
 mod text;
+mod notify;
 mod secret;
 mod spec;
 mod task;
 mod unit;
 
+pub use notify::{DeliveryStatus, NotifyEvent};
 pub use secret::Secret;
 pub use spec::{Mode, Scope, TaskSpec, UnitSpec};
 pub use task::{TaskKind, TaskStatus, category_kinds};
