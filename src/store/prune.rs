@@ -126,6 +126,15 @@ pub fn prune(conn: &Connection, c: &Cutoffs) -> rusqlite::Result<Counts> {
         &format!("DELETE FROM tasks WHERE id IN ({old} LIMIT ?2)"),
         c.tasks_before_ms,
     )?;
+    // Notifications that ended (delivered or given up) go with the tasks' age; their
+    // attempts follow by ON DELETE CASCADE. Pending ones stay until they end.
+    if has_table(conn, "outbox")? {
+        batched(
+            conn,
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status != 'pending' AND done_ms < ?1 LIMIT ?2)",
+            c.tasks_before_ms,
+        )?;
+    }
     let sessions = if has_table(conn, "sessions")? {
         conn.execute("DELETE FROM sessions WHERE expires_ms < ?1", [c.now_ms])? as i64
     } else {
@@ -179,6 +188,7 @@ mod tests {
             }],
             scope: Some(crate::model::Scope::System),
             recovers: None,
+            sink: None,
             verify_secs: 1,
             dry_run: false,
             mode: crate::model::Mode::Deploy,

@@ -169,6 +169,42 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE task_units ADD COLUMN recovered_by INTEGER;
     CREATE INDEX task_units_open_intent ON task_units (task_id) WHERE intent IN ('tag', 'restart', 'rollback');
     ALTER TABLE tasks ADD COLUMN runner TEXT;",
+    // 10: notifications (docs/notifications.md). One outbox row per message and sink,
+    // written in the transaction that ends its task; `body` is the message (schema 1,
+    // no secret), `sink` the sink's key (a hash of its line) and `sink_name` its line
+    // with secrets masked. Each delivery attempt is kept for the task drawer.
+    "CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        message_id      TEXT    NOT NULL,
+        task_id         INTEGER,
+        event           TEXT    NOT NULL,
+        sink            TEXT    NOT NULL,
+        sink_name       TEXT    NOT NULL,
+        body            TEXT    NOT NULL,
+        status          TEXT    NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'delivered', 'given_up')),
+        created_ms      INTEGER NOT NULL,
+        next_ms         INTEGER NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_attempt_ms INTEGER,
+        last_error      TEXT,
+        done_ms         INTEGER,
+        window_key      TEXT,
+        UNIQUE (message_id, sink)
+    );
+    CREATE INDEX outbox_due ON outbox (next_ms) WHERE status = 'pending';
+    CREATE INDEX outbox_task ON outbox (task_id) WHERE task_id IS NOT NULL;
+    CREATE INDEX outbox_sink ON outbox (sink, id);
+    CREATE UNIQUE INDEX outbox_window ON outbox (window_key, sink) WHERE window_key IS NOT NULL AND status = 'pending';
+    CREATE TABLE outbox_attempts (
+        id          INTEGER PRIMARY KEY,
+        outbox_id   INTEGER NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,
+        ts_ms       INTEGER NOT NULL,
+        ok          INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        error       TEXT
+    );
+    CREATE INDEX outbox_attempts_row ON outbox_attempts (outbox_id);",
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@ use super::dispatch::Dispatcher;
 use super::transient_unit;
 use crate::clock::now_ms;
 use crate::model::{TaskKind, TaskSpec, TaskStatus, UnitStatus};
+use crate::notify;
 use crate::ratelimit::{self, Limited, Rule};
 use crate::store::tasks::{self, NewTask};
 use crate::store::{immediate, replay};
@@ -195,7 +196,10 @@ impl UnitOutcome {
     }
 }
 
-/// Ends the task (if it has not ended) with `status`, closing its open unit rows.
+/// Ends the task (if it has not ended) with `status`, closing its open unit rows, and
+/// writes its notifications in the same transaction (docs/notifications.md). After
+/// the commit, a process that may use the network delivers them; `podup serve`
+/// schedules a flush instead.
 pub fn finish(conn: &Connection, id: i64, status: TaskStatus, reason: &str, message: &str) {
     let now = now_ms();
     let unit_status = if status == TaskStatus::Succeeded {
@@ -203,17 +207,52 @@ pub fn finish(conn: &Connection, id: i64, status: TaskStatus, reason: &str, mess
     } else {
         status.into()
     };
-    let result = tasks::transition(conn, id, status, reason, message, now)
-        .and_then(|_| tasks::end_open_units(conn, id, unit_status, message, now));
-    if let Err(e) = result {
-        log::error!(podup_task_id = id; "could not record the end of task {id}: {e}");
-    }
+    let notifier = notify::installed();
+    let result = in_transaction(conn, |c| {
+        let ended = tasks::transition(c, id, status, reason, message, now)?;
+        tasks::end_open_units(c, id, unit_status, message, now)?;
+        match notifier {
+            Some(n) if ended => notify::compose::enqueue_task(c, n, id, now),
+            _ => Ok(0),
+        }
+    });
+    let written = match result {
+        Ok(n) => n,
+        Err(e) => {
+            log::error!(podup_task_id = id; "could not record the end of task {id}: {e}");
+            0
+        }
+    };
     let level = if status.is_failure() {
         log::Level::Error
     } else {
         log::Level::Info
     };
     log::log!(level, podup_task_id = id, status = status.as_str(), reason = reason; "task {id} {}: {message}", status.as_str());
+    if let (Some(n), true) = (notifier, written > 0 && conn.is_autocommit()) {
+        super::pause::at_end(id, super::pause::Point::Notifying);
+        if let Err(e) = notify::deliver::flush(conn, n, Some(id)) {
+            log::error!(podup_task_id = id; "could not deliver the notifications of task {id}: {e}");
+        }
+    }
+}
+
+/// Runs `f` in an IMMEDIATE transaction, or in the caller's when one is open.
+fn in_transaction<T>(conn: &Connection, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    if !conn.is_autocommit() {
+        return f(conn);
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
 /// Marks a task whose worker vanished as unknown.

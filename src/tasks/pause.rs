@@ -27,6 +27,8 @@ pub enum Point {
     RollbackTagged,
     /// The rollback's restart returned; its verification has not ended.
     RollbackVerifying,
+    /// The task's end and its notifications are committed; none is sent yet.
+    Notifying,
 }
 
 impl Point {
@@ -38,7 +40,26 @@ impl Point {
             Point::Verifying => "verifying",
             Point::RollbackTagged => "rollback-tagged",
             Point::RollbackVerifying => "rollback-verifying",
+            Point::Notifying => "notifying",
         }
+    }
+}
+
+/// Waits at `point` of task `task_id`, for code without a journal (the task's end):
+/// nothing is written to the task's log, the file alone shows the pause.
+pub fn at_end(task_id: i64, point: Point) {
+    let (Some(name), Some(dir)) = (std::env::var_os(AT_VAR), std::env::var_os(DIR_VAR)) else {
+        return;
+    };
+    if name != point.as_str() {
+        return;
+    }
+    let file = std::path::Path::new(&dir).join(format!("task-{task_id}.{}", point.as_str()));
+    if std::fs::write(&file, std::process::id().to_string()).is_err() {
+        return;
+    }
+    while file.exists() && !crate::sys::stop_requested() {
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
