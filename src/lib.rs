@@ -33,6 +33,8 @@ mod http;
 mod logging;
 /// The shared nouns: task kinds, statuses, specs, scopes and modes, with their stored spellings.
 mod model;
+/// Notifications: sinks, the outbox and its delivery.
+mod notify;
 /// The admin panel's files (`web/`), embedded at compile time.
 mod panel;
 /// Provider payloads (GitHub, ...) turned into one normalized image event.

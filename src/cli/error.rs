@@ -61,6 +61,10 @@ pub enum Error {
     TaskFailed { id: i64 },
     /// `podup demo` could not start or stopped serving.
     Demo(crate::demo::Error),
+    /// `podup notify test`: no sink is configured.
+    NoSinks,
+    /// `podup notify test`: some sinks failed (each is printed).
+    NotifyFailed { failed: usize },
     /// A command that reports on its own (the worker) ended with this code.
     Exit(u8),
 }
@@ -103,6 +107,11 @@ impl fmt::Display for Error {
         match self {
             Error::Usage(e) => write!(f, "{e}"),
             Error::Config(e) => write!(f, "{e}"),
+            Error::NoSinks => write!(
+                f,
+                "no notification sink is configured: set PODUP_NOTIFY_FILE (or PODUP_NOTIFY in the user scope, or the credential notify); docs/notifications.md"
+            ),
+            Error::NotifyFailed { failed } => write!(f, "{failed} sink(s) failed the test"),
             Error::Serve(e) => write!(f, "{e}"),
             Error::UnknownStatus { value } => write!(f, "--status: '{value}' is not a task status"),
             Error::UnknownService { name } => {

@@ -5,6 +5,7 @@
 
 mod demo;
 mod error;
+mod notify;
 mod ops;
 mod recover;
 mod tasks;
@@ -34,6 +35,7 @@ pub enum Command {
     Check,
     Prune(ops::PruneArgs),
     Discover,
+    Notify(notify::NotifyArgs),
     RunTask(tasks::RunTaskArgs),
     Version,
     Help,
@@ -117,6 +119,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "discover" => parse_opts(common_options(), rest, sub).map(|_| Command::Discover),
         "prune" => ops::parse_prune(rest).map(Command::Prune),
         "run-task" => tasks::parse_run_task(rest).map(Command::RunTask),
+        "notify" => notify::parse(rest).map(Command::Notify),
         other => Err(UsageError(format!("unknown command '{other}'"))),
     }
 }
@@ -177,6 +180,10 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
     }
     logging::init(config.log_level, 0);
     config.warn_unknown();
+    // `podup serve` has no network: it leaves delivery to a flush it schedules.
+    let may_send = !matches!(command, Command::Serve(_));
+    let exe = std::env::current_exe().unwrap_or_default();
+    crate::notify::install(crate::tasks::notify::notifier(&config, exe, may_send));
     match command {
         Command::Serve(args) => {
             logging::raise(args.verbose);
@@ -199,6 +206,7 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         Command::Check => ops::check(&config),
         Command::Prune(args) => ops::prune(&config, &args),
         Command::Discover => ops::discover(&config),
+        Command::Notify(args) => notify::run(&config, &args),
         Command::Help | Command::Version | Command::Demo(_) => unreachable!("handled above"),
     }
 }

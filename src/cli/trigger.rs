@@ -171,6 +171,12 @@ pub fn auto_update(config: &Config, args: &AutoUpdateArgs) -> Result<(), Error> 
             log::error!(error_kind = "prune_failed"; "the retention prune failed: {e}");
         }
     }
+    // The timer job also delivers what waits in the outbox (docs/notifications.md).
+    if let Some(n) = crate::notify::installed() {
+        if let Err(e) = crate::notify::deliver::flush(conn, n, None) {
+            log::error!(error_kind = "notify_failed"; "could not work the outbox: {e}");
+        }
+    }
     Error::from_code(code)
 }
 

@@ -37,6 +37,11 @@ Commands:
                  create an API token and print it (once)
   token list     list tokens (never their values)
   token revoke NAME
+  notify --flush | list [--json] | test [SINK]
+                 deliver the notifications that are due (what the flush timer
+                 and the timer job run); list the sinks, secrets masked, with
+                 their last delivery; send a test message to one sink (its
+                 number in list) or to all
   run-task ID --db PATH
                  carry out a task (what podup-task-<id>.service runs)
   version        print the version

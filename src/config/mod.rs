@@ -15,6 +15,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub mod forward;
+pub mod notify;
 mod senders;
 mod sources;
 mod variables;
@@ -81,6 +82,8 @@ pub struct Config {
     /// What the proxy must send in `X-Podup-Proxy-Secret` with the forward-auth header.
     pub forward_auth_secrets: Vec<Secret>,
     pub session_secs: u64,
+    /// Notification sinks and their delivery knobs.
+    pub notify: notify::NotifyConfig,
 }
 
 /// A variable with a value podup cannot use.
@@ -290,6 +293,7 @@ impl Config {
                 ),
             ));
         }
+        let notify = notify::read(&get, scope)?;
         let known: Vec<String> = VARIABLES
             .iter()
             .flat_map(|(n, _, _)| [n.to_string(), format!("{n}_FILE")])
@@ -330,6 +334,7 @@ impl Config {
             forward_auth,
             forward_auth_secrets,
             session_secs,
+            notify,
         })
     }
 

@@ -144,4 +144,29 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "43200",
         "How long a panel sign-in lasts, in seconds.",
     ),
+    (
+        "PODUP_NOTIFY",
+        "unset",
+        "Notification sinks, one URL per line (docs/notifications.md): webhook+https://, exec:/path, ntfy://, slack+https://, discord+https://, gotify://, matrix://, with events=, units= and host= filters. They hold secrets: in the system scope use PODUP_NOTIFY_FILE (mode 0600) or the credential notify.",
+    ),
+    (
+        "PODUP_NOTIFY_TIMEOUT_SECS",
+        "5",
+        "How long one delivery of a notification may take (1 to 60 seconds) before it is cut and retried later.",
+    ),
+    (
+        "PODUP_NOTIFY_RETRY",
+        "30s",
+        "Delay before the first retry of a failed delivery; each further failure doubles it, up to an hour.",
+    ),
+    (
+        "PODUP_NOTIFY_GIVE_UP",
+        "24h",
+        "How long a notification is retried before it is marked given up.",
+    ),
+    (
+        "PODUP_NOTIFY_AUTH_WINDOW",
+        "5m",
+        "Failed authentications within this window make one auth_failures message per sink.",
+    ),
 ];

@@ -50,6 +50,7 @@ fn lost_after(unit: &str, intent: Intent) -> Lost {
         dry_run: false,
         mode: Mode::Deploy,
         recovers: None,
+        sink: None,
     };
     let origin = Origin {
         source: "api",

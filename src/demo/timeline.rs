@@ -42,6 +42,7 @@ fn spec(units: &[&str], mode: Mode) -> TaskSpec {
         dry_run: false,
         mode,
         recovers: None,
+        sink: None,
     }
 }
 

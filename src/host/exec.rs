@@ -20,6 +20,8 @@ const REMOVED_VARIABLES: &[&str] = &[
     "LISTEN_PID",
     "LISTEN_FDNAMES",
     "CREDENTIALS_DIRECTORY",
+    // Notification sinks hold tokens in their URLs (docs/notifications.md).
+    "PODUP_NOTIFY",
 ];
 /// How much of stderr a record keeps (the tail: errors come last).
 pub const STDERR_EXCERPT_BYTES: usize = 2048;

@@ -81,6 +81,9 @@ pub struct Host {
     backend: Backend,
     /// A stop flag of this host's own, besides the process's SIGTERM (`stopping`).
     stop: Option<Arc<AtomicBool>>,
+    /// Variables only `systemd-run` sees, passed on by name (`--setenv=NAME`) so that
+    /// their values appear in no command line (`passing`).
+    pass_env: Vec<(OsString, OsString)>,
 }
 
 impl Host {
@@ -98,7 +101,15 @@ impl Host {
             records: RefCell::new(Vec::new()),
             backend: Backend::real(),
             stop: None,
+            pass_env: Vec::new(),
         }
+    }
+
+    /// This host, with `vars` given to `systemd-run` alone: a transient unit gets them
+    /// with `--setenv=NAME` (an empty value in `setenv`), their values stay off argv.
+    pub fn passing(mut self, vars: &[(String, String)]) -> Host {
+        self.pass_env = vars.iter().map(|(k, v)| (k.into(), v.into())).collect();
+        self
     }
 
     /// This host with its commands run and its task workers launched by `backend`.
@@ -163,7 +174,14 @@ impl Host {
         let argv = redact(argv);
         log::debug!("running '{}'", describe(&argv));
         let started = Instant::now();
-        let outcome = match self.backend.runner.run(program, args, &self.env, timeout) {
+        let passed;
+        let env = if program == self.programs.systemd_run && !self.pass_env.is_empty() {
+            passed = [self.env.clone(), self.pass_env.clone()].concat();
+            &passed
+        } else {
+            &self.env
+        };
+        let outcome = match self.backend.runner.run(program, args, env, timeout) {
             Ok(outcome) => outcome,
             Err((kind, why)) => {
                 let record = CommandRecord {

@@ -39,7 +39,11 @@ pub fn systemd_run_argv(
     argv.extend(["--collect", "--no-block", "--quiet"].map(String::from));
     argv.push(format!("--description={description}"));
     argv.extend(properties.iter().map(|p| format!("--property={p}")));
-    argv.extend(setenv.iter().map(|(k, v)| format!("--setenv={k}={v}")));
+    // An empty value passes the variable on from systemd-run's own environment.
+    argv.extend(setenv.iter().map(|(k, v)| match v.is_empty() {
+        true => format!("--setenv={k}"),
+        false => format!("--setenv={k}={v}"),
+    }));
     argv.extend(command.iter().cloned());
     argv
 }
@@ -167,30 +171,40 @@ impl Host {
         setenv: &[(String, String)],
         command: &[String],
     ) -> Result<CommandRecord, HostError> {
-        check_operand("unit", unit)?;
-        for (what, text) in
-            std::iter::once(("description", description)).chain(properties.iter().map(|p| ("property", p.as_str())))
-        {
-            if text.chars().any(char::is_control) {
-                return Err(HostError::invalid(what, text, "it contains control characters"));
-            }
-        }
-        if let Some(p) = properties.iter().find(|p| !p.contains('=')) {
-            return Err(HostError::invalid("property", p, "a property is Name=value"));
-        }
-        for (name, _) in setenv {
-            let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
-                return Err(HostError::invalid(
-                    "variable name",
-                    name,
-                    "not a valid environment variable name",
-                ));
-            }
-        }
-        check_operand("command", command.first().map_or("", String::as_str))?;
+        validate_run(unit, description, properties, setenv, command)?;
         let argv = systemd_run_argv(self.scope, unit, description, properties, setenv, command);
+        self.run_systemd_run(argv)
+    }
+
+    /// `systemd_run`, started by a transient timer `delay_secs` from now (the timer
+    /// takes the service's name with `.timer`; both go once they ran).
+    pub fn systemd_run_after(
+        &self,
+        unit: &str,
+        description: &str,
+        delay_secs: u64,
+        properties: &[String],
+        setenv: &[(String, String)],
+        command: &[String],
+    ) -> Result<CommandRecord, HostError> {
+        if delay_secs == 0 {
+            return self.systemd_run(unit, description, properties, setenv, command);
+        }
+        validate_run(unit, description, properties, setenv, command)?;
+        let mut argv = systemd_run_argv(self.scope, unit, description, properties, setenv, command);
+        let at = argv.len() - command.len();
+        argv.splice(
+            at..at,
+            [
+                format!("--on-active={delay_secs}s"),
+                "--timer-property=AccuracySec=1s".to_string(),
+                "--timer-property=RemainAfterElapse=no".to_string(),
+            ],
+        );
+        self.run_systemd_run(argv)
+    }
+
+    fn run_systemd_run(&self, argv: Vec<String>) -> Result<CommandRecord, HostError> {
         self.run_for(
             &self.programs.systemd_run,
             &argv,
@@ -278,6 +292,41 @@ impl Host {
             None => Err(HostError::failed(record)),
         }
     }
+}
+
+/// What `systemd-run` is given must be what it means: no control characters, properties
+/// as `Name=value`, variable names that are names, a command that is not an option.
+fn validate_run(
+    unit: &str,
+    description: &str,
+    properties: &[String],
+    setenv: &[(String, String)],
+    command: &[String],
+) -> Result<(), HostError> {
+    check_operand("unit", unit)?;
+    for (what, text) in
+        std::iter::once(("description", description)).chain(properties.iter().map(|p| ("property", p.as_str())))
+    {
+        if text.chars().any(char::is_control) {
+            return Err(HostError::invalid(what, text, "it contains control characters"));
+        }
+    }
+    if let Some(p) = properties.iter().find(|p| !p.contains('=')) {
+        return Err(HostError::invalid("property", p, "a property is Name=value"));
+    }
+    for (name, _) in setenv {
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(HostError::invalid(
+                "variable name",
+                name,
+                "not a valid environment variable name",
+            ));
+        }
+    }
+    check_operand("command", command.first().map_or("", String::as_str))?;
+    Ok(())
 }
 
 #[cfg(test)]

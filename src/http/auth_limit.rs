@@ -132,7 +132,17 @@ pub fn failed(ctx: &mut Ctx<'_>, req: &Request, kind: Kind, refusal: Response) -
                 // (a time read before the lock let a burst through with 21 × 401).
                 let now = now_ms();
                 let verdict = check_all(&tx, &limits, now, true)?;
+                // Sinks that take auth_failures get one message per window.
+                let opened = match crate::notify::installed() {
+                    Some(n) if verdict.is_ok() => {
+                        crate::notify::compose::auth_failure(&tx, n, &route_of(&req.path), now)?
+                    }
+                    _ => false,
+                };
                 tx.commit()?;
+                if let (true, Some(n)) = (opened, crate::notify::installed()) {
+                    n.schedule_flush(n.auth_window_secs);
+                }
                 Ok(verdict)
             }),
         },
@@ -186,4 +196,10 @@ fn journal(kind: Kind, source: &str, reason: &str, limited: bool, now: i64) {
         "failed authentication ({}) from '{source}': {reason}{state}{more}",
         kind.as_str()
     );
+}
+/// The route a failed authentication is counted under in notifications: the path
+/// without its query, credential-like segments redacted, at most 100 characters.
+fn route_of(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or(path);
+    super::redact::bound(&super::redact::redact_segments(path), 100)
 }

@@ -83,6 +83,16 @@ pub fn overview(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
 }
 
 /// Each variable's effective value as text; `None` for one this page does not know.
+/// `86400` → `24h`: the largest of d, h, m, s that divides it evenly.
+fn human_secs(secs: u64) -> String {
+    match secs {
+        s if s > 0 && s % 86_400 == 0 && s / 86_400 != 1 => format!("{}d", s / 86_400),
+        s if s > 0 && s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s > 0 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 fn value_of(c: &Config, name: &str) -> Option<String> {
     let rules = |r: &[crate::ratelimit::Rule]| r.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
     Some(match name {
@@ -121,6 +131,19 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
         "PODUP_FORWARD_AUTH_SECRET" if c.forward_auth_secrets.is_empty() => "unset".into(),
         "PODUP_FORWARD_AUTH_SECRET" => format!("set ({} secret(s))", c.forward_auth_secrets.len()),
         "PODUP_SESSION_SECS" => c.session_secs.to_string(),
+        // The sinks hold tokens: only how many and from where (GET /api/v1/notify lists them masked).
+        "PODUP_NOTIFY" => match (&c.notify.source, c.notify.sinks.len()) {
+            (_, 0) => "unset".into(),
+            (crate::config::notify::Source::Inline(_), n) => format!("set ({n} sink(s))"),
+            (crate::config::notify::Source::File(p), n) => {
+                format!("{n} sink(s) from PODUP_NOTIFY_FILE {}", p.display())
+            }
+            (_, n) => format!("{n} sink(s) from the credential notify"),
+        },
+        "PODUP_NOTIFY_TIMEOUT_SECS" => c.notify.timeout_secs.to_string(),
+        "PODUP_NOTIFY_RETRY" => human_secs(c.notify.retry_secs),
+        "PODUP_NOTIFY_GIVE_UP" => human_secs(c.notify.give_up_secs),
+        "PODUP_NOTIFY_AUTH_WINDOW" => human_secs(c.notify.auth_window_secs),
         _ => return None,
     })
 }

@@ -9,7 +9,9 @@ use super::answer::{db_unavailable, method_not_allowed};
 use super::authorize::authorize;
 use super::context::{Call, Ctx};
 use super::refusal::Refusal;
-use super::{Request, Response, api, dbinfo, event_log, health, hooks, ops, overview, session, tasks, webhooks};
+use super::{
+    Request, Response, api, dbinfo, event_log, health, hooks, notify, ops, overview, session, tasks, webhooks,
+};
 use crate::auth::Need;
 
 /// What a route needs before its handler runs.
@@ -255,6 +257,8 @@ pub static ROUTES: &[Route] = &[
         Role(Read),
         dbinfo::maintenance,
     ),
+    row("GET", "/api/v1/notify", "notify_sinks", Role(Read), notify::list),
+    row("POST", "/api/v1/notify/test", "notify_test", Role(Admin), notify::test),
 ];
 
 /// Paths (a trailing `/**`: and everything below) that answer another method with

@@ -95,7 +95,8 @@ pub fn get_task(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
         tasks::logs(conn, id)?,
         linked_events(conn, id)?,
     );
-    call.ok(&json!({"task": t, "units": units, "logs": logs, "events": evs}))
+    let notifications = crate::store::outbox::for_task(conn, id)?;
+    call.ok(&json!({"task": t, "units": units, "logs": logs, "events": evs, "notifications": notifications}))
 }
 
 /// `POST /api/v1/tasks/<id>/stop|force-stop|retry`

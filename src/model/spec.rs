@@ -26,6 +26,8 @@ text_enum! {
         Prune = "prune",
         /// Maintenance: repair what a lost worker left (`recovers` names its task).
         Recover = "recover",
+        /// Maintenance: send a test notification (`sink` names the sink, or every one).
+        NotifyTest = "notify-test",
     }
 }
 
@@ -57,6 +59,9 @@ pub struct TaskSpec {
     /// For `Mode::Recover`: the lost task whose units this task repairs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovers: Option<i64>,
+    /// For `Mode::NotifyTest`: the key of the sink to test; None tests every sink.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sink: Option<String>,
 }
 
 /// `Option<Scope>` spelled as the scope's text, or `""` for none.
@@ -92,6 +97,7 @@ mod tests {
                 (Mode::AutoUpdate, "auto-update"),
                 (Mode::Prune, "prune"),
                 (Mode::Recover, "recover"),
+                (Mode::NotifyTest, "notify-test"),
             ],
             &Mode::ALL,
         );
@@ -110,6 +116,7 @@ mod tests {
             dry_run: false,
             mode: Mode::AutoUpdate,
             recovers: None,
+            sink: None,
         };
         let text = r#"{"units":[{"unit":"app.service","image":"r/a:t","digest":null}],"scope":"user","verify_secs":10,"dry_run":false,"mode":"auto-update"}"#;
         assert_eq!(serde_json::to_string(&spec).unwrap(), text);
@@ -121,6 +128,7 @@ mod tests {
             dry_run: false,
             mode: Mode::Prune,
             recovers: None,
+            sink: None,
         };
         let text = r#"{"units":[],"scope":"","verify_secs":0,"dry_run":false,"mode":"prune"}"#;
         assert_eq!(serde_json::to_string(&maintenance).unwrap(), text);

@@ -80,6 +80,7 @@ impl Dispatcher<'_> {
             dry_run,
             mode,
             recovers: None,
+            sink: None,
         }
     }
 
@@ -111,8 +112,11 @@ impl Dispatcher<'_> {
                 setenv.push((name.to_string(), value));
             }
         }
+        let (notify_env, notify_properties) = self.config.notify.worker_environment(self.config.public_url.as_deref());
+        setenv.extend(notify_env);
         let mut properties =
             sandbox::unit_properties(self.host.scope, self.config.task_timeout_secs, &self.config.state_dir);
+        properties.extend(notify_properties);
         properties.extend(stop_properties(self.config.verify_secs));
         let unit = transient_unit(task_id);
         let result = self.host.launch(&TaskUnit {

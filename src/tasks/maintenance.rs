@@ -55,6 +55,7 @@ pub fn prune(
         dry_run: false,
         mode: Mode::Prune,
         recovers: None,
+        sink: None,
     };
     let origin = Origin {
         source,

@@ -9,6 +9,7 @@ pub mod fields;
 pub mod journal;
 pub mod lifecycle;
 pub mod maintenance;
+pub mod notify;
 pub mod pause;
 pub mod recover;
 pub mod resolve;
@@ -34,5 +35,5 @@ pub fn runner_unit(t: &crate::store::tasks::Task) -> String {
 /// The host as the configuration describes it (scope, programs on PATH), running
 /// commands for real and tasks as transient units; `.on(backend)` changes both.
 pub fn host_for(config: &Config) -> Host {
-    Host::new(config.scope(), Programs::default())
+    Host::new(config.scope(), Programs::default()).passing(&config.notify.pass_env())
 }

@@ -19,6 +19,7 @@ fn spec(units: &[&str]) -> TaskSpec {
             .collect(),
         scope: Some(crate::model::Scope::System),
         recovers: None,
+        sink: None,
         verify_secs: 10,
         dry_run: false,
         mode: crate::model::Mode::Deploy,

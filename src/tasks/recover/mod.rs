@@ -146,6 +146,7 @@ pub fn recovery_spec(lost: &Task, rows: &[Unsettled]) -> TaskSpec {
         dry_run: false,
         mode: Mode::Recover,
         recovers: Some(lost.id),
+        sink: None,
     }
 }
 
