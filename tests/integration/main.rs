@@ -10,6 +10,7 @@ mod golden;
 mod hooks;
 mod keepalive;
 mod layers;
+mod notify;
 mod ops;
 mod panel;
 mod probe;

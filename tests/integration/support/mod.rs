@@ -13,6 +13,7 @@ mod http;
 mod podup;
 /// Requests with exact headers and the same-host proxy setup, for the probe tests.
 pub mod probe;
+pub mod receiver;
 mod senders;
 
 pub use fakes::Fakes;
