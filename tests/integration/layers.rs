@@ -22,6 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "tasks",
             "providers",
+            "notify",
             "auth",
             "services",
             "discovery",
