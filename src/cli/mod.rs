@@ -183,7 +183,13 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
     // `podup serve` has no network: it leaves delivery to a flush it schedules.
     let may_send = !matches!(command, Command::Serve(_));
     let exe = std::env::current_exe().unwrap_or_default();
-    crate::notify::install(crate::tasks::notify::notifier(&config, exe, may_send));
+    // A worker and a flush are told their database (`--db`): flushes they schedule use it.
+    let db = match &command {
+        Command::RunTask(a) => std::path::PathBuf::from(&a.db),
+        Command::Notify(notify::NotifyArgs::Flush { db: Some(p) }) => std::path::PathBuf::from(p),
+        _ => config.db_path(),
+    };
+    crate::notify::install(crate::tasks::notify::notifier(&config, exe, db, may_send));
     match command {
         Command::Serve(args) => {
             logging::raise(args.verbose);

@@ -9,6 +9,7 @@ mod calendar;
 mod deliveries;
 mod error;
 mod manager;
+mod notifications;
 mod podman;
 #[cfg(test)]
 mod recovery_tests;
@@ -40,12 +41,13 @@ pub struct DemoArgs {
 }
 
 /// The configuration of the demo: its own variables only, never the environment's.
-fn config(state: &Path, secret: &str) -> Result<Config, ConfigError> {
+fn config(state: &Path, secret: &str, sinks: &Path) -> Result<Config, ConfigError> {
     let services: Vec<String> = world::UNITS
         .iter()
         .map(|u| format!("{}={}:{}", u.unit, u.repo, u.tag))
         .collect();
     let (state, services) = (state.display().to_string(), services.join(", "));
+    let sinks = sinks.display().to_string();
     // Two more senders, so the Webhooks page shows a signed one and a URL-secret one.
     let (harbor, quay) = (format!("{secret}-harbor"), format!("{secret}-quay"));
     let vars = [
@@ -54,6 +56,7 @@ fn config(state: &Path, secret: &str) -> Result<Config, ConfigError> {
         ("PODUP_GITHUB_SECRET", secret),
         ("PODUP_HARBOR_SECRET", harbor.as_str()),
         ("PODUP_QUAY_SECRET", quay.as_str()),
+        ("PODUP_NOTIFY_FILE", sinks.as_str()),
         ("PODUP_SYSTEMD_SCOPE", "system"),
         ("PODUP_VERIFY_SECS", "3"),
         ("PODUP_WORKERS", "8"),
@@ -105,6 +108,38 @@ fn fresh(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The demo's notification sinks: an ntfy topic with a token, for the default events,
+/// and a signed webhook that also takes successes, for two units, under another host
+/// name. Their secrets derive from the webhook secret, as the other senders' do (the
+/// browser tests check that neither reaches a page). Nothing listens on 127.0.0.1:9,
+/// so every delivery the demo makes fails at once.
+fn sink_lines(secret: &str) -> String {
+    format!(
+        "# podup demo: nothing listens on 127.0.0.1:9, so every delivery fails.\n\
+         ntfy+http://127.0.0.1:9/podup-demo?token={secret}-ntfy\n\
+         webhook+http://127.0.0.1:9/hooks/podup?secret={secret}-webhook&events=failed,rolled_back,succeeded\
+         &units=web.service,worker.service&host=demo-host\n"
+    )
+}
+
+/// Writes `sink_lines` to `<state>/notify`, mode 0600 as a real sink file should be.
+fn sinks(dir: &Path, secret: &str) -> std::io::Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join("notify");
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    f.write_all(sink_lines(secret).as_bytes())?;
+    Ok(path)
+}
+
 /// Runs the demo until a stop signal; prints the URL and token, leaves errors to `cli`.
 pub fn run(args: &DemoArgs) -> Result<(), Error> {
     let state = match &args.state {
@@ -122,8 +157,22 @@ pub fn run(args: &DemoArgs) -> Result<(), Error> {
         error,
     })?;
     let secret = format!("demo-{}", &tokens::generate().map_err(Error::Secret)?[6..22]);
-    let config = config(&state, &secret).map_err(Error::Config)?;
+    let sinks = sinks(&state, &secret).map_err(|error| Error::Fresh {
+        dir: state.clone(),
+        error,
+    })?;
+    let config = config(&state, &secret, &sinks).map_err(Error::Config)?;
     crate::logging::init(config.log_level, args.verbose);
+    // Tasks end in this process: their notifications go out from here, at once, and
+    // no flush timer is asked of systemd (a failed delivery waits).
+    let mut notifier = crate::tasks::notify::notifier(
+        &config,
+        std::env::current_exe().unwrap_or_default(),
+        config.db_path(),
+        true,
+    );
+    notifier.schedule = None;
+    crate::notify::install(notifier);
     let backend = backend::backend(Arc::new(world::World::new()));
     let token = prepare(&config, &backend).map_err(Error::Prepare)?;
     let addr = listener
@@ -151,6 +200,9 @@ pub fn run(args: &DemoArgs) -> Result<(), Error> {
 fn prepare(config: &Config, backend: &Backend) -> Result<String, Prepare> {
     let mut conn = crate::store::open(&config.db_path()).map_err(Prepare::Open)?;
     seed::seed(&conn, now_ms()).map_err(Prepare::Seed)?;
+    if let Some(n) = crate::notify::installed() {
+        notifications::seed(&conn, n, now_ms()).map_err(Prepare::Seed)?;
+    }
     let token = tokens::add(&conn, "demo", Role::Admin, now_ms()).map_err(Prepare::Token)?;
     let host = crate::tasks::host_for(config).on(backend);
     let exe = std::env::current_exe().map_err(Prepare::Binary)?;

@@ -158,7 +158,7 @@ pub fn settings(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
                 "value": value_of(c, name),
                 "default": default,
                 "description": description,
-                "secret": name.contains("SECRET"),
+                "secret": name.contains("SECRET") || *name == "PODUP_NOTIFY",
             })
         })
         .collect();

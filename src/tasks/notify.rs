@@ -12,7 +12,7 @@ use crate::notify::{self, Notifier, compose, deliver};
 use crate::store::outbox;
 use crate::store::tasks::{self, Task};
 use rusqlite::Connection;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long one flush unit may run.
@@ -20,7 +20,7 @@ const FLUSH_RUNTIME_SECS: u64 = 600;
 
 /// The notifier of this process: `may_send` is false in `podup serve`, which has no
 /// network and schedules flushes instead.
-pub fn notifier(config: &Config, exe: PathBuf, may_send: bool) -> Notifier {
+pub fn notifier(config: &Config, exe: PathBuf, db: PathBuf, may_send: bool) -> Notifier {
     let n = &config.notify;
     let schedule_config = config.clone();
     Notifier {
@@ -32,14 +32,16 @@ pub fn notifier(config: &Config, exe: PathBuf, may_send: bool) -> Notifier {
         give_up_secs: n.give_up_secs,
         auth_window_secs: n.auth_window_secs,
         may_send,
-        schedule: Some(Box::new(move |delay| schedule_flush(&schedule_config, &exe, delay))),
+        schedule: Some(Box::new(move |delay| {
+            schedule_flush(&schedule_config, &exe, &db, delay)
+        })),
     }
 }
 
 /// Asks systemd to run `podup notify --flush` in `delay_secs`: a transient timer and
 /// service named after the second it is due, so that asking twice for the same
 /// second makes one (systemd refuses the second name, which is fine).
-pub fn schedule_flush(config: &Config, exe: &std::path::Path, delay_secs: u64) {
+pub fn schedule_flush(config: &Config, exe: &Path, db: &Path, delay_secs: u64) {
     let due = now_ms() / 1000 + delay_secs as i64;
     let unit = format!("podup-notify-{due}");
     let (setenv, notify_properties) = config.notify.worker_environment(config.public_url.as_deref());
@@ -48,14 +50,15 @@ pub fn schedule_flush(config: &Config, exe: &std::path::Path, delay_secs: u64) {
     if let Some(path) = &config.path_env {
         setenv.push(("PATH".into(), path.clone()));
     }
-    let mut properties = sandbox::unit_properties(config.scope(), FLUSH_RUNTIME_SECS, &config.state_dir);
+    let state_dir = db.parent().unwrap_or(&config.state_dir);
+    let mut properties = sandbox::unit_properties(config.scope(), FLUSH_RUNTIME_SECS, state_dir);
     properties.extend(notify_properties);
     let command = vec![
         exe.display().to_string(),
         "notify".into(),
         "--flush".into(),
         "--db".into(),
-        config.db_path().display().to_string(),
+        db.display().to_string(),
     ];
     let host = host_for(config);
     let result = host.systemd_run_after(

@@ -15,7 +15,7 @@ export const PODUP = process.env.PODUP_BIN || join(ROOT, 'target/debug/podup');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const SCREENSHOTS = join(ROOT, 'target/screenshots');
 
-/** @typedef {{base: string, token: string, secret: string, stop: () => void}} Demo */
+/** @typedef {{base: string, token: string, secret: string, state: string, stop: () => void}} Demo */
 
 /** Starts `podup demo` and resolves once it printed its URL and token. @returns {Promise<Demo>} */
 export function startDemo() {
@@ -36,7 +36,7 @@ export function startDemo() {
       const token = out.match(/token +(podup_[0-9a-f]+)/)[1];
       const secret = out.match(/secret '([^']+)'/)[1];
       resolve({
-        base, token, secret,
+        base, token, secret, state,
         stop() {
           child.kill('SIGTERM');
           rmSync(state, { recursive: true, force: true });

@@ -1,15 +1,17 @@
 // The task drawer: a panel on the right with a task's summary, its units (from →
 // to digest), and its log timeline (commands collapsible, with argv, exit status
 // and stderr). It polls while the task runs and stops at a terminal status; stop,
-// force-stop and retry report what happened in a toast. Esc closes it.
+// force-stop and retry report what happened in a toast. Esc closes it. A task whose
+// end wrote notifications lists them, one per sink, with each attempt.
 
 import { api, ApiError } from './api.js';
 import { h, clear, badge, facts, table, toast, confirmDialog, loading, failure } from './dom.js';
-import { when, duration, shortDigest, isTerminal, label } from './format.js';
+import { when, duration, shortDigest, isTerminal, label, notifyStatus } from './format.js';
 
 /** @typedef {import('./types.js').TaskDetail} TaskDetail */
 /** @typedef {import('./types.js').TaskLogEntry} TaskLogEntry */
 /** @typedef {import('./types.js').Session} Session */
+/** @typedef {import('./types.js').TaskNotification} TaskNotification */
 
 const POLL_MS = 1500;
 
@@ -104,7 +106,11 @@ export class Drawer {
     this.el.append(this.header(d));
     const content = h('div', { class: 'drawer-body' });
     if (error) content.append(failure(error, () => this.load()));
-    if (d) content.append(this.summary(d), this.actions(d), this.units(d), this.timeline(d.logs));
+    if (d) {
+      content.append(this.summary(d), this.actions(d), this.units(d));
+      if (d.notifications?.length) content.append(notifications(d.notifications));
+      content.append(this.timeline(d.logs));
+    }
     this.el.append(content);
     content.scrollTop = scroll;
     const again = focused && this.el.querySelector(`[data-focus="${focused}"]`);
@@ -219,6 +225,31 @@ export class Drawer {
       h('h3', { text: `Log (${logs.length})` }),
       logs.length ? list : h('p', { class: 'muted', text: 'Nothing logged yet.' }));
   }
+}
+
+/** The notifications a task's end wrote: sink (secrets masked), event, where it
+ * stands, and each attempt. @param {TaskNotification[]} list */
+function notifications(list) {
+  const items = list.map((n) => {
+    const tries = n.attempt_list || [];
+    return h('li', { class: 'notification', 'data-notification': n.id },
+      h('div', { class: 'notification-head' },
+        badge(n.status, notifyStatus(n)),
+        h('span', { class: 'event' }, h('span', { class: 'muted', text: 'event ' }), h('strong', { text: label(n.event) })),
+        h('span', { class: 'muted small', text: n.attempts === 1 ? '1 attempt' : `${n.attempts} attempts` })),
+      h('code', { class: 'sink-url', text: n.sink_name }),
+      n.status === 'given_up' && n.last_error ? h('p', { class: 'small muted', text: n.last_error }) : null,
+      tries.length
+        ? h('ol', { class: 'attempts' }, ...tries.map((a) => h('li', {},
+          h('time', { text: when(a.ts_ms) }),
+          h('span', { class: a.ok ? 'exit ok' : 'exit bad', text: a.ok ? 'ok' : 'failed' }),
+          h('span', { class: 'muted small', text: duration(a.ts_ms, a.ts_ms + a.duration_ms) }),
+          a.error ? h('span', { class: 'msg', text: a.error }) : null)))
+        : h('p', { class: 'muted small', text: 'Not tried yet.' }));
+  });
+  return h('section', { class: 'drawer-section', id: 'drawer-notifications' },
+    h('h3', { text: `Notifications (${list.length})` }),
+    h('ol', { class: 'notifications' }, ...items));
 }
 
 /** Shell-style quoting for display. @param {string} a */

@@ -52,3 +52,13 @@ export function isTerminal(status) {
 export function label(code) {
   return code.replace(/[_-]/g, ' ');
 }
+
+/**
+ * Where a notification stands, in words: delivered, waiting (with when it is tried
+ * next), given up.
+ * @param {{status: string, attempts: number, next_ms: number}} d
+ */
+export function notifyStatus(d) {
+  if (d.status !== 'pending') return label(d.status);
+  return d.attempts ? `waiting (next retry at ${when(d.next_ms)})` : `waiting (first attempt at ${when(d.next_ms)})`;
+}

@@ -17,7 +17,9 @@
  * @property {string} scope
  * @property {number} verify_secs
  * @property {boolean} dry_run
- * @property {'deploy'|'auto-update'} mode
+ * @property {'deploy'|'auto-update'|'prune'|'recover'|'notify-test'} mode
+ * @property {number} [recovers] for `recover`: the lost task whose units it repairs
+ * @property {string} [sink] for `notify-test`: the key of the sink it tests (every sink when absent)
  */
 
 /**
@@ -89,6 +91,7 @@
  * @property {TaskUnit[]} units
  * @property {TaskLogEntry[]} logs
  * @property {Event[]} events
+ * @property {TaskNotification[]} [notifications] the messages its end wrote, one per sink (absent before notifications)
  */
 
 /** @typedef {{tasks: Task[], next_before: number|null}} TaskList */
@@ -223,6 +226,64 @@
  * @property {{unit: string, task_id: number, acquired_ms: number, task_status: string|null}[]} locks
  * @property {number} now_ms
  */
+
+/** @typedef {'failed'|'rolled_back'|'unknown'|'succeeded'|'update_available'|'approval_needed'|'auth_failures'|'test'} NotifyEvent */
+/** @typedef {'pending'|'delivered'|'given_up'} NotifyStatus */
+
+/**
+ * How one sink has fared (`GET /api/v1/notify`).
+ * @typedef {object} SinkState
+ * @property {'delivered'|'given_up'|null} last_status of the newest delivery that ended
+ * @property {number|null} last_done_ms when it ended
+ * @property {string|null} last_error the newest attempt's error, when the newest attempt failed
+ * @property {number|null} last_attempt_ms
+ * @property {number} pending
+ * @property {number} given_up
+ * @property {number} delivered
+ */
+
+/**
+ * A configured sink; its URL with every secret shown as `***`.
+ * @typedef {object} NotifySink
+ * @property {number} number its place in the list (`podup notify test N`)
+ * @property {string} key stable id (a hash of its line)
+ * @property {'webhook'|'exec'|'ntfy'|'slack'|'discord'|'gotify'|'matrix'} kind
+ * @property {string} sink the URL, secrets masked
+ * @property {NotifyEvent[]} events
+ * @property {string[]} units globs on unit names; empty takes every unit
+ * @property {string|null} host the host name its messages show instead of this machine's
+ * @property {SinkState} state
+ */
+
+/**
+ * One message to one sink (an outbox row).
+ * @typedef {object} NotifyDelivery
+ * @property {number} id
+ * @property {string} message_id
+ * @property {number|null} task_id
+ * @property {NotifyEvent} event
+ * @property {string} sink the sink's key
+ * @property {string} sink_name the sink's URL, secrets masked
+ * @property {NotifyStatus} status
+ * @property {number} created_ms
+ * @property {number} next_ms when a pending row is next tried
+ * @property {number} attempts
+ * @property {number|null} last_attempt_ms
+ * @property {string|null} last_error
+ * @property {number|null} done_ms
+ */
+
+/**
+ * @typedef {object} NotifyAttempt
+ * @property {number} ts_ms
+ * @property {boolean} ok
+ * @property {number} duration_ms
+ * @property {string|null} error
+ */
+
+/** A task's notification with its attempts (`GET /api/v1/tasks/<id>`). @typedef {NotifyDelivery & {attempt_list: NotifyAttempt[]}} TaskNotification */
+
+/** @typedef {{sinks: NotifySink[], deliveries: NotifyDelivery[]}} NotifyInfo */
 
 /** @typedef {{error: string, message: string}} ApiErrorBody */
 
