@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # What `make test` runs first: installs what the tests need when it is missing.
-#   as root: the Debian packages of tests/packages.txt that are not installed, the
-#            trixie bed's root file system when it is missing (tests/real/trixie-harness.sh
-#            root: about 30 s, 550 MB in /var/cache/podup-tests), and `npm ci` when
-#            node_modules is missing or older than package-lock.json;
+#   as root: the Debian packages of tests/packages.txt that are not installed (apprise
+#            among them: the bookworm bed's podup runs on the host), the trixie bed's root
+#            file system when it is missing (tests/real/trixie-harness.sh root: 30-100 s
+#            with the mirror's speed, 600 MB in /var/cache/podup-tests; it also holds
+#            ntfy, which Debian 12 lacks, for the notification tests on both beds), and
+#            `npm ci` when node_modules is missing or older than package-lock.json;
 #   not root: installs nothing, and says in one line what would, and what the test
 #            run will skip for want of it.
 # Installs only what is missing, so a second run on a set-up machine changes nothing.

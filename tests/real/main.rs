@@ -32,3 +32,5 @@ mod sandbox;
 mod senders;
 /// podup's own socket and service units under the real manager.
 mod socket;
+/// Real notification targets: a real ntfy server, a loopback receiver, the real apprise CLI.
+mod support_ntfy;
