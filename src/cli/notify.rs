@@ -71,20 +71,7 @@ pub fn run(config: &Config, args: &NotifyArgs) -> Result<(), Error> {
 
 fn list(config: &Config, json: bool) -> Result<(), Error> {
     let conn = open_db(config)?;
-    let mut sinks = Vec::new();
-    for (i, s) in config.notify.sinks.iter().enumerate() {
-        let state = outbox::sink_state(&conn, &s.key)?;
-        sinks.push(serde_json::json!({
-            "number": i + 1,
-            "key": s.key,
-            "kind": s.kind.as_str(),
-            "sink": s.display,
-            "events": s.events,
-            "units": s.units,
-            "host": s.host,
-            "state": state,
-        }));
-    }
+    let sinks = crate::notify::view::sinks(&conn, &config.notify.sinks)?;
     let recent = outbox::recent(&conn, 20)?;
     if json {
         let out = serde_json::json!({ "sinks": sinks, "deliveries": recent });
@@ -94,19 +81,19 @@ fn list(config: &Config, json: bool) -> Result<(), Error> {
     if sinks.is_empty() {
         println!("no notification sink is configured (PODUP_NOTIFY, PODUP_NOTIFY_FILE or the credential notify)");
     }
-    for (s, sink) in sinks.iter().zip(&config.notify.sinks) {
-        let state = outbox::sink_state(&conn, &sink.key)?;
+    for s in &sinks {
+        let state = &s.state;
         let last = match (&state.last_error, state.last_status) {
             (Some(e), _) => format!("failing: {e}"),
             (None, Some(DeliveryStatus::Delivered)) => "ok".into(),
             (None, Some(DeliveryStatus::GivenUp)) => "given up".into(),
             _ => "no delivery yet".into(),
         };
-        let events: Vec<&str> = sink.events.iter().map(|e| e.as_str()).collect();
+        let events: Vec<&str> = s.events.iter().map(|e| e.as_str()).collect();
         println!(
             "{}  {}  events={}  {}  (delivered {}, waiting {}, given up {})",
-            s["number"],
-            sink.display,
+            s.number,
+            s.sink,
             events.join(","),
             last,
             state.delivered,

@@ -23,21 +23,8 @@ const TEST_RULES: &[Rule] = &[Rule {
 
 /// `GET /api/v1/notify`
 pub fn list(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
-    let sinks = &ctx.config.notify.sinks;
     let conn = ctx.db.get()?;
-    let mut out = Vec::with_capacity(sinks.len());
-    for (i, s) in sinks.iter().enumerate() {
-        out.push(json!({
-            "number": i + 1,
-            "key": s.key,
-            "kind": s.kind.as_str(),
-            "sink": s.display,
-            "events": s.events,
-            "units": s.units,
-            "host": s.host,
-            "state": outbox::sink_state(conn, &s.key)?,
-        }));
-    }
+    let out = crate::notify::view::sinks(conn, &ctx.config.notify.sinks)?;
     let deliveries = outbox::recent(conn, 30)?;
     call.ok(&json!({"sinks": out, "deliveries": deliveries}))
 }

@@ -5,8 +5,8 @@
 //!
 //! `message` is podup's JSON, `sink` parses a sink's URL, `format` renders a message
 //! for a sink, `send` carries a rendered request out, `compose` builds messages from
-//! the state database, `deliver` works the outbox, and `notifier` holds what this
-//! process knows about its sinks.
+//! the state database, `deliver` works the outbox, `notifier` holds what this
+//! process knows about its sinks, and `view` shows them.
 
 pub mod compose;
 pub mod deliver;
@@ -15,5 +15,6 @@ pub mod message;
 pub mod notifier;
 pub mod send;
 pub mod sink;
+pub mod view;
 
 pub use notifier::{Notifier, install, installed};

@@ -20,6 +20,8 @@ mod discovery;
 mod faults;
 /// Floods against podup.socket: a burst, slow clients, oversized requests.
 mod flood;
+/// Notifications: a real ntfy server, a signed webhook and the real apprise CLI.
+mod notify;
 /// Quadlet units on the trixie bed: health-verified deploys, Notify=healthy, drop-ins, the timer.
 mod quadlet;
 /// Issue 27 on the real bed: the power cut mid-deploy, the operator's restart after a kill.
@@ -32,5 +34,3 @@ mod sandbox;
 mod senders;
 /// podup's own socket and service units under the real manager.
 mod socket;
-/// Real notification targets: a real ntfy server, a loopback receiver, the real apprise CLI.
-mod support_ntfy;

@@ -22,7 +22,19 @@ pub fn setup(name: &str, verify_secs: &str) -> Option<(Bed, String)> {
 /// [`setup`]; with `on_disk`, podup is installed at `DIR/usr-local-bin/podup` (the bed's
 /// disk), where it survives [`Harness::powercycle`], rather than on the bed's `/run`.
 pub fn setup_with(name: &str, verify_secs: &str, on_disk: bool) -> Option<(Bed, String)> {
+    setup_env(name, verify_secs, on_disk, |_| Vec::new())
+}
+
+/// [`setup_with`], with the variables `extra` gives for podup.service once the bed is up
+/// (files it names must be in the bed's directory: podup.service has a private /tmp).
+pub fn setup_env(
+    name: &str,
+    verify_secs: &str,
+    on_disk: bool,
+    extra: impl FnOnce(&Harness) -> Vec<(String, String)>,
+) -> Option<(Bed, String)> {
     let bed = Harness::up(name)?;
+    let extra = extra(&bed);
     let v1 = bed.push_image("acme/app", "v1", None);
     let image = bed.image_ref("acme/app");
     let unit = bed.container_unit("app", &image);
@@ -37,15 +49,13 @@ pub fn setup_with(name: &str, verify_secs: &str, on_disk: bool) -> Option<(Bed, 
         copy_binary(&bed);
         bed_bin(&bed)
     };
-    let podup = serve_with(
-        &bed,
-        &[
-            ("PODUP_SERVICES", &services),
-            ("PODUP_GITHUB_SECRET", SECRET),
-            ("PODUP_VERIFY_SECS", verify_secs),
-        ],
-        &bin,
-    );
+    let mut env = vec![
+        ("PODUP_SERVICES", services.as_str()),
+        ("PODUP_GITHUB_SECRET", SECRET),
+        ("PODUP_VERIFY_SECS", verify_secs),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let podup = serve_with(&bed, &env, &bin);
     let repository = image.trim_end_matches(":latest").to_string();
     let verify_secs = verify_secs.to_string();
     Some((

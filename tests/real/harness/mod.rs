@@ -25,12 +25,14 @@
 mod app;
 mod bed;
 mod images;
+mod notify;
 mod podup;
 mod preflight;
 mod recovery;
 
-pub use app::{Bed, setup, setup_with};
+pub use app::{Bed, setup, setup_env, setup_with};
 pub use bed::Harness;
+pub use notify::{Ntfy, Receiver};
 pub use podup::*;
 pub use preflight::skip_reason;
 pub use recovery::{RECOVERY_VERIFY_SECS, RecoverBy, output_text};

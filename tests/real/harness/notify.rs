@@ -11,23 +11,20 @@
 //!   `trixie-harness.sh`'s package list: `make test` builds it, and so does [`Ntfy::start`]
 //!   when it is missing). The binary is dynamically linked (libc, libsqlite3), so it runs
 //!   through that root's own dynamic loader and libraries, never the host's.
-//! - [`apprise`]: the CLI where podup runs: the host's `apprise` (Debian 12's package,
-//!   `tests/packages.txt`) on bookworm, the trixie root's on trixie, through [`Harness::exec`].
+//! - apprise runs where podup runs (an `exec:` sink): the host's `apprise` (Debian 12's
+//!   package, `tests/packages.txt`) on bookworm, the trixie root's on trixie.
 //! - [`Receiver`]: a thread of the test process on 127.0.0.1.
 //!
-//! The tests at the end prove the helpers on both beds.
+//! tests/real/notify.rs uses them on both beds.
 
-// A toolbox for the notification tests: some helpers have no caller yet.
-#![allow(dead_code)]
-
-use crate::harness::{Harness, TRIXIE_SCRIPT, check, shout, stdout_of, wait_until};
+use super::{TRIXIE_SCRIPT, check, shout, stdout_of, wait_until};
 use serde_json::Value;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -369,28 +366,6 @@ fn listen_port(pid: u32) -> Option<u16> {
     })
 }
 
-// --------------------------------------------------------------- apprise ----
-
-/// Runs the real `apprise ARGS...` where podup runs in `bed` (the host's on bookworm, the
-/// trixie root's on trixie), with the bed's environment; its output untouched.
-pub fn apprise(bed: &Harness, args: &[&str]) -> Output {
-    let mut argv = vec!["apprise"];
-    argv.extend_from_slice(args);
-    bed.exec(&argv)
-}
-
-/// `apprise --version`'s first line in `bed` ("Apprise v1.2.0").
-#[track_caller]
-pub fn apprise_version(bed: &Harness) -> String {
-    let out = check(
-        apprise(bed, &["--version"]),
-        "apprise --version (tests/setup.sh installs it)",
-    );
-    stdout_of(&out).lines().next().unwrap_or("").to_string()
-}
-
-// -------------------------------------------------------------- receiver ----
-
 /// One request a [`Receiver`] got.
 #[derive(Clone, Debug)]
 pub struct Request {
@@ -438,7 +413,15 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Receiver::on(TcpListener::bind("127.0.0.1:0").unwrap())
+    }
+
+    /// A receiver on `port` of 127.0.0.1 (one a test reserved while the sink was down).
+    pub fn start_at(port: u16) -> Receiver {
+        Receiver::on(TcpListener::bind(("127.0.0.1", port)).unwrap())
+    }
+
+    fn on(listener: TcpListener) -> Receiver {
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU16::new(200));
@@ -685,112 +668,4 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
-}
-
-// ----------------------------------------------------------------- tests ----
-
-on_kinds!(ntfy_server_round_trip);
-/// A real ntfy server answers its health check; a message published from the test and one
-/// published from inside the bed (busybox wget, as a process in podup's environment would)
-/// are read back by polling the topic. A server with a token refuses anonymous clients and
-/// serves the token's user.
-fn ntfy_server_round_trip() {
-    let Some(bed) = Harness::up("ntfy_server_round_trip") else {
-        return;
-    };
-    let ntfy = Ntfy::start();
-    let sent = ntfy.publish("podup-test", "From the test", "published over loopback");
-    assert_eq!(sent["event"], "message", "{sent}");
-
-    let script = format!(
-        "busybox wget -q -O - --header 'Title: From the bed' --post-data 'published inside the bed' {}",
-        ntfy.url("/podup-test")
-    );
-    let out = check(bed.sh(&script), "busybox wget to ntfy inside the bed");
-    let answered: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(answered["title"], "From the bed", "{answered}");
-
-    let got = ntfy.wait_messages("podup-test", 2, Duration::from_secs(10));
-    let pairs: Vec<(&str, &str)> = got
-        .iter()
-        .map(|m| (m["title"].as_str().unwrap_or(""), m["message"].as_str().unwrap_or("")))
-        .collect();
-    assert_eq!(
-        pairs,
-        [
-            ("From the test", "published over loopback"),
-            ("From the bed", "published inside the bed")
-        ],
-        "{got:#?}"
-    );
-    assert_eq!(got[0]["id"], sent["id"]);
-    assert!(ntfy.messages("another-topic").is_empty());
-    drop(ntfy);
-
-    let private = Ntfy::start_with_token();
-    let anonymous = http("POST", &private.url("/private"), &[], b"nope").unwrap();
-    assert_eq!(anonymous.status, 403, "anonymous publish: {}", anonymous.text());
-    let anonymous = http("GET", &private.url("/private/json?poll=1"), &[], b"").unwrap();
-    assert_eq!(anonymous.status, 403, "anonymous poll: {}", anonymous.text());
-    private.publish("private", "With a token", "the token's user may publish");
-    let got = private.messages("private");
-    assert_eq!(got.len(), 1, "{got:#?}");
-    assert_eq!(got[0]["message"], "the token's user may publish");
-}
-
-on_kinds!(apprise_reaches_loopback);
-/// The real `apprise` CLI, run where podup runs, reaches a loopback `json://` receiver
-/// (its JSON shape is printed) and a real ntfy server through `ntfy://`.
-fn apprise_reaches_loopback() {
-    let Some(bed) = Harness::up("apprise_reaches_loopback") else {
-        return;
-    };
-    let version = apprise_version(&bed);
-    let receiver = Receiver::start();
-    let started = Instant::now();
-    let url = format!("json://127.0.0.1:{}/hook", receiver.port());
-    check(
-        apprise(&bed, &["-vv", "-t", "Deploy done", "-b", "app v2 verified", &url]),
-        "apprise json://",
-    );
-    let json_s = started.elapsed().as_secs_f64();
-    let got = receiver.wait_for(1, Duration::from_secs(10));
-    assert_eq!(got.len(), 1, "{got:#?}");
-    let r = &got[0];
-    assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/hook"));
-    assert!(
-        r.header("content-type")
-            .is_some_and(|t| t.starts_with("application/json")),
-        "{r:#?}"
-    );
-    let body = r.json();
-    assert_eq!(body["title"], "Deploy done", "{body}");
-    assert_eq!(body["message"], "app v2 verified", "{body}");
-    assert_eq!(body["type"], "info", "{body}");
-    shout(&format!(
-        "{version}: json:// in {json_s:.2}s, {} {} with User-Agent {:?}, body {body}",
-        r.method,
-        r.path,
-        r.header("user-agent").unwrap_or("")
-    ));
-
-    // a failing receiver makes apprise fail
-    receiver.answer_with(500);
-    let out = apprise(&bed, &["-t", "T", "-b", "B", &url]);
-    assert!(!out.status.success(), "apprise succeeded against a 500");
-    assert_eq!(receiver.requests().len(), 2);
-
-    let ntfy = Ntfy::start();
-    let started = Instant::now();
-    let target = format!("ntfy://127.0.0.1:{}/podup-apprise", ntfy.port());
-    check(
-        apprise(&bed, &["-vv", "-t", "Deploy done", "-b", "app v2 verified", &target]),
-        "apprise ntfy://",
-    );
-    let ntfy_s = started.elapsed().as_secs_f64();
-    let got = ntfy.wait_messages("podup-apprise", 1, Duration::from_secs(10));
-    assert_eq!(got.len(), 1, "{got:#?}");
-    assert_eq!(got[0]["title"], "Deploy done", "{:#}", got[0]);
-    assert_eq!(got[0]["message"], "app v2 verified", "{:#}", got[0]);
-    shout(&format!("{version}: ntfy:// in {ntfy_s:.2}s, message {}", got[0]));
 }
