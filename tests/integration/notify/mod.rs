@@ -4,6 +4,7 @@
 
 mod delivery;
 mod retry;
+mod serve;
 
 use crate::support::receiver::Receiver;
 use crate::support::*;
