@@ -4,6 +4,10 @@
 //! a few control lines in front, so that the seeds in `fuzz/seeds/` stay readable. Nothing in
 //! podup calls these; they are public only for the fuzz crate.
 
+mod sink;
+
+pub use sink::sink_line;
+
 use crate::config::DEFAULT_MAX_BODY_BYTES;
 use crate::host::auto_update::{UpdateStatus, parse_auto_update};
 use crate::host::podman::{parse_container_inspect, parse_ps, parse_pull};

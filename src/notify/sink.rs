@@ -253,9 +253,20 @@ pub fn parse(line: &str) -> Result<Sink, SinkError> {
     };
     if kind != SinkKind::Webhook {
         if let Some(extra) = q.items.iter().find(|i| !i.used) {
+            // A name is echoed only when it looks like one: a mangled query can put a
+            // credential where a name belongs.
+            let plain = extra.name.len() <= 32
+                && extra
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b));
+            let shown = if plain {
+                format!(" '{}'", extra.name)
+            } else {
+                String::new()
+            };
             return Err(param_err(format!(
-                "{name} sinks take no parameter '{}' (they take {})",
-                extra.name.escape_debug(),
+                "{name} sinks take no parameter{shown} (they take {})",
                 [COMMON, kind.own_params()].concat().join(", ")
             )));
         }
@@ -318,9 +329,11 @@ fn events(v: &str) -> Result<Vec<NotifyEvent>, SinkError> {
     for name in v.split(',') {
         let e = NotifyEvent::parse(name).ok_or_else(|| {
             let all: Vec<&str> = NotifyEvent::ALL.iter().map(|e| e.as_str()).collect();
+            // Echoed only when it looks like a name (a mangled line can put a credential here).
+            let plain = name.len() <= 32 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            let shown = if plain { format!(" '{name}'") } else { String::new() };
             param_err(format!(
-                "events: unknown event '{}'; expected some of {}",
-                name.escape_debug(),
+                "events: unknown event{shown}; expected some of {}",
                 all.join(", ")
             ))
         })?;
@@ -339,10 +352,9 @@ fn globs(v: &str) -> Result<Vec<String>, SinkError> {
                     .all(|b| b.is_ascii_alphanumeric() || b":_.@\\-*?".contains(&b))
             {
                 true => Ok(g.to_string()),
-                false => Err(param_err(format!(
-                    "units: '{}' is not a unit name or a glob of one",
-                    g.escape_debug()
-                ))),
+                false => Err(param_err(
+                    "units: a glob is empty or holds a character no unit name has (they are letters, digits and : _ . @ \\ - with * and ?)",
+                )),
             }
         })
         .collect()

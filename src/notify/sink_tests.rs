@@ -386,3 +386,38 @@ fn lists_skip_blanks_and_comments_and_name_the_line() {
     assert!(!e.to_string().contains("SEKRIT"));
     assert!(parse_list("").unwrap().is_empty());
 }
+
+#[test]
+fn an_exec_path_holding_a_url_is_refused_without_showing_it() {
+    // Found by the sink_line fuzz target: the path was shown as written.
+    for line in [
+        "exec:/usr/bin/apprise/mailto://user:SEKRIT-PASS-1@mail.example.org",
+        "exec:/usr/bin/x%40y/SEKRIT-PASS-2",
+    ] {
+        let e = parse(line).unwrap_err().to_string();
+        assert!(e.contains("exec:") && !e.contains("SEKRIT"), "{e}");
+    }
+}
+
+#[test]
+fn an_unknown_parameter_is_named_only_when_it_looks_like_a_name() {
+    // Found by the sink_line fuzz target: a mangled query put a URL with its password
+    // where a parameter's name belongs, and the error echoed it.
+    let e = parse("exec:/usr/bin/apprise?argexample://phil:SEKRIT-PASS-3@localhost/").unwrap_err();
+    assert!(!e.to_string().contains("SEKRIT"), "{e}");
+    let e = parse("ntfy://ntfy.example.org/t?token=tk_x12345678&colour=red").unwrap_err();
+    assert!(e.to_string().contains("'colour'"), "{e}");
+    // The same for an event (also found by the fuzzer) and a unit glob.
+    let e = parse("ntfy://ntfy.example.org/t?events=x://u:SEKRIT-PASS-4@h/").unwrap_err();
+    assert!(
+        !e.to_string().contains("SEKRIT") && e.to_string().contains("events"),
+        "{e}"
+    );
+    let e = parse("ntfy://ntfy.example.org/t?events=fialed").unwrap_err();
+    assert!(e.to_string().contains("'fialed'"), "{e}");
+    let e = parse("ntfy://ntfy.example.org/t?units=a/SEKRIT-PASS-5").unwrap_err();
+    assert!(
+        !e.to_string().contains("SEKRIT") && e.to_string().contains("units"),
+        "{e}"
+    );
+}

@@ -12,7 +12,18 @@ pub(super) fn exec(main: &str, q: &mut Query) -> Result<(Target, String), SinkEr
             "exec: the program must be an absolute path, as in exec:/usr/bin/apprise",
         ));
     }
+    // A path holding '@' or "://" is a URL with its credentials written where the
+    // program belongs (exec:/usr/bin/apprise/mailto://user:pass@...): refused, and
+    // never shown.
+    if main.contains('@') || main.contains("://") {
+        return Err(syntax(
+            "exec: the program's path holds '@' or '://'; give the program alone and its arguments as arg=... (exec:/usr/bin/apprise?arg=...)",
+        ));
+    }
     let program = PathBuf::from(decode(main, "the program's path")?);
+    if program.to_string_lossy().contains('@') || program.to_string_lossy().contains("://") {
+        return Err(syntax("exec: the program's path holds '@' or '://'"));
+    }
     let args = q.all("arg");
     Ok((Target::Exec { program, args }, format!("exec:{main}")))
 }
