@@ -41,6 +41,8 @@ mod panel;
 mod providers;
 /// Sliding-window rate limits kept in the state database.
 mod ratelimit;
+/// Asking an image's registry for a tag's digest, as podman would resolve and authenticate it.
+pub mod registry;
 /// Socket activation, the request loop, idle exit and sd-notify.
 mod serve;
 /// Declared services, unit names and image references.
