@@ -4,11 +4,17 @@
 //! credential helpers), and one HEAD per endpoint (`client`). Comparing the answer with
 //! the image a unit runs is the caller's job.
 
+pub mod auth;
 pub mod conf;
 
+mod base64;
 mod conf_raw;
+mod helper;
 
+#[cfg(test)]
+mod auth_tests;
 #[cfg(test)]
 mod conf_tests;
 
+pub use auth::{AuthError, AuthFiles, Credential};
 pub use conf::{ConfError, Endpoint, Env, Registries};
