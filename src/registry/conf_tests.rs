@@ -1,6 +1,7 @@
 //! registries.conf: which files, how they merge, and the endpoints they give.
 
-use super::conf::{ConfError, Endpoint, Env, Registries, read_files};
+use super::conf::{ConfError, Endpoint, Env, Registries};
+use super::conf_files::read_files;
 use crate::testing::scratch_dir;
 use std::path::PathBuf;
 

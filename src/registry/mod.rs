@@ -8,6 +8,7 @@ pub mod auth;
 pub mod conf;
 
 mod base64;
+mod conf_files;
 mod conf_raw;
 mod helper;
 
