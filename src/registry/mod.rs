@@ -5,17 +5,28 @@
 //! the image a unit runs is the caller's job.
 
 pub mod auth;
+pub mod client;
 pub mod conf;
 
 mod base64;
+mod challenge;
 mod conf_files;
 mod conf_raw;
 mod helper;
+mod outcome;
+mod retry;
+mod token;
+mod transport;
 
 #[cfg(test)]
 mod auth_tests;
 #[cfg(test)]
+mod client_tests;
+#[cfg(test)]
 mod conf_tests;
+#[cfg(test)]
+mod testing;
 
 pub use auth::{AuthError, AuthFiles, Credential};
+pub use client::{CheckError, Client, ClientOptions, Counts, Remote};
 pub use conf::{ConfError, Endpoint, Env, Registries};

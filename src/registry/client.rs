@@ -1,0 +1,400 @@
+//! The current digest of a tag, asked the way the OCI distribution spec allows most
+//! cheaply: `HEAD /v2/<name>/manifests/<tag>` and its `Docker-Content-Digest`, never a
+//! GET of the manifest. Endpoints are tried in order (mirrors, then the location); on
+//! 401 the challenge is answered once (a Bearer token from the realm, cached per
+//! realm, service and scope; or Basic), and the HEAD retried once.
+//!
+//! Politeness: one request at a time, a random pause between two requests to one host,
+//! and a host that answered 429 is held until its `Retry-After`: later calls in the run
+//! are answered `RateLimited` without a request. `insecure` endpoints are asked over
+//! https without certificate checks, then over plain http when that fails at the
+//! connection, as containers/image does for insecure registries (`detectPropertiesHelper`).
+//!
+//! Not done: registries that omit `Docker-Content-Digest` on HEAD (podman would GET
+//! the manifest and hash it) answer `BadAnswer`; identity tokens (OAuth2) are not used.
+
+use super::auth::AuthFiles;
+use super::challenge;
+use super::conf::Endpoint;
+pub use super::outcome::{CheckError, Counts, Remote};
+use super::outcome::{failure, valid_digest, valid_tag};
+use super::retry;
+use super::token::{self, Token};
+use super::transport::{Answer, Failure, Transport};
+use crate::build_info::VERSION;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, Instant};
+
+/// Every manifest type podman pulls, lists first.
+const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+    application/vnd.docker.distribution.manifest.list.v2+json, \
+    application/vnd.oci.image.manifest.v1+json, \
+    application/vnd.docker.distribution.manifest.v2+json";
+/// What is read of a token service's answer.
+const MAX_TOKEN_BODY_BYTES: u64 = 64 * 1024;
+const DEFAULT_TIMEOUT_SECS: u64 = 30;
+const DEFAULT_SPACING_MS: (u64, u64) = (0, 25);
+
+pub struct ClientOptions {
+    /// For each request as a whole.
+    pub timeout: Duration,
+    /// The pause between two consecutive requests to one host, drawn at random in this range.
+    pub spacing_ms: (u64, u64),
+    pub user_agent: String,
+}
+
+impl Default for ClientOptions {
+    fn default() -> ClientOptions {
+        ClientOptions {
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+            spacing_ms: DEFAULT_SPACING_MS,
+            user_agent: format!("podup/{VERSION}"),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct TokenKey {
+    realm: String,
+    service: String,
+    scope: String,
+}
+
+/// Asks registries for digests; meant for one thread and one run.
+pub struct Client {
+    opts: ClientOptions,
+    transport: Transport,
+    holds: BTreeMap<String, i64>,
+    last_sent: HashMap<String, Instant>,
+    /// Insecure hosts that answered only over plain http.
+    plain_http: HashSet<String>,
+    tokens: HashMap<TokenKey, Token>,
+    /// The token that last served (host, scope).
+    token_for: HashMap<(String, String), TokenKey>,
+    /// Hosts that asked for Basic: the credential goes along from the first request.
+    basic_hosts: HashSet<String>,
+    counts: Counts,
+    rng: u64,
+}
+
+impl Client {
+    pub fn new(opts: ClientOptions) -> Client {
+        let transport = Transport::new(opts.timeout, &opts.user_agent);
+        let mut seed = std::collections::hash_map::RandomState::new().build_hasher();
+        seed.write_u128(
+            std::time::SystemTime::UNIX_EPOCH
+                .elapsed()
+                .unwrap_or_default()
+                .as_nanos(),
+        );
+        Client {
+            opts,
+            transport,
+            holds: BTreeMap::new(),
+            last_sent: HashMap::new(),
+            plain_http: HashSet::new(),
+            tokens: HashMap::new(),
+            token_for: HashMap::new(),
+            basic_hosts: HashSet::new(),
+            counts: Counts::default(),
+            rng: seed.finish() | 1,
+        }
+    }
+
+    /// A host known to refuse until `until_ms` (from an earlier run, stored by the
+    /// caller): requests to it are not made, `RateLimited` is returned.
+    pub fn hold(&mut self, host: &str, until_ms: i64) {
+        let until = self.holds.entry(host.to_string()).or_insert(until_ms);
+        *until = (*until).max(until_ms);
+    }
+
+    /// Every hold, for the caller to store.
+    pub fn holds(&self) -> Vec<(String, i64)> {
+        self.holds.iter().map(|(h, u)| (h.clone(), *u)).collect()
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// HEAD `/v2/<name>/manifests/<tag>` on each endpoint in order until one answers 200
+    /// with a valid `Docker-Content-Digest`; any failure of one falls through to the
+    /// next, and the last endpoint's error is returned.
+    pub fn digest(
+        &mut self,
+        endpoints: &[Endpoint],
+        tag: &str,
+        auth: &AuthFiles,
+        now_ms: i64,
+    ) -> Result<Remote, CheckError> {
+        if !valid_tag(tag) {
+            return Err(CheckError::Config(format!("'{tag}' is not a valid tag")));
+        }
+        let mut last = CheckError::Config("no registry endpoint to ask".into());
+        for endpoint in endpoints {
+            match self.ask(endpoint, tag, auth, now_ms) {
+                Ok(remote) => return Ok(remote),
+                Err(e) => {
+                    log::debug!("registry '{}' gave no digest for '{tag}': {e}", endpoint.host);
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    fn ask(&mut self, ep: &Endpoint, tag: &str, auth: &AuthFiles, now_ms: i64) -> Result<Remote, CheckError> {
+        if let Some(until_ms) = self.holds.get(&ep.host).copied().filter(|u| *u > now_ms) {
+            return Err(CheckError::RateLimited {
+                host: ep.host.clone(),
+                until_ms,
+            });
+        }
+        let scope = format!("repository:{}:pull", ep.name);
+        let mut sent = self.known_authorization(ep, &scope, auth, now_ms)?;
+        let mut answer = self.head(ep, tag, sent.as_deref())?;
+        if answer.status == 401 {
+            sent = Some(self.authorize(ep, &scope, &answer, sent.as_deref(), auth, now_ms)?);
+            self.counts.retries_after_401 += 1;
+            answer = self.head(ep, tag, sent.as_deref())?;
+        }
+        self.interpret(ep, tag, &answer, sent.is_some(), now_ms)
+    }
+
+    /// What to send before any challenge: a cached token for this scope, or Basic for a
+    /// host that asked for it.
+    fn known_authorization(
+        &self,
+        ep: &Endpoint,
+        scope: &str,
+        auth: &AuthFiles,
+        now_ms: i64,
+    ) -> Result<Option<String>, CheckError> {
+        let key = (ep.host.clone(), scope.to_string());
+        if let Some(token) = self.token_for.get(&key).and_then(|k| self.tokens.get(k)) {
+            if token.usable(now_ms) {
+                return Ok(Some(format!("Bearer {}", token.value)));
+            }
+        }
+        if self.basic_hosts.contains(&ep.host) {
+            return Ok(lookup(ep, auth)?.map(|c| c.basic()));
+        }
+        Ok(None)
+    }
+
+    /// Answers a 401's challenge: the `Authorization` value to retry with.
+    fn authorize(
+        &mut self,
+        ep: &Endpoint,
+        scope: &str,
+        answer: &Answer,
+        sent: Option<&str>,
+        auth: &AuthFiles,
+        now_ms: i64,
+    ) -> Result<String, CheckError> {
+        let challenges = challenge::parse(&answer.joined("www-authenticate"));
+        let unauthorized = |message: &str| CheckError::Unauthorized {
+            host: ep.host.clone(),
+            message: message.to_string(),
+        };
+        if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
+            let bad = |message: String| CheckError::BadAnswer {
+                host: ep.host.clone(),
+                message,
+            };
+            let realm = bearer
+                .param("realm")
+                .ok_or_else(|| bad("a Bearer challenge without a realm".into()))?;
+            let realm_host = token::realm_host(realm, ep.insecure).map_err(bad)?;
+            let key = TokenKey {
+                realm: realm.to_string(),
+                service: bearer.param("service").unwrap_or("").to_string(),
+                scope: bearer
+                    .param("scope")
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(scope)
+                    .to_string(),
+            };
+            let token = self.fetch_token(ep, &realm_host, &key, auth, now_ms)?;
+            let value = format!("Bearer {}", token.value);
+            self.tokens.insert(key.clone(), token);
+            self.token_for.insert((ep.host.clone(), scope.to_string()), key);
+            return Ok(value);
+        }
+        if challenges.iter().any(|c| c.scheme == "basic") {
+            let credential = lookup(ep, auth)?
+                .ok_or_else(|| unauthorized("it asks for a user name and password, and none is configured for it"))?;
+            let basic = credential.basic();
+            if sent == Some(basic.as_str()) {
+                return Err(unauthorized(&format!("it refused the password of {credential}")));
+            }
+            self.basic_hosts.insert(ep.host.clone());
+            return Ok(basic);
+        }
+        Err(unauthorized("it answered 401 without a Bearer or Basic challenge"))
+    }
+
+    fn fetch_token(
+        &mut self,
+        ep: &Endpoint,
+        realm_host: &str,
+        key: &TokenKey,
+        auth: &AuthFiles,
+        now_ms: i64,
+    ) -> Result<Token, CheckError> {
+        let credential = lookup(ep, auth)?;
+        let url = token::request_url(&key.realm, &key.service, &key.scope, credential.as_ref());
+        let basic = credential.as_ref().map(|c| c.basic());
+        let mut headers = vec![("Accept", "application/json")];
+        headers.extend(basic.as_deref().map(|b| ("Authorization", b)));
+        self.pace(realm_host);
+        self.counts.token_requests += 1;
+        self.counts.gets += 1;
+        let answer = self
+            .transport
+            .send(&url, !ep.insecure, &headers, Some(MAX_TOKEN_BODY_BYTES))
+            .map_err(|f| failure(realm_host, f))?;
+        match answer.status {
+            200 => token::from_body(&answer.body, now_ms).map_err(|m| CheckError::BadAnswer {
+                host: realm_host.to_string(),
+                message: m.to_string(),
+            }),
+            401 | 403 => Err(CheckError::Unauthorized {
+                host: ep.host.clone(),
+                message: match &credential {
+                    Some(c) => format!("its token service refused {c} (HTTP {})", answer.status),
+                    None => format!("its token service refused anonymous access (HTTP {})", answer.status),
+                },
+            }),
+            429 => Err(self.rate_limited(&ep.host, &answer, now_ms)),
+            500..=599 => Err(CheckError::Server {
+                host: realm_host.to_string(),
+                status: answer.status,
+            }),
+            status => Err(CheckError::BadAnswer {
+                host: realm_host.to_string(),
+                message: format!("the token service answered HTTP {status}"),
+            }),
+        }
+    }
+
+    /// One HEAD; an insecure endpoint whose https fails at the connection is asked again
+    /// over plain http, and keeps that for the rest of the run.
+    fn head(&mut self, ep: &Endpoint, tag: &str, authorization: Option<&str>) -> Result<Answer, CheckError> {
+        let mut headers = vec![("Accept", ACCEPT)];
+        headers.extend(authorization.map(|a| ("Authorization", a)));
+        let path = format!("{}/v2/{}/manifests/{tag}", ep.host, ep.name);
+        let plain = ep.insecure && self.plain_http.contains(&ep.host);
+        self.pace(&ep.host);
+        self.counts.heads += 1;
+        let scheme = if plain { "http" } else { "https" };
+        let first = self
+            .transport
+            .send(&format!("{scheme}://{path}"), !ep.insecure, &headers, None);
+        let answer = match first {
+            Err(Failure::Transport(reason)) if ep.insecure && !plain => {
+                log::debug!("insecure registry '{}' over https: {reason}; trying http", ep.host);
+                self.plain_http.insert(ep.host.clone());
+                self.pace(&ep.host);
+                self.counts.heads += 1;
+                self.transport.send(&format!("http://{path}"), false, &headers, None)
+            }
+            other => other,
+        };
+        answer.map_err(|f| failure(&ep.host, f))
+    }
+
+    fn interpret(
+        &mut self,
+        ep: &Endpoint,
+        tag: &str,
+        answer: &Answer,
+        authorized: bool,
+        now_ms: i64,
+    ) -> Result<Remote, CheckError> {
+        let host = ep.host.clone();
+        let endpoint = format!("{}/{}:{tag}", ep.host, ep.name);
+        match answer.status {
+            200 => {
+                let Some(digest) = answer.header("docker-content-digest").map(str::trim) else {
+                    let message = "no Docker-Content-Digest header in the answer to HEAD".into();
+                    return Err(CheckError::BadAnswer { host, message });
+                };
+                if !valid_digest(digest) {
+                    let shown: String = digest.chars().take(80).collect();
+                    let message = format!("'{shown}' is not a sha256 or sha512 digest");
+                    return Err(CheckError::BadAnswer { host, message });
+                }
+                Ok(Remote {
+                    digest: digest.to_string(),
+                    created: answer.header("last-modified").map(str::to_string),
+                    endpoint,
+                })
+            }
+            404 => Err(CheckError::NotFound { endpoint }),
+            401 | 403 => {
+                let message = match (answer.status, authorized) {
+                    (401, true) => "it refused the credentials or token podup sent".into(),
+                    (401, false) => "it asks for authentication".into(),
+                    _ => "access denied (HTTP 403)".into(),
+                };
+                Err(CheckError::Unauthorized { host, message })
+            }
+            429 => Err(self.rate_limited(&ep.host, answer, now_ms)),
+            status @ 500..=599 => Err(CheckError::Server { host, status }),
+            status @ 300..=399 => {
+                let message = format!("a redirect (HTTP {status}), which podup does not follow for HEAD");
+                Err(CheckError::BadAnswer { host, message })
+            }
+            status => Err(CheckError::BadAnswer {
+                host,
+                message: format!("unexpected HTTP {status}"),
+            }),
+        }
+    }
+
+    /// Holds `host` until the answer's `Retry-After` and says so.
+    fn rate_limited(&mut self, host: &str, answer: &Answer, now_ms: i64) -> CheckError {
+        let until_ms = retry::until(answer.header("retry-after"), now_ms);
+        self.hold(host, until_ms);
+        CheckError::RateLimited {
+            host: host.to_string(),
+            until_ms,
+        }
+    }
+
+    /// Waits out a random pause since the last request to `host`, then marks a new one.
+    fn pace(&mut self, host: &str) {
+        let (low, high) = self.opts.spacing_ms;
+        let (low, high) = (low.min(high), low.max(high));
+        if let Some(last) = self.last_sent.get(host).copied() {
+            let gap = low + self.next_random() % (high - low).saturating_add(1);
+            let due = last + Duration::from_millis(gap);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+        self.last_sent.insert(host.to_string(), Instant::now());
+    }
+
+    /// xorshift64*: enough to spread requests, not for secrets.
+    fn next_random(&mut self) -> u64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// The credential for an endpoint, looked up under the host as a reference names it.
+fn lookup(ep: &Endpoint, auth: &AuthFiles) -> Result<Option<super::Credential>, CheckError> {
+    let host = if ep.host == "registry-1.docker.io" {
+        "docker.io"
+    } else {
+        &ep.host
+    };
+    auth.lookup(host, &ep.name)
+        .map_err(|e| CheckError::Config(e.to_string()))
+}
