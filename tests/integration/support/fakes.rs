@@ -1,7 +1,10 @@
 //! Recording fakes for `systemd-run`, `systemctl`, `podman` and `journalctl`, first
 //! on PATH: each appends its argv (tab-separated) to `calls.log` and answers with
-//! `<name>.stdout`, `<name>.stderr` and `<name>.exit` when a test wrote them. These
-//! test argv and parsing only; tests/real/ runs the real programs.
+//! `<name>.stdout`, `<name>.stderr` and `<name>.exit` when a test wrote them. An answer
+//! for the first one or two arguments (`podman.image.inspect.stdout`, `podman.ps.stdout`)
+//! comes first: each of the three files is looked up as `<name>.<arg1>.<arg2>.<what>`,
+//! then `<name>.<arg1>.<what>`, then `<name>.<what>`. These test argv and parsing only;
+//! tests/real/ runs the real programs.
 
 use crate::support::TempDir;
 use std::path::{Path, PathBuf};
@@ -13,9 +16,15 @@ pub struct Fakes {
 const SCRIPT: &str = r#"#!/bin/sh
 name=$(basename "$0")
 { printf '%s' "$name"; for a in "$@"; do printf '\t%s' "$a"; done; printf '\n'; } >> "$FAKE_DIR/calls.log"
-[ -f "$FAKE_DIR/$name.stdout" ] && cat "$FAKE_DIR/$name.stdout"
-[ -f "$FAKE_DIR/$name.stderr" ] && cat "$FAKE_DIR/$name.stderr" >&2
-[ -f "$FAKE_DIR/$name.exit" ] && exit "$(cat "$FAKE_DIR/$name.exit")"
+pick() {
+  for f in "$FAKE_DIR/$name.$1.$2.$3" "$FAKE_DIR/$name.$1.$3" "$FAKE_DIR/$name.$3"; do
+    [ -f "$f" ] && { printf '%s' "$f"; return 0; }
+  done
+  return 1
+}
+f=$(pick "$1" "$2" stdout) && cat "$f"
+f=$(pick "$1" "$2" stderr) && cat "$f" >&2
+f=$(pick "$1" "$2" exit) && exit "$(cat "$f")"
 exit 0
 "#;
 
@@ -49,6 +58,17 @@ impl Fakes {
         std::fs::write(self.file(name, "exit"), exit.to_string()).unwrap();
         std::fs::write(self.file(name, "stdout"), stdout).unwrap();
         std::fs::write(self.file(name, "stderr"), stderr).unwrap();
+    }
+
+    /// Makes `name` answer so when its first arguments are `args` (one or two, such
+    /// as `["image", "inspect"]`); other calls keep their answer.
+    pub fn answer_args(&self, name: &str, args: &[&str], exit: i32, stdout: &str, stderr: &str) {
+        assert!(
+            matches!(args.len(), 1 | 2),
+            "answer_args takes one or two arguments: {args:?}"
+        );
+        let name = [&[name], args].concat().join(".");
+        self.answer(&name, exit, stdout, stderr);
     }
 
     fn file(&self, name: &str, what: &str) -> PathBuf {
