@@ -1,6 +1,7 @@
-//! A loopback HTTP receiver for notification tests: records each request (method,
-//! path, headers, body) and answers with the next status of its script (200 when the
-//! script is empty), or reads the request and never answers (`hang`).
+//! A loopback HTTP receiver for notification tests and for registries that misbehave:
+//! records each request (method, path, headers, body) and answers with the next status
+//! (and headers, such as `Retry-After`) of its script (200 when the script is empty), or
+//! reads the request and never answers (`hang`). A `HEAD` gets the head only.
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -32,7 +33,7 @@ impl Received {
 #[derive(Default)]
 struct State {
     received: Vec<Received>,
-    script: VecDeque<u16>,
+    script: VecDeque<(u16, Vec<(String, String)>)>,
     hang: bool,
 }
 
@@ -66,7 +67,16 @@ impl Receiver {
 
     /// Answers the next requests with these statuses, then 200.
     pub fn script(&self, statuses: &[u16]) {
-        self.state.lock().unwrap().script = statuses.iter().copied().collect();
+        self.state.lock().unwrap().script = statuses.iter().map(|&s| (s, Vec::new())).collect();
+    }
+
+    /// Answers the next requests with these statuses and extra headers, then 200:
+    /// `[(429, &[("Retry-After", "120")]), (500, &[])]`.
+    pub fn script_with_headers(&self, answers: &[(u16, &[(&str, &str)])]) {
+        self.state.lock().unwrap().script = answers
+            .iter()
+            .map(|(s, hs)| (*s, hs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()))
+            .collect();
     }
 
     pub fn hang(&self) {
@@ -121,19 +131,22 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>) {
         headers,
         body: buf[head_end..(head_end + length).min(buf.len())].to_vec(),
     };
-    let (status, hang) = {
+    let head_only = received.method == "HEAD";
+    let ((status, extra), hang) = {
         let mut s = state.lock().unwrap();
         s.received.push(received);
-        (s.script.pop_front().unwrap_or(200), s.hang)
+        (s.script.pop_front().unwrap_or((200, Vec::new())), s.hang)
     };
     if hang {
         std::thread::sleep(Duration::from_secs(60));
         return;
     }
     let body = "{}";
+    let extra: String = extra.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
     let _ = write!(
         stream,
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{}",
+        body.len(),
+        if head_only { "" } else { body }
     );
 }
