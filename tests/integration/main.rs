@@ -14,6 +14,7 @@ mod notify;
 mod ops;
 mod panel;
 mod probe;
+mod registry_bed;
 mod secrets;
 mod serve;
 mod support;

@@ -1,7 +1,7 @@
 //! What every integration test shares: the built binary under a clean environment
 //! ([`Podup`], [`Server`]), a scratch directory ([`TempDir`]), HTTP exchanges, recording
-//! fakes of the host's programs, and signed GitHub deliveries. Test files import this
-//! module only, never each other.
+//! fakes of the host's programs, signed GitHub deliveries, and a real registry. Test
+//! files import this module only, never each other.
 
 /// A kept-alive connection and the database's size, for the event-log probe tests.
 pub mod event_log;
@@ -10,11 +10,18 @@ mod fakes;
 pub mod faults;
 mod github;
 mod http;
+/// Tiny deterministic OCI images and manifest media types, for the registry tests.
+pub mod oci;
 mod podup;
 /// Requests with exact headers and the same-host proxy setup, for the probe tests.
 pub mod probe;
 pub mod receiver;
+/// A real `docker-registry` on loopback (anonymous, htpasswd or token auth), for the
+/// update-check tests.
+pub mod registry;
 mod senders;
+/// The Bearer token service a token-auth registry sends clients to.
+pub mod token_service;
 
 pub use fakes::Fakes;
 pub use github::*;
