@@ -297,3 +297,32 @@ fn fake_podman_answers_per_subcommand() {
     assert_eq!(run(&[]), (0, "plain\n".into(), String::new()));
     assert_eq!(fakes.calls_of("podman").len(), 4);
 }
+
+#[test]
+fn fixtures_match_what_the_helpers_push() {
+    let fixture = |name: &str| -> serde_json::Value {
+        let path = format!("{}/tests/fixtures/podman/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let digests = |v: &serde_json::Value| -> Vec<String> {
+        let repo_digests = v[0]["RepoDigests"].as_array().unwrap();
+        repo_digests
+            .iter()
+            .map(|d| d.as_str().unwrap().split_once('@').unwrap().1.to_string())
+            .collect()
+    };
+    let single = fixture("image-inspect-single.json");
+    let image = oci::Image::new("one", "amd64");
+    assert_eq!(single[0]["Digest"], image.manifest.digest.as_str());
+    assert_eq!(digests(&single), [image.manifest.digest.as_str()]);
+    assert_eq!(single[0]["Id"], image.config.digest.trim_start_matches("sha256:"));
+
+    let multi = fixture("image-inspect-index.json");
+    let (amd64, arm64) = (oci::Image::new("amd", "amd64"), oci::Image::new("arm", "arm64"));
+    let index = oci::index(&[(&amd64, "amd64"), (&arm64, "arm64")]);
+    assert_eq!(multi[0]["Digest"], index.digest.as_str());
+    assert_eq!(digests(&multi), [amd64.manifest.digest.as_str(), index.digest.as_str()]);
+    let ps = fixture("ps-labelled.json");
+    assert_eq!(ps[0]["ImageID"], multi[0]["Id"]);
+    assert_eq!(ps[0]["Labels"]["PODMAN_SYSTEMD_UNIT"], "app.service");
+}
