@@ -5,11 +5,12 @@
 //! certificate come from `openssl req` once per service; tokens are signed by `openssl
 //! dgst`, so no crypto crate is needed.
 //!
-//! What registry 2.8 checks (verified against the Debian 12 package): the JWT header's
-//! `alg` is `RS256` and its `x5c` holds a certificate that chains to `rootcertbundle`
-//! (here: the certificate itself); the claims' `iss` equals `auth.token.issuer`, `aud`
-//! equals `auth.token.service`, `nbf` ≤ now < `exp`, and `access` holds the
-//! `{type, name, actions}` the request needs.
+//! The tokens follow distribution's token spec (docs/spec/auth/jwt.md): header `alg`
+//! `RS256` with the self-signed certificate in `x5c` (it is also the registry's
+//! `rootcertbundle`); claims `iss` = `auth.token.issuer`, `aud` = `auth.token.service`,
+//! `sub`, `iat`, `nbf` (10 s back), `exp` (5 min on), `jti`, and `access` as a list of
+//! `{type, name, actions}`. Debian 12's docker-registry 2.8.2 accepts them, and refuses a
+//! token whose `access` names another repository (tests/integration/registry_bed.rs).
 
 use super::TempDir;
 use std::io::{Read, Write};
