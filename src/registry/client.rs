@@ -18,13 +18,13 @@ use super::challenge;
 use super::conf::Endpoint;
 pub use super::outcome::{CheckError, Counts, Remote};
 use super::outcome::{failure, valid_digest, valid_tag};
+use super::pace::Pacer;
 use super::retry;
 use super::token::{self, Token};
 use super::transport::{Answer, Failure, Transport};
 use crate::build_info::VERSION;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Every manifest type podman pulls, lists first.
 const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -63,10 +63,9 @@ struct TokenKey {
 
 /// Asks registries for digests; meant for one thread and one run.
 pub struct Client {
-    opts: ClientOptions,
     transport: Transport,
     holds: BTreeMap<String, i64>,
-    last_sent: HashMap<String, Instant>,
+    pacer: Pacer,
     /// Insecure hosts that answered only over plain http.
     plain_http: HashSet<String>,
     tokens: HashMap<TokenKey, Token>,
@@ -75,30 +74,21 @@ pub struct Client {
     /// Hosts that asked for Basic: the credential goes along from the first request.
     basic_hosts: HashSet<String>,
     counts: Counts,
-    rng: u64,
 }
 
 impl Client {
     pub fn new(opts: ClientOptions) -> Client {
         let transport = Transport::new(opts.timeout, &opts.user_agent);
-        let mut seed = std::collections::hash_map::RandomState::new().build_hasher();
-        seed.write_u128(
-            std::time::SystemTime::UNIX_EPOCH
-                .elapsed()
-                .unwrap_or_default()
-                .as_nanos(),
-        );
+        let pacer = Pacer::new(opts.spacing_ms);
         Client {
-            opts,
             transport,
             holds: BTreeMap::new(),
-            last_sent: HashMap::new(),
+            pacer,
             plain_http: HashSet::new(),
             tokens: HashMap::new(),
             token_for: HashMap::new(),
             basic_hosts: HashSet::new(),
             counts: Counts::default(),
-            rng: seed.finish() | 1,
         }
     }
 
@@ -248,7 +238,7 @@ impl Client {
         let basic = credential.as_ref().map(|c| c.basic());
         let mut headers = vec![("Accept", "application/json")];
         headers.extend(basic.as_deref().map(|b| ("Authorization", b)));
-        self.pace(realm_host);
+        self.pacer.wait(realm_host);
         self.counts.token_requests += 1;
         self.counts.gets += 1;
         let answer = self
@@ -286,8 +276,7 @@ impl Client {
         headers.extend(authorization.map(|a| ("Authorization", a)));
         let path = format!("{}/v2/{}/manifests/{tag}", ep.host, ep.name);
         let plain = ep.insecure && self.plain_http.contains(&ep.host);
-        self.pace(&ep.host);
-        self.counts.heads += 1;
+        self.pacer.wait(&ep.host);
         let scheme = if plain { "http" } else { "https" };
         let first = self
             .transport
@@ -296,12 +285,17 @@ impl Client {
             Err(Failure::Transport(reason)) if ep.insecure && !plain => {
                 log::debug!("insecure registry '{}' over https: {reason}; trying http", ep.host);
                 self.plain_http.insert(ep.host.clone());
-                self.pace(&ep.host);
-                self.counts.heads += 1;
+                self.pacer.wait(&ep.host);
                 self.transport.send(&format!("http://{path}"), false, &headers, None)
             }
             other => other,
         };
+        self.pacer.answered(&ep.host);
+        // A HEAD counts once it reached the registry: an https handshake that an
+        // insecure registry's plain port refused was no request of its.
+        if !matches!(answer, Err(Failure::Transport(_))) {
+            self.counts.heads += 1;
+        }
         answer.map_err(|f| failure(&ep.host, f))
     }
 
@@ -362,29 +356,6 @@ impl Client {
             host: host.to_string(),
             until_ms,
         }
-    }
-
-    /// Waits out a random pause since the last request to `host`, then marks a new one.
-    fn pace(&mut self, host: &str) {
-        let (low, high) = self.opts.spacing_ms;
-        let (low, high) = (low.min(high), low.max(high));
-        if let Some(last) = self.last_sent.get(host).copied() {
-            let gap = low + self.next_random() % (high - low).saturating_add(1);
-            let due = last + Duration::from_millis(gap);
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-        }
-        self.last_sent.insert(host.to_string(), Instant::now());
-    }
-
-    /// xorshift64*: enough to spread requests, not for secrets.
-    fn next_random(&mut self) -> u64 {
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 }
 

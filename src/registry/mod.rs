@@ -14,6 +14,7 @@ mod conf_files;
 mod conf_raw;
 mod helper;
 mod outcome;
+mod pace;
 mod retry;
 mod token;
 mod transport;

@@ -69,7 +69,8 @@ impl std::error::Error for CheckError {}
 /// What one run cost, for the caller's log and stats.
 #[derive(Default, Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Counts {
-    /// Every HEAD sent, including an https attempt an insecure endpoint fell back from.
+    /// Every HEAD that reached a registry (an https handshake an insecure registry's
+    /// plain port refused, before falling back to http, is not one).
     pub heads: u32,
     /// Every GET sent: only token requests, since manifests are never fetched.
     pub gets: u32,
