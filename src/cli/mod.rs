@@ -3,6 +3,7 @@
 //! runs it, returning a [`Error`]. Only [`run`] prints an error and turns it into
 //! the exit code.
 
+mod check;
 mod demo;
 mod error;
 mod notify;
@@ -33,6 +34,7 @@ pub enum Command {
     Task(tasks::TaskArgs),
     Token(tokens::TokenArgs),
     Check,
+    CheckUpdates(check::CheckArgs),
     Prune(ops::PruneArgs),
     Discover,
     Notify(notify::NotifyArgs),
@@ -116,6 +118,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "task" => tasks::parse_task(rest).map(Command::Task),
         "token" => tokens::parse(rest).map(Command::Token),
         "check" => parse_opts(common_options(), rest, sub).map(|_| Command::Check),
+        "check-updates" => check::parse(rest).map(Command::CheckUpdates),
         "discover" => parse_opts(common_options(), rest, sub).map(|_| Command::Discover),
         "prune" => ops::parse_prune(rest).map(Command::Prune),
         "run-task" => tasks::parse_run_task(rest).map(Command::RunTask),
@@ -190,6 +193,10 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         _ => config.db_path(),
     };
     crate::notify::install(crate::tasks::notify::notifier(&config, exe, db, may_send));
+    crate::tasks::check::configure(crate::tasks::check::Settings {
+        ttl_secs: config.check.ttl_secs,
+        timeout_secs: config.check.timeout_secs,
+    });
     match command {
         Command::Serve(args) => {
             logging::raise(args.verbose);
@@ -210,6 +217,7 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         Command::Token(args) => tokens::run(&config, &args),
         Command::RunTask(args) => tasks::run_task(&config, &args),
         Command::Check => ops::check(&config),
+        Command::CheckUpdates(args) => check::run(&config, &args),
         Command::Prune(args) => ops::prune(&config, &args),
         Command::Discover => ops::discover(&config),
         Command::Notify(args) => notify::run(&config, &args),

@@ -166,6 +166,10 @@ pub fn auto_update(config: &Config, args: &AutoUpdateArgs) -> Result<(), Error> 
         }
     }
     let code = worker::run(conn, d.host, id);
+    // Then what is still waiting in the registries (docs/updates.md).
+    if config.check.on_timer && !dry_run {
+        check_after(&d, conn, source, caller);
+    }
     if !dry_run {
         if let Err(e) = crate::tasks::maintenance::prune(conn, d.host, config, source, caller, false, None) {
             log::error!(error_kind = "prune_failed"; "the retention prune failed: {e}");
@@ -178,6 +182,39 @@ pub fn auto_update(config: &Config, args: &AutoUpdateArgs) -> Result<(), Error> 
         }
     }
     Error::from_code(code)
+}
+
+/// The timer job's update check of every service with an image, after its
+/// auto-update; a check that fails is logged, and the timer's verdict stays the
+/// auto-update's.
+fn check_after(d: &dispatch::Dispatcher<'_>, conn: &mut rusqlite::Connection, source: &str, caller: &str) {
+    let units: Vec<UnitSpec> = d
+        .resolve(Some(conn), None)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| {
+            r.image.map(|i| UnitSpec {
+                unit: r.unit,
+                image: Some(i.to_string()),
+                digest: None,
+            })
+        })
+        .collect();
+    if units.is_empty() {
+        log::info!("no service with a known image: nothing to check for updates");
+        return;
+    }
+    let origin = Origin {
+        source,
+        caller,
+        reason: Some("scheduled check"),
+        request_id: None,
+    };
+    match crate::tasks::check::run_here(conn, d.host, units, false, origin) {
+        Ok((id, 0)) => eprintln!("podup: check task {id}"),
+        Ok((id, _)) => log::warn!(podup_task_id = id; "the update check (task {id}) could not tell for any service"),
+        Err(e) => log::error!(error_kind = "check_failed"; "the update check could not run: {e}"),
+    }
 }
 
 #[cfg(test)]

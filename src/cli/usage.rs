@@ -29,6 +29,10 @@ Commands:
                  stop (SIGTERM), force-stop (SIGKILL) or retry a task, as the
                  API and the panel do; 'kill' is the old name of force-stop
   check          run every self-check and print a verdict with a fix each
+  check-updates [--fresh] [--json] [SERVICE...]
+                 ask each service's registry whether its tag has a newer image
+                 (a HEAD, cached for PODUP_CHECK_TTL unless --fresh), as a check
+                 task; prints each verdict; exits 1 when one is unknown
   prune [--dry-run] [--older-than DURATION]
                  remove old events and finished tasks (default: the retention
                  settings PODUP_RETENTION_EVENTS / PODUP_RETENTION_TASKS)

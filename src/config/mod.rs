@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+pub mod check;
 pub mod forward;
 pub mod notify;
 mod senders;
@@ -84,6 +85,8 @@ pub struct Config {
     pub session_secs: u64,
     /// Notification sinks and their delivery knobs.
     pub notify: notify::NotifyConfig,
+    /// Update checks' knobs.
+    pub check: check::CheckConfig,
 }
 
 /// A variable with a value podup cannot use.
@@ -294,6 +297,7 @@ impl Config {
             ));
         }
         let notify = notify::read(&get, scope)?;
+        let check = check::read(&get)?;
         let known: Vec<String> = VARIABLES
             .iter()
             .flat_map(|(n, _, _)| [n.to_string(), format!("{n}_FILE")])
@@ -335,6 +339,7 @@ impl Config {
             forward_auth_secrets,
             session_secs,
             notify,
+            check,
         })
     }
 

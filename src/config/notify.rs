@@ -114,7 +114,12 @@ fn read_file(variable: &str, path: &Path) -> Result<String, ConfigError> {
     Ok(text)
 }
 
-fn seconds(get: &impl Fn(&str) -> Option<String>, name: &str, default: u64, max: u64) -> Result<u64, ConfigError> {
+pub(super) fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
     match get(name) {
         None => Ok(default),
         Some(v) => v
@@ -126,7 +131,7 @@ fn seconds(get: &impl Fn(&str) -> Option<String>, name: &str, default: u64, max:
     }
 }
 
-fn duration(get: &impl Fn(&str) -> Option<String>, name: &str, default: &str) -> Result<u64, ConfigError> {
+pub(super) fn duration(get: &impl Fn(&str) -> Option<String>, name: &str, default: &str) -> Result<u64, ConfigError> {
     let v = get(name).unwrap_or_else(|| default.to_string());
     parse_duration_secs(&v)
         .filter(|s| *s > 0)

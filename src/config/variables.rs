@@ -169,4 +169,19 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "5m",
         "Failed authentications within this window make one auth_failures message per sink.",
     ),
+    (
+        "PODUP_CHECK_TTL",
+        "1h",
+        "How long a registry's answer for a tag is reused by update checks (docs/updates.md) before the registry is asked again.",
+    ),
+    (
+        "PODUP_CHECK_TIMEOUT_SECS",
+        "10",
+        "How long one registry request of an update check may take (1 to 120 seconds).",
+    ),
+    (
+        "PODUP_CHECK_ON_TIMER",
+        "1",
+        "1: the timer job checks every service for updates after its auto-update; 0: only checks asked for.",
+    ),
 ];

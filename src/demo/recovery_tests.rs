@@ -51,6 +51,7 @@ fn lost_after(unit: &str, intent: Intent) -> Lost {
         mode: Mode::Deploy,
         recovers: None,
         sink: None,
+        fresh: false,
     };
     let origin = Origin {
         source: "api",

@@ -43,6 +43,7 @@ fn spec(units: &[&str], mode: Mode) -> TaskSpec {
         mode,
         recovers: None,
         sink: None,
+        fresh: false,
     }
 }
 

@@ -29,6 +29,13 @@ pub trait Runner: Send + Sync + fmt::Debug {
     fn simulated(&self) -> bool {
         false
     }
+
+    /// A simulated registry's digest of `reference` (`repository:tag`), or why it has
+    /// none (a reason code of docs/updates.md and a sentence); None: ask the real
+    /// registry (every runner but the demo's).
+    fn registry_digest(&self, _reference: &str) -> Option<Result<String, (&'static str, String)>> {
+        None
+    }
 }
 
 /// Runs commands for real: the program found on the child's PATH, with a deadline.

@@ -135,6 +135,11 @@ impl Host {
         self.backend.runner.simulated()
     }
 
+    /// The simulated registry's answer for `reference` (`podup demo`); None for real hosts.
+    pub fn simulated_registry(&self, reference: &str) -> Option<Result<String, (&'static str, String)>> {
+        self.backend.runner.registry_digest(reference)
+    }
+
     /// Launches the worker of `task` (a transient unit, unless the backend says otherwise).
     pub fn launch(&self, task: &TaskUnit<'_>) -> Result<(), String> {
         self.backend.launcher.launch(self, task)
@@ -147,6 +152,25 @@ impl Host {
     /// Every command run since the last call, for the task log.
     pub fn drain_records(&self) -> Vec<CommandRecord> {
         std::mem::take(&mut *self.records.borrow_mut())
+    }
+
+    /// The same host, with records of its own: for a command on another thread, whose
+    /// records come back with [`Host::adopt`].
+    pub fn sibling(&self) -> Host {
+        Host {
+            scope: self.scope,
+            programs: self.programs.clone(),
+            env: self.env.clone(),
+            records: RefCell::new(Vec::new()),
+            backend: self.backend.clone(),
+            stop: self.stop.clone(),
+            pass_env: self.pass_env.clone(),
+        }
+    }
+
+    /// Takes a sibling's records as this host's own, after those already here.
+    pub fn adopt(&self, sibling: Host) {
+        self.records.borrow_mut().extend(sibling.records.into_inner());
     }
 
     /// `run_for` with a generous deadline, for the tests of this module.

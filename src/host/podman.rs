@@ -158,6 +158,8 @@ pub fn parse_pull(stdout: &str) -> Result<String, ParseError> {
 /// The arguments of each podman operation, without the program name: what the
 /// methods below run and what a dry-run plan shows, from one place.
 pub mod args;
+/// What an update check reads: units' containers and their images' digests.
+pub mod images;
 
 impl Host {
     /// The containers, in any state, that carry `PODMAN_SYSTEMD_UNIT=<unit>`: those a

@@ -17,11 +17,11 @@ use serde_json::json;
 use std::time::Duration;
 
 /// `caller` and `reason` as a task keeps them, else `400` with the field's code.
-fn fields(caller: Option<&str>, reason: Option<&str>) -> Result<(), Refusal> {
+pub(super) fn fields(caller: Option<&str>, reason: Option<&str>) -> Result<(), Refusal> {
     crate::tasks::fields::check(caller, reason).map_err(|e| Refusal::invalid(e.code, e.message))
 }
 
-fn unknown_service(name: &str) -> Refusal {
+pub(super) fn unknown_service(name: &str) -> Refusal {
     Refusal::not_found(
         "unknown_service",
         format!("'{name}' is not a declared service (PODUP_SERVICES)"),
@@ -180,7 +180,7 @@ pub fn update_all(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusa
 
 /// Creates and dispatches a task, from `(caller, reason)`, under a rate limit;
 /// answers 202 (or the finished task with `?wait=`).
-fn create(
+pub(super) fn create(
     ctx: &mut Ctx<'_>,
     call: &Call<'_>,
     kind: TaskKind,
@@ -228,12 +228,15 @@ pub fn services(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
     let d = ctx.dispatcher();
     let resolved = d.resolve(ctx.db.get().ok(), None).unwrap_or_default();
     let conn = ctx.db.get()?;
+    let verdicts = crate::tasks::check::view::verdicts(conn)?;
     let mut list = Vec::new();
     for r in resolved {
         let last = tasks::list(
             conn,
             &ListFilter {
                 unit: Some(r.unit.clone()),
+                // A check changes nothing: the last task is the last that could have.
+                kinds: Some(TaskKind::ALL.into_iter().filter(|k| *k != TaskKind::Check).collect()),
                 limit: 1,
                 ..Default::default()
             },
@@ -241,6 +244,8 @@ pub fn services(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
         .ok()
         .and_then(|mut l| l.pop());
         let running_digest = crate::store::stats::last_known_digest(conn, &r.unit).ok().flatten();
+        let verdict = verdicts.iter().find(|v| v.unit == r.unit);
+        let update = crate::tasks::check::view::update_json(verdict, running_digest.as_deref());
         list.push(json!({
             "unit": r.unit,
             "running_digest": running_digest,
@@ -249,9 +254,17 @@ pub fn services(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
             "source": r.source,
             "scope": ctx.config.scope(),
             "last_task": last.map(|t| json!({"id": t.id, "kind": t.kind, "status": t.status, "created_ms": t.created_ms})),
+            "update": update,
         }));
     }
     let count = |src: &str| list.iter().filter(|s| s["source"] == src).count();
     let counts = json!({"declared": count("declared"), "discovered": count("discovered")});
-    call.ok(&json!({"services": list, "counts": counts, "auto_discover": ctx.config.auto_discover}))
+    let updates = |status: &str| list.iter().filter(|s| s["update"]["status"] == status).count();
+    let summary = json!({
+        "available": updates("available"),
+        "up_to_date": updates("up_to_date"),
+        "unknown": updates("unknown"),
+        "last_check": crate::tasks::check::view::last_check(conn)?,
+    });
+    call.ok(&json!({"services": list, "counts": counts, "updates": summary, "auto_discover": ctx.config.auto_discover}))
 }

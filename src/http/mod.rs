@@ -28,6 +28,7 @@ pub mod routes;
 pub mod senders;
 pub mod session;
 pub mod tasks;
+pub mod updates;
 pub mod webhooks;
 
 use serde_json::{Value, json};

@@ -144,6 +144,9 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
         "PODUP_NOTIFY_RETRY" => human_secs(c.notify.retry_secs),
         "PODUP_NOTIFY_GIVE_UP" => human_secs(c.notify.give_up_secs),
         "PODUP_NOTIFY_AUTH_WINDOW" => human_secs(c.notify.auth_window_secs),
+        "PODUP_CHECK_TTL" => human_secs(c.check.ttl_secs),
+        "PODUP_CHECK_TIMEOUT_SECS" => c.check.timeout_secs.to_string(),
+        "PODUP_CHECK_ON_TIMER" => if c.check.on_timer { "1" } else { "0" }.to_string(),
         _ => return None,
     })
 }

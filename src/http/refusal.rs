@@ -70,19 +70,18 @@ impl Refusal {
     }
 
     /// A failed create, stop or retry; a rate limit is the image's, or, for
-    /// `update_all`, update-all's.
+    /// `update_all` and `check_updates`, that action's.
     pub fn control(action: &'static str, e: ControlError, d: &Dispatcher<'_>) -> Refusal {
         let (status, code, message, task_id) = (e.status(), e.code(), e.to_string(), e.task_id());
         match e {
-            ControlError::RateLimited(limit) => Refusal::Limited {
-                reason: if action == "update_all" {
-                    "update_all_rate_limited"
-                } else {
-                    "image_rate_limited"
-                },
-                what: "updates",
-                limit,
-            },
+            ControlError::RateLimited(limit) => {
+                let (reason, what) = match action {
+                    "update_all" => ("update_all_rate_limited", "updates"),
+                    "check_updates" => ("check_rate_limited", "update checks"),
+                    _ => ("image_rate_limited", "updates"),
+                };
+                Refusal::Limited { reason, what, limit }
+            }
             ControlError::Store(err) => Refusal::Store(err),
             ControlError::Dispatch { task_id, message } => Refusal::Dispatch {
                 status_url: d.status_url(task_id),

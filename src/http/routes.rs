@@ -10,7 +10,7 @@ use super::authorize::authorize;
 use super::context::{Call, Ctx};
 use super::refusal::Refusal;
 use super::{
-    Request, Response, api, dbinfo, event_log, health, hooks, notify, ops, overview, session, tasks, webhooks,
+    Request, Response, api, dbinfo, event_log, health, hooks, notify, ops, overview, session, tasks, updates, webhooks,
 };
 use crate::auth::Need;
 
@@ -188,6 +188,13 @@ pub static ROUTES: &[Route] = &[
         "update_all",
         Role(Trigger),
         api::update_all,
+    ),
+    row(
+        "POST",
+        "/api/v1/updates/check",
+        "check_updates",
+        Role(Trigger),
+        updates::check,
     ),
     row("GET", "/api/v1/tasks", "list_tasks", Role(Read), tasks::list_tasks),
     row("GET", "/api/v1/tasks/{id}", "get_task", Role(Read), tasks::get_task),

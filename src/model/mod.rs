@@ -10,6 +10,7 @@ mod secret;
 mod spec;
 mod task;
 mod unit;
+mod update;
 
 pub use notify::{DeliveryStatus, NotifyEvent};
 pub use secret::Secret;
@@ -17,3 +18,4 @@ pub use spec::{Mode, Scope, TaskSpec, UnitSpec};
 pub use task::{TaskKind, TaskStatus, category_kinds};
 pub use text::UnknownText;
 pub use unit::{Intent, LogLevel, UnitStatus};
+pub use update::UpdateStatus;

@@ -28,6 +28,9 @@ text_enum! {
         Recover = "recover",
         /// Maintenance: send a test notification (`sink` names the sink, or every one).
         NotifyTest = "notify-test",
+        /// An update check of `units` (docs/updates.md): registries are asked, nothing
+        /// changes on the host.
+        Check = "check",
     }
 }
 
@@ -62,6 +65,9 @@ pub struct TaskSpec {
     /// For `Mode::NotifyTest`: the key of the sink to test; None tests every sink.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sink: Option<String>,
+    /// For `Mode::Check`: ask the registries even when a cached answer is fresh.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fresh: bool,
 }
 
 /// `Option<Scope>` spelled as the scope's text, or `""` for none.
@@ -98,6 +104,7 @@ mod tests {
                 (Mode::Prune, "prune"),
                 (Mode::Recover, "recover"),
                 (Mode::NotifyTest, "notify-test"),
+                (Mode::Check, "check"),
             ],
             &Mode::ALL,
         );
@@ -117,6 +124,7 @@ mod tests {
             mode: Mode::AutoUpdate,
             recovers: None,
             sink: None,
+            fresh: false,
         };
         let text = r#"{"units":[{"unit":"app.service","image":"r/a:t","digest":null}],"scope":"user","verify_secs":10,"dry_run":false,"mode":"auto-update"}"#;
         assert_eq!(serde_json::to_string(&spec).unwrap(), text);
@@ -129,6 +137,7 @@ mod tests {
             mode: Mode::Prune,
             recovers: None,
             sink: None,
+            fresh: false,
         };
         let text = r#"{"units":[],"scope":"","verify_secs":0,"dry_run":false,"mode":"prune"}"#;
         assert_eq!(serde_json::to_string(&maintenance).unwrap(), text);

@@ -8,6 +8,8 @@ text_enum! {
         UpdateAll = "update-all",
         AutoUpdate = "auto-update",
         Maintenance = "maintenance",
+        /// An update check: asks registries for new digests, changes nothing.
+        Check = "check",
     }
 }
 
@@ -19,6 +21,7 @@ pub fn category_kinds(category: &str) -> Option<&'static [TaskKind]> {
         "webhook" => Some(&[TaskKind::Webhook]),
         "automatic" => Some(&[TaskKind::AutoUpdate]),
         "maintenance" => Some(&[TaskKind::Maintenance]),
+        "check" => Some(&[TaskKind::Check]),
         _ => None,
     }
 }
@@ -94,6 +97,7 @@ mod tests {
                 (TaskKind::UpdateAll, "update-all"),
                 (TaskKind::AutoUpdate, "auto-update"),
                 (TaskKind::Maintenance, "maintenance"),
+                (TaskKind::Check, "check"),
             ],
             &TaskKind::ALL,
         );
@@ -114,7 +118,7 @@ mod tests {
 
     #[test]
     fn categories_cover_every_kind_once() {
-        let mut seen: Vec<TaskKind> = ["manual", "webhook", "automatic", "maintenance"]
+        let mut seen: Vec<TaskKind> = ["manual", "webhook", "automatic", "maintenance", "check"]
             .iter()
             .flat_map(|c| category_kinds(c).unwrap().iter().copied())
             .collect();

@@ -45,8 +45,12 @@ pub fn task_message(
     let Some(event) = event_of(task.status()) else {
         return Ok(None);
     };
-    // Pruning and test notifications are housekeeping, not news.
-    if matches!(task.spec().map(|s| s.mode), Some(Mode::Prune | Mode::NotifyTest)) {
+    // Pruning and test notifications are housekeeping, not news; a check's news is
+    // each new digest it finds (`enqueue_update`), not that it ran.
+    if matches!(
+        task.spec().map(|s| s.mode),
+        Some(Mode::Prune | Mode::NotifyTest | Mode::Check)
+    ) {
         return Ok(None);
     }
     let units: Vec<UnitPart> = tasks::units(conn, task_id)?
@@ -126,6 +130,64 @@ pub fn enqueue_task(conn: &Connection, n: &Notifier, task_id: i64, now_ms: i64) 
             message_id: &msg.id,
             task_id: Some(task_id),
             event: msg.event,
+            sink: &sink.key,
+            sink_name: &sink.display,
+            body: &body,
+            next_ms: now_ms,
+            window_key: None,
+        };
+        written += usize::from(outbox::insert(conn, &row, now_ms)?);
+    }
+    Ok(written)
+}
+
+/// An `update_available` message for a verdict of a check task (`task_id`): one per
+/// unit and remote digest, whatever the number of checks that find it.
+pub fn enqueue_update(
+    conn: &Connection,
+    n: &Notifier,
+    v: &crate::store::updates::Verdict,
+    task_id: i64,
+    now_ms: i64,
+) -> rusqlite::Result<usize> {
+    let remote = v.remote_digest.as_deref().unwrap_or("");
+    let msg = Message {
+        schema: SCHEMA,
+        id: message_id(&[&n.host, "update_available", &v.unit, remote]),
+        event: Event::UpdateAvailable,
+        host: n.host.clone(),
+        ts_ms: now_ms,
+        title: format!("An update is available for {} on {}", v.unit, n.host),
+        task: None,
+        units: vec![UnitPart {
+            unit: v.unit.clone(),
+            status: v.status.as_str().to_string(),
+            tag: v.image.as_deref().and_then(tag_of).map(String::from),
+            image: v.image.clone(),
+            from_digest: v.local_digests.first().cloned(),
+            to_digest: v.remote_digest.clone(),
+            message: v.message.as_deref().map(|m| bound(m, MAX_FIELD_CHARS)),
+        }],
+        trigger: Some(TriggerPart {
+            source: "check".into(),
+            caller: None,
+            reason: v.endpoint.clone(),
+        }),
+        log_tail: Vec::new(),
+        url: n.public_url.as_ref().map(|u| format!("{u}/services")),
+        auth_failures: None,
+    };
+    let body = serde_json::to_string(&msg).expect("a message serializes");
+    let mut written = 0;
+    for sink in n
+        .sinks
+        .iter()
+        .filter(|s| s.takes(Event::UpdateAvailable, &[v.unit.as_str()]))
+    {
+        let row = NewRow {
+            message_id: &msg.id,
+            task_id: Some(task_id),
+            event: Event::UpdateAvailable,
             sink: &sink.key,
             sink_name: &sink.display,
             body: &body,

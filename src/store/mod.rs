@@ -20,6 +20,7 @@ pub mod sessions;
 pub mod stats;
 pub mod tasks;
 pub mod tokens;
+pub mod updates;
 
 pub use db::Db;
 pub use error::StoreError;

@@ -149,6 +149,11 @@ pub fn prune(conn: &Connection, c: &Cutoffs) -> rusqlite::Result<Counts> {
         &format!("DELETE FROM unit_locks WHERE task_id NOT IN (SELECT id FROM tasks WHERE NOT ({FINISHED}))"),
         [],
     )? as i64;
+    // Update checks' cache, holds and notices age out with the tasks (not counted:
+    // they are a few rows per image).
+    if has_table(conn, "registry_cache")? {
+        super::updates::forget_before(conn, c.tasks_before_ms, c.now_ms)?;
+    }
     Ok(Counts {
         events,
         tasks,
@@ -189,6 +194,7 @@ mod tests {
             scope: Some(crate::model::Scope::System),
             recovers: None,
             sink: None,
+            fresh: false,
             verify_secs: 1,
             dry_run: false,
             mode: crate::model::Mode::Deploy,

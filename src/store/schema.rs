@@ -1,7 +1,7 @@
 //! The schema, as an ordered list of migrations. `PRAGMA user_version` is the number
 //! of migrations applied; new ones are appended, never edited.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: the event log, one row per HTTP request.
@@ -205,6 +205,80 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         error       TEXT
     );
     CREATE INDEX outbox_attempts_row ON outbox_attempts (outbox_id);",
+    // 11: update checks (docs/updates.md). `tasks` is rebuilt to let its kind be
+    // `check` (SQLite cannot widen a CHECK in place; `migrate` turns foreign keys off
+    // around the rebuild, as SQLite's own procedure for schema changes says).
+    // `update_checks`: the latest verdict per unit. `registry_cache`: a tag's digest as
+    // a registry last gave it, reused until PODUP_CHECK_TTL passes. `registry_holds`: a
+    // registry host that asked to be left alone (429 `Retry-After`) until `until_ms`.
+    // `update_notices`: which new digests were already announced.
+    "CREATE TABLE tasks_new (
+        id             INTEGER PRIMARY KEY,
+        kind           TEXT    NOT NULL CHECK (kind IN ('webhook', 'manual', 'update-all', 'auto-update', 'maintenance', 'check')),
+        status         TEXT    NOT NULL DEFAULT 'pending'
+                       CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'rolled_back', 'cancelled', 'skipped', 'unknown')),
+        reason         TEXT,
+        message        TEXT,
+        created_ms     INTEGER NOT NULL,
+        started_ms     INTEGER,
+        finished_ms    INTEGER,
+        source         TEXT    NOT NULL,
+        caller         TEXT,
+        trigger_reason TEXT,
+        request_id     TEXT,
+        delivery_id    TEXT,
+        retry_of       INTEGER REFERENCES tasks (id),
+        units_text     TEXT    NOT NULL DEFAULT '',
+        spec           TEXT    NOT NULL,
+        runner         TEXT
+    );
+    INSERT INTO tasks_new (id, kind, status, reason, message, created_ms, started_ms, finished_ms, source,
+        caller, trigger_reason, request_id, delivery_id, retry_of, units_text, spec, runner)
+    SELECT id, kind, status, reason, message, created_ms, started_ms, finished_ms, source,
+        caller, trigger_reason, request_id, delivery_id, retry_of, units_text, spec, runner FROM tasks;
+    DROP TABLE tasks;
+    ALTER TABLE tasks_new RENAME TO tasks;
+    CREATE INDEX tasks_status ON tasks (status, id);
+    CREATE INDEX tasks_kind ON tasks (kind, id);
+    CREATE INDEX tasks_delivery ON tasks (delivery_id) WHERE delivery_id IS NOT NULL;
+    CREATE TRIGGER tasks_terminal_is_final BEFORE UPDATE OF status ON tasks
+    WHEN OLD.status IN ('succeeded', 'failed', 'rolled_back', 'cancelled', 'skipped', 'unknown')
+         AND NEW.status IS NOT OLD.status
+    BEGIN SELECT RAISE(ABORT, 'task status is terminal'); END;
+    CREATE TRIGGER tasks_running_never_pending BEFORE UPDATE OF status ON tasks
+    WHEN OLD.status = 'running' AND NEW.status = 'pending'
+    BEGIN SELECT RAISE(ABORT, 'a running task cannot return to pending'); END;
+    CREATE TABLE update_checks (
+        unit           TEXT    PRIMARY KEY,
+        image          TEXT,
+        status         TEXT    NOT NULL CHECK (status IN ('up_to_date', 'available', 'unknown')),
+        remote_digest  TEXT,
+        remote_created TEXT,
+        local_digests  TEXT    NOT NULL DEFAULT '[]',
+        reason         TEXT,
+        message        TEXT,
+        endpoint       TEXT,
+        checked_ms     INTEGER NOT NULL,
+        fetched_ms     INTEGER,
+        task_id        INTEGER
+    );
+    CREATE TABLE registry_cache (
+        reference  TEXT    PRIMARY KEY,
+        digest     TEXT    NOT NULL,
+        created    TEXT,
+        endpoint   TEXT    NOT NULL,
+        fetched_ms INTEGER NOT NULL
+    );
+    CREATE TABLE registry_holds (
+        host     TEXT    PRIMARY KEY,
+        until_ms INTEGER NOT NULL
+    );
+    CREATE TABLE update_notices (
+        unit    TEXT    NOT NULL,
+        digest  TEXT    NOT NULL,
+        sent_ms INTEGER NOT NULL,
+        PRIMARY KEY (unit, digest)
+    );",
 ];
 
 /// The schema version this build writes.
@@ -219,6 +293,8 @@ fn version(conn: &Connection) -> rusqlite::Result<i64> {
 pub enum MigrateError {
     Sql(rusqlite::Error),
     TooNew(i64),
+    /// A migration left a row whose foreign key points nowhere (in this table).
+    ForeignKey(String),
 }
 
 impl MigrateError {
@@ -233,6 +309,12 @@ impl std::fmt::Display for MigrateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             MigrateError::Sql(e) => write!(f, "{e}"),
+            MigrateError::ForeignKey(table) => {
+                write!(
+                    f,
+                    "the migration left a row of {table} whose foreign key points nowhere"
+                )
+            }
             MigrateError::TooNew(found) => {
                 write!(
                     f,
@@ -259,6 +341,17 @@ pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
     if found > VERSION {
         return Err(MigrateError::TooNew(found));
     }
+    // A migration may rebuild a table others reference; with foreign keys on, dropping
+    // it would cascade. The pragma is a no-op inside a transaction, so it is set here and
+    // the keys are checked before the commit instead.
+    let keys: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let result = apply(conn);
+    conn.pragma_update(None, "foreign_keys", if keys == 1 { "ON" } else { "OFF" })?;
+    result
+}
+
+fn apply(conn: &mut Connection) -> Result<(), MigrateError> {
     let tx = super::immediate(conn)?;
     let found = version(&tx)?;
     if found > VERSION {
@@ -266,6 +359,14 @@ pub fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
     }
     for sql in &MIGRATIONS[found as usize..] {
         tx.execute_batch(sql)?;
+    }
+    let broken: Option<String> = tx
+        .query_row("SELECT \"table\" FROM pragma_foreign_key_check LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(table) = broken {
+        return Err(MigrateError::ForeignKey(table));
     }
     tx.pragma_update(None, "user_version", VERSION)?;
     Ok(tx.commit()?)

@@ -81,6 +81,7 @@ impl Dispatcher<'_> {
             mode,
             recovers: None,
             sink: None,
+            fresh: false,
         }
     }
 
@@ -114,6 +115,7 @@ impl Dispatcher<'_> {
         }
         let (notify_env, notify_properties) = self.config.notify.worker_environment(self.config.public_url.as_deref());
         setenv.extend(notify_env);
+        setenv.extend(self.config.check.worker_environment());
         let mut properties =
             sandbox::unit_properties(self.host.scope, self.config.task_timeout_secs, &self.config.state_dir);
         properties.extend(notify_properties);

@@ -56,6 +56,7 @@ pub fn prune(
         mode: Mode::Prune,
         recovers: None,
         sink: None,
+        fresh: false,
     };
     let origin = Origin {
         source,

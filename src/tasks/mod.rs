@@ -2,6 +2,7 @@
 //! systemd units, the worker that carries a task out, and what the API and CLI share.
 
 pub mod autoupdate;
+pub mod check;
 pub mod control;
 pub mod deploy;
 pub mod dispatch;

@@ -75,6 +75,32 @@ pub fn schedule_flush(config: &Config, exe: &Path, db: &Path, delay_secs: u64) {
     }
 }
 
+/// Writes the `update_available` message of a check's verdict, once per unit and
+/// digest; how many outbox rows (none when no sink takes it, or it was sent before).
+pub fn announce_update(conn: &Connection, task_id: i64, v: &crate::store::updates::Verdict) -> rusqlite::Result<usize> {
+    let Some(digest) = v.remote_digest.as_deref() else {
+        return Ok(0);
+    };
+    let now = now_ms();
+    if !crate::store::updates::first_notice(conn, &v.unit, digest, now)? {
+        return Ok(0);
+    }
+    match notify::installed() {
+        Some(n) => compose::enqueue_update(conn, n, v, task_id, now),
+        None => Ok(0),
+    }
+}
+
+/// Delivers what task `task_id` wrote to the outbox, now (a task runs where the network
+/// is allowed); what fails is retried by the flush timer.
+pub fn deliver_now(conn: &Connection, task_id: i64) {
+    if let Some(n) = notify::installed() {
+        if let Err(e) = deliver::flush(conn, n, Some(task_id)) {
+            log::error!(podup_task_id = task_id; "could not deliver the notifications of task {task_id}: {e}");
+        }
+    }
+}
+
 /// The spec of a test-notification task for `sink` (a key; every sink when None).
 pub fn test_spec(sink: Option<&str>) -> TaskSpec {
     TaskSpec {
@@ -85,6 +111,7 @@ pub fn test_spec(sink: Option<&str>) -> TaskSpec {
         mode: Mode::NotifyTest,
         recovers: None,
         sink: sink.map(String::from),
+        fresh: false,
     }
 }
 

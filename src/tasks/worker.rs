@@ -50,6 +50,7 @@ pub fn run(conn: &mut Connection, host: &Host, id: i64) -> u8 {
         Mode::AutoUpdate => autoupdate::run_task(conn, host, &task, &spec),
         Mode::Recover => run_recovery(conn, host, &task, &spec),
         Mode::NotifyTest => super::notify::run_test(conn, host, &task, &spec),
+        Mode::Check => super::check::run_task(conn, host, &task, &spec),
         Mode::Deploy | Mode::Prune => run_deploy(conn, host, &task, &spec),
     };
     if let Err(e) = locks::release(conn, id) {

@@ -31,7 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
         ],
     ),
-    ("base", &["store", "host"]),
+    ("base", &["store", "host", "registry"]),
     (
         "leaf",
         &[

@@ -20,6 +20,7 @@ fn spec(units: &[&str]) -> TaskSpec {
         scope: Some(crate::model::Scope::System),
         recovers: None,
         sink: None,
+        fresh: false,
         verify_secs: 10,
         dry_run: false,
         mode: crate::model::Mode::Deploy,

@@ -147,6 +147,7 @@ pub fn recovery_spec(lost: &Task, rows: &[Unsettled]) -> TaskSpec {
         mode: Mode::Recover,
         recovers: Some(lost.id),
         sink: None,
+        fresh: false,
     }
 }
 
