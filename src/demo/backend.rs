@@ -1,8 +1,9 @@
-//! How the demo plugs into `host`: the [`World`] answers every command (a [`Runner`]),
-//! and [`Threads`] launches each task's worker on a thread of this process where
-//! `systemd-run` would start `podup-task-<id>.service` (a [`Launcher`]). The simulated
-//! systemd manager knows the thread as that unit, so stop, force-stop and
-//! `check_alive` work, and holds the stop flag the thread owns.
+//! How the demo plugs into `host`: the [`World`] answers every command and every
+//! update check's registry request (a [`Runner`]), and [`Threads`] launches each
+//! task's worker on a thread of this process where `systemd-run` would start
+//! `podup-task-<id>.service` (a [`Launcher`]). The simulated systemd manager knows the
+//! thread as that unit, so stop, force-stop and `check_alive` work, and holds the stop
+//! flag the thread owns.
 
 use super::world::{QUERY_MS, World, fail};
 use crate::host::{Backend, Host, Launcher, Outcome, Programs, Runner, TaskUnit};
@@ -48,6 +49,10 @@ impl Runner for World {
 
     fn simulated(&self) -> bool {
         true
+    }
+
+    fn registry_digest(&self, reference: &str) -> Option<Result<String, (&'static str, String)>> {
+        Some(self.registry_answer(reference, crate::clock::now_ms()))
     }
 }
 

@@ -6,6 +6,8 @@
 
 mod backend;
 mod calendar;
+#[cfg(test)]
+mod check_tests;
 mod deliveries;
 mod error;
 mod manager;
@@ -13,9 +15,11 @@ mod notifications;
 mod podman;
 #[cfg(test)]
 mod recovery_tests;
+mod registry;
 pub mod seed;
 mod stop;
 mod timeline;
+mod verdicts;
 pub mod world;
 
 use crate::auth::tokens::{self, Role};
@@ -173,8 +177,10 @@ pub fn run(args: &DemoArgs) -> Result<(), Error> {
     );
     notifier.schedule = None;
     crate::notify::install(notifier);
-    let backend = backend::backend(Arc::new(world::World::new()));
-    let token = prepare(&config, &backend).map_err(Error::Prepare)?;
+    let world = Arc::new(world::World::new());
+    let limited_until_ms = world.limited_until_ms();
+    let backend = backend::backend(world);
+    let token = prepare(&config, &backend, limited_until_ms).map_err(Error::Prepare)?;
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -195,11 +201,12 @@ pub fn run(args: &DemoArgs) -> Result<(), Error> {
     crate::serve::serve_listener(&config, &backend, listener).map_err(Error::Serve)
 }
 
-/// Seeds the history, creates the admin token, and starts two live tasks: a slow
+/// Seeds the history (its last check saw the world's rate limit, which ends at
+/// `limited_until_ms`), creates the admin token, and starts two live tasks: a slow
 /// update of batch.service that runs now and one waiting behind it.
-fn prepare(config: &Config, backend: &Backend) -> Result<String, Prepare> {
+fn prepare(config: &Config, backend: &Backend, limited_until_ms: i64) -> Result<String, Prepare> {
     let mut conn = crate::store::open(&config.db_path()).map_err(Prepare::Open)?;
-    seed::seed(&conn, now_ms()).map_err(Prepare::Seed)?;
+    seed::seed(&conn, now_ms(), limited_until_ms).map_err(Prepare::Seed)?;
     if let Some(n) = crate::notify::installed() {
         notifications::seed(&conn, n, now_ms()).map_err(Prepare::Seed)?;
     }

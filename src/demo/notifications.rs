@@ -77,7 +77,7 @@ mod tests {
     fn one_sink_is_ok_and_the_other_fails_with_one_waiting_and_one_given_up() {
         let c = crate::testing::migrated_db();
         let now = 1_700_000_000_000;
-        super::super::seed::seed(&c, now).unwrap();
+        super::super::seed::seed(&c, now, now).unwrap();
         let n = Notifier {
             sinks: sink::parse_list(&super::super::sink_lines("demo-test")).unwrap(),
             host: "demo".into(),

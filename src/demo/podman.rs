@@ -1,29 +1,69 @@
 //! The demo's podman and registry: `podman ps`, `inspect`, `pull`, `tag`, `rmi` and
 //! `auto-update` of the simulated units and images, as podman 4.3.1 prints them. A
-//! pull finds a new release for units that release often.
+//! pull by tag takes the release the registry's tag points at; when the host has it
+//! already, units that release often publish a new one first.
 
-use super::world::{Image, Kind, PULL_MS, SLOW_PULL_MS, SimulatedRun, UNITS, World, digest, fail, image_id, ok, take};
-use serde_json::json;
+use super::world::{
+    DemoUnit, Image, Kind, PULL_MS, Running, SLOW_PULL_MS, SimulatedRun, State, UNITS, World, digest, fail, image_id,
+    ok, take,
+};
+use serde_json::{Value, json};
+
+/// One container of `podman ps --format json`.
+fn container(s: &State, unit: &str, r: &Running) -> Value {
+    let name = unit.trim_end_matches(".service");
+    let image = UNITS
+        .iter()
+        .find(|u| u.unit == unit)
+        .map(|u| format!("{}:{}", u.repo, u.tag));
+    let state = if World::crashed(s, unit) { "exited" } else { "running" };
+    let labels = json!({"PODMAN_SYSTEMD_UNIT": unit, "io.containers.autoupdate": "registry"});
+    json!({"Id": r.container_id, "Names": [name], "Image": image, "ImageID": r.image_id, "State": state, "Labels": labels})
+}
+
+/// The release a pull of `u`'s tag finds: the one its registry's tag points at, unless
+/// the host has it already; then the registry publishes the next one first.
+fn next_release(s: &mut State, u: &DemoUnit) -> u32 {
+    let head = s.releases.get(u.repo).copied().unwrap_or(0);
+    let tag = format!("{}:{}", u.repo, u.tag);
+    let have = s
+        .tags
+        .get(&tag)
+        .is_some_and(|id| *id == image_id(&digest(u.repo, head)));
+    let n = if have { head + 1 } else { head };
+    s.releases.insert(u.repo, n);
+    n
+}
+
+/// `podman images --format json`: every image, with its name and digests.
+fn all_images(s: &State) -> SimulatedRun {
+    let found: Vec<Value> = s
+        .images
+        .iter()
+        .map(|(id, i)| {
+            let tags: Vec<&String> = s.tags.iter().filter(|(_, t)| *t == id).map(|(r, _)| r).collect();
+            json!({"Id": id, "Digest": i.digest, "RepoTags": tags, "RepoDigests": [format!("{}@{}", i.repo, i.digest)]})
+        })
+        .collect();
+    ok(format!("{:#}\n", Value::Array(found)))
+}
 
 impl World {
     pub(super) fn podman(&self, args: &[&str]) -> SimulatedRun {
         match args {
             ["--version"] => ok("podman version 4.3.1\n"),
+            ["ps", "-a", "--filter", "label=PODMAN_SYSTEMD_UNIT", "--format", "json"] => {
+                let s = self.lock();
+                let all: Vec<Value> = s.running.iter().map(|(unit, r)| container(&s, unit, r)).collect();
+                ok(format!("{:#}\n", Value::Array(all)))
+            }
             ["ps", "-a", "--filter", label, "--format", "json"] => {
                 let unit = label.trim_start_matches("label=PODMAN_SYSTEMD_UNIT=");
                 let s = self.lock();
                 let Some(r) = s.running.get(unit) else {
                     return ok("[]\n");
                 };
-                let name = unit.trim_end_matches(".service");
-                let image = UNITS
-                    .iter()
-                    .find(|u| u.unit == unit)
-                    .map(|u| format!("{}:{}", u.repo, u.tag));
-                let state = if Self::crashed(&s, unit) { "exited" } else { "running" };
-                let labels = json!({"PODMAN_SYSTEMD_UNIT": unit, "io.containers.autoupdate": "registry"});
-                let c = json!([{"Id": r.container_id, "Names": [name], "Image": image, "ImageID": r.image_id, "State": state, "Labels": labels}]);
-                ok(format!("{c:#}\n"))
+                ok(format!("{:#}\n", json!([container(&s, unit, r)])))
             }
             ["ps", "-a", "-q", "--filter", ancestor] => {
                 let id = ancestor.trim_start_matches("ancestor=");
@@ -67,6 +107,7 @@ impl World {
                     None => fail(125, format!("Error: {reference}: image not known\n")),
                 }
             }
+            ["images", "--format", "json"] => all_images(&self.lock()),
             ["image", "inspect", "--format", _, image] => match self.lock().images.get(*image) {
                 Some(i) => ok(format!("{}\n", i.digest)),
                 None => fail(125, format!("Error: {image}: image not known\n")),
@@ -96,7 +137,8 @@ impl World {
         }
     }
 
-    /// `repo:tag` finds the newest release (a new one for units that release often);
+    /// `repo:tag` finds the release the registry's tag points at, after publishing a
+    /// new one when the host has that one already (for units that release often);
     /// `repo@digest` is taken as a release of that repository.
     fn pull(&self, reference: &str) -> SimulatedRun {
         let (repo, by_digest) = match reference.split_once('@') {
@@ -117,15 +159,15 @@ impl World {
         let d = match by_digest {
             Some(d) => d.to_string(),
             None if u.kind == Kind::Current => digest(u.repo, 0),
-            None => {
-                let n = s.releases.entry(u.repo).or_insert(0);
-                *n += 1;
-                digest(u.repo, *n)
-            }
+            None => digest(u.repo, next_release(&mut s, u)),
         };
         let id = image_id(&d);
         let crashes = u.kind == Kind::Crashes && d != digest(u.repo, 0);
-        s.images.entry(id.clone()).or_insert(Image { digest: d, crashes });
+        s.images.entry(id.clone()).or_insert(Image {
+            repo: u.repo,
+            digest: d,
+            crashes,
+        });
         if by_digest.is_none() {
             s.tags.insert(reference.to_string(), id.clone());
         }
@@ -147,20 +189,22 @@ impl World {
                 _ => "true",
             };
             if updated == "true" {
-                let d = {
+                let id = {
                     let mut s = self.lock();
-                    let n = s.releases.entry(u.repo).or_insert(0);
-                    *n += 1;
-                    digest(u.repo, *n)
+                    let d = digest(u.repo, next_release(&mut s, u));
+                    let id = image_id(&d);
+                    s.images.insert(
+                        id.clone(),
+                        Image {
+                            repo: u.repo,
+                            digest: d,
+                            crashes: false,
+                        },
+                    );
+                    // podman auto-update pulls by tag: the tag moves with it.
+                    s.tags.insert(format!("{}:{}", u.repo, u.tag), id.clone());
+                    id
                 };
-                let id = image_id(&d);
-                self.lock().images.insert(
-                    id.clone(),
-                    Image {
-                        digest: d,
-                        crashes: false,
-                    },
-                );
                 self.start(u.unit, Some(&id));
             }
             let s = self.lock();

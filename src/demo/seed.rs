@@ -1,6 +1,7 @@
 //! The demo's history: three days of tasks of every kind and ending (succeeded,
 //! failed, rolled back, cancelled, skipped, unknown), each with its unit rows, a log
-//! timeline with the commands it ran, and the request that created it; plus webhook
+//! timeline with the commands it ran, and the request that created it; the last
+//! update check with its verdicts (`verdicts`); plus webhook
 //! deliveries that were ignored or rejected and a few refused API calls. Written
 //! through the store's own functions, as the real paths write them.
 
@@ -12,8 +13,9 @@ use rusqlite::Connection;
 const MIN_MS: i64 = 60_000;
 const HOUR_MS: i64 = 60 * MIN_MS;
 
-/// Writes everything; `n` numbers the request ids.
-pub fn seed(conn: &Connection, now: i64) -> rusqlite::Result<()> {
+/// Writes everything; `n` numbers the request ids. The last update check saw a rate
+/// limit that ends at `limited_until_ms` (the world's).
+pub fn seed(conn: &Connection, now: i64, limited_until_ms: i64) -> rusqlite::Result<()> {
     use TaskKind::*;
     use TaskStatus::*;
     let stories = [
@@ -146,6 +148,7 @@ pub fn seed(conn: &Connection, now: i64) -> rusqlite::Result<()> {
     for (n, s) in rows.iter().enumerate() {
         task(conn, now, n, s)?;
     }
+    super::verdicts::seed(conn, now, limited_until_ms)?;
     deliveries(conn, now)?;
     // The log pages by id: renumber the rows in the order they happened.
     crate::store::events::renumber_by_time(conn)
@@ -159,7 +162,12 @@ mod tests {
     #[test]
     fn history_has_every_kind_and_ending() {
         let c = crate::testing::migrated_db();
-        seed(&c, 1_700_000_000_000).unwrap();
+        seed(
+            &c,
+            1_700_000_000_000,
+            1_700_000_000_000 + crate::demo::world::RATE_LIMIT_MS,
+        )
+        .unwrap();
         let all = tasks::list(
             &c,
             &tasks::ListFilter {

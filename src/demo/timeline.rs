@@ -47,7 +47,7 @@ fn spec(units: &[&str], mode: Mode) -> TaskSpec {
     }
 }
 
-fn log(
+pub(super) fn log(
     conn: &Connection,
     id: i64,
     ts: i64,
@@ -68,12 +68,12 @@ fn log(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn command(
+pub(super) fn command(
     conn: &Connection,
     id: i64,
     ts: i64,
     step: &str,
-    unit: &str,
+    unit: Option<&str>,
     argv: Vec<String>,
     exit: i32,
     stderr: &str,
@@ -83,7 +83,7 @@ fn command(
         ts_ms: ts,
         level: if exit == 0 { LogLevel::Info } else { LogLevel::Warn },
         step: step.into(),
-        unit: Some(unit.into()),
+        unit: unit.map(String::from),
         message,
         argv: Some(argv),
         exit_status: Some(exit),
@@ -157,7 +157,7 @@ pub(super) fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite
                 id,
                 ts,
                 "inspect",
-                name,
+                Some(name),
                 [vec!["podman".into()], podman::unit_containers(name)].concat(),
                 0,
                 "",
@@ -181,7 +181,7 @@ pub(super) fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite
                     id,
                     ts,
                     "pull",
-                    name,
+                    Some(name),
                     [vec!["podman".into()], podman::pull(&image)].concat(),
                     125,
                     &err,
@@ -194,7 +194,7 @@ pub(super) fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite
                 id,
                 ts,
                 "pull",
-                name,
+                Some(name),
                 [vec!["podman".into()], podman::pull(&image)].concat(),
                 0,
                 "Writing manifest to image destination",
@@ -210,7 +210,7 @@ pub(super) fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite
                 systemd::systemctl_argv(Scope::System, "restart", name),
             ]
             .concat();
-            command(conn, id, ts, "restart", name, restart, 0, "")?;
+            command(conn, id, ts, "restart", Some(name), restart, 0, "")?;
         }
         let up = UnitUpdate {
             to_digest: Some(&to),

@@ -4,6 +4,9 @@
 //! `tests/fixtures/podman/`). Steps take realistic time; `worker.service`'s new
 //! images crash a second after they start, so its deploys roll back; `batch.service`
 //! pulls slowly, so there is time to stop it; `cache.service` is always current.
+//! An update check finds `api.service`'s next release already published, and
+//! `cache.service`'s registry (Docker Hub) rate-limited for the demo's first
+//! [`RATE_LIMIT_MS`] (`registry.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -71,6 +74,18 @@ pub(super) const RESTART_MS: u64 = 600;
 /// A crashing image's container exits this long after its start.
 pub(super) const CRASH_AFTER_MS: u64 = 1_200;
 pub(super) const QUERY_MS: u64 = 40;
+/// A registry's answer to a check's `HEAD`.
+pub(super) const HEAD_MS: u64 = 150;
+
+/// The unit whose registry has published a release the host has not pulled when the
+/// demo starts: a check finds its update waiting, and "Update" deploys it.
+pub const RELEASED_AHEAD: &str = "api.service";
+/// The registry that answers checks with a rate limit for the demo's first
+/// [`RATE_LIMIT_MS`], as Docker Hub does to a host that pulled too often.
+pub const RATE_LIMITED_REGISTRY: &str = "docker.io";
+/// The host name it says the limit comes from.
+pub const RATE_LIMITED_HOST: &str = "registry-1.docker.io";
+pub const RATE_LIMIT_MS: i64 = 40 * 60_000;
 
 /// The SHA-256 of `text` in hex: ids and digests for the simulated host.
 pub fn sha256_hex(text: &str) -> String {
@@ -97,6 +112,7 @@ pub struct SimulatedRun {
 }
 
 pub(super) struct Image {
+    pub(super) repo: &'static str,
     pub(super) digest: String,
     pub(super) crashes: bool,
 }
@@ -113,7 +129,8 @@ pub(super) struct State {
     pub(super) images: BTreeMap<String, Image>,
     /// `repo:tag` → image id.
     pub(super) tags: BTreeMap<String, String>,
-    /// The newest release number of each repository.
+    /// The newest release number of each repository: the one its registry's tag
+    /// points at (a host may not have pulled it yet).
     pub(super) releases: BTreeMap<&'static str, u32>,
     pub(super) workers: BTreeMap<String, Arc<AtomicBool>>,
     pub(super) counter: u64,
@@ -123,6 +140,8 @@ pub(super) struct State {
 pub struct World {
     state: Mutex<State>,
     pub(super) booted: Instant,
+    /// Until when (ms since the epoch) [`RATE_LIMITED_REGISTRY`] refuses checks.
+    pub(super) limited_until_ms: i64,
 }
 
 impl std::fmt::Debug for World {
@@ -157,7 +176,8 @@ pub(super) fn take(ms: u64) {
 }
 
 impl World {
-    /// Every unit runs release 0 of its image.
+    /// Every unit runs release 0 of its image; [`RELEASED_AHEAD`]'s registry has
+    /// release 1 already.
     pub fn new() -> World {
         let mut s = State {
             running: BTreeMap::new(),
@@ -173,12 +193,13 @@ impl World {
             s.images.insert(
                 id.clone(),
                 Image {
+                    repo: u.repo,
                     digest: d,
                     crashes: false,
                 },
             );
             s.tags.insert(format!("{}:{}", u.repo, u.tag), id.clone());
-            s.releases.insert(u.repo, 0);
+            s.releases.insert(u.repo, u32::from(u.unit == RELEASED_AHEAD));
             s.counter += 1;
             let container_id = sha256_hex(&format!("container {} {}", u.unit, s.counter));
             let invocation = sha256_hex(&format!("invocation {}", s.counter))[..32].to_string();
@@ -195,7 +216,13 @@ impl World {
         World {
             state: Mutex::new(s),
             booted: Instant::now(),
+            limited_until_ms: crate::clock::now_ms() + RATE_LIMIT_MS,
         }
+    }
+
+    /// Until when (ms since the epoch) [`RATE_LIMITED_REGISTRY`] refuses checks.
+    pub fn limited_until_ms(&self) -> i64 {
+        self.limited_until_ms
     }
 
     pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
