@@ -1,12 +1,13 @@
 // The task drawer: a panel on the right with a task's summary, its units (from →
-// to digest), and its log timeline (commands collapsible, with argv, exit status
-// and stderr). It polls while the task runs and stops at a terminal status; stop,
-// force-stop and retry report what happened in a toast. Esc closes it. A task whose
-// end wrote notifications lists them, one per sink, with each attempt.
+// to digest; for a check, each verdict, running → registry digest), and its log
+// timeline (commands collapsible, with argv, exit status and stderr). It polls
+// while the task runs and stops at a terminal status; stop, force-stop and retry
+// report what happened in a toast. Esc closes it. A task whose end wrote
+// notifications lists them, one per sink, with each attempt.
 
 import { api, ApiError } from './api.js';
 import { h, clear, badge, facts, table, toast, confirmDialog, loading, failure } from './dom.js';
-import { when, duration, shortDigest, isTerminal, label, notifyStatus } from './format.js';
+import { when, duration, shortDigest, isTerminal, kindLabel, label, notifyStatus } from './format.js';
 
 /** @typedef {import('./types.js').TaskDetail} TaskDetail */
 /** @typedef {import('./types.js').TaskLogEntry} TaskLogEntry */
@@ -14,6 +15,8 @@ import { when, duration, shortDigest, isTerminal, label, notifyStatus } from './
 /** @typedef {import('./types.js').TaskNotification} TaskNotification */
 
 const POLL_MS = 1500;
+/** A check task's unit statuses in words (`unknown` says itself). @type {Object<string, string>} */
+const VERDICTS = { unchanged: 'up to date', available: 'update available' };
 
 export class Drawer {
   /**
@@ -123,7 +126,7 @@ export class Drawer {
     const t = d.task;
     /** @type {[string, Node|string][]} */
     const rows = [
-      ['Kind', label(t.kind)],
+      ['Kind', kindLabel(t.kind)],
       ['Status', h('span', {}, badge(t.status), t.reason && t.reason !== t.status ? ` ${t.reason}` : '')],
       ['Message', t.message || '—'],
       ['Units', t.units.join(', ') || '—'],
@@ -187,19 +190,22 @@ export class Drawer {
     }
   }
 
-  /** @param {TaskDetail} d */
+  /** The unit rows; a check's say what it found, from the running digest to the registry's. @param {TaskDetail} d */
   units(d) {
     if (!d.units.length) return h('section', { class: 'drawer-section' }, h('h3', { text: 'Units' }), h('p', { class: 'muted', text: 'No unit rows (yet).' }));
+    const check = d.task.kind === 'check';
     const rows = d.units.flatMap((u) => [
-      h('tr', {},
+      h('tr', { 'data-unit': u.unit },
         h('td', {}, h('strong', { text: u.unit }), u.image ? h('div', { class: 'muted small', text: u.image }) : null),
-        h('td', {}, badge(u.status), h('div', { class: 'muted small', text: u.phase })),
+        h('td', {}, badge(u.status, check ? VERDICTS[u.status] : undefined), h('div', { class: 'muted small', text: u.phase })),
         h('td', { class: 'digests' },
           h('code', { title: u.from_digest || '', text: shortDigest(u.from_digest) }), ' → ',
           h('code', { title: u.to_digest || '', text: shortDigest(u.to_digest) }))),
       u.message ? h('tr', { class: 'unit-message' }, h('td', { colspan: '3', class: 'small', text: u.message })) : null,
     ].filter(Boolean));
-    return h('section', { class: 'drawer-section' }, h('h3', { text: 'Units' }), table(['Unit', 'Status', 'From → to'], rows, 'compact'));
+    return h('section', { class: 'drawer-section' },
+      h('h3', { text: check ? 'Verdicts' : 'Units' }),
+      table(['Unit', check ? 'Verdict' : 'Status', check ? 'Running → registry' : 'From → to'], rows, 'compact'));
   }
 
   /** @param {TaskLogEntry[]} logs */

@@ -53,6 +53,14 @@ export function label(code) {
   return code.replace(/[_-]/g, ' ');
 }
 
+/** Task kinds whose code says too little on its own. @type {Object<string, string>} */
+const KIND_LABELS = { check: 'update check' };
+
+/** A task kind in words: `update check` for `check`. @param {string} kind */
+export function kindLabel(kind) {
+  return KIND_LABELS[kind] || label(kind);
+}
+
 /**
  * Where a notification stands, in words: delivered, waiting (with when it is tried
  * next), given up.

@@ -1,8 +1,8 @@
 // The shapes of the JSON API (docs/api.md), for `tsc --checkJs`. Nothing runs here.
 
 /** @typedef {'pending'|'running'|'succeeded'|'failed'|'rolled_back'|'cancelled'|'skipped'|'unknown'} TaskStatus */
-/** @typedef {'webhook'|'manual'|'update-all'|'auto-update'|'maintenance'} TaskKind */
-/** @typedef {'all'|'manual'|'webhook'|'automatic'|'maintenance'} TaskCategory */
+/** @typedef {'webhook'|'manual'|'update-all'|'auto-update'|'maintenance'|'check'} TaskKind */
+/** @typedef {'all'|'manual'|'webhook'|'automatic'|'maintenance'|'check'} TaskCategory */
 
 /**
  * @typedef {object} UnitSpec
@@ -17,9 +17,10 @@
  * @property {string} scope
  * @property {number} verify_secs
  * @property {boolean} dry_run
- * @property {'deploy'|'auto-update'|'prune'|'recover'|'notify-test'} mode
+ * @property {'deploy'|'auto-update'|'prune'|'recover'|'notify-test'|'check'} mode
  * @property {number} [recovers] for `recover`: the lost task whose units it repairs
  * @property {string} [sink] for `notify-test`: the key of the sink it tests (every sink when absent)
+ * @property {boolean} [fresh] for `check`: ask the registries even when their last answer is fresh
  */
 
 /**
@@ -106,9 +107,36 @@
  * @property {'declared'|'discovered'} source
  * @property {'system'|'user'} scope
  * @property {{id: number, kind: TaskKind, status: TaskStatus, created_ms: number}|null} last_task
+ * @property {UpdateVerdict|null} update what the last update check found; null when it was never checked
  */
 
-/** @typedef {{services: Service[], counts: {declared: number, discovered: number}}} ServiceList */
+/** @typedef {'up_to_date'|'available'|'unknown'} UpdateStatus */
+
+/**
+ * The last update check's verdict for one service (docs/updates.md).
+ * @typedef {object} UpdateVerdict
+ * @property {UpdateStatus} status `up_to_date` also when the unit was deployed to the registry's digest since the check
+ * @property {string|null} remote_digest the digest the registry's tag points at
+ * @property {string|null} remote_created when the registry says that image was made, as it said it
+ * @property {string[]} local_digests every digest the running image is known by
+ * @property {number} checked_at ms
+ * @property {number|null} fetched_at when the registry was asked (older than `checked_at` when the cache answered)
+ * @property {string|null} reason for `unknown`: a code, e.g. `rate_limited`, `registry_unreachable`, `tag_not_found`
+ * @property {string|null} message
+ * @property {string|null} endpoint `host/name:tag` that answered
+ * @property {number|null} task_id the check task that found it
+ */
+
+/**
+ * How many services each verdict has, and the newest check task.
+ * @typedef {object} UpdateCounts
+ * @property {number} available
+ * @property {number} up_to_date
+ * @property {number} unknown
+ * @property {{id: number, status: TaskStatus, created_ms: number, finished_ms: number|null}|null} last_check
+ */
+
+/** @typedef {{services: Service[], counts: {declared: number, discovered: number}, updates: UpdateCounts}} ServiceList */
 
 /**
  * @typedef {object} PlannedUnit

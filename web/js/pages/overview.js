@@ -1,12 +1,14 @@
-// Overview: health with the fix for each problem, the timer's next run, tasks that
-// run now, the last tasks and the last events.
+// Overview: health with the fix for each problem, the timer's next run, how many
+// services have an update waiting (from the Services list, which has the last
+// check's verdicts), tasks that run now, the last tasks and the last events.
 
 import { api } from '../api.js';
 import { h, clear, badge, empty, failure, heading, loading, table } from '../dom.js';
-import { ago, label, when } from '../format.js';
+import { ago, isTerminal, kindLabel, label, when } from '../format.js';
 
 /** @typedef {import('../types.js').Overview} Overview */
 /** @typedef {import('../types.js').Task} Task */
+/** @typedef {import('../types.js').ServiceList} ServiceList */
 /** @typedef {import('../main.js').PageContext} PageContext */
 
 export const title = 'Overview';
@@ -26,8 +28,14 @@ export function render(main, ctx) {
   const load = async () => {
     /** @type {Overview} */
     let o;
+    /** @type {Promise<ServiceList>} */
+    const services = api('GET', '/api/v1/services');
+    services.catch(() => {});
+    /** @type {ServiceList|Error} */
+    let list;
     try {
       o = await api('GET', '/api/v1/overview');
+      list = await services.catch((e) => e);
     } catch (e) {
       if (stopped) return;
       clear(body);
@@ -54,6 +62,8 @@ export function render(main, ctx) {
             : h('p', { text: o.timer.load_state === 'loaded'
               ? `${o.timer.unit} runs next on ${o.timer.next || '(not scheduled)'}.`
               : `${o.timer.unit} is not installed: systemctl enable --now ${o.timer.unit}` }),
+          h('h2', { text: 'Update checks' }),
+          updates(list),
           h('h2', { text: 'Last 24 hours' }),
           h('p', { class: 'counts' }, ...Object.entries(o.counts_24h).map(([k, v]) => h('span', { class: 'count' }, badge(k), ` ${v}`)),
             Object.keys(o.counts_24h).length ? '' : 'No task.'))),
@@ -68,6 +78,19 @@ export function render(main, ctx) {
   load();
 }
 
+/** "N updates available" (a link to Services) and when the last check ran. @param {ServiceList|Error} list */
+function updates(list) {
+  if (list instanceof Error) return h('p', { class: 'muted', text: `The services could not be loaded: ${list.message}` });
+  const u = list.updates;
+  if (!u) return h('p', { class: 'muted', text: 'This podup does not check for updates.' });
+  const n = u.available;
+  const last = u.last_check;
+  return h('p', { class: 'updates' },
+    h('a', { href: '/services', 'data-link': true, class: n ? 'updates-available' : null,
+      text: n ? `${n} ${n === 1 ? 'update' : 'updates'} available` : 'No update available' }),
+    h('span', { class: 'muted', text: last ? ` · last check ${isTerminal(last.status) ? ago(last.finished_ms || last.created_ms) : 'running now'}` : ' · no check yet' }));
+}
+
 /** @param {Task[]} list @param {PageContext} ctx */
 function tasks(list, ctx) {
   return table(['Task', 'Kind', 'Status', 'Units', 'Created'], list.map((t) => h('tr', {
@@ -75,6 +98,6 @@ function tasks(list, ctx) {
     onclick: () => ctx.openTask(t.id),
     onkeydown: (/** @type {KeyboardEvent} */ ev) => { if (ev.key === 'Enter') ctx.openTask(t.id); },
   },
-  h('td', { text: `#${t.id}` }), h('td', { text: label(t.kind) }), h('td', {}, badge(t.status)),
+  h('td', { text: `#${t.id}` }), h('td', { text: kindLabel(t.kind) }), h('td', {}, badge(t.status)),
   h('td', { text: t.units.join(', ') || '—' }), h('td', { text: ago(t.created_ms) }))));
 }

@@ -1,27 +1,113 @@
-// Services: declared (and discovered) units with their image, running digest and
-// last task. "Update" and "Update all" first show the dry-run plan (the exact
-// commands), then start the task and open its drawer at once.
+// Services: declared (and discovered) units with their image, running digest, what
+// the last update check found and their last task. "Update" and "Update all" first
+// show the dry-run plan (the exact commands), then start the task and open its
+// drawer at once; "Check now" starts a fresh update check and opens its drawer. The
+// list is read again when a task started here ends, so the badges follow.
 
-import { api } from '../api.js';
+import { api, ApiError } from '../api.js';
 import { h, clear, badge, empty, failure, heading, loading, table, toast } from '../dom.js';
-import { ago, label, shortDigest } from '../format.js';
+import { ago, isTerminal, kindLabel, label, shortDigest, when } from '../format.js';
 
 /** @typedef {import('../types.js').Service} Service */
 /** @typedef {import('../types.js').ServiceList} ServiceList */
+/** @typedef {import('../types.js').UpdateCounts} UpdateCounts */
 /** @typedef {import('../types.js').DryRun} DryRun */
 /** @typedef {import('../types.js').Accepted} Accepted */
+/** @typedef {import('../types.js').TaskDetail} TaskDetail */
 /** @typedef {import('../main.js').PageContext} PageContext */
 
 export const title = 'Services';
+/** How often a task started here is looked at until it ends. */
+const FOLLOW_MS = 1500;
 
 /** @param {HTMLElement} main @param {PageContext} ctx */
 export function render(main, ctx) {
   const canUpdate = ctx.session.role === 'admin';
   const plan = h('section', { class: 'plan', hidden: true, 'aria-live': 'polite' });
+  const checks = h('div', { class: 'check-summary', 'aria-live': 'polite' });
   const body = h('div', {}, loading());
   const all = h('button', { type: 'button', text: 'Update all…', disabled: !canUpdate, onclick: () => preview(null) });
-  main.append(heading('Services', all), plan, body);
-  if (!canUpdate) main.insertBefore(h('p', { class: 'muted', text: 'Read-only session: updating needs an admin token.' }), body);
+  const checkNow = h('button', {
+    type: 'button', class: 'secondary', text: 'Check now', disabled: !canUpdate,
+    title: canUpdate ? 'Ask each service’s registry whether its tag points at a newer image' : 'A read-only session cannot start a check.',
+    onclick: () => startCheck(),
+  });
+  main.append(heading('Services', checkNow, all), plan, checks, body);
+  if (!canUpdate) main.insertBefore(h('p', { class: 'muted', text: 'Read-only session: updating and checking need an admin token.' }), checks);
+
+  /** Tasks started here (or a check found running) whose end reloads the list. @type {Set<number>} */
+  const following = new Set();
+  /** The check task that runs now, if any. */
+  let checking = 0;
+  /** @type {ReturnType<typeof setTimeout>|null} */
+  let timer = null;
+  let polling = false;
+  let left = false;
+  ctx.onLeave(() => {
+    left = true;
+    if (timer) clearTimeout(timer);
+  });
+
+  /** Shows whether a check runs; "Check now" waits for it. @param {number} id */
+  const setChecking = (id) => {
+    checking = id;
+    checkNow.textContent = id ? 'Checking…' : 'Check now';
+    if (id || !canUpdate) checkNow.setAttribute('disabled', '');
+    else checkNow.removeAttribute('disabled');
+  };
+
+  /** Looks at each followed task; when one has ended, reads the list again. */
+  const poll = async () => {
+    timer = null;
+    polling = true;
+    let ended = false;
+    for (const id of [...following]) {
+      /** @type {TaskDetail|null} */
+      let d = null;
+      try {
+        d = await api('GET', `/api/v1/tasks/${id}`);
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404) following.delete(id);
+      }
+      if (left) return;
+      if (d && isTerminal(d.task.status)) {
+        following.delete(id);
+        ended = true;
+        if (id === checking) setChecking(0);
+      }
+    }
+    polling = false;
+    if (ended) load();
+    if (following.size && !timer) timer = setTimeout(poll, FOLLOW_MS);
+  };
+
+  /** Reads the list again once task `id` has ended. @param {number} id */
+  const follow = (id) => {
+    following.add(id);
+    if (!timer && !polling) timer = setTimeout(poll, FOLLOW_MS);
+  };
+
+  /** Opens a task in the drawer. @param {number} id */
+  const taskLink = (id, text = `task #${id}`) => h('a', {
+    href: `?task=${id}`, 'data-task': id, text,
+    onclick: (/** @type {Event} */ ev) => { ev.preventDefault(); ctx.openTask(id); },
+  });
+
+  const startCheck = async () => {
+    setChecking(-1);
+    try {
+      /** @type {Accepted} */
+      const r = await api('POST', '/api/v1/updates/check', { fresh: true, reason: 'from the panel' });
+      toast(`Task #${r.task_id} started: update check of every service.`);
+      setChecking(r.task_id);
+      follow(r.task_id);
+      ctx.openTask(r.task_id);
+      load();
+    } catch (e) {
+      toast(`The check was refused: ${e.message}`, 'error');
+      setChecking(0);
+    }
+  };
 
   /** Shows the dry-run plan of one service (or all) with a button that runs it. @param {string|null} unit */
   const preview = async (unit) => {
@@ -47,6 +133,7 @@ export function render(main, ctx) {
         toast(`Task #${r.task_id} started: ${unit ? `update of ${unit}` : 'update of every service'}.`);
         plan.hidden = true;
         clear(plan);
+        follow(r.task_id);
         ctx.openTask(r.task_id);
         load();
       } catch (e) {
@@ -70,28 +157,81 @@ export function render(main, ctx) {
     try {
       list = await api('GET', '/api/v1/services');
     } catch (e) {
+      if (left) return;
       clear(body);
       body.append(failure(`The services could not be loaded: ${e.message}`, load));
       return;
     }
+    if (left) return;
+    clear(checks);
     clear(body);
     if (!list.services.length) {
       body.append(empty('No service is declared. Set PODUP_SERVICES, e.g. app.service=ghcr.io/acme/app:stable'));
       return;
     }
+    if (list.updates) checks.append(summary(list.updates));
     body.append(h('p', { class: 'muted', text: `${list.counts.declared} declared, ${list.counts.discovered} discovered.` }),
-      table(['Service', 'Image', 'Running digest', 'Last task', ''], list.services.map((s) => row(s))));
+      table(['Service', 'Update', 'Image', 'Running digest', 'Last task', ''], list.services.map((s) => row(s)), 'services'));
+  };
+
+  /** "Last check: 12 min ago (task #49)" and the counts; follows a check that runs. @param {UpdateCounts} u */
+  const summary = (u) => {
+    const last = u.last_check;
+    if (!last) return h('p', { class: 'muted', text: 'No update check yet: “Check now” asks each registry whether the tag a service follows points at a newer image.' });
+    const running = !isTerminal(last.status);
+    if (running && !following.has(last.id)) {
+      setChecking(last.id);
+      follow(last.id);
+    }
+    const at = last.finished_ms || last.created_ms;
+    return h('p', { class: 'check-line' },
+      h('span', { title: when(at), text: `Last check: ${running ? 'running now' : ago(at)} (` }), taskLink(last.id), ')',
+      running || last.status === 'succeeded' ? null : h('span', {}, ' ', badge(last.status)),
+      h('span', { class: 'muted', text: ` · ${u.available} with an update, ${u.up_to_date} up to date, ${u.unknown} unknown` }));
+  };
+
+  /** The update column: the last check's verdict, and the Update button when one waits. @param {Service} s */
+  const verdict = (s) => {
+    const u = s.update;
+    const cell = h('td', { class: 'verdict', 'data-verdict': s.unit });
+    if (!u) {
+      cell.append(updateBadge('none', 'Not checked', 'No update check has looked at this service yet.'));
+      return cell;
+    }
+    const tip = [u.message, u.endpoint, `checked ${when(u.checked_at)}`].filter(Boolean).join(' · ');
+    if (u.status === 'available') {
+      cell.append(updateBadge('available', 'Update available', tip), ' ',
+        h('code', { title: u.remote_digest || '', text: shortDigest(u.remote_digest) }));
+      if (canUpdate && s.image) {
+        cell.append(' ', h('button', {
+          type: 'button', class: 'small-button', 'data-update-waiting': s.unit, text: 'Update',
+          'aria-label': `Update ${s.unit} to ${shortDigest(u.remote_digest)}`, onclick: () => preview(s.unit),
+        }));
+      }
+    } else if (u.status === 'up_to_date') {
+      cell.append(updateBadge('up_to_date', 'Up to date', tip));
+    } else {
+      cell.append(updateBadge('unknown', `Unknown: ${label(u.reason || 'no reason given')}`, tip));
+      if (u.message) cell.append(h('div', { class: 'muted small', text: u.message }));
+    }
+    return cell;
   };
 
   /** @param {Service} s */
-  const row = (s) => h('tr', {},
+  const row = (s) => h('tr', { 'data-service': s.unit },
     h('td', {}, h('strong', { text: s.unit }), h('div', { class: 'muted small', text: `${s.source}, ${s.scope}` })),
+    verdict(s),
     h('td', {}, h('code', { text: s.image || 'unknown' }), h('div', { class: 'muted small', text: label(s.image_source) })),
     h('td', {}, h('code', { title: s.running_digest || '', text: shortDigest(s.running_digest) })),
     h('td', {}, s.last_task
-      ? h('span', {}, h('a', { href: `?task=${s.last_task.id}`, text: `#${s.last_task.id}`, onclick: (/** @type {Event} */ ev) => { ev.preventDefault(); ctx.openTask(s.last_task.id); } }),
-        ' ', badge(s.last_task.status), h('span', { class: 'muted small', text: ` ${label(s.last_task.kind)}, ${ago(s.last_task.created_ms)}` }))
+      ? h('span', {}, taskLink(s.last_task.id, `#${s.last_task.id}`),
+        ' ', badge(s.last_task.status), h('span', { class: 'muted small', text: ` ${kindLabel(s.last_task.kind)}, ${ago(s.last_task.created_ms)}` }))
       : h('span', { class: 'muted', text: 'never updated' })),
     h('td', { class: 'right' }, h('button', { type: 'button', class: 'secondary', 'data-update': s.unit, disabled: !canUpdate || !s.image, text: 'Update…', onclick: () => preview(s.unit) })));
   load();
+}
+
+/** A verdict as a badge, its details in the tooltip. @param {string} status @param {string} text @param {string} tip */
+function updateBadge(status, text, tip) {
+  return h('span', { class: `badge u-${status}`, title: tip, text });
 }

@@ -4,7 +4,7 @@
 
 import { api, query } from '../api.js';
 import { h, clear, badge, empty, failure, heading, loading, table } from '../dom.js';
-import { ago, duration, label, when } from '../format.js';
+import { ago, duration, kindLabel, label, when } from '../format.js';
 
 /** @typedef {import('../types.js').Task} Task */
 /** @typedef {import('../types.js').TaskList} TaskList */
@@ -23,8 +23,9 @@ export const CATEGORIES = [
   ['webhook', 'Webhook', ['webhook']],
   ['automatic', 'Automatic', ['auto-update']],
   ['maintenance', 'Maintenance', ['maintenance']],
+  ['check', 'Checks', ['check']],
 ];
-const KINDS = ['webhook', 'manual', 'update-all', 'auto-update', 'maintenance'];
+const KINDS = ['webhook', 'manual', 'update-all', 'auto-update', 'maintenance', 'check'];
 const STATUSES = ['pending', 'running', 'succeeded', 'failed', 'rolled_back', 'cancelled', 'skipped', 'unknown'];
 
 /** The category a kind belongs to. @param {string} kind @returns {TaskCategory} */
@@ -33,11 +34,14 @@ function categoryOf(kind) {
   return c ? c[0] : 'all';
 }
 
-/** @param {string} name @param {string} text @param {string[]} values @param {string} current @param {(v: string) => void} change */
-function select(name, text, values, current, change) {
+/**
+ * @param {string} name @param {string} text @param {string[]} values @param {string} current @param {(v: string) => void} change
+ * @param {(v: string) => string} [words] each value in words
+ */
+function select(name, text, values, current, change, words = label) {
   const s = /** @type {HTMLSelectElement} */ (h('select', { id: `f-${name}`, name, onchange: (/** @type {Event} */ ev) => change(/** @type {HTMLSelectElement} */ (ev.target).value) },
     h('option', { value: '', text: `any ${text}` }),
-    ...values.map((v) => h('option', { value: v, text: label(v) }))));
+    ...values.map((v) => h('option', { value: v, text: words(v) }))));
   s.value = current;
   return h('label', { class: 'filter' }, h('span', { text }), s);
 }
@@ -73,7 +77,7 @@ export function render(main, ctx) {
   }));
   const filters = h('div', { class: 'filters' },
     select('status', 'status', STATUSES, status, (v) => ctx.setParams({ status: v || null, before: null, trail: null }, true)),
-    select('kind', 'kind', KINDS, kind, (v) => ctx.setParams({ kind: v || null, category: v ? categoryOf(v) : null, before: null, trail: null }, true)),
+    select('kind', 'kind', KINDS, kind, (v) => ctx.setParams({ kind: v || null, category: v ? categoryOf(v) : null, before: null, trail: null }, true), kindLabel),
     h('label', { class: 'filter grow' }, h('span', { text: 'unit' }), search));
   const body = h('div', { class: 'list' }, loading());
   const pager = h('div', { class: 'pager' });
@@ -131,7 +135,7 @@ function rows(tasks, ctx) {
     return h('tr', { tabindex: '0', class: 'clickable', 'data-task': t.id, onclick: open,
       onkeydown: (/** @type {KeyboardEvent} */ ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); open(); } } },
       h('td', { text: `#${t.id}` }),
-      h('td', { text: label(t.kind) }),
+      h('td', { text: kindLabel(t.kind) }),
       h('td', {}, badge(t.status)),
       h('td', { class: 'units', text: t.units.join(', ') || '—' }),
       h('td', { text: t.caller || t.source }),
