@@ -3,6 +3,7 @@
 
 mod activate;
 mod api;
+mod checks;
 mod cli;
 mod db;
 mod faults;
