@@ -250,31 +250,7 @@ fn the_auto_update_timer_records_one_row_per_labelled_container() {
     b.bed.systemctl_ok(&["start", &other_unit]);
     assert_eq!(b.bed.running_digest("other"), other);
     let v2 = b.bed.push_image("acme/app", "v2", None);
-    let units = concat!(env!("CARGO_MANIFEST_DIR"), "/units");
-    let service = std::fs::read_to_string(format!("{units}/podup-auto-update.service"))
-        .unwrap()
-        .replace(
-            "ExecStart=/usr/local/bin/podup",
-            &format!("ExecStart={}", crate::harness::bed_bin(&b.bed)),
-        );
-    let timer = std::fs::read_to_string(format!("{units}/podup-auto-update.timer")).unwrap();
-    let dropin = b.bed.unit_dir().join("podup-auto-update.timer.d");
-    std::fs::create_dir_all(&dropin).unwrap();
-    std::fs::write(
-        dropin.join("test.conf"),
-        "[Timer]\nOnActiveSec=1s\nAccuracySec=100ms\nRandomizedDelaySec=0\n",
-    )
-    .unwrap();
-    let sdropin = b.bed.unit_dir().join("podup-auto-update.service.d");
-    std::fs::create_dir_all(&sdropin).unwrap();
-    std::fs::write(
-        sdropin.join("test.conf"),
-        format!("[Service]\nEnvironment=PODUP_VERIFY_SECS={VERIFY_SECS}\n"),
-    )
-    .unwrap();
-    b.bed.install_unit("podup-auto-update.service", &service);
-    b.bed.install_unit("podup-auto-update.timer", &timer);
-    b.bed.systemctl_ok(&["start", "podup-auto-update.timer"]);
+    b.start_timer(&[("PODUP_VERIFY_SECS", VERIFY_SECS), ("PODUP_CHECK_ON_TIMER", "0")]);
     let fired = wait_until(Duration::from_secs(90), || {
         let r = b.podup.api("GET", "/api/v1/tasks?kind=auto-update", "");
         r.body["tasks"]

@@ -67,6 +67,9 @@
 # no network (netns "none"; never bridge).
 #
 # Environment knobs:
+#   PODUP_REGISTRY_ACCESSLOG=1
+#                         the registry writes its access log (one line a request,
+#                         Apache combined format) to logs/registry.log
 #   PODUP_REGISTRY_NOTIFY_URL, PODUP_REGISTRY_NOTIFY_SECRET
 #                         the registry sends its notifications there (loopback
 #                         http URL; Authorization: Bearer SECRET); unset: none
@@ -305,7 +308,7 @@ write_registry_conf() {
 version: 0.1
 log:
   level: warn
-  accesslog: {disabled: true}
+  accesslog: {disabled: $([[ ${PODUP_REGISTRY_ACCESSLOG:-0} == 1 ]] && echo false || echo true)}
 storage:
   filesystem: {rootdirectory: $D/registry}
   delete: {enabled: true}
@@ -658,7 +661,8 @@ cmd_powercycle() {
 # ---------------------------------------------------------------- image ----
 # image DIR REF VERSION [SHELL-CMD]: busybox image built with buildah in its own
 # vfs storage (so the pushed manifest digest equals what podman pulls), label
-# io.containers.autoupdate=registry, file /version = VERSION. Prints the digest.
+# io.containers.autoupdate=registry (PODUP_IMAGE_AUTOUPDATE: another value, or empty for
+# no such label), file /version = VERSION. Prints the digest.
 cmd_image() {
   set_paths "$1"; local ref=$2 version=$3
   local cmd=${4:-'trap "exit 0" TERM; echo "started $(cat /version)"; sleep 100000 & wait'}
@@ -697,8 +701,10 @@ cmd_image() {
     fi
     case $0 in "["*) cmdjson=$0;;   # already a JSON exec array
       *) cmdjson="[\"/bin/sh\",\"-c\",$(printf %s "$0" | python3 -c "import json,sys;print(json.dumps(sys.stdin.read()))")]";; esac
+    au=()
+    [[ ${PODUP_IMAGE_AUTOUPDATE-registry} ]] && au=(--label "io.containers.autoupdate=${PODUP_IMAGE_AUTOUPDATE-registry}")
     $B config --cmd "$cmdjson" \
-       --label io.containers.autoupdate=registry --label podup.version='"$version"' "$c"
+       "${au[@]}" --label podup.version='"$version"' "$c"
     img=$($B commit -q --rm "$c")
     $B push -q --tls-verify=false --digestfile '"$b"'/digest "$img" "docker://'"$ref"'"
     $B rmi -f "$img" ${base:-} >/dev/null

@@ -82,6 +82,34 @@ impl Bed {
         r.body["task_id"].as_i64().unwrap()
     }
 
+    /// Installs `podup-auto-update.service` and `.timer` as shipped (the binary path
+    /// aside), with drop-ins that fire the timer a second after it starts and give the
+    /// service `env` (`NAME=value` pairs), and starts the timer.
+    pub fn start_timer(&self, env: &[(&str, &str)]) {
+        let units = concat!(env!("CARGO_MANIFEST_DIR"), "/units");
+        let service = std::fs::read_to_string(format!("{units}/podup-auto-update.service"))
+            .unwrap()
+            .replace(
+                "ExecStart=/usr/local/bin/podup",
+                &format!("ExecStart={}", bed_bin(&self.bed)),
+            );
+        let timer = std::fs::read_to_string(format!("{units}/podup-auto-update.timer")).unwrap();
+        let dropin = self.bed.unit_dir().join("podup-auto-update.timer.d");
+        std::fs::create_dir_all(&dropin).unwrap();
+        std::fs::write(
+            dropin.join("test.conf"),
+            "[Timer]\nOnActiveSec=1s\nAccuracySec=100ms\nRandomizedDelaySec=0\n",
+        )
+        .unwrap();
+        let sdropin = self.bed.unit_dir().join("podup-auto-update.service.d");
+        std::fs::create_dir_all(&sdropin).unwrap();
+        let lines: String = env.iter().map(|(k, v)| format!("Environment={k}={v}\n")).collect();
+        std::fs::write(sdropin.join("test.conf"), format!("[Service]\n{lines}")).unwrap();
+        self.bed.install_unit("podup-auto-update.service", &service);
+        self.bed.install_unit("podup-auto-update.timer", &timer);
+        self.bed.systemctl_ok(&["start", "podup-auto-update.timer"]);
+    }
+
     pub fn status(&self, t: &serde_json::Value) -> (String, String) {
         (
             t["task"]["status"].as_str().unwrap_or("").into(),

@@ -28,14 +28,35 @@ impl Harness {
         self.build_and_push(repo, version, None, true, 0)
     }
 
+    /// Like [`Harness::push_image`], without the `io.containers.autoupdate` label: a unit
+    /// running it is podup's to update, never `podman auto-update`'s.
+    #[track_caller]
+    pub fn push_image_unlabelled(&self, repo: &str, version: &str) -> String {
+        self.build(repo, version, None, false, 0, "")
+    }
+
     #[track_caller]
     fn build_and_push(&self, repo: &str, version: &str, cmd: Option<&str>, special: bool, pad_mib: u32) -> String {
+        self.build(repo, version, cmd, special, pad_mib, "registry")
+    }
+
+    #[track_caller]
+    fn build(
+        &self,
+        repo: &str,
+        version: &str,
+        cmd: Option<&str>,
+        special: bool,
+        pad_mib: u32,
+        autoupdate: &str,
+    ) -> String {
         let reference = self.image_ref(repo);
         let mut args = vec!["image", path_str(self.dir()), reference.as_str(), version];
         args.extend(cmd);
         let output = script_command(self.kind(), &args)
             .env("PODUP_IMAGE_SPECIAL", if special { "1" } else { "0" })
             .env("PODUP_IMAGE_PAD_MB", pad_mib.to_string())
+            .env("PODUP_IMAGE_AUTOUPDATE", autoupdate)
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.kind().script()));
         let output = check(output, &format!("harness image {reference} {version}"));
