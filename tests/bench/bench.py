@@ -18,7 +18,7 @@ SECRET = "bench-secret-0123456789"
 DURATION = os.environ.get("BENCH_SECS", "10")
 CONNS = os.environ.get("BENCH_CONNS", "32")
 # BENCH_ONLY=throughput,cold,scale,deploy runs some sections (throughput includes memory).
-ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "throughput,cold,scale,deploy").split(",")))
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "throughput,cold,scale,deploy,check").split(",")))
 OUT = os.path.join(TOP, "target", "bench")
 rows = []  # (measure, podup, peer, ratio or goal)
 
@@ -383,6 +383,32 @@ def deploy_split():
     rows.append(("6. of which the rest: podup's own work (HTTP, DB, dispatch, locks, polling) and the manager starting the task unit", f"{med[3]:.2f} s", "-", ""))
 
 
+def update_check():
+    """Row 7: fifty services, five with a newer image: podup's check beside podman auto-update
+    --dry-run on each real bed (tests/real/bench_check.rs prints one JSON line per bed)."""
+    if os.geteuid() != 0 or not shutil.which("podman") or not shutil.which("docker-registry"):
+        rows.append(("7. update check", "skipped: needs root and the test bed packages", "-", ""))
+        return
+    env = {**os.environ, "PODUP_REAL_TESTS": "require"}
+    out = subprocess.run(["cargo", "test", "--release", "--locked", "--test", "real", "bench_check", "--",
+                          "--ignored", "--nocapture", "--test-threads=1"],
+                         cwd=TOP, env=env, capture_output=True, text=True)
+    found = re.findall(r"^\[(\w+)\] bench-check (\{.*\})$", out.stderr, re.M)
+    if out.returncode != 0 or not found:
+        raise SystemExit(f"bench: the update-check bench failed:\n{out.stderr[-3000:]}")
+    for bed, text in found:
+        r = json.loads(text)
+        def reqs(d):
+            return ", ".join(f"{v} {k}" for k, v in sorted(d.items())) or "none"
+        head = f"7. update check of {r['services']} services ({r['new']} with a newer image), median of {len(r['podup_secs'])}, {bed} bed ({r['podman_version']})"
+        rows.append((head, f"{r['podup_median']:.3f} s", f"podman auto-update --dry-run: {r['podman_median']:.3f} s",
+                     f"{r['ratio']:.1f}x (goal: 5x)"))
+        rows.append((f"7. registry requests per run, {bed} bed", reqs(r["podup_requests"]), reqs(r["podman_requests"]),
+                     "goal: no manifest GET, at most one token per repository"))
+        rows.append((f"7. of podup's {r['podup_task_ms']} ms check task, {bed} bed: its two podman calls (side by side) and its registry thread",
+                     "; ".join(r["podup_podman_calls"]), "-", r["podup_registries"]))
+
+
 def main():
     for tool in ("wrk", "webhook", "curl"):
         if not shutil.which(tool):
@@ -408,6 +434,8 @@ def main():
             scale(work)
         if "deploy" in ONLY:
             deploy_split()
+        if "check" in ONLY:
+            update_check()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     head = f"# podup bench ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, payload {len(body)} B, wrk -t1 -c{CONNS} -d{DURATION}s)\n\n"

@@ -12,6 +12,8 @@
 mod harness;
 /// The bed itself: a deploy can be shown, and nothing is left behind.
 mod bed;
+/// `make bench`: podup's update check beside podman auto-update --dry-run (ignored).
+mod bench_check;
 /// Update checks: the timer's check finds a newer image, "Update" deploys it.
 mod checks;
 /// The task engine end to end: deploys, rollbacks, stop, supersede, the timer.
