@@ -8,6 +8,12 @@ mod sink;
 
 pub use sink::sink_line;
 
+/// What registries, token services and podman's registry files say: the update check's
+/// parsers (`registry::fuzz::answers` says what is checked). The input is text.
+pub fn registry_answer(data: &[u8]) {
+    crate::registry::fuzz::answers(&String::from_utf8_lossy(data));
+}
+
 use crate::config::DEFAULT_MAX_BODY_BYTES;
 use crate::host::auto_update::{UpdateStatus, parse_auto_update};
 use crate::host::podman::{parse_container_inspect, parse_ps, parse_pull};

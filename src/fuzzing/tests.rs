@@ -5,13 +5,14 @@ use std::path::Path;
 #[test]
 fn every_seed_passes_its_target() {
     type Target = fn(&[u8]);
-    let targets: [(&str, Target); 6] = [
+    let targets: [(&str, Target); 7] = [
         ("http_framing", http_framing),
         ("github_payload", github_payload),
         ("sender_payload", sender_payload),
         ("podman_json", podman_json),
         ("quadlet", quadlet),
         ("sink_line", sink_line),
+        ("registry_answer", registry_answer),
     ];
     for (name, target) in targets {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds").join(name);

@@ -7,6 +7,8 @@
 pub mod auth;
 pub mod client;
 pub mod conf;
+/// The fuzz target's door (`crate::fuzzing`).
+pub mod fuzz;
 
 mod base64;
 mod challenge;
