@@ -6,6 +6,7 @@
 #[macro_use]
 mod text;
 mod notify;
+mod policy;
 mod secret;
 mod spec;
 mod task;
@@ -13,6 +14,7 @@ mod unit;
 mod update;
 
 pub use notify::{DeliveryStatus, NotifyEvent};
+pub use policy::{Action, Follow, Level, Policy, Span, Window};
 pub use secret::Secret;
 pub use spec::{Mode, Scope, TaskSpec, UnitSpec};
 pub use task::{TaskKind, TaskStatus, category_kinds};
