@@ -35,6 +35,8 @@ mod logging;
 mod model;
 /// Notifications: sinks, the outbox and its delivery.
 mod notify;
+/// Per-service update policy: the `[X-PodUp]` keys, where they come from, and windows.
+mod policy;
 /// The admin panel's files (`web/`), embedded at compile time.
 mod panel;
 /// Provider payloads (GitHub, ...) turned into one normalized image event.

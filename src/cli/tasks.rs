@@ -1,4 +1,4 @@
-//! `podup tasks`, `podup task ID`, `podup task stop|force-stop|retry ID`, and
+//! `podup tasks`, `podup task ID`, `podup task stop|force-stop|retry|approve|reject ID`, and
 //! `podup run-task ID --db PATH` (the worker inside `podup-task-<id>.service`):
 //! their flags and what they do.
 
@@ -6,6 +6,7 @@ use super::{Error, TaskEnv, UsageError, common_options, open_db, parse_opts, tas
 use crate::config::Config;
 use crate::model::TaskStatus;
 use crate::store::tasks::{self, ListFilter};
+use crate::tasks::approval;
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch::Dispatcher;
 use crate::tasks::{host_for, worker};
@@ -45,6 +46,10 @@ pub enum TaskVerb {
     ForceStop,
     /// A new task with the same spec.
     Retry,
+    /// Approve a task that awaits an approval (docs/policy.md).
+    Approve,
+    /// Reject it.
+    Reject,
 }
 
 impl TaskVerb {
@@ -54,6 +59,8 @@ impl TaskVerb {
             // `kill` is what the CLI called it before; scripts may still say so.
             "force-stop" | "kill" => Some(TaskVerb::ForceStop),
             "retry" => Some(TaskVerb::Retry),
+            "approve" => Some(TaskVerb::Approve),
+            "reject" => Some(TaskVerb::Reject),
             _ => None,
         }
     }
@@ -86,13 +93,13 @@ pub fn parse_task(rest: &[String]) -> Result<TaskArgs, UsageError> {
             Some(v) => (Some(v), id),
             None => {
                 return Err(UsageError(format!(
-                    "task: unknown action '{verb}' (stop, force-stop or retry)"
+                    "task: unknown action '{verb}' (stop, force-stop, retry, approve or reject)"
                 )));
             }
         },
         _ => {
             return Err(UsageError(
-                "task: expected 'task ID' or 'task stop|force-stop|retry ID'".into(),
+                "task: expected 'task ID' or 'task stop|force-stop|retry|approve|reject ID'".into(),
             ));
         }
     };
@@ -158,6 +165,17 @@ pub fn one(config: &Config, args: &TaskArgs) -> Result<(), Error> {
             },
         )
         .map(|new| format!("task {new} retries task {id}"))?,
+        Some(TaskVerb::Approve) => match approval::approve(conn, &d, id, &caller)? {
+            approval::Approved::Started => format!("task {id} approved by {caller}; it runs now"),
+            approval::Approved::Scheduled(at) => format!(
+                "task {id} approved by {caller}; scheduled for {} (its service's window)",
+                crate::clock::format_utc(at)
+            ),
+        },
+        Some(TaskVerb::Reject) => {
+            approval::reject(conn, id, &caller)?;
+            format!("task {id} rejected by {caller}; it is skipped")
+        }
         Some(verb @ (TaskVerb::Stop | TaskVerb::ForceStop)) => {
             let stopped = control::stop(conn, &d, id, verb == TaskVerb::ForceStop)?;
             let changed = stopped.changed;
@@ -267,7 +285,7 @@ mod tests {
         assert_eq!(parse_task(&args("7")).unwrap().verb, None);
         assert_eq!(
             parse_task(&args("frob 7")).unwrap_err().0,
-            "task: unknown action 'frob' (stop, force-stop or retry)"
+            "task: unknown action 'frob' (stop, force-stop, retry, approve or reject)"
         );
     }
 

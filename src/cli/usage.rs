@@ -25,9 +25,10 @@ Commands:
   tasks [--status S] [--limit N]
                  list tasks, newest first
   task ID        show one task: units and log
-  task stop|force-stop|retry ID
-                 stop (SIGTERM), force-stop (SIGKILL) or retry a task, as the
-                 API and the panel do; 'kill' is the old name of force-stop
+  task stop|force-stop|retry|approve|reject ID
+                 stop (SIGTERM), force-stop (SIGKILL) or retry a task, or
+                 approve or reject one awaiting approval (docs/policy.md), as
+                 the API and the panel do; 'kill' is the old name of force-stop
   check          run every self-check and print a verdict with a fix each
   check-updates [--fresh] [--json] [SERVICE...]
                  ask each service's registry whether its tag has a newer image

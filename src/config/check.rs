@@ -13,6 +13,9 @@ pub struct CheckConfig {
     pub timeout_secs: u64,
     /// `PODUP_CHECK_ON_TIMER`: the timer job runs a check after its auto-update.
     pub on_timer: bool,
+    /// `PODUP_APPROVAL_TTL`: how long a new image waits for an approval
+    /// (`Policy=approve`, docs/policy.md) before it is skipped as `approval_expired`.
+    pub approval_ttl_secs: u64,
 }
 
 pub fn read(get: &impl Fn(&str) -> Option<String>) -> Result<CheckConfig, ConfigError> {
@@ -30,6 +33,7 @@ pub fn read(get: &impl Fn(&str) -> Option<String>) -> Result<CheckConfig, Config
         ttl_secs: duration(get, "PODUP_CHECK_TTL", "1h")?,
         timeout_secs: seconds(get, "PODUP_CHECK_TIMEOUT_SECS", 10, 120)?,
         on_timer,
+        approval_ttl_secs: duration(get, "PODUP_APPROVAL_TTL", "72h")?,
     })
 }
 
@@ -41,6 +45,7 @@ impl CheckConfig {
         let mut env = vec![
             ("PODUP_CHECK_TTL".to_string(), format!("{}s", self.ttl_secs)),
             ("PODUP_CHECK_TIMEOUT_SECS".to_string(), self.timeout_secs.to_string()),
+            ("PODUP_APPROVAL_TTL".to_string(), format!("{}s", self.approval_ttl_secs)),
         ];
         for name in ["CONTAINERS_REGISTRIES_CONF", "REGISTRY_AUTH_FILE"] {
             if let Some(v) = std::env::var_os(name).and_then(|v| v.into_string().ok()) {
@@ -67,7 +72,8 @@ mod tests {
             CheckConfig {
                 ttl_secs: 3600,
                 timeout_secs: 10,
-                on_timer: true
+                on_timer: true,
+                approval_ttl_secs: 72 * 3600,
             }
         );
         assert_eq!(config(&[("PODUP_CHECK_TTL", "10m")]).unwrap().ttl_secs, 600);
@@ -76,6 +82,7 @@ mod tests {
             ("PODUP_CHECK_TTL", "soon"),
             ("PODUP_CHECK_TIMEOUT_SECS", "0"),
             ("PODUP_CHECK_ON_TIMER", "maybe"),
+            ("PODUP_APPROVAL_TTL", "a while"),
         ] {
             let e = config(&[(name, value)]).unwrap_err();
             assert!(e.starts_with(name) && e.contains(value), "{e}");

@@ -175,6 +175,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "How long a registry's answer for a tag is reused by update checks (docs/updates.md) before the registry is asked again.",
     ),
     (
+        "PODUP_APPROVAL_TTL",
+        "3d",
+        "How long a new image of a service with Policy=approve waits for an approval (docs/policy.md) before it is skipped as approval_expired.",
+    ),
+    (
         "PODUP_CHECK_TIMEOUT_SECS",
         "10",
         "How long one registry request of an update check may take (1 to 120 seconds).",

@@ -67,8 +67,13 @@ impl Launcher for Threads {
         let (id, unit, db, scope) = (task.task_id, task.unit.to_string(), task.db.to_path_buf(), host.scope);
         let stop = self.world.worker_started(&unit);
         let world = self.world.clone();
+        let at_ms = task.at_ms;
         let spawned = std::thread::Builder::new().name(unit.clone()).spawn(move || {
             super::stop::own(stop.clone());
+            // A scheduled task: the thread is its timer.
+            if let Some(wait) = at_ms.map(|at| at - crate::clock::now_ms()).filter(|w| *w > 0) {
+                std::thread::sleep(std::time::Duration::from_millis(wait as u64));
+            }
             let host = Host::with_env(scope, Programs::default(), [])
                 .on(&backend(world.clone()))
                 .stopping(stop);

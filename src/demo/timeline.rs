@@ -116,6 +116,7 @@ pub(super) fn task(conn: &Connection, now: i64, n: usize, s: &Story) -> rusqlite
         delivery_id: (s.kind == TaskKind::Webhook).then_some(delivery.as_str()),
         retry_of: None,
         spec: &spec,
+        hold: None,
     };
     let id = tasks::insert(conn, &new, created)?;
     let mut ts = created + 300;

@@ -87,6 +87,7 @@ pub(super) fn seed(conn: &Connection, now: i64, limited_until_ms: i64) -> rusqli
         delivery_id: None,
         retry_of: None,
         spec: &spec,
+        hold: None,
     };
     let id = tasks::insert(conn, &new, created)?;
     let mut ts = created + 200;

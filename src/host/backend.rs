@@ -68,6 +68,8 @@ pub struct TaskUnit<'a> {
     pub command: &'a [String],
     /// The state database the worker opens.
     pub db: &'a Path,
+    /// Start at this time (epoch ms) from a transient timer, not now: a scheduled task.
+    pub at_ms: Option<i64>,
 }
 
 /// How a task's worker is launched.
@@ -83,8 +85,13 @@ pub struct SystemdRun;
 
 impl Launcher for SystemdRun {
     fn launch(&self, host: &Host, task: &TaskUnit<'_>) -> Result<(), String> {
-        host.systemd_run(task.unit, task.description, task.properties, task.setenv, task.command)
-            .map(drop)
+        let (unit, description, properties, setenv, command) =
+            (task.unit, task.description, task.properties, task.setenv, task.command);
+        match task.at_ms {
+            None => host.systemd_run(unit, description, properties, setenv, command),
+            Some(at) => host.systemd_run_at(unit, description, at, properties, setenv, command),
+        }
+        .map(drop)
             .map_err(|e: HostError| format!("systemd-run failed: {e}"))
     }
 }

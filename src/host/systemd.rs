@@ -48,6 +48,12 @@ pub fn systemd_run_argv(
     argv
 }
 
+/// `--on-calendar=` for the second `at_ms` falls in (rounded up, so it never fires early).
+pub fn on_calendar(at_ms: i64) -> String {
+    let secs = at_ms.div_euclid(1000) + i64::from(at_ms.rem_euclid(1000) > 0);
+    format!("--on-calendar={}", crate::clock::format_utc(secs * 1000))
+}
+
 /// `systemctl [--user] show --property=SHOW_PROPERTIES UNIT`
 pub fn show_argv(scope: Scope, unit: &str) -> Vec<String> {
     let mut argv = base(scope);
@@ -190,13 +196,42 @@ impl Host {
         if delay_secs == 0 {
             return self.systemd_run(unit, description, properties, setenv, command);
         }
+        let timer = format!("--on-active={delay_secs}s");
+        self.systemd_run_timed(unit, description, timer, properties, setenv, command)
+    }
+
+    /// `systemd_run`, started by a transient timer at `at_ms` (epoch milliseconds, given
+    /// to systemd as `--on-calendar=2026-12-07 20:00:00 UTC`): a scheduled task, listed by
+    /// `systemctl list-timers` as `<unit>.timer` until it fires.
+    pub fn systemd_run_at(
+        &self,
+        unit: &str,
+        description: &str,
+        at_ms: i64,
+        properties: &[String],
+        setenv: &[(String, String)],
+        command: &[String],
+    ) -> Result<CommandRecord, HostError> {
+        let timer = on_calendar(at_ms);
+        self.systemd_run_timed(unit, description, timer, properties, setenv, command)
+    }
+
+    fn systemd_run_timed(
+        &self,
+        unit: &str,
+        description: &str,
+        timer: String,
+        properties: &[String],
+        setenv: &[(String, String)],
+        command: &[String],
+    ) -> Result<CommandRecord, HostError> {
         validate_run(unit, description, properties, setenv, command)?;
         let mut argv = systemd_run_argv(self.scope, unit, description, properties, setenv, command);
         let at = argv.len() - command.len();
         argv.splice(
             at..at,
             [
-                format!("--on-active={delay_secs}s"),
+                timer,
                 "--timer-property=AccuracySec=1s".to_string(),
                 "--timer-property=RemainAfterElapse=no".to_string(),
             ],
@@ -358,6 +393,13 @@ mod tests {
         let user = systemd_run_argv(Scope::User, "podup-task-42", "podup task 42", &props, &env, &cmd);
         assert_eq!(user[0], "--user");
         assert_eq!(user[1..], expected[..]);
+    }
+
+    #[test]
+    fn on_calendar_is_utc_and_never_early() {
+        assert_eq!(on_calendar(1_796_673_600_000), "--on-calendar=2026-12-07 20:00:00 UTC");
+        assert_eq!(on_calendar(1_796_673_600_001), "--on-calendar=2026-12-07 20:00:01 UTC");
+        assert_eq!(on_calendar(0), "--on-calendar=1970-01-01 00:00:00 UTC");
     }
 
     #[test]

@@ -137,6 +137,26 @@ impl Response {
         self
     }
 
+    /// A JSON answer's body with `extra`'s fields added (an answer that is not a JSON
+    /// object is left as it is).
+    pub fn with_extra(mut self, extra: Value) -> Response {
+        let Ok(mut body) = serde_json::from_slice::<Value>(&self.body) else {
+            return self;
+        };
+        if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
+            b.extend(e);
+            self.body = serde_json::to_vec(&body).expect("a JSON value serializes");
+            self.body.push(b'\n');
+        }
+        self
+    }
+
+    /// `{status, task_id, status_url}` of a JSON answer about a task, for a list.
+    pub fn task_summary(&self) -> Value {
+        let body: Value = serde_json::from_slice(&self.body).unwrap_or(Value::Null);
+        json!({"status": body["status"], "task_id": body["task_id"], "status_url": body["status_url"]})
+    }
+
     /// The bytes on the wire; `head_only` leaves the body out (HEAD requests) but
     /// keeps its Content-Length. Without `keep_alive`, the answer says `Connection: close`.
     pub fn to_bytes(&self, head_only: bool, keep_alive: bool) -> Vec<u8> {

@@ -147,6 +147,7 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
         "PODUP_CHECK_TTL" => human_secs(c.check.ttl_secs),
         "PODUP_CHECK_TIMEOUT_SECS" => c.check.timeout_secs.to_string(),
         "PODUP_CHECK_ON_TIMER" => if c.check.on_timer { "1" } else { "0" }.to_string(),
+        "PODUP_APPROVAL_TTL" => human_secs(c.check.approval_ttl_secs),
         _ => return None,
     })
 }

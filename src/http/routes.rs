@@ -219,6 +219,20 @@ pub static ROUTES: &[Route] = &[
         Role(Admin),
         tasks::task_action,
     ),
+    row(
+        "POST",
+        "/api/v1/tasks/{id}/approve",
+        "task_decision",
+        Role(Admin),
+        tasks::task_decision,
+    ),
+    row(
+        "POST",
+        "/api/v1/tasks/{id}/reject",
+        "task_decision",
+        Role(Admin),
+        tasks::task_decision,
+    ),
     deprecated(
         row(
             "GET",

@@ -8,6 +8,7 @@ use super::refusal::Refusal;
 use crate::model::{TaskKind, TaskStatus, category_kinds};
 use crate::store::events;
 use crate::store::tasks::{self, ListFilter};
+use crate::tasks::approval;
 use crate::tasks::control;
 use serde_json::json;
 
@@ -148,4 +149,31 @@ pub fn task_action(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refus
         }),
     };
     result.map_err(|e| Refusal::control(call.action, e, &d))
+}
+
+/// `POST /api/v1/tasks/<id>/approve` and `.../reject`: decides a task that awaits an
+/// approval (docs/policy.md); the caller's token or session name is recorded.
+pub fn task_decision(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
+    let (id, verb) = (
+        call.task_id(),
+        call.req.path.trim_matches('/').rsplit('/').next().unwrap_or_default(),
+    );
+    let d = ctx.dispatcher();
+    let conn = ctx.db.get_mut()?;
+    let by = call.who();
+    let result = match verb {
+        "approve" => approval::approve(conn, &d, id, by).map(|approved| {
+            let (reason, extra) = match approved {
+                approval::Approved::Started => ("approved", json!({})),
+                approval::Approved::Scheduled(at) => ("approved_scheduled", json!({"not_before_ms": at})),
+            };
+            (reason, extra)
+        }),
+        _ => approval::reject(conn, id, by).map(|()| ("rejected", json!({}))),
+    };
+    let (reason, extra) = result.map_err(|e| Refusal::control(call.action, e, &d))?;
+    let task = tasks::get(conn, id)?;
+    let status = task.as_ref().map(|t| t.status.as_str()).unwrap_or_default();
+    let body = json!({"task_id": id, "status": status, "decided_by": by, "status_url": d.status_url(id)});
+    Ok(Response::json(200, call.action, reason, &body).with_extra(extra).with_task(id))
 }

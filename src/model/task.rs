@@ -37,19 +37,32 @@ text_enum! {
         Cancelled = "cancelled",
         Skipped = "skipped",
         Unknown = "unknown",
+        /// Waits for someone to approve or reject it, until its deadline (docs/policy.md).
+        AwaitingApproval = "awaiting_approval",
+        /// Waits for its time (`not_before_ms`); a transient timer starts it.
+        Scheduled = "scheduled",
     }
 }
 
 impl TaskStatus {
     pub fn is_terminal(self) -> bool {
-        !matches!(self, TaskStatus::Pending | TaskStatus::Running)
+        !matches!(self, TaskStatus::Pending | TaskStatus::Running) && !self.is_waiting()
     }
 
-    /// Whether the status machine allows `self -> next`.
+    /// Whether the task waits for a decision or a time, with no worker of its own yet.
+    pub fn is_waiting(self) -> bool {
+        matches!(self, TaskStatus::AwaitingApproval | TaskStatus::Scheduled)
+    }
+
+    /// Whether the status machine allows `self -> next` (the store's triggers hold the
+    /// same rules).
     pub fn can_become(self, next: TaskStatus) -> bool {
+        use TaskStatus::*;
         match self {
-            TaskStatus::Pending => next != TaskStatus::Pending,
-            TaskStatus::Running => next.is_terminal(),
+            Pending => next != Pending && !next.is_waiting(),
+            Running => next.is_terminal(),
+            AwaitingApproval => matches!(next, Scheduled | Pending | Skipped | Cancelled),
+            Scheduled => matches!(next, Pending | Skipped | Cancelled | Failed),
             _ => false,
         }
     }
@@ -71,6 +84,13 @@ mod tests {
         assert!(Pending.can_become(Skipped));
         assert!(Running.can_become(RolledBack));
         assert!(!Running.can_become(Pending));
+        assert!(AwaitingApproval.can_become(Scheduled));
+        assert!(AwaitingApproval.can_become(Pending));
+        assert!(!AwaitingApproval.can_become(Running));
+        assert!(!Scheduled.can_become(AwaitingApproval));
+        assert!(!Pending.can_become(Scheduled));
+        assert!(!Running.can_become(AwaitingApproval));
+        assert!(AwaitingApproval.is_waiting() && !AwaitingApproval.is_terminal());
         for t in [Succeeded, Failed, RolledBack, Cancelled, Skipped, Unknown] {
             assert!(t.is_terminal());
             for n in TaskStatus::ALL {
@@ -111,6 +131,8 @@ mod tests {
                 (TaskStatus::Cancelled, "cancelled"),
                 (TaskStatus::Skipped, "skipped"),
                 (TaskStatus::Unknown, "unknown"),
+                (TaskStatus::AwaitingApproval, "awaiting_approval"),
+                (TaskStatus::Scheduled, "scheduled"),
             ],
             &TaskStatus::ALL,
         );

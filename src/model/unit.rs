@@ -32,6 +32,8 @@ impl From<TaskStatus> for UnitStatus {
             TaskStatus::Cancelled => UnitStatus::Cancelled,
             TaskStatus::Skipped => UnitStatus::Skipped,
             TaskStatus::Unknown => UnitStatus::Unknown,
+            // A waiting task has not touched its units.
+            TaskStatus::AwaitingApproval | TaskStatus::Scheduled => UnitStatus::Pending,
         }
     }
 }
@@ -116,8 +118,10 @@ mod tests {
 
     #[test]
     fn a_task_status_is_the_same_word_on_a_unit() {
-        for s in TaskStatus::ALL {
+        for s in TaskStatus::ALL.into_iter().filter(|s| !s.is_waiting()) {
             assert_eq!(UnitStatus::from(s).as_str(), s.as_str());
         }
+        // A waiting task has not touched its units.
+        assert_eq!(UnitStatus::from(TaskStatus::Scheduled), UnitStatus::Pending);
     }
 }

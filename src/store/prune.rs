@@ -30,7 +30,7 @@ pub struct Counts {
     pub locks: i64,
 }
 
-const FINISHED: &str = "status NOT IN ('pending', 'running')";
+const FINISHED: &str = "status NOT IN ('pending', 'running', 'awaiting_approval', 'scheduled')";
 
 fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     conn.query_row(
@@ -208,6 +208,7 @@ mod tests {
             delivery_id: None,
             retry_of: None,
             spec: &spec,
+            hold: None,
         };
         for i in 0..1200 {
             let id = t::insert(&c, &new, i).unwrap();

@@ -1,6 +1,8 @@
 //! The schema, as an ordered list of migrations. `PRAGMA user_version` is the number
 //! of migrations applied; new ones are appended, never edited.
 
+mod policy;
+
 use rusqlite::{Connection, OptionalExtension};
 
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -279,6 +281,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         sent_ms INTEGER NOT NULL,
         PRIMARY KEY (unit, digest)
     );",
+    // 12: per-service policy: waiting tasks, the MinAge clock, last good policies.
+    policy::MIGRATION,
 ];
 
 /// The schema version this build writes.

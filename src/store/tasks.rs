@@ -11,8 +11,10 @@ mod logs;
 #[cfg(test)]
 mod tests;
 mod units;
+mod waiting;
 
 pub use logs::{LogEntry, add_log, logs};
+pub use waiting::{Decision, Hold, decide, due_approvals, first_seen, supersede_waiting, waiting, waiting_for};
 pub use units::{UnitUpdate, Unsettled, add_unit, end_open_units, mark_recovered, units, unsettled, update_unit};
 
 /// What the triggers know when they create a task.
@@ -26,6 +28,8 @@ pub struct NewTask<'a> {
     pub delivery_id: Option<&'a str>,
     pub retry_of: Option<i64>,
     pub spec: &'a TaskSpec,
+    /// The task waits (for an approval or a time) instead of starting as `pending`.
+    pub hold: Option<Hold>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,6 +53,13 @@ pub struct Task {
     /// The systemd unit the task runs in, when not its own `podup-task-<id>.service`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runner: Option<String>,
+    /// A scheduled task's start: not before this time (its transient timer's).
+    pub not_before_ms: Option<i64>,
+    /// An awaiting task's deadline: past it, it ends `skipped` (`approval_expired`).
+    pub deadline_ms: Option<i64>,
+    /// Who approved or rejected it, and when.
+    pub decided_by: Option<String>,
+    pub decided_ms: Option<i64>,
 }
 
 impl Task {
@@ -62,7 +73,8 @@ impl Task {
 }
 
 const TASK_COLUMNS: &str = "id, kind, status, reason, message, created_ms, started_ms, finished_ms, source, caller, \
-     trigger_reason, request_id, delivery_id, retry_of, units_text, spec, runner";
+     trigger_reason, request_id, delivery_id, retry_of, units_text, spec, runner, not_before_ms, deadline_ms, decided_by, \
+     decided_ms";
 
 fn task_from_row(r: &Row<'_>) -> rusqlite::Result<Task> {
     let units_text: String = r.get(14)?;
@@ -85,16 +97,27 @@ fn task_from_row(r: &Row<'_>) -> rusqlite::Result<Task> {
         units: units_text.split_whitespace().map(String::from).collect(),
         spec: serde_json::from_str(&spec).unwrap_or(serde_json::Value::Null),
         runner: r.get(16)?,
+        not_before_ms: r.get(17)?,
+        deadline_ms: r.get(18)?,
+        decided_by: r.get(19)?,
+        decided_ms: r.get(20)?,
     })
 }
 
-/// Inserts a pending task and one pending row per unit; returns its id.
+/// Inserts a task (pending, or waiting as its hold says) and one pending row per unit;
+/// returns its id.
 pub fn insert(conn: &Connection, t: &NewTask<'_>, now_ms: i64) -> rusqlite::Result<i64> {
     let units_text: Vec<&str> = t.spec.units.iter().map(|u| u.unit.as_str()).collect();
     let spec = serde_json::to_string(t.spec).expect("a spec serializes");
+    let (status, not_before, deadline) = match t.hold {
+        None => (TaskStatus::Pending, None, None),
+        Some(Hold::Approval { deadline_ms }) => (TaskStatus::AwaitingApproval, None, Some(deadline_ms)),
+        Some(Hold::Schedule { not_before_ms }) => (TaskStatus::Scheduled, Some(not_before_ms), None),
+    };
     conn.execute(
-        "INSERT INTO tasks (kind, status, created_ms, source, caller, trigger_reason, request_id, delivery_id, retry_of, units_text, spec)
-         VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO tasks (kind, status, created_ms, source, caller, trigger_reason, request_id, delivery_id, retry_of,
+             units_text, spec, not_before_ms, deadline_ms)
+         VALUES (?1, ?11, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13)",
         params![
             t.kind,
             now_ms,
@@ -105,7 +128,10 @@ pub fn insert(conn: &Connection, t: &NewTask<'_>, now_ms: i64) -> rusqlite::Resu
             t.delivery_id,
             t.retry_of,
             units_text.join(" "),
-            spec
+            spec,
+            status,
+            not_before,
+            deadline
         ],
     )?;
     let id = conn.last_insert_rowid();
@@ -202,11 +228,12 @@ pub fn by_delivery(conn: &Connection, delivery_id: &str) -> rusqlite::Result<Opt
     .optional()
 }
 
-/// A pending or running task that deploys `digest` to `unit` (coalescing).
+/// A pending, running or waiting task that deploys `digest` to `unit` (coalescing).
 pub fn open_for(conn: &Connection, unit: &str, digest: &str) -> rusqlite::Result<Option<i64>> {
     conn.query_row(
         "SELECT t.id FROM tasks t JOIN task_units u ON u.task_id = t.id
-         WHERE u.unit = ?1 AND u.to_digest = ?2 AND t.status IN ('pending', 'running')
+         WHERE u.unit = ?1 AND u.to_digest = ?2
+           AND t.status IN ('pending', 'running', 'awaiting_approval', 'scheduled')
          ORDER BY t.id DESC LIMIT 1",
         params![unit, digest],
         |r| r.get(0),

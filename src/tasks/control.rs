@@ -39,6 +39,13 @@ pub enum ControlError {
         message: String,
     },
     NoSpec(i64),
+    /// Approve or reject: the task does not wait for an approval (any more).
+    NotAwaiting {
+        task_id: i64,
+        status: TaskStatus,
+    },
+    /// Approve: its deadline passed; it is now skipped (`approval_expired`).
+    Expired(i64),
 }
 
 impl ControlError {
@@ -48,7 +55,11 @@ impl ControlError {
             ControlError::Store(_) => 503,
             ControlError::Dispatch { .. } => 500,
             ControlError::UnknownTask(_) => 404,
-            ControlError::NotEnded { .. } | ControlError::CannotStop { .. } | ControlError::NoSpec(_) => 409,
+            ControlError::NotEnded { .. }
+            | ControlError::CannotStop { .. }
+            | ControlError::NoSpec(_)
+            | ControlError::NotAwaiting { .. }
+            | ControlError::Expired(_) => 409,
         }
     }
 
@@ -61,6 +72,8 @@ impl ControlError {
             ControlError::NotEnded { .. } => "task_not_ended",
             ControlError::CannotStop { .. } => "cannot_stop",
             ControlError::NoSpec(_) => "not_retryable",
+            ControlError::NotAwaiting { .. } => "not_awaiting_approval",
+            ControlError::Expired(_) => "approval_expired",
         }
     }
 
@@ -68,8 +81,9 @@ impl ControlError {
         match self {
             ControlError::Dispatch { task_id, .. }
             | ControlError::NotEnded { task_id, .. }
-            | ControlError::CannotStop { task_id, .. } => Some(*task_id),
-            ControlError::UnknownTask(id) | ControlError::NoSpec(id) => Some(*id),
+            | ControlError::CannotStop { task_id, .. }
+            | ControlError::NotAwaiting { task_id, .. } => Some(*task_id),
+            ControlError::UnknownTask(id) | ControlError::NoSpec(id) | ControlError::Expired(id) => Some(*id),
             _ => None,
         }
     }
@@ -91,6 +105,13 @@ impl fmt::Display for ControlError {
             }
             ControlError::CannotStop { message, .. } => f.write_str(message),
             ControlError::NoSpec(id) => write!(f, "task {id} has no spec to repeat"),
+            ControlError::NotAwaiting { task_id, status } => {
+                write!(f, "task {task_id} is {status}, not awaiting_approval: there is nothing to decide")
+            }
+            ControlError::Expired(id) => write!(
+                f,
+                "task {id} waited past its deadline (PODUP_APPROVAL_TTL) and is skipped; a new image, or a deploy by hand, starts another"
+            ),
         }
     }
 }
@@ -116,6 +137,7 @@ pub fn create(
         limit,
         retry_of: None,
         delivery: None,
+        hold: None,
     };
     let id = created(lifecycle::create(conn, &trigger, spec)?)?;
     let what = format!("{} by {}", kind.as_str(), origin.caller);
@@ -152,6 +174,10 @@ pub fn stop(conn: &mut Connection, d: &Dispatcher<'_>, id: i64, force: bool) -> 
             changed: false,
             recovery: None,
         });
+    }
+    if task.status().is_waiting() {
+        let changed = super::approval::cancel_waiting(conn, d, &task)?;
+        return Ok(Stopped { changed, recovery: None });
     }
     if let Some(runner) = &task.runner {
         let message = format!("task {id} runs inside {runner}, not in a unit of its own: stop {runner} instead");
@@ -252,6 +278,7 @@ pub fn retry(conn: &mut Connection, d: &Dispatcher<'_>, id: i64, origin: &Origin
         limit: None,
         retry_of: Some(id),
         delivery: None,
+        hold: None,
     };
     let new_id = created(lifecycle::create(conn, &trigger, &spec)?)?;
     lifecycle::start(conn, d, new_id, &format!("retry of task {id}")).map_err(|message| ControlError::Dispatch {
@@ -266,7 +293,8 @@ pub fn retry(conn: &mut Connection, d: &Dispatcher<'_>, id: i64, origin: &Origin
 pub fn check_alive(conn: &Connection, d: &Dispatcher<'_>, id: i64) {
     let Ok(Some(t)) = tasks::get(conn, id) else { return };
     let young = t.status() == TaskStatus::Pending && now_ms() - t.created_ms < DISPATCH_GRACE_MS;
-    if t.status().is_terminal() || young {
+    // A waiting task has no worker to lose; its timer is the timer job's to re-create.
+    if t.status().is_terminal() || t.status().is_waiting() || young {
         return;
     }
     let gone = d

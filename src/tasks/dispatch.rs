@@ -89,6 +89,12 @@ impl Dispatcher<'_> {
     /// host's backend launches instead). On failure the launcher's commands go to the
     /// task's log and the error is returned; `lifecycle::start` then marks it failed.
     pub fn dispatch(&self, conn: &Connection, task_id: i64, description: &str) -> Result<(), String> {
+        self.dispatch_at(conn, task_id, description, None)
+    }
+
+    /// `dispatch`, with the worker started at `at_ms` by a transient timer
+    /// (`podup-task-<id>.timer`) when that is given: a scheduled task.
+    pub fn dispatch_at(&self, conn: &Connection, task_id: i64, description: &str, at_ms: Option<i64>) -> Result<(), String> {
         let db = self.config.db_path();
         let command = vec![
             self.exe.display().to_string(),
@@ -129,10 +135,15 @@ impl Dispatcher<'_> {
             setenv: &setenv,
             command: &command,
             db: &db,
+            at_ms,
         });
         let records = self.host.drain_records();
         let Err(message) = result else {
-            log::info!(podup_task_id = task_id; "task {task_id} dispatched as {unit}");
+            match at_ms {
+                None => log::info!(podup_task_id = task_id; "task {task_id} dispatched as {unit}"),
+                Some(at) => log::info!(podup_task_id = task_id;
+                    "task {task_id} scheduled as {unit}, its timer fires at {}", crate::clock::format_utc(at)),
+            }
             return Ok(());
         };
         for r in records {

@@ -9,7 +9,7 @@ use crate::clock::now_ms;
 use crate::model::{TaskKind, TaskSpec, TaskStatus, UnitStatus};
 use crate::notify;
 use crate::ratelimit::{self, Limited, Rule};
-use crate::store::tasks::{self, NewTask};
+use crate::store::tasks::{self, Hold, NewTask};
 use crate::store::{immediate, replay};
 use rusqlite::Connection;
 
@@ -41,6 +41,9 @@ pub struct Trigger<'a> {
     /// the digest joins that open task; a digest a verified deploy has since replaced
     /// is not deployed again.
     pub delivery: Option<Delivery<'a>>,
+    /// The task waits for an approval or a time (the service's policy said so) instead
+    /// of starting at once.
+    pub hold: Option<Hold>,
 }
 
 /// What `create` did.
@@ -103,6 +106,12 @@ pub fn create(conn: &mut Connection, trigger: &Trigger<'_>, spec: &TaskSpec) -> 
         }
     }
     let id = insert(&tx, trigger, &spec, now)?;
+    if spec.mode == crate::model::Mode::Deploy {
+        // A newer image (or a deploy by hand) makes a waiting one moot.
+        for u in &spec.units {
+            tasks::supersede_waiting(&tx, &u.unit, u.digest.as_deref(), id, now)?;
+        }
+    }
     if let Some(delivery) = &trigger.delivery {
         replay::remember(&tx, delivery.body_sha, id, now)?;
     }
@@ -118,6 +127,7 @@ pub fn record(conn: &Connection, kind: TaskKind, origin: Origin<'_>, spec: &Task
         limit: None,
         retry_of: None,
         delivery: None,
+        hold: None,
     };
     insert(conn, &trigger, spec, now_ms())
 }
@@ -134,6 +144,7 @@ fn insert(conn: &Connection, trigger: &Trigger<'_>, spec: &TaskSpec, now: i64) -
         delivery_id: trigger.delivery.as_ref().and_then(|d| d.id),
         retry_of: trigger.retry_of,
         spec,
+        hold: trigger.hold,
     };
     tasks::insert(conn, &new, now)
 }
@@ -173,6 +184,24 @@ pub fn duplicate_of(
 pub fn start(conn: &Connection, d: &Dispatcher<'_>, id: i64, what: &str) -> Result<(), String> {
     let result = d.dispatch(conn, id, &format!("podup task {id}: {what}"));
     if let Err(message) = &result {
+        finish(conn, id, TaskStatus::Failed, "dispatch_failed", message);
+    }
+    result
+}
+
+/// `start` for a task created with `hold`: a scheduled task gets its transient timer,
+/// one awaiting approval waits (its notification was written with it); on a failure to
+/// arm the timer the task is marked failed (`dispatch_failed`).
+pub fn begin(conn: &Connection, d: &Dispatcher<'_>, id: i64, what: &str, hold: Option<Hold>) -> Result<(), String> {
+    let at = match hold {
+        None => return start(conn, d, id, what),
+        Some(Hold::Approval { .. }) => return Ok(()),
+        Some(Hold::Schedule { not_before_ms }) => not_before_ms,
+    };
+    let result = d.dispatch_at(conn, id, &format!("podup task {id}: {what}"), Some(at));
+    if let Err(message) = &result {
+        let now = now_ms();
+        let _ = tasks::decide(conn, id, tasks::Decision::Start, "its timer could not be armed", now);
         finish(conn, id, TaskStatus::Failed, "dispatch_failed", message);
     }
     result

@@ -1,12 +1,15 @@
 //! Tasks (docs/tasks.md): the model and its status machine, dispatch into transient
 //! systemd units, the worker that carries a task out, and what the API and CLI share.
 
+pub mod admit;
+pub mod approval;
 pub mod autoupdate;
 pub mod check;
 pub mod control;
 pub mod deploy;
 pub mod dispatch;
 pub mod fields;
+pub mod gate;
 pub mod journal;
 pub mod lifecycle;
 pub mod maintenance;

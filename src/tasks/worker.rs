@@ -32,8 +32,20 @@ pub fn run(conn: &mut Connection, host: &Host, id: i64) -> u8 {
             return 1;
         }
     };
-    if task.status().is_terminal() {
-        log::info!(podup_task_id = id; "task {id} already ended ({}); nothing to do", task.status);
+    if task.status() == TaskStatus::Scheduled {
+        // Its timer fired (or someone started its unit): its time has come.
+        let message = "its time came; started by its timer";
+        if let Err(e) = tasks::decide(conn, id, tasks::Decision::Start, message, now_ms()) {
+            log::error!(podup_task_id = id; "cannot start scheduled task {id}: {e}");
+            return 1;
+        }
+    }
+    let task = match tasks::get(conn, id) {
+        Ok(Some(t)) => t,
+        _ => task,
+    };
+    if task.status().is_terminal() || task.status().is_waiting() {
+        log::info!(podup_task_id = id; "task {id} is {}; nothing to do", task.status);
         return 0;
     }
     let Some(spec) = task.spec() else {

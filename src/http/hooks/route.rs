@@ -8,6 +8,8 @@ use super::super::context::Ctx;
 use super::super::refusal::Refusal;
 use crate::model::{Mode, TaskKind, UnitSpec};
 use crate::providers::{ImageEvent, Sender};
+use crate::store::tasks::Hold;
+use crate::tasks::admit::{Admitted, admit};
 use crate::tasks::lifecycle::{self, Created, Origin, Trigger};
 use serde_json::{Value, json};
 
@@ -128,53 +130,114 @@ pub fn route(
             digest: event.digest.clone(),
         })
         .collect();
-    let image_key = format!("image:{}", event.repository);
-    let trigger = Trigger {
-        kind: TaskKind::Webhook,
-        origin: Origin {
-            source: sender.name(),
-            caller: sender.name(),
-            reason: Some(if sender == Sender::Github {
-                "package published"
-            } else {
-                "image pushed"
-            }),
-            request_id: Some(request_id),
-        },
-        limit: Some((&image_key, &config.limit_image)),
-        retry_of: None,
-        delivery: Some(lifecycle::Delivery {
-            id: key.id,
-            body_sha: key.body_sha,
-        }),
-    };
-    let created = lifecycle::create(conn, &trigger, &d.spec(units, false, Mode::Deploy))?;
-    match created {
-        Created::New(id) => match lifecycle::start(conn, &d, id, &format!("webhook {}", event.reference())) {
-            Ok(()) => Ok(accepted(action, id, &d.status_url(id))),
-            Err(message) => Err(Refusal::Dispatch {
-                task_id: id,
-                message,
-                status_url: d.status_url(id),
-            }),
-        },
-        Created::Duplicate(id) => Ok(duplicate(action, id, &d.status_url(id))),
-        Created::Joined(id) => Ok(Response::json(
+    let admitted = admit(conn, config, units, crate::clock::now_ms())?;
+    let mut groups: Vec<(Option<Hold>, String, Vec<UnitSpec>)> = Vec::new();
+    if !admitted.now.is_empty() {
+        groups.push((None, String::new(), admitted.now.clone()));
+    }
+    groups.extend(admitted.held.iter().map(|(h, why, u)| (Some(*h), why.clone(), u.clone())));
+    let policy_note = policy_note(&admitted);
+    if groups.is_empty() {
+        return Ok(Response::json(
             202,
             action,
-            "joined",
-            &json!({"status": "joined", "task_id": id, "status_url": d.status_url(id)}),
-        )
-        .with_task(id)),
-        Created::Stale(units) => Ok(stale_digest(
-            action,
-            event,
-            &units.iter().map(String::as_str).collect::<Vec<_>>(),
-        )),
-        Created::Limited(limit) => Err(Refusal::Limited {
-            reason: "image_rate_limited",
-            what: "deploys of this image",
-            limit,
-        }),
+            "policy",
+            &json!({"status": "ignored", "reason": "policy", "detail": "no service's policy deploys this image now", "policy": policy_note}),
+        ));
     }
+    let image_key = format!("image:{}", event.repository);
+    let mut answer: Option<Response> = None;
+    let mut others = Vec::new();
+    for (n, (hold, why, units)) in groups.into_iter().enumerate() {
+        // The first task carries the delivery; a delivery whose services' policies
+        // part ways makes more tasks, each known by the body and its place.
+        let body_sha = format!("{}/{n}", key.body_sha);
+        let trigger = Trigger {
+            kind: TaskKind::Webhook,
+            origin: Origin {
+                source: sender.name(),
+                caller: sender.name(),
+                reason: Some(if sender == Sender::Github {
+                    "package published"
+                } else {
+                    "image pushed"
+                }),
+                request_id: Some(request_id),
+            },
+            limit: Some((&image_key, &config.limit_image)),
+            retry_of: None,
+            delivery: Some(lifecycle::Delivery {
+                id: if n == 0 { key.id } else { None },
+                body_sha: if n == 0 { key.body_sha } else { &body_sha },
+            }),
+            hold,
+        };
+        let created = lifecycle::create(conn, &trigger, &d.spec(units, false, Mode::Deploy))?;
+        let what = format!("webhook {}", event.reference());
+        let response = match created {
+            Created::New(id) => match lifecycle::begin(conn, &d, id, &what, hold) {
+                Ok(()) if hold.is_none() => accepted(action, id, &d.status_url(id)),
+                Ok(()) => waiting(action, id, &d.status_url(id), hold, &why),
+                Err(message) => {
+                    return Err(Refusal::Dispatch {
+                        task_id: id,
+                        message,
+                        status_url: d.status_url(id),
+                    });
+                }
+            },
+            Created::Duplicate(id) => duplicate(action, id, &d.status_url(id)),
+            Created::Joined(id) => Response::json(
+                202,
+                action,
+                "joined",
+                &json!({"status": "joined", "task_id": id, "status_url": d.status_url(id)}),
+            )
+            .with_task(id),
+            Created::Stale(units) => stale_digest(action, event, &units.iter().map(String::as_str).collect::<Vec<_>>()),
+            Created::Limited(limit) => {
+                return Err(Refusal::Limited {
+                    reason: "image_rate_limited",
+                    what: "deploys of this image",
+                    limit,
+                });
+            }
+        };
+        match answer {
+            None => answer = Some(response),
+            Some(_) => others.push(response.task_summary()),
+        }
+    }
+    let answer = answer.expect("at least one group");
+    if admitted.all_now() && others.is_empty() {
+        return Ok(answer);
+    }
+    Ok(answer.with_extra(json!({"policy": policy_note, "more_tasks": others})))
+}
+
+/// What the services' policies did with the image, for the answer.
+fn policy_note(a: &Admitted) -> Value {
+    let list = |v: &[(UnitSpec, String)]| -> Vec<Value> {
+        v.iter().map(|(u, why)| json!({"unit": u.unit, "message": why})).collect()
+    };
+    let held: Vec<Value> = a
+        .held
+        .iter()
+        .flat_map(|(_, why, units)| units.iter().map(move |u| json!({"unit": u.unit, "message": why})))
+        .collect();
+    json!({"deploy_now": a.now.iter().map(|u| &u.unit).collect::<Vec<_>>(), "held": held, "told": list(&a.told), "left": list(&a.left)})
+}
+
+/// 202 for a task created waiting: `awaiting_approval` or `scheduled`, and why.
+fn waiting(action: &'static str, id: i64, url: &str, hold: Option<Hold>, why: &str) -> Response {
+    let (status, extra) = match hold {
+        Some(Hold::Approval { deadline_ms }) => ("awaiting_approval", json!({"deadline_ms": deadline_ms})),
+        Some(Hold::Schedule { not_before_ms }) => ("scheduled", json!({"not_before_ms": not_before_ms})),
+        None => ("accepted", json!({})),
+    };
+    let mut body = json!({"status": status, "task_id": id, "status_url": url, "message": why});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    Response::json(202, action, status, &body).with_task(id)
 }

@@ -37,6 +37,7 @@ fn new_task<'a>(s: &'a TaskSpec) -> NewTask<'a> {
         delivery_id: Some("d1"),
         retry_of: None,
         spec: s,
+        hold: None,
     }
 }
 

@@ -86,6 +86,7 @@ pub fn sweep(
             limit: None,
             retry_of: None,
             delivery: None,
+            hold: None,
         };
         let id = match caller {
             Caller::Worker => lifecycle::record(conn, TaskKind::Maintenance, Origin { ..trigger.origin }, &spec)?,

@@ -1,0 +1,60 @@
+//! A new image meets its services' policies (docs/policy.md): for every unit a trigger
+//! that is not a person (a webhook, a check) would deploy, the unit's effective policy and
+//! the image's age decide whether it goes now, waits in a task of its own kind of hold,
+//! is only told about, or is left alone. People (the API, the CLI, the panel) are not
+//! gated: an admin can always deploy by hand.
+
+use super::gate::{Gate, gate};
+use crate::config::Config;
+use crate::model::UnitSpec;
+use crate::store::tasks::{Hold, first_seen};
+use rusqlite::Connection;
+
+/// The units of one trigger, sorted by what their policies said.
+#[derive(Debug, Default)]
+pub struct Admitted {
+    /// Deploy now, in one task.
+    pub now: Vec<UnitSpec>,
+    /// Wait: one task per hold (units with the same hold share it), and why.
+    pub held: Vec<(Hold, String, Vec<UnitSpec>)>,
+    /// `Policy=notify`: the unit and the sentence.
+    pub told: Vec<(UnitSpec, String)>,
+    /// `Policy=manual` (or a window that never opens).
+    pub left: Vec<(UnitSpec, String)>,
+}
+
+impl Admitted {
+    /// Every unit went the default way: nothing to say about policy.
+    pub fn all_now(&self) -> bool {
+        self.held.is_empty() && self.told.is_empty() && self.left.is_empty()
+    }
+}
+
+/// Sorts `units` (each with the digest it would get, when known) by their policies.
+pub fn admit(conn: &Connection, config: &Config, units: Vec<UnitSpec>, now_ms: i64) -> rusqlite::Result<Admitted> {
+    let mut out = Admitted::default();
+    for u in units {
+        let effective = crate::policy::effective(Some(conn), config, &u.unit, now_ms);
+        // The clock of MinAge= runs per digest; without one (a sender that names only
+        // the tag) it runs for the tag's announcement.
+        let key = match (&u.digest, &u.image) {
+            (Some(d), _) => d.clone(),
+            (None, Some(i)) => format!("tag:{i}"),
+            (None, None) => String::new(),
+        };
+        let seen = match effective.policy.min_age_secs {
+            0 => now_ms,
+            _ => first_seen(conn, &u.unit, &key, now_ms)?,
+        };
+        match gate(&effective.policy, seen, now_ms, config.check.approval_ttl_secs) {
+            Gate::Now => out.now.push(u),
+            Gate::Hold(hold, why) => match out.held.iter_mut().find(|(h, _, _)| *h == hold) {
+                Some((_, _, list)) => list.push(u),
+                None => out.held.push((hold, why, vec![u])),
+            },
+            Gate::Tell(why) => out.told.push((u, why)),
+            Gate::Leave(why) => out.left.push((u, why)),
+        }
+    }
+    Ok(out)
+}
