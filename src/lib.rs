@@ -35,10 +35,10 @@ mod logging;
 mod model;
 /// Notifications: sinks, the outbox and its delivery.
 mod notify;
-/// Per-service update policy: the `[X-PodUp]` keys, where they come from, and windows.
-mod policy;
 /// The admin panel's files (`web/`), embedded at compile time.
 mod panel;
+/// Per-service update policy: the `[X-PodUp]` keys, where they come from, and windows.
+mod policy;
 /// Provider payloads (GitHub, ...) turned into one normalized image event.
 mod providers;
 /// Sliding-window rate limits kept in the state database.

@@ -61,6 +61,7 @@ pub fn run(config: &Config, a: &CheckArgs) -> Result<(), Error> {
         request_id: None,
     };
     let (id, _) = check::run_here(conn, d.host, units, a.fresh, origin)?;
+    let acted = crate::tasks::admit::act_on_check(conn, &d, id)?;
     let verdicts = check::verdicts_of(conn, id)?;
     if a.json {
         let list: Vec<serde_json::Value> = verdicts
@@ -72,7 +73,7 @@ pub fn run(config: &Config, a: &CheckArgs) -> Result<(), Error> {
                 o
             })
             .collect();
-        let out = serde_json::json!({"task_id": id, "services": list});
+        let out = serde_json::json!({"task_id": id, "services": list, "policy_tasks": acted});
         println!("{}", serde_json::to_string_pretty(&out).expect("JSON serializes"));
     } else {
         for v in &verdicts {
@@ -83,6 +84,9 @@ pub fn run(config: &Config, a: &CheckArgs) -> Result<(), Error> {
             println!("{:<32} {:<11} {detail}", v.unit, v.status.as_str());
         }
         eprintln!("podup: check task {id}");
+        for t in &acted {
+            eprintln!("podup: task {t} follows a service's policy (podup task {t})");
+        }
     }
     let unknown = verdicts.iter().filter(|v| v.status == UpdateStatus::Unknown).count();
     if unknown > 0 {

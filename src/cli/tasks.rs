@@ -245,18 +245,29 @@ pub fn run_task(config: &Config, args: &RunTaskArgs) -> Result<(), Error> {
     let mut conn = crate::store::open(std::path::Path::new(&args.db))?;
     let host = host_for(config);
     // A task the previous worker left saying running, with its unit gone, is marked.
+    let exe = std::env::current_exe().unwrap_or_default();
+    let d = Dispatcher {
+        config,
+        host: &host,
+        exe: &exe,
+    };
     if let Ok(open) = tasks::open_ids(&conn) {
-        let exe = std::env::current_exe().unwrap_or_default();
-        let d = Dispatcher {
-            config,
-            host: &host,
-            exe: &exe,
-        };
         for other in open.into_iter().filter(|o| *o != id) {
             control::check_alive(&conn, &d, other);
         }
     }
-    Error::from_code(worker::run(&mut conn, &host, id))
+    let code = worker::run(&mut conn, &host, id);
+    // A check's new images meet their services' policies (docs/policy.md).
+    if tasks::get(&conn, id)
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.kind == crate::model::TaskKind::Check)
+    {
+        if let Err(e) = crate::tasks::admit::act_on_check(&mut conn, &d, id) {
+            log::error!(podup_task_id = id; "the policies' pass after the check failed: {e}");
+        }
+    }
+    Error::from_code(code)
 }
 
 #[cfg(test)]

@@ -138,7 +138,9 @@ pub fn auto_update(config: &Config, args: &AutoUpdateArgs) -> Result<(), Error> 
     let dry_run = args.dry_run;
     let mut env = TaskEnv::open(config)?;
     let (d, conn) = env.split(config);
-    let spec = d.spec(Vec::new(), dry_run, Mode::AutoUpdate);
+    // With policies, podman is asked for a dry run first (docs/policy.md).
+    let policies = crate::tasks::timer_policy::any_policy(config);
+    let spec = d.spec(Vec::new(), dry_run || policies, Mode::AutoUpdate);
     let caller = args.caller.as_deref().unwrap_or("cli");
     let source = if caller == "timer" { "timer" } else { "cli" };
     let origin = Origin {
@@ -146,6 +148,8 @@ pub fn auto_update(config: &Config, args: &AutoUpdateArgs) -> Result<(), Error> 
         caller,
         reason: Some(if dry_run {
             "scheduled check (dry run)"
+        } else if policies {
+            "scheduled update (a dry run first: some units have policies)"
         } else {
             "scheduled update"
         }),
@@ -155,6 +159,10 @@ pub fn auto_update(config: &Config, args: &AutoUpdateArgs) -> Result<(), Error> 
     // podman auto-update must not find a tag a lost worker moved: repair first.
     super::recover::before(conn, d.host, &origin);
     let id = lifecycle::record(conn, TaskKind::AutoUpdate, Origin { ..origin }, &spec)?;
+    let origin = Origin {
+        reason: Some("scheduled update"),
+        ..origin
+    };
     if let Some(unit) = crate::sys::own_unit() {
         crate::store::tasks::set_runner(conn, id, &unit)?;
     }
@@ -165,7 +173,21 @@ pub fn auto_update(config: &Config, args: &AutoUpdateArgs) -> Result<(), Error> 
             log::error!(error_kind = "discovery_failed"; "discovery failed: {e}");
         }
     }
-    let code = worker::run(conn, d.host, id);
+    let mut code = worker::run(conn, d.host, id);
+    if policies && !dry_run {
+        // Waiting tasks' timers and deadlines are the timer job's to keep.
+        if let Err(e) = crate::tasks::approval::sweep(conn, &d) {
+            log::error!("the sweep of waiting tasks failed: {e}");
+        }
+        match crate::tasks::timer_policy::follow_up(conn, &d, id, &origin) {
+            Ok(c) => code = code.max(c),
+            Err(e) => log::error!(podup_task_id = id; "the policies' pass failed: {e}"),
+        }
+    } else if !dry_run {
+        if let Err(e) = crate::tasks::approval::sweep(conn, &d) {
+            log::error!("the sweep of waiting tasks failed: {e}");
+        }
+    }
     // Then what is still waiting in the registries (docs/updates.md).
     if config.check.on_timer && !dry_run {
         check_after(&d, conn, source, caller);
@@ -210,7 +232,13 @@ fn check_after(d: &dispatch::Dispatcher<'_>, conn: &mut rusqlite::Connection, so
         reason: Some("scheduled check"),
         request_id: None,
     };
-    match crate::tasks::check::run_here(conn, d.host, units, false, origin) {
+    let ran = crate::tasks::check::run_here(conn, d.host, units, false, origin);
+    if let Ok((id, _)) = &ran {
+        if let Err(e) = crate::tasks::admit::act_on_check(conn, d, *id) {
+            log::error!(podup_task_id = *id; "the policies' pass after the check failed: {e}");
+        }
+    }
+    match ran {
         Ok((id, 0)) => eprintln!("podup: check task {id}"),
         Ok((id, _)) => log::warn!(podup_task_id = id; "the update check (task {id}) could not tell for any service"),
         Err(e) => log::error!(error_kind = "check_failed"; "the update check could not run: {e}"),

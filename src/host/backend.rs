@@ -92,7 +92,7 @@ impl Launcher for SystemdRun {
             Some(at) => host.systemd_run_at(unit, description, at, properties, setenv, command),
         }
         .map(drop)
-            .map_err(|e: HostError| format!("systemd-run failed: {e}"))
+        .map_err(|e: HostError| format!("systemd-run failed: {e}"))
     }
 }
 

@@ -246,6 +246,7 @@ pub fn services(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
         let running_digest = crate::store::stats::last_known_digest(conn, &r.unit).ok().flatten();
         let verdict = verdicts.iter().find(|v| v.unit == r.unit);
         let update = crate::tasks::check::view::update_json(verdict, running_digest.as_deref());
+        let waiting = crate::tasks::approval::waiting_json(conn, &r.unit)?;
         list.push(json!({
             "unit": r.unit,
             "running_digest": running_digest,
@@ -255,6 +256,7 @@ pub fn services(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
             "scope": ctx.config.scope(),
             "last_task": last.map(|t| json!({"id": t.id, "kind": t.kind, "status": t.status, "created_ms": t.created_ms})),
             "update": update,
+            "waiting": waiting,
         }));
     }
     let count = |src: &str| list.iter().filter(|s| s["source"] == src).count();
@@ -264,6 +266,7 @@ pub fn services(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
         "available": updates("available"),
         "up_to_date": updates("up_to_date"),
         "unknown": updates("unknown"),
+        "waiting": list.iter().map(|s| s["waiting"].as_array().map_or(0, Vec::len)).sum::<usize>(),
         "last_check": crate::tasks::check::view::last_check(conn)?,
     });
     call.ok(&json!({"services": list, "counts": counts, "updates": summary, "auto_discover": ctx.config.auto_discover}))

@@ -175,5 +175,7 @@ pub fn task_decision(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Ref
     let task = tasks::get(conn, id)?;
     let status = task.as_ref().map(|t| t.status.as_str()).unwrap_or_default();
     let body = json!({"task_id": id, "status": status, "decided_by": by, "status_url": d.status_url(id)});
-    Ok(Response::json(200, call.action, reason, &body).with_extra(extra).with_task(id))
+    Ok(Response::json(200, call.action, reason, &body)
+        .with_extra(extra)
+        .with_task(id))
 }

@@ -18,8 +18,14 @@ text_enum! {
 }
 
 impl NotifyEvent {
-    /// The events a sink takes when its URL names none: the failures of deploys.
-    pub const DEFAULT: [NotifyEvent; 3] = [NotifyEvent::Failed, NotifyEvent::RolledBack, NotifyEvent::Unknown];
+    /// The events a sink takes when its URL names none: the failures of deploys, and a
+    /// deploy that waits for someone's approval (it waits in vain if no one hears of it).
+    pub const DEFAULT: [NotifyEvent; 4] = [
+        NotifyEvent::Failed,
+        NotifyEvent::RolledBack,
+        NotifyEvent::Unknown,
+        NotifyEvent::ApprovalNeeded,
+    ];
 }
 
 text_enum! {

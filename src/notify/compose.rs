@@ -21,6 +21,7 @@ pub fn event_of(status: TaskStatus) -> Option<Event> {
         TaskStatus::RolledBack => Some(Event::RolledBack),
         TaskStatus::Unknown => Some(Event::Unknown),
         TaskStatus::Succeeded => Some(Event::Succeeded),
+        TaskStatus::AwaitingApproval => Some(Event::ApprovalNeeded),
         _ => None,
     }
 }
@@ -83,6 +84,7 @@ pub fn task_message(
         Event::Failed => "failed",
         Event::RolledBack => "rolled back",
         Event::Unknown => "ended unknown",
+        Event::ApprovalNeeded => "waits for an approval",
         _ => "updated",
     };
     let start = task.started_ms.unwrap_or(task.created_ms);

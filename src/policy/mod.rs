@@ -9,5 +9,7 @@ pub fn effective(
     _unit: &str,
     _now_ms: i64,
 ) -> Effective {
-    Effective { policy: Default::default() }
+    Effective {
+        policy: Default::default(),
+    }
 }

@@ -14,8 +14,8 @@ mod units;
 mod waiting;
 
 pub use logs::{LogEntry, add_log, logs};
-pub use waiting::{Decision, Hold, decide, due_approvals, first_seen, supersede_waiting, waiting, waiting_for};
 pub use units::{UnitUpdate, Unsettled, add_unit, end_open_units, mark_recovered, units, unsettled, update_unit};
+pub use waiting::{Decision, Hold, decide, due_approvals, first_seen, supersede_waiting, waiting, waiting_for};
 
 /// What the triggers know when they create a task.
 #[derive(Debug, Clone)]
@@ -155,6 +155,15 @@ pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Task>> {
 /// Records the systemd unit task `id` runs in, when that is not its own transient unit.
 pub fn set_runner(conn: &Connection, id: i64, unit: &str) -> rusqlite::Result<()> {
     conn.execute("UPDATE tasks SET runner = ?2 WHERE id = ?1", params![id, unit])?;
+    Ok(())
+}
+
+/// Sets the sentence of a task that has not ended (why a waiting task waits).
+pub fn set_message(conn: &Connection, id: i64, message: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE tasks SET message = ?2 WHERE id = ?1",
+        params![id, crate::store::outbox::bound(message, 500)],
+    )?;
     Ok(())
 }
 

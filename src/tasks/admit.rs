@@ -4,9 +4,11 @@
 //! is only told about, or is left alone. People (the API, the CLI, the panel) are not
 //! gated: an admin can always deploy by hand.
 
+use super::dispatch::Dispatcher;
 use super::gate::{Gate, gate};
+use super::lifecycle::{self, Created, Origin, Trigger};
 use crate::config::Config;
-use crate::model::UnitSpec;
+use crate::model::{Mode, TaskKind, UnitSpec, UpdateStatus};
 use crate::store::tasks::{Hold, first_seen};
 use rusqlite::Connection;
 
@@ -57,4 +59,68 @@ pub fn admit(conn: &Connection, config: &Config, units: Vec<UnitSpec>, now_ms: i
         }
     }
     Ok(out)
+}
+
+/// After check task `check_task`: each service with a new image and a policy of its own
+/// (any `[X-PodUp]` key) meets it; a service without one is only told about, as checks
+/// always did (the timer's auto-update, a webhook or a person deploys it). Returns the
+/// tasks created (started, scheduled or awaiting approval).
+pub fn act_on_check(conn: &mut Connection, d: &Dispatcher<'_>, check_task: i64) -> rusqlite::Result<Vec<i64>> {
+    let Some(check) = crate::store::tasks::get(conn, check_task)? else {
+        return Ok(Vec::new());
+    };
+    let now = crate::clock::now_ms();
+    let mut units = Vec::new();
+    for v in super::check::verdicts_of(conn, check_task)? {
+        let (UpdateStatus::Available, Some(digest)) = (v.status, v.remote_digest.clone()) else {
+            continue;
+        };
+        if crate::policy::effective(Some(conn), d.config, &v.unit, now)
+            .policy
+            .is_default()
+        {
+            continue;
+        }
+        // Already on its way, or waiting.
+        if crate::store::tasks::open_for(conn, &v.unit, &digest)?.is_some() {
+            continue;
+        }
+        units.push(UnitSpec {
+            unit: v.unit,
+            image: v.image,
+            digest: Some(digest),
+        });
+    }
+    if units.is_empty() {
+        return Ok(Vec::new());
+    }
+    let admitted = admit(conn, d.config, units, now)?;
+    let mut groups: Vec<(Option<Hold>, String, Vec<UnitSpec>)> = Vec::new();
+    if !admitted.now.is_empty() {
+        groups.push((None, String::new(), admitted.now));
+    }
+    groups.extend(admitted.held.into_iter().map(|(h, why, u)| (Some(h), why, u)));
+    let reason = format!("update check (task {check_task}) found a new image");
+    let mut created = Vec::new();
+    for (hold, why, units) in groups {
+        let what: Vec<String> = units.iter().map(|u| u.unit.clone()).collect();
+        let trigger = Trigger {
+            kind: TaskKind::AutoUpdate,
+            origin: Origin {
+                source: &check.source,
+                caller: check.caller.as_deref().unwrap_or("check"),
+                reason: Some(&reason),
+                request_id: None,
+            },
+            limit: None,
+            retry_of: None,
+            delivery: None,
+            hold,
+        };
+        if let Created::New(id) = lifecycle::create(conn, &trigger, &d.spec(units, false, Mode::Deploy))? {
+            let _ = lifecycle::begin(conn, d, id, &format!("update of {}", what.join(" ")), hold, &why);
+            created.push(id);
+        }
+    }
+    Ok(created)
 }

@@ -62,7 +62,16 @@ pub fn approve(conn: &Connection, d: &Dispatcher<'_>, id: i64, by: &str) -> Resu
     let what = task.units.join(" ");
     let Some(at) = opens else {
         let message = format!("approved by {by}");
-        if !tasks::decide(conn, id, Decision::Approve { by, not_before_ms: None }, &message, now)? {
+        if !tasks::decide(
+            conn,
+            id,
+            Decision::Approve {
+                by,
+                not_before_ms: None,
+            },
+            &message,
+            now,
+        )? {
             return Err(not_awaiting(conn, id)?);
         }
         log::info!(podup_task_id = id; "task {id} {message}");
@@ -70,8 +79,20 @@ pub fn approve(conn: &Connection, d: &Dispatcher<'_>, id: i64, by: &str) -> Resu
             .map_err(|message| ControlError::Dispatch { task_id: id, message })?;
         return Ok(Approved::Started);
     };
-    let message = format!("approved by {by}; scheduled for the window's opening at {}", format_utc(at));
-    if !tasks::decide(conn, id, Decision::Approve { by, not_before_ms: Some(at) }, &message, now)? {
+    let message = format!(
+        "approved by {by}; scheduled for the window's opening at {}",
+        format_utc(at)
+    );
+    if !tasks::decide(
+        conn,
+        id,
+        Decision::Approve {
+            by,
+            not_before_ms: Some(at),
+        },
+        &message,
+        now,
+    )? {
         return Err(not_awaiting(conn, id)?);
     }
     log::info!(podup_task_id = id; "task {id} {message}");
@@ -106,7 +127,13 @@ pub fn cancel_waiting(conn: &Connection, d: &Dispatcher<'_>, task: &Task) -> rus
         now_ms(),
     )?;
     if ended {
-        tasks::end_open_units(conn, task.id, TaskStatus::Cancelled.into(), "cancelled before it started", now_ms())?;
+        tasks::end_open_units(
+            conn,
+            task.id,
+            TaskStatus::Cancelled.into(),
+            "cancelled before it started",
+            now_ms(),
+        )?;
         stop_timer(d, task.id);
     }
     Ok(ended)
@@ -129,11 +156,38 @@ pub fn timer_unit(id: i64) -> String {
 }
 
 fn arm(conn: &Connection, d: &Dispatcher<'_>, id: i64, at: i64, what: &str) -> Result<(), String> {
-    let result = d.dispatch_at(conn, id, &format!("podup task {id}: scheduled deploy of {what}"), Some(at));
+    let result = d.dispatch_at(
+        conn,
+        id,
+        &format!("podup task {id}: scheduled deploy of {what}"),
+        Some(at),
+    );
     if let Err(message) = &result {
         finish(conn, id, TaskStatus::Failed, "dispatch_failed", message);
     }
     result
+}
+
+/// The tasks waiting for `unit`, for the Services page and `podup policy`: id, status,
+/// the image and digest they would deploy, and their deadline or time.
+pub fn waiting_json(conn: &Connection, unit: &str) -> rusqlite::Result<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    for t in tasks::waiting_for(conn, unit)? {
+        let row = tasks::units(conn, t.id)?.into_iter().find(|u| u.unit == unit);
+        let spec = t.spec().and_then(|s| s.units.into_iter().find(|u| u.unit == unit));
+        out.push(serde_json::json!({
+            "task_id": t.id,
+            "status": t.status,
+            "image": row.as_ref().and_then(|r| r.image.clone()),
+            "to_digest": row.as_ref().and_then(|r| r.to_digest.clone()),
+            "to_image": spec.and_then(|s| s.image),
+            "message": t.message,
+            "created_ms": t.created_ms,
+            "not_before_ms": t.not_before_ms,
+            "deadline_ms": t.deadline_ms,
+        }));
+    }
+    Ok(out)
 }
 
 /// What a sweep did.

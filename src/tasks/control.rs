@@ -106,7 +106,10 @@ impl fmt::Display for ControlError {
             ControlError::CannotStop { message, .. } => f.write_str(message),
             ControlError::NoSpec(id) => write!(f, "task {id} has no spec to repeat"),
             ControlError::NotAwaiting { task_id, status } => {
-                write!(f, "task {task_id} is {status}, not awaiting_approval: there is nothing to decide")
+                write!(
+                    f,
+                    "task {task_id} is {status}, not awaiting_approval: there is nothing to decide"
+                )
             }
             ControlError::Expired(id) => write!(
                 f,
@@ -177,7 +180,10 @@ pub fn stop(conn: &mut Connection, d: &Dispatcher<'_>, id: i64, force: bool) -> 
     }
     if task.status().is_waiting() {
         let changed = super::approval::cancel_waiting(conn, d, &task)?;
-        return Ok(Stopped { changed, recovery: None });
+        return Ok(Stopped {
+            changed,
+            recovery: None,
+        });
     }
     if let Some(runner) = &task.runner {
         let message = format!("task {id} runs inside {runner}, not in a unit of its own: stop {runner} instead");

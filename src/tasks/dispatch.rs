@@ -94,7 +94,13 @@ impl Dispatcher<'_> {
 
     /// `dispatch`, with the worker started at `at_ms` by a transient timer
     /// (`podup-task-<id>.timer`) when that is given: a scheduled task.
-    pub fn dispatch_at(&self, conn: &Connection, task_id: i64, description: &str, at_ms: Option<i64>) -> Result<(), String> {
+    pub fn dispatch_at(
+        &self,
+        conn: &Connection,
+        task_id: i64,
+        description: &str,
+        at_ms: Option<i64>,
+    ) -> Result<(), String> {
         let db = self.config.db_path();
         let command = vec![
             self.exe.display().to_string(),

@@ -128,7 +128,11 @@ mod tests {
         };
         assert_eq!(not_before_ms, NOW + 6 * 3_600_000, "02:00 the next day");
         assert!(why.contains("Window=02:00-04:00"), "{why}");
-        assert_eq!(gate(&p, NOW, NOW + 6 * 3_600_000 + 60_000, 60), Gate::Now, "open at 02:01");
+        assert_eq!(
+            gate(&p, NOW, NOW + 6 * 3_600_000 + 60_000, 60),
+            Gate::Now,
+            "open at 02:01"
+        );
         assert_eq!(after_approval(&p, NOW), Some(NOW + 6 * 3_600_000));
         assert_eq!(after_approval(&Policy::default(), NOW), None);
     }

@@ -192,19 +192,48 @@ pub fn start(conn: &Connection, d: &Dispatcher<'_>, id: i64, what: &str) -> Resu
 /// `start` for a task created with `hold`: a scheduled task gets its transient timer,
 /// one awaiting approval waits (its notification was written with it); on a failure to
 /// arm the timer the task is marked failed (`dispatch_failed`).
-pub fn begin(conn: &Connection, d: &Dispatcher<'_>, id: i64, what: &str, hold: Option<Hold>) -> Result<(), String> {
+pub fn begin(
+    conn: &Connection,
+    d: &Dispatcher<'_>,
+    id: i64,
+    what: &str,
+    hold: Option<Hold>,
+    why: &str,
+) -> Result<(), String> {
+    if hold.is_some() {
+        if let Err(e) = tasks::set_message(conn, id, why) {
+            log::error!(podup_task_id = id; "could not record why task {id} waits: {e}");
+        }
+    }
     let at = match hold {
         None => return start(conn, d, id, what),
-        Some(Hold::Approval { .. }) => return Ok(()),
+        Some(Hold::Approval { .. }) => {
+            announce_approval(conn, id);
+            return Ok(());
+        }
         Some(Hold::Schedule { not_before_ms }) => not_before_ms,
     };
     let result = d.dispatch_at(conn, id, &format!("podup task {id}: {what}"), Some(at));
     if let Err(message) = &result {
-        let now = now_ms();
-        let _ = tasks::decide(conn, id, tasks::Decision::Start, "its timer could not be armed", now);
         finish(conn, id, TaskStatus::Failed, "dispatch_failed", message);
     }
     result
+}
+
+/// Writes the `approval_needed` message of a task awaiting approval (with the link to
+/// it in the panel) and delivers it, or has it delivered (docs/notifications.md).
+fn announce_approval(conn: &Connection, id: i64) {
+    let Some(n) = notify::installed() else { return };
+    let result = notify::compose::enqueue_task(conn, n, id, now_ms()).and_then(|written| {
+        if written > 0 {
+            notify::deliver::flush(conn, n, Some(id)).map(drop)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(e) = result {
+        log::error!(podup_task_id = id; "could not write the approval_needed message of task {id}: {e}");
+    }
 }
 
 /// How a unit's deploy ended.

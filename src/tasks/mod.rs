@@ -19,6 +19,7 @@ pub mod recover;
 pub mod resolve;
 pub mod sandbox;
 pub mod steps;
+pub mod timer_policy;
 pub mod verify;
 pub mod worker;
 

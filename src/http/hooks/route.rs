@@ -135,7 +135,12 @@ pub fn route(
     if !admitted.now.is_empty() {
         groups.push((None, String::new(), admitted.now.clone()));
     }
-    groups.extend(admitted.held.iter().map(|(h, why, u)| (Some(*h), why.clone(), u.clone())));
+    groups.extend(
+        admitted
+            .held
+            .iter()
+            .map(|(h, why, u)| (Some(*h), why.clone(), u.clone())),
+    );
     let policy_note = policy_note(&admitted);
     if groups.is_empty() {
         return Ok(Response::json(
@@ -175,7 +180,7 @@ pub fn route(
         let created = lifecycle::create(conn, &trigger, &d.spec(units, false, Mode::Deploy))?;
         let what = format!("webhook {}", event.reference());
         let response = match created {
-            Created::New(id) => match lifecycle::begin(conn, &d, id, &what, hold) {
+            Created::New(id) => match lifecycle::begin(conn, &d, id, &what, hold, &why) {
                 Ok(()) if hold.is_none() => accepted(action, id, &d.status_url(id)),
                 Ok(()) => waiting(action, id, &d.status_url(id), hold, &why),
                 Err(message) => {
@@ -218,7 +223,9 @@ pub fn route(
 /// What the services' policies did with the image, for the answer.
 fn policy_note(a: &Admitted) -> Value {
     let list = |v: &[(UnitSpec, String)]| -> Vec<Value> {
-        v.iter().map(|(u, why)| json!({"unit": u.unit, "message": why})).collect()
+        v.iter()
+            .map(|(u, why)| json!({"unit": u.unit, "message": why}))
+            .collect()
     };
     let held: Vec<Value> = a
         .held

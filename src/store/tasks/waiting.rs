@@ -31,10 +31,19 @@ pub enum Decision<'a> {
 
 /// Applies `decision` to waiting task `id`; false when the task was not waiting in a
 /// way the decision applies to (already decided, ended, or not an approval).
-pub fn decide(conn: &Connection, id: i64, decision: Decision<'_>, message: &str, now_ms: i64) -> rusqlite::Result<bool> {
+pub fn decide(
+    conn: &Connection,
+    id: i64,
+    decision: Decision<'_>,
+    message: &str,
+    now_ms: i64,
+) -> rusqlite::Result<bool> {
     use TaskStatus::*;
     let (from, to, reason, by, not_before) = match decision {
-        Decision::Approve { by, not_before_ms: None } => (AwaitingApproval, Pending, "approved", Some(by), None),
+        Decision::Approve {
+            by,
+            not_before_ms: None,
+        } => (AwaitingApproval, Pending, "approved", Some(by), None),
         Decision::Approve { by, not_before_ms } => (AwaitingApproval, Scheduled, "approved", Some(by), not_before_ms),
         Decision::Reject { by } => (AwaitingApproval, Skipped, "rejected", Some(by), None),
         Decision::Expire => (AwaitingApproval, Skipped, "approval_expired", None, None),
@@ -117,9 +126,8 @@ pub fn waiting_for(conn: &Connection, unit: &str) -> rusqlite::Result<Vec<Task>>
 
 /// Ids of approvals whose deadline has passed.
 pub fn due_approvals(conn: &Connection, now_ms: i64) -> rusqlite::Result<Vec<i64>> {
-    let mut st = conn.prepare_cached(
-        "SELECT id FROM tasks WHERE status = 'awaiting_approval' AND deadline_ms <= ?1 ORDER BY id",
-    )?;
+    let mut st = conn
+        .prepare_cached("SELECT id FROM tasks WHERE status = 'awaiting_approval' AND deadline_ms <= ?1 ORDER BY id")?;
     st.query_map([now_ms], |r| r.get(0))?.collect()
 }
 
