@@ -26,6 +26,8 @@ mod faults;
 mod flood;
 /// Notifications: a real ntfy server, a signed webhook and the real apprise CLI.
 mod notify;
+/// Issue 23: per-service policies (approve, Window=, MinAge=, Timer=no) as a user meets them.
+mod policy;
 /// Quadlet units on the trixie bed: health-verified deploys, Notify=healthy, drop-ins, the timer.
 mod quadlet;
 /// Issue 27 on the real bed: the power cut mid-deploy, the operator's restart after a kill.

@@ -27,6 +27,7 @@ mod bed;
 mod images;
 mod notify;
 mod podup;
+mod policy;
 mod preflight;
 mod recovery;
 
@@ -34,6 +35,7 @@ pub use app::{Bed, setup, setup_env, setup_with};
 pub use bed::Harness;
 pub use notify::{Ntfy, Receiver};
 pub use podup::*;
+pub use policy::{PolicyBed, now_ms, policy_bed};
 pub use preflight::skip_reason;
 pub use recovery::{RECOVERY_VERIFY_SECS, RecoverBy, output_text};
 
