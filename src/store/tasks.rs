@@ -10,6 +10,8 @@ use serde::Serialize;
 mod logs;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod waiting_tests;
 mod units;
 mod waiting;
 
