@@ -10,10 +10,10 @@ use serde::Serialize;
 mod logs;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod waiting_tests;
 mod units;
 mod waiting;
+#[cfg(test)]
+mod waiting_tests;
 
 pub use logs::{LogEntry, add_log, logs};
 pub use units::{UnitUpdate, Unsettled, add_unit, end_open_units, mark_recovered, units, unsettled, update_unit};

@@ -32,13 +32,23 @@ fn a_task_is_created_waiting_with_its_deadline_or_time() {
     let a = waiting_task(&c, "a.service", "sha256:1", APPROVAL);
     let s = waiting_task(&c, "b.service", "sha256:1", SCHEDULE);
     let (ta, ts) = (get(&c, a).unwrap().unwrap(), get(&c, s).unwrap().unwrap());
-    assert_eq!((ta.status, ta.deadline_ms, ta.not_before_ms), (AwaitingApproval, Some(1_000), None));
-    assert_eq!((ts.status, ts.deadline_ms, ts.not_before_ms), (Scheduled, None, Some(500)));
+    assert_eq!(
+        (ta.status, ta.deadline_ms, ta.not_before_ms),
+        (AwaitingApproval, Some(1_000), None)
+    );
+    assert_eq!(
+        (ts.status, ts.deadline_ms, ts.not_before_ms),
+        (Scheduled, None, Some(500))
+    );
     assert_eq!(units(&c, a).unwrap()[0].status, crate::model::UnitStatus::Pending);
     let ids: Vec<i64> = waiting(&c).unwrap().iter().map(|t| t.id).collect();
     assert_eq!(ids, [a, s]);
     assert_eq!(waiting_for(&c, "b.service").unwrap()[0].id, s);
-    assert_eq!(open_for(&c, "a.service", "sha256:1").unwrap(), Some(a), "a waiting task coalesces");
+    assert_eq!(
+        open_for(&c, "a.service", "sha256:1").unwrap(),
+        Some(a),
+        "a waiting task coalesces"
+    );
 }
 
 #[test]
@@ -46,15 +56,48 @@ fn approve_reject_expire_start_each_move_once() {
     let c = db();
     let now = 100;
     let a = waiting_task(&c, "a.service", "sha256:1", APPROVAL);
-    assert!(decide(&c, a, Decision::Approve { by: "ops", not_before_ms: None }, "approved by ops", now).unwrap());
+    assert!(
+        decide(
+            &c,
+            a,
+            Decision::Approve {
+                by: "ops",
+                not_before_ms: None
+            },
+            "approved by ops",
+            now
+        )
+        .unwrap()
+    );
     let t = get(&c, a).unwrap().unwrap();
-    assert_eq!((t.status, t.decided_by.as_deref(), t.decided_ms), (Pending, Some("ops"), Some(now)));
-    assert!(!decide(&c, a, Decision::Reject { by: "ops" }, "late", now).unwrap(), "decided once");
+    assert_eq!(
+        (t.status, t.decided_by.as_deref(), t.decided_ms),
+        (Pending, Some("ops"), Some(now))
+    );
+    assert!(
+        !decide(&c, a, Decision::Reject { by: "ops" }, "late", now).unwrap(),
+        "decided once"
+    );
 
     let b = waiting_task(&c, "a.service", "sha256:2", APPROVAL);
     let at = Some(9_000);
-    assert!(decide(&c, b, Decision::Approve { by: "ops", not_before_ms: at }, "approved", now).unwrap());
-    assert_eq!((status(&c, b).0, get(&c, b).unwrap().unwrap().not_before_ms), (Scheduled, at));
+    assert!(
+        decide(
+            &c,
+            b,
+            Decision::Approve {
+                by: "ops",
+                not_before_ms: at
+            },
+            "approved",
+            now
+        )
+        .unwrap()
+    );
+    assert_eq!(
+        (status(&c, b).0, get(&c, b).unwrap().unwrap().not_before_ms),
+        (Scheduled, at)
+    );
     assert!(decide(&c, b, Decision::Start, "due", now).unwrap());
     assert_eq!(status(&c, b), (Pending, Some("due".into())));
 
@@ -69,11 +112,29 @@ fn approve_reject_expire_start_each_move_once() {
     assert_eq!(due_approvals(&c, 1_000).unwrap(), [e]);
     assert!(decide(&c, e, Decision::Expire, "no one approved it", 1_000).unwrap());
     assert_eq!(status(&c, e), (Skipped, Some("approval_expired".into())));
-    assert!(get(&c, e).unwrap().unwrap().decided_by.is_none(), "an expiry is no one's decision");
+    assert!(
+        get(&c, e).unwrap().unwrap().decided_by.is_none(),
+        "an expiry is no one's decision"
+    );
 
     let s = waiting_task(&c, "a.service", "sha256:5", SCHEDULE);
-    assert!(!decide(&c, s, Decision::Approve { by: "ops", not_before_ms: None }, "x", now).unwrap());
-    assert!(!decide(&c, s, Decision::Expire, "x", now).unwrap(), "only approvals expire");
+    assert!(
+        !decide(
+            &c,
+            s,
+            Decision::Approve {
+                by: "ops",
+                not_before_ms: None
+            },
+            "x",
+            now
+        )
+        .unwrap()
+    );
+    assert!(
+        !decide(&c, s, Decision::Expire, "x", now).unwrap(),
+        "only approvals expire"
+    );
 }
 
 #[test]
@@ -83,7 +144,10 @@ fn the_triggers_refuse_what_the_machine_forbids_even_by_raw_sql() {
     let a = waiting_task(&c, "a.service", "sha256:1", APPROVAL);
     assert!(set(a, "running").is_err(), "approval first");
     assert!(set(a, "succeeded").is_err());
-    assert!(set(a, "pending").unwrap_err().to_string().contains("who gave it"), "an approval names someone");
+    assert!(
+        set(a, "pending").unwrap_err().to_string().contains("who gave it"),
+        "an approval names someone"
+    );
     let s = waiting_task(&c, "a.service", "sha256:2", SCHEDULE);
     assert!(set(s, "awaiting_approval").is_err(), "never back to waiting");
     assert!(set(s, "rolled_back").is_err());
@@ -96,7 +160,10 @@ fn the_triggers_refuse_what_the_machine_forbids_even_by_raw_sql() {
     for from in TaskStatus::ALL {
         for to in TaskStatus::ALL {
             if from.is_waiting() && from.can_become(to) {
-                assert!(matches!(to, Scheduled | Pending | Skipped | Cancelled | Failed), "{from} -> {to}");
+                assert!(
+                    matches!(to, Scheduled | Pending | Skipped | Cancelled | Failed),
+                    "{from} -> {to}"
+                );
             }
         }
     }
@@ -133,6 +200,10 @@ fn min_age_clock_starts_once_per_digest() {
     let c = db();
     assert_eq!(first_seen(&c, "a.service", "sha256:1", 10).unwrap(), 10);
     assert_eq!(first_seen(&c, "a.service", "sha256:1", 50).unwrap(), 10);
-    assert_eq!(first_seen(&c, "a.service", "sha256:2", 60).unwrap(), 60, "a newer digest restarts it");
+    assert_eq!(
+        first_seen(&c, "a.service", "sha256:2", 60).unwrap(),
+        60,
+        "a newer digest restarts it"
+    );
     assert_eq!(first_seen(&c, "b.service", "sha256:1", 70).unwrap(), 70);
 }
