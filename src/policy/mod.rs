@@ -6,3 +6,4 @@
 
 pub mod keys;
 pub mod spans;
+pub mod window;
