@@ -138,12 +138,32 @@ pub fn load(name: &str, dirs: &[PathBuf]) -> Result<Option<UnitFile>, HostError>
 /// drop-in directories for `name`, the first file of each name winning) sorted by file name:
 /// the order in which they apply. `None` when no directory has that file.
 pub fn files(name: &str, dirs: &[PathBuf]) -> Result<Option<Vec<PathBuf>>, HostError> {
-    let Some(main) = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()) else {
+    files_as(&[name.to_string()], name, dirs)
+}
+
+/// A plain systemd unit's files, as [`files`]: for an instance `foo@bar.service` without a
+/// file of its own, the template `foo@.service`, with the instance's drop-ins.
+pub fn unit_files(unit: &str, dirs: &[PathBuf]) -> Result<Option<Vec<PathBuf>>, HostError> {
+    let mut names = vec![unit.to_string()];
+    if let Some((base, rest)) = unit.split_once('@') {
+        if let Some((_, ext)) = rest.rsplit_once('.').filter(|(instance, _)| !instance.is_empty()) {
+            names.push(format!("{base}@.{ext}"));
+        }
+    }
+    files_as(&names, unit, dirs)
+}
+
+/// The first of `names` found in `dirs` (earlier names first), then the drop-ins of `unit`.
+fn files_as(names: &[String], unit: &str, dirs: &[PathBuf]) -> Result<Option<Vec<PathBuf>>, HostError> {
+    let Some(main) = names
+        .iter()
+        .find_map(|name| dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()))
+    else {
         return Ok(None);
     };
     let mut dropins: Vec<(String, PathBuf)> = Vec::new();
     for dir in dirs {
-        for sub in dropin_dirs(name) {
+        for sub in dropin_dirs(unit) {
             for conf in read_names(&dir.join(&sub), ".conf")? {
                 if !dropins.iter().any(|(n, _)| *n == conf) {
                     dropins.push((conf.clone(), dir.join(&sub).join(conf)));

@@ -159,6 +159,42 @@ fn files_for_a_service_are_its_quadlet_file_then_dropins_in_order() {
 }
 
 #[test]
+fn a_plain_instance_falls_back_to_its_template_with_its_own_dropins() {
+    let root = tree(
+        "units",
+        &[
+            ("first/job@.service", "[Service]\nExecStart=/bin/true\n"),
+            ("second/job@.service.d/10-all.conf", "[X-PodUp]\nTimer=no\n"),
+            ("first/job@nightly.service.d/20-one.conf", "[X-PodUp]\nPolicy=manual\n"),
+            ("second/job@weekly.service", "[Service]\nExecStart=/bin/false\n"),
+        ],
+    );
+    let d = dirs(&root);
+    let names = |unit: &str| -> Vec<String> {
+        unit_files(unit, &d)
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(|p| p.strip_prefix(&root).unwrap().display().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names("job@nightly.service"),
+        [
+            "first/job@.service",
+            "second/job@.service.d/10-all.conf",
+            "first/job@nightly.service.d/20-one.conf"
+        ]
+    );
+    assert_eq!(
+        names("job@weekly.service"),
+        ["second/job@weekly.service", "second/job@.service.d/10-all.conf"]
+    );
+    assert_eq!(unit_files("none.service", &d).unwrap(), None);
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
 fn image_and_build_references_resolve_through_their_files() {
     let root = tree(
         "refs",
