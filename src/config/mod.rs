@@ -21,7 +21,7 @@ mod senders;
 mod sources;
 mod variables;
 
-use sources::{secrets, state_dir, whole};
+use sources::{path, secrets, state_dir, whole};
 pub use variables::VARIABLES;
 
 pub const DEFAULT_IDLE_EXIT_SECS: u64 = 30;
@@ -73,6 +73,9 @@ pub struct Config {
     pub unit_dirs: Vec<PathBuf>,
     /// Where Quadlet files of the scope live (searched for `Image=`).
     pub quadlet_dirs: Vec<PathBuf>,
+    /// `PODUP_POLICY_FILE`: policies of services without a unit file podup finds (read
+    /// by `policy` when used).
+    pub policy_file: Option<PathBuf>,
     /// PATH, passed on to task units (where podman and systemctl are found).
     pub path_env: Option<String>,
     /// `PODUP_*` variables that were set but mean nothing to podup (typos).
@@ -274,6 +277,7 @@ impl Config {
         let config_home = get("XDG_CONFIG_HOME").or_else(|| get("HOME").map(|h| format!("{h}/.config")));
         let unit_dirs = unit_dirs(scope, config_home.as_deref());
         let path_env = get("PATH");
+        let policy_file = path(&get, "PODUP_POLICY_FILE")?;
         let trusted_proxies = TrustedProxies::parse(&get("PODUP_TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| err("PODUP_TRUSTED_PROXIES", e))?;
         let forward_auth = get("PODUP_FORWARD_AUTH_HEADER")
@@ -332,6 +336,7 @@ impl Config {
             discovery_retention_secs,
             unit_dirs,
             quadlet_dirs,
+            policy_file,
             path_env,
             unknown_variables,
             trusted_proxies,
