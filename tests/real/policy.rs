@@ -252,7 +252,19 @@ fn timer_no_keeps_the_timer_job_off_the_unit() {
     assert!(settled, "tasks still open: {:#}", list());
     assert_eq!(p.bed.running_digest("app"), a2, "{} took its new image", app.unit);
     assert_eq!(p.bed.version_in("app"), "v2");
-    assert_eq!(&p.bed.running_digest("kept"), k1, "{} keeps its image", kept.unit);
+    let touched: Vec<String> = list()["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["units"].to_string().contains(kept.unit.as_str()))
+        .map(|t| format!("task {} {} by {}: {}", t["id"], t["kind"], t["caller"], t["status"]))
+        .collect();
+    assert_eq!(
+        &p.bed.running_digest("kept"),
+        k1,
+        "{} keeps its image; tasks with it: {touched:#?}",
+        kept.unit
+    );
     assert_eq!(
         p.bed.started_at("kept"),
         kept_started,
