@@ -61,7 +61,7 @@ pub fn run(config: &Config, a: &CheckArgs) -> Result<(), Error> {
         request_id: None,
     };
     let (id, _) = check::run_here(conn, d.host, units, a.fresh, origin)?;
-    let acted = crate::tasks::admit::act_on_check(conn, &d, id, false)?;
+    let acted = crate::tasks::admit::act_on_check(conn, &d, id)?;
     let verdicts = check::verdicts_of(conn, id)?;
     if a.json {
         let list: Vec<serde_json::Value> = verdicts

@@ -234,7 +234,7 @@ fn check_after(d: &dispatch::Dispatcher<'_>, conn: &mut rusqlite::Connection, so
     };
     let ran = crate::tasks::check::run_here(conn, d.host, units, false, origin);
     if let Ok((id, _)) = &ran {
-        if let Err(e) = crate::tasks::admit::act_on_check(conn, d, *id, true) {
+        if let Err(e) = crate::tasks::admit::act_on_check(conn, d, *id) {
             log::error!(podup_task_id = *id; "the policies' pass after the check failed: {e}");
         }
     }

@@ -64,14 +64,8 @@ pub fn admit(conn: &Connection, config: &Config, units: Vec<UnitSpec>, now_ms: i
 /// After check task `check_task`: each service with a new image and a policy of its own
 /// (any `[X-PodUp]` key) meets it; a service without one is only told about, as checks
 /// always did (the timer's auto-update, a webhook or a person deploys it). Returns the
-/// tasks created (started, scheduled or awaiting approval). In the timer job's own check
-/// (`timer_job`), a `Timer=no` service is left alone there too, as its auto-update leaves it.
-pub fn act_on_check(
-    conn: &mut Connection,
-    d: &Dispatcher<'_>,
-    check_task: i64,
-    timer_job: bool,
-) -> rusqlite::Result<Vec<i64>> {
+/// tasks created (started, scheduled or awaiting approval).
+pub fn act_on_check(conn: &mut Connection, d: &Dispatcher<'_>, check_task: i64) -> rusqlite::Result<Vec<i64>> {
     let Some(check) = crate::store::tasks::get(conn, check_task)? else {
         return Ok(Vec::new());
     };
@@ -81,21 +75,10 @@ pub fn act_on_check(
         let (UpdateStatus::Available, Some(digest)) = (v.status, v.remote_digest.clone()) else {
             continue;
         };
-        let policy = crate::policy::effective(Some(conn), d.config, &v.unit, now).policy;
-        if policy.is_default() {
-            continue;
-        }
-        if timer_job && !policy.timer {
-            let journal = super::journal::Journal {
-                conn,
-                host: d.host,
-                task_id: check_task,
-            };
-            journal.info(
-                "policy",
-                Some(&v.unit),
-                "Timer=no: the timer job leaves this unit alone",
-            );
+        if crate::policy::effective(Some(conn), d.config, &v.unit, now)
+            .policy
+            .is_default()
+        {
             continue;
         }
         // Already on its way, or waiting.
