@@ -145,7 +145,11 @@ mod tests {
             &Action::ALL,
         );
         assert_spellings(
-            &[(Level::Patch, "patch"), (Level::Minor, "minor"), (Level::Major, "major")],
+            &[
+                (Level::Patch, "patch"),
+                (Level::Minor, "minor"),
+                (Level::Major, "major"),
+            ],
             &Level::ALL,
         );
         assert_eq!(Follow::Semver(Level::Minor).spelling(), "semver:minor");
