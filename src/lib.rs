@@ -37,6 +37,8 @@ mod model;
 mod notify;
 /// The admin panel's files (`web/`), embedded at compile time.
 mod panel;
+/// Update policies: which tag `Follow=` moves a unit to.
+pub mod policy;
 /// Provider payloads (GitHub, ...) turned into one normalized image event.
 mod providers;
 /// Sliding-window rate limits kept in the state database.
