@@ -126,6 +126,7 @@ pub fn route(
             unit: r.unit.clone(),
             image: r.image.as_ref().map(|i| i.to_string()),
             digest: event.digest.clone(),
+            retag: None,
         })
         .collect();
     let image_key = format!("image:{}", event.repository);
