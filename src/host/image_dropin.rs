@@ -14,8 +14,8 @@
 //! Writes are atomic (a temp file in the same directory, fsync, rename, fsync of the
 //! directory), so a crash leaves the old file or the new one, never half of either.
 
-use super::quadlet::{self, read_file};
 use super::HostError;
+use super::quadlet::{self, read_file};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

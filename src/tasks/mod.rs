@@ -14,6 +14,7 @@ pub mod notify;
 pub mod pause;
 pub mod recover;
 pub mod resolve;
+pub mod retag;
 pub mod sandbox;
 pub mod steps;
 pub mod verify;
