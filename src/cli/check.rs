@@ -49,6 +49,7 @@ pub fn run(config: &Config, a: &CheckArgs) -> Result<(), Error> {
             unit: r.unit,
             image: r.image.map(|i| i.to_string()),
             digest: None,
+            retag: None,
         })
         .collect();
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".into());

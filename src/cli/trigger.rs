@@ -85,6 +85,7 @@ pub fn run(config: &Config, a: &TriggerArgs) -> Result<(), Error> {
             unit: r.unit,
             image: r.image.map(|i| i.to_string()),
             digest: None,
+            retag: None,
         })
         .collect();
     let spec = d.spec(units, a.dry_run, Mode::Deploy);
@@ -219,6 +220,7 @@ fn check_after(d: &dispatch::Dispatcher<'_>, conn: &mut rusqlite::Connection, so
                 unit: r.unit,
                 image: Some(i.to_string()),
                 digest: None,
+                retag: None,
             })
         })
         .collect();

@@ -25,6 +25,7 @@ fn check_all(conn: &mut Connection, host: &Host) -> (i64, Vec<Verdict>) {
             unit: u.unit.into(),
             image: Some(format!("{}:{}", u.repo, u.tag)),
             digest: None,
+            retag: None,
         })
         .collect();
     let origin = Origin {

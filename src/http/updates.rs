@@ -51,6 +51,7 @@ pub fn check(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
             unit: r.unit,
             image: r.image.map(|i| i.to_string()),
             digest: None,
+            retag: None,
         })
         .collect();
     let spec = crate::tasks::check::spec(units, b.fresh);

@@ -195,6 +195,7 @@ mod tests {
                 unit: "a.service".into(),
                 image: None,
                 digest: None,
+                retag: None,
             }],
             scope: Some(crate::model::Scope::System),
             recovers: None,

@@ -15,6 +15,7 @@ pub(super) fn spec(units: &[&str]) -> TaskSpec {
                 unit: u.to_string(),
                 image: Some("r/a:t".into()),
                 digest: Some("sha256:1".into()),
+                retag: None,
             })
             .collect(),
         scope: Some(crate::model::Scope::System),
