@@ -234,7 +234,9 @@ fn check_after(d: &dispatch::Dispatcher<'_>, conn: &mut rusqlite::Connection, so
         reason: Some("scheduled check"),
         request_id: None,
     };
-    let ran = crate::tasks::check::run_here(conn, d.host, units, false, origin);
+    let mut spec = crate::tasks::check::spec(units, false);
+    crate::tasks::check::note_follows(Some(conn), d.config, &mut spec);
+    let ran = crate::tasks::check::run_here(conn, d.host, &spec, origin);
     if let Ok((id, _)) = &ran {
         if let Err(e) = crate::tasks::admit::act_on_check(conn, d, *id) {
             log::error!(podup_task_id = *id; "the policies' pass after the check failed: {e}");

@@ -34,7 +34,7 @@ fn check_all(conn: &mut Connection, host: &Host) -> (i64, Vec<Verdict>) {
         reason: None,
         request_id: None,
     };
-    let (id, _) = check::run_here(conn, host, units, true, origin).unwrap();
+    let (id, _) = check::run_here(conn, host, &check::spec(units, true), origin).unwrap();
     (id, check::verdicts_of(conn, id).unwrap())
 }
 

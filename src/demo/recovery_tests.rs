@@ -53,6 +53,7 @@ fn lost_after(unit: &str, intent: Intent) -> Lost {
         recovers: None,
         sink: None,
         fresh: false,
+        follow: Default::default(),
     };
     let origin = Origin {
         source: "api",

@@ -45,6 +45,7 @@ fn spec(units: &[&str], mode: Mode) -> TaskSpec {
         recovers: None,
         sink: None,
         fresh: false,
+        follow: Default::default(),
     }
 }
 

@@ -73,6 +73,10 @@ pub struct TaskSpec {
     /// For `Mode::Check`: ask the registries even when a cached answer is fresh.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fresh: bool,
+    /// For `Mode::Check`: the units whose policy follows version tags (`Follow=`), with
+    /// its spelling (`semver:minor`); the check lists their tags (docs/policy.md).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub follow: std::collections::BTreeMap<String, String>,
 }
 
 /// `Option<Scope>` spelled as the scope's text, or `""` for none.
@@ -131,6 +135,7 @@ mod tests {
             recovers: None,
             sink: None,
             fresh: false,
+            follow: Default::default(),
         };
         let text = r#"{"units":[{"unit":"app.service","image":"r/a:t","digest":null}],"scope":"user","verify_secs":10,"dry_run":false,"mode":"auto-update"}"#;
         assert_eq!(serde_json::to_string(&spec).unwrap(), text);
@@ -144,6 +149,7 @@ mod tests {
             recovers: None,
             sink: None,
             fresh: false,
+            follow: Default::default(),
         };
         let text = r#"{"units":[],"scope":"","verify_secs":0,"dry_run":false,"mode":"prune"}"#;
         assert_eq!(serde_json::to_string(&maintenance).unwrap(), text);

@@ -201,6 +201,7 @@ mod tests {
             recovers: None,
             sink: None,
             fresh: false,
+            follow: Default::default(),
             verify_secs: 1,
             dry_run: false,
             mode: crate::model::Mode::Deploy,

@@ -22,6 +22,7 @@ pub(super) fn spec(units: &[&str]) -> TaskSpec {
         recovers: None,
         sink: None,
         fresh: false,
+        follow: Default::default(),
         verify_secs: 10,
         dry_run: false,
         mode: crate::model::Mode::Deploy,

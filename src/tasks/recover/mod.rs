@@ -150,6 +150,7 @@ pub fn recovery_spec(lost: &Task, rows: &[Unsettled]) -> TaskSpec {
         recovers: Some(lost.id),
         sink: None,
         fresh: false,
+        follow: Default::default(),
     }
 }
 
