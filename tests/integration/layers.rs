@@ -26,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "auth",
             "services",
             "discovery",
+            "policy",
             "checks",
             "ratelimit",
             "config",
