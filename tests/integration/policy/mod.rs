@@ -1,9 +1,11 @@
 //! Per-service policy (docs/policy.md) against the built binary with recording fakes:
-//! webhooks that wait for an approval or a time, the decisions on them through the API
+//! reading it, webhooks that wait for an approval or a time, the decisions on them through the API
 //! and the CLI, supersession, stopping, and the timer job leaving a `Timer=no` unit alone.
 
 /// Policy=approve: the wait, approve, reject, expiry, who may decide.
 mod approvals;
+/// `podup policy`, the policy file and the services API: each key and where it came from.
+mod reading;
 /// MinAge= and Window=: scheduled tasks and their transient timers; supersession; stop.
 mod schedules;
 
