@@ -4,6 +4,8 @@
 
 /// Policy=approve: the wait, approve, reject, expiry, who may decide.
 mod approvals;
+/// Follow=: a check lists tags, proposes a version, and the policy deploys the move.
+mod follow;
 /// `podup policy`, the policy file and the services API: each key and where it came from.
 mod reading;
 /// MinAge= and Window=: scheduled tasks and their transient timers; supersession; stop.
