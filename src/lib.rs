@@ -37,8 +37,9 @@ mod model;
 mod notify;
 /// The admin panel's files (`web/`), embedded at compile time.
 mod panel;
-/// Each service's update policy: read from its unit files or the policy file, and its window.
-pub mod policy;
+/// Each service's update policy: read from its unit files or the policy file, its window,
+/// and which tag `Follow=` moves a unit to.
+mod policy;
 /// Provider payloads (GitHub, ...) turned into one normalized image event.
 mod providers;
 /// Sliding-window rate limits kept in the state database.

@@ -4,6 +4,7 @@
 
 use super::{Error, UsageError, common_options, open_db};
 use crate::config::Config;
+use crate::policy::window;
 use crate::policy::{self, Effective, Source, keys};
 
 #[derive(Debug, Default, PartialEq)]
@@ -45,22 +46,68 @@ pub fn run(config: &Config, a: &PolicyArgs) -> Result<(), Error> {
         .iter()
         .map(|u| policy::effective(Some(&conn), config, u, now_ms))
         .collect();
+    let waiting: Vec<Vec<serde_json::Value>> = list
+        .iter()
+        .map(|e| crate::tasks::approval::waiting_json(&conn, &e.unit))
+        .collect::<rusqlite::Result<_>>()?;
     if a.json {
-        // A struct rather than json!, which would sort each policy's fields.
-        #[derive(serde::Serialize)]
-        struct Out<'a> {
-            policies: &'a [Effective],
-        }
-        let out = Out { policies: &list };
+        let policies: Vec<serde_json::Value> = list
+            .iter()
+            .zip(&waiting)
+            .map(|(e, w)| {
+                let mut v = serde_json::to_value(e).expect("a policy serializes");
+                v["window_now"] = window_now(e, now_ms).into();
+                v["waiting"] = w.clone().into();
+                v
+            })
+            .collect();
+        let out = serde_json::json!({ "policies": policies });
         println!("{}", serde_json::to_string_pretty(&out).expect("JSON serializes"));
     } else {
-        let blocks: Vec<String> = list.iter().map(describe).collect();
+        let blocks: Vec<String> = list
+            .iter()
+            .zip(&waiting)
+            .map(|(e, w)| describe(e) + &now_lines(e, w, now_ms))
+            .collect();
         print!("{}", blocks.join("\n"));
     }
     match list.iter().filter(|e| !e.errors.is_empty()).count() {
         0 => Ok(()),
         services => Err(Error::PolicyErrors { services }),
     }
+}
+
+/// Where the service's window stands at `now_ms`: `open until …`, `opens …`, or None
+/// when it has no window.
+fn window_now(e: &Effective, now_ms: i64) -> Option<String> {
+    let w = e.policy.window.as_ref()?;
+    let utc = crate::clock::format_utc;
+    Some(match (window::closes_at(w, now_ms), window::next_open(w, now_ms)) {
+        (Some(i64::MAX), _) => "open, never closes".to_string(),
+        (Some(end), _) => format!("open until {}", utc(end)),
+        (None, Some(at)) => format!("closed, opens {}", utc(at)),
+        (None, None) => "never opens".to_string(),
+    })
+}
+
+/// The window's state and the tasks that wait for this service.
+fn now_lines(e: &Effective, waiting: &[serde_json::Value], now_ms: i64) -> String {
+    let mut out = String::new();
+    if let Some(state) = window_now(e, now_ms) {
+        out += &format!("  window now: {state}\n");
+    }
+    let utc = |v: &serde_json::Value| v.as_i64().map(crate::clock::format_utc).unwrap_or_default();
+    for w in waiting {
+        let id = &w["task_id"];
+        out += &match w["status"].as_str() {
+            Some("awaiting_approval") => format!(
+                "  task {id} awaits an approval until {} (podup task approve|reject {id})\n",
+                utc(&w["deadline_ms"])
+            ),
+            _ => format!("  task {id} is scheduled for {}\n", utc(&w["not_before_ms"])),
+        };
+    }
+    out
 }
 
 /// One service: a summary line, then each key set somewhere and where, then its errors.

@@ -5,7 +5,7 @@
 use crate::auth::proxy::TrustedProxies;
 use crate::auth::tokens::Role;
 use crate::host::Scope;
-use crate::host::dirs::{quadlet_dirs, unit_dirs};
+use crate::host::dirs::{images_dir, quadlet_dirs, unit_dirs};
 use crate::model::Secret;
 use crate::providers::Sender;
 use crate::ratelimit::{Rule, parse_duration_secs, parse_rules};
@@ -73,6 +73,9 @@ pub struct Config {
     pub unit_dirs: Vec<PathBuf>,
     /// Where Quadlet files of the scope live (searched for `Image=`).
     pub quadlet_dirs: Vec<PathBuf>,
+    /// Where podup keeps the image environment files of plain units that `Follow=` moves
+    /// (`host::dirs::images_dir`); None for a user manager without a home.
+    pub images_dir: Option<PathBuf>,
     /// `PODUP_POLICY_FILE`: policies of services without a unit file podup finds (read
     /// by `policy` when used).
     pub policy_file: Option<PathBuf>,
@@ -276,6 +279,7 @@ impl Config {
         let quadlet_dirs = quadlet_dirs(scope, get, euid);
         let config_home = get("XDG_CONFIG_HOME").or_else(|| get("HOME").map(|h| format!("{h}/.config")));
         let unit_dirs = unit_dirs(scope, config_home.as_deref());
+        let images_dir = images_dir(scope, config_home.as_deref());
         let path_env = get("PATH");
         let policy_file = path(&get, "PODUP_POLICY_FILE")?;
         let trusted_proxies = TrustedProxies::parse(&get("PODUP_TRUSTED_PROXIES").unwrap_or_default())
@@ -336,6 +340,7 @@ impl Config {
             discovery_retention_secs,
             unit_dirs,
             quadlet_dirs,
+            images_dir,
             policy_file,
             path_env,
             unknown_variables,

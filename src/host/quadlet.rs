@@ -75,6 +75,19 @@ pub fn files_for_service(service: &str, dirs: &[PathBuf]) -> Result<Option<Vec<P
     Ok(None)
 }
 
+/// The `.container` file that makes `service` (the first of its name in `dirs`, the one
+/// Quadlet reads), and that file with its drop-ins applied. None when no file makes it.
+pub fn container_file(service: &str, dirs: &[PathBuf]) -> Result<Option<(PathBuf, UnitFile)>, HostError> {
+    let Some(stem) = service.strip_suffix(".service").filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let Some((name, unit)) = quadlet_for(stem, "container", "Container", dirs)? else {
+        return Ok(None);
+    };
+    let path = dirs.iter().map(|d| d.join(&name)).find(|p| p.is_file());
+    Ok(path.map(|p| (p, unit)))
+}
+
 /// The `.container` file (with drop-ins) whose service is `<stem>.service`.
 fn container_for(stem: &str, dirs: &[PathBuf]) -> Result<Option<UnitFile>, HostError> {
     Ok(quadlet_for(stem, "container", "Container", dirs)?.map(|(_, unit)| unit))

@@ -243,3 +243,27 @@ fn an_unreadable_file_is_an_error_naming_it() {
     assert!(e.message.contains("first/bad.container"), "{e}");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn the_file_that_makes_a_service_is_the_first_of_its_name() {
+    let root = tree(
+        "container-file",
+        &[
+            ("first/app.container", "[Container]\nImage=reg/app:1\n"),
+            ("second/app.container", "[Container]\nImage=reg/hidden:1\n"),
+            (
+                "second/web.container",
+                "[Container]\nImage=reg/web:1\nServiceName=front\n",
+            ),
+        ],
+    );
+    let d = dirs(&root);
+    let (path, unit) = container_file("app.service", &d).unwrap().unwrap();
+    assert_eq!(path, root.join("first/app.container"));
+    assert_eq!(unit.get("Container", "Image"), Some("reg/app:1"));
+    let (path, _) = container_file("front.service", &d).unwrap().unwrap();
+    assert_eq!(path, root.join("second/web.container"));
+    assert_eq!(container_file("web.service", &d).unwrap(), None);
+    assert_eq!(container_file("app.socket", &d).unwrap(), None);
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -89,6 +89,7 @@ pub fn update_service(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Re
         unit: service.to_string(),
         image: Some(format!("{}:{}", target.repository, target.tag)),
         digest: target.digest.clone(),
+        retag: None,
     };
     let spec = ctx.dispatcher().spec(vec![unit], b.dry_run, Mode::Deploy);
     if b.dry_run {
@@ -150,6 +151,7 @@ pub fn update_all(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusa
                 unit: r.unit,
                 image: r.image.map(|i| i.to_string()),
                 digest: None,
+                retag: None,
             })
             .collect()
     };
@@ -229,6 +231,7 @@ pub fn services(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
     let resolved = d.resolve(ctx.db.get().ok(), None).unwrap_or_default();
     let conn = ctx.db.get()?;
     let verdicts = crate::tasks::check::view::verdicts(conn)?;
+    let now_ms = crate::clock::now_ms();
     let mut list = Vec::new();
     for r in resolved {
         let last = tasks::list(
@@ -247,6 +250,12 @@ pub fn services(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
         let verdict = verdicts.iter().find(|v| v.unit == r.unit);
         let update = crate::tasks::check::view::update_json(verdict, running_digest.as_deref());
         let waiting = crate::tasks::approval::waiting_json(conn, &r.unit)?;
+        // A few small files per service: cheap enough for every request (docs/policy.md).
+        let mut policy = serde_json::to_value(crate::policy::effective(Some(conn), ctx.config, &r.unit, now_ms))
+            .expect("a policy serializes");
+        if let Some(o) = policy.as_object_mut() {
+            o.remove("unit");
+        }
         list.push(json!({
             "unit": r.unit,
             "running_digest": running_digest,
@@ -257,6 +266,7 @@ pub fn services(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
             "last_task": last.map(|t| json!({"id": t.id, "kind": t.kind, "status": t.status, "created_ms": t.created_ms})),
             "update": update,
             "waiting": waiting,
+            "policy": policy,
         }));
     }
     let count = |src: &str| list.iter().filter(|s| s["source"] == src).count();

@@ -5,6 +5,7 @@
 //! good policy, which `stored` keeps in the state database. Acting on a policy (approvals,
 //! schedules, following versions) belongs to the modules that do those things.
 
+pub mod follow;
 pub mod keys;
 mod read;
 pub mod spans;
@@ -164,14 +165,6 @@ pub fn effective(conn: Option<&Connection>, config: &Config, unit: &str, now_ms:
         }
     }
     e
-}
-
-/// The effective policy of every service podup may touch (`discovery::services`).
-pub fn all(conn: Option<&Connection>, config: &Config, now_ms: i64) -> Vec<Effective> {
-    crate::discovery::services(config, conn)
-        .into_iter()
-        .map(|(service, _)| effective(conn, config, &service.unit, now_ms))
-        .collect()
 }
 
 /// Every key from the default.

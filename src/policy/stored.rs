@@ -28,7 +28,9 @@ enum StoredSource {
     File { file: String, line: usize },
 }
 
-/// Keeps `policy` (read without an error) as `unit`'s last good one.
+/// Keeps `policy` (read without an error) as `unit`'s last good one. A policy nobody set
+/// (every key the default) is kept as no row, which falls back the same way: a service
+/// without a policy never writes.
 pub fn save(
     conn: &Connection,
     unit: &str,
@@ -36,6 +38,9 @@ pub fn save(
     sources: &[(&'static str, Source)],
     now_ms: i64,
 ) -> rusqlite::Result<()> {
+    if sources.iter().all(|(_, s)| *s == Source::Default) {
+        return policies::forget(conn, unit);
+    }
     let policy_json = serde_json::to_string(policy).expect("a policy serializes");
     let map: serde_json::Map<String, serde_json::Value> = sources
         .iter()

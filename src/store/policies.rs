@@ -36,6 +36,15 @@ pub fn save_good(
     Ok(())
 }
 
+/// Forgets `unit`'s last good policy (its policy is the default again, which is what a
+/// service without a row falls back to); writes only when there is a row.
+pub fn forget(conn: &Connection, unit: &str) -> rusqlite::Result<()> {
+    if last_good(conn, unit)?.is_some() {
+        conn.execute("DELETE FROM policies WHERE unit = ?1", [unit])?;
+    }
+    Ok(())
+}
+
 /// `unit`'s last good policy and sources, as saved; none when none was saved (or the
 /// table does not exist yet).
 pub fn last_good(conn: &Connection, unit: &str) -> rusqlite::Result<Option<(String, String)>> {
@@ -74,6 +83,9 @@ mod tests {
         save_good(&conn, "app.service", "{\"p\":2}", "{}", 30).unwrap();
         assert_eq!(read_ms(), 30);
         assert_eq!(last_good(&conn, "other.service").unwrap(), None);
+        forget(&conn, "app.service").unwrap();
+        forget(&conn, "other.service").unwrap();
+        assert_eq!(last_good(&conn, "app.service").unwrap(), None);
         ensure(&conn).unwrap();
     }
 
