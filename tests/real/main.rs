@@ -28,6 +28,8 @@ mod flood;
 mod notify;
 /// Issue 23: per-service policies (approve, Window=, MinAge=, Timer=no) as a user meets them.
 mod policy;
+/// Issue 23's Follow=: a check moves a unit to a higher version tag through a file podup owns.
+mod policy_follow;
 /// Quadlet units on the trixie bed: health-verified deploys, Notify=healthy, drop-ins, the timer.
 mod quadlet;
 /// Issue 27 on the real bed: the power cut mid-deploy, the operator's restart after a kill.

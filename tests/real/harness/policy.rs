@@ -65,14 +65,41 @@ impl Harness {
             }
             Kind::Bookworm => {
                 let unit = self.container_unit(name, image);
-                if !section.is_empty() {
-                    let path = self.unit_dir().join(&unit);
-                    let text = std::fs::read_to_string(&path).unwrap() + &section;
-                    self.install_unit(&unit, &text);
+                let path = self.unit_dir().join(&unit);
+                let mut text = std::fs::read_to_string(&path).unwrap() + &section;
+                if policy.contains("Follow=") {
+                    text = self.image_from_env_file(&unit, image, &text);
                 }
+                self.install_unit(&unit, &text);
                 unit
             }
         }
+    }
+
+    /// `text` (a generated unit running `image`) made to take its image from the environment
+    /// file podup owns, as docs/policy.md asks of a plain unit that `Follow=` moves:
+    /// `EnvironmentFile=` of `$XDG_CONFIG_HOME/podup/images/UNIT.env` (written, holding
+    /// `PODUP_IMAGE=image`) and `${PODUP_IMAGE}` in `ExecStart=`.
+    pub fn image_from_env_file(&self, unit: &str, image: &str, text: &str) -> String {
+        let file = self.images_env_file(unit);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, format!("PODUP_IMAGE={image}\n")).unwrap();
+        let mut out = String::new();
+        for line in text.lines() {
+            match line {
+                l if l.starts_with('#') => out += l,
+                "[Service]" => out += &format!("[Service]\nEnvironmentFile={}", file.display()),
+                l => out += &l.replace(image, "${PODUP_IMAGE}"),
+            }
+            out.push('\n');
+        }
+        assert!(out.contains("${PODUP_IMAGE}"), "no image in ExecStart=: {text}");
+        out
+    }
+
+    /// Where podup keeps the image of plain unit `unit` that `Follow=` moves (user scope).
+    pub fn images_env_file(&self, unit: &str) -> PathBuf {
+        PathBuf::from(self.env_var("XDG_CONFIG_HOME")).join(format!("podup/images/{unit}.env"))
     }
 
     /// Writes `text` as the drop-in `NAME` of unit `unit` (whose container is `name`):
