@@ -5,18 +5,20 @@
 //! environment file `podup/images/container-app.service.env` the unit reads its image from),
 //! and a `1.5.0` that cannot run is rolled back with that file put back.
 
-use crate::harness::{PolicyBed, policy_bed, shout};
+use crate::harness::{PolicyBed, Scope, policy_bed_in, shout};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
 
 const VERIFY_SECS: &str = "2";
 const FOLLOW: &str = "Follow=semver:minor";
+const ETC_IS_THE_HOSTS: &str =
+    "a bookworm bed's /etc is the host's: no Quadlet file of the bed can be in /etc/containers/systemd";
 
 /// A bed running `acme/app:1.4.2` with `Follow=semver:minor`, `2.0.0` in the registry beside
 /// it; returns it, the unit and the digest of 1.4.2.
-fn follow_bed(test: &str) -> Option<(PolicyBed, String, String)> {
-    let (p, mut services) = policy_bed(test, VERIFY_SECS, &[("app", "acme/app:1.4.2", FOLLOW)])?;
+fn follow_bed(test: &str, scope: Scope) -> Option<(PolicyBed, String, String)> {
+    let (p, mut services) = policy_bed_in(test, VERIFY_SECS, &[("app", "acme/app:1.4.2", FOLLOW)], scope)?;
     let (app, d142) = services.remove(0);
     p.bed.push_image("acme/app:2.0.0", "2.0.0", None);
     Some((p, app.unit, d142))
@@ -66,7 +68,19 @@ on_kinds!(follow_semver_minor_moves_to_1_5_not_2_0);
 /// The check proposes 1.5.0 (not 2.0.0) and the policy deploys it through the file podup
 /// owns; the container runs 1.5.0.
 fn follow_semver_minor_moves_to_1_5_not_2_0() {
-    let Some((p, unit, d142)) = follow_bed("policy-follow") else {
+    moves_to_1_5("policy-follow", Scope::User);
+}
+
+on_kinds!(follow_moves_a_quadlet_unit_from_inside_the_system_sandbox, only trixie, ETC_IS_THE_HOSTS);
+/// As root on a host: podup in the system scope reads `/etc/containers/systemd/app.container`
+/// and its task unit runs in the system manager's sandbox (ProtectSystem=full), from which the
+/// deploy still writes the drop-in beside that file.
+fn follow_moves_a_quadlet_unit_from_inside_the_system_sandbox() {
+    moves_to_1_5("policy-follow-sys", Scope::System);
+}
+
+fn moves_to_1_5(test: &str, scope: Scope) {
+    let Some((p, unit, d142)) = follow_bed(test, scope) else {
         return;
     };
     let d150 = p.bed.push_image("acme/app:1.5.0", "1.5.0", None);
@@ -100,7 +114,7 @@ on_kinds!(a_failing_1_5_is_rolled_back_and_the_dropin_removed);
 /// A 1.5.0 whose container exits at once: the deploy rolls back, the file podup wrote is
 /// gone (Quadlet) or says 1.4.2 again (environment file), and 1.4.2 runs.
 fn a_failing_1_5_is_rolled_back_and_the_dropin_removed() {
-    let Some((p, unit, d142)) = follow_bed("policy-follow-rb") else {
+    let Some((p, unit, d142)) = follow_bed("policy-follow-rb", Scope::User) else {
         return;
     };
     let file = p.image_file(&unit);

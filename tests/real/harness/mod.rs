@@ -35,7 +35,7 @@ pub use app::{Bed, setup, setup_env, setup_with};
 pub use bed::Harness;
 pub use notify::{Ntfy, Receiver};
 pub use podup::*;
-pub use policy::{PolicyBed, now_ms, policy_bed};
+pub use policy::{PolicyBed, Scope, now_ms, policy_bed, policy_bed_in};
 pub use preflight::skip_reason;
 pub use recovery::{RECOVERY_VERIFY_SECS, RecoverBy, output_text};
 

@@ -149,7 +149,35 @@ pub fn policy_bed(
     verify_secs: &str,
     services: &[(&str, &str, &str)],
 ) -> Option<(PolicyBed, Vec<(Service, String)>)> {
+    policy_bed_in(test, verify_secs, services, Scope::User)
+}
+
+/// Which manager podup talks to, and where it reads unit and Quadlet files.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Scope {
+    /// The user manager's directories (`PODUP_SYSTEMD_SCOPE=user`): task units unsandboxed.
+    User,
+    /// As root on a host (the default): `/etc/containers/systemd` and task units in the
+    /// system manager's sandbox. The bed's generator reads only the user directory, so that
+    /// directory is bind-mounted at `/etc/containers/systemd` inside the bed (trixie only:
+    /// a bookworm bed's `/etc` is the host's).
+    System,
+}
+
+/// [`policy_bed`] with podup in `scope`.
+pub fn policy_bed_in(
+    test: &str,
+    verify_secs: &str,
+    services: &[(&str, &str, &str)],
+    scope: Scope,
+) -> Option<(PolicyBed, Vec<(Service, String)>)> {
     let bed = Harness::up(test)?;
+    if scope == Scope::System {
+        assert_eq!(bed.kind(), Kind::Trixie, "a bookworm bed's /etc is the host's");
+        let dir = bed.quadlet_dir().display().to_string();
+        bed.exec_ok(&["mkdir", "-p", "/etc/containers/systemd"]);
+        bed.exec_ok(&["mount", "--bind", &dir, "/etc/containers/systemd"]);
+    }
     let mut made = Vec::new();
     for (name, repo, policy) in services {
         let (_, tag) = repo.rsplit_once(':').unwrap_or((repo, "latest"));
@@ -174,7 +202,10 @@ pub fn policy_bed(
         ("PODUP_GITHUB_SECRET", SECRET),
         ("PODUP_VERIFY_SECS", verify_secs),
         // root in the bed, but the unit and Quadlet files are the user manager's
-        ("PODUP_SYSTEMD_SCOPE", "user"),
+        (
+            "PODUP_SYSTEMD_SCOPE",
+            if scope == Scope::User { "user" } else { "system" },
+        ),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
