@@ -132,6 +132,11 @@ impl Dispatcher<'_> {
         let mut properties =
             sandbox::unit_properties(self.host.scope, self.config.task_timeout_secs, &self.config.state_dir);
         properties.extend(notify_properties);
+        properties.extend(sandbox::image_file_paths(
+            self.host.scope,
+            &self.config.quadlet_dirs,
+            self.config.images_dir.as_deref(),
+        ));
         properties.extend(stop_properties(self.config.verify_secs));
         let unit = transient_unit(task_id);
         let result = self.host.launch(&TaskUnit {

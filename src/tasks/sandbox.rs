@@ -70,6 +70,24 @@ pub fn unit_properties(scope: Scope, runtime_max_secs: u64, state_dir: &Path) ->
     properties
 }
 
+/// `ReadWritePaths=` of a system manager's task unit for the files `Follow=` deploys write
+/// (docs/policy.md): a Quadlet unit's `90-podup-image.conf` beside its `.container` file, a
+/// plain unit's `<unit>.env` in `images_dir`. `ProtectSystem=full` makes `/etc` read-only,
+/// where both usually live; the vendor directories under `/usr` stay read-only. Missing
+/// directories are skipped (`-`). None in a user manager, which has no sandbox.
+pub fn image_file_paths(scope: Scope, quadlet_dirs: &[std::path::PathBuf], images_dir: Option<&Path>) -> Vec<String> {
+    if scope != Scope::System {
+        return Vec::new();
+    }
+    quadlet_dirs
+        .iter()
+        .map(|d| d.as_path())
+        .filter(|d| !d.starts_with("/usr"))
+        .chain(images_dir)
+        .map(|d| format!("ReadWritePaths={}", quote(&format!("-{}", d.display()))))
+        .collect()
+}
+
 /// A value in double quotes, as systemd unquotes it: a path may hold spaces.
 fn quote(value: &str) -> String {
     format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
@@ -89,6 +107,27 @@ mod tests {
         );
         assert_eq!(p.last().unwrap(), "ReadWritePaths=\"-/var/lib/podup\"");
         assert_eq!(p.len(), SYSTEM.len() + 2);
+    }
+
+    #[test]
+    fn follow_deploys_may_write_the_image_files_in_etc_but_not_in_usr() {
+        let dirs: Vec<std::path::PathBuf> = [
+            "/run/containers/systemd",
+            "/etc/containers/systemd",
+            "/usr/share/containers/systemd",
+        ]
+        .map(Into::into)
+        .to_vec();
+        let images = Path::new("/etc/podup/images");
+        assert_eq!(
+            image_file_paths(Scope::System, &dirs, Some(images)),
+            [
+                "ReadWritePaths=\"-/run/containers/systemd\"",
+                "ReadWritePaths=\"-/etc/containers/systemd\"",
+                "ReadWritePaths=\"-/etc/podup/images\"",
+            ]
+        );
+        assert!(image_file_paths(Scope::User, &dirs, Some(images)).is_empty());
     }
 
     #[test]
