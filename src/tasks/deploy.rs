@@ -74,6 +74,21 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
         image_id: p.image_id.clone(),
         name: from_digest.clone().unwrap_or_else(|| p.image_id.clone()),
     });
+    // Puts the unit back as it was (`undo`), from wherever the deploy stops.
+    let back = |restarted: bool, reason: &'static str, why: &str| {
+        undo(
+            host,
+            journal,
+            unit,
+            &run_ref,
+            retarget,
+            &before,
+            restarted,
+            verify_secs,
+            reason,
+            why,
+        )
+    };
     match &before {
         Some(b) => journal.info(
             "inspect",
@@ -127,18 +142,7 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
         if let Err(e) = tagged {
             // The tag may or may not have moved: put it back, as a stop would.
             journal.error("pull", Some(unit), &e.to_string());
-            return undo(
-                host,
-                journal,
-                unit,
-                &run_ref,
-                retarget,
-                &before,
-                false,
-                verify_secs,
-                "tag_failed",
-                &e.to_string(),
-            );
+            return back(false, "tag_failed", &e.to_string());
         }
     }
     if before.as_ref().is_some_and(|b| b.image_id == new_id) {
@@ -158,35 +162,13 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
     }
     pause::at(journal, Point::Tagged);
     if journal.stop_requested() {
-        return undo(
-            host,
-            journal,
-            unit,
-            &run_ref,
-            retarget,
-            &before,
-            false,
-            verify_secs,
-            "stopped",
-            "stopped on request",
-        );
+        return back(false, "stopped", "stopped on request");
     }
 
     if let Some(r) = retarget {
         if let Err(why) = r.apply(host, journal, unit) {
             journal.error("retag", Some(unit), &why);
-            return undo(
-                host,
-                journal,
-                unit,
-                &run_ref,
-                retarget,
-                &before,
-                false,
-                verify_secs,
-                "retag_failed",
-                &why,
-            );
+            return back(false, "retag_failed", &why);
         }
     }
 
@@ -194,18 +176,7 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
     note(journal, unit, Intent::Restart);
     pause::at(journal, Point::Restarting);
     if journal.stop_requested() {
-        return undo(
-            host,
-            journal,
-            unit,
-            &run_ref,
-            retarget,
-            &before,
-            false,
-            verify_secs,
-            "stopped",
-            "stopped on request",
-        );
+        return back(false, "stopped", "stopped on request");
     }
     journal.unit_phase(unit, "restart", UnitStatus::Running);
     let restarted = host.restart(unit);
@@ -220,18 +191,7 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
     };
     journal.flush(Some(unit), "verify");
     if journal.stop_requested() {
-        return undo(
-            host,
-            journal,
-            unit,
-            &run_ref,
-            retarget,
-            &before,
-            true,
-            verify_secs,
-            "stopped",
-            "stopped on request",
-        );
+        return back(true, "stopped", "stopped on request");
     }
     let why = match verdict {
         Ok(()) => {
@@ -255,18 +215,7 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
     journal.error("verify", Some(unit), &why);
 
     // 5. Roll back.
-    undo(
-        host,
-        journal,
-        unit,
-        &run_ref,
-        retarget,
-        &before,
-        true,
-        verify_secs,
-        "verify_failed",
-        &why,
-    )
+    back(true, "verify_failed", &why)
 }
 
 /// The stop outcome when nothing needed undoing: the previous image still runs.
