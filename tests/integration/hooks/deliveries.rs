@@ -111,6 +111,10 @@ fn a_signed_package_event_dispatches_one_task_with_the_exact_argv() {
         "SystemCallErrorNumber=EPERM",
         "UMask=0077",
         &format!("ReadWritePaths=\"-{state_dir}\""),
+        // Where a Follow= deploy writes the file that moves a unit to a new tag.
+        "ReadWritePaths=\"-/run/containers/systemd\"",
+        "ReadWritePaths=\"-/etc/containers/systemd\"",
+        "ReadWritePaths=\"-/etc/podup/images\"",
         // A stop ends safely (docs/tasks.md): SIGTERM to the worker alone, and time
         // for its rollback: two start timeouts, the 10 s window and a margin.
         "KillMode=mixed",
