@@ -35,6 +35,8 @@ pub enum Prepare {
     Token(String),
     Binary(std::io::Error),
     Task(ControlError),
+    /// A scheduled task's worker could not be launched.
+    Arm(String),
 }
 
 impl Error {
@@ -82,6 +84,7 @@ impl fmt::Display for Prepare {
             Prepare::Token(e) => f.write_str(e),
             Prepare::Binary(e) => write!(f, "{e}"),
             Prepare::Task(e) => write!(f, "{e}"),
+            Prepare::Arm(e) => write!(f, "cannot arm the scheduled task: {e}"),
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod seed;
 mod stop;
 mod timeline;
 mod verdicts;
+mod waiting;
 pub mod world;
 
 use crate::auth::tokens::{self, Role};
@@ -202,11 +203,13 @@ pub fn run(args: &DemoArgs) -> Result<(), Error> {
 }
 
 /// Seeds the history (its last check saw the world's rate limit, which ends at
-/// `limited_until_ms`), creates the admin token, and starts two live tasks: a slow
-/// update of batch.service that runs now and one waiting behind it.
+/// `limited_until_ms`) and the tasks the services' policies hold, creates the admin
+/// token, starts two live tasks: a slow update of batch.service that runs now and one
+/// waiting behind it, and arms the scheduled task.
 fn prepare(config: &Config, backend: &Backend, limited_until_ms: i64) -> Result<String, Prepare> {
     let mut conn = crate::store::open(&config.db_path()).map_err(Prepare::Open)?;
     seed::seed(&conn, now_ms(), limited_until_ms).map_err(Prepare::Seed)?;
+    waiting::seed(&conn, now_ms(), config.check.approval_ttl_secs).map_err(Prepare::Seed)?;
     if let Some(n) = crate::notify::installed() {
         notifications::seed(&conn, n, now_ms()).map_err(Prepare::Seed)?;
     }
@@ -238,5 +241,6 @@ fn prepare(config: &Config, backend: &Backend, limited_until_ms: i64) -> Result<
         control::create(&mut conn, &d, TaskKind::Manual, &spec, &origin, None).map_err(Prepare::Task)?;
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
+    waiting::arm(&conn, &d).map_err(Prepare::Arm)?;
     Ok(token)
 }

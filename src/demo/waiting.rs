@@ -1,0 +1,209 @@
+//! The demo's tasks that wait, as the services' policies held them (docs/policy.md):
+//! `api.service` (`Policy=approve`) waits for an approval of the release its registry
+//! published, `app.service` (`Policy=approve`, `Follow=semver:minor`) for an approval of
+//! the move from 1.4.2 to 1.5.0, and `worker.service` (`MinAge=2h` and a weekend
+//! `Window=`) waits for its time. Each hold and its sentence are the gate's
+//! (`tasks::gate`), written through the store as a webhook or the timer job writes them;
+//! the scheduled one is armed on the demo's launcher once it exists (`arm`).
+
+use super::deliveries::event;
+use super::world::{UNITS, digest};
+use crate::host::Scope;
+use crate::model::{Action, Follow, Level, Mode, Policy, Span, TaskKind, TaskSpec, UnitSpec, Window};
+use crate::store::tasks::{self, Hold, NewTask};
+use crate::tasks::gate::{Gate, gate};
+use rusqlite::{Connection, params};
+use serde_json::json;
+
+const MIN_MS: i64 = 60_000;
+
+/// One task a policy held.
+struct Held {
+    unit: &'static str,
+    /// How long before the demo's start it was asked for.
+    ago_ms: i64,
+    /// A webhook (with its delivery) or the timer job.
+    kind: TaskKind,
+    policy: Policy,
+    /// The release of the unit's repository it deploys; None: what the tag points at then.
+    release: Option<u32>,
+    /// The tag it moves to, when the unit follows versions.
+    retag: Option<&'static str>,
+}
+
+/// The policies of the services with a task that waits.
+fn held() -> Vec<Held> {
+    vec![
+        Held {
+            unit: "app.service",
+            ago_ms: 3 * 60 * MIN_MS,
+            kind: TaskKind::AutoUpdate,
+            policy: Policy {
+                policy: Action::Approve,
+                follow: Follow::Semver(Level::Minor),
+                ..Policy::default()
+            },
+            release: Some(1),
+            retag: Some("1.5.0"),
+        },
+        Held {
+            unit: "worker.service",
+            ago_ms: 50 * MIN_MS,
+            kind: TaskKind::AutoUpdate,
+            policy: Policy {
+                min_age_secs: 2 * 3600,
+                window: Some(Window {
+                    // Saturday and Sunday.
+                    spans: vec![Span {
+                        days: 0b110_0000,
+                        start_min: 3 * 60,
+                        end_min: 5 * 60,
+                    }],
+                    tz: None,
+                    text: "Sat,Sun 03:00-05:00".into(),
+                }),
+                ..Policy::default()
+            },
+            release: None,
+            retag: None,
+        },
+        Held {
+            unit: "api.service",
+            ago_ms: 20 * MIN_MS,
+            kind: TaskKind::Webhook,
+            policy: Policy {
+                policy: Action::Approve,
+                ..Policy::default()
+            },
+            // The release the last update check found waiting (`RELEASED_AHEAD`).
+            release: Some(1),
+            retag: None,
+        },
+    ]
+}
+
+/// Writes the waiting tasks; approvals last `approval_ttl_secs` (`PODUP_APPROVAL_TTL`).
+pub(super) fn seed(conn: &Connection, now: i64, approval_ttl_secs: u64) -> rusqlite::Result<()> {
+    for (n, h) in held().into_iter().enumerate() {
+        let u = UNITS.iter().find(|u| u.unit == h.unit).expect("a demo unit");
+        let created = now - h.ago_ms;
+        let Gate::Hold(hold, why) = gate(&h.policy, created, created, approval_ttl_secs) else {
+            continue;
+        };
+        let image = format!("{}:{}", u.repo, u.tag);
+        let to = h.release.map(|r| digest(u.repo, r));
+        let spec = TaskSpec {
+            units: vec![UnitSpec {
+                unit: h.unit.into(),
+                image: Some(image.clone()),
+                digest: to.clone(),
+            }],
+            scope: Some(Scope::System),
+            verify_secs: 3,
+            dry_run: false,
+            mode: Mode::Deploy,
+            recovers: None,
+            sink: None,
+            fresh: false,
+        };
+        let request_id = format!("demo-held-{n}");
+        let delivery = format!("7a2c{n:04}-demo-delivery");
+        let webhook = h.kind == TaskKind::Webhook;
+        let new = NewTask {
+            kind: h.kind,
+            source: if webhook { "github" } else { "timer" },
+            caller: Some(if webhook { "github" } else { "podup-auto-update.timer" }),
+            trigger_reason: Some(if webhook { "package published" } else { "daily timer" }),
+            request_id: Some(&request_id),
+            delivery_id: webhook.then_some(delivery.as_str()),
+            retry_of: None,
+            spec: &spec,
+            hold: Some(hold),
+        };
+        let id = tasks::insert(conn, &new, created)?;
+        tasks::set_message(conn, id, &why)?;
+        // The clock of MinAge= started when the image was first heard of.
+        let key = to.clone().unwrap_or_else(|| format!("tag:{image}"));
+        tasks::first_seen(conn, h.unit, &key, created)?;
+        if let Some(tag) = h.retag {
+            retag(conn, id, h.unit, &format!("{}:{tag}", u.repo))?;
+        }
+        if webhook {
+            let meta = json!({"event": "registry_package", "delivery": delivery, "image": image, "digest": to});
+            let (method, path, action) = ("POST", "/hooks/github", "github_webhook");
+            let reason = match hold {
+                Hold::Approval { .. } => "awaiting_approval",
+                Hold::Schedule { .. } => "scheduled",
+            };
+            event(
+                conn,
+                &request_id,
+                created,
+                method,
+                path,
+                202,
+                action,
+                reason,
+                meta,
+                Some(id),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Names the tag a unit that follows versions moves to in the stored spec (`retag`),
+/// as following a version writes it; `TaskSpec` does not carry it yet.
+fn retag(conn: &Connection, id: i64, unit: &str, reference: &str) -> rusqlite::Result<()> {
+    let text: String = conn.query_row("SELECT spec FROM tasks WHERE id = ?1", [id], |r| r.get(0))?;
+    let mut spec: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    if let Some(units) = spec.get_mut("units").and_then(|u| u.as_array_mut()) {
+        for u in units.iter_mut().filter(|u| u["unit"] == unit) {
+            u["retag"] = json!(reference);
+        }
+    }
+    conn.execute(
+        "UPDATE tasks SET spec = ?2 WHERE id = ?1",
+        params![id, spec.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Arms every scheduled task on `d`'s launcher (the demo's threads), as its transient
+/// timer would start it.
+pub(super) fn arm(conn: &Connection, d: &crate::tasks::dispatch::Dispatcher<'_>) -> Result<(), String> {
+    for t in tasks::waiting(conn).map_err(|e| e.to_string())? {
+        if let Some(at) = t.not_before_ms {
+            let what = format!("podup task {}: scheduled deploy of {}", t.id, t.units.join(" "));
+            d.dispatch_at(conn, t.id, &what, Some(at))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::TaskStatus;
+    use crate::store::tasks;
+
+    #[test]
+    fn two_approvals_and_one_schedule_wait_with_the_gates_sentences() {
+        let c = crate::testing::migrated_db();
+        let now = 1_796_673_600_000;
+        super::seed(&c, now, 72 * 3600).unwrap();
+        let waiting = tasks::waiting(&c).unwrap();
+        let by_unit = |unit: &str| waiting.iter().find(|t| t.units == [unit]).expect(unit);
+        let api = by_unit("api.service");
+        assert_eq!(api.status, TaskStatus::AwaitingApproval);
+        assert_eq!(api.deadline_ms, Some(api.created_ms + 72 * 3_600_000));
+        assert!(api.message.as_deref().unwrap().starts_with("Policy=approve"));
+        let app = by_unit("app.service");
+        assert_eq!(app.spec["units"][0]["retag"], "ghcr.io/acme/app:1.5.0");
+        assert_eq!(app.spec["units"][0]["image"], "ghcr.io/acme/app:1.4.2");
+        let worker = by_unit("worker.service");
+        assert_eq!(worker.status, TaskStatus::Scheduled);
+        assert!(worker.not_before_ms.unwrap() >= worker.created_ms + 2 * 3_600_000);
+        let json = crate::tasks::approval::waiting_json(&c, "app.service").unwrap();
+        assert_eq!(json[0]["to_image"], "ghcr.io/acme/app:1.5.0");
+    }
+}
