@@ -214,6 +214,16 @@ fn show(conn: &rusqlite::Connection, id: i64) -> Result<(), Error> {
         t.source,
         t.message.as_deref().unwrap_or("")
     );
+    let utc = crate::clock::format_utc;
+    if let Some(deadline) = t.deadline_ms.filter(|_| t.status == TaskStatus::AwaitingApproval) {
+        println!("  awaits an approval until {} (podup task approve|reject {id})", utc(deadline));
+    }
+    if let Some(at) = t.not_before_ms.filter(|_| t.status == TaskStatus::Scheduled) {
+        println!("  scheduled for {} (podup-task-{id}.timer)", utc(at));
+    }
+    if let (Some(by), Some(at)) = (&t.decided_by, t.decided_ms) {
+        println!("  decided by {by} at {}", utc(at));
+    }
     for u in units {
         let from = u.from_digest.as_deref().unwrap_or("?");
         let to = u.to_digest.as_deref().unwrap_or("?");

@@ -32,6 +32,7 @@ fn verdict(u: &world::DemoUnit, checked_ms: i64, limited_until_ms: i64, task_id:
         checked_ms,
         fetched_ms: None,
         task_id: Some(task_id),
+        remote_tag: None,
     };
     match super::registry::answer(&initial_releases(), &reference, checked_ms, limited_until_ms) {
         Err((reason, message)) => {

@@ -154,6 +154,11 @@ pub fn prune(conn: &Connection, c: &Cutoffs) -> rusqlite::Result<Counts> {
     if has_table(conn, "registry_cache")? {
         super::updates::forget_before(conn, c.tasks_before_ms, c.now_ms)?;
     }
+    // The MinAge clock of digests heard of long ago: a digest that old is past any
+    // sensible minimum age, and one heard of again starts a new clock.
+    if has_table(conn, "image_seen")? {
+        conn.execute("DELETE FROM image_seen WHERE first_ms < ?1", [c.tasks_before_ms])?;
+    }
     Ok(Counts {
         events,
         tasks,

@@ -12,6 +12,8 @@ mod logs;
 mod tests;
 mod units;
 mod waiting;
+#[cfg(test)]
+mod waiting_tests;
 
 pub use logs::{LogEntry, add_log, logs};
 pub use units::{UnitUpdate, Unsettled, add_unit, end_open_units, mark_recovered, units, unsettled, update_unit};

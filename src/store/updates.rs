@@ -35,6 +35,9 @@ pub struct Verdict {
     /// the cache answered).
     pub fetched_ms: Option<i64>,
     pub task_id: Option<i64>,
+    /// For `Follow=semver:…`/`regex:`: the higher version tag the check proposes
+    /// (`remote_digest` is its digest); None: the running tag's own new digest.
+    pub remote_tag: Option<String>,
 }
 
 /// Stores `v` as the unit's latest verdict.
@@ -48,11 +51,11 @@ pub fn record(conn: &Connection, v: &Verdict) -> rusqlite::Result<()> {
         .collect();
     conn.execute(
         "INSERT INTO update_checks (unit, image, status, remote_digest, remote_created, local_digests,
-             reason, message, endpoint, checked_ms, fetched_ms, task_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             reason, message, endpoint, checked_ms, fetched_ms, task_id, remote_tag)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT (unit) DO UPDATE SET image = ?2, status = ?3, remote_digest = ?4,
              remote_created = ?5, local_digests = ?6, reason = ?7, message = ?8, endpoint = ?9,
-             checked_ms = ?10, fetched_ms = ?11, task_id = ?12",
+             checked_ms = ?10, fetched_ms = ?11, task_id = ?12, remote_tag = ?13",
         params![
             bound(&v.unit, MAX_TEXT),
             b(&v.image),
@@ -66,6 +69,7 @@ pub fn record(conn: &Connection, v: &Verdict) -> rusqlite::Result<()> {
             v.checked_ms,
             v.fetched_ms,
             v.task_id,
+            b(&v.remote_tag),
         ],
     )?;
     Ok(())
@@ -86,11 +90,12 @@ fn verdict(r: &rusqlite::Row<'_>) -> rusqlite::Result<Verdict> {
         checked_ms: r.get(9)?,
         fetched_ms: r.get(10)?,
         task_id: r.get(11)?,
+        remote_tag: r.get(12)?,
     })
 }
 
 const COLUMNS: &str = "unit, image, status, remote_digest, remote_created, local_digests, reason, message,
-    endpoint, checked_ms, fetched_ms, task_id";
+    endpoint, checked_ms, fetched_ms, task_id, remote_tag";
 
 /// Every stored verdict, by unit.
 pub fn all(conn: &Connection) -> rusqlite::Result<Vec<Verdict>> {

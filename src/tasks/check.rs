@@ -104,6 +104,7 @@ fn judge(
         checked_ms: now,
         fetched_ms: None,
         task_id: Some(task_id),
+        remote_tag: None,
     };
     let unknown = |mut v: Verdict, reason: &str, message: String| {
         v.reason = Some(reason.into());

@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "domain",
         &[
             "tasks",
+            "policy",
             "providers",
             "notify",
             "auth",

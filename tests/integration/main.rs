@@ -14,6 +14,7 @@ mod layers;
 mod notify;
 mod ops;
 mod panel;
+mod policy;
 mod probe;
 mod registry_bed;
 mod secrets;

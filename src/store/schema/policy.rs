@@ -5,7 +5,8 @@
 //! machine (docs/tasks.md) as the older ones hold the rest: nothing goes back to waiting,
 //! a waiting task is approved, rejected, expired, superseded or cancelled first, and an
 //! approval names who gave it. `image_seen` is the clock of `MinAge=`: when podup first
-//! heard of a digest for a unit. `policies` keeps each unit's last good policy.
+//! heard of a digest for a unit. `policies` keeps each unit's last good policy. `update_checks.remote_tag`: the
+//! version tag a `Follow=` policy proposes, when it is not the running tag.
 
 pub const MIGRATION: &str = "CREATE TABLE tasks_new (
         id             INTEGER PRIMARY KEY,
@@ -66,4 +67,5 @@ pub const MIGRATION: &str = "CREATE TABLE tasks_new (
         first_ms INTEGER NOT NULL,
         PRIMARY KEY (unit, digest)
     );
+    ALTER TABLE update_checks ADD COLUMN remote_tag TEXT;
     CREATE TABLE IF NOT EXISTS policies (unit TEXT PRIMARY KEY, policy TEXT NOT NULL, sources TEXT NOT NULL, read_ms INTEGER NOT NULL) STRICT;";

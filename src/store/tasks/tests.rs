@@ -7,7 +7,7 @@ fn db() -> Connection {
     crate::testing::migrated_db()
 }
 
-fn spec(units: &[&str]) -> TaskSpec {
+pub(super) fn spec(units: &[&str]) -> TaskSpec {
     TaskSpec {
         units: units
             .iter()
@@ -27,7 +27,7 @@ fn spec(units: &[&str]) -> TaskSpec {
     }
 }
 
-fn new_task<'a>(s: &'a TaskSpec) -> NewTask<'a> {
+pub(super) fn new_task<'a>(s: &'a TaskSpec) -> NewTask<'a> {
     NewTask {
         kind: TaskKind::Manual,
         source: "api",

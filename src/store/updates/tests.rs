@@ -21,6 +21,7 @@ fn verdict(unit: &str, status: UpdateStatus) -> Verdict {
         checked_ms: 1000,
         fetched_ms: Some(900),
         task_id: Some(7),
+        remote_tag: None,
     }
 }
 
