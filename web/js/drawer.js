@@ -195,6 +195,7 @@ export class Drawer {
         this.hooks.openTask(r.task_id);
         return;
       }
+      changed(id);
       if (r.changed === false) toast(`Task #${id} had already ended (${label(r.status || '')}).`, 'info');
       else if (verb === 'stop') toast(`Task #${id} stopped: it is now ${label(r.status || '')}.`);
       else toast(`Task #${id} was killed: it is now ${label(r.status || '')}.`);
@@ -220,6 +221,7 @@ export class Drawer {
       if (verb === 'reject') toast(`Task #${id} rejected: it is ${label(r.status)}.`);
       else if (r.status === 'scheduled') toast(`Task #${id} approved: scheduled for its service's window.`);
       else toast(`Task #${id} approved: it starts now.`);
+      changed(id);
     } catch (e) {
       toast(`Could not ${verb} task #${id}: ${e.message}`, 'error');
     }
@@ -283,6 +285,15 @@ export class Drawer {
       h('h3', { text: `Log (${logs.length})` }),
       logs.length ? list : h('p', { class: 'muted', text: 'Nothing logged yet.' }));
   }
+}
+
+/**
+ * Tells the page that task `id` changed from the drawer (`podup:task-changed` on the
+ * document), so that a page listing it (Services' waiting tasks) reads its list again.
+ * @param {number} id
+ */
+function changed(id) {
+  document.dispatchEvent(new CustomEvent('podup:task-changed', { detail: { id } }));
 }
 
 /** The notifications a task's end wrote: sink (secrets masked), event, where it

@@ -157,7 +157,7 @@
  * @property {Policy} policy
  * @property {Partial<Record<PolicyKey, PolicySource>>} sources
  * @property {string[]} errors each `<file>:<line>: <Key>=: <what is wrong>`
- * @property {boolean} last_good whether the policy is the last good one, kept while the files have errors
+ * @property {boolean} last_good with errors: true when it keeps the policy last read without one, false when it keeps the default
  */
 
 /** @typedef {'up_to_date'|'available'|'unknown'} UpdateStatus */

@@ -51,9 +51,17 @@ export function render(main, ctx) {
   let timer = null;
   let polling = false;
   let left = false;
+  // A task decided or stopped in the drawer: what waits, and the badges, follow.
+  const changed = (/** @type {Event} */ ev) => {
+    const id = /** @type {CustomEvent<{id: number}>} */ (ev).detail?.id;
+    if (id) follow(id);
+    load();
+  };
+  document.addEventListener('podup:task-changed', changed);
   ctx.onLeave(() => {
     left = true;
     if (timer) clearTimeout(timer);
+    document.removeEventListener('podup:task-changed', changed);
   });
 
   /** Shows whether a check runs; "Check now" waits for it. @param {number} id */
@@ -253,9 +261,9 @@ export function render(main, ctx) {
       h('td', { class: 'muted small', text: policySource(p.sources[k]) })));
     const errors = p.errors.length
       ? h('div', { class: 'policy-problem' },
-        h('p', { class: 'bad', text: p.last_good
-          ? `Its policy files have ${p.errors.length === 1 ? 'an error' : 'errors'}: podup keeps its last good policy (above) until they are fixed.`
-          : `Its policy files have ${p.errors.length === 1 ? 'an error' : 'errors'}: the keys in error are not applied.` }),
+        h('p', { class: 'bad', text: `${p.errors.length === 1 ? 'An error' : `${p.errors.length} errors`} in its policy: ${p.last_good
+          ? 'it keeps its last good policy (above) until fixed.'
+          : 'it keeps the default policy (above): none was read without errors before.'}` }),
         h('ul', { class: 'policy-errors' }, ...p.errors.map((e) => h('li', { text: e }))))
       : null;
     return h('tr', { class: 'detail policy-detail', id: `policy-${unit}`, hidden: !expanded.has(unit) },
@@ -274,9 +282,10 @@ export function render(main, ctx) {
   const waitingTask = (s, w) => {
     const approval = w.status === 'awaiting_approval';
     const change = tagChange(w.image, w.to_image);
-    const what = change
-      ? h('code', { class: 'change', title: w.to_digest || '', text: change })
-      : h('code', { class: 'change', title: w.to_digest || '', text: `${shortDigest(s.running_digest)} → ${shortDigest(w.to_digest)}` });
+    // Without a digest (the timer job's, a sender that names only the tag), the task
+    // deploys what the tag points at when it runs.
+    const to = w.to_digest ? shortDigest(w.to_digest) : `newest ${w.to_image || w.image || 'image of its tag'}`;
+    const what = h('code', { class: 'change', title: w.to_digest || '', text: change || `${shortDigest(s.running_digest)} → ${to}` });
     const box = h('div', { class: approval ? 'waiting-task' : 'waiting-task scheduled', 'data-waiting': w.task_id },
       badge(w.status),
       h('span', { class: 'when', text: approval ? `awaits approval until ${when(w.deadline_ms)}` : `scheduled for ${when(w.not_before_ms)}` }),
