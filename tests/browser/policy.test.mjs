@@ -1,0 +1,149 @@
+// Per-service policy in the panel (docs/policy.md), against `podup demo`: Services
+// lists the tasks the services' policies hold (until when, and what each would
+// deploy, 1.4.2 → 1.5.0 for a service that follows versions), the Overview and the
+// Tasks page count and filter them; a read-only session sees them without buttons;
+// an admin approves one from Services (it starts and succeeds) and rejects one in the
+// drawer (it is skipped).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { startDemo, launch, signedIn, screenshot, apiCall, PODUP } from './helpers.mjs';
+
+let demo;
+let browser;
+before(async () => { [demo, browser] = await Promise.all([startDemo(), launch()]); });
+after(async () => { await browser?.close(); demo?.stop(); });
+
+/** The id of the task that waits for `unit`, from the API. */
+async function waitingTask(unit) {
+  const { body } = await apiCall(demo, 'GET', '/api/v1/services');
+  const s = body.services.find((x) => x.unit === unit);
+  assert.equal(s.waiting.length, 1, `one task waits for ${unit}`);
+  return s.waiting[0].task_id;
+}
+
+const entry = (page, id) => page.locator(`.waiting-task[data-waiting="${id}"]`);
+const drawerBadge = (page) => page.locator('#drawer .drawer-head .badge');
+/** A fact of the drawer's summary, by its label. */
+const fact = (page, name) => page.locator('#drawer .facts dt').filter({ hasText: new RegExp(`^${name}$`) }).locator('xpath=following-sibling::dd[1]');
+
+test('Services lists the tasks that wait with what each would deploy; Overview and Tasks count them', async () => {
+  const [api, app, worker] = await Promise.all(['api.service', 'app.service', 'worker.service'].map(waitingTask));
+  const { context, page, errors } = await signedIn(browser, demo);
+  await page.goto(`${demo.base}/services`);
+  await page.locator('.waiting-line').getByText('2 deploys await an approval, 1 is scheduled').waitFor();
+
+  const a = entry(page, api);
+  await a.locator('.badge').filter({ hasText: 'awaiting approval' }).waitFor();
+  assert.match(await a.locator('.when').textContent(), /^awaits approval until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  assert.match(await a.locator('code.change').textContent(), /^sha256:[0-9a-f]{12} → sha256:[0-9a-f]{12}$/);
+  assert.match(await a.textContent(), /Policy=approve/);
+  await a.getByRole('button', { name: `Approve task #${api} (api.service)` }).waitFor();
+  await a.getByRole('button', { name: `Reject task #${api} (api.service)` }).waitFor();
+
+  assert.equal(await entry(page, app).locator('code.change').textContent(), '1.4.2 → 1.5.0');
+
+  const w = entry(page, worker);
+  await w.locator('.badge').filter({ hasText: 'scheduled' }).waitFor();
+  assert.match(await w.locator('.when').textContent(), /^scheduled for \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  assert.match(await w.locator('code.change').textContent(), /^sha256:[0-9a-f]{12} → newest ghcr\.io\/acme\/worker:stable$/);
+  assert.match(await w.textContent(), /MinAge=7200s/);
+  assert.equal(await w.getByRole('button').count(), 0, 'a scheduled task is not approved');
+
+  // Each waiting status has a colour of its own, unlike pending.
+  const colour = (cls) => page.evaluate((c) => {
+    const el = document.createElement('span');
+    el.className = `badge ${c}`;
+    document.body.append(el);
+    const bg = getComputedStyle(el).backgroundColor;
+    el.remove();
+    return bg;
+  }, cls);
+  const colours = await Promise.all(['s-awaiting_approval', 's-scheduled', 's-pending'].map(colour));
+  assert.equal(new Set(colours).size, 3, colours.join(' / '));
+  await screenshot(page, 'services-waiting-desktop');
+
+  await page.goto(demo.base);
+  const count = page.locator('.waiting-count');
+  await count.getByRole('link', { name: '3 deploys wait' }).waitFor();
+  assert.match(await count.textContent(), /\(2 for an approval, 1 scheduled\)/);
+
+  await page.goto(`${demo.base}/tasks`);
+  await page.locator('#f-status').selectOption('awaiting_approval');
+  await page.waitForURL(/status=awaiting_approval/);
+  const rows = page.locator('table.tasks tbody tr');
+  await rows.filter({ hasText: `#${api}` }).waitFor();
+  assert.equal(await rows.count(), 2);
+  assert.equal(await rows.locator('.badge.s-awaiting_approval').count(), 2);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a read-only session sees the waiting tasks but no Approve or Reject', async () => {
+  const api = await waitingTask('api.service');
+  const out = execFileSync(PODUP, ['token', 'add', 'reader', '--role', 'read'], {
+    env: { PATH: process.env.PATH, PODUP_STATE_DIR: demo.state },
+    encoding: 'utf8',
+  });
+  const reader = out.match(/podup_[0-9a-f]+/)[0];
+  const { context, page, errors } = await signedIn(browser, { ...demo, token: reader });
+  await page.locator('#who-name').filter({ hasText: '(read)' }).waitFor();
+  await page.goto(`${demo.base}/services`);
+  await entry(page, api).locator('.badge').filter({ hasText: 'awaiting approval' }).waitFor();
+  assert.equal(await page.locator('.waiting-task').count(), 3);
+  assert.equal(await page.locator('.waiting-task button').count(), 0, 'no button in any waiting task');
+
+  await entry(page, api).getByRole('link', { name: `task #${api}` }).click();
+  await drawerBadge(page).filter({ hasText: 'awaiting approval' }).waitFor();
+  await page.locator('#drawer').getByText('Read-only session: approving and rejecting need an admin token.').waitFor();
+  assert.equal(await page.locator('#drawer .drawer-actions button').count(), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('an admin approves a waiting task from Services: it starts, succeeds, and no longer waits', async () => {
+  const api = await waitingTask('api.service');
+  const { context, page, errors } = await signedIn(browser, demo);
+  await page.goto(`${demo.base}/services`);
+  await entry(page, api).getByRole('button', { name: 'Approve' }).click();
+  await page.locator('.toast').filter({ hasText: `Task #${api} approved: it starts now.` }).waitFor();
+  await page.locator('#drawer-title').filter({ hasText: `Task #${api}` }).waitFor();
+  const seen = new Set();
+  for (let i = 0; i < 300 && !seen.has('succeeded'); i++) {
+    seen.add(await drawerBadge(page).textContent());
+    await page.waitForTimeout(100);
+  }
+  assert.ok(seen.has('pending') || seen.has('running'), `it was seen starting: ${[...seen]}`);
+  assert.ok(seen.has('succeeded'), `it ended: ${[...seen]}`);
+  assert.match(await fact(page, 'Decided by').textContent(), /^demo at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  assert.equal(await page.locator('#drawer').getByRole('button', { name: 'Approve' }).count(), 0);
+  assert.equal(await entry(page, api).count(), 0, 'it no longer waits');
+  await page.locator('td[data-verdict="api.service"]').getByText('Up to date').waitFor();
+  await page.locator('.waiting-line').getByText('1 deploy awaits an approval, 1 is scheduled').waitFor();
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('in the drawer, a task that follows a version shows its tags, and Reject makes it skipped', async () => {
+  const app = await waitingTask('app.service');
+  const { context, page, errors } = await signedIn(browser, demo);
+  await page.goto(`${demo.base}/services`);
+  await entry(page, app).getByRole('link', { name: `task #${app}` }).click();
+  await drawerBadge(page).filter({ hasText: 'awaiting approval' }).waitFor();
+  assert.equal(await page.locator('#drawer tr[data-unit="app.service"] code.change').textContent(), '1.4.2 → 1.5.0');
+  assert.match(await fact(page, 'Deadline').textContent(), /^awaits approval until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d; then it is skipped$/);
+  await screenshot(page, 'drawer-awaiting-approval-desktop');
+  await page.locator('#drawer').getByRole('button', { name: 'Reject' }).click();
+  await page.locator('.toast').filter({ hasText: `Task #${app} rejected: it is skipped.` }).waitFor();
+  await drawerBadge(page).filter({ hasText: 'skipped' }).waitFor();
+  assert.match(await fact(page, 'Decided by').textContent(), /^demo at .* \(rejected\)$/);
+  assert.equal(await page.locator('#drawer').getByRole('button', { name: 'Reject' }).count(), 0);
+  await page.getByRole('button', { name: 'Close the task' }).click();
+  assert.equal(await entry(page, app).count(), 0, 'it no longer waits');
+  const { body } = await apiCall(demo, 'GET', `/api/v1/tasks/${app}`);
+  assert.equal(body.task.status, 'skipped');
+  assert.equal(body.task.reason, 'rejected');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
