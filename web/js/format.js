@@ -97,18 +97,23 @@ export function tagChange(from, to) {
 }
 
 /**
- * A policy in one line: `approve · min-age 2h · window Mon..Fri 02:00-04:00 · timer off ·
- * follow semver:minor` (the window without its time zone); `auto` for the default.
+ * The parts of a policy's one line: `approve`, `min-age 2h`, `window Mon..Fri 02:00-04:00`
+ * (without its time zone), `timer off`, `follow semver:minor`; only `auto` for the default.
  * @param {Policy} p
  */
-export function policyLine(p) {
+export function policyParts(p) {
   /** @type {string[]} */
   const parts = [p.policy];
   if (p.min_age_secs) parts.push(`min-age ${span(p.min_age_secs)}`);
   if (p.window) parts.push(`window ${p.window.replace(/\s*TZ=\S+/, '')}`);
   if (!p.timer) parts.push('timer off');
   if (p.follow && p.follow !== 'digest') parts.push(`follow ${p.follow}`);
-  return parts.join(' · ');
+  return parts;
+}
+
+/** A policy in one line: `approve · min-age 2h · … · follow semver:minor`. @param {Policy} p */
+export function policyLine(p) {
+  return policyParts(p).join(' · ');
 }
 
 /** Where a policy key came from: `file:line`, or `default`. @param {PolicySource|undefined} s */

@@ -9,7 +9,7 @@
 
 import { api, ApiError } from '../api.js';
 import { h, clear, badge, empty, failure, heading, loading, table, toast } from '../dom.js';
-import { ago, isTerminal, kindLabel, label, policyLine, policySource, shortDigest, span, tagChange, when } from '../format.js';
+import { ago, isTerminal, kindLabel, label, policyLine, policyParts, policySource, shortDigest, span, tagChange, when } from '../format.js';
 
 /** @typedef {import('../types.js').Service} Service */
 /** @typedef {import('../types.js').ServicePolicy} ServicePolicy */
@@ -219,7 +219,9 @@ export function render(main, ctx) {
       cell.append(h('span', { class: 'muted', text: '—' }));
       return cell;
     }
-    cell.append(h('span', { class: 'policy-line', text: policyLine(p.policy) }));
+    // Each part unbroken, so that a narrow column wraps between them.
+    const parts = policyParts(p.policy).flatMap((x, i) => [i ? ' · ' : '', h('span', { class: 'part', text: x })]);
+    cell.append(h('span', { class: 'policy-line', title: policyLine(p.policy) }, ...parts));
     if (p.errors.length) {
       cell.append(' ', h('span', { class: 'badge policy-bad', text: p.errors.length === 1 ? '1 error' : `${p.errors.length} errors` }));
     }
