@@ -49,6 +49,7 @@ pub fn run(config: &Config, a: &CheckArgs) -> Result<(), Error> {
             unit: r.unit,
             image: r.image.map(|i| i.to_string()),
             digest: None,
+            retag: None,
         })
         .collect();
     let user = std::env::var("USER").unwrap_or_else(|_| "cli".into());
@@ -60,7 +61,9 @@ pub fn run(config: &Config, a: &CheckArgs) -> Result<(), Error> {
         reason: Some(if a.fresh { "check now" } else { "check" }),
         request_id: None,
     };
-    let (id, _) = check::run_here(conn, d.host, units, a.fresh, origin)?;
+    let mut spec = check::spec(units, a.fresh);
+    check::note_follows(Some(conn), config, &mut spec);
+    let (id, _) = check::run_here(conn, d.host, &spec, origin)?;
     let acted = crate::tasks::admit::act_on_check(conn, &d, id)?;
     let verdicts = check::verdicts_of(conn, id)?;
     if a.json {

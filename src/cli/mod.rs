@@ -197,6 +197,11 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         ttl_secs: config.check.ttl_secs,
         timeout_secs: config.check.timeout_secs,
     });
+    crate::tasks::retag::configure(crate::host::image_dropin::Places {
+        quadlet_dirs: config.quadlet_dirs.clone(),
+        unit_dirs: config.unit_dirs.clone(),
+        images_dir: config.images_dir.clone(),
+    });
     match command {
         Command::Serve(args) => {
             logging::raise(args.verbose);

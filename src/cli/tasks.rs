@@ -216,7 +216,10 @@ fn show(conn: &rusqlite::Connection, id: i64) -> Result<(), Error> {
     );
     let utc = crate::clock::format_utc;
     if let Some(deadline) = t.deadline_ms.filter(|_| t.status == TaskStatus::AwaitingApproval) {
-        println!("  awaits an approval until {} (podup task approve|reject {id})", utc(deadline));
+        println!(
+            "  awaits an approval until {} (podup task approve|reject {id})",
+            utc(deadline)
+        );
     }
     if let Some(at) = t.not_before_ms.filter(|_| t.status == TaskStatus::Scheduled) {
         println!("  scheduled for {} (podup-task-{id}.timer)", utc(at));

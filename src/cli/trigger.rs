@@ -85,6 +85,7 @@ pub fn run(config: &Config, a: &TriggerArgs) -> Result<(), Error> {
             unit: r.unit,
             image: r.image.map(|i| i.to_string()),
             digest: None,
+            retag: None,
         })
         .collect();
     let spec = d.spec(units, a.dry_run, Mode::Deploy);
@@ -219,6 +220,7 @@ fn check_after(d: &dispatch::Dispatcher<'_>, conn: &mut rusqlite::Connection, so
                 unit: r.unit,
                 image: Some(i.to_string()),
                 digest: None,
+                retag: None,
             })
         })
         .collect();
@@ -232,7 +234,9 @@ fn check_after(d: &dispatch::Dispatcher<'_>, conn: &mut rusqlite::Connection, so
         reason: Some("scheduled check"),
         request_id: None,
     };
-    let ran = crate::tasks::check::run_here(conn, d.host, units, false, origin);
+    let mut spec = crate::tasks::check::spec(units, false);
+    crate::tasks::check::note_follows(Some(conn), d.config, &mut spec);
+    let ran = crate::tasks::check::run_here(conn, d.host, &spec, origin);
     if let Ok((id, _)) = &ran {
         if let Err(e) = crate::tasks::admit::act_on_check(conn, d, *id) {
             log::error!(podup_task_id = *id; "the policies' pass after the check failed: {e}");

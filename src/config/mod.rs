@@ -5,7 +5,7 @@
 use crate::auth::proxy::TrustedProxies;
 use crate::auth::tokens::Role;
 use crate::host::Scope;
-use crate::host::dirs::{quadlet_dirs, unit_dirs};
+use crate::host::dirs::{images_dir, quadlet_dirs, unit_dirs};
 use crate::model::Secret;
 use crate::providers::Sender;
 use crate::ratelimit::{Rule, parse_duration_secs, parse_rules};
@@ -73,6 +73,9 @@ pub struct Config {
     pub unit_dirs: Vec<PathBuf>,
     /// Where Quadlet files of the scope live (searched for `Image=`).
     pub quadlet_dirs: Vec<PathBuf>,
+    /// Where podup keeps the image environment files of plain units that `Follow=` moves
+    /// (`host::dirs::images_dir`); None for a user manager without a home.
+    pub images_dir: Option<PathBuf>,
     /// PATH, passed on to task units (where podman and systemctl are found).
     pub path_env: Option<String>,
     /// `PODUP_*` variables that were set but mean nothing to podup (typos).
@@ -273,6 +276,7 @@ impl Config {
         let quadlet_dirs = quadlet_dirs(scope, get, euid);
         let config_home = get("XDG_CONFIG_HOME").or_else(|| get("HOME").map(|h| format!("{h}/.config")));
         let unit_dirs = unit_dirs(scope, config_home.as_deref());
+        let images_dir = images_dir(scope, config_home.as_deref());
         let path_env = get("PATH");
         let trusted_proxies = TrustedProxies::parse(&get("PODUP_TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| err("PODUP_TRUSTED_PROXIES", e))?;
@@ -332,6 +336,7 @@ impl Config {
             discovery_retention_secs,
             unit_dirs,
             quadlet_dirs,
+            images_dir,
             path_env,
             unknown_variables,
             trusted_proxies,

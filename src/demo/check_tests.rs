@@ -25,6 +25,7 @@ fn check_all(conn: &mut Connection, host: &Host) -> (i64, Vec<Verdict>) {
             unit: u.unit.into(),
             image: Some(format!("{}:{}", u.repo, u.tag)),
             digest: None,
+            retag: None,
         })
         .collect();
     let origin = Origin {
@@ -33,7 +34,7 @@ fn check_all(conn: &mut Connection, host: &Host) -> (i64, Vec<Verdict>) {
         reason: None,
         request_id: None,
     };
-    let (id, _) = check::run_here(conn, host, units, true, origin).unwrap();
+    let (id, _) = check::run_here(conn, host, &check::spec(units, true), origin).unwrap();
     (id, check::verdicts_of(conn, id).unwrap())
 }
 

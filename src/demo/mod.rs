@@ -229,6 +229,7 @@ fn prepare(config: &Config, backend: &Backend, limited_until_ms: i64) -> Result<
         unit: batch.unit.into(),
         image: Some(format!("{}:{}", batch.repo, batch.tag)),
         digest: None,
+        retag: None,
     };
     for (caller, reason) in [("nightly-job", "nightly build"), ("alice", "rebuild")] {
         let spec = d.spec(vec![unit.clone()], false, Mode::Deploy);

@@ -44,6 +44,7 @@ fn lost_after(unit: &str, intent: Intent) -> Lost {
             unit: unit.into(),
             image: Some(tag.clone()),
             digest: Some(digest(u.repo, 1)),
+            retag: None,
         }],
         scope: Some(Scope::System),
         verify_secs: VERIFY_SECS,
@@ -52,6 +53,7 @@ fn lost_after(unit: &str, intent: Intent) -> Lost {
         recovers: None,
         sink: None,
         fresh: false,
+        follow: Default::default(),
     };
     let origin = Origin {
         source: "api",

@@ -35,6 +35,7 @@ fn spec(units: &[&str], mode: Mode) -> TaskSpec {
                 unit: n.to_string(),
                 image: Some(format!("{}:{}", unit(n).repo, unit(n).tag)),
                 digest: None,
+                retag: None,
             })
             .collect(),
         scope: Some(Scope::System),
@@ -44,6 +45,7 @@ fn spec(units: &[&str], mode: Mode) -> TaskSpec {
         recovers: None,
         sink: None,
         fresh: false,
+        follow: Default::default(),
     }
 }
 

@@ -76,6 +76,7 @@ pub(super) fn seed(conn: &Connection, now: i64, limited_until_ms: i64) -> rusqli
             unit: u.unit.into(),
             image: Some(format!("{}:{}", u.repo, u.tag)),
             digest: None,
+            retag: None,
         })
         .collect();
     let spec = crate::tasks::check::spec(units, false);

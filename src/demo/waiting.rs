@@ -12,7 +12,7 @@ use crate::host::Scope;
 use crate::model::{Action, Follow, Level, Mode, Policy, Span, TaskKind, TaskSpec, UnitSpec, Window};
 use crate::store::tasks::{self, Hold, NewTask};
 use crate::tasks::gate::{Gate, gate};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use serde_json::json;
 
 const MIN_MS: i64 = 60_000;
@@ -97,6 +97,7 @@ pub(super) fn seed(conn: &Connection, now: i64, approval_ttl_secs: u64) -> rusql
                 unit: h.unit.into(),
                 image: Some(image.clone()),
                 digest: to.clone(),
+                retag: h.retag.map(|tag| format!("{}:{tag}", u.repo)),
             }],
             scope: Some(Scope::System),
             verify_secs: 3,
@@ -105,6 +106,7 @@ pub(super) fn seed(conn: &Connection, now: i64, approval_ttl_secs: u64) -> rusql
             recovers: None,
             sink: None,
             fresh: false,
+            follow: Default::default(),
         };
         let request_id = format!("demo-held-{n}");
         let delivery = format!("7a2c{n:04}-demo-delivery");
@@ -125,9 +127,6 @@ pub(super) fn seed(conn: &Connection, now: i64, approval_ttl_secs: u64) -> rusql
         // The clock of MinAge= started when the image was first heard of.
         let key = to.clone().unwrap_or_else(|| format!("tag:{image}"));
         tasks::first_seen(conn, h.unit, &key, created)?;
-        if let Some(tag) = h.retag {
-            retag(conn, id, h.unit, &format!("{}:{tag}", u.repo))?;
-        }
         if webhook {
             let meta = json!({"event": "registry_package", "delivery": delivery, "image": image, "digest": to});
             let (method, path, action) = ("POST", "/hooks/github", "github_webhook");
@@ -149,23 +148,6 @@ pub(super) fn seed(conn: &Connection, now: i64, approval_ttl_secs: u64) -> rusql
             )?;
         }
     }
-    Ok(())
-}
-
-/// Names the tag a unit that follows versions moves to in the stored spec (`retag`),
-/// as following a version writes it; `TaskSpec` does not carry it yet.
-fn retag(conn: &Connection, id: i64, unit: &str, reference: &str) -> rusqlite::Result<()> {
-    let text: String = conn.query_row("SELECT spec FROM tasks WHERE id = ?1", [id], |r| r.get(0))?;
-    let mut spec: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    if let Some(units) = spec.get_mut("units").and_then(|u| u.as_array_mut()) {
-        for u in units.iter_mut().filter(|u| u["unit"] == unit) {
-            u["retag"] = json!(reference);
-        }
-    }
-    conn.execute(
-        "UPDATE tasks SET spec = ?2 WHERE id = ?1",
-        params![id, spec.to_string()],
-    )?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Where unit files live: the directories Quadlet reads `.container` and `.kube` files
-//! from, and systemd's unit search path (where discovery looks for plain unit files).
-//! Both depend only on the scope and a few environment values passed in.
+//! from, systemd's unit search path (where discovery looks for plain unit files), and the
+//! directory of the image environment files podup owns (`image_dropin`). All depend only
+//! on the scope and a few environment values passed in.
 
 use super::Scope;
 use std::path::{Path, PathBuf};
@@ -58,6 +59,19 @@ pub fn unit_dirs(scope: Scope, config_home: Option<&str>) -> Vec<PathBuf> {
     dirs
 }
 
+/// Where podup keeps the environment files of plain units whose `Follow=` moves their tag
+/// (`<dir>/<unit>.env`, holding `PODUP_IMAGE=`): /etc/podup/images for `System`;
+/// `config_home`/podup/images for `User` ($XDG_CONFIG_HOME or ~/.config), None when unknown.
+pub fn images_dir(scope: Scope, config_home: Option<&str>) -> Option<PathBuf> {
+    match scope {
+        Scope::System => Some(PathBuf::from("/etc/podup/images")),
+        Scope::User => config_home
+            .map(PathBuf::from)
+            .filter(|h| h.is_absolute())
+            .map(|h| h.join("podup/images")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +110,20 @@ mod tests {
             ]
             .map(PathBuf::from)
         );
+    }
+
+    #[test]
+    fn images_dir_for_both_scopes() {
+        assert_eq!(
+            images_dir(Scope::System, Some("/ignored")),
+            Some("/etc/podup/images".into())
+        );
+        assert_eq!(
+            images_dir(Scope::User, Some("/home/u/.config")),
+            Some("/home/u/.config/podup/images".into())
+        );
+        assert_eq!(images_dir(Scope::User, None), None);
+        assert_eq!(images_dir(Scope::User, Some("relative")), None);
     }
 
     #[test]

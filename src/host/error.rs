@@ -7,7 +7,8 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostError {
     /// Stable tag: `command_missing`, `command_failed`, `command_timeout`,
-    /// `unexpected_output`, `invalid_argument` or `unit_file_unreadable`.
+    /// `unexpected_output`, `invalid_argument`, `unit_file_unreadable` or
+    /// `image_file_unwritable`.
     pub kind: &'static str,
     /// One sentence naming the command, its exit status and the end of its stderr.
     pub message: String,

@@ -14,6 +14,7 @@ mod error;
 mod exec;
 #[cfg(test)]
 mod fakes;
+pub mod image_dropin;
 pub mod info;
 pub mod podman;
 pub mod probe;

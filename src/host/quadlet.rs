@@ -24,7 +24,7 @@ pub fn image_for_service(service: &str, dirs: &[PathBuf]) -> Result<Option<Strin
     let Some(stem) = service.strip_suffix(".service").filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    let Some(unit) = container_for(stem, dirs)? else {
+    let Some((_, unit)) = container_for(stem, dirs)? else {
         return Ok(None);
     };
     let Some(image) = unit.get("Container", "Image") else {
@@ -58,8 +58,21 @@ pub fn image_for_service(service: &str, dirs: &[PathBuf]) -> Result<Option<Strin
     Ok(resolved.map(str::to_string))
 }
 
-/// The `.container` file (with drop-ins) whose service is `<stem>.service`.
-fn container_for(stem: &str, dirs: &[PathBuf]) -> Result<Option<UnitFile>, HostError> {
+/// The `.container` file that makes `service` (the first of its name in `dirs`, the one
+/// Quadlet reads), and that file with its drop-ins applied. None when no file makes it.
+pub fn container_file(service: &str, dirs: &[PathBuf]) -> Result<Option<(PathBuf, UnitFile)>, HostError> {
+    let Some(stem) = service.strip_suffix(".service").filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let Some((name, unit)) = container_for(stem, dirs)? else {
+        return Ok(None);
+    };
+    let path = dirs.iter().map(|d| d.join(&name)).find(|p| p.is_file());
+    Ok(path.map(|p| (p, unit)))
+}
+
+/// The `.container` file (its name, and it with drop-ins) whose service is `<stem>.service`.
+fn container_for(stem: &str, dirs: &[PathBuf]) -> Result<Option<(String, UnitFile)>, HostError> {
     let mut candidates = vec![format!("{stem}.container")];
     if let Some((base, _)) = stem.split_once('@').filter(|(_, instance)| !instance.is_empty()) {
         candidates.push(format!("{base}@.container"));
@@ -68,8 +81,8 @@ fn container_for(stem: &str, dirs: &[PathBuf]) -> Result<Option<UnitFile>, HostE
         if let Some(unit) = load(name, dirs)? {
             let own = name.trim_end_matches(".container");
             match unit.get("Container", "ServiceName") {
-                None => return Ok(Some(unit)),
-                Some(s) if s == stem || s == own => return Ok(Some(unit)),
+                None => return Ok(Some((name.clone(), unit))),
+                Some(s) if s == stem || s == own => return Ok(Some((name.clone(), unit))),
                 Some(_) => {} // renamed: this file makes another service
             }
         }
@@ -84,7 +97,7 @@ fn container_for(stem: &str, dirs: &[PathBuf]) -> Result<Option<UnitFile>, HostE
             seen.push(name.clone());
             if let Some(unit) = load(&name, dirs)? {
                 if unit.get("Container", "ServiceName") == Some(stem) {
-                    return Ok(Some(unit));
+                    return Ok(Some((name, unit)));
                 }
             }
         }
@@ -337,6 +350,30 @@ mod tests {
         );
         assert_eq!(image_for_service("d.service", &d).unwrap_err().kind, "quadlet_invalid");
         assert_eq!(image_for_service("e.service", &d).unwrap(), None);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn the_file_that_makes_a_service_is_the_first_of_its_name() {
+        let root = tree(
+            "container-file",
+            &[
+                ("first/app.container", "[Container]\nImage=reg/app:1\n"),
+                ("second/app.container", "[Container]\nImage=reg/hidden:1\n"),
+                (
+                    "second/web.container",
+                    "[Container]\nImage=reg/web:1\nServiceName=front\n",
+                ),
+            ],
+        );
+        let d = dirs(&root);
+        let (path, unit) = container_file("app.service", &d).unwrap().unwrap();
+        assert_eq!(path, root.join("first/app.container"));
+        assert_eq!(unit.get("Container", "Image"), Some("reg/app:1"));
+        let (path, _) = container_file("front.service", &d).unwrap().unwrap();
+        assert_eq!(path, root.join("second/web.container"));
+        assert_eq!(container_file("web.service", &d).unwrap(), None);
+        assert_eq!(container_file("app.socket", &d).unwrap(), None);
         std::fs::remove_dir_all(&root).unwrap();
     }
 

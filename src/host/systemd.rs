@@ -72,6 +72,13 @@ pub fn systemctl_argv(scope: Scope, verb: &str, unit: &str) -> Vec<String> {
     argv
 }
 
+/// `systemctl [--user] daemon-reload`
+pub fn daemon_reload_argv(scope: Scope) -> Vec<String> {
+    let mut argv = base(scope);
+    argv.push("daemon-reload".to_string());
+    argv
+}
+
 /// `systemctl [--user] kill --signal=SIGNAL UNIT`
 pub fn kill_argv(scope: Scope, unit: &str, signal: &str) -> Vec<String> {
     let mut argv = base(scope);
@@ -269,6 +276,13 @@ impl Host {
         self.run_for(&self.programs.systemctl, &argv, Duration::from_secs(QUERY_TIMEOUT_SECS))
     }
 
+    /// Makes the manager read unit files again, running the generators (Quadlet writes its
+    /// services anew from `.container` files and their drop-ins); waits until it has.
+    pub fn daemon_reload(&self) -> Result<CommandRecord, HostError> {
+        let argv = daemon_reload_argv(self.scope);
+        self.run_for(&self.programs.systemctl, &argv, Duration::from_secs(JOB_TIMEOUT_SECS))
+    }
+
     /// Stops the unit and waits for the job.
     pub fn stop(&self, unit: &str) -> Result<CommandRecord, HostError> {
         self.job("stop", unit)
@@ -422,6 +436,8 @@ mod tests {
             systemctl_argv(Scope::User, "is-enabled", "a.service"),
             strings("--user is-enabled a.service")
         );
+        assert_eq!(daemon_reload_argv(Scope::User), strings("--user daemon-reload"));
+        assert_eq!(daemon_reload_argv(Scope::System), strings("daemon-reload"));
         assert_eq!(
             kill_argv(Scope::User, "a.service", "SIGKILL"),
             strings("--user kill --signal=SIGKILL a.service")

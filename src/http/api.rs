@@ -89,6 +89,7 @@ pub fn update_service(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Re
         unit: service.to_string(),
         image: Some(format!("{}:{}", target.repository, target.tag)),
         digest: target.digest.clone(),
+        retag: None,
     };
     let spec = ctx.dispatcher().spec(vec![unit], b.dry_run, Mode::Deploy);
     if b.dry_run {
@@ -150,6 +151,7 @@ pub fn update_all(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusa
                 unit: r.unit,
                 image: r.image.map(|i| i.to_string()),
                 digest: None,
+                retag: None,
             })
             .collect()
     };

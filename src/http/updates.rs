@@ -51,9 +51,11 @@ pub fn check(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
             unit: r.unit,
             image: r.image.map(|i| i.to_string()),
             digest: None,
+            retag: None,
         })
         .collect();
-    let spec = crate::tasks::check::spec(units, b.fresh);
+    let mut spec = crate::tasks::check::spec(units, b.fresh);
+    crate::tasks::check::note_follows(ctx.db.get().ok(), ctx.config, &mut spec);
     let caller = b
         .caller
         .map_or(call.who().to_string(), |c| format!("{} ({c})", call.who()));

@@ -52,6 +52,17 @@ impl Follow {
         }
     }
 
+    /// The value of a `Follow=` spelling as `spelling` writes it; None for anything else
+    /// (the policy reader says why).
+    pub fn from_spelling(text: &str) -> Option<Follow> {
+        match text.split_once(':') {
+            None if text == "digest" => Some(Follow::Digest),
+            Some(("semver", level)) => Level::parse(level).map(Follow::Semver),
+            Some(("regex", re)) if !re.is_empty() => Some(Follow::Regex(re.to_string())),
+            _ => None,
+        }
+    }
+
     /// Whether the check lists tags (anything but `digest`).
     pub fn lists_tags(&self) -> bool {
         *self != Follow::Digest
@@ -156,5 +167,13 @@ mod tests {
         assert_eq!(Follow::Regex("^v?1\\.".into()).spelling(), "regex:^v?1\\.");
         assert!(Policy::default().is_default());
         assert!(!Follow::Digest.lists_tags());
+        for f in [
+            Follow::Digest,
+            Follow::Semver(Level::Patch),
+            Follow::Regex("^1\\.[0-9]+$".into()),
+        ] {
+            assert_eq!(Follow::from_spelling(&f.spelling()), Some(f));
+        }
+        assert_eq!(Follow::from_spelling("semver:tiny"), None);
     }
 }

@@ -44,6 +44,11 @@ pub struct UnitSpec {
     /// The digest to deploy; None: whatever the tag points at when pulled.
     #[serde(default)]
     pub digest: Option<String>,
+    /// `Follow=semver`/`regex`: the reference with the new tag the unit moves to
+    /// (`ghcr.io/acme/app:1.5.0`), while `image` is the one it runs and `digest` the new
+    /// tag's digest. The deploy points the unit's image file (`host::image_dropin`) at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retag: Option<String>,
 }
 
 /// What a task does, fixed at creation (a retry copies it).
@@ -68,6 +73,10 @@ pub struct TaskSpec {
     /// For `Mode::Check`: ask the registries even when a cached answer is fresh.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fresh: bool,
+    /// For `Mode::Check`: the units whose policy follows version tags (`Follow=`), with
+    /// its spelling (`semver:minor`); the check lists their tags (docs/policy.md).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub follow: std::collections::BTreeMap<String, String>,
 }
 
 /// `Option<Scope>` spelled as the scope's text, or `""` for none.
@@ -117,6 +126,7 @@ mod tests {
                 unit: "app.service".into(),
                 image: Some("r/a:t".into()),
                 digest: None,
+                retag: None,
             }],
             scope: Some(Scope::User),
             verify_secs: 10,
@@ -125,6 +135,7 @@ mod tests {
             recovers: None,
             sink: None,
             fresh: false,
+            follow: Default::default(),
         };
         let text = r#"{"units":[{"unit":"app.service","image":"r/a:t","digest":null}],"scope":"user","verify_secs":10,"dry_run":false,"mode":"auto-update"}"#;
         assert_eq!(serde_json::to_string(&spec).unwrap(), text);
@@ -138,10 +149,16 @@ mod tests {
             recovers: None,
             sink: None,
             fresh: false,
+            follow: Default::default(),
         };
         let text = r#"{"units":[],"scope":"","verify_secs":0,"dry_run":false,"mode":"prune"}"#;
         assert_eq!(serde_json::to_string(&maintenance).unwrap(), text);
         assert_eq!(serde_json::from_str::<TaskSpec>(text).unwrap(), maintenance);
+        // A unit that Follow= moves to a new tag says so; others are written as before.
+        let moving = r#"{"unit":"app.service","image":"r/a:1.4.2","digest":null,"retag":"r/a:1.5.0"}"#;
+        let unit: UnitSpec = serde_json::from_str(moving).unwrap();
+        assert_eq!(unit.retag.as_deref(), Some("r/a:1.5.0"));
+        assert_eq!(serde_json::to_string(&unit).unwrap(), moving);
         // Specs written before `mode` existed deploy.
         let old = r#"{"units":[],"scope":"system","verify_secs":5}"#;
         assert_eq!(serde_json::from_str::<TaskSpec>(old).unwrap().mode, Mode::Deploy);

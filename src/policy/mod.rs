@@ -1,4 +1,5 @@
 //! TEMPORARY stub until the policy reading branch lands.
+pub mod follow;
 pub mod window;
 pub struct Effective {
     pub policy: crate::model::Policy,

@@ -10,6 +10,9 @@
 //! https without certificate checks, then over plain http when that fails at the
 //! connection, as containers/image does for insecure registries (`detectPropertiesHelper`).
 //!
+//! Listing a repository's tags (`tags`, for `Follow=semver` and `regex`) goes through the
+//! same endpoints, challenges, holds and pacing, with GETs.
+//!
 //! Not done: registries that omit `Docker-Content-Digest` on HEAD (podman would GET
 //! the manifest and hash it) answer `BadAnswer`; identity tokens (OAuth2) are not used.
 
@@ -20,6 +23,7 @@ pub use super::outcome::{CheckError, Counts, Remote};
 use super::outcome::{failure, valid_digest, valid_tag};
 use super::pace::Pacer;
 use super::retry;
+use super::tags::TagLimits;
 use super::token::{self, Token};
 use super::transport::{Answer, Failure, Transport};
 use crate::build_info::VERSION;
@@ -73,7 +77,9 @@ pub struct Client {
     token_for: HashMap<(String, String), TokenKey>,
     /// Hosts that asked for Basic: the credential goes along from the first request.
     basic_hosts: HashSet<String>,
-    counts: Counts,
+    pub(super) counts: Counts,
+    /// Bounds of a tag listing (`tags`).
+    pub(super) tag_limits: TagLimits,
 }
 
 impl Client {
@@ -89,6 +95,7 @@ impl Client {
             token_for: HashMap::new(),
             basic_hosts: HashSet::new(),
             counts: Counts::default(),
+            tag_limits: TagLimits::default(),
         }
     }
 
@@ -106,6 +113,15 @@ impl Client {
 
     pub fn counts(&self) -> Counts {
         self.counts
+    }
+
+    /// The host's hold until after `now_ms`, as the error to answer instead of asking it.
+    pub(super) fn held(&self, host: &str, now_ms: i64) -> Option<CheckError> {
+        let until_ms = self.holds.get(host).copied().filter(|u| *u > now_ms)?;
+        Some(CheckError::RateLimited {
+            host: host.to_string(),
+            until_ms,
+        })
     }
 
     /// HEAD `/v2/<name>/manifests/<tag>` on each endpoint in order until one answers 200
@@ -135,11 +151,8 @@ impl Client {
     }
 
     fn ask(&mut self, ep: &Endpoint, tag: &str, auth: &AuthFiles, now_ms: i64) -> Result<Remote, CheckError> {
-        if let Some(until_ms) = self.holds.get(&ep.host).copied().filter(|u| *u > now_ms) {
-            return Err(CheckError::RateLimited {
-                host: ep.host.clone(),
-                until_ms,
-            });
+        if let Some(held) = self.held(&ep.host, now_ms) {
+            return Err(held);
         }
         let scope = format!("repository:{}:pull", ep.name);
         let mut sent = self.known_authorization(ep, &scope, auth, now_ms)?;
@@ -154,7 +167,7 @@ impl Client {
 
     /// What to send before any challenge: a cached token for this scope, or Basic for a
     /// host that asked for it.
-    fn known_authorization(
+    pub(super) fn known_authorization(
         &self,
         ep: &Endpoint,
         scope: &str,
@@ -174,7 +187,7 @@ impl Client {
     }
 
     /// Answers a 401's challenge: the `Authorization` value to retry with.
-    fn authorize(
+    pub(super) fn authorize(
         &mut self,
         ep: &Endpoint,
         scope: &str,
@@ -269,32 +282,50 @@ impl Client {
         }
     }
 
-    /// One HEAD; an insecure endpoint whose https fails at the connection is asked again
-    /// over plain http, and keeps that for the rest of the run.
+    /// One HEAD of the tag's manifest.
     fn head(&mut self, ep: &Endpoint, tag: &str, authorization: Option<&str>) -> Result<Answer, CheckError> {
-        let mut headers = vec![("Accept", ACCEPT)];
+        let path = format!("/v2/{}/manifests/{tag}", ep.name);
+        self.send_to(ep, &path, ACCEPT, authorization, None)
+    }
+
+    /// One request to `ep` for `path` (from `/v2/`, with its query): a HEAD, or a GET whose
+    /// body is read up to `body_limit`. An insecure endpoint whose https fails at the
+    /// connection is asked again over plain http, and keeps that for the rest of the run.
+    pub(super) fn send_to(
+        &mut self,
+        ep: &Endpoint,
+        path: &str,
+        accept: &str,
+        authorization: Option<&str>,
+        body_limit: Option<u64>,
+    ) -> Result<Answer, CheckError> {
+        let mut headers = vec![("Accept", accept)];
         headers.extend(authorization.map(|a| ("Authorization", a)));
-        let path = format!("{}/v2/{}/manifests/{tag}", ep.host, ep.name);
+        let path = format!("{}{path}", ep.host);
         let plain = ep.insecure && self.plain_http.contains(&ep.host);
         self.pacer.wait(&ep.host);
         let scheme = if plain { "http" } else { "https" };
         let first = self
             .transport
-            .send(&format!("{scheme}://{path}"), !ep.insecure, &headers, None);
+            .send(&format!("{scheme}://{path}"), !ep.insecure, &headers, body_limit);
         let answer = match first {
             Err(Failure::Transport(reason)) if ep.insecure && !plain => {
                 log::debug!("insecure registry '{}' over https: {reason}; trying http", ep.host);
                 self.plain_http.insert(ep.host.clone());
                 self.pacer.wait(&ep.host);
-                self.transport.send(&format!("http://{path}"), false, &headers, None)
+                self.transport
+                    .send(&format!("http://{path}"), false, &headers, body_limit)
             }
             other => other,
         };
         self.pacer.answered(&ep.host);
-        // A HEAD counts once it reached the registry: an https handshake that an
+        // A request counts once it reached the registry: an https handshake that an
         // insecure registry's plain port refused was no request of its.
         if !matches!(answer, Err(Failure::Transport(_))) {
-            self.counts.heads += 1;
+            match body_limit {
+                None => self.counts.heads += 1,
+                Some(_) => self.counts.gets += 1,
+            }
         }
         answer.map_err(|f| failure(&ep.host, f))
     }
@@ -326,30 +357,45 @@ impl Client {
                     endpoint,
                 })
             }
-            404 => Err(CheckError::NotFound { endpoint }),
+            _ => Err(self.refused(ep, endpoint, answer, authorized, now_ms)),
+        }
+    }
+
+    /// What an answer other than 200 means; `endpoint` names what was asked for.
+    pub(super) fn refused(
+        &mut self,
+        ep: &Endpoint,
+        endpoint: String,
+        answer: &Answer,
+        authorized: bool,
+        now_ms: i64,
+    ) -> CheckError {
+        let host = ep.host.clone();
+        match answer.status {
+            404 => CheckError::NotFound { endpoint },
             401 | 403 => {
                 let message = match (answer.status, authorized) {
                     (401, true) => "it refused the credentials or token podup sent".into(),
                     (401, false) => "it asks for authentication".into(),
                     _ => "access denied (HTTP 403)".into(),
                 };
-                Err(CheckError::Unauthorized { host, message })
+                CheckError::Unauthorized { host, message }
             }
-            429 => Err(self.rate_limited(&ep.host, answer, now_ms)),
-            status @ 500..=599 => Err(CheckError::Server { host, status }),
+            429 => self.rate_limited(&ep.host, answer, now_ms),
+            status @ 500..=599 => CheckError::Server { host, status },
             status @ 300..=399 => {
-                let message = format!("a redirect (HTTP {status}), which podup does not follow for HEAD");
-                Err(CheckError::BadAnswer { host, message })
+                let message = format!("a redirect (HTTP {status}), which podup does not follow");
+                CheckError::BadAnswer { host, message }
             }
-            status => Err(CheckError::BadAnswer {
+            status => CheckError::BadAnswer {
                 host,
                 message: format!("unexpected HTTP {status}"),
-            }),
+            },
         }
     }
 
     /// Holds `host` until the answer's `Retry-After` and says so.
-    fn rate_limited(&mut self, host: &str, answer: &Answer, now_ms: i64) -> CheckError {
+    pub(super) fn rate_limited(&mut self, host: &str, answer: &Answer, now_ms: i64) -> CheckError {
         let until_ms = retry::until(answer.header("retry-after"), now_ms);
         self.hold(host, until_ms);
         CheckError::RateLimited {

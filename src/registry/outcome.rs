@@ -72,9 +72,11 @@ pub struct Counts {
     /// Every HEAD that reached a registry (an https handshake an insecure registry's
     /// plain port refused, before falling back to http, is not one).
     pub heads: u32,
-    /// Every GET sent: only token requests, since manifests are never fetched.
+    /// Every GET sent: token requests and pages of tag lists; manifests are never fetched.
     pub gets: u32,
     pub token_requests: u32,
+    /// Pages of `/v2/<name>/tags/list` that reached a registry (each one GET).
+    pub tag_pages: u32,
     /// HEADs repeated after answering a 401 challenge.
     pub retries_after_401: u32,
 }

@@ -85,10 +85,16 @@ pub fn act_on_check(conn: &mut Connection, d: &Dispatcher<'_>, check_task: i64) 
         if crate::store::tasks::open_for(conn, &v.unit, &digest)?.is_some() {
             continue;
         }
+        // Follow=: the higher version tag, in the running image's repository.
+        let retag = match (&v.remote_tag, v.image.as_deref().map(crate::services::ImageRef::parse)) {
+            (Some(tag), Some(Ok(running))) => Some(format!("{}:{tag}", running.repository)),
+            _ => None,
+        };
         units.push(UnitSpec {
             unit: v.unit,
             image: v.image,
             digest: Some(digest),
+            retag,
         });
     }
     if units.is_empty() {

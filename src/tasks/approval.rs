@@ -170,20 +170,19 @@ fn arm(conn: &Connection, d: &Dispatcher<'_>, id: i64, at: i64, what: &str) -> R
 
 /// The tasks waiting for `unit`, for the Services page and `podup policy`: id, status,
 /// the image and digest they would deploy, and their deadline or time. `to_image` is the
-/// reference the unit would run: another tag when it follows a version (`Follow=`,
-/// the spec's `retag`), else the one it runs.
+/// reference the unit would run: the new tag when it follows versions (`Follow=`, the
+/// spec's `retag`), else the one it runs.
 pub fn waiting_json(conn: &Connection, unit: &str) -> rusqlite::Result<Vec<serde_json::Value>> {
     let mut out = Vec::new();
     for t in tasks::waiting_for(conn, unit)? {
         let row = tasks::units(conn, t.id)?.into_iter().find(|u| u.unit == unit);
         let spec = t.spec().and_then(|s| s.units.into_iter().find(|u| u.unit == unit));
-        let retag = retag_of(&t.spec, unit);
         out.push(serde_json::json!({
             "task_id": t.id,
             "status": t.status,
             "image": row.as_ref().and_then(|r| r.image.clone()),
             "to_digest": row.as_ref().and_then(|r| r.to_digest.clone()),
-            "to_image": retag.or_else(|| spec.and_then(|s| s.image)),
+            "to_image": spec.and_then(|s| s.retag.or(s.image)),
             "message": t.message,
             "created_ms": t.created_ms,
             "not_before_ms": t.not_before_ms,
@@ -191,16 +190,6 @@ pub fn waiting_json(conn: &Connection, unit: &str) -> rusqlite::Result<Vec<serde
         }));
     }
     Ok(out)
-}
-
-/// The new reference of `unit` in a task's stored spec (`retag`), when it follows a
-/// version; read from the JSON, as the spec's type does not carry it yet.
-fn retag_of(spec: &serde_json::Value, unit: &str) -> Option<String> {
-    let units = spec.get("units")?.as_array()?;
-    let u = units
-        .iter()
-        .find(|u| u.get("unit").and_then(|n| n.as_str()) == Some(unit))?;
-    u.get("retag")?.as_str().map(String::from)
 }
 
 /// What a sweep did.
@@ -254,24 +243,4 @@ pub fn sweep(conn: &Connection, d: &Dispatcher<'_>) -> rusqlite::Result<Swept> {
         }
     }
     Ok(swept)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn a_unit_that_follows_a_version_goes_to_its_retag() {
-        let spec = json!({"units": [
-            {"unit": "web.service", "image": "ghcr.io/acme/web:stable", "digest": null},
-            {"unit": "app.service", "image": "ghcr.io/acme/app:1.4.2", "digest": "sha256:aa", "retag": "ghcr.io/acme/app:1.5.0"},
-        ]});
-        assert_eq!(
-            retag_of(&spec, "app.service").as_deref(),
-            Some("ghcr.io/acme/app:1.5.0")
-        );
-        assert_eq!(retag_of(&spec, "web.service"), None);
-        assert_eq!(retag_of(&json!(null), "app.service"), None);
-    }
 }

@@ -5,6 +5,7 @@
 //! verdict per service is stored (`store::updates`), shown on the task's unit rows,
 //! and a digest not seen before is announced once (`update_available`).
 
+mod follow;
 mod remote;
 mod settings;
 pub mod view;
@@ -34,6 +35,19 @@ pub fn spec(units: Vec<UnitSpec>, fresh: bool) -> TaskSpec {
         recovers: None,
         sink: None,
         fresh,
+        follow: Default::default(),
+    }
+}
+
+/// Notes in a check's spec which of its units follow version tags (their `Follow=`),
+/// so that the check, wherever it runs, lists their tags.
+pub fn note_follows(conn: Option<&Connection>, config: &crate::config::Config, spec: &mut TaskSpec) {
+    let now = now_ms();
+    for u in &spec.units {
+        let follow = crate::policy::effective(conn, config, &u.unit, now).policy.follow;
+        if follow.lists_tags() {
+            spec.follow.insert(u.unit.clone(), follow.spelling());
+        }
     }
 }
 
@@ -175,11 +189,13 @@ pub fn run_task(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec
     for w in remotes.warnings() {
         journal.warn("check", None, &w);
     }
-    let images: Vec<ImageRef> = spec
+    let proposals = follow::proposals(&mut remotes, &journal, spec);
+    let mut images: Vec<ImageRef> = spec
         .units
         .iter()
         .filter_map(|u| u.image.as_deref().and_then(|i| ImageRef::parse(i).ok()))
         .collect();
+    images.extend(proposals.values().map(|p| p.image.clone()));
     // The registries are asked while podman says what runs.
     let local = remotes.find_all(conn, &images, || running(host));
     journal.flush(None, "podman");
@@ -194,9 +210,17 @@ pub fn run_task(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec
     let mut announced = 0;
     for unit in &spec.units {
         tasks::add_unit(conn, id, &unit.unit, unit.image.as_deref())?;
-        let image = unit.image.as_deref().and_then(|i| ImageRef::parse(i).ok());
+        let proposal = proposals.get(&unit.unit);
+        let image = match proposal {
+            Some(p) => Some(p.image.clone()),
+            None => unit.image.as_deref().and_then(|i| ImageRef::parse(i).ok()),
+        };
         let found = image.as_ref().and_then(|i| remotes.found(i));
-        let v = judge(unit, local.get(&unit.unit), found, now_ms(), id);
+        let mut v = judge(unit, local.get(&unit.unit), found, now_ms(), id);
+        if let Some(p) = proposal.filter(|_| v.status == UpdateStatus::Available) {
+            v.remote_tag = Some(p.tag.clone());
+            v.message = Some(p.sentence.clone());
+        }
         updates::record(conn, &v)?;
         counts[match v.status {
             UpdateStatus::UpToDate => 0,
@@ -251,11 +275,10 @@ pub fn run_task(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec
 pub fn run_here(
     conn: &mut Connection,
     host: &Host,
-    units: Vec<UnitSpec>,
-    fresh: bool,
+    spec: &TaskSpec,
     origin: super::lifecycle::Origin<'_>,
 ) -> rusqlite::Result<(i64, u8)> {
-    let id = super::lifecycle::record(conn, crate::model::TaskKind::Check, origin, &spec(units, fresh))?;
+    let id = super::lifecycle::record(conn, crate::model::TaskKind::Check, origin, spec)?;
     if let Some(unit) = crate::sys::own_unit() {
         tasks::set_runner(conn, id, &unit)?;
     }

@@ -3,11 +3,14 @@
 //! active on the target, and roll back to the previous image when it does not.
 //! Each change is noted on the unit's row before it is made (`steps::note`), so a
 //! worker lost at any point leaves what recovery needs; a stop request at any point
-//! after the tag moved rolls back before the task ends `cancelled`.
+//! after the tag moved rolls back before the task ends `cancelled`. A unit that
+//! `Follow=` moves to a new tag (`retag`) gets the new tag on the pulled image and its
+//! image file pointed at it before the restart, and back on rollback (`retag`).
 
 use super::journal::Journal;
 use super::lifecycle::UnitOutcome;
 use super::pause::{self, Point};
+use super::retag::Retarget;
 use super::steps::{diagnose, note, roll_back};
 use super::verify::{OnStop, verify};
 use crate::host::Host;
@@ -26,6 +29,15 @@ struct Before {
 pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &ImageRef, verify_secs: u64) -> UnitOutcome {
     let unit = spec.unit.as_str();
     journal.unit_phase(unit, "inspect", UnitStatus::Running);
+    // 0. A unit that moves to a new tag: where its image is set, refused before anything runs.
+    let retarget = match &spec.retag {
+        Some(new_ref) => match Retarget::prepare(journal, unit, image, new_ref) {
+            Ok(r) => Some(r),
+            Err(refused) => return refused,
+        },
+        None => None,
+    };
+    let retarget = retarget.as_ref();
     // 1. What runs now.
     let current = match host.unit_containers(unit) {
         Ok(list) => list.into_iter().find(|c| c.state == "running"),
@@ -44,12 +56,16 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
         .as_ref()
         .map(|p| p.image_digest.clone())
         .filter(|d| !d.is_empty());
-    let tag_ref = image.to_string();
+    // `run_ref` is the tag the unit runs, which recovery and a rollback point back at the
+    // previous image; `tag_ref` the one the pulled image gets: the same, except that with
+    // `retag` it is the new tag, and the old one is never moved.
+    let run_ref = image.to_string();
+    let tag_ref = retarget.map_or_else(|| run_ref.clone(), |r| r.new_ref.clone());
     journal.update(
         unit,
         &UnitUpdate {
             from_digest: from_digest.as_deref(),
-            image: Some(&tag_ref),
+            image: Some(&run_ref),
             prev_image: previous.as_ref().map(|p| p.image_id.as_str()),
             ..Default::default()
         },
@@ -115,7 +131,8 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
                 host,
                 journal,
                 unit,
-                &tag_ref,
+                &run_ref,
+                retarget,
                 &before,
                 false,
                 verify_secs,
@@ -125,7 +142,17 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
         }
     }
     if before.as_ref().is_some_and(|b| b.image_id == new_id) {
-        let m = format!("already runs {target_digest}");
+        let mut m = format!("already runs {target_digest}");
+        if let Some(r) = retarget {
+            // The same image under the new tag: only the unit's file moves.
+            if let Err(why) = r.apply(host, journal, unit) {
+                journal.error("retag", Some(unit), &why);
+                let back = r.revert(host, journal, unit, false).err();
+                let m = format!("{why}{}", back.map(|b| format!("; then {b}")).unwrap_or_default());
+                return UnitOutcome::new(TaskStatus::Failed, "retag_failed", m);
+            }
+            m = format!("moved {}; {m}", r.moves());
+        }
         journal.info("pull", Some(unit), &m);
         return UnitOutcome::new(TaskStatus::Succeeded, "already_current", m);
     }
@@ -135,13 +162,32 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
             host,
             journal,
             unit,
-            &tag_ref,
+            &run_ref,
+            retarget,
             &before,
             false,
             verify_secs,
             "stopped",
             "stopped on request",
         );
+    }
+
+    if let Some(r) = retarget {
+        if let Err(why) = r.apply(host, journal, unit) {
+            journal.error("retag", Some(unit), &why);
+            return undo(
+                host,
+                journal,
+                unit,
+                &run_ref,
+                retarget,
+                &before,
+                false,
+                verify_secs,
+                "retag_failed",
+                &why,
+            );
+        }
     }
 
     // 3 + 4. Restart and verify.
@@ -152,7 +198,8 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
             host,
             journal,
             unit,
-            &tag_ref,
+            &run_ref,
+            retarget,
             &before,
             false,
             verify_secs,
@@ -177,7 +224,8 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
             host,
             journal,
             unit,
-            &tag_ref,
+            &run_ref,
+            retarget,
             &before,
             true,
             verify_secs,
@@ -199,7 +247,8 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
                 before.as_ref().map(|b| b.image_id.as_str()),
                 &new_id,
             );
-            return UnitOutcome::new(TaskStatus::Succeeded, "ok", format!("runs {target_digest}"));
+            let moved = retarget.map(|r| format!("moved {}; ", r.moves())).unwrap_or_default();
+            return UnitOutcome::new(TaskStatus::Succeeded, "ok", format!("{moved}runs {target_digest}"));
         }
         Err(why) => why,
     };
@@ -210,7 +259,8 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
         host,
         journal,
         unit,
-        &tag_ref,
+        &run_ref,
+        retarget,
         &before,
         true,
         verify_secs,
@@ -232,15 +282,17 @@ fn cancelled(before: &Option<Before>, what: &str) -> UnitOutcome {
     )
 }
 
-/// Puts the unit back on the image it ran before: the tag, and when `restarted` the
-/// container too. `reason` says why: `stopped` (a stop request: the task ends
-/// `cancelled`), `verify_failed` (`rolled_back`), or a failed step (`failed`).
+/// Puts the unit back on the image it ran before: its image file when `retarget` wrote
+/// it, the tag, and when `restarted` the container too. `reason` says why: `stopped` (a
+/// stop request: the task ends `cancelled`), `verify_failed` (`rolled_back`), or a
+/// failed step (`failed`).
 #[allow(clippy::too_many_arguments)]
 fn undo(
     host: &Host,
     journal: &Journal<'_>,
     unit: &str,
     tag: &str,
+    retarget: Option<&Retarget>,
     before: &Option<Before>,
     restarted: bool,
     verify_secs: u64,
@@ -248,6 +300,16 @@ fn undo(
     why: &str,
 ) -> UnitOutcome {
     let stop = reason == "stopped";
+    if let Some(r) = retarget.filter(|r| r.wrote()) {
+        journal.unit_phase(unit, "rollback", UnitStatus::Running);
+        if let Err(back_why) = r.revert(host, journal, unit, restarted && before.is_some()) {
+            journal.error("rollback", Some(unit), &back_why);
+            diagnose(host, journal, unit);
+            let m = format!("{why}; then the rollback failed: {back_why}");
+            return UnitOutcome::new(TaskStatus::Failed, "rollback_failed", m);
+        }
+    }
+    let back_on = retarget.map(|r| format!("; back on {}", r.old_ref)).unwrap_or_default();
     let Some(b) = before else {
         // Nothing ran before: there is nothing to go back to. A stop puts the unit back
         // where it was (not running); a failure leaves it for the operator to see.
@@ -281,9 +343,9 @@ fn undo(
     match roll_back(host, journal, unit, tag, &b.image_id, restarted, verify_secs) {
         Ok(()) => {
             let m = if restarted {
-                format!("{why}; rolled back to {}, which runs", b.name)
+                format!("{why}; rolled back to {}, which runs{back_on}", b.name)
             } else {
-                format!("{why}; the tag points at {} again, which still runs", b.name)
+                format!("{why}; the tag points at {} again, which still runs{back_on}", b.name)
             };
             journal.warn("rollback", Some(unit), &m);
             let status = match reason {

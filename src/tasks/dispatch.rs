@@ -82,6 +82,7 @@ impl Dispatcher<'_> {
             recovers: None,
             sink: None,
             fresh: false,
+            follow: Default::default(),
         }
     }
 

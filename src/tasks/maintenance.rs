@@ -57,6 +57,7 @@ pub fn prune(
         recovers: None,
         sink: None,
         fresh: false,
+        follow: Default::default(),
     };
     let origin = Origin {
         source,

@@ -17,6 +17,7 @@ pub mod notify;
 pub mod pause;
 pub mod recover;
 pub mod resolve;
+pub mod retag;
 pub mod sandbox;
 pub mod steps;
 pub mod timer_policy;

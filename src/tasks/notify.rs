@@ -112,6 +112,7 @@ pub fn test_spec(sink: Option<&str>) -> TaskSpec {
         recovers: None,
         sink: sink.map(String::from),
         fresh: false,
+        follow: Default::default(),
     }
 }
 

@@ -92,6 +92,7 @@ pub fn follow_up(
             unit: row.unit.clone(),
             image: row.image.clone(),
             digest,
+            retag: None,
         };
         match gate(&policy, seen, now, d.config.check.approval_ttl_secs) {
             Gate::Now => admitted.now.push(spec),

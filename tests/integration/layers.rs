@@ -30,6 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "checks",
             "ratelimit",
             "config",
+            "policy",
         ],
     ),
     ("base", &["store", "host", "registry"]),

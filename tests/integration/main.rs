@@ -7,6 +7,7 @@ mod checks;
 mod cli;
 mod db;
 mod faults;
+mod follow;
 mod golden;
 mod hooks;
 mod keepalive;

@@ -128,6 +128,7 @@ pub fn route(
             unit: r.unit.clone(),
             image: r.image.as_ref().map(|i| i.to_string()),
             digest: event.digest.clone(),
+            retag: None,
         })
         .collect();
     let admitted = admit(conn, config, units, crate::clock::now_ms())?;

@@ -162,6 +162,24 @@ impl<'h> Remotes<'h> {
         result
     }
 
+    /// The tags of `image`'s repository, for a `Follow=` policy (not cached: a check of
+    /// such a service lists them each time; the pages count in the summary).
+    pub fn tags(&mut self, image: &ImageRef) -> Result<Vec<String>, (&'static str, String)> {
+        match &mut self.source {
+            Source::Simulated(_) => Err(("registry_unreachable", "the demo lists no tags".into())),
+            Source::Registry { client, conf, auth } => {
+                let conf = conf.as_ref().map_err(|e| ("config", e.clone()))?;
+                let endpoints = conf
+                    .endpoints(&image.repository)
+                    .map_err(|e| ("config", e.to_string()))?;
+                let started = std::time::Instant::now();
+                let listed = client.tags(&endpoints, auth, crate::clock::now_ms());
+                self.asked += started.elapsed();
+                listed.map(|l| l.tags).map_err(|e| (e.code(), miss_message(&e)))
+            }
+        }
+    }
+
     /// What [`Remotes::find_all`] found for `image`.
     pub fn found(&self, image: &ImageRef) -> Option<Found> {
         self.seen.get(&image.to_string()).cloned()

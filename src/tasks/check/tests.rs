@@ -12,6 +12,7 @@ fn unit(image: Option<&str>) -> UnitSpec {
         unit: "app.service".into(),
         image: image.map(String::from),
         digest: None,
+        retag: None,
     }
 }
 

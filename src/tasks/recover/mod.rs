@@ -140,6 +140,7 @@ pub fn recovery_spec(lost: &Task, rows: &[Unsettled]) -> TaskSpec {
                 unit: r.unit.clone(),
                 image: r.image.clone(),
                 digest: None,
+                retag: None,
             })
             .collect(),
         scope: old.as_ref().and_then(|s| s.scope),
@@ -149,6 +150,7 @@ pub fn recovery_spec(lost: &Task, rows: &[Unsettled]) -> TaskSpec {
         recovers: Some(lost.id),
         sink: None,
         fresh: false,
+        follow: Default::default(),
     }
 }
 

@@ -7,6 +7,7 @@ mod auth;
 mod faults;
 mod registry;
 mod serve;
+mod tags;
 
 use crate::support::registry::Registry;
 use crate::support::*;

@@ -40,6 +40,14 @@ impl Fakes {
         Fakes { dir }
     }
 
+    /// Makes `name` run the shell `snippet` first, then record and answer as before:
+    /// for a fake whose answers change with what it is told (a restart that starts
+    /// another container).
+    pub fn before(&self, name: &str, snippet: &str) {
+        let text = SCRIPT.replacen("#!/bin/sh\n", &format!("#!/bin/sh\n{snippet}\n"), 1);
+        std::fs::write(self.dir.path().join(name), text).unwrap();
+    }
+
     /// PATH with the fakes first.
     pub fn path_env(&self) -> String {
         format!(
