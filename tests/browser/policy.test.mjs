@@ -147,3 +147,25 @@ test('in the drawer, a task that follows a version shows its tags, and Reject ma
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('a podup without policies shows no Policy column and nothing waiting', async () => {
+  const { context, page, errors } = await signedIn(browser, demo);
+  await page.route('**/api/v1/services', async (route) => {
+    const json = await (await route.fetch()).json();
+    for (const s of json.services) {
+      delete s.policy;
+      delete s.waiting;
+    }
+    delete json.updates.waiting;
+    await route.fulfill({ json });
+  });
+  await page.goto(`${demo.base}/services`);
+  await page.locator('tr[data-service="web.service"]').waitFor();
+  assert.deepEqual(await page.locator('table.services thead th').allTextContents(), ['Service', 'Update', 'Image', 'Running digest', 'Last task', '']);
+  assert.equal(await page.locator('.waiting-line, .waiting-task, td.policy').count(), 0);
+  await page.goto(demo.base);
+  await page.locator('p.updates').waitFor();
+  assert.equal(await page.locator('.waiting-count').count(), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
