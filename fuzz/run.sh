@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 CARGO=${CARGO:-cargo}
 secs=${FUZZ_SECS:-60}
-targets=${*:-http_framing github_payload sender_payload podman_json quadlet sink_line registry_answer}
+targets=${*:-http_framing github_payload sender_payload podman_json quadlet sink_line registry_answer policy_values}
 
 # cargo-fuzz builds with nightly-only flags (-Zsanitizer=address and friends); RUSTC_BOOTSTRAP
 # lets the stable toolchain accept them.

@@ -37,8 +37,8 @@ mod model;
 mod notify;
 /// The admin panel's files (`web/`), embedded at compile time.
 mod panel;
-/// Per-service update policy: the `[X-PodUp]` keys, where they come from, windows, and
-/// which tag `Follow=` moves a unit to.
+/// Each service's update policy: read from its unit files or the policy file, its window,
+/// and which tag `Follow=` moves a unit to.
 mod policy;
 /// Provider payloads (GitHub, ...) turned into one normalized image event.
 mod providers;

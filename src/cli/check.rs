@@ -64,7 +64,7 @@ pub fn run(config: &Config, a: &CheckArgs) -> Result<(), Error> {
     let mut spec = check::spec(units, a.fresh);
     check::note_follows(Some(conn), config, &mut spec);
     let (id, _) = check::run_here(conn, d.host, &spec, origin)?;
-    let acted = crate::tasks::admit::act_on_check(conn, &d, id)?;
+    let acted = crate::tasks::admit::act_on_check(conn, &d, id, a.caller.as_deref() == Some("timer"))?;
     let verdicts = check::verdicts_of(conn, id)?;
     if a.json {
         let list: Vec<serde_json::Value> = verdicts

@@ -61,6 +61,8 @@ pub enum Error {
     TaskFailed { id: i64 },
     /// `podup demo` could not start or stopped serving.
     Demo(crate::demo::Error),
+    /// `podup policy`: the policies are printed; some services' files have errors.
+    PolicyErrors { services: usize },
     /// `podup notify test`: no sink is configured.
     NoSinks,
     /// `podup notify test`: some sinks failed (each is printed).
@@ -88,7 +90,11 @@ impl Error {
     pub fn is_reported(&self) -> bool {
         matches!(
             self,
-            Error::ChecksFailed { .. } | Error::DiscoveryIncomplete { .. } | Error::TaskFailed { .. } | Error::Exit(_)
+            Error::ChecksFailed { .. }
+                | Error::DiscoveryIncomplete { .. }
+                | Error::PolicyErrors { .. }
+                | Error::TaskFailed { .. }
+                | Error::Exit(_)
         )
     }
 
@@ -130,6 +136,7 @@ impl fmt::Display for Error {
             Error::WaitExpired { id, secs } => write!(f, "task {id} did not end within {secs} s"),
             Error::ChecksFailed { failed } => write!(f, "{failed} check(s) failed"),
             Error::DiscoveryIncomplete { errors } => write!(f, "discovery: {errors} error(s)"),
+            Error::PolicyErrors { services } => write!(f, "{services} service(s) have errors in their policy"),
             Error::TaskFailed { id } => write!(f, "task {id} did not succeed"),
             Error::Exit(code) => write!(f, "exit code {code}"),
             Error::Demo(e) => write!(f, "{e}"),
@@ -181,6 +188,8 @@ mod tests {
         assert_eq!(Error::NoTask { id: 7 }.exit_code(), EXIT_FAILURE);
         assert_eq!(Error::NoTask { id: 7 }.to_string(), "there is no task 7");
         assert_eq!(Error::Exit(3).exit_code(), 3);
+        let policy = Error::PolicyErrors { services: 2 };
+        assert_eq!((policy.exit_code(), policy.is_reported()), (EXIT_FAILURE, true));
         assert!(Error::from_code(0).is_ok());
         assert!(Error::from_code(1).unwrap_err().is_reported());
     }

@@ -8,6 +8,7 @@ mod demo;
 mod error;
 mod notify;
 mod ops;
+mod policy;
 mod recover;
 mod tasks;
 mod tokens;
@@ -35,6 +36,7 @@ pub enum Command {
     Token(tokens::TokenArgs),
     Check,
     CheckUpdates(check::CheckArgs),
+    Policy(policy::PolicyArgs),
     Prune(ops::PruneArgs),
     Discover,
     Notify(notify::NotifyArgs),
@@ -119,6 +121,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "token" => tokens::parse(rest).map(Command::Token),
         "check" => parse_opts(common_options(), rest, sub).map(|_| Command::Check),
         "check-updates" => check::parse(rest).map(Command::CheckUpdates),
+        "policy" => policy::parse(rest).map(Command::Policy),
         "discover" => parse_opts(common_options(), rest, sub).map(|_| Command::Discover),
         "prune" => ops::parse_prune(rest).map(Command::Prune),
         "run-task" => tasks::parse_run_task(rest).map(Command::RunTask),
@@ -223,6 +226,7 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         Command::RunTask(args) => tasks::run_task(&config, &args),
         Command::Check => ops::check(&config),
         Command::CheckUpdates(args) => check::run(&config, &args),
+        Command::Policy(args) => policy::run(&config, &args),
         Command::Prune(args) => ops::prune(&config, &args),
         Command::Discover => ops::discover(&config),
         Command::Notify(args) => notify::run(&config, &args),

@@ -276,7 +276,7 @@ pub fn run_task(config: &Config, args: &RunTaskArgs) -> Result<(), Error> {
         .flatten()
         .is_some_and(|t| t.kind == crate::model::TaskKind::Check)
     {
-        if let Err(e) = crate::tasks::admit::act_on_check(&mut conn, &d, id) {
+        if let Err(e) = crate::tasks::admit::act_on_check(&mut conn, &d, id, false) {
             log::error!(podup_task_id = id; "the policies' pass after the check failed: {e}");
         }
     }

@@ -238,7 +238,7 @@ fn check_after(d: &dispatch::Dispatcher<'_>, conn: &mut rusqlite::Connection, so
     crate::tasks::check::note_follows(Some(conn), d.config, &mut spec);
     let ran = crate::tasks::check::run_here(conn, d.host, &spec, origin);
     if let Ok((id, _)) = &ran {
-        if let Err(e) = crate::tasks::admit::act_on_check(conn, d, *id) {
+        if let Err(e) = crate::tasks::admit::act_on_check(conn, d, *id, true) {
             log::error!(podup_task_id = *id; "the policies' pass after the check failed: {e}");
         }
     }

@@ -34,6 +34,10 @@ Commands:
                  ask each service's registry whether its tag has a newer image
                  (a HEAD, cached for PODUP_CHECK_TTL unless --fresh), as a check
                  task; prints each verdict; exits 1 when one is unknown
+  policy [--json] [SERVICE...]
+                 show each service's update policy (docs/policy.md) and the
+                 file:line that set each key; exits 1 when a service's files
+                 have an error (the service keeps its last good policy)
   prune [--dry-run] [--older-than DURATION]
                  remove old events and finished tasks (default: the retention
                  settings PODUP_RETENTION_EVENTS / PODUP_RETENTION_TASKS)

@@ -21,7 +21,7 @@ mod senders;
 mod sources;
 mod variables;
 
-use sources::{secrets, state_dir, whole};
+use sources::{path, secrets, state_dir, whole};
 pub use variables::VARIABLES;
 
 pub const DEFAULT_IDLE_EXIT_SECS: u64 = 30;
@@ -76,6 +76,9 @@ pub struct Config {
     /// Where podup keeps the image environment files of plain units that `Follow=` moves
     /// (`host::dirs::images_dir`); None for a user manager without a home.
     pub images_dir: Option<PathBuf>,
+    /// `PODUP_POLICY_FILE`: policies of services without a unit file podup finds (read
+    /// by `policy` when used).
+    pub policy_file: Option<PathBuf>,
     /// PATH, passed on to task units (where podman and systemctl are found).
     pub path_env: Option<String>,
     /// `PODUP_*` variables that were set but mean nothing to podup (typos).
@@ -278,6 +281,7 @@ impl Config {
         let unit_dirs = unit_dirs(scope, config_home.as_deref());
         let images_dir = images_dir(scope, config_home.as_deref());
         let path_env = get("PATH");
+        let policy_file = path(&get, "PODUP_POLICY_FILE")?;
         let trusted_proxies = TrustedProxies::parse(&get("PODUP_TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| err("PODUP_TRUSTED_PROXIES", e))?;
         let forward_auth = get("PODUP_FORWARD_AUTH_HEADER")
@@ -337,6 +341,7 @@ impl Config {
             unit_dirs,
             quadlet_dirs,
             images_dir,
+            policy_file,
             path_env,
             unknown_variables,
             trusted_proxies,

@@ -21,18 +21,27 @@ pub(super) fn whole(
     }
 }
 
+/// `v`, the value of `name`, as an absolute path (a relative one would depend on where
+/// podup was started).
+fn absolute(name: &str, v: &str) -> Result<PathBuf, ConfigError> {
+    let p = PathBuf::from(v);
+    if p.is_absolute() {
+        Ok(p)
+    } else {
+        Err(err(name, format!("expected an absolute path, got '{v}'")))
+    }
+}
+
+/// The absolute path in `name`, if set. Only the name is checked here: the file is read
+/// when it is used, so that a bad one never stops podup from starting.
+pub(super) fn path(get: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<PathBuf>, ConfigError> {
+    get(name).map(|v| absolute(name, &v)).transpose()
+}
+
 pub(super) fn state_dir(
     get: &impl Fn(&str) -> Option<String>,
     euid: u32,
 ) -> Result<(PathBuf, &'static str), ConfigError> {
-    let absolute = |name: &str, v: &str| {
-        let p = PathBuf::from(v);
-        if p.is_absolute() {
-            Ok(p)
-        } else {
-            Err(err(name, format!("expected an absolute path, got '{v}'")))
-        }
-    };
     if let Some(v) = get("PODUP_STATE_DIR") {
         return Ok((absolute("PODUP_STATE_DIR", &v)?, "PODUP_STATE_DIR"));
     }

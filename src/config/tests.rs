@@ -83,11 +83,20 @@ fn bad_values_name_the_variable_and_value() {
         ("PODUP_FORWARD_AUTH_HEADER", "X-User:trigger"),
         ("PODUP_FORWARD_AUTH_HEADER", "bad header"),
         ("PODUP_SESSION_SECS", "0"),
+        ("PODUP_POLICY_FILE", "policies.ini"),
     ] {
         let e = config(&[(var, val)], 0).unwrap_err();
         assert_eq!(e.variable, var);
         assert!(e.to_string().contains(&format!("'{val}'")), "{e}");
     }
+}
+
+#[test]
+fn the_policy_file_is_a_path_not_yet_read() {
+    assert_eq!(config(&[], 0).unwrap().policy_file, None);
+    // A missing file is not a reason to refuse to start: `policy` reports it when used.
+    let c = config(&[("PODUP_POLICY_FILE", "/nonexistent/policies.ini")], 0).unwrap();
+    assert_eq!(c.policy_file, Some(PathBuf::from("/nonexistent/policies.ini")));
 }
 
 #[test]

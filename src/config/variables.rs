@@ -90,6 +90,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "Units podup may update, each optionally with its image.",
     ),
     (
+        "PODUP_POLICY_FILE",
+        "unset",
+        "Update policies (docs/policy.md) of services that have no unit file podup finds: an INI file with a [app.service] section per service. Read when used; a bad value is reported and the service keeps its last good policy.",
+    ),
+    (
         "PODUP_SYSTEMD_SCOPE",
         "system for root, user otherwise",
         "Which manager podup drives: 'system' or 'user'.",

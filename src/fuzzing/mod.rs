@@ -4,8 +4,10 @@
 //! a few control lines in front, so that the seeds in `fuzz/seeds/` stay readable. Nothing in
 //! podup calls these; they are public only for the fuzz crate.
 
+mod policy;
 mod sink;
 
+pub use policy::policy_values;
 pub use sink::sink_line;
 
 /// What registries, token services and podman's registry files say: the update check's

@@ -5,7 +5,7 @@ use std::path::Path;
 #[test]
 fn every_seed_passes_its_target() {
     type Target = fn(&[u8]);
-    let targets: [(&str, Target); 7] = [
+    let targets: [(&str, Target); 8] = [
         ("http_framing", http_framing),
         ("github_payload", github_payload),
         ("sender_payload", sender_payload),
@@ -13,6 +13,7 @@ fn every_seed_passes_its_target() {
         ("quadlet", quadlet),
         ("sink_line", sink_line),
         ("registry_answer", registry_answer),
+        ("policy_values", policy_values),
     ];
     for (name, target) in targets {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds").join(name);

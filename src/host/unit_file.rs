@@ -1,6 +1,7 @@
 //! systemd unit file syntax, as Quadlet files and drop-ins use it: `[Section]` headers,
 //! `Key=Value` assignments kept in order (repeated keys too), comments, line continuations,
-//! and empty assignments that reset a list. Pure; where the files live is `quadlet`'s concern.
+//! and empty assignments that reset a list, each assignment with the line it is on. Pure;
+//! where the files live is `quadlet`'s concern.
 
 /// One `[Section]` and its assignments, in file order.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -58,52 +59,97 @@ impl UnitFile {
     }
 }
 
+/// One `Key=Value` assignment as written, with where it is: the section it is in and the
+/// 1-based line it starts on (a continued assignment counts from its first line), so that
+/// an error about a value can name the file and line to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub section: String,
+    pub key: String,
+    pub value: String,
+    pub line: usize,
+}
+
+/// What one logical line of a unit file is.
+enum Item {
+    Header(String),
+    Assign(Assignment),
+}
+
 /// Parses systemd unit file syntax: `[Section]` headers, `Key=Value` lines, comments starting
 /// with `#` or `;`, and lines ending in `\` continued on the next (the backslash becomes a
 /// space; comment lines inside a continuation are skipped). Lines that are neither, and
 /// assignments before the first section, are ignored.
 pub fn parse_unit(text: &str) -> UnitFile {
     let mut unit = UnitFile::default();
-    let mut section: Option<String> = None;
-    let mut pending: Option<String> = None; // an assignment still being continued
-    for raw in text.lines() {
-        let line = raw.trim();
-        let is_comment = line.starts_with('#') || line.starts_with(';');
-        let logical = match pending.take() {
-            Some(so_far) if is_comment => {
-                pending = Some(so_far);
-                continue;
+    for item in items(text) {
+        match item {
+            Item::Header(name) => {
+                unit.section_mut(&name);
             }
-            Some(mut so_far) => {
-                so_far.push_str(line);
-                so_far
-            }
-            None if line.is_empty() || is_comment => continue,
-            None => line.to_string(),
-        };
-        if let Some(body) = logical.strip_suffix('\\') {
-            pending = Some(format!("{body} "));
-            continue;
+            Item::Assign(a) => unit.section_mut(&a.section).entries.push((a.key, a.value)),
         }
-        assign(&mut unit, &mut section, &logical);
-    }
-    if let Some(rest) = pending {
-        assign(&mut unit, &mut section, rest.trim_end());
     }
     unit
 }
 
-fn assign(unit: &mut UnitFile, section: &mut Option<String>, line: &str) {
+/// Every assignment of `text` in file order, each with its section and line number: the
+/// same reading as [`parse_unit`], for callers that must say where a value came from.
+pub fn assignments(text: &str) -> Vec<Assignment> {
+    items(text)
+        .into_iter()
+        .filter_map(|item| match item {
+            Item::Assign(a) => Some(a),
+            Item::Header(_) => None,
+        })
+        .collect()
+}
+
+fn items(text: &str) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut section: Option<String> = None;
+    // an assignment still being continued, and the line it started on
+    let mut pending: Option<(String, usize)> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        let is_comment = line.starts_with('#') || line.starts_with(';');
+        let (logical, first) = match pending.take() {
+            Some(so_far) if is_comment => {
+                pending = Some(so_far);
+                continue;
+            }
+            Some((mut so_far, first)) => {
+                so_far.push_str(line);
+                (so_far, first)
+            }
+            None if line.is_empty() || is_comment => continue,
+            None => (line.to_string(), i + 1),
+        };
+        if let Some(body) = logical.strip_suffix('\\') {
+            pending = Some((format!("{body} "), first));
+            continue;
+        }
+        items.extend(item(&mut section, &logical, first));
+    }
+    if let Some((rest, first)) = pending {
+        items.extend(item(&mut section, rest.trim_end(), first));
+    }
+    items
+}
+
+fn item(section: &mut Option<String>, line: &str, number: usize) -> Option<Item> {
     if line.starts_with('[') && line.ends_with(']') {
         let name = line[1..line.len() - 1].trim().to_string();
-        unit.section_mut(&name);
-        *section = Some(name);
-        return;
+        *section = Some(name.clone());
+        return Some(Item::Header(name));
     }
-    if let (Some(name), Some((key, value))) = (section.as_deref(), line.split_once('=')) {
-        let entry = (key.trim().to_string(), value.trim().to_string());
-        unit.section_mut(name).entries.push(entry);
-    }
+    let (name, (key, value)) = (section.as_deref()?, line.split_once('=')?);
+    Some(Item::Assign(Assignment {
+        section: name.to_string(),
+        key: key.trim().to_string(),
+        value: value.trim().to_string(),
+        line: number,
+    }))
 }
 
 #[cfg(test)]
@@ -132,6 +178,27 @@ mod tests {
         assert_eq!(unit.get("Container", "Image"), None);
         assert_eq!(unit.get("Service", "Restart"), Some("always"));
         assert_eq!(unit.sections[0].entries.len(), 5, "assignments are kept as written");
+    }
+
+    #[test]
+    fn assignments_carry_their_section_and_first_line() {
+        let text = "# head\n[Unit]\nDescription=a \\\n  b\n\n[X-PodUp]\nPolicy=approve\n; note\nWindow=\nStray\n";
+        let got: Vec<(String, String, String, usize)> = assignments(text)
+            .into_iter()
+            .map(|a| (a.section, a.key, a.value, a.line))
+            .collect();
+        let want = [
+            ("Unit", "Description", "a  b", 3),
+            ("X-PodUp", "Policy", "approve", 7),
+            ("X-PodUp", "Window", "", 9),
+        ]
+        .map(|(s, k, v, l)| (s.to_string(), k.to_string(), v.to_string(), l));
+        assert_eq!(got, want);
+        assert_eq!(
+            assignments("[A]\nK=1 \\\n# c\n2 \\")[0].line,
+            2,
+            "a continuation keeps its first line"
+        );
     }
 
     #[test]

@@ -231,6 +231,7 @@ pub fn services(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
     let resolved = d.resolve(ctx.db.get().ok(), None).unwrap_or_default();
     let conn = ctx.db.get()?;
     let verdicts = crate::tasks::check::view::verdicts(conn)?;
+    let now_ms = crate::clock::now_ms();
     let mut list = Vec::new();
     for r in resolved {
         let last = tasks::list(
@@ -249,6 +250,12 @@ pub fn services(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
         let verdict = verdicts.iter().find(|v| v.unit == r.unit);
         let update = crate::tasks::check::view::update_json(verdict, running_digest.as_deref());
         let waiting = crate::tasks::approval::waiting_json(conn, &r.unit)?;
+        // A few small files per service: cheap enough for every request (docs/policy.md).
+        let mut policy = serde_json::to_value(crate::policy::effective(Some(conn), ctx.config, &r.unit, now_ms))
+            .expect("a policy serializes");
+        if let Some(o) = policy.as_object_mut() {
+            o.remove("unit");
+        }
         list.push(json!({
             "unit": r.unit,
             "running_digest": running_digest,
@@ -259,6 +266,7 @@ pub fn services(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal>
             "last_task": last.map(|t| json!({"id": t.id, "kind": t.kind, "status": t.status, "created_ms": t.created_ms})),
             "update": update,
             "waiting": waiting,
+            "policy": policy,
         }));
     }
     let count = |src: &str| list.iter().filter(|s| s["source"] == src).count();

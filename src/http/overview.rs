@@ -115,6 +115,10 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
             }
         }
         "PODUP_SERVICES" => c.services.iter().map(|s| s.unit.clone()).collect::<Vec<_>>().join(", "),
+        "PODUP_POLICY_FILE" => c
+            .policy_file
+            .as_ref()
+            .map_or("unset".into(), |p| p.display().to_string()),
         "PODUP_SYSTEMD_SCOPE" => c.scope().to_string(),
         "PODUP_VERIFY_SECS" => c.verify_secs.to_string(),
         "PODUP_TASK_TIMEOUT_SECS" => c.task_timeout_secs.to_string(),

@@ -128,11 +128,6 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// Whether a new image may be deployed without anyone being asked, now or later.
-    pub fn deploys_by_itself(&self) -> bool {
-        self.policy == Action::Auto
-    }
-
     /// Whether anything differs from the default (a service without a policy).
     pub fn is_default(&self) -> bool {
         *self == Policy::default()

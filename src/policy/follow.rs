@@ -8,7 +8,7 @@ mod version;
 use crate::model::{Follow, Level};
 use std::cmp::Ordering;
 use std::fmt;
-pub use version::{Suffix, Version};
+pub use version::Version;
 
 /// The longest compiled expression accepted from a unit file, in bytes of the regex
 /// engine's program: plenty for any tag pattern, small enough that a typo cannot make a

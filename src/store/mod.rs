@@ -11,6 +11,7 @@ pub mod fair;
 pub mod fold;
 pub mod locks;
 pub mod outbox;
+pub mod policies;
 pub mod probe;
 pub mod prune;
 pub mod ratelimit;

@@ -64,8 +64,14 @@ pub fn admit(conn: &Connection, config: &Config, units: Vec<UnitSpec>, now_ms: i
 /// After check task `check_task`: each service with a new image and a policy of its own
 /// (any `[X-PodUp]` key) meets it; a service without one is only told about, as checks
 /// always did (the timer's auto-update, a webhook or a person deploys it). Returns the
-/// tasks created (started, scheduled or awaiting approval).
-pub fn act_on_check(conn: &mut Connection, d: &Dispatcher<'_>, check_task: i64) -> rusqlite::Result<Vec<i64>> {
+/// tasks created (started, scheduled or awaiting approval). The timer job's check
+/// (`by_timer`) leaves `Timer=no` services alone.
+pub fn act_on_check(
+    conn: &mut Connection,
+    d: &Dispatcher<'_>,
+    check_task: i64,
+    by_timer: bool,
+) -> rusqlite::Result<Vec<i64>> {
     let Some(check) = crate::store::tasks::get(conn, check_task)? else {
         return Ok(Vec::new());
     };
@@ -75,10 +81,8 @@ pub fn act_on_check(conn: &mut Connection, d: &Dispatcher<'_>, check_task: i64) 
         let (UpdateStatus::Available, Some(digest)) = (v.status, v.remote_digest.clone()) else {
             continue;
         };
-        if crate::policy::effective(Some(conn), d.config, &v.unit, now)
-            .policy
-            .is_default()
-        {
+        let policy = crate::policy::effective(Some(conn), d.config, &v.unit, now).policy;
+        if policy.is_default() || (by_timer && !policy.timer) {
             continue;
         }
         // Already on its way, or waiting.

@@ -192,6 +192,16 @@ pub fn waiting_json(conn: &Connection, unit: &str) -> rusqlite::Result<Vec<serde
     Ok(out)
 }
 
+/// When the windows of `task`'s services are next open from `now` (now, if they are).
+fn opening(conn: &Connection, d: &Dispatcher<'_>, task: &Task, now: i64) -> Option<i64> {
+    task.units
+        .iter()
+        .filter_map(|u| crate::policy::effective(Some(conn), d.config, u, now).policy.window)
+        .filter(|w| !crate::policy::window::is_open(w, now))
+        .filter_map(|w| crate::policy::window::next_open(&w, now))
+        .max()
+}
+
 /// What a sweep did.
 #[derive(Debug, Default, PartialEq)]
 pub struct Swept {
@@ -228,8 +238,13 @@ pub fn sweep(conn: &Connection, d: &Dispatcher<'_>) -> rusqlite::Result<Swept> {
         if !missing {
             continue;
         }
-        let at = task.not_before_ms.unwrap_or(now);
+        let mut at = task.not_before_ms.unwrap_or(now);
         let what = task.units.join(" ");
+        // Its time passed while it had no timer: it starts now only inside its
+        // service's window (a reboot across the window waits for the next one).
+        if at <= now {
+            at = opening(conn, d, &task, now).unwrap_or(now);
+        }
         if at <= now {
             let message = "its timer went missing after its time; started by the timer job";
             if tasks::decide(conn, task.id, Decision::Start, message, now)?

@@ -17,13 +17,10 @@ use crate::store::tasks::{self, first_seen};
 use rusqlite::Connection;
 use std::path::Path;
 
-/// The section that holds a unit's policy keys.
-const SECTION: &str = "[X-PodUp]";
-
 /// Whether any unit file, Quadlet file, drop-in or `PODUP_POLICY_FILE` podup reads may
 /// hold a policy: only then does the timer job ask podman for a dry run first.
 pub fn any_policy(config: &Config) -> bool {
-    if std::env::var_os("PODUP_POLICY_FILE").is_some_and(|v| !v.is_empty()) {
+    if config.policy_file.is_some() {
         return true;
     }
     config
@@ -46,7 +43,8 @@ fn holds_section(dir: &Path, depth: u8) -> bool {
         let kinds = [".container", ".kube", ".service", ".conf"];
         kinds.iter().any(|k| name.ends_with(k))
             && std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() < 1 << 20)
-            && std::fs::read_to_string(&path).is_ok_and(|t| t.lines().any(|l| l.trim() == SECTION))
+            && std::fs::read_to_string(&path)
+                .is_ok_and(|t| t.lines().any(|l| l.trim() == format!("[{}]", crate::policy::SECTION)))
     })
 }
 

@@ -27,6 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "auth",
             "services",
             "discovery",
+            "policy",
             "checks",
             "ratelimit",
             "config",

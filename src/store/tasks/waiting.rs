@@ -7,6 +7,10 @@ use super::{TASK_COLUMNS, Task, task_from_row};
 use crate::model::TaskStatus;
 use rusqlite::{Connection, params};
 
+/// Longest decider's name and message kept.
+const MAX_NAME: usize = 200;
+const MAX_MESSAGE: usize = 500;
+
 /// How a new task waits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Hold {
@@ -49,6 +53,9 @@ pub fn decide(
         Decision::Expire => (AwaitingApproval, Skipped, "approval_expired", None, None),
         Decision::Start => (Scheduled, Pending, "due", None, None),
     };
+    // Every stored field is bounded: a name from the CLI's $USER may be anything.
+    let by = by.map(|b| crate::store::outbox::bound(b, MAX_NAME));
+    let message = crate::store::outbox::bound(message, MAX_MESSAGE);
     let changed = conn.execute(
         "UPDATE tasks SET status = ?3, reason = ?4, message = ?5,
              decided_by = coalesce(?6, decided_by),
@@ -59,7 +66,7 @@ pub fn decide(
         params![id, from, to, reason, message, by, now_ms, not_before, to.is_terminal()],
     )?;
     if changed == 1 && to.is_terminal() {
-        end_units(conn, id, to, message, now_ms)?;
+        end_units(conn, id, to, &message, now_ms)?;
     }
     Ok(changed == 1)
 }

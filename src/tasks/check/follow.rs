@@ -67,7 +67,7 @@ pub fn proposals(remotes: &mut Remotes<'_>, journal: &Journal<'_>, spec: &TaskSp
             Err(e) => journal.warn(
                 "follow",
                 Some(&unit.unit),
-                &format!("Follow={}: {e}", follow.spelling()),
+                &format!("Follow={}: {e} ({})", follow.spelling(), e.kind()),
             ),
         }
     }

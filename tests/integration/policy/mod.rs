@@ -1,9 +1,13 @@
 //! Per-service policy (docs/policy.md) against the built binary with recording fakes:
-//! webhooks that wait for an approval or a time, the decisions on them through the API
+//! reading it, webhooks that wait for an approval or a time, the decisions on them through the API
 //! and the CLI, supersession, stopping, and the timer job leaving a `Timer=no` unit alone.
 
 /// Policy=approve: the wait, approve, reject, expiry, who may decide.
 mod approvals;
+/// Follow=: a check lists tags, proposes a version, and the policy deploys the move.
+mod follow;
+/// `podup policy`, the policy file and the services API: each key and where it came from.
+mod reading;
 /// MinAge= and Window=: scheduled tasks and their transient timers; supersession; stop.
 mod schedules;
 
@@ -36,8 +40,8 @@ pub fn published_digest(addr: std::net::SocketAddr, delivery: &str, digest: &str
 /// `GET /api/v1/tasks/<id>` as JSON.
 pub fn task(addr: std::net::SocketAddr, token: &str, id: i64) -> serde_json::Value {
     let r = call(addr, "GET", &format!("/api/v1/tasks/{id}"), Some(token), "");
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()
+    assert!(matches!(r.status, 200 | 202), "{}", r.body);
+    r.json()["task"].clone()
 }
 
 pub fn now_ms() -> i64 {
