@@ -37,6 +37,8 @@ pub enum Prepare {
     Task(ControlError),
     /// A scheduled task's worker could not be launched.
     Arm(String),
+    /// The policy file could not be rewritten.
+    Policy(std::io::Error),
 }
 
 impl Error {
@@ -85,6 +87,7 @@ impl fmt::Display for Prepare {
             Prepare::Binary(e) => write!(f, "{e}"),
             Prepare::Task(e) => write!(f, "{e}"),
             Prepare::Arm(e) => write!(f, "cannot arm the scheduled task: {e}"),
+            Prepare::Policy(e) => write!(f, "cannot write the policy file: {e}"),
         }
     }
 }

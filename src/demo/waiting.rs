@@ -1,15 +1,17 @@
-//! The demo's tasks that wait, as the services' policies held them (docs/policy.md):
-//! `api.service` (`Policy=approve`) waits for an approval of the release its registry
-//! published, `app.service` (`Policy=approve`, `Follow=semver:minor`) for an approval of
-//! the move from 1.4.2 to 1.5.0, and `worker.service` (`MinAge=2h` and a weekend
-//! `Window=`) waits for its time. Each hold and its sentence are the gate's
-//! (`tasks::gate`), written through the store as a webhook or the timer job writes them;
-//! the scheduled one is armed on the demo's launcher once it exists (`arm`).
+//! The demo's tasks that wait, as the services' policies (`policies`, read as podup reads
+//! them) held them (docs/policy.md): `api.service` (`Policy=approve`) waits for an
+//! approval of the release its registry published, `app.service` (`Policy=approve`,
+//! `Follow=semver:minor`) for an approval of the move from 1.4.2 to 1.5.0, and
+//! `worker.service` (`MinAge=2h` and a weekend `Window=`) waits for its time. Each hold
+//! and its sentence are the gate's (`tasks::gate`), written through the store as a
+//! webhook or the timer job writes them; the scheduled one is armed on the demo's
+//! launcher once it exists (`arm`).
 
 use super::deliveries::event;
 use super::world::{UNITS, digest};
+use crate::config::Config;
 use crate::host::Scope;
-use crate::model::{Action, Follow, Level, Mode, Policy, Span, TaskKind, TaskSpec, UnitSpec, Window};
+use crate::model::{Mode, TaskKind, TaskSpec, UnitSpec};
 use crate::store::tasks::{self, Hold, NewTask};
 use crate::tasks::gate::{Gate, gate};
 use rusqlite::Connection;
@@ -17,77 +19,51 @@ use serde_json::json;
 
 const MIN_MS: i64 = 60_000;
 
-/// One task a policy held.
+/// One new image a policy held.
 struct Held {
     unit: &'static str,
-    /// How long before the demo's start it was asked for.
+    /// How long before the demo's start it was heard of.
     ago_ms: i64,
     /// A webhook (with its delivery) or the timer job.
     kind: TaskKind,
-    policy: Policy,
     /// The release of the unit's repository it deploys; None: what the tag points at then.
     release: Option<u32>,
     /// The tag it moves to, when the unit follows versions.
     retag: Option<&'static str>,
 }
 
-/// The policies of the services with a task that waits.
-fn held() -> Vec<Held> {
-    vec![
-        Held {
-            unit: "app.service",
-            ago_ms: 3 * 60 * MIN_MS,
-            kind: TaskKind::AutoUpdate,
-            policy: Policy {
-                policy: Action::Approve,
-                follow: Follow::Semver(Level::Minor),
-                ..Policy::default()
-            },
-            release: Some(1),
-            retag: Some("1.5.0"),
-        },
-        Held {
-            unit: "worker.service",
-            ago_ms: 50 * MIN_MS,
-            kind: TaskKind::AutoUpdate,
-            policy: Policy {
-                min_age_secs: 2 * 3600,
-                window: Some(Window {
-                    // Saturday and Sunday.
-                    spans: vec![Span {
-                        days: 0b110_0000,
-                        start_min: 3 * 60,
-                        end_min: 5 * 60,
-                    }],
-                    tz: None,
-                    text: "Sat,Sun 03:00-05:00".into(),
-                }),
-                ..Policy::default()
-            },
-            release: None,
-            retag: None,
-        },
-        Held {
-            unit: "api.service",
-            ago_ms: 20 * MIN_MS,
-            kind: TaskKind::Webhook,
-            policy: Policy {
-                policy: Action::Approve,
-                ..Policy::default()
-            },
-            // The release the last update check found waiting (`RELEASED_AHEAD`).
-            release: Some(1),
-            retag: None,
-        },
-    ]
-}
+const HELD: [Held; 3] = [
+    Held {
+        unit: "app.service",
+        ago_ms: 3 * 60 * MIN_MS,
+        kind: TaskKind::AutoUpdate,
+        release: Some(1),
+        retag: Some("1.5.0"),
+    },
+    Held {
+        unit: "worker.service",
+        ago_ms: 50 * MIN_MS,
+        kind: TaskKind::AutoUpdate,
+        release: None,
+        retag: None,
+    },
+    Held {
+        unit: "api.service",
+        ago_ms: 20 * MIN_MS,
+        kind: TaskKind::Webhook,
+        // The release the last update check found waiting (`RELEASED_AHEAD`).
+        release: Some(1),
+        retag: None,
+    },
+];
 
-/// Writes the waiting tasks; approvals last `approval_ttl_secs` (`PODUP_APPROVAL_TTL`).
-pub(super) fn seed(conn: &Connection, now: i64, approval_ttl_secs: u64) -> rusqlite::Result<()> {
-    for (n, h) in held().into_iter().enumerate() {
+/// Writes the waiting tasks, each as its service's policy in `config` holds it.
+pub(super) fn seed(conn: &Connection, config: &Config, now: i64) -> rusqlite::Result<()> {
+    for (n, h) in HELD.iter().enumerate() {
         let u = UNITS.iter().find(|u| u.unit == h.unit).expect("a demo unit");
         let created = now - h.ago_ms;
-        let Gate::Hold(hold, why) = gate(&h.policy, created, created, approval_ttl_secs) else {
+        let policy = crate::policy::effective(Some(conn), config, h.unit, created).policy;
+        let Gate::Hold(hold, why) = gate(&policy, created, created, config.check.approval_ttl_secs) else {
             continue;
         };
         let image = format!("{}:{}", u.repo, u.tag);
@@ -169,15 +145,20 @@ mod tests {
     use crate::store::tasks;
 
     #[test]
-    fn two_approvals_and_one_schedule_wait_with_the_gates_sentences() {
+    fn two_approvals_and_one_schedule_wait_as_their_policies_say() {
+        let dir = crate::testing::scratch_dir("demo-waiting");
+        super::super::policies::write(&dir).unwrap();
+        let sinks = super::super::sinks(&dir, "demo-test-secret-of-16").unwrap();
+        let config = super::super::config(&dir, "demo-test-secret-of-16", &sinks).unwrap();
         let c = crate::testing::migrated_db();
         let now = 1_796_673_600_000;
-        super::seed(&c, now, 72 * 3600).unwrap();
+        super::seed(&c, &config, now).unwrap();
         let waiting = tasks::waiting(&c).unwrap();
         let by_unit = |unit: &str| waiting.iter().find(|t| t.units == [unit]).expect(unit);
         let api = by_unit("api.service");
         assert_eq!(api.status, TaskStatus::AwaitingApproval);
-        assert_eq!(api.deadline_ms, Some(api.created_ms + 72 * 3_600_000));
+        let ttl_ms = config.check.approval_ttl_secs as i64 * 1000;
+        assert_eq!(api.deadline_ms, Some(api.created_ms + ttl_ms));
         assert!(api.message.as_deref().unwrap().starts_with("Policy=approve"));
         let app = by_unit("app.service");
         assert_eq!(app.spec["units"][0]["retag"], "ghcr.io/acme/app:1.5.0");
@@ -185,7 +166,13 @@ mod tests {
         let worker = by_unit("worker.service");
         assert_eq!(worker.status, TaskStatus::Scheduled);
         assert!(worker.not_before_ms.unwrap() >= worker.created_ms + 2 * 3_600_000);
+        let why = worker.message.as_deref().unwrap();
+        assert!(
+            why.contains("MinAge=7200s") && why.contains("Window=Sat,Sun 03:00-05:00"),
+            "{why}"
+        );
         let json = crate::tasks::approval::waiting_json(&c, "app.service").unwrap();
         assert_eq!(json[0]["to_image"], "ghcr.io/acme/app:1.5.0");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
