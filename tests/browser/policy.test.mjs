@@ -1,13 +1,17 @@
-// Per-service policy in the panel (docs/policy.md), against `podup demo`: Services
-// lists the tasks the services' policies hold (until when, and what each would
-// deploy, 1.4.2 → 1.5.0 for a service that follows versions), the Overview and the
-// Tasks page count and filter them; a read-only session sees them without buttons;
-// an admin approves one from Services (it starts and succeeds) and rejects one in the
-// drawer (it is skipped).
+// Per-service policy in the panel (docs/policy.md), against `podup demo` and the
+// policy files it writes (src/demo/policies.rs): Services shows each service's policy
+// in one line and, in its details, where each key came from and the errors of its
+// files (as text, markup included); it lists the tasks the policies hold (until when,
+// and what each would deploy, 1.4.2 → 1.5.0 for a service that follows versions), the
+// Overview and the Tasks page count and filter them; a read-only session sees them
+// without buttons; an admin approves one from Services (it starts and succeeds) and
+// rejects one in the drawer (it is skipped).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startDemo, launch, signedIn, screenshot, apiCall, PODUP } from './helpers.mjs';
 
 let demo;
@@ -23,10 +27,70 @@ async function waitingTask(unit) {
   return s.waiting[0].task_id;
 }
 
+const policy = (page, unit) => page.locator(`td.policy[data-policy="${unit}"]`);
+/** The row of key `key` in the policy details of `unit`. */
+const keyRow = (page, unit, key) => page.locator(`#policy-${unit.replace('.', '\\.')} tr[data-key="${key}"]`);
 const entry = (page, id) => page.locator(`.waiting-task[data-waiting="${id}"]`);
 const drawerBadge = (page) => page.locator('#drawer .drawer-head .badge');
 /** A fact of the drawer's summary, by its label. */
 const fact = (page, name) => page.locator('#drawer .facts dt').filter({ hasText: new RegExp(`^${name}$`) }).locator('xpath=following-sibling::dd[1]');
+
+test('Services shows each policy in one line, and in its details where each key came from and what is wrong', async () => {
+  const { context, page, errors } = await signedIn(browser, demo);
+  await page.goto(`${demo.base}/services`);
+  assert.equal(await policy(page, 'app.service').locator('.policy-line').textContent(), 'approve · follow semver:minor');
+  assert.equal(await policy(page, 'worker.service').locator('.policy-line').textContent(), 'auto · min-age 2h · window Sat,Sun 03:00-05:00');
+  assert.equal(await policy(page, 'cache.service').locator('.policy-line').textContent(), 'auto');
+  assert.equal(await policy(page, 'cache.service').locator('.badge').count(), 0);
+
+  const details = page.getByRole('button', { name: 'Policy details of app.service' });
+  assert.equal(await details.getAttribute('aria-expanded'), 'false');
+  await details.click();
+  assert.equal(await details.getAttribute('aria-expanded'), 'true');
+  const quadlet = join(demo.state, 'containers/systemd/app.container');
+  assert.deepEqual(await keyRow(page, 'app.service', 'Policy').locator('td').allTextContents(), ['approve', `${quadlet}:9`]);
+  assert.deepEqual(await keyRow(page, 'app.service', 'Follow').locator('td').allTextContents(), ['semver:minor', `${quadlet}:10`]);
+  assert.deepEqual(await keyRow(page, 'app.service', 'MinAge').locator('td').allTextContents(), ['none', 'default']);
+  assert.deepEqual(await keyRow(page, 'app.service', 'Timer').locator('td').allTextContents(), ['yes', 'default']);
+
+  // web.service's window got a typo after podup last read it.
+  const web = policy(page, 'web.service');
+  await web.locator('.badge.policy-bad').filter({ hasText: '1 error' }).waitFor();
+  assert.equal(await web.locator('.policy-line').textContent(), 'auto · window Mon..Fri 06:00-08:00');
+  await page.getByRole('button', { name: 'Policy details of web.service' }).click();
+  const file = join(demo.state, 'policies.ini');
+  assert.deepEqual(await keyRow(page, 'web.service', 'Window').locator('td').allTextContents(), ['Mon..Fri 06:00-08:00', `${file}:11`]);
+  const problem = page.locator('#policy-web\\.service .policy-problem');
+  assert.match(await problem.locator('p').textContent(), /it keeps its last good policy/);
+  assert.match(await problem.locator('li').textContent(), new RegExp(`^${file.replace(/[.]/g, '\\.')}:11: Window=: 'Mon\\.\\.Fry`));
+  await screenshot(page, 'services-policies-desktop');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a policy error with markup in its value shows as text', async () => {
+  const file = join(demo.state, 'policies.ini');
+  const before = readFileSync(file, 'utf8');
+  const HOSTILE = '<img src=x onerror="window.__pwned=1">';
+  writeFileSync(file, `${before}\n[cache.service]\nPolicy=${HOSTILE}\n`);
+  try {
+    const { context, page, errors } = await signedIn(browser, demo);
+    await page.goto(`${demo.base}/services`);
+    const cache = policy(page, 'cache.service');
+    await cache.locator('.badge.policy-bad').waitFor();
+    await page.getByRole('button', { name: 'Policy details of cache.service' }).click();
+    const error = page.locator('#policy-cache\\.service .policy-errors li');
+    await error.filter({ hasText: HOSTILE }).waitFor();
+    assert.match(await error.textContent(), /Policy=: '<img src=x onerror="window\.__pwned=1">' is not a policy/);
+    assert.match(await page.locator('#policy-cache\\.service .policy-problem p').textContent(), /it keeps the default policy/);
+    assert.equal(await page.locator('main img').count(), 0, 'no element was created');
+    assert.equal(await page.evaluate(() => /** @type {any} */ (window).__pwned), undefined, 'no script ran');
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    writeFileSync(file, before);
+  }
+});
 
 test('Services lists the tasks that wait with what each would deploy; Overview and Tasks count them', async () => {
   const [api, app, worker] = await Promise.all(['api.service', 'app.service', 'worker.service'].map(waitingTask));
