@@ -21,7 +21,9 @@ pub fn policy_values(data: &[u8]) {
     let running = lines.next().unwrap_or("").trim();
     let tags: Vec<String> = tags.lines().take(2000).map(str::to_string).collect();
     for line in lines {
-        let Some((key, value)) = line.split_once('=') else { continue };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
         match keys::known(key.trim()) {
             Ok("Window") => check_window(value),
             Ok("Follow") => check_follow(value, running, &tags),
