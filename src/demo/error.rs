@@ -35,6 +35,10 @@ pub enum Prepare {
     Token(String),
     Binary(std::io::Error),
     Task(ControlError),
+    /// A scheduled task's worker could not be launched.
+    Arm(String),
+    /// The policy file could not be rewritten.
+    Policy(std::io::Error),
 }
 
 impl Error {
@@ -82,6 +86,8 @@ impl fmt::Display for Prepare {
             Prepare::Token(e) => f.write_str(e),
             Prepare::Binary(e) => write!(f, "{e}"),
             Prepare::Task(e) => write!(f, "{e}"),
+            Prepare::Arm(e) => write!(f, "cannot arm the scheduled task: {e}"),
+            Prepare::Policy(e) => write!(f, "cannot write the policy file: {e}"),
         }
     }
 }

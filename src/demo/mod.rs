@@ -13,6 +13,7 @@ mod error;
 mod manager;
 mod notifications;
 mod podman;
+mod policies;
 #[cfg(test)]
 mod recovery_tests;
 mod registry;
@@ -20,6 +21,7 @@ pub mod seed;
 mod stop;
 mod timeline;
 mod verdicts;
+mod waiting;
 pub mod world;
 
 use crate::auth::tokens::{self, Role};
@@ -44,14 +46,17 @@ pub struct DemoArgs {
     pub verbose: usize,
 }
 
-/// The configuration of the demo: its own variables only, never the environment's.
+/// The configuration of the demo: its own variables only, never the environment's, and
+/// its own policy files only (`policies`), never the machine's units.
 fn config(state: &Path, secret: &str, sinks: &Path) -> Result<Config, ConfigError> {
     let services: Vec<String> = world::UNITS
         .iter()
         .map(|u| format!("{}={}:{}", u.unit, u.repo, u.tag))
         .collect();
+    let (policy_file, quadlet) = (state.join(policies::POLICY_FILE), state.join(policies::QUADLET_DIR));
     let (state, services) = (state.display().to_string(), services.join(", "));
     let sinks = sinks.display().to_string();
+    let policy_file = policy_file.display().to_string();
     // Two more senders, so the Webhooks page shows a signed one and a URL-secret one.
     let (harbor, quay) = (format!("{secret}-harbor"), format!("{secret}-quay"));
     let vars = [
@@ -61,6 +66,7 @@ fn config(state: &Path, secret: &str, sinks: &Path) -> Result<Config, ConfigErro
         ("PODUP_HARBOR_SECRET", harbor.as_str()),
         ("PODUP_QUAY_SECRET", quay.as_str()),
         ("PODUP_NOTIFY_FILE", sinks.as_str()),
+        ("PODUP_POLICY_FILE", policy_file.as_str()),
         ("PODUP_SYSTEMD_SCOPE", "system"),
         ("PODUP_VERIFY_SECS", "3"),
         ("PODUP_WORKERS", "8"),
@@ -69,7 +75,9 @@ fn config(state: &Path, secret: &str, sinks: &Path) -> Result<Config, ConfigErro
         ("PODUP_LIMIT_IMAGE", "60/10m"),
         ("PODUP_LIMIT_AUTH_FAILURES", "200/1m"),
     ];
-    Config::from_pairs(&vars, 0)
+    let mut config = Config::from_pairs(&vars, 0)?;
+    policies::dirs(&mut config, quadlet);
+    Ok(config)
 }
 
 /// Beside a database the demo created: that file's device and inode, so a later run
@@ -165,6 +173,10 @@ pub fn run(args: &DemoArgs) -> Result<(), Error> {
         dir: state.clone(),
         error,
     })?;
+    policies::write(&state).map_err(|error| Error::Fresh {
+        dir: state.clone(),
+        error,
+    })?;
     let config = config(&state, &secret, &sinks).map_err(Error::Config)?;
     crate::logging::init(config.log_level, args.verbose);
     // Tasks end in this process: their notifications go out from here, at once, and
@@ -202,11 +214,15 @@ pub fn run(args: &DemoArgs) -> Result<(), Error> {
 }
 
 /// Seeds the history (its last check saw the world's rate limit, which ends at
-/// `limited_until_ms`), creates the admin token, and starts two live tasks: a slow
-/// update of batch.service that runs now and one waiting behind it.
+/// `limited_until_ms`), web.service's last good policy before its typo, and the tasks
+/// the services' policies hold, creates the admin
+/// token, starts two live tasks: a slow update of batch.service that runs now and one
+/// waiting behind it, and arms the scheduled task.
 fn prepare(config: &Config, backend: &Backend, limited_until_ms: i64) -> Result<String, Prepare> {
     let mut conn = crate::store::open(&config.db_path()).map_err(Prepare::Open)?;
     seed::seed(&conn, now_ms(), limited_until_ms).map_err(Prepare::Seed)?;
+    policies::remember_last_good(&conn, config, now_ms() - 2 * 24 * 3_600_000).map_err(Prepare::Policy)?;
+    waiting::seed(&conn, config, now_ms()).map_err(Prepare::Seed)?;
     if let Some(n) = crate::notify::installed() {
         notifications::seed(&conn, n, now_ms()).map_err(Prepare::Seed)?;
     }
@@ -239,5 +255,6 @@ fn prepare(config: &Config, backend: &Backend, limited_until_ms: i64) -> Result<
         control::create(&mut conn, &d, TaskKind::Manual, &spec, &origin, None).map_err(Prepare::Task)?;
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
+    waiting::arm(&conn, &d).map_err(Prepare::Arm)?;
     Ok(token)
 }

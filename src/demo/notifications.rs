@@ -1,6 +1,7 @@
-//! The demo's notification history: the messages the seeded tasks' ends wrote to the
-//! demo's two sinks (`super::sink_lines`), written by `compose` as `finish` writes
-//! them, and the attempts the outbox would have recorded. The ntfy sink took each at
+//! The demo's notification history: the messages the seeded tasks' ends (and the
+//! approvals they wait for) wrote to the demo's two sinks (`super::sink_lines`), written
+//! by `compose` as `finish` and `begin` write them, and the attempts the outbox would
+//! have recorded. The ntfy sink took each at
 //! its first attempt. The webhook was down twice: a message of the day before was
 //! retried for a day and given up, and the newest one is still being retried.
 
@@ -17,7 +18,10 @@ const DOWN: &str = "the sink answered HTTP 502";
 /// Writes the rows and their attempts; `now` as `seed::seed` had it.
 pub fn seed(conn: &Connection, n: &Notifier, now: i64) -> rusqlite::Result<()> {
     let ended: Vec<(i64, i64)> = conn
-        .prepare("SELECT id, finished_ms FROM tasks WHERE finished_ms IS NOT NULL ORDER BY finished_ms, id")?
+        .prepare(
+            "SELECT id, coalesce(finished_ms, created_ms) AS at FROM tasks
+             WHERE finished_ms IS NOT NULL OR status = 'awaiting_approval' ORDER BY at, id",
+        )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     for (id, finished) in ended {

@@ -1,9 +1,11 @@
-//! The demo's simulated host: five container units, a registry that publishes new
+//! The demo's simulated host: six container units, a registry that publishes new
 //! digests, and a systemd manager, answering the exact commands `host` runs with
 //! the output podman 4.3.1 and systemd 252 print (the same shapes as
 //! `tests/fixtures/podman/`). Steps take realistic time; `worker.service`'s new
 //! images crash a second after they start, so its deploys roll back; `batch.service`
-//! pulls slowly, so there is time to stop it; `cache.service` is always current.
+//! pulls slowly, so there is time to stop it; `cache.service` is always current, and
+//! so is `app.service`, which runs a version tag (`1.4.2`) and follows newer versions
+//! by its policy (`waiting`).
 //! An update check finds `api.service`'s next release already published, and
 //! `cache.service`'s registry (Docker Hub) rate-limited for the demo's first
 //! [`RATE_LIMIT_MS`] (`registry.rs`).
@@ -64,6 +66,12 @@ pub const UNITS: &[DemoUnit] = &[
         unit: "cache.service",
         repo: "docker.io/library/redis",
         tag: "7.2",
+        kind: Kind::Current,
+    },
+    DemoUnit {
+        unit: "app.service",
+        repo: "ghcr.io/acme/app",
+        tag: "1.4.2",
         kind: Kind::Current,
     },
 ];

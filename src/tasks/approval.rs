@@ -169,7 +169,9 @@ fn arm(conn: &Connection, d: &Dispatcher<'_>, id: i64, at: i64, what: &str) -> R
 }
 
 /// The tasks waiting for `unit`, for the Services page and `podup policy`: id, status,
-/// the image and digest they would deploy, and their deadline or time.
+/// the image and digest they would deploy, and their deadline or time. `to_image` is the
+/// reference the unit would run: the new tag when it follows versions (`Follow=`, the
+/// spec's `retag`), else the one it runs.
 pub fn waiting_json(conn: &Connection, unit: &str) -> rusqlite::Result<Vec<serde_json::Value>> {
     let mut out = Vec::new();
     for t in tasks::waiting_for(conn, unit)? {
@@ -180,7 +182,7 @@ pub fn waiting_json(conn: &Connection, unit: &str) -> rusqlite::Result<Vec<serde
             "status": t.status,
             "image": row.as_ref().and_then(|r| r.image.clone()),
             "to_digest": row.as_ref().and_then(|r| r.to_digest.clone()),
-            "to_image": spec.and_then(|s| s.image),
+            "to_image": spec.and_then(|s| s.retag.or(s.image)),
             "message": t.message,
             "created_ms": t.created_ms,
             "not_before_ms": t.not_before_ms,

@@ -6,9 +6,9 @@
 //! The old tag is never moved: the new image gets the new tag, so the running
 //! reference still names the previous image, and a rollback is the file put back.
 //!
-//! Not done: recovery of a worker lost between writing the file and settling the unit
-//! does not put the file back (the unit row's notes do not hold its previous content);
-//! the task log names the file and what it said.
+//! A worker lost between writing the file and settling the unit: recovery points the
+//! file back at the old reference before it repairs the unit as any ([`recover_file`]),
+//! so no later restart starts the new tag unverified.
 
 use super::journal::Journal;
 use super::lifecycle::UnitOutcome;
@@ -142,4 +142,39 @@ impl Retarget {
         let tag = |r: &str| r.rsplit_once(':').map_or(r.to_string(), |(_, t)| t.to_string());
         format!("{} → {}", tag(&self.old_ref), tag(&self.new_ref))
     }
+}
+
+/// For a lost deploy that moved `unit` to a new tag: points the unit's image file at
+/// `old_ref` again (and reloads the manager) when it names anything else, so that the
+/// repair that follows works on the old reference alone. Ok(false): nothing to do.
+pub fn recover_file(host: &Host, journal: &Journal<'_>, unit: &str, old_ref: &str) -> Result<bool, String> {
+    let target = image_target(&places(), unit)?;
+    let now = target.current().map_err(|e| e.to_string())?;
+    let path = target.path().display().to_string();
+    let names_old = match &target {
+        ImageTarget::QuadletDropin { .. } => {
+            now.is_none() || crate::host::image_dropin::dropin_text(old_ref) == now.clone().unwrap_or_default()
+        }
+        ImageTarget::EnvFile { var, .. } => now
+            .as_deref()
+            .is_some_and(|t| t.lines().any(|l| l.trim() == format!("{var}={old_ref}"))),
+    };
+    if names_old {
+        return Ok(false);
+    }
+    note(journal, unit, Intent::Tag);
+    target
+        .point_at(old_ref)
+        .map_err(|e| format!("pointing '{path}' back at {old_ref} failed: {e}"))?;
+    journal.info(
+        "recover",
+        Some(unit),
+        &format!("the lost task had moved '{path}' to a new tag: it names {old_ref} again"),
+    );
+    if target.needs_daemon_reload() {
+        let reloaded = host.daemon_reload();
+        journal.flush(Some(unit), "recover");
+        reloaded.map_err(|e| e.to_string())?;
+    }
+    Ok(true)
 }

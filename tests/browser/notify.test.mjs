@@ -37,7 +37,7 @@ test('Settings lists the sinks with their secrets masked, their filters and stat
   assert.ok((await ntfy.locator('.sink-url').textContent()).includes('***'), 'the token is shown as ***');
   await ntfy.locator('.badge').filter({ hasText: /^ok$/ }).waitFor();
   await ntfy.getByText('last delivered').waitFor();
-  assert.match(await ntfy.textContent(), /failed, rolled back, unknown \(and tests\)/);
+  assert.match(await ntfy.textContent(), /failed, rolled back, unknown, approval needed \(and tests\)/);
   assert.match(await ntfy.textContent(), /every unit/);
 
   assert.match(await webhook.locator('.sink-url').textContent(), /^webhook\+http:\/\/127\.0\.0\.1:9\/\*\*\*\?secret=\*\*\*/);

@@ -44,7 +44,7 @@ test('Services shows the last check at once: a badge per service, the waiting up
   await cache.getByText('rate limited until', { exact: false }).waitFor();
 
   const line = page.locator('.check-line');
-  assert.match(await line.textContent(), /^Last check: \d+ min ago \(task #\d+\) · 1 with an update, 3 up to date, 1 unknown$/);
+  assert.match(await line.textContent(), /^Last check: \d+ min ago \(task #\d+\) · 1 with an update, 4 up to date, 1 unknown$/);
   await screenshot(page, 'services-updates-desktop');
   await line.getByRole('link', { name: /task #\d+/ }).click();
   await page.locator('#drawer').getByText('update check').first().waitFor();

@@ -61,6 +61,14 @@ fn bed(name: &str, new_state: &str) -> (Fakes, Podup, PathBuf) {
 /// A deploy task of `unit` whose spec moves it to `retag` at `NEW_DIGEST`, run to its
 /// end by the worker; its id.
 fn deploy(podup: &Podup, unit: &str, retag: &str) -> i64 {
+    let id = planned(podup, unit, retag);
+    let db = podup.db_path();
+    podup.run(&["run-task", &id.to_string(), "--db", db.to_str().unwrap()]);
+    id
+}
+
+/// The task `deploy` runs, created but not run; its id.
+fn planned(podup: &Podup, unit: &str, retag: &str) -> i64 {
     let out = podup.run(&["trigger", unit]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let id: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
@@ -72,9 +80,6 @@ fn deploy(podup: &Podup, unit: &str, retag: &str) -> i64 {
         rusqlite::params![spec.to_string(), id],
     )
     .unwrap();
-    drop(conn);
-    let db = podup.db_path();
-    podup.run(&["run-task", &id.to_string(), "--db", db.to_str().unwrap()]);
     id
 }
 
@@ -196,4 +201,57 @@ fn another_repository_is_not_a_new_tag() {
     assert_eq!(unit, "failed", "{message}");
     assert!(message.contains("is not a tag of 'ghcr.io/acme/app'"), "{message}");
     assert!(changes(&fakes).is_empty() && !dropin.exists());
+}
+
+#[test]
+fn a_worker_lost_after_the_dropin_is_recovered_on_the_old_tag() {
+    let (fakes, podup, dropin) = bed("follow-lost", "running");
+    let id = planned(&podup, UNIT, NEW_REF);
+    let pauses = podup.state.path().join("pauses");
+    std::fs::create_dir_all(&pauses).unwrap();
+    let db = podup.db_path();
+    let mut worker = podup
+        .command(&["run-task", &id.to_string(), "--db", db.to_str().unwrap()])
+        .env("PODUP_TEST_PAUSE_AT", "restarting")
+        .env("PODUP_TEST_PAUSE_DIR", pauses.to_str().unwrap())
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let paused = pauses.join(format!("task-{id}.restarting"));
+    assert!(
+        wait_until(std::time::Duration::from_secs(30), || paused.exists()),
+        "the worker never paused"
+    );
+    assert!(
+        std::fs::read_to_string(&dropin)
+            .unwrap()
+            .contains(&format!("Image={NEW_REF}"))
+    );
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    // Its transient unit is gone, as systemd says of a killed worker's unit.
+    let systemctl = fakes.dir().join("systemctl");
+    let script = std::fs::read_to_string(&systemctl).unwrap().replacen(
+        "#!/bin/sh\n",
+        "#!/bin/sh\ncase \"$*\" in *show*podup-task-*) printf 'LoadState=not-found\\nActiveState=inactive\\nSubState=dead\\nResult=success\\nMainPID=0\\nNRestarts=0\\nInvocationID=\\nActiveEnterTimestampMonotonic=0\\n'; exit 0;; esac\n",
+        1,
+    );
+    std::fs::write(&systemctl, script).unwrap();
+    // What runs is still the old container; the drop-in names the new tag: a restart now
+    // would start 1.5.0 unverified. Recovery points the drop-in back first.
+    let out = podup.run(&["recover"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&dropin).unwrap_or_default();
+    assert!(!text.contains(&format!("Image={NEW_REF}")), "{text}");
+    let reloads = changes(&fakes).iter().filter(|c| c.contains("daemon-reload")).count();
+    assert!(reloads >= 2, "written, then pointed back: {:?}", changes(&fakes));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let line: String = conn
+        .query_row(
+            "SELECT message FROM task_logs WHERE step = 'recover' AND message LIKE '%names%again%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(line.contains(OLD_REF), "{line}");
 }

@@ -1,13 +1,15 @@
 // The task drawer: a panel on the right with a task's summary, its units (from →
 // to digest; for a check, each verdict, running → registry digest), and its log
 // timeline (commands collapsible, with argv, exit status and stderr). It polls
-// while the task runs and stops at a terminal status; stop, force-stop and retry
-// report what happened in a toast. Esc closes it. A task whose end wrote
-// notifications lists them, one per sink, with each attempt.
+// while the task runs or waits and stops at a terminal status; stop, force-stop and
+// retry report what happened in a toast, and so do approve and reject of a task that
+// awaits an approval. A waiting task says until when it waits; a decided one who
+// decided. A unit that follows a version shows the tags (1.4.2 → 1.5.0). Esc closes
+// it. A task whose end wrote notifications lists them, one per sink, with each attempt.
 
 import { api, ApiError } from './api.js';
 import { h, clear, badge, facts, table, toast, confirmDialog, loading, failure } from './dom.js';
-import { when, duration, shortDigest, isTerminal, kindLabel, label, notifyStatus } from './format.js';
+import { when, duration, shortDigest, isTerminal, isWaiting, kindLabel, label, notifyStatus, tagChange } from './format.js';
 
 /** @typedef {import('./types.js').TaskDetail} TaskDetail */
 /** @typedef {import('./types.js').TaskLogEntry} TaskLogEntry */
@@ -133,8 +135,12 @@ export class Drawer {
       ['Caller', `${t.caller || '—'} via ${t.source}`],
       ['Why', t.trigger_reason || '—'],
       ['Created', when(t.created_ms)],
-      ['Ran for', t.started_ms ? duration(t.started_ms, t.finished_ms) : 'not started'],
     ];
+    if (t.status === 'awaiting_approval' && t.deadline_ms) rows.push(['Deadline', `awaits approval until ${when(t.deadline_ms)}; then it is skipped`]);
+    else if (t.deadline_ms) rows.push(['Deadline', when(t.deadline_ms)]);
+    if (t.not_before_ms) rows.push(['Not before', t.status === 'scheduled' ? `scheduled for ${when(t.not_before_ms)}` : when(t.not_before_ms)]);
+    if (t.decided_by) rows.push(['Decided by', `${t.decided_by}${t.decided_ms ? ` at ${when(t.decided_ms)}` : ''}${t.reason === 'rejected' ? ' (rejected)' : ''}`]);
+    rows.push(['Ran for', t.started_ms ? duration(t.started_ms, t.finished_ms) : 'not started']);
     if (t.retry_of) rows.push(['Retry of', h('a', { href: `?task=${t.retry_of}`, 'data-task': t.retry_of, text: `task #${t.retry_of}`, onclick: (/** @type {Event} */ ev) => { ev.preventDefault(); this.hooks.openTask(t.retry_of); } })]);
     if (t.delivery_id) rows.push(['Delivery', t.delivery_id]);
     if (t.spec?.dry_run) rows.push(['Dry run', 'yes']);
@@ -145,15 +151,26 @@ export class Drawer {
   actions(d) {
     const t = d.task;
     const admin = this.session?.role === 'admin';
-    const running = !isTerminal(t.status);
+    const running = !isTerminal(t.status) && !isWaiting(t.status);
     const bar = h('div', { class: 'actions drawer-actions' });
+    if (admin && t.status === 'awaiting_approval') {
+      bar.append(
+        h('button', { type: 'button', 'data-focus': 'approve', text: 'Approve', onclick: () => this.decide('approve') }),
+        h('button', { type: 'button', class: 'secondary', 'data-focus': 'reject', text: 'Reject', onclick: () => this.decide('reject') }));
+    }
+    // A scheduled task has no worker yet: Stop cancels it, there is nothing to kill.
+    if (admin && t.status === 'scheduled') bar.append(h('button', { type: 'button', 'data-focus': 'stop', text: 'Stop', onclick: () => this.act('stop') }));
     if (admin && running) {
       bar.append(
         h('button', { type: 'button', 'data-focus': 'stop', text: 'Stop', onclick: () => this.act('stop') }),
         h('button', { type: 'button', class: 'danger', 'data-focus': 'force-stop', text: 'Force stop', onclick: () => this.forceStop() }));
     }
-    if (admin && !running) bar.append(h('button', { type: 'button', 'data-focus': 'retry', text: 'Retry', onclick: () => this.act('retry') }));
-    if (!admin) bar.append(h('span', { class: 'muted', text: 'Read-only session: stop and retry need an admin token.' }));
+    if (admin && isTerminal(t.status)) bar.append(h('button', { type: 'button', 'data-focus': 'retry', text: 'Retry', onclick: () => this.act('retry') }));
+    if (!admin) {
+      bar.append(h('span', { class: 'muted', text: t.status === 'awaiting_approval'
+        ? 'Read-only session: approving and rejecting need an admin token.'
+        : 'Read-only session: stop and retry need an admin token.' }));
+    }
     bar.append(h('a', { href: `/events?task=${t.id}`, 'data-link': true, class: 'button-link', text: 'Open events' }));
     return bar;
   }
@@ -178,6 +195,7 @@ export class Drawer {
         this.hooks.openTask(r.task_id);
         return;
       }
+      changed(id);
       if (r.changed === false) toast(`Task #${id} had already ended (${label(r.status || '')}).`, 'info');
       else if (verb === 'stop') toast(`Task #${id} stopped: it is now ${label(r.status || '')}.`);
       else toast(`Task #${id} was killed: it is now ${label(r.status || '')}.`);
@@ -190,17 +208,53 @@ export class Drawer {
     }
   }
 
-  /** The unit rows; a check's say what it found, from the running digest to the registry's. @param {TaskDetail} d */
+  /**
+   * Approves (the task starts, or is scheduled for its service's window) or rejects
+   * (it ends skipped) a task that awaits an approval.
+   * @param {'approve'|'reject'} verb
+   */
+  async decide(verb) {
+    const id = this.id;
+    try {
+      /** @type {{task_id: number, status: string, decided_by: string}} */
+      const r = await api('POST', `/api/v1/tasks/${id}/${verb}`);
+      if (verb === 'reject') toast(`Task #${id} rejected: it is ${label(r.status)}.`);
+      else if (r.status === 'scheduled') toast(`Task #${id} approved: scheduled for its service's window.`);
+      else toast(`Task #${id} approved: it starts now.`);
+      changed(id);
+    } catch (e) {
+      toast(`Could not ${verb} task #${id}: ${e.message}`, 'error');
+    }
+    if (id === this.id) {
+      this.stop();
+      this.load();
+    }
+  }
+
+  /**
+   * The unit rows; a check's say what it found, from the running digest to the
+   * registry's; a unit that follows a version (its spec has `retag`) shows the tags.
+   * @param {TaskDetail} d
+   */
   units(d) {
     if (!d.units.length) return h('section', { class: 'drawer-section' }, h('h3', { text: 'Units' }), h('p', { class: 'muted', text: 'No unit rows (yet).' }));
     const check = d.task.kind === 'check';
+    const specs = d.task.spec?.units || [];
+    /** @param {import('./types.js').TaskUnit} u */
+    const change = (u) => {
+      const spec = specs.find((x) => x.unit === u.unit);
+      const tags = spec?.retag ? tagChange(u.image || spec.image, spec.retag) : null;
+      const digests = `${shortDigest(u.from_digest)} → ${shortDigest(u.to_digest)}`;
+      if (tags) return [h('code', { class: 'change', title: digests, text: tags })];
+      return [
+        h('code', { title: u.from_digest || '', text: shortDigest(u.from_digest) }), ' → ',
+        h('code', { title: u.to_digest || '', text: shortDigest(u.to_digest) })];
+    };
     const rows = d.units.flatMap((u) => [
       h('tr', { 'data-unit': u.unit },
         h('td', {}, h('strong', { text: u.unit }), u.image ? h('div', { class: 'muted small', text: u.image }) : null),
         h('td', {}, badge(u.status, check ? VERDICTS[u.status] : undefined), h('div', { class: 'muted small', text: u.phase })),
-        h('td', { class: 'digests' },
-          h('code', { title: u.from_digest || '', text: shortDigest(u.from_digest) }), ' → ',
-          h('code', { title: u.to_digest || '', text: shortDigest(u.to_digest) }))),
+        h('td', { class: 'digests' }, ...change(u))),
       u.message ? h('tr', { class: 'unit-message' }, h('td', { colspan: '3', class: 'small', text: u.message })) : null,
     ].filter(Boolean));
     return h('section', { class: 'drawer-section' },
@@ -231,6 +285,15 @@ export class Drawer {
       h('h3', { text: `Log (${logs.length})` }),
       logs.length ? list : h('p', { class: 'muted', text: 'Nothing logged yet.' }));
   }
+}
+
+/**
+ * Tells the page that task `id` changed from the drawer (`podup:task-changed` on the
+ * document), so that a page listing it (Services' waiting tasks) reads its list again.
+ * @param {number} id
+ */
+function changed(id) {
+  document.dispatchEvent(new CustomEvent('podup:task-changed', { detail: { id } }));
 }
 
 /** The notifications a task's end wrote: sink (secrets masked), event, where it

@@ -1,4 +1,7 @@
-// Small pure formatters: times, durations, digests, sizes.
+// Small pure formatters: times, durations, digests, sizes, image tags and policies.
+
+/** @typedef {import('./types.js').Policy} Policy */
+/** @typedef {import('./types.js').PolicySource} PolicySource */
 
 /** @param {number|null|undefined} ms */
 export function when(ms) {
@@ -43,9 +46,81 @@ export function bytes(n) {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** @param {string} status */
+/** Whether a task waits for an approval or its time (no worker yet). @param {string} status */
+export function isWaiting(status) {
+  return status === 'awaiting_approval' || status === 'scheduled';
+}
+
+/** Whether a task has ended: not pending, running or waiting. @param {string} status */
 export function isTerminal(status) {
-  return status !== 'pending' && status !== 'running';
+  return status !== 'pending' && status !== 'running' && !isWaiting(status);
+}
+
+/** A span of seconds as systemd spells it: `2h`, `1h30min`, `45s`. @param {number} secs */
+export function span(secs) {
+  if (!secs) return '0';
+  /** @type {[number, string][]} */
+  const units = [[86400, 'd'], [3600, 'h'], [60, 'min'], [1, 's']];
+  let left = secs;
+  let out = '';
+  for (const [n, u] of units) {
+    if (left >= n) {
+      out += `${Math.floor(left / n)}${u}`;
+      left %= n;
+    }
+  }
+  return out;
+}
+
+/** `[repository, tag]` of an image reference (tag null when it has none, or only a digest). @param {string} ref */
+function splitTag(ref) {
+  const at = ref.indexOf('@');
+  const name = at >= 0 ? ref.slice(0, at) : ref;
+  const colon = name.lastIndexOf(':');
+  if (colon > name.lastIndexOf('/')) return [name.slice(0, colon), name.slice(colon + 1)];
+  return [name, null];
+}
+
+/**
+ * A move from one tag to another, as `1.4.2 → 1.5.0` (whole references when the
+ * repository changes); null when `to` is absent or names the same tag, so that the
+ * caller shows the digests instead.
+ * @param {string|null|undefined} from @param {string|null|undefined} to
+ */
+export function tagChange(from, to) {
+  if (!from || !to || from === to) return null;
+  const [fromRepo, fromTag] = splitTag(from);
+  const [toRepo, toTag] = splitTag(to);
+  if (fromRepo !== toRepo) return `${from} → ${to}`;
+  if (!toTag || fromTag === toTag) return null;
+  return `${fromTag || 'latest'} → ${toTag}`;
+}
+
+/**
+ * The parts of a policy's one line: `approve`, `min-age 2h`, `window Mon..Fri 02:00-04:00`
+ * (without its time zone), `timer off`, `follow semver:minor`; only `auto` for the default.
+ * @param {Policy} p
+ */
+export function policyParts(p) {
+  /** @type {string[]} */
+  const parts = [p.policy];
+  if (p.min_age_secs) parts.push(`min-age ${span(p.min_age_secs)}`);
+  if (p.window) parts.push(`window ${p.window.replace(/\s*TZ=\S+/, '')}`);
+  if (!p.timer) parts.push('timer off');
+  if (p.follow && p.follow !== 'digest') parts.push(`follow ${p.follow}`);
+  return parts;
+}
+
+/** A policy in one line: `approve · min-age 2h · … · follow semver:minor`. @param {Policy} p */
+export function policyLine(p) {
+  return policyParts(p).join(' · ');
+}
+
+/** Where a policy key came from: `file:line`, or `default`. @param {PolicySource|undefined} s */
+export function policySource(s) {
+  if (!s) return 'default';
+  if (typeof s === 'string') return s;
+  return s.line ? `${s.file}:${s.line}` : s.file;
 }
 
 /** A readable label for a snake_case or kebab-case code. @param {string} code */

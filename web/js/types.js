@@ -1,6 +1,10 @@
 // The shapes of the JSON API (docs/api.md), for `tsc --checkJs`. Nothing runs here.
 
-/** @typedef {'pending'|'running'|'succeeded'|'failed'|'rolled_back'|'cancelled'|'skipped'|'unknown'} TaskStatus */
+/**
+ * `awaiting_approval` and `scheduled` wait (docs/policy.md): for someone's decision until
+ * `deadline_ms`, or for their time, `not_before_ms`.
+ * @typedef {'pending'|'running'|'succeeded'|'failed'|'rolled_back'|'cancelled'|'skipped'|'unknown'|'awaiting_approval'|'scheduled'} TaskStatus
+ */
 /** @typedef {'webhook'|'manual'|'update-all'|'auto-update'|'maintenance'|'check'} TaskKind */
 /** @typedef {'all'|'manual'|'webhook'|'automatic'|'maintenance'|'check'} TaskCategory */
 
@@ -9,6 +13,7 @@
  * @property {string} unit
  * @property {string|null} image
  * @property {string|null} digest
+ * @property {string} [retag] following a version (`Follow=`): the new reference, e.g. `ghcr.io/acme/app:1.5.0`, where `image` is the running one
  */
 
 /**
@@ -41,6 +46,10 @@
  * @property {number|null} retry_of
  * @property {string[]} units
  * @property {TaskSpec|null} spec
+ * @property {number|null} [not_before_ms] a scheduled task's start: not before this time
+ * @property {number|null} [deadline_ms] an awaiting task's deadline: past it, it ends skipped (`approval_expired`)
+ * @property {string|null} [decided_by] who approved or rejected it
+ * @property {number|null} [decided_ms]
  */
 
 /**
@@ -108,6 +117,47 @@
  * @property {'system'|'user'} scope
  * @property {{id: number, kind: TaskKind, status: TaskStatus, created_ms: number}|null} last_task
  * @property {UpdateVerdict|null} update what the last update check found; null when it was never checked
+ * @property {WaitingTask[]} [waiting] its tasks that wait for an approval or a time, newest first (absent before policies)
+ * @property {ServicePolicy} [policy] its update policy and where each key came from (absent before policies)
+ */
+
+/**
+ * A task that waits to deploy one service (`GET /api/v1/services`).
+ * @typedef {object} WaitingTask
+ * @property {number} task_id
+ * @property {'awaiting_approval'|'scheduled'} status
+ * @property {string|null} image the reference the service runs
+ * @property {string|null} to_digest the digest it would deploy
+ * @property {string|null} to_image the reference it would deploy (another tag when following a version)
+ * @property {string|null} message why it waits
+ * @property {number} created_ms
+ * @property {number|null} not_before_ms
+ * @property {number|null} deadline_ms
+ */
+
+/** @typedef {'Policy'|'MinAge'|'Window'|'Timer'|'Follow'} PolicyKey */
+
+/**
+ * Where one policy key came from: a file and line, or `"default"`.
+ * @typedef {{file: string, line: number}|string} PolicySource
+ */
+
+/**
+ * A service's effective policy (docs/policy.md).
+ * @typedef {object} Policy
+ * @property {'auto'|'approve'|'notify'|'manual'} policy
+ * @property {number} min_age_secs
+ * @property {string|null} window as written, e.g. `Mon..Fri 02:00-04:00 TZ=Europe/Berlin`; null: any time
+ * @property {boolean} timer whether podup-auto-update.timer touches the unit
+ * @property {string} follow `digest`, `semver:<level>` or `regex:<re>`
+ */
+
+/**
+ * @typedef {object} ServicePolicy
+ * @property {Policy} policy
+ * @property {Partial<Record<PolicyKey, PolicySource>>} sources
+ * @property {string[]} errors each `<file>:<line>: <Key>=: <what is wrong>`
+ * @property {boolean} last_good with errors: true when it keeps the policy last read without one, false when it keeps the default
  */
 
 /** @typedef {'up_to_date'|'available'|'unknown'} UpdateStatus */
@@ -133,6 +183,7 @@
  * @property {number} available
  * @property {number} up_to_date
  * @property {number} unknown
+ * @property {number} [waiting] tasks that wait for an approval or a time (absent before policies)
  * @property {{id: number, status: TaskStatus, created_ms: number, finished_ms: number|null}|null} last_check
  */
 

@@ -225,6 +225,7 @@ fn repair_task(
         task_id: id,
     };
     let mut outcomes = Vec::new();
+    let lost_units = lost.spec().map(|s| s.units).unwrap_or_default();
     for row in rows {
         journal.unit_phase(&row.unit, "inspect", UnitStatus::Running);
         journal.update(
@@ -235,6 +236,13 @@ fn repair_task(
                 ..Default::default()
             },
         );
+        // A move to a new tag (Follow=) is undone first: the repair is on the old tag.
+        let moved = lost_units.iter().find(|u| u.unit == row.unit && u.retag.is_some());
+        if let Some(u) = moved.and_then(|u| u.image.as_deref().map(|i| (u, i))) {
+            if let Err(why) = crate::tasks::retag::recover_file(host, &journal, &u.0.unit, u.1) {
+                journal.error("recover", Some(&row.unit), &why);
+            }
+        }
         let outcome = repair(host, &journal, row, spec.verify_secs, at_boot);
         journal.update(
             &row.unit,

@@ -1,6 +1,7 @@
 // Overview: health with the fix for each problem, the timer's next run, how many
 // services have an update waiting (from the Services list, which has the last
-// check's verdicts), tasks that run now, the last tasks and the last events.
+// check's verdicts) and how many deploys wait for an approval or their time, tasks
+// that run now, the last tasks and the last events.
 
 import { api } from '../api.js';
 import { h, clear, badge, empty, failure, heading, loading, table } from '../dom.js';
@@ -64,6 +65,7 @@ export function render(main, ctx) {
               : `${o.timer.unit} is not installed: systemctl enable --now ${o.timer.unit}` }),
           h('h2', { text: 'Update checks' }),
           updates(list),
+          waiting(list),
           h('h2', { text: 'Last 24 hours' }),
           h('p', { class: 'counts' }, ...Object.entries(o.counts_24h).map(([k, v]) => h('span', { class: 'count' }, badge(k), ` ${v}`)),
             Object.keys(o.counts_24h).length ? '' : 'No task.'))),
@@ -89,6 +91,23 @@ function updates(list) {
     h('a', { href: '/services', 'data-link': true, class: n ? 'updates-available' : null,
       text: n ? `${n} ${n === 1 ? 'update' : 'updates'} available` : 'No update available' }),
     h('span', { class: 'muted', text: last ? ` · last check ${isTerminal(last.status) ? ago(last.finished_ms || last.created_ms) : 'running now'}` : ' · no check yet' }));
+}
+
+/**
+ * "2 deploys wait (1 for an approval, 1 scheduled)", a link to Services, where each can
+ * be decided; nothing from a podup without policies.
+ * @param {ServiceList|Error} list
+ */
+function waiting(list) {
+  if (list instanceof Error || list.updates?.waiting === undefined) return null;
+  const n = list.updates.waiting;
+  if (!n) return h('p', { class: 'muted waiting-count', text: 'No deploy waits for an approval or its time.' });
+  const waits = list.services.flatMap((s) => s.waiting || []);
+  const approvals = waits.filter((w) => w.status === 'awaiting_approval').length;
+  const scheduled = waits.length - approvals;
+  return h('p', { class: 'waiting-count' },
+    h('a', { href: '/services', 'data-link': true, class: 'tasks-waiting', text: `${n} ${n === 1 ? 'deploy waits' : 'deploys wait'}` }),
+    h('span', { class: 'muted', text: ` (${approvals} for an approval, ${scheduled} scheduled)` }));
 }
 
 /** @param {Task[]} list @param {PageContext} ctx */

@@ -1,14 +1,20 @@
 // Services: declared (and discovered) units with their image, running digest, what
-// the last update check found and their last task. "Update" and "Update all" first
-// show the dry-run plan (the exact commands), then start the task and open its
-// drawer at once; "Check now" starts a fresh update check and opens its drawer. The
-// list is read again when a task started here ends, so the badges follow.
+// the last update check found, their update policy and their last task. "Update" and
+// "Update all" first show the dry-run plan (the exact commands), then start the task
+// and open its drawer at once; "Check now" starts a fresh update check and opens its
+// drawer. A service's policy expands to each key and where it came from, with the
+// errors of its files; the tasks that wait for it (an approval, or their time) are
+// listed under it, with Approve and Reject for an admin. The list is read again when
+// a task started or approved here ends, so the badges follow.
 
 import { api, ApiError } from '../api.js';
 import { h, clear, badge, empty, failure, heading, loading, table, toast } from '../dom.js';
-import { ago, isTerminal, kindLabel, label, shortDigest, when } from '../format.js';
+import { ago, isTerminal, kindLabel, label, policyLine, policyParts, policySource, shortDigest, span, tagChange, when } from '../format.js';
 
 /** @typedef {import('../types.js').Service} Service */
+/** @typedef {import('../types.js').ServicePolicy} ServicePolicy */
+/** @typedef {import('../types.js').WaitingTask} WaitingTask */
+/** @typedef {import('../types.js').PolicyKey} PolicyKey */
 /** @typedef {import('../types.js').ServiceList} ServiceList */
 /** @typedef {import('../types.js').UpdateCounts} UpdateCounts */
 /** @typedef {import('../types.js').DryRun} DryRun */
@@ -39,13 +45,23 @@ export function render(main, ctx) {
   const following = new Set();
   /** The check task that runs now, if any. */
   let checking = 0;
+  /** The services whose policy details are open (kept across reloads). @type {Set<string>} */
+  const expanded = new Set();
   /** @type {ReturnType<typeof setTimeout>|null} */
   let timer = null;
   let polling = false;
   let left = false;
+  // A task decided or stopped in the drawer: what waits, and the badges, follow.
+  const changed = (/** @type {Event} */ ev) => {
+    const id = /** @type {CustomEvent<{id: number}>} */ (ev).detail?.id;
+    if (id) follow(id);
+    load();
+  };
+  document.addEventListener('podup:task-changed', changed);
   ctx.onLeave(() => {
     left = true;
     if (timer) clearTimeout(timer);
+    document.removeEventListener('podup:task-changed', changed);
   });
 
   /** Shows whether a check runs; "Check now" waits for it. @param {number} id */
@@ -170,8 +186,145 @@ export function render(main, ctx) {
       return;
     }
     if (list.updates) checks.append(summary(list.updates));
+    const waits = list.services.flatMap((s) => s.waiting || []);
+    if (waits.length) checks.append(waitingLine(waits));
+    // An older podup says nothing of policies: no column for them then.
+    const policies = list.services.some((s) => s.policy);
+    const heads = ['Service', 'Update', ...(policies ? ['Policy'] : []), 'Image', 'Running digest', 'Last task', ''];
     body.append(h('p', { class: 'muted', text: `${list.counts.declared} declared, ${list.counts.discovered} discovered.` }),
-      table(['Service', 'Update', 'Image', 'Running digest', 'Last task', ''], list.services.map((s) => row(s)), 'services'));
+      table(heads, list.services.flatMap((s) => [
+        row(s, policies),
+        policies && s.policy ? policyDetail(s.unit, s.policy, heads.length) : null,
+        s.waiting?.length ? waitingRow(s, heads.length) : null,
+      ].filter(Boolean)), 'services'));
+  };
+
+  /** "2 deploys await an approval, 1 is scheduled". @param {WaitingTask[]} waits */
+  const waitingLine = (waits) => {
+    const approvals = waits.filter((w) => w.status === 'awaiting_approval').length;
+    const scheduled = waits.length - approvals;
+    const parts = [];
+    if (approvals) parts.push(`${approvals} ${approvals === 1 ? 'deploy awaits' : 'deploys await'} an approval`);
+    if (scheduled) parts.push(`${scheduled} ${scheduled === 1 ? 'is' : 'are'} scheduled`);
+    return h('p', { class: 'waiting-line' },
+      h('a', { href: '/tasks?status=awaiting_approval', 'data-link': true, class: 'tasks-waiting', text: parts.join(', ') }),
+      h('span', { class: 'muted', text: canUpdate && approvals ? ' · approve or reject each below' : '' }));
+  };
+
+  /** The policy column: the policy in one line, a mark when its files have errors, and the details toggle. @param {Service} s */
+  const policyCell = (s) => {
+    const cell = h('td', { class: 'policy', 'data-policy': s.unit });
+    const p = s.policy;
+    if (!p) {
+      cell.append(h('span', { class: 'muted', text: '—' }));
+      return cell;
+    }
+    // Each part unbroken, so that a narrow column wraps between them.
+    const parts = policyParts(p.policy).flatMap((x, i) => [i ? ' · ' : '', h('span', { class: 'part', text: x })]);
+    cell.append(h('span', { class: 'policy-line', title: policyLine(p.policy) }, ...parts));
+    if (p.errors.length) {
+      cell.append(' ', h('span', { class: 'badge policy-bad', text: p.errors.length === 1 ? '1 error' : `${p.errors.length} errors` }));
+    }
+    const open = expanded.has(s.unit);
+    cell.append(' ', h('button', {
+      type: 'button', class: 'link', 'aria-expanded': String(open), 'aria-controls': `policy-${s.unit}`,
+      'aria-label': `Policy details of ${s.unit}`, text: 'details',
+      onclick: (/** @type {Event} */ ev) => {
+        const button = /** @type {HTMLElement} */ (ev.currentTarget);
+        const detail = document.getElementById(`policy-${s.unit}`);
+        if (!detail) return;
+        detail.hidden = !detail.hidden;
+        if (detail.hidden) expanded.delete(s.unit);
+        else expanded.add(s.unit);
+        button.setAttribute('aria-expanded', String(!detail.hidden));
+      },
+    }));
+    return cell;
+  };
+
+  /**
+   * The expansion of a policy: each key, its value and where it came from (file:line or
+   * default), and the files' errors.
+   * @param {string} unit @param {ServicePolicy} p @param {number} width
+   */
+  const policyDetail = (unit, p, width) => {
+    const v = p.policy;
+    /** @type {[PolicyKey, string][]} */
+    const keys = [
+      ['Policy', v.policy],
+      ['MinAge', v.min_age_secs ? `${span(v.min_age_secs)} (${v.min_age_secs} s)` : 'none'],
+      ['Window', v.window || 'any time'],
+      ['Timer', v.timer ? 'yes' : 'no'],
+      ['Follow', v.follow],
+    ];
+    const rows = keys.map(([k, value]) => h('tr', { 'data-key': k },
+      h('th', { scope: 'row' }, h('code', { text: `${k}=` })),
+      h('td', { text: value }),
+      h('td', { class: 'muted small', text: policySource(p.sources[k]) })));
+    const errors = p.errors.length
+      ? h('div', { class: 'policy-problem' },
+        h('p', { class: 'bad', text: `${p.errors.length === 1 ? 'An error' : `${p.errors.length} errors`} in its policy: ${p.last_good
+          ? 'it keeps its last good policy (above) until fixed.'
+          : 'it keeps the default policy (above): none was read without errors before.'}` }),
+        h('ul', { class: 'policy-errors' }, ...p.errors.map((e) => h('li', { text: e }))))
+      : null;
+    return h('tr', { class: 'detail policy-detail', id: `policy-${unit}`, hidden: !expanded.has(unit) },
+      h('td', { colspan: String(width) },
+        h('table', { class: 'policy-keys', 'aria-label': `Policy of ${unit}` },
+          h('thead', {}, h('tr', {}, ...['Key', 'Value', 'From'].map((x) => h('th', { scope: 'col', text: x })))),
+          h('tbody', {}, ...rows)),
+        errors));
+  };
+
+  /** The tasks that wait to deploy a service, each with Approve / Reject for an admin. @param {Service} s @param {number} width */
+  const waitingRow = (s, width) => h('tr', { class: 'waiting', 'data-waiting-for': s.unit },
+    h('td', { colspan: String(width) }, ...(s.waiting || []).map((w) => waitingTask(s, w))));
+
+  /** @param {Service} s @param {WaitingTask} w */
+  const waitingTask = (s, w) => {
+    const approval = w.status === 'awaiting_approval';
+    const change = tagChange(w.image, w.to_image);
+    // Without a digest (the timer job's, a sender that names only the tag), the task
+    // deploys what the tag points at when it runs.
+    const to = w.to_digest ? shortDigest(w.to_digest) : `newest ${w.to_image || w.image || 'image of its tag'}`;
+    const what = h('code', { class: 'change', title: w.to_digest || '', text: change || `${shortDigest(s.running_digest)} → ${to}` });
+    const box = h('div', { class: approval ? 'waiting-task' : 'waiting-task scheduled', 'data-waiting': w.task_id },
+      badge(w.status),
+      h('span', { class: 'when', text: approval ? `awaits approval until ${when(w.deadline_ms)}` : `scheduled for ${when(w.not_before_ms)}` }),
+      what,
+      taskLink(w.task_id));
+    if (canUpdate && approval) {
+      box.append(
+        h('button', { type: 'button', class: 'small-button', 'data-approve': w.task_id, text: 'Approve',
+          'aria-label': `Approve task #${w.task_id} (${s.unit})`, onclick: (/** @type {Event} */ ev) => decide(w.task_id, 'approve', ev) }),
+        h('button', { type: 'button', class: 'small-button secondary', 'data-reject': w.task_id, text: 'Reject',
+          'aria-label': `Reject task #${w.task_id} (${s.unit})`, onclick: (/** @type {Event} */ ev) => decide(w.task_id, 'reject', ev) }));
+    }
+    if (w.message) box.append(h('div', { class: 'message muted small', text: w.message }));
+    return box;
+  };
+
+  /**
+   * Approves (the drawer opens on the task, which starts or is scheduled for its
+   * window) or rejects (it ends skipped) a waiting task.
+   * @param {number} id @param {'approve'|'reject'} verb @param {Event} ev
+   */
+  const decide = async (id, verb, ev) => {
+    const button = /** @type {HTMLElement} */ (ev.currentTarget);
+    button.setAttribute('disabled', '');
+    try {
+      /** @type {{task_id: number, status: string, decided_by: string}} */
+      const r = await api('POST', `/api/v1/tasks/${id}/${verb}`);
+      if (verb === 'reject') toast(`Task #${id} rejected: it is ${label(r.status)}.`);
+      else {
+        toast(r.status === 'scheduled' ? `Task #${id} approved: scheduled for its service's window.` : `Task #${id} approved: it starts now.`);
+        follow(id);
+        ctx.openTask(id);
+      }
+    } catch (e) {
+      toast(`Could not ${verb} task #${id}: ${e.message}`, 'error');
+    }
+    load();
   };
 
   /** "Last check: 12 min ago (task #49)" and the counts; follows a check that runs. @param {UpdateCounts} u */
@@ -217,10 +370,11 @@ export function render(main, ctx) {
     return cell;
   };
 
-  /** @param {Service} s */
-  const row = (s) => h('tr', { 'data-service': s.unit },
+  /** @param {Service} s @param {boolean} policies whether the policy column is shown */
+  const row = (s, policies) => h('tr', { 'data-service': s.unit },
     h('td', {}, h('strong', { text: s.unit }), h('div', { class: 'muted small', text: `${s.source}, ${s.scope}` })),
     verdict(s),
+    policies ? policyCell(s) : null,
     h('td', {}, h('code', { text: s.image || 'unknown' }), h('div', { class: 'muted small', text: label(s.image_source) })),
     h('td', {}, h('code', { title: s.running_digest || '', text: shortDigest(s.running_digest) })),
     h('td', {}, s.last_task

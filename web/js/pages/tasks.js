@@ -26,7 +26,7 @@ export const CATEGORIES = [
   ['check', 'Checks', ['check']],
 ];
 const KINDS = ['webhook', 'manual', 'update-all', 'auto-update', 'maintenance', 'check'];
-const STATUSES = ['pending', 'running', 'succeeded', 'failed', 'rolled_back', 'cancelled', 'skipped', 'unknown'];
+const STATUSES = ['awaiting_approval', 'scheduled', 'pending', 'running', 'succeeded', 'failed', 'rolled_back', 'cancelled', 'skipped', 'unknown'];
 
 /** The category a kind belongs to. @param {string} kind @returns {TaskCategory} */
 function categoryOf(kind) {
