@@ -171,3 +171,33 @@ fn notify_and_manual_services_are_not_deployed_by_a_delivery() {
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(fakes.calls_of("systemd-run").len(), 1);
 }
+
+#[test]
+fn a_waiting_approval_is_announced_with_its_link_by_a_sinks_default_events() {
+    use crate::notify::{webhook, with_sinks};
+    use crate::support::receiver::Receiver;
+    let hook = Receiver::start();
+    let (_fakes, podup) = with_sinks(
+        "pol-announce",
+        &[webhook(&hook, "")],
+        &[("PODUP_PUBLIC_URL", "https://t")],
+    );
+    let path = podup.state.path().join("policy.ini");
+    std::fs::write(&path, "[app.service]\nPolicy=approve\n").unwrap();
+    let podup = podup.env("PODUP_POLICY_FILE", path.to_str().unwrap());
+    let server = podup.serve(&[]);
+    let id = published(server.addr, "ann-1").json()["task_id"].as_i64().unwrap();
+    drop(server);
+    // podup serve never sends; the flush it asked systemd for does.
+    let out = podup.run(&["notify", "--flush"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = hook.received();
+    assert_eq!(got.len(), 1, "one message");
+    let m = got[0].json();
+    assert_eq!(m["event"], "approval_needed", "{m:#}");
+    assert_eq!(m["task"]["id"], id);
+    assert_eq!(m["task"]["status"], "awaiting_approval");
+    assert_eq!(m["url"], format!("https://t/tasks?task={id}"));
+    assert!(m["title"].as_str().unwrap().contains("waits for an approval"), "{m:#}");
+    assert_eq!(m["units"][0]["unit"], "app.service");
+}
