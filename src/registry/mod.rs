@@ -38,3 +38,8 @@ pub use auth::{AuthError, AuthFiles, Credential};
 pub use client::{CheckError, Client, ClientOptions, Counts, Remote};
 pub use conf::{ConfError, Endpoint, Env, Registries};
 pub use tags::{TagLimits, TagList};
+
+/// An HTTP date (`Last-Modified`, IMF-fixdate) as ms since the epoch; None for another form.
+pub fn http_date_ms(text: &str) -> Option<i64> {
+    retry::imf_fixdate_ms(text.trim())
+}

@@ -34,8 +34,24 @@ impl Admitted {
 
 /// Sorts `units` (each with the digest it would get, when known) by their policies.
 pub fn admit(conn: &Connection, config: &Config, units: Vec<UnitSpec>, now_ms: i64) -> rusqlite::Result<Admitted> {
+    admit_made(conn, config, units.into_iter().map(|u| (u, None)).collect(), now_ms)
+}
+
+/// When the `MinAge=` clock of an image starts: when podup first heard of it, or when the
+/// registry says it was made, whichever is earlier.
+pub fn clock_start(first_seen_ms: i64, made_ms: Option<i64>) -> i64 {
+    made_ms.map_or(first_seen_ms, |m| m.min(first_seen_ms))
+}
+
+/// `admit`, each unit with when its registry says the image was made, when it said so.
+fn admit_made(
+    conn: &Connection,
+    config: &Config,
+    units: Vec<(UnitSpec, Option<i64>)>,
+    now_ms: i64,
+) -> rusqlite::Result<Admitted> {
     let mut out = Admitted::default();
-    for u in units {
+    for (u, made) in units {
         let effective = crate::policy::effective(Some(conn), config, &u.unit, now_ms);
         // The clock of MinAge= runs per digest; without one (a sender that names only
         // the tag) it runs for the tag's announcement.
@@ -46,7 +62,7 @@ pub fn admit(conn: &Connection, config: &Config, units: Vec<UnitSpec>, now_ms: i
         };
         let seen = match effective.policy.min_age_secs {
             0 => now_ms,
-            _ => first_seen(conn, &u.unit, &key, now_ms)?,
+            _ => clock_start(first_seen(conn, &u.unit, &key, now_ms)?, made),
         };
         match gate(&effective.policy, seen, now_ms, config.check.approval_ttl_secs) {
             Gate::Now => out.now.push(u),
@@ -94,17 +110,21 @@ pub fn act_on_check(
             (Some(tag), Some(Ok(running))) => Some(format!("{}:{tag}", running.repository)),
             _ => None,
         };
-        units.push(UnitSpec {
-            unit: v.unit,
-            image: v.image,
-            digest: Some(digest),
-            retag,
-        });
+        let made = v.remote_created.as_deref().and_then(crate::registry::http_date_ms);
+        units.push((
+            UnitSpec {
+                unit: v.unit,
+                image: v.image,
+                digest: Some(digest),
+                retag,
+            },
+            made,
+        ));
     }
     if units.is_empty() {
         return Ok(Vec::new());
     }
-    let admitted = admit(conn, d.config, units, now)?;
+    let admitted = admit_made(conn, d.config, units, now)?;
     let mut groups: Vec<(Option<Hold>, String, Vec<UnitSpec>)> = Vec::new();
     if !admitted.now.is_empty() {
         groups.push((None, String::new(), admitted.now));
@@ -133,4 +153,23 @@ pub fn act_on_check(
         }
     }
     Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clock_start;
+
+    #[test]
+    fn the_min_age_clock_starts_at_the_earlier_of_first_heard_and_made() {
+        assert_eq!(clock_start(1_000, None), 1_000);
+        assert_eq!(clock_start(1_000, Some(400)), 400, "the registry says it is older");
+        assert_eq!(
+            clock_start(1_000, Some(5_000)),
+            1_000,
+            "a date in the future counts for nothing"
+        );
+        let made = crate::registry::http_date_ms("Mon, 07 Dec 2026 20:00:00 GMT");
+        assert_eq!(made, Some(1_796_673_600_000));
+        assert_eq!(crate::registry::http_date_ms("yesterday"), None);
+    }
 }
