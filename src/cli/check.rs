@@ -1,7 +1,7 @@
 //! `podup check-updates [--fresh] [--json] [SERVICE...]`: an update check of every
 //! service (or those named) as a `check` task run in this process, then its verdicts.
 
-use super::{Error, TaskEnv, UsageError, common_options};
+use super::{Error, TaskEnv, UsageError, options};
 use crate::config::Config;
 use crate::model::{UnitSpec, UpdateStatus};
 use crate::tasks::check;
@@ -16,11 +16,9 @@ pub struct CheckArgs {
 }
 
 pub fn parse(rest: &[String]) -> Result<CheckArgs, UsageError> {
-    let mut o = common_options();
-    o.optflag("", "fresh", "ask the registries even when their last answer is fresh");
-    o.optflag("", "json", "print the verdicts as JSON");
-    o.optopt("", "caller", "who asks", "C");
-    let m = o.parse(rest).map_err(|e| UsageError(format!("check-updates: {e}")))?;
+    let m = options("check-updates")
+        .parse(rest)
+        .map_err(|e| UsageError(format!("check-updates: {e}")))?;
     let caller = m.opt_str("caller");
     crate::tasks::fields::flag("--caller", caller.as_deref(), crate::tasks::fields::MAX_CALLER_CHARS)
         .map_err(|e| UsageError(format!("check-updates: {e}")))?;

@@ -1,15 +1,12 @@
 //! `podup demo [--listen ADDR] [--state DIR]`: its flags. The demo itself is
 //! `crate::demo`, whose errors `cli::run` prints (`Error::Demo`).
 
-use super::{UsageError, common_options, parse_opts};
+use super::{UsageError, options, parse_opts};
 use crate::demo::{DEFAULT_LISTEN, DemoArgs};
 
 /// `None` when `-h` asked for the help instead.
 pub fn parse(rest: &[String]) -> Result<Option<DemoArgs>, UsageError> {
-    let mut o = common_options();
-    o.optopt("", "listen", "address to serve the panel on", "ADDR");
-    o.optopt("", "state", "directory of the demo's state database", "DIR");
-    let m = parse_opts(o, rest, "demo")?;
+    let m = parse_opts(options("demo"), rest, "demo")?;
     if m.opt_present("h") {
         return Ok(None);
     }

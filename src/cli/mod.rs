@@ -10,6 +10,7 @@ mod notify;
 mod ops;
 mod policy;
 mod recover;
+pub mod spec;
 mod tasks;
 mod tokens;
 mod trigger;
@@ -20,7 +21,7 @@ pub use error::{EXIT_OK, Error};
 use crate::build_info::{BUILD_COMMIT, BUILD_DATE, VERSION};
 use crate::config::Config;
 use crate::{logging, serve};
-use getopts::Options;
+use spec::options;
 use usage::USAGE;
 
 /// What the command line asked for.
@@ -62,19 +63,6 @@ impl std::fmt::Display for UsageError {
     }
 }
 
-/// The flags every subcommand takes.
-fn common_options() -> Options {
-    let mut o = Options::new();
-    o.optflagmulti("v", "verbose", "more log output");
-    o.optflag("h", "help", "print help");
-    o.optflag(
-        "",
-        "discover",
-        "also take units found by discovery (as PODUP_AUTO_DISCOVER=1)",
-    );
-    o
-}
-
 /// Parses `args` (without the program name): picks the subcommand, whose own
 /// parser reads its flags.
 pub fn parse(args: &[String]) -> Result<Command, UsageError> {
@@ -84,7 +72,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     match sub.as_str() {
         "help" | "--help" | "-h" => Ok(Command::Help),
         "version" | "--version" | "-V" => {
-            let m = parse_opts(common_options(), rest, sub)?;
+            let m = parse_opts(options("version"), rest, sub)?;
             Ok(if m.opt_present("h") {
                 Command::Help
             } else {
@@ -92,10 +80,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             })
         }
         "serve" => {
-            let mut o = common_options();
-            o.optopt("", "listen", "address to bind without socket activation", "ADDR");
-            o.optopt("", "idle-exit", "exit after SECS without a request", "SECS");
-            let m = parse_opts(o, rest, sub)?;
+            let m = parse_opts(options("serve"), rest, sub)?;
             if m.opt_present("h") {
                 return Ok(Command::Help);
             }
@@ -119,10 +104,10 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "tasks" => tasks::parse_list(rest).map(Command::Tasks),
         "task" => tasks::parse_task(rest).map(Command::Task),
         "token" => tokens::parse(rest).map(Command::Token),
-        "check" => parse_opts(common_options(), rest, sub).map(|_| Command::Check),
+        "check" => parse_opts(options("check"), rest, sub).map(|_| Command::Check),
         "check-updates" => check::parse(rest).map(Command::CheckUpdates),
         "policy" => policy::parse(rest).map(Command::Policy),
-        "discover" => parse_opts(common_options(), rest, sub).map(|_| Command::Discover),
+        "discover" => parse_opts(options("discover"), rest, sub).map(|_| Command::Discover),
         "prune" => ops::parse_prune(rest).map(Command::Prune),
         "run-task" => tasks::parse_run_task(rest).map(Command::RunTask),
         "notify" => notify::parse(rest).map(Command::Notify),
@@ -138,7 +123,7 @@ fn task_id(text: &str) -> Result<i64, UsageError> {
 }
 
 /// Parses the flags of a subcommand that takes no free arguments.
-fn parse_opts(o: Options, rest: &[String], sub: &str) -> Result<getopts::Matches, UsageError> {
+fn parse_opts(o: getopts::Options, rest: &[String], sub: &str) -> Result<getopts::Matches, UsageError> {
     let m = o.parse(rest).map_err(|e| UsageError(format!("{sub}: {e}")))?;
     if let Some(extra) = m.free.first() {
         return Err(UsageError(format!("{sub}: unexpected argument '{extra}'")));

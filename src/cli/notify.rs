@@ -2,7 +2,7 @@
 //! the timer job run it), `list` shows the sinks (secrets masked) with how each has
 //! fared and the newest deliveries, `test [SINK]` sends a test message now.
 
-use super::{Error, UsageError, common_options, open_db};
+use super::{Error, UsageError, open_db, options};
 use crate::config::Config;
 use crate::model::DeliveryStatus;
 use crate::notify::{self, compose, deliver};
@@ -23,11 +23,9 @@ pub enum NotifyArgs {
 }
 
 pub fn parse(rest: &[String]) -> Result<NotifyArgs, UsageError> {
-    let mut o = common_options();
-    o.optflag("", "flush", "deliver the notifications that are due");
-    o.optopt("", "db", "the state database (what the flush timer passes)", "PATH");
-    o.optflag("", "json", "print JSON");
-    let m = o.parse(rest).map_err(|e| UsageError(format!("notify: {e}")))?;
+    let m = options("notify")
+        .parse(rest)
+        .map_err(|e| UsageError(format!("notify: {e}")))?;
     let free: Vec<&str> = m.free.iter().map(String::as_str).collect();
     match (m.opt_present("flush"), free.as_slice()) {
         (true, []) => Ok(NotifyArgs::Flush { db: m.opt_str("db") }),

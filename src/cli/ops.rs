@@ -1,7 +1,7 @@
 //! Operations from the shell: `podup check`, `podup prune`, `podup discover`: their
 //! flags and what they do.
 
-use super::{Error, UsageError, common_options, open_db, parse_opts};
+use super::{Error, UsageError, open_db, options, parse_opts};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::duration::{self, DurationError};
@@ -15,15 +15,7 @@ pub struct PruneArgs {
 }
 
 pub fn parse_prune(rest: &[String]) -> Result<PruneArgs, UsageError> {
-    let mut o = common_options();
-    o.optflag("", "dry-run", "count, remove nothing");
-    o.optopt(
-        "",
-        "older-than",
-        "remove what is older than this (30d, 12h)",
-        "DURATION",
-    );
-    let m = parse_opts(o, rest, "prune")?;
+    let m = parse_opts(options("prune"), rest, "prune")?;
     let older_than_secs = match m.opt_str("older-than") {
         None => None,
         Some(v) => Some(duration::parse_secs(&v).map_err(|e| {

@@ -2,7 +2,7 @@
 //! key was set, and what is wrong in its files (docs/policy.md). Reading a policy without
 //! errors keeps it as the service's last good one, as every reader does.
 
-use super::{Error, UsageError, common_options, open_db};
+use super::{Error, UsageError, open_db, options};
 use crate::config::Config;
 use crate::policy::window;
 use crate::policy::{self, Effective, Source, keys};
@@ -14,9 +14,9 @@ pub struct PolicyArgs {
 }
 
 pub fn parse(rest: &[String]) -> Result<PolicyArgs, UsageError> {
-    let mut o = common_options();
-    o.optflag("", "json", "print the policies as JSON");
-    let m = o.parse(rest).map_err(|e| UsageError(format!("policy: {e}")))?;
+    let m = options("policy")
+        .parse(rest)
+        .map_err(|e| UsageError(format!("policy: {e}")))?;
     Ok(PolicyArgs {
         services: m.free.clone(),
         json: m.opt_present("json"),

@@ -3,7 +3,7 @@
 //! per lost task with unsettled units. `podup-recover.service` runs it at boot, before
 //! `podup.socket` serves. Exits 1 when a repair failed.
 
-use super::{Error, TaskEnv, UsageError, common_options, parse_opts};
+use super::{Error, TaskEnv, UsageError, options, parse_opts};
 use crate::config::Config;
 use crate::model::TaskStatus;
 use crate::tasks::lifecycle::Origin;
@@ -15,9 +15,7 @@ pub struct RecoverArgs {
 }
 
 pub fn parse(rest: &[String]) -> Result<RecoverArgs, UsageError> {
-    let mut o = common_options();
-    o.optopt("", "caller", "who asks", "C");
-    let m = parse_opts(o, rest, "recover")?;
+    let m = parse_opts(options("recover"), rest, "recover")?;
     let caller = m.opt_str("caller");
     crate::tasks::fields::flag("--caller", caller.as_deref(), crate::tasks::fields::MAX_CALLER_CHARS)
         .map_err(|e| UsageError(format!("recover: {e}")))?;

@@ -2,7 +2,7 @@
 //! `podup run-task ID --db PATH` (the worker inside `podup-task-<id>.service`):
 //! their flags and what they do.
 
-use super::{Error, TaskEnv, UsageError, common_options, open_db, parse_opts, task_id};
+use super::{Error, TaskEnv, UsageError, open_db, options, parse_opts, task_id};
 use crate::config::Config;
 use crate::model::TaskStatus;
 use crate::store::tasks::{self, ListFilter};
@@ -67,10 +67,7 @@ impl TaskVerb {
 }
 
 pub fn parse_list(rest: &[String]) -> Result<ListArgs, UsageError> {
-    let mut o = common_options();
-    o.optopt("", "status", "only tasks with this status", "S");
-    o.optopt("", "limit", "how many (default 20)", "N");
-    let m = parse_opts(o, rest, "tasks")?;
+    let m = parse_opts(options("tasks"), rest, "tasks")?;
     let limit = match m.opt_str("limit") {
         None => DEFAULT_LIMIT,
         Some(v) => v
@@ -84,7 +81,7 @@ pub fn parse_list(rest: &[String]) -> Result<ListArgs, UsageError> {
 }
 
 pub fn parse_task(rest: &[String]) -> Result<TaskArgs, UsageError> {
-    let m = common_options()
+    let m = options("task")
         .parse(rest)
         .map_err(|e| UsageError(format!("task: {e}")))?;
     let (verb, id) = match m.free.as_slice() {
@@ -107,9 +104,9 @@ pub fn parse_task(rest: &[String]) -> Result<TaskArgs, UsageError> {
 }
 
 pub fn parse_run_task(rest: &[String]) -> Result<RunTaskArgs, UsageError> {
-    let mut o = common_options();
-    o.optopt("", "db", "the state database", "PATH");
-    let m = o.parse(rest).map_err(|e| UsageError(format!("run-task: {e}")))?;
+    let m = options("run-task")
+        .parse(rest)
+        .map_err(|e| UsageError(format!("run-task: {e}")))?;
     let [id] = m.free.as_slice() else {
         return Err(UsageError("run-task: expected one task id".into()));
     };

@@ -1,6 +1,6 @@
 //! `podup token add NAME --role R | list | revoke NAME`: the flags and what they do.
 
-use super::{Error, UsageError, common_options, open_db};
+use super::{Error, UsageError, open_db, options};
 use crate::auth::tokens::{self, Role};
 use crate::clock::now_ms;
 use crate::config::Config;
@@ -13,9 +13,9 @@ pub enum TokenArgs {
 }
 
 pub fn parse(rest: &[String]) -> Result<TokenArgs, UsageError> {
-    let mut o = common_options();
-    o.optopt("", "role", "admin, trigger or read", "ROLE");
-    let m = o.parse(rest).map_err(|e| UsageError(format!("token: {e}")))?;
+    let m = options("token")
+        .parse(rest)
+        .map_err(|e| UsageError(format!("token: {e}")))?;
     match m.free.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["add", name] => {
             let role = m

@@ -1,7 +1,7 @@
 //! `podup trigger SERVICE... | --all` and `podup auto-update`: their flags, and the
 //! same task creation and dispatch as the API, without HTTP.
 
-use super::{Error, TaskEnv, UsageError, common_options, parse_opts};
+use super::{Error, TaskEnv, UsageError, options, parse_opts};
 use crate::config::Config;
 use crate::model::{Mode, TaskKind, TaskStatus, UnitSpec};
 use crate::tasks::control::{self, Origin};
@@ -31,13 +31,9 @@ pub struct AutoUpdateArgs {
 }
 
 pub fn parse(rest: &[String]) -> Result<TriggerArgs, UsageError> {
-    let mut o = common_options();
-    o.optflag("", "all", "every declared service");
-    o.optopt("", "caller", "who asks", "C");
-    o.optopt("", "reason", "why", "R");
-    o.optflag("", "dry-run", "print the plan, change nothing");
-    o.optflag("", "wait", "wait for the task to end");
-    let m = o.parse(rest).map_err(|e| UsageError(format!("trigger: {e}")))?;
+    let m = options("trigger")
+        .parse(rest)
+        .map_err(|e| UsageError(format!("trigger: {e}")))?;
     let a = TriggerArgs {
         services: m.free.clone(),
         all: m.opt_present("all"),
@@ -56,10 +52,7 @@ pub fn parse(rest: &[String]) -> Result<TriggerArgs, UsageError> {
 }
 
 pub fn parse_auto_update(rest: &[String]) -> Result<AutoUpdateArgs, UsageError> {
-    let mut o = common_options();
-    o.optopt("", "caller", "who asks", "C");
-    o.optflag("", "dry-run", "only report what would be updated");
-    let m = parse_opts(o, rest, "auto-update")?;
+    let m = parse_opts(options("auto-update"), rest, "auto-update")?;
     let caller = m.opt_str("caller");
     crate::tasks::fields::flag("--caller", caller.as_deref(), crate::tasks::fields::MAX_CALLER_CHARS)
         .map_err(|e| UsageError(format!("auto-update: {e}")))?;
