@@ -236,6 +236,13 @@ mod tests {
                 "podup help does not list '{}'",
                 c.name
             );
+            for w in c.words {
+                assert!(
+                    super::super::usage::USAGE.contains(w),
+                    "podup help lacks '{} {w}'",
+                    c.name
+                );
+            }
         }
     }
 }
