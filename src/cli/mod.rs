@@ -52,6 +52,8 @@ pub enum Command {
     RunTask(tasks::RunTaskArgs),
     Version,
     Help,
+    /// `podup COMMAND --help`: that command's lines of the usage text.
+    HelpFor(&'static str),
 }
 
 #[derive(Debug, Default, PartialEq)]
@@ -77,6 +79,16 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     let Some((sub, rest)) = args.split_first() else {
         return Err(UsageError("missing command".into()));
     };
+    // `-h` anywhere before `--` asks for help: the command must not run (`prune --help`
+    // used to prune).
+    if let Some(spec) = spec::COMMANDS.iter().find(|c| c.name == sub.as_str())
+        && rest
+            .iter()
+            .take_while(|a| *a != "--")
+            .any(|a| a == "-h" || a == "--help")
+    {
+        return Ok(Command::HelpFor(spec.name));
+    }
     match sub.as_str() {
         "help" | "--help" | "-h" => Ok(Command::Help),
         "version" | "--version" | "-V" => {
@@ -169,6 +181,10 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
             print!("{USAGE}");
             return Ok(());
         }
+        Command::HelpFor(name) => {
+            print!("{}", usage::for_command(name));
+            return Ok(());
+        }
         Command::Version => {
             println!("podup {VERSION} (commit {BUILD_COMMIT}, built {BUILD_DATE})");
             return Ok(());
@@ -229,7 +245,9 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         Command::Discover { json } => ops::discover(&config, json),
         Command::Services(args) => services::run(&config, &args),
         Command::Notify(args) => notify::run(&config, &args),
-        Command::Help | Command::Version | Command::Demo(_) => unreachable!("handled above"),
+        Command::Help | Command::HelpFor(_) | Command::Version | Command::Demo(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 
@@ -311,10 +329,35 @@ mod tests {
     }
 
     #[test]
+    fn help_on_any_command_is_help_and_runs_nothing() {
+        for (a, name) in [
+            ("prune --help", "prune"),
+            ("prune --dry-run -h", "prune"),
+            ("trigger --all --help", "trigger"),
+            ("token list -h", "token"),
+            ("services --help", "services"),
+            ("task stop 3 --help", "task"),
+        ] {
+            assert_eq!(parse(&args(a)).unwrap(), Command::HelpFor(name), "{a}");
+        }
+        // After `--` it is an argument, not the flag.
+        assert!(!matches!(parse(&args("trigger -- --help")), Ok(Command::HelpFor(_))));
+        let text = usage::for_command("task");
+        assert!(
+            text.contains("task ID [--json]") && text.contains("task stop|force-stop"),
+            "{text}"
+        );
+        assert!(!text.contains("tasks [--status"), "{text}");
+        assert!(text.contains("-h, --help"), "{text}");
+    }
+
+    #[test]
     fn help_spellings() {
-        for a in ["help", "--help", "-h", "serve --help", "version -h"] {
+        for a in ["help", "--help", "-h"] {
             assert_eq!(parse(&args(a)).unwrap(), Command::Help, "{a}");
         }
+        assert_eq!(parse(&args("serve --help")).unwrap(), Command::HelpFor("serve"));
+        assert_eq!(parse(&args("version -h")).unwrap(), Command::HelpFor("version"));
     }
 
     #[test]

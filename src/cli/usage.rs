@@ -76,3 +76,28 @@ Exit codes:
   1  runtime failure
   2  usage or configuration error
 ";
+
+/// `podup COMMAND --help`: the usage lines of that command (each of its forms), then
+/// the options every command takes and the exit codes.
+pub fn for_command(name: &str) -> String {
+    let commands = USAGE
+        .split_once("Commands:\n")
+        .and_then(|(_, rest)| rest.split_once("\n\n"))
+        .map_or("", |(commands, _)| commands);
+    let mut out = String::from("Usage:\n");
+    let mut inside = false;
+    for line in commands.lines() {
+        // A form starts two spaces in; its description is indented further.
+        if let Some(form) = line.strip_prefix("  ").filter(|l| !l.starts_with(' ')) {
+            inside = form.split_whitespace().next() == Some(name);
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let tail = USAGE.split_once("\nOptions for every command:").map_or("", |(_, t)| t);
+    out.push_str("\nOptions for every command:");
+    out.push_str(tail);
+    out
+}
