@@ -4,6 +4,10 @@
 //! the exit code.
 
 mod check;
+mod completions;
+mod completions_bash;
+mod completions_fish;
+mod completions_zsh;
 mod demo;
 mod error;
 mod notify;
@@ -11,6 +15,8 @@ mod ops;
 mod policy;
 mod recover;
 pub mod spec;
+#[cfg(test)]
+mod spec_docs_tests;
 mod tasks;
 mod tokens;
 mod trigger;
@@ -42,6 +48,7 @@ pub enum Command {
     Discover,
     Notify(notify::NotifyArgs),
     RunTask(tasks::RunTaskArgs),
+    Completions(completions::Shell),
     Version,
     Help,
 }
@@ -111,6 +118,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "prune" => ops::parse_prune(rest).map(Command::Prune),
         "run-task" => tasks::parse_run_task(rest).map(Command::RunTask),
         "notify" => notify::parse(rest).map(Command::Notify),
+        "completions" => completions::parse(rest).map(Command::Completions),
         other => Err(UsageError(format!("unknown command '{other}'"))),
     }
 }
@@ -158,6 +166,11 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         }
         Command::Version => {
             println!("podup {VERSION} (commit {BUILD_COMMIT}, built {BUILD_DATE})");
+            return Ok(());
+        }
+        // A completion script is the same wherever it is printed: no configuration.
+        Command::Completions(shell) => {
+            print!("{}", completions::script(shell));
             return Ok(());
         }
         // The demo never reads PODUP_* variables: it builds its own configuration.
@@ -215,7 +228,9 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         Command::Prune(args) => ops::prune(&config, &args),
         Command::Discover => ops::discover(&config),
         Command::Notify(args) => notify::run(&config, &args),
-        Command::Help | Command::Version | Command::Demo(_) => unreachable!("handled above"),
+        Command::Help | Command::Version | Command::Demo(_) | Command::Completions(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 
