@@ -118,22 +118,23 @@ pub const COMMANDS: &[CommandSpec] = &[
         flags: &[
             valued("status", "S", "only tasks with this status"),
             valued("limit", "N", "how many (default 20)"),
+            JSON,
         ],
     },
     CommandSpec {
         name: "task",
         words: &["stop", "force-stop", "kill", "retry", "approve", "reject"],
-        flags: &[],
+        flags: &[JSON],
     },
     CommandSpec {
         name: "token",
         words: &["add", "list", "revoke"],
-        flags: &[valued("role", "ROLE", "admin, trigger or read")],
+        flags: &[valued("role", "ROLE", "admin, trigger or read"), JSON],
     },
     CommandSpec {
         name: "check",
         words: &[],
-        flags: &[],
+        flags: &[JSON],
     },
     CommandSpec {
         name: "check-updates",
@@ -155,12 +156,18 @@ pub const COMMANDS: &[CommandSpec] = &[
         flags: &[
             switch("dry-run", "count, remove nothing"),
             valued("older-than", "DURATION", "remove what is older than this (30d, 12h)"),
+            JSON,
         ],
     },
     CommandSpec {
         name: "discover",
         words: &[],
-        flags: &[],
+        flags: &[JSON],
+    },
+    CommandSpec {
+        name: "services",
+        words: &[],
+        flags: &[switch("names", "only the unit names, one a line"), JSON],
     },
     CommandSpec {
         name: "notify",

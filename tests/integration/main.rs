@@ -5,6 +5,7 @@ mod activate;
 mod api;
 mod checks;
 mod cli;
+mod cli_json;
 mod db;
 mod faults;
 mod follow;
