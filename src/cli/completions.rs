@@ -160,14 +160,10 @@ mod tests {
             .map(|(n, _)| *n)
             .chain(OPERANDS.iter().map(|(n, _)| *n));
         for name in named {
-            // `services` arrives with the --json work (branch home-json); until then it
-            // is the one name allowed to be ahead of the table.
-            if name != "services" {
-                assert!(
-                    COMMANDS.iter().any(|c| c.name == name),
-                    "cli::completions names '{name}', which is not a command"
-                );
-            }
+            assert!(
+                COMMANDS.iter().any(|c| c.name == name),
+                "cli::completions names '{name}', which is not a command"
+            );
         }
     }
 
