@@ -84,16 +84,16 @@ pub fn script() -> String {
         let operands: Vec<String> = match (c.words.is_empty(), operands(c.name)) {
             (true, Operands::Services) => vec!["'*:service:_podup_services'".into()],
             (true, Operands::Task) => vec!["'1:task id:_podup_tasks'".into()],
-            (true, Operands::None) => vec!["'*:: : '".into()],
+            (true, Operands::None) => vec!["'*:argument: '".into()],
             (false, Operands::Task) => vec![
-                format!("'1: :_alternative \"words:action:({words})\" \"tasks:task id:_podup_tasks\"'"),
+                format!("'1:action: _alternative \"words:action:({words})\" \"tasks:task id:_podup_tasks\"'"),
                 "'2:: :_podup_tasks'".into(),
             ],
             (false, Operands::Services) => vec![
-                format!("'1: :_alternative \"words:action:({words})\" \"services:service:_podup_services\"'"),
+                format!("'1:action: _alternative \"words:action:({words})\" \"services:service:_podup_services\"'"),
                 "'*:service:_podup_services'".into(),
             ],
-            (false, Operands::None) => vec![format!("'1:action:({words})'"), "'*:: : '".into()],
+            (false, Operands::None) => vec![format!("'1:action:({words})'"), "'*:argument: '".into()],
         };
         for o in operands {
             let _ = write!(s, " \\\n            {o}");

@@ -92,6 +92,13 @@ impl Bed {
             "{shell}: {keys}<Tab>: {}\n{shown}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // A completion shows words, never a complaint of the shell or of podup.
+        for noise in ["bad option", "not found", "error", "podup: ", "No such"] {
+            assert!(
+                !shown.contains(noise),
+                "{shell}: {keys}<Tab> showed '{noise}':\n{shown}"
+            );
+        }
         shown
     }
 }
@@ -203,6 +210,43 @@ fn tab_stays_silent_when_podup_cannot_answer() {
         assert!(
             !shown.contains("PODUP_WORKERS") && !shown.contains("app.service"),
             "{keys}<Tab> with a broken configuration showed:\n{shown}"
+        );
+    }
+}
+
+#[test]
+fn tab_after_task_offers_its_actions_and_the_recent_task_ids_in_each_shell() {
+    let (_fakes, podup) = crate::support::setup("completions-tasks", &[]);
+    let ids: Vec<String> = (0..2)
+        .map(|_| {
+            let out = podup.run(&["trigger", "other.service"]);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        })
+        .collect();
+    let state = podup.state.path().join("state");
+    let env = [("PODUP_STATE_DIR", state.to_str().unwrap())];
+    let bed = Bed::new("completions-tasks");
+    for shell in SHELLS {
+        if !have(
+            "tab_after_task_offers_its_actions_and_the_recent_task_ids_in_each_shell",
+            shell,
+        ) {
+            continue;
+        }
+        let shown = bed.tab(shell, "podup task ", &env);
+        let want = ["stop", "force-stop", "retry", "approve", "reject", &ids[0], &ids[1]];
+        assert_eq!(
+            offered(&shown, want).len(),
+            want.len(),
+            "{shell}: podup task <Tab> (tasks {ids:?}) showed:\n{shown}"
+        );
+        // After an action only the ids.
+        let shown = bed.tab(shell, "podup task retry ", &env);
+        assert_eq!(
+            offered(&shown, [ids[0].as_str(), ids[1].as_str(), "stop", "reject"]),
+            BTreeSet::from([ids[0].clone(), ids[1].clone()]),
+            "{shell}: podup task retry <Tab> showed:\n{shown}"
         );
     }
 }
