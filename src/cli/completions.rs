@@ -21,12 +21,15 @@ pub enum Shell {
     Fish,
 }
 
-/// `completions SHELL`
-pub fn parse(rest: &[String]) -> Result<Shell, UsageError> {
+/// `completions SHELL`; `None` for `--help`.
+pub fn parse(rest: &[String]) -> Result<Option<Shell>, UsageError> {
     let m = super::spec::options("completions")
         .parse(rest)
         .map_err(|e| UsageError(format!("completions: {e}")))?;
-    match m.free.as_slice() {
+    if m.opt_present("h") {
+        return Ok(None);
+    }
+    let shell = match m.free.as_slice() {
         [s] if s == "bash" => Ok(Shell::Bash),
         [s] if s == "zsh" => Ok(Shell::Zsh),
         [s] if s == "fish" => Ok(Shell::Fish),
@@ -34,7 +37,8 @@ pub fn parse(rest: &[String]) -> Result<Shell, UsageError> {
             "completions: unknown shell '{s}' (bash, zsh or fish)"
         ))),
         _ => Err(UsageError("completions: expected one shell: bash, zsh or fish".into())),
-    }
+    };
+    shell.map(Some)
 }
 
 /// The script for `shell`.
@@ -180,7 +184,8 @@ mod tests {
 
     #[test]
     fn the_shell_is_one_of_three() {
-        assert_eq!(parse(&args("zsh")), Ok(Shell::Zsh));
+        assert_eq!(parse(&args("zsh")), Ok(Some(Shell::Zsh)));
+        assert_eq!(parse(&args("--help")), Ok(None));
         assert_eq!(
             parse(&args("tcsh")).unwrap_err().0,
             "completions: unknown shell 'tcsh' (bash, zsh or fish)"

@@ -131,7 +131,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "prune" => ops::parse_prune(rest).map(Command::Prune),
         "run-task" => tasks::parse_run_task(rest).map(Command::RunTask),
         "notify" => notify::parse(rest).map(Command::Notify),
-        "completions" => completions::parse(rest).map(Command::Completions),
+        "completions" => Ok(completions::parse(rest)?.map_or(Command::Help, Command::Completions)),
         other => Err(UsageError(format!("unknown command '{other}'"))),
     }
 }
