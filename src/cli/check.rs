@@ -75,7 +75,7 @@ pub fn run(config: &Config, a: &CheckArgs) -> Result<(), Error> {
             })
             .collect();
         let out = serde_json::json!({"task_id": id, "services": list, "policy_tasks": acted});
-        println!("{}", serde_json::to_string_pretty(&out).expect("JSON serializes"));
+        super::print_json(&out)?;
     } else {
         for v in &verdicts {
             let detail = match (v.status, &v.reason) {

@@ -62,7 +62,7 @@ pub fn run(config: &Config, a: &PolicyArgs) -> Result<(), Error> {
             })
             .collect();
         let out = serde_json::json!({ "policies": policies });
-        println!("{}", serde_json::to_string_pretty(&out).expect("JSON serializes"));
+        super::print_json(&out)?;
     } else {
         let blocks: Vec<String> = list
             .iter()
