@@ -4,6 +4,10 @@
 //! the exit code.
 
 mod check;
+mod completions;
+mod completions_bash;
+mod completions_fish;
+mod completions_zsh;
 mod demo;
 mod error;
 mod notify;
@@ -12,6 +16,8 @@ mod policy;
 mod recover;
 mod services;
 pub mod spec;
+#[cfg(test)]
+mod spec_docs_tests;
 mod tasks;
 mod tokens;
 mod trigger;
@@ -50,6 +56,7 @@ pub enum Command {
     Services(services::ServicesArgs),
     Notify(notify::NotifyArgs),
     RunTask(tasks::RunTaskArgs),
+    Completions(completions::Shell),
     Version,
     Help,
     /// `podup COMMAND --help`: that command's lines of the usage text.
@@ -136,6 +143,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "prune" => ops::parse_prune(rest).map(Command::Prune),
         "run-task" => tasks::parse_run_task(rest).map(Command::RunTask),
         "notify" => notify::parse(rest).map(Command::Notify),
+        "completions" => Ok(completions::parse(rest)?.map_or(Command::Help, Command::Completions)),
         other => Err(UsageError(format!("unknown command '{other}'"))),
     }
 }
@@ -187,6 +195,11 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         }
         Command::Version => {
             println!("podup {VERSION} (commit {BUILD_COMMIT}, built {BUILD_DATE})");
+            return Ok(());
+        }
+        // A completion script is the same wherever it is printed: no configuration.
+        Command::Completions(shell) => {
+            print!("{}", completions::script(shell));
             return Ok(());
         }
         // The demo never reads PODUP_* variables: it builds its own configuration.
@@ -245,7 +258,7 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         Command::Discover { json } => ops::discover(&config, json),
         Command::Services(args) => services::run(&config, &args),
         Command::Notify(args) => notify::run(&config, &args),
-        Command::Help | Command::HelpFor(_) | Command::Version | Command::Demo(_) => {
+        Command::Help | Command::HelpFor(_) | Command::Version | Command::Demo(_) | Command::Completions(_) => {
             unreachable!("handled above")
         }
     }

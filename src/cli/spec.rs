@@ -1,7 +1,7 @@
 //! Every command and its flags, in one table. The parsers build their getopts
-//! options from it, and the man page and the shell completions are checked against
-//! it (`tests/integration/manpages.rs`), so a flag cannot exist in one and not the
-//! other.
+//! options from it, the shell completions are generated from it (`cli::completions`),
+//! and the man pages are checked against it (`cli::spec_docs_tests`), so a flag cannot
+//! exist in one and not the other.
 
 use getopts::Options;
 
@@ -182,6 +182,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "run-task",
         words: &[],
         flags: &[valued("db", "PATH", "the state database")],
+    },
+    CommandSpec {
+        name: "completions",
+        words: &["bash", "zsh", "fish"],
+        flags: &[],
     },
     CommandSpec {
         name: "version",

@@ -60,6 +60,9 @@ Commands:
                  number in list) or to all
   run-task ID --db PATH
                  carry out a task (what podup-task-<id>.service runs)
+  completions bash|zsh|fish
+                 print the shell's completion script (commands, flags, service
+                 names and task ids); packages install them
   version        print the version
   help           print this help
 

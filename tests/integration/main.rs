@@ -6,6 +6,7 @@ mod api;
 mod checks;
 mod cli;
 mod cli_json;
+mod completions;
 mod db;
 mod faults;
 mod follow;
