@@ -150,6 +150,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "How long a panel sign-in lasts, in seconds.",
     ),
     (
+        "PODUP_METRICS_OPEN",
+        "0",
+        "1: GET /metrics answers without a token (a trusted network only: it shows service names, images, digests and counts); 0: it needs a read token.",
+    ),
+    (
         "PODUP_NOTIFY",
         "unset",
         "Notification sinks, one URL per line (docs/notifications.md): webhook+https://, exec:/path, ntfy://, slack+https://, discord+https://, gotify://, matrix://, with events=, units= and host= filters. They hold secrets: in the system scope use PODUP_NOTIFY_FILE (mode 0600) or the credential notify.",

@@ -135,6 +135,7 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
         "PODUP_FORWARD_AUTH_SECRET" if c.forward_auth_secrets.is_empty() => "unset".into(),
         "PODUP_FORWARD_AUTH_SECRET" => format!("set ({} secret(s))", c.forward_auth_secrets.len()),
         "PODUP_SESSION_SECS" => c.session_secs.to_string(),
+        "PODUP_METRICS_OPEN" => if c.metrics_open { "1" } else { "0" }.to_string(),
         // The sinks hold tokens: only how many and from where (GET /api/v1/notify lists them masked).
         "PODUP_NOTIFY" => match (&c.notify.source, c.notify.sinks.len()) {
             (_, 0) => "unset".into(),
