@@ -12,6 +12,7 @@ mod golden;
 mod hooks;
 mod keepalive;
 mod layers;
+mod metrics;
 mod notify;
 mod ops;
 mod panel;
