@@ -93,7 +93,16 @@ pub fn registry(snap: &Snapshot) -> Registry {
         format!("Finished tasks by kind and final status, {KEPT}"),
         snap.tasks
             .iter()
-            .map(|(k, s, n)| (label(&[("kind", k), ("status", s)]), *n)),
+            .map(|(k, s, n, _)| (label(&[("kind", k), ("status", s)]), *n)),
+    );
+    gauges(
+        &mut reg,
+        "last_task_finished_timestamp",
+        "When the newest finished task of a kind and final status ended (Unix time); unlike the counters, a prune leaves it",
+        Some(Unit::Seconds),
+        snap.tasks.iter().filter_map(|(k, s, _, last)| {
+            Some((label(&[("kind", k), ("status", s)]), last.as_ref()?.div_euclid(1000)))
+        }),
     );
     reg.register_with_unit(
         "deploy_duration",
@@ -143,7 +152,16 @@ pub fn registry(snap: &Snapshot) -> Registry {
         &mut reg,
         "rollbacks",
         format!("Deploys of a service that were rolled back, {KEPT}"),
-        snap.rollbacks.iter().map(|(u, n)| (label(&[("service", u)]), *n)),
+        snap.rollbacks.iter().map(|(u, n, _)| (label(&[("service", u)]), *n)),
+    );
+    gauges(
+        &mut reg,
+        "last_rollback_timestamp",
+        "When the newest rolled-back deploy of a service ended (Unix time)",
+        Some(Unit::Seconds),
+        snap.rollbacks
+            .iter()
+            .filter_map(|(u, _, last)| Some((label(&[("service", u)]), last.as_ref()?.div_euclid(1000)))),
     );
     counters(
         &mut reg,

@@ -55,15 +55,15 @@ pub struct Waiting {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     pub deliveries: Vec<Deliveries>,
-    /// (kind, final status, tasks).
-    pub tasks: Vec<(String, String, i64)>,
+    /// (kind, final status, tasks, when the newest of them finished).
+    pub tasks: Vec<(String, String, i64, Option<i64>)>,
     pub deploy_durations: Durations,
     /// (unit, when its newest successful deploy finished).
     pub last_success_ms: Vec<(String, i64)>,
     pub running: Vec<Running>,
     pub waiting: Vec<Waiting>,
-    /// (unit, deploys of it rolled back).
-    pub rollbacks: Vec<(String, i64)>,
+    /// (unit, deploys of it rolled back, when the newest of them finished).
+    pub rollbacks: Vec<(String, i64, Option<i64>)>,
     /// (reason, requests answered 429).
     pub refusals: Vec<(String, i64)>,
     pub event_rows: i64,
@@ -105,10 +105,11 @@ pub fn snapshot(conn: &Connection, webhook_actions: &[&str]) -> rusqlite::Result
     let tasks = rows(
         &tx,
         &format!(
-            "SELECT kind, status, count(*) FROM tasks WHERE status IN ({FINAL}) GROUP BY kind, status ORDER BY kind, status"
+            "SELECT kind, status, count(*), max(finished_ms) FROM tasks WHERE status IN ({FINAL})
+             GROUP BY kind, status ORDER BY kind, status"
         ),
         &[],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
     let deploy_durations = durations(&tx)?;
     let last_success_ms = rows(
@@ -123,9 +124,10 @@ pub fn snapshot(conn: &Connection, webhook_actions: &[&str]) -> rusqlite::Result
     )?;
     let rollbacks = rows(
         &tx,
-        "SELECT unit, count(*) FROM task_units WHERE status = 'rolled_back' GROUP BY unit ORDER BY unit",
+        "SELECT u.unit, count(*), max(coalesce(u.finished_ms, t.finished_ms)) FROM task_units u
+         JOIN tasks t ON t.id = u.task_id WHERE u.status = 'rolled_back' GROUP BY u.unit ORDER BY u.unit",
         &[],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     let refusals = rows(
         &tx,

@@ -43,7 +43,12 @@ fn rows_are_counted_by_what_they_stand_for() {
     assert_eq!((s.deploy_durations.count, s.deploy_durations.sum_secs), (2, 93.0));
     assert_eq!(s.deploy_durations.cumulative, [0, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
     assert_eq!(s.last_success_ms, [("a.service".to_string(), 3900)]);
-    assert_eq!(s.rollbacks, [("a.service".to_string(), 1)]);
+    assert_eq!(s.rollbacks, [("a.service".to_string(), 1, Some(90000))]);
+    let manual: Vec<_> = s.tasks.iter().filter(|t| t.0 == "manual").collect();
+    assert_eq!(
+        *manual[0],
+        ("manual".to_string(), "rolled_back".to_string(), 1, Some(91000))
+    );
     let run: Vec<_> = s.running.iter().map(|r| (r.unit.as_str(), r.digest.as_str())).collect();
     assert_eq!(run, [("a.service", "sha256:new"), ("b.service", "sha256:b1")]);
     let w: Vec<_> = s

@@ -163,14 +163,15 @@ fn a_scrape_after_known_deliveries_and_deploys_counts_exactly_them() {
     assert_eq!(count("podup_deliveries_total"), 2, "{}", r.body);
     assert_eq!(count("podup_tasks_total"), 2, "{}", r.body);
     assert_eq!(count("podup_rate_limit_refusals_total"), 0, "{}", r.body);
-    let last: u64 = value(
-        &s,
-        "podup_last_successful_deploy_timestamp_seconds{service=\"app.service\"}",
-    )
-    .parse()
-    .unwrap();
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    assert!((started..=now).contains(&last), "{started} <= {last} <= {now}");
+    for key in [
+        "podup_last_successful_deploy_timestamp_seconds{service=\"app.service\"}",
+        "podup_last_rollback_timestamp_seconds{service=\"app.service\"}",
+        "podup_last_task_finished_timestamp_seconds{kind=\"manual\",status=\"rolled_back\"}",
+    ] {
+        let at: u64 = value(&s, key).parse().unwrap();
+        assert!((started..=now).contains(&at), "{key}: {started} <= {at} <= {now}");
+    }
     let size: u64 = value(&s, "podup_database_size_bytes").parse().unwrap();
     assert!(size >= 4096, "{size}");
     // The scrape is a read request like the others: one event row.
