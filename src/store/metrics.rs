@@ -102,10 +102,12 @@ pub fn snapshot(conn: &Connection, webhook_actions: &[&str]) -> rusqlite::Result
             })
         },
     )?;
+    // `+status`: walk the covering index `tasks_outcomes` (kind, status, ...) in its
+    // order rather than `tasks_status` and every row it points at.
     let tasks = rows(
         &tx,
         &format!(
-            "SELECT kind, status, count(*), max(finished_ms) FROM tasks WHERE status IN ({FINAL})
+            "SELECT kind, status, count(*), max(finished_ms) FROM tasks WHERE +status IN ({FINAL})
              GROUP BY kind, status ORDER BY kind, status"
         ),
         &[],
@@ -124,8 +126,7 @@ pub fn snapshot(conn: &Connection, webhook_actions: &[&str]) -> rusqlite::Result
     )?;
     let rollbacks = rows(
         &tx,
-        "SELECT u.unit, count(*), max(coalesce(u.finished_ms, t.finished_ms)) FROM task_units u
-         JOIN tasks t ON t.id = u.task_id WHERE u.status = 'rolled_back' GROUP BY u.unit ORDER BY u.unit",
+        "SELECT unit, count(*), max(finished_ms) FROM task_units WHERE status = 'rolled_back' GROUP BY unit ORDER BY unit",
         &[],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
@@ -181,14 +182,16 @@ fn durations(conn: &Connection) -> rusqlite::Result<Durations> {
 
 fn running(conn: &Connection) -> rusqlite::Result<Vec<Running>> {
     // The newest finished unit row with a digest, as `stats::last_known_digest` reads
-    // it; a unit no deploy has touched yet, from its update check.
+    // it (one walk of `task_units_unit` per unit, newest task first); a unit no deploy
+    // has touched yet, from its update check.
     rows(
         conn,
         "SELECT unit, coalesce(image, ''),
                 CASE WHEN status IN ('succeeded', 'unchanged') THEN coalesce(to_digest, from_digest) ELSE from_digest END
          FROM task_units WHERE id IN (
-             SELECT max(id) FROM task_units WHERE status NOT IN ('pending', 'running')
-               AND coalesce(to_digest, from_digest) IS NOT NULL GROUP BY unit)
+             SELECT (SELECT id FROM task_units u WHERE u.unit = d.unit AND u.status NOT IN ('pending', 'running')
+                       AND coalesce(u.to_digest, u.from_digest) IS NOT NULL ORDER BY u.unit DESC, u.task_id DESC LIMIT 1)
+             FROM (SELECT DISTINCT unit FROM task_units) d)
          UNION ALL
          SELECT unit, coalesce(image, ''), json_extract(local_digests, '$[0]') FROM update_checks c
          WHERE json_extract(local_digests, '$[0]') IS NOT NULL
