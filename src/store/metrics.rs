@@ -114,12 +114,18 @@ pub fn snapshot(conn: &Connection, webhook_actions: &[&str]) -> rusqlite::Result
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
     let deploy_durations = durations(&tx)?;
+    // Per unit, its successful rows newest first (`task_units_outcomes`) until one of a
+    // deploy: a check's rows are not deploys.
     let last_success_ms = rows(
         &tx,
         &format!(
-            "SELECT u.unit, max(coalesce(u.finished_ms, t.finished_ms)) FROM task_units u JOIN tasks t ON t.id = u.task_id
-             WHERE u.status = 'succeeded' AND t.kind IN ({DEPLOY_KINDS}) AND t.finished_ms IS NOT NULL
-             GROUP BY u.unit ORDER BY u.unit"
+            "SELECT unit, last FROM (
+                SELECT d.unit, (SELECT u.finished_ms FROM task_units u JOIN tasks t ON t.id = u.task_id
+                                WHERE u.status = 'succeeded' AND u.unit = d.unit AND u.finished_ms IS NOT NULL
+                                  AND t.kind IN ({DEPLOY_KINDS})
+                                ORDER BY u.finished_ms DESC LIMIT 1) AS last
+                FROM (SELECT DISTINCT unit FROM task_units) d)
+             WHERE last IS NOT NULL ORDER BY unit"
         ),
         &[],
         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -130,9 +136,12 @@ pub fn snapshot(conn: &Connection, webhook_actions: &[&str]) -> rusqlite::Result
         &[],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
+    // The partial index holds only the 429s; without ANALYZE the planner would take
+    // `event_log_status` and read each row.
     let refusals = rows(
         &tx,
-        "SELECT reason, sum(count) FROM event_log WHERE status = 429 GROUP BY reason ORDER BY reason",
+        "SELECT reason, sum(count) FROM event_log INDEXED BY event_log_refusals WHERE status = 429
+         GROUP BY reason ORDER BY reason",
         &[],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
