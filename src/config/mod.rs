@@ -89,6 +89,8 @@ pub struct Config {
     /// What the proxy must send in `X-Podup-Proxy-Secret` with the forward-auth header.
     pub forward_auth_secrets: Vec<Secret>,
     pub session_secs: u64,
+    /// `PODUP_METRICS_OPEN`: `GET /metrics` needs no token.
+    pub metrics_open: bool,
     /// Notification sinks and their delivery knobs.
     pub notify: notify::NotifyConfig,
     /// Update checks' knobs.
@@ -304,6 +306,11 @@ impl Config {
                 ),
             ));
         }
+        let metrics_open = match get("PODUP_METRICS_OPEN").as_deref().map(str::trim) {
+            None | Some("0") | Some("no") | Some("false") => false,
+            Some("1") | Some("yes") | Some("true") => true,
+            Some(v) => return Err(err("PODUP_METRICS_OPEN", format!("expected 1 or 0, got '{v}'"))),
+        };
         let notify = notify::read(&get, scope)?;
         let check = check::read(&get)?;
         let known: Vec<String> = VARIABLES
@@ -348,6 +355,7 @@ impl Config {
             forward_auth,
             forward_auth_secrets,
             session_secs,
+            metrics_open,
             notify,
             check,
         })

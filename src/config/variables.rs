@@ -150,6 +150,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "How long a panel sign-in lasts, in seconds.",
     ),
     (
+        "PODUP_METRICS_OPEN",
+        "0",
+        "1: GET /metrics answers without a token (a trusted network only: it shows service names, images, digests and counts); 0: it needs a read token.",
+    ),
+    (
         "PODUP_NOTIFY",
         "unset",
         "Notification sinks, one URL per line (docs/notifications.md): webhook+https://, exec:/path, ntfy://, slack+https://, discord+https://, gotify://, matrix://, with events=, units= and host= filters. They hold secrets: in the system scope use PODUP_NOTIFY_FILE (mode 0600) or the credential notify.",
@@ -178,6 +183,31 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "PODUP_CHECK_TTL",
         "1h",
         "How long a registry's answer for a tag is reused by update checks (docs/updates.md) before the registry is asked again.",
+    ),
+    (
+        "PODUP_RETENTION_EVENTS",
+        "30d",
+        "Events older than this are removed by the timer job and `podup prune`.",
+    ),
+    (
+        "PODUP_RETENTION_TASKS",
+        "90d",
+        "Finished tasks (with their units and logs) older than this are removed by the timer job and `podup prune`.",
+    ),
+    (
+        "PODUP_AUTO_DISCOVER",
+        "0",
+        "1 also takes units found by discovery: X-PodUp-Webhook=yes, Quadlet AutoUpdate=registry, containers labelled io.containers.autoupdate.",
+    ),
+    (
+        "PODUP_EXCLUDE",
+        "unset",
+        "Discovered units podup must never touch, comma-separated.",
+    ),
+    (
+        "PODUP_DISCOVERY_RETENTION",
+        "7d",
+        "A discovered unit not seen for this long is forgotten.",
     ),
     (
         "PODUP_APPROVAL_TTL",

@@ -18,6 +18,7 @@ pub mod framing;
 pub mod guard;
 pub mod health;
 pub mod hooks;
+pub mod metrics;
 pub mod notify;
 pub mod ops;
 pub mod overview;

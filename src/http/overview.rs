@@ -135,6 +135,7 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
         "PODUP_FORWARD_AUTH_SECRET" if c.forward_auth_secrets.is_empty() => "unset".into(),
         "PODUP_FORWARD_AUTH_SECRET" => format!("set ({} secret(s))", c.forward_auth_secrets.len()),
         "PODUP_SESSION_SECS" => c.session_secs.to_string(),
+        "PODUP_METRICS_OPEN" => if c.metrics_open { "1" } else { "0" }.to_string(),
         // The sinks hold tokens: only how many and from where (GET /api/v1/notify lists them masked).
         "PODUP_NOTIFY" => match (&c.notify.source, c.notify.sinks.len()) {
             (_, 0) => "unset".into(),
@@ -152,6 +153,12 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
         "PODUP_CHECK_TIMEOUT_SECS" => c.check.timeout_secs.to_string(),
         "PODUP_CHECK_ON_TIMER" => if c.check.on_timer { "1" } else { "0" }.to_string(),
         "PODUP_APPROVAL_TTL" => human_secs(c.check.approval_ttl_secs),
+        "PODUP_RETENTION_EVENTS" => human_secs(c.retention_events_secs),
+        "PODUP_RETENTION_TASKS" => human_secs(c.retention_tasks_secs),
+        "PODUP_AUTO_DISCOVER" => if c.auto_discover { "1" } else { "0" }.to_string(),
+        "PODUP_EXCLUDE" if c.exclude.is_empty() => "unset".into(),
+        "PODUP_EXCLUDE" => c.exclude.join(","),
+        "PODUP_DISCOVERY_RETENTION" => human_secs(c.discovery_retention_secs),
         _ => return None,
     })
 }

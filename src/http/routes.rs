@@ -10,7 +10,8 @@ use super::authorize::authorize;
 use super::context::{Call, Ctx};
 use super::refusal::Refusal;
 use super::{
-    Request, Response, api, dbinfo, event_log, health, hooks, notify, ops, overview, session, tasks, updates, webhooks,
+    Request, Response, api, dbinfo, event_log, health, hooks, metrics, notify, ops, overview, session, tasks, updates,
+    webhooks,
 };
 use crate::auth::Need;
 
@@ -27,6 +28,9 @@ pub enum Guard {
     /// A bearer token or a panel session (its changes with the CSRF token and our
     /// origin) with this right.
     Role(Need),
+    /// A read right, as `Role(Read)`, unless `PODUP_METRICS_OPEN=1` opens the route to
+    /// anyone (a trusted network; docs/operations.md, "Metrics").
+    Scrape,
 }
 
 /// A route's handler.
@@ -66,7 +70,7 @@ const fn deprecated(mut r: Route, successor: &'static str) -> Route {
     r
 }
 
-use Guard::{Open, Role, SessionOnly, Signature};
+use Guard::{Open, Role, Scrape, SessionOnly, Signature};
 use Need::{Admin, Read, Trigger};
 
 /// Every route. A path that matches none is `404 unknown_route`; one that matches a
@@ -280,6 +284,7 @@ pub static ROUTES: &[Route] = &[
     ),
     row("GET", "/api/v1/notify", "notify_sinks", Role(Read), notify::list),
     row("POST", "/api/v1/notify/test", "notify_test", Role(Admin), notify::test),
+    row("GET", "/metrics", "metrics", Scrape, metrics::metrics),
 ];
 
 /// Paths (a trailing `/**`: and everything below) that answer another method with
@@ -376,8 +381,10 @@ fn call<'r>(ctx: &mut Ctx<'_>, req: &'r Request, route: &Route, params: Vec<(&'s
                 ))));
             }
         }
-        if let Guard::Role(need) = route.guard {
-            call.who = Some(authorize(ctx, req, need, route.action)?);
+        match route.guard {
+            Guard::Role(need) => call.who = Some(authorize(ctx, req, need, route.action)?),
+            Guard::Scrape if !ctx.config.metrics_open => call.who = Some(authorize(ctx, req, Read, route.action)?),
+            _ => {}
         }
         (route.handler)(ctx, &call)
     })();

@@ -10,6 +10,7 @@ pub mod events;
 pub mod fair;
 pub mod fold;
 pub mod locks;
+pub mod metrics;
 pub mod outbox;
 pub mod policies;
 pub mod probe;

@@ -1,6 +1,7 @@
 //! The schema, as an ordered list of migrations. `PRAGMA user_version` is the number
 //! of migrations applied; new ones are appended, never edited.
 
+mod metrics;
 mod policy;
 
 use rusqlite::{Connection, OptionalExtension};
@@ -283,6 +284,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );",
     // 12: per-service policy: waiting tasks, the MinAge clock, last good policies.
     policy::MIGRATION,
+    // 13: covering indexes for the metrics' grouped queries.
+    metrics::MIGRATION,
 ];
 
 /// The schema version this build writes.

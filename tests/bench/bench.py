@@ -17,8 +17,8 @@ PODUP = os.path.join(TOP, "target", "release", "podup")
 SECRET = "bench-secret-0123456789"
 DURATION = os.environ.get("BENCH_SECS", "10")
 CONNS = os.environ.get("BENCH_CONNS", "32")
-# BENCH_ONLY=throughput,cold,scale,deploy runs some sections (throughput includes memory).
-ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "throughput,cold,scale,deploy,check").split(",")))
+# BENCH_ONLY=throughput,cold,scale,deploy,check,metrics runs some sections (throughput includes memory).
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "throughput,cold,scale,deploy,check,metrics").split(",")))
 OUT = os.path.join(TOP, "target", "bench")
 rows = []  # (measure, podup, peer, ratio or goal)
 
@@ -259,6 +259,79 @@ def scale(work):
     rows.append(("5. state DB with 100,000 tasks + 1,000,000 events", f"{size / 1e6:.0f} MB", "-", ""))
 
 
+def metrics_scrape(work):
+    """Row 8: GET /metrics on a state database of 100,000 tasks and 1,000,000 events, filled
+    with direct inserts in one transaction, scraped N times (BENCH_SCRAPES, 50) by curl."""
+    state = os.path.join(work, "metrics-state")
+    env = {"PATH": "/usr/bin:/bin", "HOME": work, "PODUP_STATE_DIR": state, "PODUP_LOG_LEVEL": "warn"}
+    token = subprocess.run([PODUP, "token", "add", "scraper", "--role", "read"], env=env, capture_output=True, text=True, check=True).stdout.strip()
+    db = os.path.join(state, "podup.db")
+    t0 = time.perf_counter()
+    c = sqlite3.connect(db)
+    spec = json.dumps({"units": [{"unit": "app.service", "image": "ghcr.io/a/app:1", "digest": None}], "scope": "system", "verify_secs": 10, "dry_run": False, "mode": "deploy"})
+    kinds = ["webhook", "manual", "update-all", "auto-update", "maintenance", "check"]
+    statuses = ["succeeded", "succeeded", "succeeded", "failed", "rolled_back", "skipped", "unknown"]
+    now = int(time.time() * 1000)
+    n_tasks, n_events, services = 100_000, 1_000_000, 50
+    digest = lambda i: "sha256:" + hashlib.sha256(str(i).encode()).hexdigest()
+    c.execute("BEGIN")
+    c.executemany("INSERT INTO tasks (id, kind, status, created_ms, started_ms, finished_ms, source, units_text, spec) VALUES (?, ?, ?, ?, ?, ?, 'bench', ?, ?)",
+                  ((i + 1, kinds[i % 6], statuses[i % 7], now - 60_000 * i, now - 60_000 * i, now - 60_000 * i + (i % 600) * 1000,
+                    f"app{i % services}.service", spec) for i in range(n_tasks)))
+    c.executemany("INSERT INTO task_units (task_id, unit, image, from_digest, to_digest, status, started_ms, finished_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                  ((i + 1, f"app{i % services}.service", f"ghcr.io/acme/app{i % services}:1", digest(i), digest(i + 1), statuses[i % 7],
+                    now - 60_000 * i, now - 60_000 * i + (i % 600) * 1000) for i in range(n_tasks)))
+    # A few waiting tasks and update checks, as a host with approvals has.
+    c.executemany("INSERT INTO tasks (kind, status, created_ms, source, units_text, spec) VALUES ('webhook', 'awaiting_approval', ?, 'bench', ?, ?)",
+                  ((now - i * 3_600_000, f"app{i}.service", spec) for i in range(5)))
+    c.executemany("INSERT INTO task_units (task_id, unit, status) SELECT id, units_text, 'pending' FROM tasks WHERE status = 'awaiting_approval' AND units_text = ?",
+                  ((f"app{i}.service",) for i in range(5)))
+    c.executemany("INSERT INTO update_checks (unit, image, status, remote_digest, local_digests, checked_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                  ((f"app{i}.service", f"ghcr.io/acme/app{i}:1", "available" if i % 10 == 0 else "up_to_date", digest(-i), json.dumps([digest(i)]), now)
+                   for i in range(services)))
+    senders = ["github", "gitea", "forgejo", "harbor", "registry", "acr", "jfrog", "quay", "dockerhub"]
+    answers = [(202, "accepted"), (202, "accepted"), (202, "joined"), (202, "ignored_action"), (401, "signature_mismatch"), (200, "duplicate_delivery")]
+    def event(i):
+        if i % 10 < 7:
+            st, reason = answers[i % 6]
+            s = senders[i % 9]
+            return (f"m{i}", now - i, "POST", f"/hooks/{s}", st, f"{s}_webhook", reason)
+        if i % 10 == 7:
+            return (f"m{i}", now - i, "POST", "/api/v1/update-all", 429, "update_all", "update_all_rate_limited")
+        return (f"m{i}", now - i, "GET", "/api/v1/tasks", 200, "list_tasks", "ok")
+    c.executemany("INSERT INTO event_log (request_id, ts_ms, method, path, status, action, reason, duration_ms, meta) VALUES (?, ?, ?, ?, ?, ?, ?, 1, '{}')",
+                  (event(i) for i in range(n_events)))
+    c.commit()
+    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    c.close()
+    fill = time.perf_counter() - t0
+    size = os.path.getsize(db)
+    port = free_port()
+    p = subprocess.Popen([PODUP, "serve", "--listen", f"127.0.0.1:{port}"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, p)
+    times, lines = [], 0
+    try:
+        for _ in range(int(os.environ.get("BENCH_SCRAPES", "50"))):
+            t = time.perf_counter()
+            out = subprocess.run(["curl", "-s", "-w", "\n%{http_code}", "-H", f"Authorization: Bearer {token}", f"http://127.0.0.1:{port}/metrics"],
+                                 capture_output=True, text=True).stdout
+            times.append((time.perf_counter() - t) * 1000)
+            body, code = out.rsplit("\n", 1)
+            if code != "200":
+                raise SystemExit(f"bench: GET /metrics answered {code}: {body[:500]}")
+            lines = body.count("\n")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=20)
+    times.sort()
+    p95 = times[max(0, int(len(times) * 0.95) - 1)]
+    load = " ".join(open("/proc/loadavg").read().split()[:3])
+    say(f"bench: metrics: filled in {fill:.1f} s; {len(times)} scrapes, {lines} lines each")
+    rows.append((f"8. GET /metrics at 100,000 tasks + 1,000,000 events: median / p95 of {len(times)} scrapes (curl, whole request)",
+                 f"{statistics.median(times):.1f} / {p95:.1f} ms", "-", f"{os.cpu_count()} cores, load {load} after"))
+    rows.append(("8. that state DB (filled in one transaction)", f"{size / 1e6:.0f} MB", "-", ""))
+
+
 def cold_start():
     harness = os.path.join(TOP, "tests/real/podup-harness.sh")
     if os.geteuid() != 0 or not shutil.which("podman") or not shutil.which("docker-registry"):
@@ -411,7 +484,7 @@ def update_check():
 
 def main():
     for tool in ("wrk", "webhook", "curl"):
-        if not shutil.which(tool):
+        if not shutil.which(tool) and (tool == "curl" or "throughput" in ONLY):
             raise SystemExit(f"bench: '{tool}' is missing (apt-get install wrk webhook curl)")
     if not os.path.exists(PODUP):
         raise SystemExit("bench: no release build; run 'make bench'")
@@ -436,6 +509,8 @@ def main():
             deploy_split()
         if "check" in ONLY:
             update_check()
+        if "metrics" in ONLY:
+            metrics_scrape(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     head = f"# podup bench ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, payload {len(body)} B, wrk -t1 -c{CONNS} -d{DURATION}s)\n\n"

@@ -110,12 +110,23 @@ fn the_env_example_lists_every_variable_commented_out() {
         .collect();
     names.sort();
     names.dedup();
+    // The table podup checks names against (an unknown one draws a warning) and shows
+    // in the settings page.
+    let table = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/config/variables.rs")).unwrap();
+    let mut problems = Vec::new();
     for name in &names {
-        assert!(
-            example.contains(&format!("#{name}=")),
-            "{name} is missing from env/podup.env.example"
-        );
+        if !example.contains(&format!("#{name}=")) {
+            problems.push(format!("{name} is missing from env/podup.env.example"));
+        }
+        // A `_FILE` twin is read wherever its variable is.
+        let base = name.strip_suffix("_FILE").unwrap_or(name);
+        if !table.contains(&format!("\"{name}\"")) && !table.contains(&format!("\"{base}\"")) {
+            problems.push(format!(
+                "{name} is missing from VARIABLES in src/config/variables.rs (podup would warn that it is unknown)"
+            ));
+        }
     }
+    assert!(problems.is_empty(), "{problems:#?}");
     let n = names.len();
     assert!(n >= 7, "found only {n} variables in config.rs");
     assert!(

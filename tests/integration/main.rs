@@ -14,6 +14,7 @@ mod golden;
 mod hooks;
 mod keepalive;
 mod layers;
+mod metrics;
 mod notify;
 mod ops;
 mod panel;
