@@ -87,7 +87,7 @@ pub fn for_command(name: &str) -> String {
         .split_once("Commands:\n")
         .and_then(|(_, rest)| rest.split_once("\n\n"))
         .map_or("", |(commands, _)| commands);
-    let mut out = String::from("Usage:\n");
+    let mut out = format!("Usage: podup {name} [options]\n\n");
     let mut inside = false;
     for line in commands.lines() {
         // A form starts two spaces in; its description is indented further.

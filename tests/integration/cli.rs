@@ -12,6 +12,14 @@ fn help_and_version() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("Usage: podup") && text.contains("Exit codes"), "{text}");
     }
+    // A command's help is that command's usage, and runs nothing.
+    let out = podup.run(&["prune", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("prune [--dry-run]") && !text.contains("trigger SERVICE"),
+        "{text}"
+    );
+    assert!(!podup.db_path().exists(), "prune --help opened the database");
     let out = podup.run(&["version"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
