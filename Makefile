@@ -5,11 +5,15 @@ BINDIR = $(PREFIX)/bin
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 DOCDIR = $(PREFIX)/share/doc/podup
+MANDIR = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR = $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 CARGO ?= cargo
 RUN_STATE ?= $(CURDIR)/state
 LISTEN ?= 127.0.0.1:8777
 
-.PHONY: build demo run test setup fmt fmt-check lint verify-units typecheck browser-test fuzz install clean
+.PHONY: build demo run test setup fmt fmt-check lint verify-units typecheck browser-test fuzz install clean man completions
 
 build:
 	$(CARGO) build --release --locked
@@ -71,8 +75,31 @@ FUZZ_SECS ?= 60
 fuzz:
 	CARGO=$(CARGO) FUZZ_SECS=$(FUZZ_SECS) fuzz/run.sh
 
-install: build
+# Man pages: docs/man/*.scd through scdoc (Debian's scdoc), gzipped without a name or
+# time stamp (-n) so the same sources give the same bytes.
+MAN_PAGES = target/man/podup.1.gz target/man/podup.env.5.gz
+man: $(MAN_PAGES)
+target/man/%.gz: docs/man/%.scd
+	@mkdir -p target/man
+	scdoc < $< > target/man/$*
+	gzip -9nf target/man/$*
+
+# Shell completions, printed by `podup completions SHELL` from the command table
+# (src/cli/spec.rs), so they cannot drift from the parsers.
+COMPLETIONS = target/completions/podup.bash target/completions/_podup target/completions/podup.fish
+completions: build
+	@mkdir -p target/completions
+	target/release/podup completions bash > target/completions/podup.bash
+	target/release/podup completions zsh > target/completions/_podup
+	target/release/podup completions fish > target/completions/podup.fish
+
+install: build man completions
 	install -Dm0755 target/release/podup $(DESTDIR)$(BINDIR)/podup
+	install -Dm0644 target/man/podup.1.gz $(DESTDIR)$(MANDIR)/man1/podup.1.gz
+	install -Dm0644 target/man/podup.env.5.gz $(DESTDIR)$(MANDIR)/man5/podup.env.5.gz
+	install -Dm0644 target/completions/podup.bash $(DESTDIR)$(BASHCOMPDIR)/podup
+	install -Dm0644 target/completions/_podup $(DESTDIR)$(ZSHCOMPDIR)/_podup
+	install -Dm0644 target/completions/podup.fish $(DESTDIR)$(FISHCOMPDIR)/podup.fish
 	for u in units/*.socket units/*.service units/*.timer; do \
 	  sed 's|/usr/local/bin/podup|$(BINDIR)/podup|; s|/usr/local/share/doc/podup|$(DOCDIR)|' $$u > $$u.tmp && \
 	  install -Dm0644 $$u.tmp $(DESTDIR)$(UNITDIR)/$$(basename $$u) && rm $$u.tmp; done
