@@ -153,9 +153,13 @@ DEB = dist/podup_$(VERSION)-1_$(DEB_ARCH).deb
 RPM = dist/podup-$(VERSION)-1.$(RPM_ARCH).rpm
 PKG_STAGE = target/package
 
-package-stage: release-bin man completions
-	rm -rf $(PKG_STAGE) && mkdir -p $(PKG_STAGE)/system $(PKG_STAGE)/user
+package-stage: release-bin man
+	rm -rf $(PKG_STAGE) && mkdir -p $(PKG_STAGE)/system $(PKG_STAGE)/user target/completions
 	install -m0755 target/release-build/release/podup $(PKG_STAGE)/podup
+	# what `make completions` writes, from this release binary (that target builds another)
+	$(PKG_STAGE)/podup completions bash > target/completions/podup.bash
+	$(PKG_STAGE)/podup completions zsh > target/completions/_podup
+	$(PKG_STAGE)/podup completions fish > target/completions/podup.fish
 	for u in units/*.socket units/*.service units/*.timer; do \
 	  sed 's|/usr/local/bin/podup|/usr/bin/podup|; s|/usr/local/share/doc/podup|/usr/share/doc/podup|' \
 	    $$u > $(PKG_STAGE)/system/$$(basename $$u); done
