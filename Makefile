@@ -75,13 +75,14 @@ FUZZ_SECS ?= 60
 fuzz:
 	CARGO=$(CARGO) FUZZ_SECS=$(FUZZ_SECS) fuzz/run.sh
 
-# Man pages: docs/man/*.scd through scdoc (Debian's scdoc), gzipped without a name or
-# time stamp (-n) so the same sources give the same bytes.
+# Man pages: docs/man/*.scd through scdoc (Debian's scdoc), dated by the last commit
+# (SOURCE_DATE_EPOCH) and gzipped without a name or time stamp (-n), so one commit
+# gives the same bytes wherever it is built.
 MAN_PAGES = target/man/podup.1.gz target/man/podup.env.5.gz
 man: $(MAN_PAGES)
 target/man/%.gz: docs/man/%.scd
 	@mkdir -p target/man
-	scdoc < $< > target/man/$*
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) scdoc < $< > target/man/$*
 	gzip -9nf target/man/$*
 
 # Shell completions, printed by `podup completions SHELL` from the command table

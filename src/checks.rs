@@ -42,6 +42,17 @@ fn bad(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) ->
     }
 }
 
+/// What `podup check --json` prints: `{"checks": [...], "failed": n}`, each check as
+/// `{"name", "ok", "detail", "fix"}` (the fields of the overview's checks; `fix` is
+/// `null` when it passed), in the order `run` made them (docs/operations.md).
+pub fn report(checks: &[Check]) -> Value {
+    let list: Vec<Value> = checks
+        .iter()
+        .map(|c| json!({"name": c.name, "ok": c.ok, "detail": c.detail, "fix": if c.ok { None } else { Some(&c.fix) }}))
+        .collect();
+    json!({"checks": list, "failed": checks.iter().filter(|c| !c.ok).count()})
+}
+
 /// The senders with a secret, with their counts: `github (1), harbor (2)`.
 fn configured_senders(config: &Config) -> String {
     crate::providers::Sender::ALL

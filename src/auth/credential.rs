@@ -14,6 +14,9 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, as `token add --role` takes them (and its completion offers).
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Trigger, Role::Read];
+
     pub fn parse(s: &str) -> Option<Role> {
         match s {
             "admin" => Some(Role::Admin),

@@ -69,6 +69,9 @@ pub enum Error {
     NotifyFailed { failed: usize },
     /// A command that reports on its own (the worker) ended with this code.
     Exit(u8),
+    /// What a command prints could not be written to stdout (a full disk, a closed
+    /// terminal; a reader that stopped reading is not an error).
+    Stdout(std::io::Error),
 }
 
 impl Error {
@@ -139,6 +142,7 @@ impl fmt::Display for Error {
             Error::PolicyErrors { services } => write!(f, "{services} service(s) have errors in their policy"),
             Error::TaskFailed { id } => write!(f, "task {id} did not succeed"),
             Error::Exit(code) => write!(f, "exit code {code}"),
+            Error::Stdout(e) => write!(f, "cannot write to stdout: {e}"),
             Error::Demo(e) => write!(f, "{e}"),
         }
     }

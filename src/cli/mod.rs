@@ -4,13 +4,20 @@
 //! the exit code.
 
 mod check;
+mod completions;
+mod completions_bash;
+mod completions_fish;
+mod completions_zsh;
 mod demo;
 mod error;
 mod notify;
 mod ops;
 mod policy;
 mod recover;
+mod services;
 pub mod spec;
+#[cfg(test)]
+mod spec_docs_tests;
 mod tasks;
 mod tokens;
 mod trigger;
@@ -35,13 +42,21 @@ pub enum Command {
     Tasks(tasks::ListArgs),
     Task(tasks::TaskArgs),
     Token(tokens::TokenArgs),
-    Check,
+    /// `podup check [--json]`
+    Check {
+        json: bool,
+    },
     CheckUpdates(check::CheckArgs),
     Policy(policy::PolicyArgs),
     Prune(ops::PruneArgs),
-    Discover,
+    /// `podup discover [--json]`
+    Discover {
+        json: bool,
+    },
+    Services(services::ServicesArgs),
     Notify(notify::NotifyArgs),
     RunTask(tasks::RunTaskArgs),
+    Completions(completions::Shell),
     Version,
     Help,
 }
@@ -104,13 +119,19 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "tasks" => tasks::parse_list(rest).map(Command::Tasks),
         "task" => tasks::parse_task(rest).map(Command::Task),
         "token" => tokens::parse(rest).map(Command::Token),
-        "check" => parse_opts(options("check"), rest, sub).map(|_| Command::Check),
+        "check" => parse_opts(options("check"), rest, sub).map(|m| Command::Check {
+            json: m.opt_present("json"),
+        }),
         "check-updates" => check::parse(rest).map(Command::CheckUpdates),
         "policy" => policy::parse(rest).map(Command::Policy),
-        "discover" => parse_opts(options("discover"), rest, sub).map(|_| Command::Discover),
+        "discover" => parse_opts(options("discover"), rest, sub).map(|m| Command::Discover {
+            json: m.opt_present("json"),
+        }),
+        "services" => services::parse(rest).map(Command::Services),
         "prune" => ops::parse_prune(rest).map(Command::Prune),
         "run-task" => tasks::parse_run_task(rest).map(Command::RunTask),
         "notify" => notify::parse(rest).map(Command::Notify),
+        "completions" => completions::parse(rest).map(Command::Completions),
         other => Err(UsageError(format!("unknown command '{other}'"))),
     }
 }
@@ -158,6 +179,11 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         }
         Command::Version => {
             println!("podup {VERSION} (commit {BUILD_COMMIT}, built {BUILD_DATE})");
+            return Ok(());
+        }
+        // A completion script is the same wherever it is printed: no configuration.
+        Command::Completions(shell) => {
+            print!("{}", completions::script(shell));
             return Ok(());
         }
         // The demo never reads PODUP_* variables: it builds its own configuration.
@@ -209,13 +235,33 @@ fn execute(command: Command, args: &[String]) -> Result<(), Error> {
         Command::Task(args) => tasks::one(&config, &args),
         Command::Token(args) => tokens::run(&config, &args),
         Command::RunTask(args) => tasks::run_task(&config, &args),
-        Command::Check => ops::check(&config),
+        Command::Check { json } => ops::check(&config, json),
         Command::CheckUpdates(args) => check::run(&config, &args),
         Command::Policy(args) => policy::run(&config, &args),
         Command::Prune(args) => ops::prune(&config, &args),
-        Command::Discover => ops::discover(&config),
+        Command::Discover { json } => ops::discover(&config, json),
+        Command::Services(args) => services::run(&config, &args),
         Command::Notify(args) => notify::run(&config, &args),
-        Command::Help | Command::Version | Command::Demo(_) => unreachable!("handled above"),
+        Command::Help | Command::Version | Command::Demo(_) | Command::Completions(_) => {
+            unreachable!("handled above")
+        }
+    }
+}
+
+/// Prints `value` as the `--json` of every command does: indented, one object.
+fn print_json(value: &serde_json::Value) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(value).expect("JSON serializes");
+    write_stdout(&(text + "\n"))
+}
+
+/// Writes `text` to stdout. A reader that stopped reading (`podup tasks --json | head`)
+/// has what it wanted: that is not an error, and never a panic as `println!`'s.
+fn write_stdout(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Stdout(e)),
+        _ => Ok(()),
     }
 }
 

@@ -69,13 +69,11 @@ pub fn run(config: &Config, args: &NotifyArgs) -> Result<(), Error> {
 
 fn list(config: &Config, json: bool) -> Result<(), Error> {
     let conn = open_db(config)?;
+    if json {
+        return super::print_json(&crate::notify::view::answer(&conn, &config.notify.sinks)?);
+    }
     let sinks = crate::notify::view::sinks(&conn, &config.notify.sinks)?;
     let recent = outbox::recent(&conn, 20)?;
-    if json {
-        let out = serde_json::json!({ "sinks": sinks, "deliveries": recent });
-        println!("{}", serde_json::to_string_pretty(&out).expect("JSON serializes"));
-        return Ok(());
-    }
     if sinks.is_empty() {
         println!("no notification sink is configured (PODUP_NOTIFY, PODUP_NOTIFY_FILE or the credential notify)");
     }

@@ -1,17 +1,19 @@
-//! Operations from the shell: `podup check`, `podup prune`, `podup discover`: their
-//! flags and what they do.
+//! Operations from the shell: `podup check`, `podup prune`, `podup discover` (each
+//! with `--json`): their flags and what they do.
 
-use super::{Error, UsageError, open_db, options, parse_opts};
+use super::{Error, UsageError, open_db, options, parse_opts, print_json};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::duration::{self, DurationError};
 use crate::tasks::{host_for, maintenance};
 
-/// `podup prune [--dry-run] [--older-than DURATION]`
+/// `podup prune [--dry-run] [--older-than DURATION] [--json]`
 #[derive(Debug, PartialEq)]
 pub struct PruneArgs {
     pub dry_run: bool,
     pub older_than_secs: Option<u64>,
+    /// Print what `POST /api/v1/maintenance/prune` answers.
+    pub json: bool,
 }
 
 pub fn parse_prune(rest: &[String]) -> Result<PruneArgs, UsageError> {
@@ -32,19 +34,28 @@ pub fn parse_prune(rest: &[String]) -> Result<PruneArgs, UsageError> {
     Ok(PruneArgs {
         dry_run: m.opt_present("dry-run"),
         older_than_secs,
+        json: m.opt_present("json"),
     })
 }
 
-/// Prints every self-check with its verdict and fix; exit 1 when any failed.
-pub fn check(config: &Config) -> Result<(), Error> {
+/// Prints every self-check with its verdict and fix (or, with `json`, the objects of
+/// `checks::report`); exit 1 when any failed.
+pub fn check(config: &Config, json: bool) -> Result<(), Error> {
     let host = host_for(config);
     let checks = crate::checks::run(config, &host);
-    let mut failed = 0;
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    if json {
+        print_json(&crate::checks::report(&checks))?;
+        return if failed > 0 {
+            Err(Error::ChecksFailed { failed })
+        } else {
+            Ok(())
+        };
+    }
     for c in &checks {
         if c.ok {
             println!("ok    {:<15} {}", c.name, c.detail);
         } else {
-            failed += 1;
             println!("FAIL  {:<15} {}", c.name, c.detail);
             println!("      {:<15} fix: {}", "", c.fix);
         }
@@ -61,12 +72,17 @@ pub fn prune(config: &Config, args: &PruneArgs) -> Result<(), Error> {
     let PruneArgs {
         dry_run,
         older_than_secs,
+        json,
     } = *args;
     let conn = open_db(config)?;
     let host = host_for(config);
     let caller = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-    let (task, counts) =
-        maintenance::prune(&conn, &host, config, "cli", &caller, dry_run, older_than_secs).map_err(Error::Prune)?;
+    let report = maintenance::prune_report(&conn, &host, config, ("cli", &caller), dry_run, older_than_secs)
+        .map_err(Error::Prune)?;
+    if json {
+        return print_json(&report.to_json());
+    }
+    let counts = report.counts;
     let verb = if dry_run { "would remove" } else { "removed" };
     println!(
         "{verb}: {} events, {} tasks, {} task unit rows, {} task log lines, {} sessions, {} rate-limit hits, {} orphaned locks",
@@ -78,22 +94,28 @@ pub fn prune(config: &Config, args: &PruneArgs) -> Result<(), Error> {
         counts.rate_hits,
         counts.locks
     );
-    if let Some(id) = task {
+    if let Some(id) = report.task_id {
         println!("maintenance task {id}");
     }
-    println!(
-        "state database: {} bytes",
-        crate::store::prune::size_bytes(&config.db_path())
-    );
+    println!("state database: {} bytes", report.db_size_bytes);
     Ok(())
 }
 
-/// Lists what discovery found; the scans that failed are reported as it goes, on
-/// stderr, and make the exit code 1.
-pub fn discover(config: &Config) -> Result<(), Error> {
+/// Lists what discovery found (or, with `json`, prints what `POST /api/v1/discover`
+/// answers); the scans that failed are reported as it goes, on stderr (in the JSON's
+/// `errors` with `json`), and make the exit code 1.
+pub fn discover(config: &Config, json: bool) -> Result<(), Error> {
     let conn = open_db(config)?;
     let host = host_for(config);
     let r = crate::discovery::run(&conn, &host, config, &config.unit_dirs, now_ms()).map_err(Error::Discovery)?;
+    let incomplete = || match r.errors.len() {
+        0 => Ok(()),
+        errors => Err(Error::DiscoveryIncomplete { errors }),
+    };
+    if json {
+        print_json(&crate::discovery::answer(config, &r))?;
+        return incomplete();
+    }
     for f in &r.found {
         println!(
             "{:<40} {:<10} {:<50} {}",
@@ -118,11 +140,7 @@ pub fn discover(config: &Config) -> Result<(), Error> {
     if !config.auto_discover {
         eprintln!("podup: PODUP_AUTO_DISCOVER is off: these units are listed but podup will not update them");
     }
-    if r.errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::DiscoveryIncomplete { errors: r.errors.len() })
-    }
+    incomplete()
 }
 
 #[cfg(test)]
@@ -145,7 +163,8 @@ mod tests {
             parse_prune(&args("--dry-run --older-than 30d")).unwrap(),
             PruneArgs {
                 dry_run: true,
-                older_than_secs: Some(30 * 86_400)
+                older_than_secs: Some(30 * 86_400),
+                json: false
             }
         );
     }

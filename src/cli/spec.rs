@@ -1,7 +1,7 @@
 //! Every command and its flags, in one table. The parsers build their getopts
-//! options from it, and the man page and the shell completions are checked against
-//! it (`tests/integration/manpages.rs`), so a flag cannot exist in one and not the
-//! other.
+//! options from it, the shell completions are generated from it (`cli::completions`),
+//! and the man pages are checked against it (`cli::spec_docs_tests`), so a flag cannot
+//! exist in one and not the other.
 
 use getopts::Options;
 
@@ -118,22 +118,23 @@ pub const COMMANDS: &[CommandSpec] = &[
         flags: &[
             valued("status", "S", "only tasks with this status"),
             valued("limit", "N", "how many (default 20)"),
+            JSON,
         ],
     },
     CommandSpec {
         name: "task",
         words: &["stop", "force-stop", "kill", "retry", "approve", "reject"],
-        flags: &[],
+        flags: &[JSON],
     },
     CommandSpec {
         name: "token",
         words: &["add", "list", "revoke"],
-        flags: &[valued("role", "ROLE", "admin, trigger or read")],
+        flags: &[valued("role", "ROLE", "admin, trigger or read"), JSON],
     },
     CommandSpec {
         name: "check",
         words: &[],
-        flags: &[],
+        flags: &[JSON],
     },
     CommandSpec {
         name: "check-updates",
@@ -155,12 +156,18 @@ pub const COMMANDS: &[CommandSpec] = &[
         flags: &[
             switch("dry-run", "count, remove nothing"),
             valued("older-than", "DURATION", "remove what is older than this (30d, 12h)"),
+            JSON,
         ],
     },
     CommandSpec {
         name: "discover",
         words: &[],
-        flags: &[],
+        flags: &[JSON],
+    },
+    CommandSpec {
+        name: "services",
+        words: &[],
+        flags: &[switch("names", "only the unit names, one a line"), JSON],
     },
     CommandSpec {
         name: "notify",
@@ -175,6 +182,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "run-task",
         words: &[],
         flags: &[valued("db", "PATH", "the state database")],
+    },
+    CommandSpec {
+        name: "completions",
+        words: &["bash", "zsh", "fish"],
+        flags: &[],
     },
     CommandSpec {
         name: "version",

@@ -1,32 +1,38 @@
-//! `podup tasks`, `podup task ID`, `podup task stop|force-stop|retry|approve|reject ID`, and
+//! `podup tasks [--json]`, `podup task ID [--json]`, `podup task stop|force-stop|retry|approve|reject ID`, and
 //! `podup run-task ID --db PATH` (the worker inside `podup-task-<id>.service`):
 //! their flags and what they do.
 
-use super::{Error, TaskEnv, UsageError, open_db, options, parse_opts, task_id};
+use super::{Error, TaskEnv, UsageError, open_db, options, parse_opts, print_json, task_id};
 use crate::config::Config;
 use crate::model::TaskStatus;
 use crate::store::tasks::{self, ListFilter};
 use crate::tasks::approval;
 use crate::tasks::control::{self, Origin};
 use crate::tasks::dispatch::Dispatcher;
+use crate::tasks::view;
 use crate::tasks::{host_for, worker};
 
 /// How many tasks `podup tasks` lists without `--limit`.
 const DEFAULT_LIMIT: usize = 20;
 
-/// `podup tasks [--status S] [--limit N]`
+/// `podup tasks [--status S] [--limit N] [--json]`
 #[derive(Debug, PartialEq)]
 pub struct ListArgs {
     pub status: Option<String>,
-    pub limit: usize,
+    /// `None`: [`DEFAULT_LIMIT`] in the table, the API's page for `--json`.
+    pub limit: Option<usize>,
+    /// Print `GET /api/v1/tasks`'s answer.
+    pub json: bool,
 }
 
-/// `podup task [VERB] ID`
+/// `podup task [VERB] ID [--json]`
 #[derive(Debug, PartialEq)]
 pub struct TaskArgs {
     /// `None` shows the task.
     pub verb: Option<TaskVerb>,
     pub id: i64,
+    /// Show the task as `GET /api/v1/tasks/<id>` answers.
+    pub json: bool,
 }
 
 /// `podup run-task ID --db PATH`
@@ -69,14 +75,16 @@ impl TaskVerb {
 pub fn parse_list(rest: &[String]) -> Result<ListArgs, UsageError> {
     let m = parse_opts(options("tasks"), rest, "tasks")?;
     let limit = match m.opt_str("limit") {
-        None => DEFAULT_LIMIT,
-        Some(v) => v
-            .parse()
-            .map_err(|_| UsageError(format!("--limit: expected a whole number, got '{v}'")))?,
+        None => None,
+        Some(v) => Some(
+            v.parse()
+                .map_err(|_| UsageError(format!("--limit: expected a whole number, got '{v}'")))?,
+        ),
     };
     Ok(ListArgs {
         status: m.opt_str("status"),
         limit,
+        json: m.opt_present("json"),
     })
 }
 
@@ -100,7 +108,17 @@ pub fn parse_task(rest: &[String]) -> Result<TaskArgs, UsageError> {
             ));
         }
     };
-    Ok(TaskArgs { verb, id: task_id(id)? })
+    let json = m.opt_present("json");
+    if json && verb.is_some() {
+        return Err(UsageError(
+            "task: --json shows a task ('task ID --json'); the actions print a sentence".into(),
+        ));
+    }
+    Ok(TaskArgs {
+        verb,
+        id: task_id(id)?,
+        json,
+    })
 }
 
 pub fn parse_run_task(rest: &[String]) -> Result<RunTaskArgs, UsageError> {
@@ -122,9 +140,18 @@ pub fn list(config: &Config, args: &ListArgs) -> Result<(), Error> {
         Some(s) => Some(TaskStatus::parse(s).ok_or_else(|| Error::UnknownStatus { value: s.into() })?),
     };
     let conn = open_db(config)?;
+    if args.json {
+        // The API's page: its default size, and no more than its largest.
+        let filter = ListFilter {
+            status,
+            limit: args.limit.map_or(view::DEFAULT_PAGE, |n| n.min(view::MAX_PAGE)),
+            ..Default::default()
+        };
+        return print_json(&view::list(&conn, &filter)?);
+    }
     let filter = ListFilter {
         status,
-        limit: args.limit,
+        limit: args.limit.unwrap_or(DEFAULT_LIMIT),
         ..Default::default()
     };
     let list = tasks::list(&conn, &filter)?;
@@ -149,6 +176,9 @@ pub fn one(config: &Config, args: &TaskArgs) -> Result<(), Error> {
     control::check_alive(conn, &d, id);
     let caller = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     let message = match args.verb {
+        None if args.json => {
+            return print_json(&view::one(conn, id)?.ok_or(Error::NoTask { id })?);
+        }
         None => return show(conn, id),
         Some(TaskVerb::Retry) => control::retry(
             conn,
@@ -296,7 +326,8 @@ mod tests {
                 a,
                 TaskArgs {
                     verb: Some(TaskVerb::ForceStop),
-                    id: 42
+                    id: 42,
+                    json: false
                 },
                 "{word}"
             );
@@ -317,6 +348,19 @@ mod tests {
         assert_eq!(
             parse_list(&args("--limit many")).unwrap_err().0,
             "--limit: expected a whole number, got 'many'"
+        );
+        assert_eq!(
+            parse_list(&args("--json --limit 5")).unwrap(),
+            ListArgs {
+                status: None,
+                limit: Some(5),
+                json: true
+            }
+        );
+        assert!(parse_task(&args("7 --json")).unwrap().json);
+        assert_eq!(
+            parse_task(&args("stop 7 --json")).unwrap_err().0,
+            "task: --json shows a task ('task ID --json'); the actions print a sentence"
         );
         let e = parse_task(&args("--bogus 7")).unwrap_err().0;
         assert!(e.starts_with("task: ") && e.contains("'bogus'"), "{e}");

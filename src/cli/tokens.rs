@@ -1,22 +1,34 @@
-//! `podup token add NAME --role R | list | revoke NAME`: the flags and what they do.
+//! `podup token add NAME --role R | list [--json] | revoke NAME`: the flags and what they do.
 
-use super::{Error, UsageError, open_db, options};
+use super::{Error, UsageError, open_db, options, print_json};
 use crate::auth::tokens::{self, Role};
 use crate::clock::now_ms;
 use crate::config::Config;
 
 #[derive(Debug, PartialEq)]
 pub enum TokenArgs {
-    Add { name: String, role: Role },
-    List,
-    Revoke { name: String },
+    Add {
+        name: String,
+        role: Role,
+    },
+    /// `token list [--json]`
+    List {
+        json: bool,
+    },
+    Revoke {
+        name: String,
+    },
 }
 
 pub fn parse(rest: &[String]) -> Result<TokenArgs, UsageError> {
     let m = options("token")
         .parse(rest)
         .map_err(|e| UsageError(format!("token: {e}")))?;
-    match m.free.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let words: Vec<&str> = m.free.iter().map(String::as_str).collect();
+    if m.opt_present("json") && words.first() != Some(&"list") {
+        return Err(UsageError("token: --json goes with 'list'".into()));
+    }
+    match words.as_slice() {
         ["add", name] => {
             let role = m
                 .opt_str("role")
@@ -28,7 +40,9 @@ pub fn parse(rest: &[String]) -> Result<TokenArgs, UsageError> {
                 role,
             })
         }
-        ["list"] => Ok(TokenArgs::List),
+        ["list"] => Ok(TokenArgs::List {
+            json: m.opt_present("json"),
+        }),
         ["revoke", name] => Ok(TokenArgs::Revoke { name: name.to_string() }),
         _ => Err(UsageError(
             "token: expected 'add NAME --role R', 'list' or 'revoke NAME'".into(),
@@ -47,8 +61,13 @@ pub fn run(config: &Config, args: &TokenArgs) -> Result<(), Error> {
             );
             println!("{token}");
         }
-        TokenArgs::List => {
+        TokenArgs::List { json } => {
             let list = tokens::list(&conn)?;
+            if *json {
+                // No API route lists tokens; these are the fields a token has besides its
+                // secret, which is never stored (only its hash, which is never shown).
+                return print_json(&serde_json::json!({ "tokens": list }));
+            }
             println!("{:<24} {:<8} {:<14} LAST USED", "NAME", "ROLE", "CREATED");
             for t in list {
                 let last = t.last_used_ms.map_or("never".to_string(), |ms| (ms / 1000).to_string());
@@ -85,6 +104,11 @@ mod tests {
         assert_eq!(
             parse(&args("add ci --role root")).unwrap_err().0,
             "--role: expected admin, trigger or read, got 'root'"
+        );
+        assert_eq!(parse(&args("list --json")).unwrap(), TokenArgs::List { json: true });
+        assert_eq!(
+            parse(&args("add ci --role read --json")).unwrap_err().0,
+            "token: --json goes with 'list'"
         );
     }
 }

@@ -22,14 +22,15 @@ Commands:
                  repair units a lost worker left half-deployed (killed, out of
                  memory, power loss): re-tag, verify or roll back, each as a
                  maintenance task (what podup-recover.service runs at boot)
-  tasks [--status S] [--limit N]
-                 list tasks, newest first
-  task ID        show one task: units and log
+  tasks [--status S] [--limit N] [--json]
+                 list tasks, newest first (--json: GET /api/v1/tasks)
+  task ID [--json]
+                 show one task: units and log (--json: GET /api/v1/tasks/ID)
   task stop|force-stop|retry|approve|reject ID
                  stop (SIGTERM), force-stop (SIGKILL) or retry a task, or
                  approve or reject one awaiting approval (docs/policy.md), as
                  the API and the panel do; 'kill' is the old name of force-stop
-  check          run every self-check and print a verdict with a fix each
+  check [--json] run every self-check and print a verdict with a fix each
   check-updates [--fresh] [--json] [SERVICE...]
                  ask each service's registry whether its tag has a newer image
                  (a HEAD, cached for PODUP_CHECK_TTL unless --fresh), as a check
@@ -38,13 +39,19 @@ Commands:
                  show each service's update policy (docs/policy.md) and the
                  file:line that set each key; exits 1 when a service's files
                  have an error (the service keeps its last good policy)
-  prune [--dry-run] [--older-than DURATION]
+  prune [--dry-run] [--older-than DURATION] [--json]
                  remove old events and finished tasks (default: the retention
                  settings PODUP_RETENTION_EVENTS / PODUP_RETENTION_TASKS)
-  discover       find webhook-capable units (Quadlet markers, labelled containers)
+  discover [--json]
+                 find webhook-capable units (Quadlet markers, labelled containers)
+  services [--names] [--json]
+                 the declared services (with --discover, the discovered too):
+                 image, policy, running digest, update waiting; --names prints
+                 one unit name a line; --json prints GET /api/v1/services
   token add NAME --role admin|trigger|read
                  create an API token and print it (once)
-  token list     list tokens (never their values)
+  token list [--json]
+                 list tokens (never their values)
   token revoke NAME
   notify --flush | list [--json] | test [SINK]
                  deliver the notifications that are due (what the flush timer
@@ -53,6 +60,9 @@ Commands:
                  number in list) or to all
   run-task ID --db PATH
                  carry out a task (what podup-task-<id>.service runs)
+  completions bash|zsh|fish
+                 print the shell's completion script (commands, flags, service
+                 names and task ids); packages install them
   version        print the version
   help           print this help
 

@@ -86,6 +86,12 @@ pub fn run(
     Ok(report)
 }
 
+/// What a discovery run answers (`POST /api/v1/discover`, `podup discover --json`):
+/// whether discovered units are updated (`PODUP_AUTO_DISCOVER`) and the report.
+pub fn answer(config: &Config, report: &Report) -> serde_json::Value {
+    serde_json::json!({"enabled": config.auto_discover, "report": report})
+}
+
 /// Every service podup may touch: the declared ones, then (with discovery on) the
 /// discovered ones that are neither declared nor excluded.
 pub fn services(config: &Config, conn: Option<&Connection>) -> Vec<(Service, &'static str)> {

@@ -10,10 +10,8 @@ use super::extract;
 use super::refusal::Refusal;
 use crate::model::TaskKind;
 use crate::ratelimit::Rule;
-use crate::store::outbox;
 use crate::tasks::control;
 use serde::Deserialize;
-use serde_json::json;
 
 /// Test notifications a panel may ask for: enough to try each sink, not to spam one.
 const TEST_RULES: &[Rule] = &[Rule {
@@ -24,9 +22,7 @@ const TEST_RULES: &[Rule] = &[Rule {
 /// `GET /api/v1/notify`
 pub fn list(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let conn = ctx.db.get()?;
-    let out = crate::notify::view::sinks(conn, &ctx.config.notify.sinks)?;
-    let deliveries = outbox::recent(conn, 30)?;
-    call.ok(&json!({"sinks": out, "deliveries": deliveries}))
+    call.ok(&crate::notify::view::answer(conn, &ctx.config.notify.sinks)?)
 }
 
 #[derive(Deserialize, Default)]

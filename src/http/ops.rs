@@ -91,7 +91,7 @@ pub fn clear_lock(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusa
 pub fn discover(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let (config, host) = (ctx.config, ctx.host);
     let report = crate::discovery::run(ctx.db.get()?, host, config, &config.unit_dirs, now_ms())?;
-    call.ok(&json!({"enabled": config.auto_discover, "report": report}))
+    call.ok(&crate::discovery::answer(config, &report))
 }
 
 #[derive(Deserialize, Default)]
@@ -124,11 +124,10 @@ pub fn prune(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     };
     let (config, host) = (ctx.config, ctx.host);
     let conn = ctx.db.get()?;
-    let (task, counts) = maintenance::prune(conn, host, config, "api", call.who(), b.dry_run, older)?;
-    let size = crate::store::prune::size_bytes(&config.db_path());
-    let body = json!({"dry_run": b.dry_run, "task_id": task, "counts": counts, "db_size_bytes": size});
-    let r = Response::json(200, call.action, if b.dry_run { "dry_run" } else { "pruned" }, &body);
-    Ok(match task {
+    let report = maintenance::prune_report(conn, host, config, ("api", call.who()), b.dry_run, older)?;
+    let reason = if b.dry_run { "dry_run" } else { "pruned" };
+    let r = Response::json(200, call.action, reason, &report.to_json());
+    Ok(match report.task_id {
         Some(id) => r.with_task(id),
         None => r,
     })

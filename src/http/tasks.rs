@@ -6,14 +6,10 @@ use super::context::{Call, Ctx};
 use super::extract::query_param;
 use super::refusal::Refusal;
 use crate::model::{TaskKind, TaskStatus, category_kinds};
-use crate::store::events;
 use crate::store::tasks::{self, ListFilter};
-use crate::tasks::approval;
-use crate::tasks::control;
+use crate::tasks::view::{self, DEFAULT_PAGE, MAX_PAGE};
+use crate::tasks::{approval, control};
 use serde_json::json;
-
-const DEFAULT_PAGE: usize = 50;
-const MAX_PAGE: usize = 500;
 
 /// `GET /api/v1/tasks`
 pub fn list_tasks(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
@@ -55,13 +51,7 @@ pub fn list_tasks(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusa
             }
         }
     }
-    let list = tasks::list(ctx.db.get()?, &f)?;
-    let next = if list.len() == f.limit {
-        list.last().map(|t| t.id)
-    } else {
-        None
-    };
-    call.ok(&json!({"tasks": list, "next_before": next}))
+    call.ok(&view::list(ctx.db.get()?, &f)?)
 }
 
 fn check_alive(ctx: &mut Ctx<'_>, id: i64) {
@@ -71,33 +61,14 @@ fn check_alive(ctx: &mut Ctx<'_>, id: i64) {
     }
 }
 
-/// The event rows linked to task `id`, oldest (the creating request) first.
-fn linked_events(conn: &rusqlite::Connection, id: i64) -> rusqlite::Result<Vec<events::EventRow>> {
-    let f = events::EventFilter {
-        task_id: Some(id),
-        limit: 500,
-        ..Default::default()
-    };
-    let mut rows = events::list(conn, &f)?;
-    rows.reverse();
-    Ok(rows)
-}
-
 /// `GET /api/v1/tasks/<id>`
 pub fn get_task(ctx: &mut Ctx<'_>, call: &Call<'_>) -> Result<Response, Refusal> {
     let id = call.task_id();
     check_alive(ctx, id);
-    let conn = ctx.db.get()?;
-    let Some(t) = tasks::get(conn, id)? else {
-        return Err(Refusal::not_found("unknown_task", format!("there is no task {id}")));
-    };
-    let (units, logs, evs) = (
-        tasks::units(conn, id)?,
-        tasks::logs(conn, id)?,
-        linked_events(conn, id)?,
-    );
-    let notifications = crate::store::outbox::for_task(conn, id)?;
-    call.ok(&json!({"task": t, "units": units, "logs": logs, "events": evs, "notifications": notifications}))
+    match view::one(ctx.db.get()?, id)? {
+        Some(body) => call.ok(&body),
+        None => Err(Refusal::not_found("unknown_task", format!("there is no task {id}"))),
+    }
 }
 
 /// `POST /api/v1/tasks/<id>/stop|force-stop|retry`

@@ -21,6 +21,17 @@ pub struct SinkView {
     pub state: SinkState,
 }
 
+/// How many of the newest deliveries the list shows.
+pub const RECENT: usize = 30;
+
+/// `{"sinks": [...], "deliveries": [...]}`: what `GET /api/v1/notify` answers and
+/// `podup notify list --json` prints.
+pub fn answer(conn: &Connection, sinks: &[Sink]) -> rusqlite::Result<serde_json::Value> {
+    let out = self::sinks(conn, sinks)?;
+    let deliveries = outbox::recent(conn, RECENT)?;
+    Ok(serde_json::json!({"sinks": out, "deliveries": deliveries}))
+}
+
 pub fn sinks(conn: &Connection, sinks: &[Sink]) -> rusqlite::Result<Vec<SinkView>> {
     sinks
         .iter()

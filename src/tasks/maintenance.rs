@@ -9,6 +9,7 @@ use crate::store::tasks;
 use crate::tasks::journal::Journal;
 use crate::tasks::lifecycle::{self, Origin, finish};
 use rusqlite::Connection;
+use serde::Serialize;
 
 /// The cut-offs: `older_than` (seconds) for events and tasks when given, else the
 /// retention settings; rate-limit hits older than the longest configured window.
@@ -93,4 +94,41 @@ pub fn prune(
             Err(e)
         }
     }
+}
+
+/// What a prune answers (`POST /api/v1/maintenance/prune`, `podup prune --json`): whether
+/// it was a dry run, the maintenance task (none for a dry run), the rows removed (or
+/// that would be) and the state database's size afterwards.
+#[derive(Debug, Serialize)]
+pub struct PruneReport {
+    pub dry_run: bool,
+    pub task_id: Option<i64>,
+    pub counts: Counts,
+    pub db_size_bytes: u64,
+}
+
+impl PruneReport {
+    /// The answer as JSON (keys in the API's order).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a prune report serializes")
+    }
+}
+
+/// [`prune`], then the size of the state database: the report both the API and the
+/// CLI give.
+pub fn prune_report(
+    conn: &Connection,
+    host: &crate::host::Host,
+    config: &Config,
+    (source, caller): (&str, &str),
+    dry_run: bool,
+    older_than_secs: Option<u64>,
+) -> rusqlite::Result<PruneReport> {
+    let (task_id, counts) = prune(conn, host, config, source, caller, dry_run, older_than_secs)?;
+    Ok(PruneReport {
+        dry_run,
+        task_id,
+        counts,
+        db_size_bytes: crate::store::prune::size_bytes(&config.db_path()),
+    })
 }

@@ -4,6 +4,7 @@
 pub mod admit;
 pub mod approval;
 pub mod autoupdate;
+pub mod catalog;
 pub mod check;
 pub mod control;
 pub mod deploy;
@@ -22,6 +23,7 @@ pub mod sandbox;
 pub mod steps;
 pub mod timer_policy;
 pub mod verify;
+pub mod view;
 pub mod worker;
 
 use crate::config::Config;

@@ -5,6 +5,8 @@ mod activate;
 mod api;
 mod checks;
 mod cli;
+mod cli_json;
+mod completions;
 mod db;
 mod faults;
 mod follow;
