@@ -10,7 +10,7 @@
 //! Both packages come from `make deb rpm`, run once per test process so that they hold the
 //! code under test: the first run builds the release binary (minutes), later runs reuse it.
 
-use crate::harness::{Harness, free_port, get, shout, wait_until};
+use crate::harness::{Harness, free_port, get, shout, stdout_of, wait_until};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -75,10 +75,7 @@ fn packages() -> &'static Packages {
                 .unwrap_or_else(|| panic!("make deb rpm named no {ext} file:\n{stdout}"));
             Path::new(env!("CARGO_MANIFEST_DIR")).join(line.trim())
         };
-        shout(&format!(
-            "make deb rpm took {:.1} s",
-            started.elapsed().as_secs_f64()
-        ));
+        shout(&format!("make deb rpm took {:.1} s", started.elapsed().as_secs_f64()));
         Packages {
             deb: path(".deb"),
             rpm: path(".rpm"),
@@ -180,13 +177,17 @@ fn deb_installs_enables_nothing_serves_upgrades_and_purges() {
     assert!(said.contains("systemctl enable --now podup.socket"), "{said}");
     bed.systemctl_ok(&["daemon-reload"]);
     for unit in UNITS {
-        let path = property(&bed, unit, "FragmentPath");
         if !unit.ends_with("@.service") {
+            let path = property(&bed, unit, "FragmentPath");
             assert_eq!(path, format!("/usr/lib/systemd/user/{unit}"), "{unit}");
-            assert_eq!(property(&bed, unit, "ActiveState"), "inactive", "{unit} started by the install");
+            assert_eq!(
+                property(&bed, unit, "ActiveState"),
+                "inactive",
+                "{unit} started by the install"
+            );
         }
         // units without an [Install] section are "static": only the sockets and the timer start them
-        let state = property(&bed, unit, "UnitFileState");
+        let state = stdout_of(&bed.systemctl(&["is-enabled", unit]));
         let want = if unit.ends_with(".service") && *unit != "podup-recover.service" {
             "static"
         } else {
@@ -196,7 +197,11 @@ fn deb_installs_enables_nothing_serves_upgrades_and_purges() {
     }
     assert!(exists(&bed, "/lib/systemd/system/podup.socket"));
     let links = bed_ok(&bed, &["find", "/etc/systemd", "-name", "podup*"]);
-    assert_eq!(links.trim(), "", "the install enables nothing, system-wide or for users");
+    assert_eq!(
+        links.trim(),
+        "",
+        "the install enables nothing, system-wide or for users"
+    );
     let env = bed_ok(&bed, &["cat", "/etc/podup/podup.env"]);
     assert!(env.lines().all(|l| l.is_empty() || l.starts_with('#')), "{env}");
     assert!(bed_ok(&bed, &["dpkg-query", "-W", "-f=${Conffiles}", "podup"]).contains("/etc/podup/podup.env"));
@@ -221,7 +226,11 @@ fn deb_installs_enables_nothing_serves_upgrades_and_purges() {
     assert_eq!(property(&bed, "podup.socket", "ActiveState"), "active");
     if was_running {
         assert_eq!(property(&bed, "podup.service", "ActiveState"), "active");
-        assert_ne!(property(&bed, "podup.service", "MainPID"), first_pid, "the upgrade restarts a running podup");
+        assert_ne!(
+            property(&bed, "podup.service", "MainPID"),
+            first_pid,
+            "the upgrade restarts a running podup"
+        );
     }
     assert_eq!(health(&bed, addr), "/usr/bin/podup");
     assert_eq!(property(&bed, "podup-auto-update.timer", "UnitFileState"), "disabled");
@@ -245,9 +254,15 @@ fn deb_installs_enables_nothing_serves_upgrades_and_purges() {
     assert!(said.contains(&format!("podup: kept {STATE_DIR}")), "{said}");
     std::fs::remove_dir_all(&dropin).unwrap();
     let after = existing(&bed, &listed);
-    assert_eq!(after, before, "after the purge only what was there before is left of `dpkg -c`");
+    assert_eq!(
+        after, before,
+        "after the purge only what was there before is left of `dpkg -c`"
+    );
     assert!(!exists(&bed, "/etc/podup"), "the purge removes /etc/podup");
-    assert!(exists(&bed, &format!("{STATE_DIR}/podup.db")), "the purge keeps {STATE_DIR}");
+    assert!(
+        exists(&bed, &format!("{STATE_DIR}/podup.db")),
+        "the purge keeps {STATE_DIR}"
+    );
     let leftovers = bed_ok(&bed, &["sh", "-c", "ls /var/lib/dpkg/info | grep '^podup\\.' || true"]);
     assert_eq!(leftovers.trim(), "", "dpkg forgets podup");
 
@@ -266,7 +281,9 @@ fn rpm_holds_the_debs_files_and_enables_nothing() {
         if std::env::var("PODUP_REAL_TESTS").as_deref() == Ok("require") {
             panic!("real test 'rpm_holds_the_debs_files_and_enables_nothing' cannot run: {why}");
         }
-        shout(&format!("SKIPPED real test 'rpm_holds_the_debs_files_and_enables_nothing': {why}"));
+        shout(&format!(
+            "SKIPPED real test 'rpm_holds_the_debs_files_and_enables_nothing': {why}"
+        ));
         return;
     }
     let built = packages();
