@@ -154,19 +154,26 @@ DEB = dist/podup_$(VERSION)-1_$(DEB_ARCH).deb
 RPM = dist/podup-$(VERSION)-1.$(RPM_ARCH).rpm
 PKG_STAGE = target/package
 
-package-stage: release-bin man
-	rm -rf $(PKG_STAGE) && mkdir -p $(PKG_STAGE)/system $(PKG_STAGE)/user target/completions
+package-stage: release-bin
+	$(MAKE) -s -B man
+	rm -rf $(PKG_STAGE) && mkdir -p $(PKG_STAGE)/system $(PKG_STAGE)/user $(PKG_STAGE)/doc $(PKG_STAGE)/man $(PKG_STAGE)/completions
 	install -m0755 target/release-build/release/podup $(PKG_STAGE)/podup
-	# what `make completions` writes, from this release binary (that target builds another)
-	$(PKG_STAGE)/podup completions bash > target/completions/podup.bash
-	$(PKG_STAGE)/podup completions zsh > target/completions/_podup
-	$(PKG_STAGE)/podup completions fish > target/completions/podup.fish
 	for u in units/*.socket units/*.service units/*.timer; do \
 	  sed 's|/usr/local/bin/podup|/usr/bin/podup|; s|/usr/local/share/doc/podup|/usr/share/doc/podup|' \
 	    $$u > $(PKG_STAGE)/system/$$(basename $$u); done
 	for u in units/user/*.socket units/user/*.service units/user/*.timer; do \
 	  sed 's|%h/.local/bin/podup|/usr/bin/podup|; s|/usr/local/share/doc/podup|/usr/share/doc/podup|' \
 	    $$u > $(PKG_STAGE)/user/$$(basename $$u); done
+	cp env/podup.env.example $(PKG_STAGE)/podup.env
+	cp README.md docs/*.md $(PKG_STAGE)/doc/
+	cp $(MAN_PAGES) $(PKG_STAGE)/man/
+	# what `make completions` writes, from this release binary (that target builds another)
+	$(PKG_STAGE)/podup completions bash > $(PKG_STAGE)/completions/podup.bash
+	$(PKG_STAGE)/podup completions zsh > $(PKG_STAGE)/completions/_podup
+	$(PKG_STAGE)/podup completions fish > $(PKG_STAGE)/completions/podup.fish
+	# every file dated by the commit: the rpm keeps a file's mtime when it is older
+	# than SOURCE_DATE_EPOCH, so a long-lived checkout would otherwise differ
+	find $(PKG_STAGE) -exec touch -h -d @$(SOURCE_DATE_EPOCH) {} +
 
 deb: package-stage cargo-deb
 	mkdir -p dist
