@@ -126,19 +126,75 @@ RELEASE_ENV = SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
 CARGO_HOME_DIR ?= $(or $(CARGO_HOME),$(HOME)/.cargo)
 DIST = dist/pod-upgrade-trigger-$(VERSION)-$(TARGET)
 
-.PHONY: release reproducible-check
-release:
-	$(RELEASE_ENV) $(CARGO) build --release --locked
+.PHONY: release release-bin reproducible-check package-stage deb rpm cargo-deb cargo-generate-rpm
+release: release-bin deb rpm
 	install -Dm0755 target/release-build/release/podup bin/podup
 	rm -rf $(DIST) && mkdir -p $(DIST)
 	cp -r bin units env docs README.md $(DIST)/
 	cd $(DIST) && find . -type f ! -name SHA256SUMS | LC_ALL=C sort | xargs sha256sum > SHA256SUMS
 	tar --sort=name --mtime=@$(SOURCE_DATE_EPOCH) --owner=0 --group=0 --numeric-owner \
 	  -C dist -czf $(DIST).tar.gz $(notdir $(DIST))
-	@sha256sum bin/podup $(DIST).tar.gz
+	cd dist && sha256sum $(notdir $(DIST).tar.gz $(DEB) $(RPM)) > SHA256SUMS
+	@sha256sum bin/podup $(DIST).tar.gz $(DEB) $(RPM)
+
+# The release binary alone (what `release`, `deb` and `rpm` share; cargo does nothing
+# when it is up to date).
+release-bin:
+	$(RELEASE_ENV) $(CARGO) build --release --locked
+
+# Packages (docs/release.md): the release binary, the units with their paths as
+# installed (/usr/bin, /usr/share/doc/podup; the user units too run /usr/bin/podup),
+# the environment file as a conffile, docs, man pages, completions. Both file lists are
+# in Cargo.toml; the tools are installed at a pinned version when missing.
+CARGO_DEB_VERSION = 3.8.0
+CARGO_GENERATE_RPM_VERSION = 0.21.1
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+RPM_ARCH := $(firstword $(subst -, ,$(TARGET)))
+DEB = dist/podup_$(VERSION)-1_$(DEB_ARCH).deb
+RPM = dist/podup-$(VERSION)-1.$(RPM_ARCH).rpm
+PKG_STAGE = target/package
+
+package-stage: release-bin
+	$(MAKE) -s -B man
+	rm -rf $(PKG_STAGE) && mkdir -p $(PKG_STAGE)/system $(PKG_STAGE)/user $(PKG_STAGE)/doc $(PKG_STAGE)/man $(PKG_STAGE)/completions
+	install -m0755 target/release-build/release/podup $(PKG_STAGE)/podup
+	for u in units/*.socket units/*.service units/*.timer; do \
+	  sed 's|/usr/local/bin/podup|/usr/bin/podup|; s|/usr/local/share/doc/podup|/usr/share/doc/podup|' \
+	    $$u > $(PKG_STAGE)/system/$$(basename $$u); done
+	for u in units/user/*.socket units/user/*.service units/user/*.timer; do \
+	  sed 's|%h/.local/bin/podup|/usr/bin/podup|; s|/usr/local/share/doc/podup|/usr/share/doc/podup|' \
+	    $$u > $(PKG_STAGE)/user/$$(basename $$u); done
+	cp env/podup.env.example $(PKG_STAGE)/podup.env
+	cp README.md docs/*.md $(PKG_STAGE)/doc/
+	cp $(MAN_PAGES) $(PKG_STAGE)/man/
+	# what `make completions` writes, from this release binary (that target builds another)
+	$(PKG_STAGE)/podup completions bash > $(PKG_STAGE)/completions/podup.bash
+	$(PKG_STAGE)/podup completions zsh > $(PKG_STAGE)/completions/_podup
+	$(PKG_STAGE)/podup completions fish > $(PKG_STAGE)/completions/podup.fish
+	# every file dated by the commit: the rpm keeps a file's mtime when it is older
+	# than SOURCE_DATE_EPOCH, so a long-lived checkout would otherwise differ
+	find $(PKG_STAGE) -exec touch -h -d @$(SOURCE_DATE_EPOCH) {} +
+
+deb: package-stage cargo-deb
+	mkdir -p dist
+	$(RELEASE_ENV) $(CARGO) deb --locked --no-build --no-strip --quiet --output $(DEB)
+	@echo $(DEB)
+
+rpm: package-stage cargo-generate-rpm
+	mkdir -p dist
+	$(RELEASE_ENV) $(CARGO) generate-rpm --auto-req no --output $(RPM)
+	@echo $(RPM)
+
+cargo-deb:
+	@$(CARGO) deb --version 2>/dev/null | grep -qx 'cargo-deb $(CARGO_DEB_VERSION)' || \
+	  $(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
+
+cargo-generate-rpm:
+	@$(CARGO) generate-rpm --version 2>/dev/null | grep -qx 'cargo-generate-rpm $(CARGO_GENERATE_RPM_VERSION)' || \
+	  $(CARGO) install --locked cargo-generate-rpm --version $(CARGO_GENERATE_RPM_VERSION)
 
 # Builds the current commit twice, in two fresh clones in different directories,
-# and compares the binaries byte for byte.
+# and compares the binaries, the .deb and the .rpm byte for byte.
 reproducible-check:
 	tests/reproducible.sh
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # reproducible.sh: clones HEAD into two different directories, runs `make release`
-# in each, and checks that bin/podup is byte-identical. Exit 1 when it differs.
+# in each, and checks that bin/podup, the .deb and the .rpm are byte-identical.
+# Exit 1 when any differs.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 # Both builds use this one commit, even if HEAD moves while they run.
@@ -15,8 +16,14 @@ echo "commit $commit"
 for d in a/one b/second-place; do
   (cd "$work/$d" && make -s release >/dev/null 2>"$work/$(basename "$d").log") || { cat "$work/$(basename "$d").log"; exit 1; }
 done
-one=$(sha256sum < "$work/a/one/bin/podup" | cut -d' ' -f1)
-two=$(sha256sum < "$work/b/second-place/bin/podup" | cut -d' ' -f1)
-echo "build in $work/a/one:          $one"
-echo "build in $work/b/second-place: $two"
-if [[ $one == "$two" ]]; then echo "reproducible: identical"; else echo "NOT reproducible"; exit 1; fi
+differ=0
+for f in bin/podup $(cd "$work/a/one" && ls dist/*.deb dist/*.rpm); do
+  one=$(sha256sum < "$work/a/one/$f" | cut -d' ' -f1)
+  two=$(sha256sum < "$work/b/second-place/$f" 2>/dev/null | cut -d' ' -f1)
+  echo "$f"
+  echo "  build in $work/a/one:          $one"
+  echo "  build in $work/b/second-place: $two"
+  [[ $one == "$two" ]] || { echo "  NOT reproducible"; differ=1; }
+done
+if ((differ)); then exit 1; fi
+echo "reproducible: identical"
