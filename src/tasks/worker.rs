@@ -84,14 +84,14 @@ pub fn run(conn: &mut Connection, host: &Host, id: i64) -> u8 {
     }
 }
 
-enum Turn {
+pub(super) enum Turn {
     Go,
     Superseded(i64),
     Cancelled,
 }
 
 /// Waits until every unit of the task is free, then holds their locks.
-fn take_turn(
+pub(super) fn take_turn(
     conn: &mut Connection,
     host: &Host,
     task: &Task,
@@ -212,8 +212,23 @@ fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) 
             return Ok(TaskStatus::Cancelled);
         }
     }
+    let outcomes = deploy_units(conn, host, task, &spec.units, spec.verify_secs);
+    let (status, reason, message) = overall(&outcomes);
+    finish(conn, task.id, status, reason, &message);
+    Ok(status)
+}
+
+/// Deploys `units` for task `task` (holding their locks) and returns each unit's outcome,
+/// in the order of `units`; each unit row ends with its own verdict.
+pub(crate) fn deploy_units(
+    conn: &mut Connection,
+    host: &Host,
+    task: &Task,
+    units: &[crate::model::UnitSpec],
+    verify_secs: u64,
+) -> Vec<UnitOutcome> {
     let mut outcomes: Vec<UnitOutcome> = Vec::new();
-    for u in &spec.units {
+    for u in units {
         let journal = Journal {
             conn,
             host,
@@ -227,7 +242,7 @@ fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) 
             }
         } else {
             match image_of(host, &journal, u) {
-                Ok(image) => deploy::deploy(host, &journal, u, &image, spec.verify_secs),
+                Ok(image) => deploy::deploy(host, &journal, u, &image, verify_secs),
                 Err(e) => {
                     let message = e.to_string();
                     journal.error("inspect", Some(&u.unit), &message);
@@ -249,9 +264,7 @@ fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) 
         journal.update(&u.unit, &end);
         outcomes.push(outcome);
     }
-    let (status, reason, message) = overall(&outcomes);
-    finish(conn, task.id, status, reason, &message);
-    Ok(status)
+    outcomes
 }
 
 /// The image a unit spec deploys: from the spec, else found on the host.
