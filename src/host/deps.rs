@@ -80,7 +80,13 @@ mod tests {
         let units = ["a.service".to_string(), "b.service".to_string()];
         assert_eq!(
             deps_argv(Scope::User, &units),
-            ["--user", "show", "--property=Id,After,Requires,BindsTo,PartOf", "a.service", "b.service"]
+            [
+                "--user",
+                "show",
+                "--property=Id,After,Requires,BindsTo,PartOf",
+                "a.service",
+                "b.service"
+            ]
         );
         assert_eq!(deps_argv(Scope::System, &units)[0], "show");
     }

@@ -31,7 +31,7 @@ pub struct Ctx<'a> {
     /// The task's pulls, shared and bounded.
     pub pulls: &'a Pulls,
     /// When the restart may happen, and who to tell once it did; None: at once.
-    pub order: Option<&'a dyn Order>,
+    pub order: Option<&'a (dyn Order + Sync)>,
     /// Leave the previous image for the caller to remove once every deploy of the task
     /// ended ([`Succeeded::cleanup`]): another unit's rollback may still need it.
     pub keep_previous: bool,
@@ -114,7 +114,16 @@ pub fn deploy_in(
 ) -> Deployed {
     let mut restarted = false;
     let mut succeeded = None;
-    let outcome = run(ctx, host, journal, spec, image, verify_secs, &mut restarted, &mut succeeded);
+    let outcome = run(
+        ctx,
+        host,
+        journal,
+        spec,
+        image,
+        verify_secs,
+        &mut restarted,
+        &mut succeeded,
+    );
     Deployed {
         outcome,
         restarted,
@@ -218,7 +227,11 @@ fn run(
     let pull = |reference: &str| {
         let (result, source) = ctx.pulls.pull(host, reference);
         if source == Source::Shared && result.is_ok() {
-            journal.info("pull", Some(unit), &format!("{reference} was pulled once for the task's units that run it"));
+            journal.info(
+                "pull",
+                Some(unit),
+                &format!("{reference} was pulled once for the task's units that run it"),
+            );
         }
         result
     };

@@ -40,7 +40,11 @@ pub fn plan(units: &[String], deps: &[UnitDeps]) -> Plan {
     let mut edges: BTreeMap<(usize, usize), &'static str> = BTreeMap::new();
     for b in 0..n {
         let Some(d) = of(b) else { continue };
-        for (list, why) in [(&d.binds_to, "BindsTo="), (&d.requires, "Requires="), (&d.after, "After=")] {
+        for (list, why) in [
+            (&d.binds_to, "BindsTo="),
+            (&d.requires, "Requires="),
+            (&d.after, "After="),
+        ] {
             for name in list {
                 if let Some(&a) = index.get(name.as_str()).filter(|&&a| a != b) {
                     edges.insert((a, b), why);
@@ -168,7 +172,10 @@ mod tests {
     #[test]
     fn after_makes_a_wait_and_outside_units_are_ignored() {
         let units = names(&["b", "a"]);
-        let deps = [dep("b", &["a", "basic.target", "app.slice"], &[], &[]), dep("a", &["basic.target"], &[], &[])];
+        let deps = [
+            dep("b", &["a", "basic.target", "app.slice"], &[], &[]),
+            dep("a", &["basic.target"], &[], &[]),
+        ];
         let p = plan(&units, &deps);
         assert_eq!(p.groups, [vec![1], vec![0]], "a goes first");
         assert_eq!(p.waits[0], [Wait { on: 1, why: "After=" }]);
@@ -180,7 +187,13 @@ mod tests {
         let units = names(&["a", "b"]);
         let mut b = dep("b", &[], &[], &[]);
         b.requires = names(&["a"]);
-        assert_eq!(plan(&units, &[b]).waits[1], [Wait { on: 0, why: "Requires=" }]);
+        assert_eq!(
+            plan(&units, &[b]).waits[1],
+            [Wait {
+                on: 0,
+                why: "Requires="
+            }]
+        );
     }
 
     #[test]
@@ -189,7 +202,11 @@ mod tests {
         let deps = [dep("web", &["db"], &["db"], &[]), dep("db", &[], &[], &[])];
         let p = plan(&units, &deps);
         assert_eq!(p.groups, [vec![1, 0], vec![2]]);
-        assert!(p.waits.iter().all(Vec::is_empty), "a group orders itself: {:?}", p.waits);
+        assert!(
+            p.waits.iter().all(Vec::is_empty),
+            "a group orders itself: {:?}",
+            p.waits
+        );
     }
 
     #[test]
@@ -206,11 +223,19 @@ mod tests {
     #[test]
     fn a_cycle_is_broken_in_the_tasks_order_with_a_warning() {
         let units = names(&["a", "b", "c"]);
-        let deps = [dep("a", &["b"], &[], &[]), dep("b", &["a"], &[], &[]), dep("c", &["b"], &[], &[])];
+        let deps = [
+            dep("a", &["b"], &[], &[]),
+            dep("b", &["a"], &[], &[]),
+            dep("c", &["b"], &[], &[]),
+        ];
         let p = plan(&units, &deps);
         assert_eq!(p.groups, [vec![0], vec![1], vec![2]]);
         assert_eq!(p.warnings.len(), 1);
-        assert!(p.warnings[0].contains("a goes first") && p.warnings[0].contains("b (After=)"), "{}", p.warnings[0]);
+        assert!(
+            p.warnings[0].contains("a goes first") && p.warnings[0].contains("b (After=)"),
+            "{}",
+            p.warnings[0]
+        );
         assert!(p.waits[0].is_empty(), "the edge into a is dropped");
         assert_eq!(p.waits[1], [Wait { on: 0, why: "After=" }]);
         assert_eq!(p.waits[2], [Wait { on: 1, why: "After=" }]);
