@@ -12,8 +12,7 @@ use crate::model::{TaskStatus, UnitStatus};
 /// Puts the unit back on the image it ran before: its image file when `retarget` wrote
 /// it, the tag, and when `restarted` the container too. `reason` says why: `stopped` (a
 /// stop request: the task ends `cancelled`), `verify_failed` or `group_rolled_back`
-/// (`rolled_back`), or a
-/// failed step (`failed`).
+/// (`rolled_back`), or a failed step (`failed`).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn undo(
     host: &Host,
