@@ -29,7 +29,6 @@ mod notify;
 /// Issue 26's packages: the .deb installed, served, upgraded, removed and purged on the
 /// trixie bed; the .rpm's files and scriptlets.
 mod package;
-mod par_tmp;
 /// Issue 23: per-service policies (approve, Window=, MinAge=, Timer=no) as a user meets them.
 mod policy;
 /// Issue 23's Follow=: a check moves a unit to a higher version tag through a file podup owns.
