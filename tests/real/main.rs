@@ -29,6 +29,8 @@ mod notify;
 /// Issue 26's packages: the .deb installed, served, upgraded, removed and purged on the
 /// trixie bed; the .rpm's files and scriptlets.
 mod package;
+/// Issue 24: twenty units and a pod in one update-all: order, verdicts, rollback of one.
+mod parallel;
 /// Issue 23: per-service policies (approve, Window=, MinAge=, Timer=no) as a user meets them.
 mod policy;
 /// Issue 23's Follow=: a check moves a unit to a higher version tag through a file podup owns.
