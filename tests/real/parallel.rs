@@ -38,6 +38,7 @@ fn update_all_updates_twenty_units_in_order_and_rolls_back_only_the_failing_one(
         &bed.image_ref("acme/infra"),
         &pod.iter().map(with_image).collect::<Vec<_>>(),
     );
+    std::fs::create_dir_all(bed.unit_dir().join("container-second.service.d")).unwrap();
     bed.install_unit(
         "container-second.service.d/after-first.conf",
         "[Unit]\nAfter=container-first.service\n",
@@ -80,9 +81,9 @@ fn update_all_updates_twenty_units_in_order_and_rolls_back_only_the_failing_one(
     let id = r.body["task_id"].as_i64().unwrap();
     let t = podup.wait_task(id, Duration::from_secs(600));
     shout(&format!(
-        "parallel: update-all of {} units ({} containers) took {:.1} s",
-        services.len() - 1,
-        services.len(),
+        "parallel: update-all of {} units and a pod of {} took {:.1} s",
+        units.len(),
+        pod_units.len(),
         (t["task"]["finished_ms"].as_i64().unwrap_or(0) - t["task"]["started_ms"].as_i64().unwrap_or(0)) as f64
             / 1000.0
     ));

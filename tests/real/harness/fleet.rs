@@ -60,7 +60,7 @@ systemctl --user daemon-reload";
     pub fn pod_units(&self, pod: &str, infra: &str, containers: &[(String, String)]) -> (String, Vec<String>) {
         let script = "cd \"$PODUP_UNIT_DIR\" || exit 1
 pod=$1 infra=$2; shift 2
-podman pod create -q --name \"$pod\" --network none --infra-image \"$infra\" >/dev/null || exit 1
+podman pod create --name \"$pod\" --network none --infra-image \"$infra\" >/dev/null || exit 1
 while [ $# -gt 0 ]; do
   podman create -q --pod \"$pod\" --name \"$1\" \"$2\" >/dev/null || exit 1
   shift 2
