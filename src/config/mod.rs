@@ -57,6 +57,8 @@ pub struct Config {
     /// Drive the user manager (`--user`) instead of the system manager.
     pub systemd_user: bool,
     pub verify_secs: u64,
+    /// How many pulls a deploy of several units runs at once (`PODUP_PULL_PARALLEL`).
+    pub pull_parallel: u32,
     pub task_timeout_secs: u64,
     pub public_url: Option<String>,
     pub limit_update_all: Vec<Rule>,
@@ -211,6 +213,14 @@ impl Config {
             }
         };
         let verify_secs = whole(&get, "PODUP_VERIFY_SECS", 10, "a whole number of seconds")?;
+        let pull_parallel = whole(&get, "PODUP_PULL_PARALLEL", 4, "a whole number from 1 to 16")?;
+        if !(1..=16).contains(&pull_parallel) {
+            return Err(err(
+                "PODUP_PULL_PARALLEL",
+                format!("expected a whole number from 1 to 16, got '{pull_parallel}'"),
+            ));
+        }
+        let pull_parallel = pull_parallel as u32;
         let task_timeout_secs = whole(&get, "PODUP_TASK_TIMEOUT_SECS", 1800, "a whole number of seconds")?;
         if task_timeout_secs == 0 {
             return Err(err(
@@ -334,6 +344,7 @@ impl Config {
             services,
             systemd_user,
             verify_secs,
+            pull_parallel,
             task_timeout_secs,
             public_url,
             limit_update_all,

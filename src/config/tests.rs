@@ -69,6 +69,9 @@ fn bad_values_name_the_variable_and_value() {
         ("PODUP_REQUEST_TIMEOUT_MS", "0"),
         ("PODUP_WORKERS", "0"),
         ("PODUP_WORKERS", "65"),
+        ("PODUP_PULL_PARALLEL", "0"),
+        ("PODUP_PULL_PARALLEL", "17"),
+        ("PODUP_PULL_PARALLEL", "four"),
         ("PODUP_LOG_LEVEL", "loud"),
         ("PODUP_SERVICES", "app"),
         ("PODUP_SYSTEMD_SCOPE", "global"),
@@ -89,6 +92,12 @@ fn bad_values_name_the_variable_and_value() {
         assert_eq!(e.variable, var);
         assert!(e.to_string().contains(&format!("'{val}'")), "{e}");
     }
+}
+
+#[test]
+fn pulls_run_four_at_once_unless_told() {
+    assert_eq!(config(&[], 0).unwrap().pull_parallel, 4);
+    assert_eq!(config(&[("PODUP_PULL_PARALLEL", "16")], 0).unwrap().pull_parallel, 16);
 }
 
 #[test]

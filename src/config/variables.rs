@@ -105,6 +105,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "How long a restarted unit must stay active on the new image.",
     ),
     (
+        "PODUP_PULL_PARALLEL",
+        "4",
+        "How many pulls a deploy of several units (update-all, the timer job) runs at once, 1 to 16; one pull per image however many units run it.",
+    ),
+    (
         "PODUP_TASK_TIMEOUT_SECS",
         "1800",
         "RuntimeMaxSec= of each task's transient unit.",

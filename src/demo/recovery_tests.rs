@@ -54,6 +54,7 @@ fn lost_after(unit: &str, intent: Intent) -> Lost {
         sink: None,
         fresh: false,
         follow: Default::default(),
+        pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
     };
     let origin = Origin {
         source: "api",

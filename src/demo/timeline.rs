@@ -46,6 +46,7 @@ fn spec(units: &[&str], mode: Mode) -> TaskSpec {
         sink: None,
         fresh: false,
         follow: Default::default(),
+        pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
     }
 }
 

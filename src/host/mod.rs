@@ -9,6 +9,7 @@
 
 pub mod auto_update;
 mod backend;
+pub mod deps;
 pub mod dirs;
 mod error;
 mod exec;

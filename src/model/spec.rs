@@ -77,6 +77,21 @@ pub struct TaskSpec {
     /// its spelling (`semver:minor`); the check lists their tags (docs/policy.md).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub follow: std::collections::BTreeMap<String, String>,
+    /// How many pulls a deploy of several units runs at once (`PODUP_PULL_PARALLEL`);
+    /// written when it is not the default, which specs written before it read as.
+    #[serde(default = "default_pull_parallel", skip_serializing_if = "is_default_pull_parallel")]
+    pub pull_parallel: u32,
+}
+
+/// `PODUP_PULL_PARALLEL`'s default.
+pub const DEFAULT_PULL_PARALLEL: u32 = 4;
+
+fn default_pull_parallel() -> u32 {
+    DEFAULT_PULL_PARALLEL
+}
+
+fn is_default_pull_parallel(n: &u32) -> bool {
+    *n == DEFAULT_PULL_PARALLEL
 }
 
 /// `Option<Scope>` spelled as the scope's text, or `""` for none.
@@ -136,6 +151,7 @@ mod tests {
             sink: None,
             fresh: false,
             follow: Default::default(),
+            pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
         };
         let text = r#"{"units":[{"unit":"app.service","image":"r/a:t","digest":null}],"scope":"user","verify_secs":10,"dry_run":false,"mode":"auto-update"}"#;
         assert_eq!(serde_json::to_string(&spec).unwrap(), text);
@@ -150,6 +166,7 @@ mod tests {
             sink: None,
             fresh: false,
             follow: Default::default(),
+            pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
         };
         let text = r#"{"units":[],"scope":"","verify_secs":0,"dry_run":false,"mode":"prune"}"#;
         assert_eq!(serde_json::to_string(&maintenance).unwrap(), text);

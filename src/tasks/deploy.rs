@@ -10,6 +10,7 @@
 use super::journal::Journal;
 use super::lifecycle::UnitOutcome;
 use super::pause::{self, Point};
+use super::pulls::{Pulls, Source};
 use super::retag::Retarget;
 use super::steps::{diagnose, note, roll_back};
 use super::verify::{OnStop, verify};
@@ -25,8 +26,122 @@ struct Before {
     name: String,
 }
 
-/// Deploys `spec` (with its image resolved) to its unit.
+/// How a deploy runs beside the others of its task (`tasks::parallel`).
+pub struct Ctx<'a> {
+    /// The task's pulls, shared and bounded.
+    pub pulls: &'a Pulls,
+    /// When the restart may happen, and who to tell once it did; None: at once.
+    pub order: Option<&'a (dyn Order + Sync)>,
+    /// Leave the previous image for the caller to remove once every deploy of the task
+    /// ended ([`Succeeded::cleanup`]): another unit's rollback may still need it.
+    pub keep_previous: bool,
+}
+
+/// The restart order of a parallel deploy.
+pub trait Order {
+    /// Returns once the unit may restart (the units it comes after restarted or ended).
+    fn before_restart(&self, journal: &Journal<'_>, unit: &str);
+    /// The unit's restart job completed: units after it may restart.
+    fn restarted(&self, unit: &str);
+}
+
+/// How a deploy ended, with what its group needs to undo a success.
+pub struct Deployed {
+    pub outcome: UnitOutcome,
+    /// The unit was restarted onto the new image (whatever happened next).
+    pub restarted: bool,
+    /// A verified success that restarted the unit: how to put it back.
+    pub succeeded: Option<Succeeded>,
+}
+
+/// A unit verified on its new image, which its group may still roll back.
+pub struct Succeeded {
+    run_ref: String,
+    retarget: Option<Retarget>,
+    before: Option<Before>,
+    new_id: String,
+    verify_secs: u64,
+}
+
+impl Succeeded {
+    /// Puts the unit back on its previous image because `why` (another member failed).
+    pub fn roll_back(&self, host: &Host, journal: &Journal<'_>, unit: &str, why: &str) -> UnitOutcome {
+        undo(
+            host,
+            journal,
+            unit,
+            &self.run_ref,
+            self.retarget.as_ref(),
+            &self.before,
+            true,
+            self.verify_secs,
+            "group_rolled_back",
+            why,
+        )
+    }
+
+    /// Removes the previous image when no container uses it (`keep_previous`).
+    pub fn cleanup(&self, host: &Host, journal: &Journal<'_>, unit: &str) {
+        cleanup(
+            host,
+            journal,
+            unit,
+            self.before.as_ref().map(|b| b.image_id.as_str()),
+            &self.new_id,
+        );
+    }
+}
+
+/// Deploys `spec` (with its image resolved) to its unit, alone.
 pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &ImageRef, verify_secs: u64) -> UnitOutcome {
+    let pulls = Pulls::new(1);
+    let ctx = Ctx {
+        pulls: &pulls,
+        order: None,
+        keep_previous: false,
+    };
+    deploy_in(&ctx, host, journal, spec, image, verify_secs).outcome
+}
+
+/// Deploys `spec` (with its image resolved) to its unit, as one of its task's deploys.
+pub fn deploy_in(
+    ctx: &Ctx<'_>,
+    host: &Host,
+    journal: &Journal<'_>,
+    spec: &UnitSpec,
+    image: &ImageRef,
+    verify_secs: u64,
+) -> Deployed {
+    let mut restarted = false;
+    let mut succeeded = None;
+    let outcome = run(
+        ctx,
+        host,
+        journal,
+        spec,
+        image,
+        verify_secs,
+        &mut restarted,
+        &mut succeeded,
+    );
+    Deployed {
+        outcome,
+        restarted,
+        succeeded,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    ctx: &Ctx<'_>,
+    host: &Host,
+    journal: &Journal<'_>,
+    spec: &UnitSpec,
+    image: &ImageRef,
+    verify_secs: u64,
+    restarted_onto: &mut bool,
+    succeeded: &mut Option<Succeeded>,
+) -> UnitOutcome {
     let unit = spec.unit.as_str();
     journal.unit_phase(unit, "inspect", UnitStatus::Running);
     // 0. A unit that moves to a new tag: where its image is set, refused before anything runs.
@@ -37,7 +152,8 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
         },
         None => None,
     };
-    let retarget = retarget.as_ref();
+    let owned_retarget = retarget;
+    let retarget = owned_retarget.as_ref();
     // 1. What runs now.
     let current = match host.unit_containers(unit) {
         Ok(list) => list.into_iter().find(|c| c.state == "running"),
@@ -108,14 +224,22 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
     // 2. Pull the target and point the unit's tag at it. A pull by tag moves the tag
     // itself, so its note comes first.
     journal.unit_phase(unit, "pull", UnitStatus::Running);
+    let pull = |reference: &str| {
+        let (result, source) = ctx.pulls.pull(host, reference);
+        if source == Source::Shared && result.is_ok() {
+            journal.info(
+                "pull",
+                Some(unit),
+                &format!("{reference} was pulled once for the task's units that run it"),
+            );
+        }
+        result
+    };
     let pulled = match &spec.digest {
-        Some(d) => host
-            .pull(&format!("{}@{d}", image.repository))
-            .map(|id| (id, d.clone())),
+        Some(d) => pull(&format!("{}@{d}", image.repository)).map(|id| (id, d.clone())),
         None => {
             note(journal, unit, Intent::Tag);
-            host.pull(&tag_ref)
-                .and_then(|id| host.image_digest(&id).map(|d| (id, d)))
+            pull(&tag_ref).and_then(|id| host.image_digest(&id).map(|d| (id, d)))
         }
     };
     journal.flush(Some(unit), "pull");
@@ -172,7 +296,10 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
         }
     }
 
-    // 3 + 4. Restart and verify.
+    // 3 + 4. Restart and verify, once the units this one comes after have restarted.
+    if let Some(order) = ctx.order {
+        order.before_restart(journal, unit);
+    }
     note(journal, unit, Intent::Restart);
     pause::at(journal, Point::Restarting);
     if journal.stop_requested() {
@@ -180,7 +307,11 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
     }
     journal.unit_phase(unit, "restart", UnitStatus::Running);
     let restarted = host.restart(unit);
+    *restarted_onto = true;
     journal.flush(Some(unit), "restart");
+    if let (Some(order), Ok(_)) = (ctx.order, &restarted) {
+        order.restarted(unit);
+    }
     let verdict = match restarted {
         Ok(_) => {
             journal.unit_phase(unit, "verify", UnitStatus::Running);
@@ -200,14 +331,23 @@ pub fn deploy(host: &Host, journal: &Journal<'_>, spec: &UnitSpec, image: &Image
                 Some(unit),
                 &format!("active for {verify_secs} s on {target_digest}"),
             );
-            cleanup(
-                host,
-                journal,
-                unit,
-                before.as_ref().map(|b| b.image_id.as_str()),
-                &new_id,
-            );
+            if !ctx.keep_previous {
+                cleanup(
+                    host,
+                    journal,
+                    unit,
+                    before.as_ref().map(|b| b.image_id.as_str()),
+                    &new_id,
+                );
+            }
             let moved = retarget.map(|r| format!("moved {}; ", r.moves())).unwrap_or_default();
+            *succeeded = Some(Succeeded {
+                run_ref,
+                retarget: owned_retarget,
+                before,
+                new_id,
+                verify_secs,
+            });
             return UnitOutcome::new(TaskStatus::Succeeded, "ok", format!("{moved}runs {target_digest}"));
         }
         Err(why) => why,
@@ -299,7 +439,7 @@ fn undo(
             journal.warn("rollback", Some(unit), &m);
             let status = match reason {
                 "stopped" => TaskStatus::Cancelled,
-                "verify_failed" => TaskStatus::RolledBack,
+                "verify_failed" | "group_rolled_back" => TaskStatus::RolledBack,
                 _ => TaskStatus::Failed,
             };
             UnitOutcome::new(status, reason, m)

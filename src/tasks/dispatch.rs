@@ -83,6 +83,7 @@ impl Dispatcher<'_> {
             sink: None,
             fresh: false,
             follow: Default::default(),
+            pull_parallel: self.config.pull_parallel,
         }
     }
 

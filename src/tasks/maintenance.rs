@@ -59,6 +59,7 @@ pub fn prune(
         sink: None,
         fresh: false,
         follow: Default::default(),
+        pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
     };
     let origin = Origin {
         source,

@@ -113,6 +113,7 @@ pub fn test_spec(sink: Option<&str>) -> TaskSpec {
         sink: sink.map(String::from),
         fresh: false,
         follow: Default::default(),
+        pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
     }
 }
 

@@ -219,7 +219,9 @@ fn run_deploy(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) 
 }
 
 /// Deploys `units` for task `task` (holding their locks) and returns each unit's outcome,
-/// in the order of `units`; each unit row ends with its own verdict.
+/// in the order of `units`; each unit row ends with its own verdict. Several units deploy
+/// in parallel, in their dependency order (`parallel`), as many pulls at once as the
+/// task's spec says.
 pub(crate) fn deploy_units(
     conn: &mut Connection,
     host: &Host,
@@ -227,6 +229,12 @@ pub(crate) fn deploy_units(
     units: &[crate::model::UnitSpec],
     verify_secs: u64,
 ) -> Vec<UnitOutcome> {
+    if units.len() > 1 {
+        let bound = task
+            .spec()
+            .map_or(crate::model::DEFAULT_PULL_PARALLEL, |s| s.pull_parallel);
+        return super::parallel::deploy_all(conn, host, task, units, verify_secs, bound);
+    }
     let mut outcomes: Vec<UnitOutcome> = Vec::new();
     for u in units {
         let journal = Journal {
@@ -254,21 +262,26 @@ pub(crate) fn deploy_units(
                 }
             }
         };
-        let end = UnitUpdate {
-            status: Some(outcome.status.into()),
-            phase: Some("done"),
-            message: Some(&outcome.message),
-            intent: Some(Intent::Settled),
-            ..Default::default()
-        };
-        journal.update(&u.unit, &end);
+        settle(&journal, &u.unit, &outcome);
         outcomes.push(outcome);
     }
     outcomes
 }
 
+/// Writes how a unit's deploy ended on its row: its verdict, and nothing left to repair.
+pub(super) fn settle(journal: &Journal<'_>, unit: &str, outcome: &UnitOutcome) {
+    let end = UnitUpdate {
+        status: Some(outcome.status.into()),
+        phase: Some("done"),
+        message: Some(&outcome.message),
+        intent: Some(Intent::Settled),
+        ..Default::default()
+    };
+    journal.update(unit, &end);
+}
+
 /// The image a unit spec deploys: from the spec, else found on the host.
-fn image_of(host: &Host, journal: &Journal<'_>, u: &crate::model::UnitSpec) -> Result<ImageRef, NoImage> {
+pub(super) fn image_of(host: &Host, journal: &Journal<'_>, u: &crate::model::UnitSpec) -> Result<ImageRef, NoImage> {
     let found = match &u.image {
         Some(i) => Some(i.clone()),
         None => {
@@ -287,7 +300,7 @@ fn image_of(host: &Host, journal: &Journal<'_>, u: &crate::model::UnitSpec) -> R
 
 /// Why a unit has no image to deploy (`no_image`).
 #[derive(Debug)]
-enum NoImage {
+pub(super) enum NoImage {
     /// Looking for it on the host failed.
     Host(crate::host::HostError),
     /// Neither the spec nor the host names one.

@@ -23,6 +23,7 @@ pub(super) fn spec(units: &[&str]) -> TaskSpec {
         sink: None,
         fresh: false,
         follow: Default::default(),
+        pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
         verify_secs: 10,
         dry_run: false,
         mode: crate::model::Mode::Deploy,

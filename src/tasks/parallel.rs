@@ -1,0 +1,281 @@
+//! The deploy of several units in one task: the units' dependencies read in one call,
+//! planned (`plan`), then one thread per group, each with its own database connection
+//! and host, deploying its members in order (`deploy::deploy_in`). Pulls are shared and
+//! bounded (`pulls`); a restart waits for the units it comes after; verification windows
+//! overlap. Each unit keeps its own verdict and rollback, except that a member of a group
+//! failing after its restart rolls back the members that succeeded before it and skips
+//! the rest. Previous images are removed once every deploy ended: another unit's
+//! rollback may still need one.
+
+use super::deploy::{self, Ctx, Order, Succeeded};
+use super::journal::Journal;
+use super::lifecycle::UnitOutcome;
+use super::plan::{Plan, plan};
+use super::pulls::Pulls;
+use super::worker::{image_of, settle};
+use crate::host::Host;
+use crate::model::{TaskStatus, UnitSpec};
+use crate::store::tasks::Task;
+use rusqlite::Connection;
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+/// Which units may be waited for no longer: restarted, or their deploy ended.
+struct Board<'a> {
+    units: &'a [UnitSpec],
+    plan: &'a Plan,
+    ready: Mutex<Vec<bool>>,
+    changed: Condvar,
+}
+
+impl Board<'_> {
+    fn index(&self, unit: &str) -> Option<usize> {
+        self.units.iter().position(|u| u.unit == unit)
+    }
+
+    fn mark(&self, i: usize) {
+        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+        ready[i] = true;
+        self.changed.notify_all();
+    }
+}
+
+impl Order for Board<'_> {
+    fn before_restart(&self, journal: &Journal<'_>, unit: &str) {
+        let Some(i) = self.index(unit) else { return };
+        let waits = &self.plan.waits[i];
+        let pending = |ready: &[bool]| waits.iter().filter(|w| !ready[w.on]).collect::<Vec<_>>();
+        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+        let first = pending(&ready);
+        if first.is_empty() {
+            return;
+        }
+        let names: Vec<String> = first
+            .iter()
+            .map(|w| format!("{} ({})", self.units[w.on].unit, w.why))
+            .collect();
+        drop(ready);
+        journal.info(
+            "order",
+            Some(unit),
+            &format!("waits for {} to restart", names.join(", ")),
+        );
+        ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+        while !pending(&ready).is_empty() {
+            ready = self
+                .changed
+                .wait_timeout(ready, Duration::from_millis(500))
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        drop(ready);
+        journal.info(
+            "order",
+            Some(unit),
+            &format!("{} restarted or ended; restarting", names.join(", ")),
+        );
+    }
+
+    fn restarted(&self, unit: &str) {
+        if let Some(i) = self.index(unit) {
+            self.mark(i);
+        }
+    }
+}
+
+/// Deploys `units` (two or more) of task `task`, `pull_parallel` pulls at a time; each
+/// outcome in the order of `units`, each unit row settled with its verdict.
+pub fn deploy_all(
+    conn: &Connection,
+    host: &Host,
+    task: &Task,
+    units: &[UnitSpec],
+    verify_secs: u64,
+    pull_parallel: u32,
+) -> Vec<UnitOutcome> {
+    let journal = Journal {
+        conn,
+        host,
+        task_id: task.id,
+    };
+    let names: Vec<String> = units.iter().map(|u| u.unit.clone()).collect();
+    let deps = host.unit_deps(&names);
+    journal.flush(None, "plan");
+    let deps = deps.unwrap_or_else(|e| {
+        let m = format!("cannot read the units' dependencies ({e}): they restart in no particular order");
+        journal.warn("plan", None, &m);
+        Vec::new()
+    });
+    let plan = plan(&names, &deps);
+    describe(&journal, units, &plan, pull_parallel);
+    let Some(path) = conn.path().filter(|p| !p.is_empty()).map(PathBuf::from) else {
+        journal.error("plan", None, "the state database has no path to open again");
+        return vec![UnitOutcome::new(TaskStatus::Failed, "store_failed", "no database path"); units.len()];
+    };
+    let board = Board {
+        units,
+        plan: &plan,
+        ready: Mutex::new(vec![false; units.len()]),
+        changed: Condvar::new(),
+    };
+    let pulls = Pulls::new(pull_parallel as usize);
+    let ctx = Ctx {
+        pulls: &pulls,
+        order: Some(&board),
+        keep_previous: true,
+    };
+    let hosts: Vec<Host> = plan.groups.iter().map(|_| host.sibling()).collect();
+    let results: Vec<Vec<(usize, UnitOutcome, Option<Succeeded>)>> = std::thread::scope(|s| {
+        let threads: Vec<_> = plan
+            .groups
+            .iter()
+            .zip(hosts)
+            .map(|(group, h)| {
+                let (ctx, board, path) = (&ctx, &board, &path);
+                s.spawn(move || run_group(ctx, board, &h, path, task.id, group, verify_secs))
+            })
+            .collect();
+        threads
+            .into_iter()
+            .zip(&plan.groups)
+            .map(|(t, group)| {
+                t.join().unwrap_or_else(|_| {
+                    let o = UnitOutcome::new(TaskStatus::Failed, "worker_panicked", "the deploy thread panicked");
+                    group.iter().map(|&i| (i, o.clone(), None)).collect()
+                })
+            })
+            .collect()
+    });
+    let mut outcomes: Vec<Option<UnitOutcome>> = vec![None; units.len()];
+    for (i, outcome, succeeded) in results.into_iter().flatten() {
+        if let Some(s) = succeeded {
+            s.cleanup(host, &journal, &units[i].unit);
+        }
+        outcomes[i] = Some(outcome);
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| UnitOutcome::new(TaskStatus::Failed, "not_run", "the unit was not deployed")))
+        .collect()
+}
+
+/// The plan, in the task log: cycles broken, groups, and what waits for what.
+fn describe(journal: &Journal<'_>, units: &[UnitSpec], plan: &Plan, pull_parallel: u32) {
+    for w in &plan.warnings {
+        journal.warn("plan", None, w);
+    }
+    let name = |i: usize| units[i].unit.as_str();
+    for g in plan.groups.iter().filter(|g| g.len() > 1) {
+        let members: Vec<&str> = g.iter().map(|&i| name(i)).collect();
+        journal.info(
+            "plan",
+            None,
+            &format!(
+                "{} go together (BindsTo=/PartOf=): deployed in this order, and rolled back together when one fails after its restart",
+                members.join(", ")
+            ),
+        );
+    }
+    for (i, waits) in plan.waits.iter().enumerate().filter(|(_, w)| !w.is_empty()) {
+        let on: Vec<String> = waits.iter().map(|w| format!("{} ({})", name(w.on), w.why)).collect();
+        journal.info("plan", Some(name(i)), &format!("restarts after {}", on.join(", ")));
+    }
+    journal.info(
+        "plan",
+        None,
+        &format!(
+            "{} units in {} groups, at most {pull_parallel} pulls at once",
+            units.len(),
+            plan.groups.len()
+        ),
+    );
+}
+
+/// One group's deploys, in its own thread with its own connection and host.
+fn run_group(
+    ctx: &Ctx<'_>,
+    board: &Board<'_>,
+    host: &Host,
+    path: &std::path::Path,
+    task_id: i64,
+    group: &[usize],
+    verify_secs: u64,
+) -> Vec<(usize, UnitOutcome, Option<Succeeded>)> {
+    let units = board.units;
+    let conn = match crate::store::open(path) {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!(podup_task_id = task_id; "a deploy thread cannot open the state database: {e}");
+            for &i in group {
+                board.mark(i);
+            }
+            let o = UnitOutcome::new(
+                TaskStatus::Failed,
+                "store_failed",
+                format!("the state database failed: {e}"),
+            );
+            return group.iter().map(|&i| (i, o.clone(), None)).collect();
+        }
+    };
+    let journal = Journal {
+        conn: &conn,
+        host,
+        task_id,
+    };
+    let mut out: Vec<(usize, UnitOutcome, Option<Succeeded>)> = Vec::new();
+    let mut failed: Option<String> = None;
+    for &i in group {
+        let u = &units[i];
+        let outcome = if let Some(member) = &failed {
+            let m = format!("not deployed: {member} of its group failed after its restart");
+            journal.warn("group", Some(&u.unit), &m);
+            UnitOutcome::new(TaskStatus::Skipped, "group_failed", m)
+        } else if host.stop_requested() {
+            UnitOutcome::new(TaskStatus::Cancelled, "stopped", "stopped on request")
+        } else {
+            match image_of(host, &journal, u) {
+                Ok(image) => {
+                    let d = deploy::deploy_in(ctx, host, &journal, u, &image, verify_secs);
+                    let broke = d.restarted && matches!(d.outcome.status, TaskStatus::RolledBack | TaskStatus::Failed);
+                    if broke && group.len() > 1 {
+                        failed = Some(u.unit.clone());
+                        roll_back_group(&journal, host, units, &mut out, &u.unit);
+                    }
+                    out.push((i, d.outcome.clone(), d.succeeded));
+                    settle(&journal, &u.unit, &d.outcome);
+                    board.mark(i);
+                    continue;
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    journal.error("inspect", Some(&u.unit), &message);
+                    UnitOutcome::new(TaskStatus::Failed, "no_image", message)
+                }
+            }
+        };
+        settle(&journal, &u.unit, &outcome);
+        board.mark(i);
+        out.push((i, outcome, None));
+    }
+    out
+}
+
+/// Rolls back the members of a group that succeeded before `member` failed after its
+/// restart, latest first.
+fn roll_back_group(
+    journal: &Journal<'_>,
+    host: &Host,
+    units: &[UnitSpec],
+    done: &mut [(usize, UnitOutcome, Option<Succeeded>)],
+    member: &str,
+) {
+    for (i, outcome, succeeded) in done.iter_mut().rev() {
+        let Some(s) = succeeded.take() else { continue };
+        let unit = &units[*i].unit;
+        let why = format!("{member} of its group failed after its restart");
+        journal.warn("group", Some(unit), &format!("{why}: rolling back"));
+        *outcome = s.roll_back(host, journal, unit, &why);
+        settle(journal, unit, outcome);
+    }
+}
