@@ -57,6 +57,8 @@ pub struct Config {
     /// Drive the user manager (`--user`) instead of the system manager.
     pub systemd_user: bool,
     pub verify_secs: u64,
+    /// `PODUP_AUTO_UPDATE_ENGINE`: what the timer job's `auto-update` task runs.
+    pub auto_update_engine: crate::model::Engine,
     pub task_timeout_secs: u64,
     pub public_url: Option<String>,
     pub limit_update_all: Vec<Rule>,
@@ -211,6 +213,15 @@ impl Config {
             }
         };
         let verify_secs = whole(&get, "PODUP_VERIFY_SECS", 10, "a whole number of seconds")?;
+        let auto_update_engine = match get("PODUP_AUTO_UPDATE_ENGINE") {
+            None => crate::model::Engine::default(),
+            Some(v) => crate::model::Engine::parse(&v).ok_or_else(|| {
+                err(
+                    "PODUP_AUTO_UPDATE_ENGINE",
+                    format!("expected 'podman' or 'podup', got '{v}'"),
+                )
+            })?,
+        };
         let task_timeout_secs = whole(&get, "PODUP_TASK_TIMEOUT_SECS", 1800, "a whole number of seconds")?;
         if task_timeout_secs == 0 {
             return Err(err(
@@ -334,6 +345,7 @@ impl Config {
             services,
             systemd_user,
             verify_secs,
+            auto_update_engine,
             task_timeout_secs,
             public_url,
             limit_update_all,

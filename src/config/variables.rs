@@ -105,6 +105,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "How long a restarted unit must stay active on the new image.",
     ),
     (
+        "PODUP_AUTO_UPDATE_ENGINE",
+        "podman",
+        "What the timer job's auto-update runs: podman (podman auto-update) or podup (podup finds the labelled units and deploys them).",
+    ),
+    (
         "PODUP_TASK_TIMEOUT_SECS",
         "1800",
         "RuntimeMaxSec= of each task's transient unit.",

@@ -54,6 +54,7 @@ fn lost_after(unit: &str, intent: Intent) -> Lost {
         sink: None,
         fresh: false,
         follow: Default::default(),
+        engine: Default::default(),
     };
     let origin = Origin {
         source: "api",

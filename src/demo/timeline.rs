@@ -46,6 +46,7 @@ fn spec(units: &[&str], mode: Mode) -> TaskSpec {
         sink: None,
         fresh: false,
         follow: Default::default(),
+        engine: Default::default(),
     }
 }
 

@@ -83,6 +83,7 @@ pub(super) fn seed(conn: &Connection, config: &Config, now: i64) -> rusqlite::Re
             sink: None,
             fresh: false,
             follow: Default::default(),
+            engine: Default::default(),
         };
         let request_id = format!("demo-held-{n}");
         let delivery = format!("7a2c{n:04}-demo-delivery");

@@ -202,6 +202,7 @@ mod tests {
             sink: None,
             fresh: false,
             follow: Default::default(),
+            engine: Default::default(),
             verify_secs: 1,
             dry_run: false,
             mode: crate::model::Mode::Deploy,

@@ -36,6 +36,7 @@ pub fn spec(units: Vec<UnitSpec>, fresh: bool) -> TaskSpec {
         sink: None,
         fresh,
         follow: Default::default(),
+        engine: Default::default(),
     }
 }
 

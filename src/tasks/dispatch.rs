@@ -83,6 +83,10 @@ impl Dispatcher<'_> {
             sink: None,
             fresh: false,
             follow: Default::default(),
+            engine: match mode {
+                Mode::AutoUpdate => self.config.auto_update_engine,
+                _ => Default::default(),
+            },
         }
     }
 

@@ -59,6 +59,7 @@ pub fn prune(
         sink: None,
         fresh: false,
         follow: Default::default(),
+        engine: Default::default(),
     };
     let origin = Origin {
         source,

@@ -113,6 +113,7 @@ pub fn test_spec(sink: Option<&str>) -> TaskSpec {
         sink: sink.map(String::from),
         fresh: false,
         follow: Default::default(),
+        engine: Default::default(),
     }
 }
 

@@ -23,6 +23,7 @@ pub(super) fn spec(units: &[&str]) -> TaskSpec {
         sink: None,
         fresh: false,
         follow: Default::default(),
+        engine: Default::default(),
         verify_secs: 10,
         dry_run: false,
         mode: crate::model::Mode::Deploy,

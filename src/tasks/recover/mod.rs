@@ -151,6 +151,7 @@ pub fn recovery_spec(lost: &Task, rows: &[Unsettled]) -> TaskSpec {
         sink: None,
         fresh: false,
         follow: Default::default(),
+        engine: Default::default(),
     }
 }
 
