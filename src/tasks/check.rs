@@ -6,7 +6,7 @@
 //! and a digest not seen before is announced once (`update_available`).
 
 mod follow;
-mod remote;
+pub(super) mod remote;
 mod settings;
 pub mod view;
 

@@ -198,6 +198,18 @@ pub struct PlannedUnit {
 pub fn plan(host: &Host, spec: &TaskSpec) -> Vec<PlannedUnit> {
     let podman = |args: Vec<String>| [vec![host.programs.podman.clone()], args].concat();
     let systemctl = |args: Vec<String>| [vec![host.programs.systemctl.clone()], args].concat();
+    if spec.mode == Mode::AutoUpdate && spec.engine == crate::model::Engine::Podup {
+        return vec![PlannedUnit {
+            unit: "(every unit with a running container labelled io.containers.autoupdate)".into(),
+            image: None,
+            digest: None,
+            commands: vec![
+                podman(podman_args::labelled_all()),
+                podman(crate::host::podman::images::args_images()),
+                vec!["<a HEAD of each registry image's tag; then a verified deploy of each unit with a new image>".into()],
+            ],
+        }];
+    }
     if spec.mode == Mode::AutoUpdate {
         return vec![PlannedUnit {
             unit: "(every unit with a container labelled io.containers.autoupdate)".into(),
