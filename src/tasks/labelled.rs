@@ -163,9 +163,14 @@ mod tests {
 
     #[test]
     fn captured_listings_give_the_labelled_units() {
-        for (file, version) in [
-            ("ps-autoupdate-podman4.json", "4.3.1"),
-            ("ps-autoupdate-podman5.json", "5.4.2"),
+        // Each bed ran container-app.service (the image's `registry` label),
+        // container-cache.service (`--label io.containers.autoupdate=local`) and a labelled
+        // container no unit runs; the trixie bed also quad.service from a Quadlet file with
+        // `AutoUpdate=registry` and an image without the label.
+        let quadlet = ("quad.service", Some(Policy::Registry));
+        for (file, version, extra) in [
+            ("ps-autoupdate-podman4.json", "4.3.1", None),
+            ("ps-autoupdate-podman5.json", "5.4.2", Some(quadlet)),
         ] {
             let found = units(&parse_ps(&fixture(file)).unwrap());
             let seen: Vec<(&str, Option<Policy>)> = found
@@ -173,18 +178,21 @@ mod tests {
                 .iter()
                 .map(|u| (u.unit.as_str(), u.runs[0].policy.clone().ok()))
                 .collect();
-            assert_eq!(
-                seen,
-                [
-                    ("container-app.service", Some(Policy::Registry)),
-                    ("container-cache.service", Some(Policy::Local)),
-                ],
-                "podman {version}"
-            );
+            let mut expected = vec![
+                ("container-app.service", Some(Policy::Registry)),
+                ("container-cache.service", Some(Policy::Local)),
+            ];
+            expected.extend(extra);
+            assert_eq!(seen, expected, "podman {version}");
             let app = &found.units[0].runs[0];
             assert!(app.image.ends_with("/podup/app:latest"), "{}", app.image);
             assert_eq!(app.image_id.len(), 64, "podman {version}");
-            assert_eq!(found.left_out.len(), 1, "podman {version}: {:?}", found.left_out);
+            assert_eq!(found.units[1].runs[0].image, "localhost/podup/cache:latest");
+            assert_eq!(
+                found.left_out,
+                ["container 'stray' has no PODMAN_SYSTEMD_UNIT label: no unit runs it, so it is left alone"],
+                "podman {version}"
+            );
         }
     }
 }
