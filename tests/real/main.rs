@@ -14,6 +14,8 @@ mod harness;
 mod bed;
 /// `make bench`: podup's update check beside podman auto-update --dry-run (ignored).
 mod bench_check;
+/// `make bench`: update-all and the timer job beside podman auto-update (ignored).
+mod bench_update;
 /// Update checks: the timer's check finds a newer image, "Update" deploys it.
 mod checks;
 /// The task engine end to end: deploys, rollbacks, stop, supersede, the timer.
