@@ -4,10 +4,15 @@
 //! `bad`'s new image exits a second after it starts, so it (and only it) is rolled back;
 //! the pod's two containers restart together.
 //!
+//! The pod runs on the bookworm bed only: on the trixie bed podman cannot make a pod's
+//! cgroup (its transient `machine-libpod_pod_<id>.slice` is refused by the bed's user
+//! manager: "was already loaded or has a fragment file"), so there the test says so and
+//! checks the rest.
+//!
 //! The services are listed in PODUP_SERVICES with `second` before `first`, so that an
 //! engine that restarts in the list's order rather than the units' own order is seen.
 
-use crate::harness::{Harness, SECRET, serve, shout};
+use crate::harness::{Harness, Kind, SECRET, kind, serve, shout};
 use std::time::Duration;
 
 /// The stay-active window: short, the test has twenty units.
@@ -26,24 +31,37 @@ fn update_all_updates_twenty_units_in_order_and_rolls_back_only_the_failing_one(
     let mut names: Vec<String> = vec![named("second"), named("bad")];
     names.extend(plain.iter().cloned());
     names.push(named("first"));
-    let pod = [named("pa"), named("pb")];
+    let pod: Vec<String> = if kind() == Kind::Trixie {
+        shout(
+            "NOT RUN the pod part of real test 'parallel' on trixie: the bed's user manager refuses a pod's cgroup slice",
+        );
+        Vec::new()
+    } else {
+        vec![named("pa"), named("pb")]
+    };
     let mut repos: Vec<String> = names.iter().chain(&pod).map(|n| format!("acme/{n}")).collect();
     repos.push("acme/infra".into());
     let v1 = bed.push_image("acme/base", "v1", None);
     bed.copy_image("acme/base:latest", &repos);
     let with_image = |n: &String| (n.clone(), bed.image_ref(&format!("acme/{n}")));
     let units = bed.container_units(&names.iter().map(with_image).collect::<Vec<_>>());
-    let (pod_unit, pod_units) = bed.pod_units(
-        "pp",
-        &bed.image_ref("acme/infra"),
-        &pod.iter().map(with_image).collect::<Vec<_>>(),
-    );
+    let (pod_unit, pod_units) = if pod.is_empty() {
+        (None, Vec::new())
+    } else {
+        let (u, list) = bed.pod_units(
+            "pp",
+            &bed.image_ref("acme/infra"),
+            &pod.iter().map(with_image).collect::<Vec<_>>(),
+        );
+        (Some(u), list)
+    };
     std::fs::create_dir_all(bed.unit_dir().join("container-second.service.d")).unwrap();
     bed.install_unit(
         "container-second.service.d/after-first.conf",
         "[Unit]\nAfter=container-first.service\n",
     );
-    let mut start = vec!["start", pod_unit.as_str()];
+    let mut start = vec!["start"];
+    start.extend(pod_unit.as_deref());
     start.extend(units.iter().map(String::as_str));
     bed.systemctl_ok(&start);
     let all: Vec<String> = names.iter().chain(&pod).cloned().collect();
@@ -126,9 +144,11 @@ fn update_all_updates_twenty_units_in_order_and_rolls_back_only_the_failing_one(
     }
     // (3) The pod's containers restarted together: a restart of one, then the other after
     // its own verification, would be at least the window apart.
-    let (a, b) = (bed.started_ns("pa"), bed.started_ns("pb"));
-    let apart = (a - b).abs() as f64 / 1e9;
     let window: f64 = VERIFY_SECS.parse().unwrap();
+    let apart = match pod.as_slice() {
+        [a, b] => (bed.started_ns(a) - bed.started_ns(b)).abs() as f64 / 1e9,
+        _ => 0.0,
+    };
     if apart >= window {
         wrong.push(format!(
             "the pod's containers pa and pb started {apart:.2} s apart (not together: the window is {window} s)"
