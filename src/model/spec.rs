@@ -205,6 +205,15 @@ mod tests {
         // Specs written before `mode` existed deploy.
         let old = r#"{"units":[],"scope":"system","verify_secs":5}"#;
         assert_eq!(serde_json::from_str::<TaskSpec>(old).unwrap().mode, Mode::Deploy);
+        // ... and pull as many at once as the default says; another bound is written.
+        assert_eq!(serde_json::from_str::<TaskSpec>(old).unwrap().pull_parallel, 4);
+        let two = TaskSpec {
+            pull_parallel: 2,
+            ..maintenance.clone()
+        };
+        let text = serde_json::to_string(&two).unwrap();
+        assert!(text.ends_with(r#""mode":"prune","pull_parallel":2}"#), "{text}");
+        assert_eq!(serde_json::from_str::<TaskSpec>(&text).unwrap(), two);
         assert!(serde_json::from_str::<TaskSpec>(r#"{"units":[],"scope":"cluster","verify_secs":5}"#).is_err());
         // Specs written before `engine` existed run podman auto-update; podup's says so.
         assert_eq!(serde_json::from_str::<TaskSpec>(old).unwrap().engine, Engine::Podman);

@@ -15,7 +15,7 @@ use super::pulls::Pulls;
 use super::worker::{image_of, settle};
 use crate::host::Host;
 use crate::model::{TaskStatus, UnitSpec};
-use crate::store::tasks::Task;
+use crate::store::tasks::{Task, UnitUpdate};
 use rusqlite::Connection;
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex};
@@ -242,8 +242,19 @@ fn run_group(
                         failed = Some(u.unit.clone());
                         roll_back_group(&journal, host, units, &mut out, &u.unit);
                     }
-                    out.push((i, d.outcome.clone(), d.succeeded));
-                    settle(&journal, &u.unit, &d.outcome);
+                    if d.succeeded.is_some() && group.len() > 1 {
+                        // Settled with its group: until then its row can still take the
+                        // write-ahead notes of a group rollback.
+                        let wait = UnitUpdate {
+                            phase: Some("group"),
+                            message: Some("verified; settles with its group"),
+                            ..Default::default()
+                        };
+                        journal.update(&u.unit, &wait);
+                    } else {
+                        settle(&journal, &u.unit, &d.outcome);
+                    }
+                    out.push((i, d.outcome, d.succeeded));
                     board.mark(i);
                     continue;
                 }
@@ -257,6 +268,11 @@ fn run_group(
         settle(&journal, &u.unit, &outcome);
         board.mark(i);
         out.push((i, outcome, None));
+    }
+    if group.len() > 1 {
+        for (i, outcome, _) in out.iter().filter(|(_, _, s)| s.is_some()) {
+            settle(&journal, &units[*i].unit, outcome);
+        }
     }
     out
 }

@@ -4,7 +4,8 @@
 //!
 //! - Groups: units joined by `BindsTo=` or `PartOf=`, directly or through a unit they
 //!   both name (a pod's unit, which need not be in the task: the containers of a pod are
-//!   bound to it, both in `podman generate systemd --new` units and in Quadlet's).
+//!   bound to it by `BindsTo=` and `After=`, both in `podman generate systemd --new` units
+//!   and in Quadlet's: podman's pkg/systemd/generate/pods.go and pkg/systemd/quadlet).
 //! - Waits: a unit restarts only after the task's units it is `After=`, `Requires=` or
 //!   `BindsTo=` have restarted (or their deploy ended). Units outside the task are
 //!   ignored. A cycle is broken in the task's order, with a warning.

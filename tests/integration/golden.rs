@@ -106,7 +106,13 @@ const VARYING_COLUMNS: &[&str] = &[
     "*.request_id",
     "tokens.hash",
     "sessions.hash",
+    // A task of several units deploys them in parallel: each unit's lines keep their
+    // order, but how they interleave with other units' varies (`ORDERED_BY`).
+    "task_logs.id",
 ];
+
+/// Tables whose rows are dumped in an order of their own rather than by key.
+const ORDERED_BY: &[(&str, &str)] = &[("task_logs", "task_id, coalesce(unit, ''), id")];
 
 /// What varies between runs, and how each is written in the record.
 struct Normalizer {
@@ -384,7 +390,9 @@ fn dump(db: &Path, norm: &Normalizer) -> String {
             columns.push(name);
         }
         keys.sort();
-        let order = if keys.is_empty() {
+        let order = if let Some((_, o)) = ORDERED_BY.iter().find(|(t, _)| *t == table) {
+            o.to_string()
+        } else if keys.is_empty() {
             "rowid".to_string()
         } else {
             keys.into_iter().map(|(_, k)| k).collect::<Vec<_>>().join(", ")

@@ -19,6 +19,7 @@ mod metrics;
 mod notify;
 mod ops;
 mod panel;
+mod parallel;
 mod policy;
 mod probe;
 mod registry_bed;
