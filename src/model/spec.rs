@@ -198,6 +198,8 @@ mod tests {
         let text = serde_json::to_string(&podup).unwrap();
         assert!(text.ends_with(r#""mode":"auto-update","engine":"podup"}"#), "{text}");
         assert_eq!(serde_json::from_str::<TaskSpec>(&text).unwrap(), podup);
-        assert!(serde_json::from_str::<TaskSpec>(r#"{"units":[],"scope":"","verify_secs":0,"engine":"docker"}"#).is_err());
+        assert!(
+            serde_json::from_str::<TaskSpec>(r#"{"units":[],"scope":"","verify_secs":0,"engine":"docker"}"#).is_err()
+        );
     }
 }

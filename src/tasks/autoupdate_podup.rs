@@ -33,8 +33,15 @@ enum Verdict {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Update {
-    Registry { image: String, digest: String },
-    Local { image: String, from_id: String, to_id: String },
+    Registry {
+        image: String,
+        digest: String,
+    },
+    Local {
+        image: String,
+        from_id: String,
+        to_id: String,
+    },
 }
 
 pub fn run_task(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) -> rusqlite::Result<TaskStatus> {
@@ -124,10 +131,7 @@ fn describe(update: &Update) -> (String, Option<String>) {
             format!("the registry has {} for this tag", super::check::short(digest)),
             Some(digest.clone()),
         ),
-        Update::Local { to_id, .. } => (
-            format!("the tag names local image {}", short_id(to_id)),
-            None,
-        ),
+        Update::Local { to_id, .. } => (format!("the tag names local image {}", short_id(to_id)), None),
     }
 }
 
@@ -350,7 +354,11 @@ fn restart_local(
         },
     );
     let (from, to) = (short_id(from_id), short_id(to_id));
-    journal.info("restart", Some(unit), &format!("the local tag '{tag}' names {to}; the unit runs {from}"));
+    journal.info(
+        "restart",
+        Some(unit),
+        &format!("the local tag '{tag}' names {to}; the unit runs {from}"),
+    );
     note(journal, unit, Intent::Restart);
     journal.unit_phase(unit, "restart", UnitStatus::Running);
     let restarted = host.restart(unit);
@@ -426,7 +434,10 @@ mod tests {
         use UnitStatus::*;
         assert_eq!(overall(&[Unchanged, Succeeded]), (TaskStatus::Succeeded, "ok"));
         assert_eq!(overall(&[Available]), (TaskStatus::Succeeded, "ok"));
-        assert_eq!(overall(&[Succeeded, RolledBack]), (TaskStatus::RolledBack, "rolled_back"));
+        assert_eq!(
+            overall(&[Succeeded, RolledBack]),
+            (TaskStatus::RolledBack, "rolled_back")
+        );
         assert_eq!(overall(&[Unknown, RolledBack]), (TaskStatus::Failed, "check_failed"));
         assert_eq!(overall(&[Unknown, Failed]), (TaskStatus::Failed, "unit_failed"));
         assert_eq!(overall(&[]), (TaskStatus::Succeeded, "ok"));

@@ -206,7 +206,10 @@ pub fn plan(host: &Host, spec: &TaskSpec) -> Vec<PlannedUnit> {
             commands: vec![
                 podman(podman_args::labelled_all()),
                 podman(crate::host::podman::images::args_images()),
-                vec!["<a HEAD of each registry image's tag; then a verified deploy of each unit with a new image>".into()],
+                vec![
+                    "<a HEAD of each registry image's tag; then a verified deploy of each unit with a new image>"
+                        .into(),
+                ],
             ],
         }];
     }

@@ -86,11 +86,7 @@ impl World {
         if let Some(e) = engine {
             podup = podup.env("PODUP_AUTO_UPDATE_ENGINE", e);
         }
-        World {
-            fakes,
-            podup,
-            registry,
-        }
+        World { fakes, podup, registry }
     }
 
     fn write(&self, name: &str, text: &str) {
@@ -181,20 +177,36 @@ fn podup_engine_updates_only_the_labelled_units_with_a_new_image() {
     w.runs("app.service", "registry", &image(r, "acme/app"), 1, &d1);
     w.runs("same.service", "registry", &image(r, "acme/same"), 2, &same);
     // `local`: the tag already names a newer local image (4) than the container runs (3).
-    w.runs("cache.service", "local", "localhost/acme/cache:latest", 3, "sha256:cache3");
+    w.runs(
+        "cache.service",
+        "local",
+        "localhost/acme/cache:latest",
+        3,
+        "sha256:cache3",
+    );
     w.write(&format!("digest.{}", id(4)), "sha256:cache4");
     w.write("tag.localhost_acme_cache_latest", &id(4));
     let d2 = r.push_image("acme/app", "latest", "app-v2");
     w.pullable(&d2, 5, false);
 
     let (code, [status, reason, message, spec], units) = w.auto_update(&[]);
-    assert_eq!((code, status.as_str(), reason.as_str()), (0, "succeeded", "ok"), "{message} {units:?}");
+    assert_eq!(
+        (code, status.as_str(), reason.as_str()),
+        (0, "succeeded", "ok"),
+        "{message} {units:?}"
+    );
     assert_eq!(message, "3 unit(s), 2 succeeded, 1 unchanged");
     assert!(spec.contains(r#""engine":"podup""#), "{spec}");
     assert_eq!(row(&units, "app.service").0, "succeeded");
-    assert!(row(&units, "app.service").1.starts_with(&format!("runs {d2}")), "{units:?}");
+    assert!(
+        row(&units, "app.service").1.starts_with(&format!("runs {d2}")),
+        "{units:?}"
+    );
     assert_eq!(row(&units, "same.service"), ("unchanged", "runs the newest image"));
-    assert_eq!(row(&units, "cache.service"), ("succeeded", &*format!("runs local image {}", &id(4)[..12])));
+    assert_eq!(
+        row(&units, "cache.service"),
+        ("succeeded", &*format!("runs local image {}", &id(4)[..12]))
+    );
     assert_eq!(w.running("app.service"), id(5));
     assert_eq!(w.running("same.service"), id(2));
     assert_eq!(w.running("cache.service"), id(4));
@@ -262,7 +274,11 @@ fn podup_engine_rolls_back_a_failing_image_and_says_why_a_check_failed() {
 
     let (code, [status, reason, message, _], units) = w.auto_update(&[]);
     assert_eq!(code, 1, "a failed timer job exits 1");
-    assert_eq!((status.as_str(), reason.as_str()), ("failed", "check_failed"), "{units:?}");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("failed", "check_failed"),
+        "{units:?}"
+    );
     assert_eq!(message, "2 unit(s), 1 rolled_back, 1 unknown");
     let (s, m) = row(&units, "bad.service");
     assert_eq!(s, "rolled_back", "{m}");
@@ -297,5 +313,8 @@ fn the_default_engine_still_runs_podman_auto_update() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("PODUP_AUTO_UPDATE_ENGINE") && err.contains("'docker'"), "{err}");
+    assert!(
+        err.contains("PODUP_AUTO_UPDATE_ENGINE") && err.contains("'docker'"),
+        "{err}"
+    );
 }

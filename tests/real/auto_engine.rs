@@ -47,7 +47,12 @@ fn the_podup_engine_updates_labelled_units_verified() {
     assert_eq!(b.status(&t), ("rolled_back".into(), "rolled_back".into()), "{t:#}");
     let units = t["units"].as_array().unwrap();
     assert_eq!(units.len(), 3, "one row per labelled unit: {t:#}");
-    let row = |u: &str| units.iter().find(|x| x["unit"] == u).unwrap_or_else(|| panic!("{u}: {t:#}"));
+    let row = |u: &str| {
+        units
+            .iter()
+            .find(|x| x["unit"] == u)
+            .unwrap_or_else(|| panic!("{u}: {t:#}"))
+    };
     // app: podup's deploy ran it, pulled by digest and verified.
     let app = row("container-app.service");
     assert_eq!(app["status"], "succeeded", "{t:#}");
@@ -59,7 +64,11 @@ fn the_podup_engine_updates_labelled_units_verified() {
     assert_eq!(b.bed.running_digest("app"), v2);
     // keep: current, left alone: the same container, not restarted.
     assert_eq!(row(&keep_unit)["status"], "unchanged", "{t:#}");
-    assert_eq!(b.bed.started_at("keep"), keep_started, "the current unit kept its container");
+    assert_eq!(
+        b.bed.started_at("keep"),
+        keep_started,
+        "the current unit kept its container"
+    );
     // bad: its new image exits at once; podup rolled it back to v1, which runs.
     let bad = row(&bad_unit);
     assert_eq!(bad["status"], "rolled_back", "{t:#}");

@@ -51,7 +51,14 @@ pub fn labelled_running() -> Vec<String> {
 /// Every container, in any state, with an auto-update policy: what podup's own
 /// auto-update engine reads, in one call.
 pub fn labelled_all() -> Vec<String> {
-    own(&["ps", "-a", "--filter", "label=io.containers.autoupdate", "--format", "json"])
+    own(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=io.containers.autoupdate",
+        "--format",
+        "json",
+    ])
 }
 
 pub fn auto_update(dry_run: bool) -> Vec<String> {
