@@ -10,6 +10,8 @@
 /// podup installed and serving in it (first: its macro is used below).
 #[macro_use]
 mod harness;
+/// The timer job with podup's own engine on labelled units (issue 24).
+mod auto_engine;
 /// The bed itself: a deploy can be shown, and nothing is left behind.
 mod bed;
 /// `make bench`: podup's update check beside podman auto-update --dry-run (ignored).
