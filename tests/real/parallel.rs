@@ -99,7 +99,7 @@ fn update_all_updates_twenty_units_in_order_and_rolls_back_only_the_failing_one(
     let id = r.body["task_id"].as_i64().unwrap();
     let t = podup.wait_task(id, Duration::from_secs(600));
     shout(&format!(
-        "parallel: update-all of {} units and a pod of {} took {:.1} s",
+        "parallel: update-all of {} units and {} pod containers took {:.1} s",
         units.len(),
         pod_units.len(),
         (t["task"]["finished_ms"].as_i64().unwrap_or(0) - t["task"]["started_ms"].as_i64().unwrap_or(0)) as f64
