@@ -59,6 +59,8 @@ pub struct Config {
     pub verify_secs: u64,
     /// How many pulls a deploy of several units runs at once (`PODUP_PULL_PARALLEL`).
     pub pull_parallel: u32,
+    /// `PODUP_AUTO_UPDATE_ENGINE`: what the timer job's `auto-update` task runs.
+    pub auto_update_engine: crate::model::Engine,
     pub task_timeout_secs: u64,
     pub public_url: Option<String>,
     pub limit_update_all: Vec<Rule>,
@@ -221,6 +223,15 @@ impl Config {
             ));
         }
         let pull_parallel = pull_parallel as u32;
+        let auto_update_engine = match get("PODUP_AUTO_UPDATE_ENGINE") {
+            None => crate::model::Engine::default(),
+            Some(v) => crate::model::Engine::parse(&v).ok_or_else(|| {
+                err(
+                    "PODUP_AUTO_UPDATE_ENGINE",
+                    format!("expected 'podman' or 'podup', got '{v}'"),
+                )
+            })?,
+        };
         let task_timeout_secs = whole(&get, "PODUP_TASK_TIMEOUT_SECS", 1800, "a whole number of seconds")?;
         if task_timeout_secs == 0 {
             return Err(err(
@@ -345,6 +356,7 @@ impl Config {
             systemd_user,
             verify_secs,
             pull_parallel,
+            auto_update_engine,
             task_timeout_secs,
             public_url,
             limit_update_all,

@@ -77,6 +77,7 @@ fn bad_values_name_the_variable_and_value() {
         ("PODUP_SYSTEMD_SCOPE", "global"),
         ("PODUP_VERIFY_SECS", "soon"),
         ("PODUP_TASK_TIMEOUT_SECS", "0"),
+        ("PODUP_AUTO_UPDATE_ENGINE", "docker"),
         ("PODUP_PUBLIC_URL", "podup.example.com"),
         ("PODUP_LIMIT_IMAGE", "six"),
         ("PODUP_RETENTION_EVENTS", "forever"),
@@ -98,6 +99,19 @@ fn bad_values_name_the_variable_and_value() {
 fn pulls_run_four_at_once_unless_told() {
     assert_eq!(config(&[], 0).unwrap().pull_parallel, 4);
     assert_eq!(config(&[("PODUP_PULL_PARALLEL", "16")], 0).unwrap().pull_parallel, 16);
+}
+
+#[test]
+fn the_auto_update_engine_is_podman_unless_podup_is_asked_for() {
+    use crate::model::Engine;
+    assert_eq!(config(&[], 0).unwrap().auto_update_engine, Engine::Podman);
+    let podup = config(&[("PODUP_AUTO_UPDATE_ENGINE", "podup")], 0).unwrap();
+    assert_eq!(podup.auto_update_engine, Engine::Podup);
+    let e = config(&[("PODUP_AUTO_UPDATE_ENGINE", "Podup")], 0).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "PODUP_AUTO_UPDATE_ENGINE: expected 'podman' or 'podup', got 'Podup'"
+    );
 }
 
 #[test]

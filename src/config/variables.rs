@@ -110,6 +110,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "How many pulls a deploy of several units (update-all, the timer job) runs at once, 1 to 16; one pull per image however many units run it.",
     ),
     (
+        "PODUP_AUTO_UPDATE_ENGINE",
+        "podman",
+        "What the timer job's auto-update runs: podman (podman auto-update) or podup (podup finds the labelled units and deploys them).",
+    ),
+    (
         "PODUP_TASK_TIMEOUT_SECS",
         "1800",
         "RuntimeMaxSec= of each task's transient unit.",

@@ -55,6 +55,7 @@ fn lost_after(unit: &str, intent: Intent) -> Lost {
         fresh: false,
         follow: Default::default(),
         pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
+        engine: Default::default(),
     };
     let origin = Origin {
         source: "api",

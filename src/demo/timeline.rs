@@ -47,6 +47,7 @@ fn spec(units: &[&str], mode: Mode) -> TaskSpec {
         fresh: false,
         follow: Default::default(),
         pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
+        engine: Default::default(),
     }
 }
 

@@ -84,6 +84,7 @@ pub(super) fn seed(conn: &Connection, config: &Config, now: i64) -> rusqlite::Re
             fresh: false,
             follow: Default::default(),
             pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
+            engine: Default::default(),
         };
         let request_id = format!("demo-held-{n}");
         let delivery = format!("7a2c{n:04}-demo-delivery");

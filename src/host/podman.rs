@@ -176,6 +176,12 @@ impl Host {
         parse_ps(&record.stdout).map_err(|e| HostError::unexpected(record, e))
     }
 
+    /// Every container, in any state, labelled `io.containers.autoupdate`.
+    pub fn labelled_all(&self) -> Result<Vec<Container>, HostError> {
+        let record = self.podman(&args::labelled_all(), LOCAL_TIMEOUT_SECS)?;
+        parse_ps(&record.stdout).map_err(|e| HostError::unexpected(record, e))
+    }
+
     /// The image container `id` (id or name) was created from.
     pub fn container_image(&self, id: &str) -> Result<ContainerImage, HostError> {
         check_operand("container", id)?;

@@ -122,6 +122,7 @@ fn value_of(c: &Config, name: &str) -> Option<String> {
         "PODUP_SYSTEMD_SCOPE" => c.scope().to_string(),
         "PODUP_VERIFY_SECS" => c.verify_secs.to_string(),
         "PODUP_PULL_PARALLEL" => c.pull_parallel.to_string(),
+        "PODUP_AUTO_UPDATE_ENGINE" => c.auto_update_engine.to_string(),
         "PODUP_TASK_TIMEOUT_SECS" => c.task_timeout_secs.to_string(),
         "PODUP_PUBLIC_URL" => c.public_url.clone().unwrap_or_else(|| "unset".into()),
         "PODUP_LIMIT_UPDATE_ALL" => rules(&c.limit_update_all),

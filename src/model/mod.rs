@@ -16,7 +16,7 @@ mod update;
 pub use notify::{DeliveryStatus, NotifyEvent};
 pub use policy::{Action, Follow, Level, Policy, Span, Window};
 pub use secret::Secret;
-pub use spec::{DEFAULT_PULL_PARALLEL, Mode, Scope, TaskSpec, UnitSpec};
+pub use spec::{DEFAULT_PULL_PARALLEL, Engine, Mode, Scope, TaskSpec, UnitSpec};
 pub use task::{TaskKind, TaskStatus, category_kinds};
 pub use text::UnknownText;
 pub use unit::{Intent, LogLevel, UnitStatus};

@@ -34,6 +34,26 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What an `auto-update` task runs (`PODUP_AUTO_UPDATE_ENGINE`, docs/tasks.md).
+    #[derive(Default)]
+    pub enum Engine ("auto-update engine") {
+        /// `podman auto-update --format json`, then podup's stay-active check.
+        #[default]
+        Podman = "podman",
+        /// podup finds the labelled units, asks the registries, and deploys those with a
+        /// new image by its verified deploy.
+        Podup = "podup",
+    }
+}
+
+impl Engine {
+    /// Specs written before the engine existed (and every podman one) leave it out.
+    pub fn is_podman(&self) -> bool {
+        *self == Engine::Podman
+    }
+}
+
 /// One unit of a task's plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnitSpec {
@@ -81,6 +101,9 @@ pub struct TaskSpec {
     /// written when it is not the default, which specs written before it read as.
     #[serde(default = "default_pull_parallel", skip_serializing_if = "is_default_pull_parallel")]
     pub pull_parallel: u32,
+    /// For `Mode::AutoUpdate`: who finds and updates the labelled units (absent: podman).
+    #[serde(default, skip_serializing_if = "Engine::is_podman")]
+    pub engine: Engine,
 }
 
 /// `PODUP_PULL_PARALLEL`'s default.
@@ -132,6 +155,7 @@ mod tests {
             ],
             &Mode::ALL,
         );
+        assert_spellings(&[(Engine::Podman, "podman"), (Engine::Podup, "podup")], &Engine::ALL);
     }
 
     #[test]
@@ -152,6 +176,7 @@ mod tests {
             fresh: false,
             follow: Default::default(),
             pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
+            engine: Engine::Podman,
         };
         let text = r#"{"units":[{"unit":"app.service","image":"r/a:t","digest":null}],"scope":"user","verify_secs":10,"dry_run":false,"mode":"auto-update"}"#;
         assert_eq!(serde_json::to_string(&spec).unwrap(), text);
@@ -167,6 +192,7 @@ mod tests {
             fresh: false,
             follow: Default::default(),
             pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
+            engine: Engine::Podman,
         };
         let text = r#"{"units":[],"scope":"","verify_secs":0,"dry_run":false,"mode":"prune"}"#;
         assert_eq!(serde_json::to_string(&maintenance).unwrap(), text);
@@ -189,5 +215,17 @@ mod tests {
         assert!(text.ends_with(r#""mode":"prune","pull_parallel":2}"#), "{text}");
         assert_eq!(serde_json::from_str::<TaskSpec>(&text).unwrap(), two);
         assert!(serde_json::from_str::<TaskSpec>(r#"{"units":[],"scope":"cluster","verify_secs":5}"#).is_err());
+        // Specs written before `engine` existed run podman auto-update; podup's says so.
+        assert_eq!(serde_json::from_str::<TaskSpec>(old).unwrap().engine, Engine::Podman);
+        let podup = TaskSpec {
+            engine: Engine::Podup,
+            ..spec
+        };
+        let text = serde_json::to_string(&podup).unwrap();
+        assert!(text.ends_with(r#""mode":"auto-update","engine":"podup"}"#), "{text}");
+        assert_eq!(serde_json::from_str::<TaskSpec>(&text).unwrap(), podup);
+        assert!(
+            serde_json::from_str::<TaskSpec>(r#"{"units":[],"scope":"","verify_secs":0,"engine":"docker"}"#).is_err()
+        );
     }
 }

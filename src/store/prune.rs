@@ -203,6 +203,7 @@ mod tests {
             fresh: false,
             follow: Default::default(),
             pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
+            engine: Default::default(),
             verify_secs: 1,
             dry_run: false,
             mode: crate::model::Mode::Deploy,

@@ -1,13 +1,14 @@
 //! The `auto-update` task: `podman auto-update --format json`, one unit row per
 //! report line, then podup's own stay-active check on every unit podman restarted
 //! (podman counts a container that exits a second after its start as updated).
+//! With `PODUP_AUTO_UPDATE_ENGINE=podup` the task runs `autoupdate_podup` instead.
 
 use super::journal::Journal;
 use super::lifecycle::finish;
 use crate::clock::now_ms;
 use crate::host::Host;
 use crate::host::auto_update::{AutoUpdateRow, UpdateStatus};
-use crate::model::{TaskSpec, TaskStatus, UnitStatus};
+use crate::model::{Engine, TaskSpec, TaskStatus, UnitStatus};
 use crate::store::tasks::{self, Task, UnitUpdate};
 use rusqlite::Connection;
 
@@ -36,6 +37,9 @@ pub fn overall(row_statuses: &[UnitStatus]) -> TaskStatus {
 }
 
 pub fn run_task(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec) -> rusqlite::Result<TaskStatus> {
+    if spec.engine == Engine::Podup {
+        return super::autoupdate_podup::run_task(conn, host, task, spec);
+    }
     tasks::transition(
         conn,
         task.id,
@@ -123,7 +127,7 @@ pub fn run_task(conn: &mut Connection, host: &Host, task: &Task, spec: &TaskSpec
     Ok(status)
 }
 
-fn summarize(finals: &[UnitStatus], error: Option<&str>) -> String {
+pub(super) fn summarize(finals: &[UnitStatus], error: Option<&str>) -> String {
     let count = |s: UnitStatus| finals.iter().filter(|f| **f == s).count();
     let mut parts = vec![format!("{} unit(s)", finals.len())];
     for s in [
@@ -158,7 +162,7 @@ mod tests {
         super::overall(&statuses(words))
     }
 
-    fn summarize(words: &[&str], error: Option<&str>) -> String {
+    pub(super) fn summarize(words: &[&str], error: Option<&str>) -> String {
         super::summarize(&statuses(words), error)
     }
 

@@ -6,7 +6,7 @@
 //! and a digest not seen before is announced once (`update_available`).
 
 mod follow;
-mod remote;
+pub(super) mod remote;
 mod settings;
 pub mod view;
 
@@ -37,6 +37,7 @@ pub fn spec(units: Vec<UnitSpec>, fresh: bool) -> TaskSpec {
         fresh,
         follow: Default::default(),
         pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
+        engine: Default::default(),
     }
 }
 

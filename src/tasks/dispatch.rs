@@ -84,6 +84,10 @@ impl Dispatcher<'_> {
             fresh: false,
             follow: Default::default(),
             pull_parallel: self.config.pull_parallel,
+            engine: match mode {
+                Mode::AutoUpdate => self.config.auto_update_engine,
+                _ => Default::default(),
+            },
         }
     }
 
@@ -195,6 +199,21 @@ pub struct PlannedUnit {
 pub fn plan(host: &Host, spec: &TaskSpec) -> Vec<PlannedUnit> {
     let podman = |args: Vec<String>| [vec![host.programs.podman.clone()], args].concat();
     let systemctl = |args: Vec<String>| [vec![host.programs.systemctl.clone()], args].concat();
+    if spec.mode == Mode::AutoUpdate && spec.engine == crate::model::Engine::Podup {
+        return vec![PlannedUnit {
+            unit: "(every unit with a running container labelled io.containers.autoupdate)".into(),
+            image: None,
+            digest: None,
+            commands: vec![
+                podman(podman_args::labelled_all()),
+                podman(crate::host::podman::images::args_images()),
+                vec![
+                    "<a HEAD of each registry image's tag; then a verified deploy of each unit with a new image>"
+                        .into(),
+                ],
+            ],
+        }];
+    }
     if spec.mode == Mode::AutoUpdate {
         return vec![PlannedUnit {
             unit: "(every unit with a container labelled io.containers.autoupdate)".into(),

@@ -60,6 +60,7 @@ pub fn prune(
         fresh: false,
         follow: Default::default(),
         pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
+        engine: Default::default(),
     };
     let origin = Origin {
         source,

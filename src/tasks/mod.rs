@@ -4,6 +4,7 @@
 pub mod admit;
 pub mod approval;
 pub mod autoupdate;
+pub mod autoupdate_podup;
 pub mod catalog;
 pub mod check;
 pub mod control;
@@ -12,6 +13,7 @@ pub mod dispatch;
 pub mod fields;
 pub mod gate;
 pub mod journal;
+pub mod labelled;
 pub mod lifecycle;
 pub mod maintenance;
 pub mod notify;

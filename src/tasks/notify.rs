@@ -114,6 +114,7 @@ pub fn test_spec(sink: Option<&str>) -> TaskSpec {
         fresh: false,
         follow: Default::default(),
         pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
+        engine: Default::default(),
     }
 }
 

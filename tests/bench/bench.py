@@ -17,8 +17,8 @@ PODUP = os.path.join(TOP, "target", "release", "podup")
 SECRET = "bench-secret-0123456789"
 DURATION = os.environ.get("BENCH_SECS", "10")
 CONNS = os.environ.get("BENCH_CONNS", "32")
-# BENCH_ONLY=throughput,cold,scale,deploy,check,metrics runs some sections (throughput includes memory).
-ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "throughput,cold,scale,deploy,check,metrics").split(",")))
+# BENCH_ONLY=throughput,cold,scale,deploy,check,update,metrics runs some sections (throughput includes memory).
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "throughput,cold,scale,deploy,check,update,metrics").split(",")))
 OUT = os.path.join(TOP, "target", "bench")
 rows = []  # (measure, podup, peer, ratio or goal)
 
@@ -482,6 +482,44 @@ def update_check():
                      "; ".join(r["podup_podman_calls"]), "-", r["podup_registries"]))
 
 
+def update_fleet():
+    """Rows 8 (issue 24): twenty units each with a new image, and fifty of which five have
+    one: podman auto-update beside podup's update-all (verifying 5 s and 0 s) and podup's
+    timer job in podup mode, on each real bed (tests/real/bench_update.rs prints one JSON
+    line per bed). BENCH_UPDATE_ROUNDS runs each that many times (median; default 1)."""
+    if os.geteuid() != 0 or not shutil.which("podman") or not shutil.which("docker-registry"):
+        rows.append(("8. update-all at host scale", "skipped: needs root and the test bed packages", "-", ""))
+        return
+    env = {**os.environ, "PODUP_REAL_TESTS": "require"}
+    out = subprocess.run(["cargo", "test", "--release", "--locked", "--test", "real", "bench_update", "--",
+                          "--ignored", "--nocapture", "--test-threads=1"],
+                         cwd=TOP, env=env, capture_output=True, text=True)
+    found = re.findall(r"^\[(\w+)\] bench-update (\{.*\})$", out.stderr, re.M)
+    if out.returncode != 0 or not found:
+        raise SystemExit(f"bench: the update bench failed:\n{out.stderr[-3000:]}")
+    for bed, text in found:
+        r = json.loads(text)
+        where = f"{bed} bed ({r['podman_version']}, {r['systemd_version']}; {r['cores']} cores, load {r['load_before']} before, {r['load_after']} after; median of {r['rounds']})"
+        for key, what in (("twenty_all_new", "20 units, each with a new image"), ("fifty_five_new", "50 units, 5 with a new image")):
+            s = r[key]
+            m, ratio = s["median"], s["ratios"]
+            for method, label, goal in (("podup_verify5", "podup update-all, verifying 5 s", "goal: >= 1x"),
+                                        ("podup_verify0", "podup update-all, verify 0 s", "goal: >= 3x"),
+                                        ("podup_timer", "podup auto-update (engine podup, verifying 5 s)", "")):
+                rows.append((f"8. {what}, start to every unit on its new digest: {label}, {where}",
+                             f"{m[method]:.1f} s", f"podman auto-update: {m['podman']:.1f} s",
+                             f"{ratio['podman/' + method]:.2f}x {goal}".strip()))
+            if s["requests_for_the_others"]:
+                def reqs(d):
+                    return ", ".join(f"{v} {k}" for k, v in sorted(d.items())) or "none"
+                o = s["requests_for_the_others"]
+                for method in ("podup_verify5", "podup_verify0", "podup_timer"):
+                    rows.append((f"8. registry requests for the 45 units without a new image: {method}, {bed} bed",
+                                 reqs(o[method]), reqs(o["podman"]), "goal: at most one per image"))
+            if s["failures"]:
+                rows.append((f"8. {what}, {bed} bed: runs that did not end on the new digests", "; ".join(s["failures"]), "-", ""))
+
+
 def main():
     for tool in ("wrk", "webhook", "curl"):
         if not shutil.which(tool) and (tool == "curl" or "throughput" in ONLY):
@@ -509,6 +547,8 @@ def main():
             deploy_split()
         if "check" in ONLY:
             update_check()
+        if "update" in ONLY:
+            update_fleet()
         if "metrics" in ONLY:
             metrics_scrape(work)
     finally:

@@ -3,6 +3,7 @@
 
 mod activate;
 mod api;
+mod auto_engine;
 mod checks;
 mod cli;
 mod cli_json;

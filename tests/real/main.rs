@@ -10,10 +10,14 @@
 /// podup installed and serving in it (first: its macro is used below).
 #[macro_use]
 mod harness;
+/// The timer job with podup's own engine on labelled units (issue 24).
+mod auto_engine;
 /// The bed itself: a deploy can be shown, and nothing is left behind.
 mod bed;
 /// `make bench`: podup's update check beside podman auto-update --dry-run (ignored).
 mod bench_check;
+/// `make bench`: update-all and the timer job beside podman auto-update (ignored).
+mod bench_update;
 /// Update checks: the timer's check finds a newer image, "Update" deploys it.
 mod checks;
 /// The task engine end to end: deploys, rollbacks, stop, supersede, the timer.
@@ -29,6 +33,8 @@ mod notify;
 /// Issue 26's packages: the .deb installed, served, upgraded, removed and purged on the
 /// trixie bed; the .rpm's files and scriptlets.
 mod package;
+/// Issue 24: twenty units and a pod in one update-all: order, verdicts, rollback of one.
+mod parallel;
 /// Issue 23: per-service policies (approve, Window=, MinAge=, Timer=no) as a user meets them.
 mod policy;
 /// Issue 23's Follow=: a check moves a unit to a higher version tag through a file podup owns.

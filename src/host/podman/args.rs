@@ -48,6 +48,19 @@ pub fn labelled_running() -> Vec<String> {
     own(&["ps", "--filter", "label=io.containers.autoupdate", "--format", "json"])
 }
 
+/// Every container, in any state, with an auto-update policy: what podup's own
+/// auto-update engine reads, in one call.
+pub fn labelled_all() -> Vec<String> {
+    own(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=io.containers.autoupdate",
+        "--format",
+        "json",
+    ])
+}
+
 pub fn auto_update(dry_run: bool) -> Vec<String> {
     let mut a = own(&["auto-update", "--format", "json"]);
     if dry_run {

@@ -24,6 +24,7 @@ pub(super) fn spec(units: &[&str]) -> TaskSpec {
         fresh: false,
         follow: Default::default(),
         pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
+        engine: Default::default(),
         verify_secs: 10,
         dry_run: false,
         mode: crate::model::Mode::Deploy,

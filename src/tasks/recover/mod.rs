@@ -152,6 +152,7 @@ pub fn recovery_spec(lost: &Task, rows: &[Unsettled]) -> TaskSpec {
         fresh: false,
         follow: Default::default(),
         pull_parallel: crate::model::DEFAULT_PULL_PARALLEL,
+        engine: Default::default(),
     }
 }
 

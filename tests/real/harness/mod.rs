@@ -24,6 +24,7 @@
 
 mod app;
 mod bed;
+mod fleet;
 mod images;
 mod notify;
 mod podup;
