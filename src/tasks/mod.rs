@@ -27,6 +27,7 @@ pub mod retag;
 pub mod sandbox;
 pub mod steps;
 pub mod timer_policy;
+mod undo;
 pub mod verify;
 pub mod view;
 pub mod worker;
