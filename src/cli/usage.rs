@@ -17,7 +17,9 @@ Commands:
                  update services now, as POST /api/v1/services/S/update does
   auto-update [--caller C] [--dry-run]
                  run podman auto-update as a task (what the timer runs);
-                 repairs what lost workers left first, as recover does
+                 repairs what lost workers left first, as recover does;
+                 PODUP_AUTO_UPDATE_ENGINE=podup: podup finds, checks and
+                 deploys the labelled units itself
   recover [--caller C]
                  repair units a lost worker left half-deployed (killed, out of
                  memory, power loss): re-tag, verify or roll back, each as a
