@@ -17,6 +17,8 @@ PODUP = os.path.join(TOP, "target", "release", "podup")
 SECRET = "bench-secret-0123456789"
 DURATION = os.environ.get("BENCH_SECS", "10")
 CONNS = os.environ.get("BENCH_CONNS", "32")
+# Connections for the rejected-signature sweep (row 1 by connections; issue 24's benchmark 3).
+SWEEP = [int(n) for n in os.environ.get("BENCH_SWEEP", "1,8,32,64").split(",")]
 # BENCH_ONLY=throughput,cold,scale,deploy,check,metrics runs some sections (throughput includes memory).
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "throughput,cold,scale,deploy,check,metrics").split(",")))
 OUT = os.path.join(TOP, "target", "bench")
@@ -57,7 +59,7 @@ def sign(body):
     return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 
-def wrk(url, body, headers, work):
+def wrk(url, body, headers, work, conns=None):
     lua = os.path.join(work, "req.lua")
     body_path = os.path.join(work, "body.bin")
     with open(body_path, "wb") as f:
@@ -73,7 +75,7 @@ def wrk(url, body, headers, work):
             " summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))\n"
             "end\n"
         )
-    out = subprocess.run(["wrk", "-t1", f"-c{CONNS}", f"-d{DURATION}s", "-s", lua, url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["wrk", "-t1", f"-c{conns or CONNS}", f"-d{DURATION}s", "-s", lua, url], capture_output=True, text=True, check=True).stdout
     line = [l for l in out.splitlines() if l.startswith("RESULT")][0].split()
     return {"rps": float(line[1]), "p50": float(line[2]), "p99": float(line[3]), "requests": int(line[4]), "errors": int(line[5])}
 
@@ -137,6 +139,11 @@ def throughput(work, fakes, body):
                  "podup_close": wrk(f"http://127.0.0.1:{pport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad, "X-GitHub-Delivery": "x", "Connection": "close"}, work),
                  "peer_close": wrk(f"http://127.0.0.1:{wport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad, "Connection": "close"}, work),
                  "noop": noop_ceiling(work, body, {**base, "X-Hub-Signature-256": bad, "Connection": "close"})}
+        # The same, by connections: one alone is every request waiting for the one before
+        # (what a single CI job or a quiet forge sends), 64 more than the workers.
+        r_conns = {n: {"podup": wrk(f"http://127.0.0.1:{pport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad, "X-GitHub-Delivery": "x"}, work, n),
+                       "peer": wrk(f"http://127.0.0.1:{wport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad}, work, n)}
+                   for n in SWEEP}
         with sqlite3.connect(db) as c:
             # Past 20 a second, a source's refused requests share one row per reason and
             # second, whose `count` says how many (docs/state.md): count requests, not rows.
@@ -160,7 +167,12 @@ def throughput(work, fakes, body):
     rows.append(("1. same, both one request per connection (Connection: close)", f"{b['podup_close']['rps']:.0f}", f"{b['peer_close']['rps']:.0f}", f"{b['podup_close']['rps'] / b['peer_close']['rps']:.1f}x"))
     rows.append(("1. ceiling for one request per connection: a no-op server (tests/bench/noop_server.rs), req/s", "-", "-", f"{b['noop']['rps']:.0f}; podup at {100 * b['podup_close']['rps'] / b['noop']['rps']:.0f}% of it"))
     rows.append(("1. rejected signature: p50 / p99 ms", f"{b['podup']['p50']:.2f} / {b['podup']['p99']:.2f}", f"{b['peer']['p50']:.2f} / {b['peer']['p99']:.2f}", ""))
-    answered = b['podup']['requests'] + b['podup_close']['requests']
+    load = " ".join(open("/proc/loadavg").read().split()[:3])
+    for n, r in r_conns.items():
+        goal = "goal 2x" if n < 8 else "goal 3x"
+        rows.append((f"1. rejected signature at {n} connection{'s' if n > 1 else ''}: requests/s ({os.cpu_count()} cores, load {load} after)",
+                     f"{r['podup']['rps']:.0f}", f"{r['peer']['rps']:.0f}", f"{r['podup']['rps'] / r['peer']['rps']:.1f}x ({goal})"))
+    answered = b['podup']['requests'] + b['podup_close']['requests'] + sum(r['podup']['requests'] for r in r_conns.values())
     rows.append(("1. rejected requests recorded in the event log", f"{n_rows} of {answered} answered, in {n_stored} rows", "-", "every one counted" if n_rows >= answered else "MISSING ROWS"))
     rows.append(("2. valid signature, duplicate delivery: requests/s", f"{g['podup']['rps']:.0f}", f"{g['peer']['rps']:.0f}", f"{g['podup']['rps'] / g['peer']['rps']:.1f}x (goal 3x)"))
     rows.append(("2. duplicates answered without dispatch", f"{dups} rows, {tasks} task", "-", ""))
@@ -482,6 +494,17 @@ def update_check():
                      "; ".join(r["podup_podman_calls"]), "-", r["podup_registries"]))
 
 
+def versions():
+    """What was measured: podup, the peer and wrk, as each names itself."""
+    def first(cmd):
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (out.stdout + out.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return f"{cmd[0]}: unknown"
+    return "; ".join(first(c) for c in ([PODUP, "--version"], ["webhook", "-version"], ["wrk", "-v"]))
+
+
 def main():
     for tool in ("wrk", "webhook", "curl"):
         if not shutil.which(tool) and (tool == "curl" or "throughput" in ONLY):
@@ -513,7 +536,9 @@ def main():
             metrics_scrape(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    head = f"# podup bench ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, payload {len(body)} B, wrk -t1 -c{CONNS} -d{DURATION}s)\n\n"
+    load = " ".join(open("/proc/loadavg").read().split()[:3])
+    head = (f"# podup bench ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load {load}, payload {len(body)} B, wrk -t1 -c{CONNS} -d{DURATION}s)\n\n"
+            f"Versions: {versions()}\n\n")
     table = "| measure | podup | adnanh/webhook 2.8 | ratio / goal |\n|---|---|---|---|\n" + "".join(f"| {a} | {b} | {c} | {d} |\n" for a, b, c, d in rows)
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "latest.md"), "w") as f:
