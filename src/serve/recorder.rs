@@ -4,19 +4,21 @@
 //! them in one transaction, and then runs, for each row, what its worker left to do
 //! once the row's fate is known (the pool sends the answer then), so every answered
 //! request still has its row. Workers do not wait: while one commit is written, the
-//! rows of the next gather.
+//! rows of the next gather. When the writer is idle, a worker writes its own row
+//! instead (`Recorder::write_now`, `gate`).
+
+mod gate;
 
 use crate::config::Config;
 use crate::store::{Db, events, fold, immediate};
 use rusqlite::Connection;
 use std::path::PathBuf;
+use gate::Gate;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SendError, Sender, channel};
 
 /// Most rows in one commit; more wait for the next one.
 const MAX_BATCH: usize = 256;
-/// Rows written between two looks at the size budget.
-const BUDGET_CHECK_ROWS: usize = 1_000;
 /// Most batches of rows one look at the budget removes (`fold::enforce_budget`).
 const BUDGET_BATCHES: usize = 4;
 /// One warning a minute while the budget cannot be kept.
@@ -91,6 +93,8 @@ struct Pending<'a> {
 #[derive(Clone)]
 pub struct Recorder<'a> {
     tx: Sender<Pending<'a>>,
+    gate: Arc<Gate>,
+    config: &'a Config,
 }
 
 impl<'a> Recorder<'a> {
@@ -101,8 +105,10 @@ impl<'a> Recorder<'a> {
     /// creates it (`Db::open_existing`).
     pub fn new(path: PathBuf, config: &'a Config) -> (Recorder<'a>, impl FnOnce() + Send + 'a) {
         let (tx, rx) = channel::<Pending<'a>>();
-        (Recorder { tx }, move || {
-            write_loop(Db::open_existing(&path), config, rx)
+        let gate = Arc::new(Gate::new());
+        let writer_gate = Arc::clone(&gate);
+        (Recorder { tx, gate, config }, move || {
+            write_loop(&path, config, &writer_gate, rx)
         })
     }
 
@@ -115,19 +121,51 @@ impl<'a> Recorder<'a> {
             record,
             then: Box::new(then),
         };
+        self.gate.queued();
         if let Err(SendError(p)) = self.tx.send(pending) {
+            self.gate.unqueued(1);
             (p.then)(Err(NotStored::Unavailable("the event writer has stopped".into())));
+        }
+    }
+
+    /// Writes `record` here and now through `db`, in a commit of its own, when the
+    /// writer thread is idle (no row waits for it, no commit under way); `None` when
+    /// it is not, or when `db` is down and not due to reopen (nothing was tried):
+    /// hand the row to `record` then. Once it returns `Some(Ok)`, the row is committed.
+    pub fn write_now(&self, db: &mut Db, record: &Record) -> Option<Result<(), NotStored>> {
+        let _held = self.gate.idle()?;
+        let stored = write_one(db, self.config, record);
+        if matches!(stored, Err(NotStored::Unavailable(_))) {
+            return None;
+        }
+        Some(stored)
+    }
+
+    /// After a row of `write_now`, once its answer is on its way: the look at the size
+    /// budget, when it is due, through `db` (as the writer does after a commit).
+    pub fn wrote_now(&self, db: &mut Db) {
+        if self.gate.written(1) {
+            let _held = self.gate.hold();
+            keep_budget(db, self.config);
         }
     }
 }
 
 /// Whatever waits is the next commit: the rows that came while one was written go
 /// in together, so the batches grow with the load and a lone row never waits.
-fn write_loop(mut db: Db, config: &Config, rx: Receiver<Pending<'_>>) {
-    start_log(&mut db);
-    keep_budget(&mut db, config);
-    let mut since_check = 0;
+/// The gate is held from the first row taken until the batch is written and its
+/// rows counted out: workers see a busy writer and queue their rows meanwhile.
+fn write_loop(path: &std::path::Path, config: &Config, gate: &Gate, rx: Receiver<Pending<'_>>) {
+    let mut db = {
+        let _held = gate.hold();
+        let mut db = Db::open_existing(path);
+        start_log(&mut db);
+        keep_budget(&mut db, config);
+        gate.started();
+        db
+    };
     while let Ok(first) = rx.recv() {
+        let _held = gate.hold();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -135,10 +173,10 @@ fn write_loop(mut db: Db, config: &Config, rx: Receiver<Pending<'_>>) {
                 Err(_) => break,
             }
         }
-        since_check += batch.len();
+        let rows = batch.len();
         write_batch(&mut db, config, batch);
-        if since_check >= BUDGET_CHECK_ROWS {
-            since_check = 0;
+        gate.unqueued(rows);
+        if gate.written(rows) {
             keep_budget(&mut db, config);
         }
     }
@@ -252,6 +290,75 @@ mod tests {
             },
             filing: fold::Filing::KEPT,
         }
+    }
+
+    /// Whether the row is in the database, seen through a connection of its own: only
+    /// what is committed.
+    fn committed(path: &std::path::Path, id: &str) -> bool {
+        let conn = crate::store::open(path).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM event_log WHERE request_id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        n == 1
+    }
+
+    #[test]
+    fn with_the_writer_idle_a_worker_commits_its_own_row_and_with_it_busy_queues_it() {
+        let (dir, config) = scratch("direct");
+        let path = config.db_path();
+        let mut own = Db::open(&path);
+        let (recorder, write_loop) = Recorder::new(path.clone(), &config);
+        // The writer is starting: the first rows wait for it rather than meet its
+        // first commit.
+        assert!(recorder.write_now(&mut own, &record("early", false)).is_none());
+        std::thread::scope(|s| {
+            s.spawn(write_loop);
+            recorder.record_and_wait(Arc::new(record("r0", false))).unwrap();
+            // The writer has written its row and let go: it is idle now.
+            drop(recorder.gate.hold());
+            let stored = recorder.write_now(&mut own, &record("r1", false));
+            assert!(matches!(stored, Some(Ok(()))), "{stored:?}");
+            assert!(committed(&path, "r1"), "committed by the time the answer may go");
+            // The writer busy (a commit under way): the row is not taken here; handed to
+            // the writer, it is stored with its next commit.
+            let busy = recorder.gate.hold();
+            assert!(recorder.write_now(&mut own, &record("r2", false)).is_none());
+            assert!(!committed(&path, "r2"));
+            let (done, answer) = std::sync::mpsc::sync_channel(1);
+            recorder.record(Arc::new(record("r2", false)), move |stored| {
+                let _ = done.send((stored, std::thread::current().id()));
+            });
+            drop(busy);
+            let (stored, on) = answer.recv().unwrap();
+            stored.unwrap();
+            assert_ne!(on, std::thread::current().id(), "answered on the writer thread");
+            assert!(committed(&path, "r2"));
+            drop(recorder);
+        });
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_worker_whose_handle_is_down_leaves_its_row_to_the_writer() {
+        let (dir, config) = scratch("direct-down");
+        let path = config.db_path();
+        drop(Db::open(&path));
+        let blocked = dir.join("blocked");
+        std::fs::create_dir_all(blocked.join("podup.db")).unwrap();
+        let mut down = Db::open_existing(&blocked.join("podup.db"));
+        let (recorder, write_loop) = Recorder::new(path.clone(), &config);
+        std::thread::scope(|s| {
+            s.spawn(write_loop);
+            recorder.record_and_wait(Arc::new(record("r0", false))).unwrap();
+            drop(recorder.gate.hold());
+            assert!(recorder.write_now(&mut down, &record("r1", false)).is_none());
+            recorder.record_and_wait(Arc::new(record("r1", false))).unwrap();
+            assert!(committed(&path, "r1"));
+            drop(recorder);
+        });
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
