@@ -275,7 +275,9 @@ fn unfinished(
     busy: Busy<'_>,
 ) {
     exchange::settle(worker, record, stored);
-    let Reply { stream, answer, next, .. } = reply;
+    let Reply {
+        stream, answer, next, ..
+    } = reply;
     let kept = answer.send(stream);
     // Free before the kept connection can bring its next request.
     drop(busy);
