@@ -21,9 +21,10 @@
 //!
 //! A worker does not wait for its request's row: it hands the row to the writer
 //! thread (`Recorder`) with the answer, and the writer sends the answer after the
-//! commit, when the socket takes it at once. When the writer is idle (one request at
-//! a time), the worker commits its row itself and sends the answer from here: the
-//! hand-off to the writer thread would be all the answer waits for. An answer the socket does not take at
+//! commit, when the socket takes it at once. When the writer is idle (one request
+//! at a time), the worker commits its row itself and sends the answer the same way:
+//! the hand-off to the writer would be all the answer waits for (`recorder::gate`).
+//! An answer the socket does not take at
 //! once (the client is not reading), or whose request must be drained, goes to the
 //! poll loop, which writes it as the client reads, within one deadline (`writing`): a
 //! client that does not read holds no worker. Only an answer whose row was not stored
