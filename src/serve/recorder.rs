@@ -4,10 +4,14 @@
 //! them in one transaction, and then runs, for each row, what its worker left to do
 //! once the row's fate is known (the pool sends the answer then), so every answered
 //! request still has its row. Workers do not wait: while one commit is written, the
-//! rows of the next gather.
+//! rows of the next gather. When the writer is idle, a worker writes its own row
+//! instead (`Recorder::write_now`, `gate`).
+
+mod gate;
 
 use crate::config::Config;
 use crate::store::{Db, events, fold, immediate};
+use gate::Gate;
 use rusqlite::Connection;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,8 +19,6 @@ use std::sync::mpsc::{Receiver, SendError, Sender, channel};
 
 /// Most rows in one commit; more wait for the next one.
 const MAX_BATCH: usize = 256;
-/// Rows written between two looks at the size budget.
-const BUDGET_CHECK_ROWS: usize = 1_000;
 /// Most batches of rows one look at the budget removes (`fold::enforce_budget`).
 const BUDGET_BATCHES: usize = 4;
 /// One warning a minute while the budget cannot be kept.
@@ -91,6 +93,8 @@ struct Pending<'a> {
 #[derive(Clone)]
 pub struct Recorder<'a> {
     tx: Sender<Pending<'a>>,
+    gate: Arc<Gate>,
+    config: &'a Config,
 }
 
 impl<'a> Recorder<'a> {
@@ -101,8 +105,10 @@ impl<'a> Recorder<'a> {
     /// creates it (`Db::open_existing`).
     pub fn new(path: PathBuf, config: &'a Config) -> (Recorder<'a>, impl FnOnce() + Send + 'a) {
         let (tx, rx) = channel::<Pending<'a>>();
-        (Recorder { tx }, move || {
-            write_loop(Db::open_existing(&path), config, rx)
+        let gate = Arc::new(Gate::new());
+        let writer_gate = Arc::clone(&gate);
+        (Recorder { tx, gate, config }, move || {
+            write_loop(&path, config, &writer_gate, rx)
         })
     }
 
@@ -115,19 +121,51 @@ impl<'a> Recorder<'a> {
             record,
             then: Box::new(then),
         };
+        self.gate.queued();
         if let Err(SendError(p)) = self.tx.send(pending) {
+            self.gate.unqueued(1);
             (p.then)(Err(NotStored::Unavailable("the event writer has stopped".into())));
+        }
+    }
+
+    /// Writes `record` here and now through `db`, in a commit of its own, when the
+    /// writer thread is idle (no row waits for it, no commit under way); `None` when
+    /// it is not, or when `db` is down and not due to reopen (nothing was tried):
+    /// hand the row to `record` then. Once it returns `Some(Ok)`, the row is committed.
+    pub fn write_now(&self, db: &mut Db, record: &Record) -> Option<Result<(), NotStored>> {
+        let _held = self.gate.idle()?;
+        let stored = write_one(db, self.config, record);
+        if matches!(stored, Err(NotStored::Unavailable(_))) {
+            return None;
+        }
+        Some(stored)
+    }
+
+    /// After a row of `write_now`, once its answer is on its way: the look at the size
+    /// budget, when it is due, through `db` (as the writer does after a commit).
+    pub fn wrote_now(&self, db: &mut Db) {
+        if self.gate.written(1) {
+            let _held = self.gate.hold();
+            keep_budget(db, self.config);
         }
     }
 }
 
 /// Whatever waits is the next commit: the rows that came while one was written go
 /// in together, so the batches grow with the load and a lone row never waits.
-fn write_loop(mut db: Db, config: &Config, rx: Receiver<Pending<'_>>) {
-    start_log(&mut db);
-    keep_budget(&mut db, config);
-    let mut since_check = 0;
+/// The gate is held from the first row taken until the batch is written and its
+/// rows counted out: workers see a busy writer and queue their rows meanwhile.
+fn write_loop(path: &std::path::Path, config: &Config, gate: &Gate, rx: Receiver<Pending<'_>>) {
+    let mut db = {
+        let _held = gate.hold();
+        let mut db = Db::open_existing(path);
+        start_log(&mut db);
+        keep_budget(&mut db, config);
+        gate.started();
+        db
+    };
     while let Ok(first) = rx.recv() {
+        let _held = gate.hold();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -135,10 +173,10 @@ fn write_loop(mut db: Db, config: &Config, rx: Receiver<Pending<'_>>) {
                 Err(_) => break,
             }
         }
-        since_check += batch.len();
+        let rows = batch.len();
         write_batch(&mut db, config, batch);
-        if since_check >= BUDGET_CHECK_ROWS {
-            since_check = 0;
+        gate.unqueued(rows);
+        if gate.written(rows) {
             keep_budget(&mut db, config);
         }
     }
@@ -220,137 +258,4 @@ impl Recorder<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// An empty scratch directory named for the test, and a configuration keeping the
-    /// state database in it.
-    fn scratch(name: &str) -> (PathBuf, Config) {
-        let dir = crate::testing::scratch_dir(&format!("recorder-{name}"));
-        let pairs = [
-            ("PODUP_STATE_DIR", dir.to_str().unwrap()),
-            ("PODUP_LIMIT_AUTH_FAILURES", "2/1m"),
-        ];
-        let config = Config::from_pairs(&pairs, 0).unwrap();
-        (dir, config)
-    }
-
-    fn record(id: &str, auth_failure: bool) -> Record {
-        Record {
-            event: events::Event {
-                request_id: id.into(),
-                ts_ms: 1_000,
-                method: "POST".into(),
-                path: "/hooks/github".into(),
-                status: if auth_failure { 401 } else { 202 },
-                action: "github_webhook".into(),
-                reason: "x".into(),
-                duration_ms: 1,
-                remote_addr: None,
-                meta: "{}".into(),
-                task_id: None,
-            },
-            filing: fold::Filing::KEPT,
-        }
-    }
-
-    #[test]
-    fn rows_from_many_threads_land_each_with_its_own_answer() {
-        let (dir, config) = scratch("many");
-        let path = config.db_path();
-        drop(Db::open(&path));
-        let (recorder, write_loop) = Recorder::new(path.clone(), &config);
-        let answers: Vec<Result<(), NotStored>> = std::thread::scope(|s| {
-            s.spawn(write_loop);
-            let handles: Vec<_> = (0..8)
-                .map(|t| {
-                    let recorder = recorder.clone();
-                    s.spawn(move || {
-                        (0..50)
-                            .map(|n| {
-                                // Every thread also sends "dup", which only the first may store.
-                                let id = if n == 25 { "dup".to_string() } else { format!("{t}-{n}") };
-                                recorder.record_and_wait(Arc::new(record(&id, n % 10 == 0)))
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            drop(recorder);
-            handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
-        });
-        let refused: Vec<_> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
-        assert_eq!(refused.len(), 7, "{refused:?}");
-        assert!(
-            refused
-                .iter()
-                .all(|e| matches!(e, NotStored::Row(m) if m.contains("UNIQUE"))),
-            "{refused:?}"
-        );
-        let conn = crate::store::open(&path).unwrap();
-        let rows: i64 = conn
-            .query_row("SELECT count(*) FROM event_log", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(
-            rows,
-            8 * 49 + 1,
-            "every accepted row is stored, the refused ones are not"
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn the_writer_starts_the_log_at_once_and_changes_nothing() {
-        let (dir, config) = scratch("log");
-        let path = config.db_path();
-        let mut db = Db::open(&path);
-        let conn = db.get().unwrap();
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
-        let before: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        let wal = dir.join("podup.db-wal");
-        assert_eq!(
-            std::fs::metadata(&wal).unwrap().len(),
-            0,
-            "an empty log, as after a restart"
-        );
-        start_log(&mut db);
-        assert!(std::fs::metadata(&wal).unwrap().len() > 0, "the log is started");
-        let conn = db.get().unwrap();
-        let after: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(after, before);
-        let rows: i64 = conn
-            .query_row("SELECT count(*) FROM event_log", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(rows, 0);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn a_writer_without_a_database_answers_unavailable_and_the_worker_writes_the_row() {
-        let (dir, config) = scratch("down");
-        // A directory where the file should be: the writer's handle cannot open.
-        let blocked = dir.join("blocked");
-        std::fs::create_dir_all(blocked.join("podup.db")).unwrap();
-        let (recorder, write_loop) = Recorder::new(blocked.join("podup.db"), &config);
-        let kept = Arc::new(record("r1", true));
-        let answer = std::thread::scope(|s| {
-            s.spawn(write_loop);
-            let answer = recorder.record_and_wait(Arc::clone(&kept));
-            drop(recorder);
-            answer
-        });
-        let why = answer.unwrap_err();
-        assert!(matches!(why, NotStored::Unavailable(_)), "{why:?}");
-        assert_eq!(kept.event.request_id, "r1");
-        let mut own = Db::open(&config.db_path());
-        write_one(&mut own, &config, &kept).unwrap();
-        let conn = crate::store::open(&config.db_path()).unwrap();
-        let rows: i64 = conn
-            .query_row("SELECT count(*) FROM event_log WHERE request_id = 'r1'", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(rows, 1, "the worker's own handle stored the row");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
+mod tests;

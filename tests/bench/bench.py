@@ -17,6 +17,8 @@ PODUP = os.path.join(TOP, "target", "release", "podup")
 SECRET = "bench-secret-0123456789"
 DURATION = os.environ.get("BENCH_SECS", "10")
 CONNS = os.environ.get("BENCH_CONNS", "32")
+# Connections for the rejected-signature sweep (row 1 by connections; issue 24's benchmark 3).
+SWEEP = [int(n) for n in os.environ.get("BENCH_SWEEP", "1,8,32,64").split(",")]
 # BENCH_ONLY=throughput,cold,scale,deploy,check,update,metrics runs some sections (throughput includes memory).
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "throughput,cold,scale,deploy,check,update,metrics").split(",")))
 OUT = os.path.join(TOP, "target", "bench")
@@ -57,7 +59,7 @@ def sign(body):
     return "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 
-def wrk(url, body, headers, work):
+def wrk(url, body, headers, work, conns=None):
     lua = os.path.join(work, "req.lua")
     body_path = os.path.join(work, "body.bin")
     with open(body_path, "wb") as f:
@@ -73,7 +75,7 @@ def wrk(url, body, headers, work):
             " summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))\n"
             "end\n"
         )
-    out = subprocess.run(["wrk", "-t1", f"-c{CONNS}", f"-d{DURATION}s", "-s", lua, url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["wrk", "-t1", f"-c{conns or CONNS}", f"-d{DURATION}s", "-s", lua, url], capture_output=True, text=True, check=True).stdout
     line = [l for l in out.splitlines() if l.startswith("RESULT")][0].split()
     return {"rps": float(line[1]), "p50": float(line[2]), "p99": float(line[3]), "requests": int(line[4]), "errors": int(line[5])}
 
@@ -137,6 +139,11 @@ def throughput(work, fakes, body):
                  "podup_close": wrk(f"http://127.0.0.1:{pport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad, "X-GitHub-Delivery": "x", "Connection": "close"}, work),
                  "peer_close": wrk(f"http://127.0.0.1:{wport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad, "Connection": "close"}, work),
                  "noop": noop_ceiling(work, body, {**base, "X-Hub-Signature-256": bad, "Connection": "close"})}
+        # The same, by connections: one alone is every request waiting for the one before
+        # (what a single CI job or a quiet forge sends), 64 more than the workers.
+        r_conns = {n: {"podup": wrk(f"http://127.0.0.1:{pport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad, "X-GitHub-Delivery": "x"}, work, n),
+                       "peer": wrk(f"http://127.0.0.1:{wport}/hooks/github", body, {**base, "X-Hub-Signature-256": bad}, work, n)}
+                   for n in SWEEP}
         with sqlite3.connect(db) as c:
             # Past 20 a second, a source's refused requests share one row per reason and
             # second, whose `count` says how many (docs/state.md): count requests, not rows.
@@ -160,7 +167,12 @@ def throughput(work, fakes, body):
     rows.append(("1. same, both one request per connection (Connection: close)", f"{b['podup_close']['rps']:.0f}", f"{b['peer_close']['rps']:.0f}", f"{b['podup_close']['rps'] / b['peer_close']['rps']:.1f}x"))
     rows.append(("1. ceiling for one request per connection: a no-op server (tests/bench/noop_server.rs), req/s", "-", "-", f"{b['noop']['rps']:.0f}; podup at {100 * b['podup_close']['rps'] / b['noop']['rps']:.0f}% of it"))
     rows.append(("1. rejected signature: p50 / p99 ms", f"{b['podup']['p50']:.2f} / {b['podup']['p99']:.2f}", f"{b['peer']['p50']:.2f} / {b['peer']['p99']:.2f}", ""))
-    answered = b['podup']['requests'] + b['podup_close']['requests']
+    load = " ".join(open("/proc/loadavg").read().split()[:3])
+    for n, r in r_conns.items():
+        goal = "goal 2x" if n < 8 else "goal 3x"
+        rows.append((f"1. rejected signature at {n} connection{'s' if n > 1 else ''}: requests/s ({os.cpu_count()} cores, load {load} after)",
+                     f"{r['podup']['rps']:.0f}", f"{r['peer']['rps']:.0f}", f"{r['podup']['rps'] / r['peer']['rps']:.1f}x ({goal})"))
+    answered = b['podup']['requests'] + b['podup_close']['requests'] + sum(r['podup']['requests'] for r in r_conns.values())
     rows.append(("1. rejected requests recorded in the event log", f"{n_rows} of {answered} answered, in {n_stored} rows", "-", "every one counted" if n_rows >= answered else "MISSING ROWS"))
     rows.append(("2. valid signature, duplicate delivery: requests/s", f"{g['podup']['rps']:.0f}", f"{g['peer']['rps']:.0f}", f"{g['podup']['rps'] / g['peer']['rps']:.1f}x (goal 3x)"))
     rows.append(("2. duplicates answered without dispatch", f"{dups} rows, {tasks} task", "-", ""))
@@ -483,12 +495,12 @@ def update_check():
 
 
 def update_fleet():
-    """Rows 8 (issue 24): twenty units each with a new image, and fifty of which five have
+    """Rows 9 (issue 24): twenty units each with a new image, and fifty of which five have
     one: podman auto-update beside podup's update-all (verifying 5 s and 0 s) and podup's
     timer job in podup mode, on each real bed (tests/real/bench_update.rs prints one JSON
     line per bed). BENCH_UPDATE_ROUNDS runs each that many times (median; default 1)."""
     if os.geteuid() != 0 or not shutil.which("podman") or not shutil.which("docker-registry"):
-        rows.append(("8. update-all at host scale", "skipped: needs root and the test bed packages", "-", ""))
+        rows.append(("9. update-all at host scale", "skipped: needs root and the test bed packages", "-", ""))
         return
     env = {**os.environ, "PODUP_REAL_TESTS": "require"}
     out = subprocess.run(["cargo", "test", "--release", "--locked", "--test", "real", "bench_update", "--",
@@ -506,7 +518,7 @@ def update_fleet():
             for method, label, goal in (("podup_verify5", "podup update-all, verifying 5 s", "goal: >= 1x"),
                                         ("podup_verify0", "podup update-all, verify 0 s", "goal: >= 3x"),
                                         ("podup_timer", "podup auto-update (engine podup, verifying 5 s)", "")):
-                rows.append((f"8. {what}, start to every unit on its new digest: {label}, {where}",
+                rows.append((f"9. {what}, start to every unit on its new digest: {label}, {where}",
                              f"{m[method]:.1f} s", f"podman auto-update: {m['podman']:.1f} s",
                              f"{ratio['podman/' + method]:.2f}x {goal}".strip()))
             if s["requests_for_the_others"]:
@@ -514,10 +526,21 @@ def update_fleet():
                     return ", ".join(f"{v} {k}" for k, v in sorted(d.items())) or "none"
                 o = s["requests_for_the_others"]
                 for method in ("podup_verify5", "podup_verify0", "podup_timer"):
-                    rows.append((f"8. registry requests for the 45 units without a new image: {method}, {bed} bed",
+                    rows.append((f"9. registry requests for the 45 units without a new image: {method}, {bed} bed",
                                  reqs(o[method]), reqs(o["podman"]), "goal: at most one per image"))
             if s["failures"]:
-                rows.append((f"8. {what}, {bed} bed: runs that did not end on the new digests", "; ".join(s["failures"]), "-", ""))
+                rows.append((f"9. {what}, {bed} bed: runs that did not end on the new digests", "; ".join(s["failures"]), "-", ""))
+
+
+def versions():
+    """What was measured: podup, the peer and wrk, as each names itself."""
+    def first(cmd):
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (out.stdout + out.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return f"{cmd[0]}: unknown"
+    return "; ".join(first(c) for c in ([PODUP, "--version"], ["webhook", "-version"], ["wrk", "-v"]))
 
 
 def main():
@@ -553,7 +576,9 @@ def main():
             metrics_scrape(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    head = f"# podup bench ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, payload {len(body)} B, wrk -t1 -c{CONNS} -d{DURATION}s)\n\n"
+    load = " ".join(open("/proc/loadavg").read().split()[:3])
+    head = (f"# podup bench ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load {load}, payload {len(body)} B, wrk -t1 -c{CONNS} -d{DURATION}s)\n\n"
+            f"Versions: {versions()}\n\n")
     table = "| measure | podup | adnanh/webhook 2.8 | ratio / goal |\n|---|---|---|---|\n" + "".join(f"| {a} | {b} | {c} | {d} |\n" for a, b, c, d in rows)
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "latest.md"), "w") as f:
