@@ -33,7 +33,10 @@ inspect)
 pull)
   rec "$@"
   lock; n=$(( $(cat "$W/now") + 1 )); echo $n > "$W/now"; echo "pulls $n" >> "$W/events"; unlock
-  sleep "$(cat "$W/pull_sleep")"
+  # Holds the pull for up to pull_sleep seconds, or until a third pull runs beside it:
+  # past the bound of 2 that ends at once and shows, whatever the machine's load.
+  i=0; max=$(awk "BEGIN { print int($(cat "$W/pull_sleep") * 20) }")
+  while [ $i -lt "$max" ] && [ "$(cat "$W/now")" -lt 3 ]; do sleep 0.05; i=$((i + 1)); done
   lock; echo $(( $(cat "$W/now") - 1 )) > "$W/now"; unlock
   cat "$W/new_id" > "$W/tag.$(key "$3")"; cat "$W/new_id"; exit 0 ;;
 tag)
@@ -216,7 +219,7 @@ fn no_more_pulls_run_at_once_than_the_bound() {
         .map(|i| (format!("u{i}.service"), format!("reg.example/u{i}:1")))
         .collect();
     let refs: Vec<(&str, &str)> = units.iter().map(|(u, r)| (u.as_str(), r.as_str())).collect();
-    let world = World::new("parallel-bound", &refs, "0.5");
+    let world = World::new("parallel-bound", &refs, "5");
     let world = World {
         podup: world.podup.env("PODUP_PULL_PARALLEL", "2"),
         fakes: world.fakes,
