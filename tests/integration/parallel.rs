@@ -63,10 +63,10 @@ show)
   exit 0 ;;
 restart)
   rec --user "$@"; u=$2
-  echo "start $u" >> "$W/events"
+  echo "start $u" >> "$W/events"; echo "start $u $(date +%s%N)" >> "$W/times"
   sleep "$(cat "$W/$u.restart_sleep" 2>/dev/null || echo 0)"
   cat "$W/tag.$(key "$(cat "$W/$u.ref")")" > "$W/$u.img"
-  echo "done $u" >> "$W/events"
+  echo "done $u" >> "$W/events"; echo "done $u $(date +%s%N)" >> "$W/times"
   exit 0 ;;
 esac
 "#;
@@ -133,6 +133,17 @@ impl World {
             .query_row("SELECT status FROM tasks WHERE id = ?1", [id], |r| r.get(0))
             .unwrap();
         (id, status)
+    }
+
+    /// When each restart started and ended (`start`/`done`, unit), in milliseconds.
+    fn times(&self) -> Vec<(String, String, u128)> {
+        let text = std::fs::read_to_string(self.w().join("times")).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                (f[0].into(), f[1].into(), f[2].parse::<u128>().unwrap() / 1_000_000)
+            })
+            .collect()
     }
 
     /// Each unit row's status and message.
@@ -288,4 +299,39 @@ fn units_bound_together_roll_back_together() {
         (OLD_ID.into(), OLD_ID.into())
     );
     assert_eq!(world.runs("other.service"), NEW_ID);
+}
+
+#[test]
+fn a_pods_containers_restart_together_within_one_window() {
+    let units = [("pa.service", "reg.example/pa:1"), ("pb.service", "reg.example/pb:1")];
+    let world = World::new("parallel-pod", &units, "0");
+    let world = World {
+        podup: world.podup.env("PODUP_VERIFY_SECS", "3"),
+        fakes: world.fakes,
+    };
+    for u in ["pa.service", "pb.service"] {
+        world.set(u, "binds", "pod-p.service");
+        world.set(u, "after", "pod-p.service");
+    }
+    let (id, status) = world.deploy(&["pa.service", "pb.service"]);
+    assert_eq!(status, "succeeded", "{}", world.log(id));
+    let times = world.times();
+    let at = |what: &str, u: &str| times.iter().find(|t| t.0 == what && t.1 == u).unwrap().2;
+    // A window is 3 s from a restart's end: each member restarts inside the other's.
+    let first_done = at("done", "pa.service").min(at("done", "pb.service"));
+    let last_start = at("start", "pa.service").max(at("start", "pb.service"));
+    assert!(
+        last_start < first_done + 3000,
+        "one member restarted only after the other's window ended: {times:?}\n{}",
+        world.log(id)
+    );
+    assert!(
+        world.log(id).contains("pa.service, pb.service go together"),
+        "{}",
+        world.log(id)
+    );
+    assert_eq!(
+        (world.runs("pa.service"), world.runs("pb.service")),
+        (NEW_ID.into(), NEW_ID.into())
+    );
 }
