@@ -8,6 +8,7 @@ pub mod autoupdate_podup;
 pub mod catalog;
 pub mod check;
 pub mod control;
+pub mod current;
 pub mod deploy;
 pub mod dispatch;
 pub mod fields;

@@ -1,5 +1,5 @@
 //! The deploy of several units in one task: the units' dependencies read in one call,
-//! planned (`plan`), then one thread per unit, each with its own database connection
+//! planned (`plan`), the units already on their tag's image set aside (`current`), then one thread per unit, each with its own database connection
 //! and host (`deploy::deploy_in`). Pulls are shared and bounded (`pulls`); a restart
 //! waits for the units it comes after (within its group too, but never for their
 //! verification); verification windows overlap. Each unit keeps its own verdict and
@@ -7,10 +7,11 @@
 //! member of the group verified meanwhile. Previous images are removed once every deploy ended: another unit's
 //! rollback may still need one.
 
+use super::current::Before;
 use super::deploy::{self, Ctx, Order, Succeeded};
 use super::journal::Journal;
 use super::lifecycle::UnitOutcome;
-use super::plan::{Plan, plan};
+use super::plan::{Plan, Wait, plan};
 use super::pulls::Pulls;
 use super::worker::{image_of, settle};
 use crate::host::Host;
@@ -24,6 +25,12 @@ use std::time::Duration;
 /// Which units may be waited for no longer: restarted, or their deploy ended.
 struct Board<'a> {
     units: &'a [UnitSpec],
+    /// The units found to run their tag's image already (`current`), with their outcome.
+    current: Vec<Option<UnitOutcome>>,
+    /// For each unit, the member of its group before it: restarts within a group run one
+    /// after another (systemd cancels one pod container's restart job when another's
+    /// runs at the same time), without waiting for each other's verification.
+    previous: Vec<Option<usize>>,
     plan: &'a Plan,
     ready: Mutex<Vec<bool>>,
     changed: Condvar,
@@ -44,7 +51,8 @@ impl Board<'_> {
 impl Order for Board<'_> {
     fn before_restart(&self, journal: &Journal<'_>, unit: &str) {
         let Some(i) = self.index(unit) else { return };
-        let waits = &self.plan.waits[i];
+        let group = self.previous[i].map(|on| Wait { on, why: "its group" });
+        let waits: Vec<&Wait> = self.plan.waits[i].iter().chain(group.as_ref()).collect();
         let pending = |ready: &[bool]| waits.iter().filter(|w| !ready[w.on]).collect::<Vec<_>>();
         let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
         let first = pending(&ready);
@@ -113,8 +121,25 @@ pub fn deploy_all(
         journal.error("plan", None, "the state database has no path to open again");
         return vec![UnitOutcome::new(TaskStatus::Failed, "store_failed", "no database path"); units.len()];
     };
+    let mut specs: Vec<UnitSpec> = units.to_vec();
+    let mut current: Vec<Option<UnitOutcome>> = vec![None; units.len()];
+    for (i, found) in super::current::check(&journal, host, units).into_iter().enumerate() {
+        match found {
+            Before::Current(o) => current[i] = Some(o),
+            Before::Digest(d) => specs[i].digest = Some(d),
+            Before::Pull => {}
+        }
+    }
+    let mut previous = vec![None; units.len()];
+    for g in &plan.groups {
+        for pair in g.windows(2) {
+            previous[pair[1]] = Some(pair[0]);
+        }
+    }
     let board = Board {
-        units,
+        units: &specs,
+        current,
+        previous,
         plan: &plan,
         ready: Mutex::new(vec![false; units.len()]),
         changed: Condvar::new(),
@@ -172,7 +197,7 @@ fn describe(journal: &Journal<'_>, units: &[UnitSpec], plan: &Plan, pull_paralle
             "plan",
             None,
             &format!(
-                "{} go together (BindsTo=/PartOf=): pulled, then restarted together in this order without waiting for each other's verification, verified over one window, and rolled back together when one fails after its restart",
+                "{} go together (BindsTo=/PartOf=): pulled, then restarted one right after another in this order (not waiting for each other's verification), verified over one window, and rolled back together when one fails after its restart",
                 members.join(", ")
             ),
         );
@@ -286,6 +311,11 @@ fn run_member(
         host,
         task_id,
     };
+    if let Some(o) = &board.current[i] {
+        settle(&journal, &u.unit, o);
+        board.mark(i);
+        return (i, o.clone(), None, false);
+    }
     if host.stop_requested() {
         let o = UnitOutcome::new(TaskStatus::Cancelled, "stopped", "stopped on request");
         settle(&journal, &u.unit, &o);
