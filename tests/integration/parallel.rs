@@ -98,7 +98,13 @@ impl World {
         }
         fakes.before("podman", &format!("{COMMON}\n{PODMAN}"));
         fakes.before("systemctl", &format!("{COMMON}\n{SYSTEMCTL}"));
-        let podup = Podup::new(name)
+        // reg.example is blocked: the check before the pulls fails without a request,
+        // and every unit is pulled by its tag.
+        let p = Podup::new(name);
+        let conf = p.state.path().join("registries.conf");
+        std::fs::write(&conf, "[[registry]]\nlocation = \"reg.example\"\nblocked = true\n").unwrap();
+        let podup = p
+            .env("CONTAINERS_REGISTRIES_CONF", conf.to_str().unwrap())
             .env("PATH", &fakes.path_env())
             .env("FAKE_DIR", fakes.dir().to_str().unwrap())
             .env("PODUP_SYSTEMD_SCOPE", "user")
@@ -219,6 +225,14 @@ fn units_sharing_an_image_pull_it_once() {
     for (u, _) in units {
         assert_eq!(world.runs(u), NEW_ID, "{u}");
     }
+    assert!(
+        world
+            .log(id)
+            .contains("x.service: the registry could not say the digest of reg.example/shared:1")
+            && world.log(id).contains("pulling by tag"),
+        "{}",
+        world.log(id)
+    );
 }
 
 #[test]
