@@ -11,15 +11,15 @@ use super::current::Before;
 use super::deploy::{self, Ctx, Order, Succeeded};
 use super::journal::Journal;
 use super::lifecycle::UnitOutcome;
-use super::plan::{Plan, Wait, plan};
+use super::plan::{Plan, plan};
 use super::pulls::Pulls;
 use super::worker::{image_of, settle};
-use crate::host::Host;
+use crate::host::{Host, HostError};
 use crate::model::{TaskStatus, UnitSpec};
 use crate::store::tasks::{Task, UnitUpdate};
 use rusqlite::Connection;
 use std::path::PathBuf;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Which units may be waited for no longer: restarted, or their deploy ended.
@@ -27,13 +27,20 @@ struct Board<'a> {
     units: &'a [UnitSpec],
     /// The units found to run their tag's image already (`current`), with their outcome.
     current: Vec<Option<UnitOutcome>>,
-    /// For each unit, the member of its group before it: restarts within a group run one
-    /// after another (systemd cancels one pod container's restart job when another's
-    /// runs at the same time), without waiting for each other's verification.
-    previous: Vec<Option<usize>>,
     plan: &'a Plan,
     ready: Mutex<Vec<bool>>,
     changed: Condvar,
+    /// The joint restart of each group of several units.
+    joint: Mutex<Joint>,
+    joined: Condvar,
+}
+
+/// Which members of a group reached their restart, which ended before it, and the
+/// answer of their one `systemctl restart`.
+struct Joint {
+    arrived: Vec<bool>,
+    gone: Vec<bool>,
+    answers: Vec<Option<Result<(), HostError>>>,
 }
 
 impl Board<'_> {
@@ -45,14 +52,24 @@ impl Board<'_> {
         let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
         ready[i] = true;
         self.changed.notify_all();
+        drop(ready);
+        let mut joint = self.joint.lock().unwrap_or_else(|e| e.into_inner());
+        joint.gone[i] = true;
+        self.joined.notify_all();
+    }
+
+    fn wait_joint<'g>(&self, g: MutexGuard<'g, Joint>) -> MutexGuard<'g, Joint> {
+        self.joined
+            .wait_timeout(g, Duration::from_millis(200))
+            .map(|(g, _)| g)
+            .unwrap_or_else(|e| e.into_inner().0)
     }
 }
 
 impl Order for Board<'_> {
     fn before_restart(&self, journal: &Journal<'_>, unit: &str) {
         let Some(i) = self.index(unit) else { return };
-        let group = self.previous[i].map(|on| Wait { on, why: "its group" });
-        let waits: Vec<&Wait> = self.plan.waits[i].iter().chain(group.as_ref()).collect();
+        let waits = &self.plan.waits[i];
         let pending = |ready: &[bool]| waits.iter().filter(|w| !ready[w.on]).collect::<Vec<_>>();
         let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
         let first = pending(&ready);
@@ -88,6 +105,48 @@ impl Order for Board<'_> {
     fn restarted(&self, unit: &str) {
         if let Some(i) = self.index(unit) {
             self.mark(i);
+        }
+    }
+
+    /// Waits until every member of the unit's group reached its restart or ended; the
+    /// first of them in the group's order restarts all that reached it with one
+    /// `systemctl restart` (two restart jobs of one pod's containers at the same time
+    /// make systemd cancel one), and each takes that answer.
+    fn restart_with_group(&self, host: &Host, journal: &Journal<'_>, unit: &str) -> Option<Result<(), HostError>> {
+        let i = self.index(unit)?;
+        let group = self
+            .plan
+            .groups
+            .iter()
+            .find(|g| g.contains(&i))
+            .filter(|g| g.len() > 1)?;
+        let mut joint = self.joint.lock().unwrap_or_else(|e| e.into_inner());
+        joint.arrived[i] = true;
+        self.joined.notify_all();
+        while !group.iter().all(|&m| joint.arrived[m] || joint.gone[m]) {
+            joint = self.wait_joint(joint);
+        }
+        let members: Vec<usize> = group.iter().copied().filter(|&m| joint.arrived[m]).collect();
+        if members.first() == Some(&i) {
+            drop(joint);
+            let names: Vec<&str> = members.iter().map(|&m| self.units[m].unit.as_str()).collect();
+            journal.info(
+                "restart",
+                Some(unit),
+                &format!("restarting {} in one job", names.join(", ")),
+            );
+            let answer = host.restart_all(&names).map(|_| ());
+            joint = self.joint.lock().unwrap_or_else(|e| e.into_inner());
+            for &m in &members {
+                joint.answers[m] = Some(answer.clone());
+            }
+            self.joined.notify_all();
+        }
+        loop {
+            if let Some(answer) = joint.answers[i].clone() {
+                return Some(answer);
+            }
+            joint = self.wait_joint(joint);
         }
     }
 }
@@ -130,19 +189,18 @@ pub fn deploy_all(
             Before::Pull => {}
         }
     }
-    let mut previous = vec![None; units.len()];
-    for g in &plan.groups {
-        for pair in g.windows(2) {
-            previous[pair[1]] = Some(pair[0]);
-        }
-    }
     let board = Board {
         units: &specs,
         current,
-        previous,
         plan: &plan,
         ready: Mutex::new(vec![false; units.len()]),
         changed: Condvar::new(),
+        joint: Mutex::new(Joint {
+            arrived: vec![false; units.len()],
+            gone: vec![false; units.len()],
+            answers: vec![None; units.len()],
+        }),
+        joined: Condvar::new(),
     };
     let pulls = Pulls::new(pull_parallel as usize);
     let ctx = Ctx {
@@ -197,7 +255,7 @@ fn describe(journal: &Journal<'_>, units: &[UnitSpec], plan: &Plan, pull_paralle
             "plan",
             None,
             &format!(
-                "{} go together (BindsTo=/PartOf=): pulled, then restarted one right after another in this order (not waiting for each other's verification), verified over one window, and rolled back together when one fails after its restart",
+                "{} go together (BindsTo=/PartOf=): pulled, then restarted together in one job, verified over one window, and rolled back together when one fails after its restart",
                 members.join(", ")
             ),
         );

@@ -1,6 +1,6 @@
 //! The order of a parallel deploy, from the units' own dependencies (`host::deps`):
-//! which units go together (a group: restarted together, verified over one window,
-//! rolled back together), and which unit's restart waits for which other unit.
+//! which units go together (a group: restarted in one job, verified over one window,
+//! rolled back together), and which unit's restart waits for which unit of another group.
 //!
 //! - Groups: units joined by `BindsTo=` or `PartOf=`, directly or through a unit they
 //!   both name (a pod's unit, which need not be in the task: the containers of a pod are
@@ -25,7 +25,7 @@ pub struct Wait {
 pub struct Plan {
     /// Indexes of the task's units, group by group, each in deploy order.
     pub groups: Vec<Vec<usize>>,
-    /// For each unit (task index): the units it waits for, in its group or not.
+    /// For each unit (task index): the units of other groups it waits for.
     pub waits: Vec<Vec<Wait>>,
     /// Cycles broken, for the task log.
     pub warnings: Vec<String>,
@@ -86,9 +86,12 @@ pub fn plan(units: &[String], deps: &[UnitDeps]) -> Plan {
     }
     let mut groups: Vec<Vec<usize>> = by_root.into_values().collect();
     groups.sort_by_key(|g| position[g[0]]);
+    let group_of = |i: usize| groups.iter().position(|g| g.contains(&i));
     let mut waits = vec![Vec::new(); n];
     for (&(a, b), &why) in &edges {
-        waits[b].push(Wait { on: a, why });
+        if group_of(a) != group_of(b) {
+            waits[b].push(Wait { on: a, why });
+        }
     }
     Plan {
         groups,
@@ -200,8 +203,11 @@ mod tests {
         let deps = [dep("web", &["db"], &["db"], &[]), dep("db", &[], &[], &[])];
         let p = plan(&units, &deps);
         assert_eq!(p.groups, [vec![1, 0], vec![2]]);
-        assert_eq!(p.waits[0], [Wait { on: 1, why: "After=" }], "web restarts after db");
-        assert!(p.waits[1].is_empty() && p.waits[2].is_empty());
+        assert!(
+            p.waits.iter().all(Vec::is_empty),
+            "a group orders itself: {:?}",
+            p.waits
+        );
     }
 
     #[test]

@@ -62,11 +62,13 @@ show)
   printf 'LoadState=loaded\nActiveState=%s\nSubState=x\nResult=%s\nMainPID=7\nNRestarts=0\nInvocationID=%s\nActiveEnterTimestampMonotonic=1\n' "$s" "$r" "$id"
   exit 0 ;;
 restart)
-  rec --user "$@"; u=$2
-  echo "start $u" >> "$W/events"; echo "start $u $(date +%s%N)" >> "$W/times"
-  sleep "$(cat "$W/$u.restart_sleep" 2>/dev/null || echo 0)"
-  cat "$W/tag.$(key "$(cat "$W/$u.ref")")" > "$W/$u.img"
-  echo "done $u" >> "$W/events"; echo "done $u $(date +%s%N)" >> "$W/times"
+  rec --user "$@"; shift
+  for u in "$@"; do
+    echo "start $u" >> "$W/events"; echo "start $u $(date +%s%N)" >> "$W/times"
+    sleep "$(cat "$W/$u.restart_sleep" 2>/dev/null || echo 0)"
+    cat "$W/tag.$(key "$(cat "$W/$u.ref")")" > "$W/$u.img"
+    echo "done $u" >> "$W/events"; echo "done $u $(date +%s%N)" >> "$W/times"
+  done
   exit 0 ;;
 esac
 "#;
@@ -340,7 +342,10 @@ fn a_pods_containers_restart_together_within_one_window() {
         world.log(id)
     );
     assert!(
-        world.log(id).contains("pa.service, pb.service go together"),
+        world.log(id).contains("pa.service, pb.service go together")
+            && world
+                .log(id)
+                .contains("pa.service: restarting pa.service, pb.service in one job"),
         "{}",
         world.log(id)
     );
