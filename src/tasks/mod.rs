@@ -5,6 +5,7 @@ pub mod admit;
 pub mod approval;
 pub mod autoupdate;
 pub mod autoupdate_podup;
+mod board;
 pub mod catalog;
 pub mod check;
 pub mod control;

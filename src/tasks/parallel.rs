@@ -7,149 +7,20 @@
 //! member of the group verified meanwhile. Previous images are removed once every deploy ended: another unit's
 //! rollback may still need one.
 
+use super::board::{Board, Joint};
 use super::current::Before;
-use super::deploy::{self, Ctx, Order, Succeeded};
+use super::deploy::{self, Ctx, Succeeded};
 use super::journal::Journal;
 use super::lifecycle::UnitOutcome;
 use super::plan::{Plan, plan};
 use super::pulls::Pulls;
 use super::worker::{image_of, settle};
-use crate::host::{Host, HostError};
+use crate::host::Host;
 use crate::model::{TaskStatus, UnitSpec};
 use crate::store::tasks::{Task, UnitUpdate};
 use rusqlite::Connection;
 use std::path::PathBuf;
-use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Duration;
-
-/// Which units may be waited for no longer: restarted, or their deploy ended.
-struct Board<'a> {
-    units: &'a [UnitSpec],
-    /// The units found to run their tag's image already (`current`), with their outcome.
-    current: Vec<Option<UnitOutcome>>,
-    plan: &'a Plan,
-    ready: Mutex<Vec<bool>>,
-    changed: Condvar,
-    /// The joint restart of each group of several units.
-    joint: Mutex<Joint>,
-    joined: Condvar,
-}
-
-/// Which members of a group reached their restart, which ended before it, and the
-/// answer of their one `systemctl restart`.
-struct Joint {
-    arrived: Vec<bool>,
-    gone: Vec<bool>,
-    answers: Vec<Option<Result<(), HostError>>>,
-}
-
-impl Board<'_> {
-    fn index(&self, unit: &str) -> Option<usize> {
-        self.units.iter().position(|u| u.unit == unit)
-    }
-
-    fn mark(&self, i: usize) {
-        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
-        ready[i] = true;
-        self.changed.notify_all();
-        drop(ready);
-        let mut joint = self.joint.lock().unwrap_or_else(|e| e.into_inner());
-        joint.gone[i] = true;
-        self.joined.notify_all();
-    }
-
-    fn wait_joint<'g>(&self, g: MutexGuard<'g, Joint>) -> MutexGuard<'g, Joint> {
-        self.joined
-            .wait_timeout(g, Duration::from_millis(200))
-            .map(|(g, _)| g)
-            .unwrap_or_else(|e| e.into_inner().0)
-    }
-}
-
-impl Order for Board<'_> {
-    fn before_restart(&self, journal: &Journal<'_>, unit: &str) {
-        let Some(i) = self.index(unit) else { return };
-        let waits = &self.plan.waits[i];
-        let pending = |ready: &[bool]| waits.iter().filter(|w| !ready[w.on]).collect::<Vec<_>>();
-        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
-        let first = pending(&ready);
-        if first.is_empty() {
-            return;
-        }
-        let names: Vec<String> = first
-            .iter()
-            .map(|w| format!("{} ({})", self.units[w.on].unit, w.why))
-            .collect();
-        drop(ready);
-        journal.info(
-            "order",
-            Some(unit),
-            &format!("waits for {} to restart", names.join(", ")),
-        );
-        ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
-        while !pending(&ready).is_empty() {
-            ready = self
-                .changed
-                .wait_timeout(ready, Duration::from_millis(500))
-                .map(|(g, _)| g)
-                .unwrap_or_else(|e| e.into_inner().0);
-        }
-        drop(ready);
-        journal.info(
-            "order",
-            Some(unit),
-            &format!("{} restarted or ended; restarting", names.join(", ")),
-        );
-    }
-
-    fn restarted(&self, unit: &str) {
-        if let Some(i) = self.index(unit) {
-            self.mark(i);
-        }
-    }
-
-    /// Waits until every member of the unit's group reached its restart or ended; the
-    /// first of them in the group's order restarts all that reached it with one
-    /// `systemctl restart` (two restart jobs of one pod's containers at the same time
-    /// make systemd cancel one), and each takes that answer.
-    fn restart_with_group(&self, host: &Host, journal: &Journal<'_>, unit: &str) -> Option<Result<(), HostError>> {
-        let i = self.index(unit)?;
-        let group = self
-            .plan
-            .groups
-            .iter()
-            .find(|g| g.contains(&i))
-            .filter(|g| g.len() > 1)?;
-        let mut joint = self.joint.lock().unwrap_or_else(|e| e.into_inner());
-        joint.arrived[i] = true;
-        self.joined.notify_all();
-        while !group.iter().all(|&m| joint.arrived[m] || joint.gone[m]) {
-            joint = self.wait_joint(joint);
-        }
-        let members: Vec<usize> = group.iter().copied().filter(|&m| joint.arrived[m]).collect();
-        if members.first() == Some(&i) {
-            drop(joint);
-            let names: Vec<&str> = members.iter().map(|&m| self.units[m].unit.as_str()).collect();
-            journal.info(
-                "restart",
-                Some(unit),
-                &format!("restarting {} in one job", names.join(", ")),
-            );
-            let answer = host.restart_all(&names).map(|_| ());
-            joint = self.joint.lock().unwrap_or_else(|e| e.into_inner());
-            for &m in &members {
-                joint.answers[m] = Some(answer.clone());
-            }
-            self.joined.notify_all();
-        }
-        loop {
-            if let Some(answer) = joint.answers[i].clone() {
-                return Some(answer);
-            }
-            joint = self.wait_joint(joint);
-        }
-    }
-}
+use std::sync::{Condvar, Mutex};
 
 /// Deploys `units` (two or more) of task `task`, `pull_parallel` pulls at a time; each
 /// outcome in the order of `units`, each unit row settled with its verdict.
@@ -175,6 +46,23 @@ pub fn deploy_all(
         Vec::new()
     });
     let plan = plan(&names, &deps);
+    // The units a group is bound to from outside the task (a pod's unit): restarted with
+    // the group, as a pod restarts as one.
+    let outside: Vec<Vec<String>> = plan
+        .groups
+        .iter()
+        .map(|g| {
+            let mut out: Vec<String> = Vec::new();
+            for d in deps.iter().filter(|d| g.iter().any(|&i| units[i].unit == d.id)) {
+                for n in d.binds_to.iter().chain(&d.part_of) {
+                    if !names.contains(n) && !out.contains(n) {
+                        out.push(n.clone());
+                    }
+                }
+            }
+            out
+        })
+        .collect();
     describe(&journal, units, &plan, pull_parallel);
     let Some(path) = conn.path().filter(|p| !p.is_empty()).map(PathBuf::from) else {
         journal.error("plan", None, "the state database has no path to open again");
@@ -192,6 +80,7 @@ pub fn deploy_all(
     let board = Board {
         units: &specs,
         current,
+        outside,
         plan: &plan,
         ready: Mutex::new(vec![false; units.len()]),
         changed: Condvar::new(),

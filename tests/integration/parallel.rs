@@ -345,7 +345,7 @@ fn a_pods_containers_restart_together_within_one_window() {
         world.log(id).contains("pa.service, pb.service go together")
             && world
                 .log(id)
-                .contains("pa.service: restarting pa.service, pb.service in one job"),
+                .contains("pa.service: restarting pod-p.service, pa.service, pb.service in one job"),
         "{}",
         world.log(id)
     );
