@@ -49,11 +49,10 @@ pub fn check(journal: &Journal<'_>, host: &Host, units: &[UnitSpec]) -> Vec<Befo
     }
     let running = remotes.find_all(conn, &asked, || super::check::running(host));
     journal.flush(None, "check");
-    journal.info(
-        "check",
-        None,
-        &format!("before pulling, registry requests: {}", remotes.summary()),
-    );
+    if asked.iter().any(|i| matches!(remotes.found(i), Some(Found::Digest(_)))) {
+        let m = format!("before pulling, registry requests: {}", remotes.summary());
+        journal.info("check", None, &m);
+    }
     let _ = remotes.save(conn);
     let running = match running {
         Ok(r) => r,
