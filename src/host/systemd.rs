@@ -267,6 +267,18 @@ impl Host {
         self.job("restart", unit)
     }
 
+    /// Restarts `units` in one job transaction (`systemctl restart A B`): systemd orders
+    /// them by their `After=` and starts them together.
+    pub fn restart_all(&self, units: &[&str]) -> Result<CommandRecord, HostError> {
+        let mut argv = base(self.scope);
+        argv.push("restart".into());
+        for u in units {
+            check_operand("unit", u)?;
+            argv.push(u.to_string());
+        }
+        self.run_for(&self.programs.systemctl, &argv, Duration::from_secs(JOB_TIMEOUT_SECS))
+    }
+
     /// Forgets the unit's failed state and its start rate limit (`StartLimitBurst=`
     /// within `StartLimitIntervalSec=`), so that a start is not refused because of the
     /// failed starts before it.

@@ -54,11 +54,11 @@ pub fn note_follows(conn: Option<&Connection>, config: &crate::config::Config, s
 }
 
 /// What runs, per unit: the image id and every digest it is known by.
-type Running = HashMap<String, (String, Vec<String>)>;
+pub(super) type Running = HashMap<String, (String, Vec<String>)>;
 
 /// The image each unit's container was created from (a running container first, else
 /// the newest), with its digests: two podman calls for every unit at once, side by side.
-fn running(host: &Host) -> Result<Running, String> {
+pub(super) fn running(host: &Host) -> Result<Running, String> {
     let (containers, images) = std::thread::scope(|s| {
         let other = host.sibling();
         let images = s.spawn(move || (other.image_digests(), other));

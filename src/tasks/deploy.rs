@@ -15,7 +15,7 @@ use super::retag::Retarget;
 use super::steps::note;
 use super::undo::{cleanup, undo};
 use super::verify::{OnStop, verify};
-use crate::host::Host;
+use crate::host::{Host, HostError};
 use crate::model::{Intent, TaskStatus, UnitSpec, UnitStatus};
 use crate::services::ImageRef;
 use crate::store::tasks::UnitUpdate;
@@ -44,6 +44,9 @@ pub trait Order {
     fn before_restart(&self, journal: &Journal<'_>, unit: &str);
     /// The unit's restart job completed: units after it may restart.
     fn restarted(&self, unit: &str);
+    /// Restarts the unit with the rest of its group, in one job (`None`: it has no group,
+    /// and restarts alone).
+    fn restart_with_group(&self, host: &Host, journal: &Journal<'_>, unit: &str) -> Option<Result<(), HostError>>;
 }
 
 /// How a deploy ended, with what its group needs to undo a success.
@@ -307,7 +310,8 @@ fn run(
         return back(false, "stopped", "stopped on request");
     }
     journal.unit_phase(unit, "restart", UnitStatus::Running);
-    let restarted = host.restart(unit);
+    let joint = ctx.order.and_then(|o| o.restart_with_group(host, journal, unit));
+    let restarted = joint.unwrap_or_else(|| host.restart(unit).map(|_| ()));
     *restarted_onto = true;
     journal.flush(Some(unit), "restart");
     if let (Some(order), Ok(_)) = (ctx.order, &restarted) {

@@ -1,13 +1,15 @@
 //! The deploy of several units in one task: the units' dependencies read in one call,
-//! planned (`plan`), then one thread per group, each with its own database connection
-//! and host, deploying its members in order (`deploy::deploy_in`). Pulls are shared and
-//! bounded (`pulls`); a restart waits for the units it comes after; verification windows
-//! overlap. Each unit keeps its own verdict and rollback, except that a member of a group
-//! failing after its restart rolls back the members that succeeded before it and skips
-//! the rest. Previous images are removed once every deploy ended: another unit's
+//! planned (`plan`), the units already on their tag's image set aside (`current`), then one thread per unit, each with its own database connection
+//! and host (`deploy::deploy_in`). Pulls are shared and bounded (`pulls`); a restart
+//! waits for the units it comes after (within its group too, but never for their
+//! verification); verification windows overlap. Each unit keeps its own verdict and
+//! rollback, except that a member of a group failing after its restart rolls back every
+//! member of the group verified meanwhile. Previous images are removed once every deploy ended: another unit's
 //! rollback may still need one.
 
-use super::deploy::{self, Ctx, Order, Succeeded};
+use super::board::{Board, Joint};
+use super::current::Before;
+use super::deploy::{self, Ctx, Succeeded};
 use super::journal::Journal;
 use super::lifecycle::UnitOutcome;
 use super::plan::{Plan, plan};
@@ -19,70 +21,6 @@ use crate::store::tasks::{Task, UnitUpdate};
 use rusqlite::Connection;
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex};
-use std::time::Duration;
-
-/// Which units may be waited for no longer: restarted, or their deploy ended.
-struct Board<'a> {
-    units: &'a [UnitSpec],
-    plan: &'a Plan,
-    ready: Mutex<Vec<bool>>,
-    changed: Condvar,
-}
-
-impl Board<'_> {
-    fn index(&self, unit: &str) -> Option<usize> {
-        self.units.iter().position(|u| u.unit == unit)
-    }
-
-    fn mark(&self, i: usize) {
-        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
-        ready[i] = true;
-        self.changed.notify_all();
-    }
-}
-
-impl Order for Board<'_> {
-    fn before_restart(&self, journal: &Journal<'_>, unit: &str) {
-        let Some(i) = self.index(unit) else { return };
-        let waits = &self.plan.waits[i];
-        let pending = |ready: &[bool]| waits.iter().filter(|w| !ready[w.on]).collect::<Vec<_>>();
-        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
-        let first = pending(&ready);
-        if first.is_empty() {
-            return;
-        }
-        let names: Vec<String> = first
-            .iter()
-            .map(|w| format!("{} ({})", self.units[w.on].unit, w.why))
-            .collect();
-        drop(ready);
-        journal.info(
-            "order",
-            Some(unit),
-            &format!("waits for {} to restart", names.join(", ")),
-        );
-        ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
-        while !pending(&ready).is_empty() {
-            ready = self
-                .changed
-                .wait_timeout(ready, Duration::from_millis(500))
-                .map(|(g, _)| g)
-                .unwrap_or_else(|e| e.into_inner().0);
-        }
-        drop(ready);
-        journal.info(
-            "order",
-            Some(unit),
-            &format!("{} restarted or ended; restarting", names.join(", ")),
-        );
-    }
-
-    fn restarted(&self, unit: &str) {
-        if let Some(i) = self.index(unit) {
-            self.mark(i);
-        }
-    }
-}
 
 /// Deploys `units` (two or more) of task `task`, `pull_parallel` pulls at a time; each
 /// outcome in the order of `units`, each unit row settled with its verdict.
@@ -108,16 +46,50 @@ pub fn deploy_all(
         Vec::new()
     });
     let plan = plan(&names, &deps);
+    // The units a group is bound to from outside the task (a pod's unit): restarted with
+    // the group, as a pod restarts as one.
+    let outside: Vec<Vec<String>> = plan
+        .groups
+        .iter()
+        .map(|g| {
+            let mut out: Vec<String> = Vec::new();
+            for d in deps.iter().filter(|d| g.iter().any(|&i| units[i].unit == d.id)) {
+                for n in d.binds_to.iter().chain(&d.part_of) {
+                    if !names.contains(n) && !out.contains(n) {
+                        out.push(n.clone());
+                    }
+                }
+            }
+            out
+        })
+        .collect();
     describe(&journal, units, &plan, pull_parallel);
     let Some(path) = conn.path().filter(|p| !p.is_empty()).map(PathBuf::from) else {
         journal.error("plan", None, "the state database has no path to open again");
         return vec![UnitOutcome::new(TaskStatus::Failed, "store_failed", "no database path"); units.len()];
     };
+    let mut specs: Vec<UnitSpec> = units.to_vec();
+    let mut current: Vec<Option<UnitOutcome>> = vec![None; units.len()];
+    for (i, found) in super::current::check(&journal, host, units).into_iter().enumerate() {
+        match found {
+            Before::Current(o) => current[i] = Some(o),
+            Before::Digest(d) => specs[i].digest = Some(d),
+            Before::Pull => {}
+        }
+    }
     let board = Board {
-        units,
+        units: &specs,
+        current,
+        outside,
         plan: &plan,
         ready: Mutex::new(vec![false; units.len()]),
         changed: Condvar::new(),
+        joint: Mutex::new(Joint {
+            arrived: vec![false; units.len()],
+            gone: vec![false; units.len()],
+            answers: vec![None; units.len()],
+        }),
+        joined: Condvar::new(),
     };
     let pulls = Pulls::new(pull_parallel as usize);
     let ctx = Ctx {
@@ -172,7 +144,7 @@ fn describe(journal: &Journal<'_>, units: &[UnitSpec], plan: &Plan, pull_paralle
             "plan",
             None,
             &format!(
-                "{} go together (BindsTo=/PartOf=): deployed in this order, and rolled back together when one fails after its restart",
+                "{} go together (BindsTo=/PartOf=): pulled, then restarted together in one job, verified over one window, and rolled back together when one fails after its restart",
                 members.join(", ")
             ),
         );
@@ -192,7 +164,11 @@ fn describe(journal: &Journal<'_>, units: &[UnitSpec], plan: &Plan, pull_paralle
     );
 }
 
-/// One group's deploys, in its own thread with its own connection and host.
+/// One group's deploys, in its own thread. A group of one deploys its unit; a larger
+/// group deploys its members at once, each in a thread of its own: each pulls and tags,
+/// restarts once the members it comes after restarted (not once they are verified), and
+/// verifies over the same window as the others. When one fails after its restart, every
+/// member verified meanwhile is rolled back (`group_rolled_back`).
 fn run_group(
     ctx: &Ctx<'_>,
     board: &Board<'_>,
@@ -202,20 +178,34 @@ fn run_group(
     group: &[usize],
     verify_secs: u64,
 ) -> Vec<(usize, UnitOutcome, Option<Succeeded>)> {
-    let units = board.units;
+    if let [i] = group {
+        let (i, outcome, succeeded, _) = run_member(ctx, board, host, path, task_id, *i, verify_secs, false);
+        return vec![(i, outcome, succeeded)];
+    }
+    let hosts: Vec<Host> = group.iter().map(|_| host.sibling()).collect();
+    let mut out: Vec<(usize, UnitOutcome, Option<Succeeded>, bool)> = std::thread::scope(|s| {
+        let threads: Vec<_> = group
+            .iter()
+            .zip(hosts)
+            .map(|(&i, h)| s.spawn(move || run_member(ctx, board, &h, path, task_id, i, verify_secs, true)))
+            .collect();
+        threads
+            .into_iter()
+            .zip(group)
+            .map(|(t, &i)| {
+                t.join().unwrap_or_else(|_| {
+                    board.mark(i);
+                    let o = UnitOutcome::new(TaskStatus::Failed, "worker_panicked", "the deploy thread panicked");
+                    (i, o, None, false)
+                })
+            })
+            .collect()
+    });
     let conn = match crate::store::open(path) {
         Ok(c) => c,
         Err(e) => {
             log::error!(podup_task_id = task_id; "a deploy thread cannot open the state database: {e}");
-            for &i in group {
-                board.mark(i);
-            }
-            let o = UnitOutcome::new(
-                TaskStatus::Failed,
-                "store_failed",
-                format!("the state database failed: {e}"),
-            );
-            return group.iter().map(|&i| (i, o.clone(), None)).collect();
+            return out.into_iter().map(|(i, o, s, _)| (i, o, s)).collect();
         }
     };
     let journal = Journal {
@@ -223,70 +213,101 @@ fn run_group(
         host,
         task_id,
     };
-    let mut out: Vec<(usize, UnitOutcome, Option<Succeeded>)> = Vec::new();
-    let mut failed: Option<String> = None;
-    for &i in group {
-        let u = &units[i];
-        let outcome = if let Some(member) = &failed {
-            let m = format!("not deployed: {member} of its group failed after its restart");
-            journal.warn("group", Some(&u.unit), &m);
-            UnitOutcome::new(TaskStatus::Skipped, "group_failed", m)
-        } else if host.stop_requested() {
-            UnitOutcome::new(TaskStatus::Cancelled, "stopped", "stopped on request")
-        } else {
-            match image_of(host, &journal, u) {
-                Ok(image) => {
-                    let d = deploy::deploy_in(ctx, host, &journal, u, &image, verify_secs);
-                    let broke = d.restarted && matches!(d.outcome.status, TaskStatus::RolledBack | TaskStatus::Failed);
-                    if broke && group.len() > 1 {
-                        failed = Some(u.unit.clone());
-                        roll_back_group(&journal, host, units, &mut out, &u.unit);
-                    }
-                    if d.succeeded.is_some() && group.len() > 1 {
-                        // Settled with its group: until then its row can still take the
-                        // write-ahead notes of a group rollback.
-                        let wait = UnitUpdate {
-                            phase: Some("group"),
-                            message: Some("verified; settles with its group"),
-                            ..Default::default()
-                        };
-                        journal.update(&u.unit, &wait);
-                    } else {
-                        settle(&journal, &u.unit, &d.outcome);
-                    }
-                    out.push((i, d.outcome, d.succeeded));
-                    board.mark(i);
-                    continue;
-                }
-                Err(e) => {
-                    let message = e.to_string();
-                    journal.error("inspect", Some(&u.unit), &message);
-                    UnitOutcome::new(TaskStatus::Failed, "no_image", message)
-                }
-            }
-        };
-        settle(&journal, &u.unit, &outcome);
-        board.mark(i);
-        out.push((i, outcome, None));
+    let units = board.units;
+    if let Some(member) = out.iter().find(|m| m.3).map(|m| units[m.0].unit.clone()) {
+        roll_back_group(&journal, host, units, &mut out, &member);
     }
-    if group.len() > 1 {
-        for (i, outcome, _) in out.iter().filter(|(_, _, s)| s.is_some()) {
+    for (i, outcome, succeeded, _) in &out {
+        if succeeded.is_some() {
             settle(&journal, &units[*i].unit, outcome);
         }
     }
-    out
+    out.into_iter().map(|(i, o, s, _)| (i, o, s)).collect()
 }
 
-/// Rolls back the members of a group that succeeded before `member` failed after its
-/// restart, latest first.
+/// One unit's deploy, with its own database connection; whether it failed after its
+/// restart comes last. A member of a larger group (`grouped`) that is verified is left
+/// for its group to settle.
+#[allow(clippy::too_many_arguments)]
+fn run_member(
+    ctx: &Ctx<'_>,
+    board: &Board<'_>,
+    host: &Host,
+    path: &std::path::Path,
+    task_id: i64,
+    i: usize,
+    verify_secs: u64,
+    grouped: bool,
+) -> (usize, UnitOutcome, Option<Succeeded>, bool) {
+    let u = &board.units[i];
+    let conn = match crate::store::open(path) {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!(podup_task_id = task_id; "a deploy thread cannot open the state database: {e}");
+            board.mark(i);
+            let o = UnitOutcome::new(
+                TaskStatus::Failed,
+                "store_failed",
+                format!("the state database failed: {e}"),
+            );
+            return (i, o, None, false);
+        }
+    };
+    let journal = Journal {
+        conn: &conn,
+        host,
+        task_id,
+    };
+    if let Some(o) = &board.current[i] {
+        settle(&journal, &u.unit, o);
+        board.mark(i);
+        return (i, o.clone(), None, false);
+    }
+    if host.stop_requested() {
+        let o = UnitOutcome::new(TaskStatus::Cancelled, "stopped", "stopped on request");
+        settle(&journal, &u.unit, &o);
+        board.mark(i);
+        return (i, o, None, false);
+    }
+    let image = match image_of(host, &journal, u) {
+        Ok(image) => image,
+        Err(e) => {
+            let message = e.to_string();
+            journal.error("inspect", Some(&u.unit), &message);
+            let o = UnitOutcome::new(TaskStatus::Failed, "no_image", message);
+            settle(&journal, &u.unit, &o);
+            board.mark(i);
+            return (i, o, None, false);
+        }
+    };
+    let d = deploy::deploy_in(ctx, host, &journal, u, &image, verify_secs);
+    let broke = d.restarted && matches!(d.outcome.status, TaskStatus::RolledBack | TaskStatus::Failed);
+    if d.succeeded.is_some() && grouped {
+        // Settled with its group: until then its row can still take the write-ahead
+        // notes of a group rollback.
+        let wait = UnitUpdate {
+            phase: Some("group"),
+            message: Some("verified; settles with its group"),
+            ..Default::default()
+        };
+        journal.update(&u.unit, &wait);
+    } else {
+        settle(&journal, &u.unit, &d.outcome);
+    }
+    board.mark(i);
+    (i, d.outcome, d.succeeded, broke)
+}
+
+/// Rolls back the members of a group verified while `member` failed after its restart,
+/// latest in dependency order first.
 fn roll_back_group(
     journal: &Journal<'_>,
     host: &Host,
     units: &[UnitSpec],
-    done: &mut [(usize, UnitOutcome, Option<Succeeded>)],
+    done: &mut [(usize, UnitOutcome, Option<Succeeded>, bool)],
     member: &str,
 ) {
-    for (i, outcome, succeeded) in done.iter_mut().rev() {
+    for (i, outcome, succeeded, _) in done.iter_mut().rev() {
         let Some(s) = succeeded.take() else { continue };
         let unit = &units[*i].unit;
         let why = format!("{member} of its group failed after its restart");

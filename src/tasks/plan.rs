@@ -1,6 +1,6 @@
 //! The order of a parallel deploy, from the units' own dependencies (`host::deps`):
-//! which units go together (a group: deployed one after another in one thread, rolled
-//! back together), and which unit's restart waits for which other unit.
+//! which units go together (a group: restarted in one job, verified over one window,
+//! rolled back together), and which unit's restart waits for which unit of another group.
 //!
 //! - Groups: units joined by `BindsTo=` or `PartOf=`, directly or through a unit they
 //!   both name (a pod's unit, which need not be in the task: the containers of a pod are

@@ -20,7 +20,7 @@ case "$1 $2 $3" in
   "ps -a -q") rec "$@"; exit 0 ;;
   "ps -a --filter") rec "$@"; sep=; printf '['
     for f in "$w"/units/*; do u=$(basename "$f")
-      case "$4" in label=io.containers.autoupdate|"label=PODMAN_SYSTEMD_UNIT=$u") printf '%s' "$sep"; container "$u"; sep=, ;; esac
+      case "$4" in label=io.containers.autoupdate|label=PODMAN_SYSTEMD_UNIT|"label=PODMAN_SYSTEMD_UNIT=$u") printf '%s' "$sep"; container "$u"; sep=, ;; esac
     done; printf ']\n'; exit 0 ;;
   "inspect --type container") rec "$@"; u=${6#c-}; read policy image id < "$w/units/$u"
     printf '[{"Image":"%s","ImageName":"%s","ImageDigest":"%s","State":{}}]\n' "$id" "$image" "$(cat "$w/digest.$id")"; exit 0 ;;
@@ -317,4 +317,71 @@ fn the_default_engine_still_runs_podman_auto_update() {
         err.contains("PODUP_AUTO_UPDATE_ENGINE") && err.contains("'docker'"),
         "{err}"
     );
+}
+
+/// update-all (docs/tasks.md, "Parallel update-all"): the units already on their tag's
+/// image cost one `HEAD` per image, and neither a pull nor a restart.
+#[test]
+fn update_all_pulls_only_the_units_whose_image_changed() {
+    if !available("update-all-current") {
+        return;
+    }
+    let w = World::new("update-all-current", None);
+    let (same_image, app_image) = (image(&w.registry, "acme/same"), image(&w.registry, "acme/app"));
+    let services =
+        format!("s1.service={same_image}, s2.service={same_image}, s3.service={same_image}, app.service={app_image}");
+    let w = World {
+        podup: w.podup.env("PODUP_SERVICES", &services),
+        ..w
+    };
+    let (r, podup) = (&w.registry, &w.podup);
+    let same = r.push_image("acme/same", "latest", "same-v1");
+    let d1 = r.push_image("acme/app", "latest", "app-v1");
+    for u in ["s1.service", "s2.service", "s3.service"] {
+        w.runs(u, "registry", &same_image, 2, &same);
+    }
+    w.runs("app.service", "registry", &app_image, 1, &d1);
+    let d2 = r.push_image("acme/app", "latest", "app-v2");
+    w.pullable(&d2, 5, false);
+    let out = podup.run(&["trigger", "s1.service", "s2.service", "s3.service", "app.service"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let task = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let db = podup.db_path();
+    podup.run(&["run-task", &task, "--db", db.to_str().unwrap()]);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT unit, status, coalesce(message, '') FROM task_units WHERE task_id = ?1 ORDER BY unit")
+        .unwrap();
+    let rows: Vec<(String, String, String)> = stmt
+        .query_map([task.parse::<i64>().unwrap()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for u in ["s1.service", "s2.service", "s3.service"] {
+        let row = rows.iter().find(|r| r.0 == u).unwrap();
+        assert_eq!(
+            (row.1.as_str(), row.2.clone()),
+            ("succeeded", format!("already runs {same}")),
+            "{rows:?}"
+        );
+        assert_eq!(w.running(u), id(2));
+    }
+    let app = rows.iter().find(|r| r.0 == "app.service").unwrap();
+    assert_eq!(app.1, "succeeded", "{rows:?}");
+    assert_eq!(w.running("app.service"), id(5));
+    // One pull, by the digest the check found; one restart; one HEAD per image.
+    assert_eq!(
+        w.changes(),
+        [
+            format!("podman pull -q {}@{d2}", app_image.trim_end_matches(":latest")),
+            format!("podman tag {} {app_image}", id(5)),
+            "systemctl restart app.service".to_string(),
+        ]
+    );
+    assert_eq!(r.count("HEAD", "/acme/same/manifests/latest"), 1);
+    assert_eq!(r.count("HEAD", "/acme/app/manifests/latest"), 1);
+    assert_eq!(r.count("GET", "/manifests/"), 0);
+    assert_eq!(r.count("GET", "/blobs/"), 0);
 }

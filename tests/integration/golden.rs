@@ -480,7 +480,13 @@ fn golden_replay_answers_and_rows_are_unchanged() {
     let fakes = Fakes::new();
     let fake_run = fakes.dir().join("systemd-run");
     std::fs::write(&fake_run, SYSTEMD_RUN).unwrap();
-    let podup = Podup::new("golden")
+    // ghcr.io is blocked: update-all's check before its pulls fails the same way on any
+    // machine, without a request.
+    let p = Podup::new("golden");
+    let conf = p.state.path().join("registries.conf");
+    std::fs::write(&conf, "[[registry]]\nlocation = \"ghcr.io\"\nblocked = true\n").unwrap();
+    let podup = p
+        .env("CONTAINERS_REGISTRIES_CONF", conf.to_str().unwrap())
         .env("PATH", &fakes.path_env())
         .env("FAKE_DIR", fakes.dir().to_str().unwrap())
         .env("PODUP_GITHUB_SECRET", SECRET)

@@ -65,11 +65,13 @@ show)
   printf 'LoadState=loaded\nActiveState=%s\nSubState=x\nResult=%s\nMainPID=7\nNRestarts=0\nInvocationID=%s\nActiveEnterTimestampMonotonic=1\n' "$s" "$r" "$id"
   exit 0 ;;
 restart)
-  rec --user "$@"; u=$2
-  echo "start $u" >> "$W/events"
-  sleep "$(cat "$W/$u.restart_sleep" 2>/dev/null || echo 0)"
-  cat "$W/tag.$(key "$(cat "$W/$u.ref")")" > "$W/$u.img"
-  echo "done $u" >> "$W/events"
+  rec --user "$@"; shift
+  for u in "$@"; do
+    echo "start $u" >> "$W/events"; echo "start $u $(date +%s%N)" >> "$W/times"
+    sleep "$(cat "$W/$u.restart_sleep" 2>/dev/null || echo 0)"
+    cat "$W/tag.$(key "$(cat "$W/$u.ref")")" > "$W/$u.img"
+    echo "done $u" >> "$W/events"; echo "done $u $(date +%s%N)" >> "$W/times"
+  done
   exit 0 ;;
 esac
 "#;
@@ -101,7 +103,13 @@ impl World {
         }
         fakes.before("podman", &format!("{COMMON}\n{PODMAN}"));
         fakes.before("systemctl", &format!("{COMMON}\n{SYSTEMCTL}"));
-        let podup = Podup::new(name)
+        // reg.example is blocked: the check before the pulls fails without a request,
+        // and every unit is pulled by its tag.
+        let p = Podup::new(name);
+        let conf = p.state.path().join("registries.conf");
+        std::fs::write(&conf, "[[registry]]\nlocation = \"reg.example\"\nblocked = true\n").unwrap();
+        let podup = p
+            .env("CONTAINERS_REGISTRIES_CONF", conf.to_str().unwrap())
             .env("PATH", &fakes.path_env())
             .env("FAKE_DIR", fakes.dir().to_str().unwrap())
             .env("PODUP_SYSTEMD_SCOPE", "user")
@@ -136,6 +144,17 @@ impl World {
             .query_row("SELECT status FROM tasks WHERE id = ?1", [id], |r| r.get(0))
             .unwrap();
         (id, status)
+    }
+
+    /// When each restart started and ended (`start`/`done`, unit), in milliseconds.
+    fn times(&self) -> Vec<(String, String, u128)> {
+        let text = std::fs::read_to_string(self.w().join("times")).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                (f[0].into(), f[1].into(), f[2].parse::<u128>().unwrap() / 1_000_000)
+            })
+            .collect()
     }
 
     /// Each unit row's status and message.
@@ -211,6 +230,14 @@ fn units_sharing_an_image_pull_it_once() {
     for (u, _) in units {
         assert_eq!(world.runs(u), NEW_ID, "{u}");
     }
+    assert!(
+        world
+            .log(id)
+            .contains("x.service: the registry could not say the digest of reg.example/shared:1")
+            && world.log(id).contains("pulling by tag"),
+        "{}",
+        world.log(id)
+    );
 }
 
 #[test]
@@ -291,4 +318,42 @@ fn units_bound_together_roll_back_together() {
         (OLD_ID.into(), OLD_ID.into())
     );
     assert_eq!(world.runs("other.service"), NEW_ID);
+}
+
+#[test]
+fn a_pods_containers_restart_together_within_one_window() {
+    let units = [("pa.service", "reg.example/pa:1"), ("pb.service", "reg.example/pb:1")];
+    let world = World::new("parallel-pod", &units, "0");
+    let world = World {
+        podup: world.podup.env("PODUP_VERIFY_SECS", "3"),
+        fakes: world.fakes,
+    };
+    for u in ["pa.service", "pb.service"] {
+        world.set(u, "binds", "pod-p.service");
+        world.set(u, "after", "pod-p.service");
+    }
+    let (id, status) = world.deploy(&["pa.service", "pb.service"]);
+    assert_eq!(status, "succeeded", "{}", world.log(id));
+    let times = world.times();
+    let at = |what: &str, u: &str| times.iter().find(|t| t.0 == what && t.1 == u).unwrap().2;
+    // A window is 3 s from a restart's end: each member restarts inside the other's.
+    let first_done = at("done", "pa.service").min(at("done", "pb.service"));
+    let last_start = at("start", "pa.service").max(at("start", "pb.service"));
+    assert!(
+        last_start < first_done + 3000,
+        "one member restarted only after the other's window ended: {times:?}\n{}",
+        world.log(id)
+    );
+    assert!(
+        world.log(id).contains("pa.service, pb.service go together")
+            && world
+                .log(id)
+                .contains("pa.service: restarting pod-p.service, pa.service, pb.service in one job"),
+        "{}",
+        world.log(id)
+    );
+    assert_eq!(
+        (world.runs("pa.service"), world.runs("pb.service")),
+        (NEW_ID.into(), NEW_ID.into())
+    );
 }
