@@ -53,10 +53,10 @@ pub fn plan(units: &[String], deps: &[UnitDeps]) -> Plan {
             }
         }
     }
-    let (order, warnings) = order(units, &mut edges);
+    let (unit_order, warnings) = order(units, &mut edges);
     let position: Vec<usize> = {
         let mut p = vec![0; n];
-        for (pos, &i) in order.iter().enumerate() {
+        for (pos, &i) in unit_order.iter().enumerate() {
             p[i] = pos;
         }
         p
@@ -80,16 +80,32 @@ pub fn plan(units: &[String], deps: &[UnitDeps]) -> Plan {
         }
     }
     let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for &i in &order {
+    for &i in &unit_order {
         let r = root(&mut parent, i);
         by_root.entry(r).or_default().push(i);
     }
     let mut groups: Vec<Vec<usize>> = by_root.into_values().collect();
     groups.sort_by_key(|g| position[g[0]]);
-    let group_of = |i: usize| groups.iter().position(|g| g.contains(&i));
-    let mut waits = vec![Vec::new(); n];
+    let group_of = |i: usize| groups.iter().position(|g| g.contains(&i)).unwrap_or(0);
+    // A group restarts in one job once all its members are ready, so waits between
+    // groups must not form a cycle either (a waits for b in another group whose member
+    // waits for a's group): such a cycle is broken in the groups' order, with a warning.
+    let mut between: BTreeMap<(usize, usize), &'static str> = BTreeMap::new();
     for (&(a, b), &why) in &edges {
         if group_of(a) != group_of(b) {
+            between.insert((group_of(a), group_of(b)), why);
+        }
+    }
+    let group_names: Vec<String> = groups
+        .iter()
+        .map(|g| g.iter().map(|&i| units[i].as_str()).collect::<Vec<_>>().join(" + "))
+        .collect();
+    let (_, group_warnings) = order(&group_names, &mut between);
+    let mut warnings = warnings;
+    warnings.extend(group_warnings);
+    let mut waits = vec![Vec::new(); n];
+    for (&(a, b), &why) in &edges {
+        if group_of(a) != group_of(b) && between.contains_key(&(group_of(a), group_of(b))) {
             waits[b].push(Wait { on: a, why });
         }
     }
@@ -161,6 +177,19 @@ mod tests {
             binds_to: names(binds),
             part_of: names(part_of),
         }
+    }
+
+    #[test]
+    fn waits_between_groups_never_form_a_cycle() {
+        // a1 + a2 and b1 + b2 each restart together; a1 comes after b1 and b2 after a2,
+        // so each group would wait for the other: the later wait is dropped, with a warning.
+        let units = names(&["a1", "a2", "b1", "b2"]);
+        let deps = [dep("a1", &["b1"], &["a2"], &[]), dep("b2", &["a2"], &["b1"], &[])];
+        let p = plan(&units, &deps);
+        assert_eq!(p.groups.len(), 2, "{p:?}");
+        let waiting: Vec<usize> = (0..4).filter(|&i| !p.waits[i].is_empty()).collect();
+        assert_eq!(waiting.len(), 1, "one of the two waits stays: {p:?}");
+        assert!(p.warnings.iter().any(|w| w.contains("cycle")), "{p:?}");
     }
 
     #[test]
