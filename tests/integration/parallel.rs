@@ -13,7 +13,8 @@ const NEW_ID: &str = "2222222222222222222222222222222222222222222222222222222222
 
 /// Shared by both fakes: the world directory, a call recorder, a lock.
 const COMMON: &str = r#"W="$FAKE_DIR/w"
-rec() { { printf '%s' "$(basename "$0")"; for a in "$@"; do printf '\t%s' "$a"; done; printf '\n'; } >> "$FAKE_DIR/calls.log"; }
+# One write a line: pulls run at once, and pieces of two lines must not interleave.
+rec() { l=$(basename "$0"); for a in "$@"; do l="$l$(printf '\t%s' "$a")"; done; printf '%s\n' "$l" >> "$FAKE_DIR/calls.log"; }
 lock() { while ! mkdir "$W/lock" 2>/dev/null; do sleep 0.01; done; }
 unlock() { rmdir "$W/lock"; }
 key() { printf '%s' "$1" | tr '/:@' '___'; }"#;

@@ -15,7 +15,9 @@ pub struct Fakes {
 
 const SCRIPT: &str = r#"#!/bin/sh
 name=$(basename "$0")
-{ printf '%s' "$name"; for a in "$@"; do printf '\t%s' "$a"; done; printf '\n'; } >> "$FAKE_DIR/calls.log"
+# One write a line, so that the lines of commands run at once never interleave.
+line=$name; for a in "$@"; do line="$line$(printf '\t%s' "$a")"; done
+printf '%s\n' "$line" >> "$FAKE_DIR/calls.log"
 pick() {
   for f in "$FAKE_DIR/$name.$1.$2.$3" "$FAKE_DIR/$name.$1.$3" "$FAKE_DIR/$name.$3"; do
     [ -f "$f" ] && { printf '%s' "$f"; return 0; }
